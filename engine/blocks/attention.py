@@ -1,0 +1,100 @@
+"""Attention blocks. `embed_dim`/`d_model` come from the input.
+
+On the training path attention runs without returning weights, so torch can take its fused
+kernels; the probes ask for per-head weights separately, on a probe batch only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from ..params import Bool, Choice, Float, Int
+from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
+
+
+class SequenceAttention(nn.MultiheadAttention):
+    """Batch-first multi-head attention; `key` defaults to `query` and `value` to `key`.
+
+    With only the query wired it is self-attention.
+    """
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor | None = None,  # type: ignore[override]
+                value: torch.Tensor | None = None) -> torch.Tensor:
+        key = query if key is None else key
+        value = key if value is None else value
+        return super().forward(query, key, value, need_weights=False)[0]
+
+
+def _divisor_hint(size: int) -> str:
+    divisors = [d for d in range(1, min(size, 64) + 1) if size % d == 0]
+    return ", ".join(map(str, divisors[:8]))
+
+
+def check_heads(heads: int, size: int, param: str) -> None:
+    if size % heads:
+        raise BlockCheckError(
+            f"{param}={heads} does not divide the embedding size {size}: choose one of "
+            f"{_divisor_hint(size)}")
+
+
+_SEQ = "[N, L, E]"
+
+
+@register
+class MultiheadAttentionBlock(Block):
+    type_name = "MultiheadAttention"
+    category = "Attention"
+    doc = ("Multi-head attention over [N, L, E]. Wire only `query` for self-attention; wire "
+           "`key` (and `value`) for cross-attention.")
+    inputs = (
+        Port("query", ranks=(3,), layout=_SEQ, doc="The sequence that asks."),
+        Port("key", ranks=(3,), layout=_SEQ, optional=True, doc="Defaults to the query."),
+        Port("value", ranks=(3,), layout=_SEQ, optional=True, doc="Defaults to the key."),
+    )
+    params = {
+        "num_heads": Int(4, "Attention heads; must divide the embedding size.", min=1,
+                         max=1024),
+        "dropout": Float(0.0, "Dropout on the attention weights while training.", min=0.0,
+                         max=1.0, max_open=True),
+        "bias": Bool(True, "Learn biases in the projections."),
+    }
+
+    def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
+        check_heads(params["num_heads"], inputs[0].shape[-1], "num_heads")
+        if len(inputs) == 3 and inputs[1].shape[0] != inputs[2].shape[0]:
+            raise BlockCheckError(
+                f"key {inputs[1].show()} and value {inputs[2].show()} need the same sequence "
+                "length")
+
+    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
+        embed = input_shapes[0][-1]
+        kdim = input_shapes[1][-1] if len(input_shapes) > 1 else embed
+        vdim = input_shapes[2][-1] if len(input_shapes) > 2 else kdim
+        return SequenceAttention(embed, kdim=kdim, vdim=vdim, batch_first=True, **params)
+
+
+@register
+class TransformerEncoderLayerBlock(Block):
+    type_name = "TransformerEncoderLayer"
+    category = "Attention"
+    doc = "One transformer encoder layer (self-attention + feed-forward) over [N, L, E]."
+    inputs = (Port("in", ranks=(3,), layout=_SEQ),)
+    params = {
+        "nhead": Int(4, "Attention heads; must divide the embedding size.", min=1, max=1024),
+        "dim_feedforward": Int(2048, "Hidden size of the feed-forward part.", min=1,
+                               max=1 << 20),
+        "dropout": Float(0.1, "Dropout while training.", min=0.0, max=1.0, max_open=True),
+        "activation": Choice("relu", "Feed-forward activation.", choices=("relu", "gelu")),
+        "layer_norm_eps": Float(1e-5, "LayerNorm epsilon.", min=0.0, min_open=True),
+        "norm_first": Bool(False, "Normalise before attention (pre-norm), often more stable."),
+        "bias": Bool(True, "Learn biases in the linear layers and norms."),
+    }
+
+    def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
+        check_heads(params["nhead"], inputs[0].shape[-1], "nhead")
+
+    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
+        return nn.TransformerEncoderLayer(input_shapes[0][-1], batch_first=True, **params)

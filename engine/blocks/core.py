@@ -1,0 +1,64 @@
+"""Dense layers and plumbing: Linear, Flatten, Dropout."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from torch import nn
+
+from ..params import Bool, Float, Int
+from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
+
+
+@register
+class LinearBlock(Block):
+    type_name = "Linear"
+    category = "Core"
+    doc = ("Fully connected layer on the last dimension: [N, features] or, per token, "
+           "[N, L, features]. Images need a Flatten first.")
+    inputs = (Port("in", ranks=(2, 3), layout="a flat [N, features] (or [N, L, features])"),)
+    params = {
+        "out_features": Int(10, "Number of output features (classes, for the last layer).",
+                            min=1, max=1 << 20),
+        "bias": Bool(True, "Learn an additive bias."),
+    }
+
+    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
+        return nn.Linear(input_shapes[0][-1], **params)
+
+
+@register
+class FlattenBlock(Block):
+    type_name = "Flatten"
+    category = "Core"
+    doc = "Merge dimensions into one, e.g. [N, 64, 5, 5] into [N, 1600] before a Linear."
+    inputs = (Port("in", ranks=tuple(range(2, 8)), layout="[N, ...]"),)
+    params = {
+        "start_dim": Int(1, "First dimension to merge (0 is the batch, so at least 1).",
+                         min=1),
+        "end_dim": Int(-1, "Last dimension to merge; -1 is the last.", min=-8, max=8),
+    }
+
+    def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
+        rank = len(inputs[0].shape) + 1
+        start, end = params["start_dim"], params["end_dim"]
+        end = end + rank if end < 0 else end
+        if start >= rank or not start <= end < rank:
+            raise BlockCheckError(
+                f"start_dim={params['start_dim']} and end_dim={params['end_dim']} do not fit a "
+                f"{rank}-D input {inputs[0].show()}: use dims between 1 and {rank - 1}")
+
+    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
+        return nn.Flatten(**params)
+
+
+@register
+class DropoutBlock(Block):
+    type_name = "Dropout"
+    category = "Core"
+    doc = "Zero a random fraction p of values while training; a no-op when evaluating."
+    inputs = (Port("in", layout="any float tensor"),)
+    params = {"p": Float(0.5, "Fraction of values dropped.", min=0.0, max=1.0, max_open=True)}
+
+    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
+        return nn.Dropout(**params)

@@ -1,0 +1,62 @@
+"""Normalisation. The feature count (`num_features`, `normalized_shape`) comes from the input."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from torch import nn
+
+from ..params import Bool, Float
+from .base import Block, Port, SampleShape, register
+
+_EPS = Float(1e-5, "Added to the variance for numerical stability.", min=0.0, min_open=True)
+
+
+def _bn_params() -> dict[str, Any]:
+    return {
+        "eps": _EPS,
+        "momentum": Float(0.1, "How fast the running statistics follow each batch.", min=0.0,
+                          max=1.0),
+        "affine": Bool(True, "Learn a scale and shift per channel."),
+        "track_running_stats": Bool(True, "Keep running statistics for evaluation."),
+    }
+
+
+@register
+class BatchNorm1dBlock(Block):
+    type_name = "BatchNorm1d"
+    category = "Normalization"
+    doc = "Batch normalisation of [N, C] features or [N, C, L] sequences, per channel C."
+    inputs = (Port("in", ranks=(2, 3), layout="[N, C] or [N, C, L]"),)
+    params = _bn_params()
+
+    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
+        return nn.BatchNorm1d(input_shapes[0][0], **params)
+
+
+@register
+class BatchNorm2dBlock(Block):
+    type_name = "BatchNorm2d"
+    category = "Normalization"
+    doc = "Batch normalisation of [N, C, H, W] images, per channel C."
+    inputs = (Port("in", ranks=(4,), layout="[N, C, H, W]"),)
+    params = _bn_params()
+
+    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
+        return nn.BatchNorm2d(input_shapes[0][0], **params)
+
+
+@register
+class LayerNormBlock(Block):
+    type_name = "LayerNorm"
+    category = "Normalization"
+    doc = "Layer normalisation over the last dimension (the features of each token or sample)."
+    inputs = (Port("in", layout="[N, ..., features]"),)
+    params = {
+        "eps": _EPS,
+        "elementwise_affine": Bool(True, "Learn a scale per feature."),
+        "bias": Bool(True, "Learn a shift per feature (with elementwise_affine)."),
+    }
+
+    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
+        return nn.LayerNorm(input_shapes[0][-1], **params)

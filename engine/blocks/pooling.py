@@ -1,0 +1,85 @@
+"""Pooling: shrink the spatial size. `stride` left empty means "same as kernel_size"."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from torch import nn
+
+from ..params import Bool, Ints
+from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
+from .conv import _per_dim, check_window
+
+
+class _PoolBlock(Block):
+    category = "Pooling"
+    dims = 2
+    torch_cls: type[nn.Module] = nn.MaxPool2d
+
+    def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
+        kernel = _per_dim(params["kernel_size"], self.dims)
+        padding = _per_dim(params["padding"], self.dims)
+        if any(2 * p > k for p, k in zip(padding, kernel)):
+            raise BlockCheckError("padding must be at most half of kernel_size: lower padding")
+        check_window(inputs[0].shape[1:], params, "pooling window")
+
+    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
+        return self.torch_cls(**params)
+
+
+def _window_params(dims: int, dilation: bool) -> dict[str, Any]:
+    pair = "" if dims == 1 else ", or [height, width]"
+    out = {
+        "kernel_size": Ints(2, f"Window size: one integer{pair}.", n=dims, min=1),
+        "stride": Ints(None, "Step between windows; empty means the window size.", n=dims,
+                       min=1, optional=True),
+        "padding": Ints(0, "Implicit padding on each side.", n=dims, min=0),
+    }
+    if dilation:
+        out["dilation"] = Ints(1, "Spacing between window taps.", n=dims, min=1)
+    out["ceil_mode"] = Bool(False, "Round the output size up instead of down.")
+    return out
+
+
+@register
+class MaxPool1dBlock(_PoolBlock):
+    type_name = "MaxPool1d"
+    dims = 1
+    torch_cls = nn.MaxPool1d
+    doc = "Max over sliding windows of [N, C, L] sequences."
+    inputs = (Port("in", ranks=(3,), layout="[N, C, L]"),)
+    params = _window_params(1, dilation=True)
+
+
+@register
+class MaxPool2dBlock(_PoolBlock):
+    type_name = "MaxPool2d"
+    dims = 2
+    torch_cls = nn.MaxPool2d
+    doc = "Max over sliding windows of [N, C, H, W] images."
+    inputs = (Port("in", ranks=(4,), layout="[N, C, H, W]"),)
+    params = _window_params(2, dilation=True)
+
+
+@register
+class AvgPool2dBlock(_PoolBlock):
+    type_name = "AvgPool2d"
+    dims = 2
+    torch_cls = nn.AvgPool2d
+    doc = "Average over sliding windows of [N, C, H, W] images."
+    inputs = (Port("in", ranks=(4,), layout="[N, C, H, W]"),)
+    params = {**_window_params(2, dilation=False),
+              "count_include_pad": Bool(True, "Count padding zeros in the average.")}
+
+
+@register
+class AdaptiveAvgPool2dBlock(Block):
+    type_name = "AdaptiveAvgPool2d"
+    category = "Pooling"
+    doc = "Average down to a fixed output size whatever the input size; 1 gives global pooling."
+    inputs = (Port("in", ranks=(4,), layout="[N, C, H, W]"),)
+    params = {"output_size": Ints(1, "Output height and width: one integer or [h, w].", n=2,
+                                  min=1)}
+
+    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
+        return nn.AdaptiveAvgPool2d(**params)

@@ -1,0 +1,122 @@
+"""Recurrent layers and sequence pooling. Always batch-first; they output the whole sequence.
+
+Measured on a small real CPU tensor, not on meta: the meta kernels of LSTM/GRU/RNN run one
+Python-level step per time step (about 1.6 ms each here), which would stall the canvas on
+long sequences, while the real CPU forward on a batch of two takes about a millisecond.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from ..params import Bool, Choice, Float, Int
+from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
+
+
+class LSTMSequence(nn.LSTM):
+    """nn.LSTM that returns only the output sequence [N, L, H * directions]."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return super().forward(x)[0]
+
+
+class GRUSequence(nn.GRU):
+    """nn.GRU that returns only the output sequence [N, L, H * directions]."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return super().forward(x)[0]
+
+
+class RNNSequence(nn.RNN):
+    """nn.RNN that returns only the output sequence [N, L, H * directions]."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return super().forward(x)[0]
+
+
+def _rnn_params() -> dict[str, Any]:
+    return {
+        "hidden_size": Int(64, "Size of the hidden state per direction.", min=1, max=1 << 16),
+        "num_layers": Int(1, "Stacked layers.", min=1, max=64),
+        "bias": Bool(True, "Learn bias weights."),
+        "dropout": Float(0.0, "Dropout between stacked layers (needs num_layers >= 2).",
+                         min=0.0, max=1.0, max_open=True),
+        "bidirectional": Bool(False, "Also read the sequence backwards; doubles the output "
+                              "features."),
+    }
+
+
+class _RecurrentBlock(Block):
+    category = "Recurrent"
+    measure_on = "cpu"
+    inputs = (Port("in", ranks=(3,), layout="[N, L, features]"),)
+    torch_cls: type[nn.Module] = LSTMSequence
+
+    def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
+        if params["dropout"] > 0 and params["num_layers"] == 1:
+            raise BlockCheckError("dropout only acts between stacked layers: set num_layers to "
+                                  "2 or more, or dropout to 0")
+
+    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
+        return self.torch_cls(input_shapes[0][-1], batch_first=True, **params)
+
+
+@register
+class LSTMBlock(_RecurrentBlock):
+    type_name = "LSTM"
+    torch_cls = LSTMSequence
+    doc = "Long short-term memory over [N, L, features]; outputs every step's hidden state."
+    params = _rnn_params()
+
+
+@register
+class GRUBlock(_RecurrentBlock):
+    type_name = "GRU"
+    torch_cls = GRUSequence
+    doc = "Gated recurrent unit over [N, L, features]; outputs every step's hidden state."
+    params = _rnn_params()
+
+
+@register
+class RNNBlock(_RecurrentBlock):
+    type_name = "RNN"
+    torch_cls = RNNSequence
+    doc = "Plain (Elman) recurrent layer over [N, L, features]; outputs every step."
+    params = {**_rnn_params(),
+              "nonlinearity": Choice("tanh", "Activation of the hidden state.",
+                                     choices=("tanh", "relu"))}
+
+
+class SequencePool(nn.Module):
+    """Reduce [N, L, H] to [N, H]: the last step, the mean or the max over time."""
+
+    def __init__(self, mode: str = "last") -> None:
+        super().__init__()
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "last":
+            return x[:, -1]
+        if self.mode == "mean":
+            return x.mean(dim=1)
+        return x.amax(dim=1)
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode!r}"
+
+
+@register
+class SequencePoolBlock(Block):
+    type_name = "SequencePool"
+    category = "Recurrent"
+    doc = ("Turn a sequence [N, L, H] into one vector [N, H] for a classifier: the last step, "
+           "the mean, or the max over time.")
+    inputs = (Port("in", ranks=(3,), layout="a sequence [N, L, H]"),)
+    params = {"mode": Choice("last", "'last' step, 'mean' or 'max' over time.",
+                             choices=("last", "mean", "max"))}
+
+    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
+        return SequencePool(**params)

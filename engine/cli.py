@@ -1,0 +1,125 @@
+"""The `torchloom` command line: the engine's work, scriptable.
+
+Exit codes (a public contract): 0 all good; 1 the graph (or one of the files given to
+`check`) has errors; 2 a file cannot be read or parsed, or the command line is wrong;
+3 an internal error, which is a bug (set TORCHLOOM_DEBUG=1 for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Callable, Sequence
+
+from .errors import ProjectFileError, TorchloomError
+
+EXIT_OK, EXIT_GRAPH, EXIT_FILE, EXIT_INTERNAL = 0, 1, 2, 3
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _print(text: str = "", file=None) -> None:
+    print(text, file=file or sys.stdout)
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from .project import load_project
+    from .summary import format_table, summarize
+
+    try:
+        project = load_project(args.project)
+    except ProjectFileError as exc:
+        if args.json:
+            _print(json.dumps({"error": exc.to_dict()}))
+        _print(f"error: {exc.describe()}", sys.stderr)
+        return EXIT_FILE
+    summary = summarize(project.graph, project.name)
+    analysis = summary.analysis
+    if args.json:
+        _print(json.dumps(summary.to_json(), ensure_ascii=False))
+    else:
+        _print(f"{project.name}  ({args.project})")
+        _print()
+        _print(format_table(summary))
+        for problem in analysis.warnings:
+            _print(f"warning: {problem.describe()}")
+    for problem in analysis.errors:
+        _print(problem.describe(), sys.stderr if args.json else sys.stdout)
+    return EXIT_GRAPH if analysis.errors else EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .project import load_project
+    from .shapes import infer
+
+    worst = EXIT_OK
+    results = []
+    for path in args.files:
+        try:
+            analysis = infer(load_project(path).graph)
+        except ProjectFileError as exc:
+            results.append({"file": path, "ok": False, "errors": [exc.to_dict()]})
+            line = exc.describe()
+            worst = EXIT_GRAPH
+        else:
+            errors = analysis.errors
+            results.append({"file": path, "ok": not errors,
+                            "errors": [e.to_dict() for e in errors]})
+            line = f"{path}: " + ("ok" if not errors else "; ".join(e.describe() for e in errors))
+            if errors:
+                worst = EXIT_GRAPH
+        if not args.json:
+            _print(line)
+    if args.json:
+        _print(json.dumps({"ok": worst == EXIT_OK, "files": results}, ensure_ascii=False))
+    return worst
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import engine
+
+    parser = argparse.ArgumentParser(
+        prog="torchloom", description="Build, check and train PyTorch models drawn as graphs.")
+    parser.add_argument("--version", action="version",
+                        version=f"torchloom {engine.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("summary", help="print the nodes with shapes, parameters and FLOPs",
+                       description="Print every node's output shape, parameter count and "
+                                   "FLOPs (batch 1), the totals, and every graph error.")
+    p.add_argument("project", metavar="PROJECT", help="a .json project file")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("check", help="validate project files, one line per file",
+                       description="Validate many project files in one process.")
+    p.add_argument("files", metavar="FILE", nargs="+")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead")
+    p.set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except TorchloomError as exc:
+        _print(f"error: {exc}", sys.stderr)
+        return EXIT_FILE
+    except KeyboardInterrupt:
+        _print("interrupted", sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug; say so in one line
+        if os.environ.get("TORCHLOOM_DEBUG"):
+            raise
+        _print(f"internal error: {type(exc).__name__}: {exc} (this is a bug in Torchloom; "
+               "rerun with TORCHLOOM_DEBUG=1 for details)", sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

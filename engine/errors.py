@@ -1,0 +1,208 @@
+"""Typed errors: every mistake a person can make gets one, carrying where it happened.
+
+The command line turns them into one line each and the GUI shows them on the node or in the
+problems panel. An exception that is *not* a `TorchloomError` reaching the user is a bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A machine-readable repair the GUI can offer as a one-click action.
+
+    `action` is ``"insert"`` (put a `block` between `node`'s input `port` and whatever
+    feeds it), ``"remove"`` (delete `node`, wiring its input to its consumers) or
+    ``"set_param"`` (set `param` of `node` to `value`).
+    """
+
+    action: str
+    node: str
+    block: str | None = None
+    port: str | None = None
+    param: str | None = None
+    value: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+class TorchloomError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# ---- graph errors: attached to a node --------------------------------------------------
+
+
+class GraphError(TorchloomError):
+    """A problem with one node of the graph (or with the graph as a whole when `node` is None).
+
+    `severity` is ``"error"`` (the graph cannot compile) or ``"warning"`` (it can, but the
+    person probably did not mean it, e.g. a block that is not wired to anything).
+    """
+
+    severity = "error"
+
+    def __init__(
+        self,
+        message: str,
+        node: str | None = None,
+        block_type: str | None = None,
+        fix: Fix | None = None,
+        nodes: tuple[str, ...] = (),
+        param: str | None = None,
+        port: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.node = node
+        self.block_type = block_type
+        self.fix = fix
+        self.nodes = nodes or ((node,) if node is not None else ())
+        self.param = param
+        self.port = port
+
+    def describe(self) -> str:
+        """One line as the command line prints it: ``node <id> (<type>): <message>``."""
+        if self.node is None:
+            return f"graph: {self.message}"
+        return f"node {self.node} ({self.block_type}): {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"node": self.node, "message": self.message}
+        if self.block_type is not None:
+            out["type"] = self.block_type
+        if self.param is not None:
+            out["param"] = self.param
+        if self.fix is not None:
+            out["fix"] = self.fix.to_dict()
+        if self.severity != "error":
+            out["severity"] = self.severity
+        return out
+
+
+class UnknownBlockError(GraphError):
+    """The node's type is not in the catalogue."""
+
+
+class ParamError(GraphError):
+    """A parameter has the wrong type or is out of its declared range."""
+
+
+class PortError(GraphError):
+    """An edge names a port the block does not have, or an input is wired twice."""
+
+
+class InputAlreadyConnected(PortError):
+    """A single input port already has an edge; disconnect it first."""
+
+
+class DanglingInputError(GraphError):
+    """A required input port has nothing wired to it."""
+
+
+class CycleError(GraphError):
+    """The wiring loops back on itself; a feed-forward model cannot run."""
+
+
+class MultipleOutputsError(GraphError):
+    """More than one node has no outgoing edge, so the model output is ambiguous."""
+
+
+class NoInputError(GraphError):
+    """The graph has no Input block, or no output reachable from one."""
+
+
+class DuplicateNodeError(GraphError):
+    """Two nodes share an id."""
+
+
+class MissingNodeError(GraphError):
+    """An edit or an edge names a node id that is not in the graph."""
+
+
+class ShapeError(GraphError):
+    """The tensor arriving at a node does not fit it; measured on meta tensors."""
+
+
+class DisconnectedWarning(GraphError):
+    """A block is on the canvas but wired to nothing; the model ignores it."""
+
+    severity = "warning"
+
+
+class CompileError(TorchloomError):
+    """The graph has errors, so it cannot become a module. Carries them all."""
+
+    def __init__(self, errors: list[GraphError]) -> None:
+        lines = "; ".join(e.describe() for e in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        super().__init__(f"the graph has {len(errors)} error(s): {lines}{more}")
+        self.errors = errors
+
+
+# ---- file errors: attached to a file, and a place in it --------------------------------
+
+
+class ProjectFileError(TorchloomError):
+    """A project file cannot be read or does not have the project shape.
+
+    `where` is a JSON path such as ``graph.nodes[3].id``; `line`/`column` are set for
+    syntax errors.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        path: str | None = None,
+        where: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.where = where
+        self.line = line
+        self.column = column
+
+    def describe(self) -> str:
+        place = self.path or "<project>"
+        if self.line is not None:
+            place += f":{self.line}:{self.column}"
+        where = f" at {self.where}" if self.where else ""
+        return f"{place}: {self.message}{where}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"file": self.path, "message": self.message}
+        for key in ("where", "line", "column"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+
+class NewerVersionError(ProjectFileError):
+    """The file was written by a newer Torchloom than this one."""
+
+
+@dataclass
+class Problems:
+    """Errors and warnings collected from a pass, in the order they were found."""
+
+    items: list[GraphError] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[GraphError]:
+        return [p for p in self.items if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[GraphError]:
+        return [p for p in self.items if p.severity != "error"]

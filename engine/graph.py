@@ -1,0 +1,465 @@
+"""The model graph: nodes with stable ids, edges into named input ports, and an edit API.
+
+Every edit validates what it can at once (unknown type, bad parameter, a wire that would
+make a loop) and raises a typed error; every accepted edit emits a plain-Python event the
+canvas subscribes to. Problems that only the whole graph reveals (a dangling input, two
+outputs) are reported by `problems()`, because a graph is allowed to be unfinished while
+the person is still building it. networkx keeps order, cycles and reachability.
+"""
+
+from __future__ import annotations
+
+import copy
+import heapq
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+import networkx as nx
+
+from .blocks import Block, get_block, suggest_type
+from .errors import (CycleError, DanglingInputError, DisconnectedWarning, DuplicateNodeError,
+                     GraphError, InputAlreadyConnected, MissingNodeError, MultipleOutputsError,
+                     NoInputError, ParamError, PortError, UnknownBlockError)
+from .events import EmitterGroup, EventEmitter
+from .params import validate_params
+
+
+@dataclass
+class Node:
+    """One block on the canvas. `params` holds what the person set (JSON values); defaults
+    fill the rest when the block is built. `extra` keeps keys this version does not know."""
+
+    id: str
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+    pos: tuple[float, float] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def block(self) -> Block | None:
+        return get_block(self.type)
+
+    def resolved_params(self) -> dict[str, Any]:
+        """All parameters, defaults filled in; invalid values fall back to the default."""
+        block = self.block
+        if block is None:
+            return dict(self.params)
+        return validate_params(block.params, self.params)[0]
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A wire from `src`'s output into `dst`'s input `port`.
+
+    `port` is None when the file left `to_port` out; `Graph.port_of` resolves it.
+    """
+
+    src: str
+    dst: str
+    port: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+class GraphEvents(EmitterGroup):
+    node_added: EventEmitter
+    node_removed: EventEmitter
+    node_changed: EventEmitter
+    node_moved: EventEmitter
+    edge_added: EventEmitter
+    edge_removed: EventEmitter
+
+    def __init__(self) -> None:
+        super().__init__("node_added", "node_removed", "node_changed", "node_moved",
+                         "edge_added", "edge_removed")
+
+
+def _id_prefix(type_name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", type_name.lower()) or "node"
+
+
+class Graph:
+    """A directed graph of blocks. Edge order matters: Add and Concat take inputs in it."""
+
+    def __init__(self) -> None:
+        self._nodes: dict[str, Node] = {}
+        self._edges: list[Edge] = []
+        self._nx = nx.MultiDiGraph()
+        self._by_end: tuple[dict[str, list[Edge]], dict[str, list[Edge]]] | None = None
+        self.events = GraphEvents()
+
+    # ---- reading -----------------------------------------------------------------------
+
+    @property
+    def nodes(self) -> list[Node]:
+        return list(self._nodes.values())
+
+    @property
+    def edges(self) -> list[Edge]:
+        return list(self._edges)
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self._nodes
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(list(self._nodes.values()))
+
+    def node(self, node_id: str) -> Node:
+        try:
+            return self._nodes[node_id]
+        except (KeyError, TypeError):
+            raise MissingNodeError(f"there is no node '{node_id}'") from None
+
+    def in_edges(self, node_id: str) -> list[Edge]:
+        return list(self._index()[0].get(node_id, ()))
+
+    def out_edges(self, node_id: str) -> list[Edge]:
+        return list(self._index()[1].get(node_id, ()))
+
+    def _index(self) -> tuple[dict[str, list[Edge]], dict[str, list[Edge]]]:
+        """Edges by target and by source, in edge order; rebuilt after wiring changes."""
+        if self._by_end is None:
+            into: dict[str, list[Edge]] = {}
+            out: dict[str, list[Edge]] = {}
+            for edge in self._edges:
+                into.setdefault(edge.dst, []).append(edge)
+                out.setdefault(edge.src, []).append(edge)
+            self._by_end = (into, out)
+        return self._by_end
+
+    def port_of(self, edge: Edge) -> str | None:
+        """The input port an edge feeds: its own `port`, else the one `inputs_of` gives it."""
+        if edge.port is not None:
+            return edge.port
+        for name, edges in self.inputs_of(edge.dst).items():
+            if any(e is edge for e in edges):
+                return None if name == "?" else name
+        return None  # pragma: no cover - every edge into dst is listed
+
+    def inputs_of(self, node_id: str) -> dict[str, list[Edge]]:
+        """Edges into each input port, in edge order.
+
+        An edge that names no port takes the first port not named by another edge, so a
+        single wire into attention is its query. Unknown port names get their own key, and
+        portless edges that find no free port are listed under ``"?"``.
+        """
+        node = self.node(node_id)
+        block = node.block
+        ports: dict[str, list[Edge]] = {p.name: [] for p in block.inputs} if block else {}
+        incoming = self.in_edges(node_id)
+        taken = {e.port for e in incoming if e.port is not None}
+        for edge in incoming:
+            name = edge.port
+            if name is None:
+                free = [p for p in (block.inputs if block else ())
+                        if p.variadic or p.name not in taken]
+                name = free[0].name if free else "?"
+                taken.add(name)
+            ports.setdefault(name, []).append(edge)
+        return ports
+
+    def predecessors(self, node_id: str) -> list[str]:
+        return list(dict.fromkeys(e.src for e in self.in_edges(node_id)))
+
+    def successors(self, node_id: str) -> list[str]:
+        return list(dict.fromkeys(e.dst for e in self.out_edges(node_id)))
+
+    def topological_order(self) -> list[str]:
+        """Nodes in an order where every edge points forward; nodes on loops, and nodes
+        downstream of them, are left out. Ties follow the order nodes were added (Kahn's
+        algorithm with a heap), so the order is stable across runs."""
+        position = {node_id: i for i, node_id in enumerate(self._nodes)}
+        waiting = {node_id: len(self.in_edges(node_id)) for node_id in self._nodes}
+        ready = [position[n] for n, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        ids = list(self._nodes)
+        order = []
+        while ready:
+            node_id = ids[heapq.heappop(ready)]
+            order.append(node_id)
+            for edge in self.out_edges(node_id):
+                waiting[edge.dst] -= 1
+                if waiting[edge.dst] == 0:
+                    heapq.heappush(ready, position[edge.dst])
+        return order
+
+    def cyclic_nodes(self) -> set[str]:
+        return {n for loop in self.cycles() for n in loop}
+
+    def cycles(self) -> list[list[str]]:
+        """Each loop as a list of node ids in wiring order (one representative per loop)."""
+        found = [[e.src] for e in self._edges if e.src == e.dst]
+        for comp in nx.strongly_connected_components(self._nx):
+            if len(comp) > 1:
+                found.append([u for u, _v, *_ in nx.find_cycle(self._nx.subgraph(comp))])
+        return found
+
+    def would_create_cycle(self, src: str, dst: str) -> bool:
+        return src == dst or (dst in self._nx and src in self._nx and nx.has_path(self._nx, dst, src))
+
+    def new_id(self, type_name: str) -> str:
+        """A fresh readable id such as ``conv2d_3``."""
+        prefix = _id_prefix(type_name)
+        n = 1
+        while f"{prefix}_{n}" in self._nodes:
+            n += 1
+        return f"{prefix}_{n}"
+
+    # ---- checks the GUI asks before it edits --------------------------------------------
+
+    def check_connect(self, src: str, dst: str, port: str | None = None) -> str:
+        """Raise the typed error that `connect` would raise; return the resolved port."""
+        self.node(src)
+        target = self.node(dst)
+        block = target.block
+        if block is None:
+            raise UnknownBlockError(f"unknown block type '{target.type}'", node=dst,
+                                    block_type=target.type)
+        if self.would_create_cycle(src, dst):
+            raise CycleError(f"wiring {src} into {dst} would make a loop: {dst} already feeds "
+                             f"{src}", node=dst, block_type=target.type, nodes=(src, dst))
+        if not block.inputs:
+            raise PortError(f"{target.type} has no inputs: it is where data enters the model",
+                            node=dst, block_type=target.type)
+        wired = self.inputs_of(dst)
+        if port is None:
+            free = [p.name for p in block.inputs if p.variadic or not wired.get(p.name)]
+            if not free:
+                raise InputAlreadyConnected("every input is already wired: disconnect one first",
+                                            node=dst, block_type=target.type)
+            port = free[0]
+        decl = block.port(port)
+        if decl is None:
+            raise PortError(f"has no input port '{port}' (its ports: "
+                            f"{', '.join(block.port_names)})", node=dst, block_type=target.type,
+                            port=port)
+        if not decl.variadic and wired.get(port):
+            raise InputAlreadyConnected(f"input '{port}' is already wired: disconnect it first",
+                                        node=dst, block_type=target.type, port=port)
+        return port
+
+    def can_connect(self, src: str, dst: str, port: str | None = None) -> str | None:
+        """None if the wire is allowed, else the sentence saying why not."""
+        try:
+            self.check_connect(src, dst, port)
+        except GraphError as exc:
+            return exc.message
+        return None
+
+    # ---- editing -----------------------------------------------------------------------
+
+    def add_node(self, type_name: str, params: dict[str, Any] | None = None,
+                 node_id: str | None = None, pos: tuple[float, float] | None = None) -> Node:
+        """Add a block; unknown types and invalid parameters are refused."""
+        block = get_block(type_name)
+        if block is None:
+            raise UnknownBlockError(unknown_type_message(type_name), node=node_id,
+                                    block_type=type_name)
+        params = dict(params or {})
+        _, problems = validate_params(block.params, params)
+        if problems:
+            name, message = problems[0]
+            raise ParamError(message, node=node_id, block_type=type_name, param=name)
+        node = Node(node_id or self.new_id(type_name), type_name, params,
+                    tuple(pos) if pos is not None else None)  # type: ignore[arg-type]
+        return self.insert_node(node)
+
+    def insert_node(self, node: Node) -> Node:
+        """Add a node as it is, without checking type or parameters.
+
+        The project loader uses this so an unfinished or damaged graph still opens and its
+        problems show on the nodes. Ids must be unique non-empty strings.
+        """
+        if not isinstance(node.id, str) or not node.id:
+            raise GraphError(f"node ids must be non-empty strings, got {node.id!r}")
+        if node.id in self._nodes:
+            raise DuplicateNodeError(f"there is already a node '{node.id}'", node=node.id,
+                                     block_type=node.type)
+        self._nodes[node.id] = node
+        self._nx.add_node(node.id)
+        self.events.node_added.emit(node=node)
+        return node
+
+    def remove_node(self, node_id: str) -> tuple[Node, list[tuple[int, Edge]]]:
+        """Remove a node and its edges. Returns what `restore_node` needs to undo it."""
+        node = self.node(node_id)
+        removed = [(i, e) for i, e in enumerate(self._edges) if node_id in (e.src, e.dst)]
+        for index, edge in reversed(removed):
+            self._remove_edge_at(index)
+        del self._nodes[node_id]
+        self._nx.remove_node(node_id)
+        self.events.node_removed.emit(node=node)
+        return node, removed
+
+    def restore_node(self, node: Node, edges: Iterable[tuple[int, Edge]]) -> None:
+        """Undo `remove_node`: the node comes back with its edges at their old positions."""
+        self.insert_node(node)
+        for index, edge in sorted(edges, key=lambda item: item[0]):
+            self.insert_edge(edge, index)
+
+    def connect(self, src: str, dst: str, port: str | None = None,
+                index: int | None = None) -> Edge:
+        """Wire `src` into `dst`. `port` may be omitted to take the first free input."""
+        resolved = self.check_connect(src, dst, port)
+        block = self._nodes[dst].block
+        single = block is not None and len(block.inputs) == 1
+        edge = Edge(src, dst, None if single else resolved)
+        return self.insert_edge(edge, index)
+
+    def insert_edge(self, edge: Edge, index: int | None = None) -> Edge:
+        """Add an edge without the `connect` checks (loader, undo). Both ends must exist."""
+        for end in (edge.src, edge.dst):
+            if end not in self._nodes:
+                raise MissingNodeError(f"an edge names node '{end}', which does not exist")
+        index = len(self._edges) if index is None else max(0, min(index, len(self._edges)))
+        self._edges.insert(index, edge)
+        self._by_end = None
+        self._nx.add_edge(edge.src, edge.dst)
+        self.events.edge_added.emit(edge=edge, index=index)
+        return edge
+
+    def disconnect(self, edge: Edge) -> int:
+        """Remove one edge; returns its position so undo can put it back in order."""
+        for i, existing in enumerate(self._edges):
+            if existing is edge:
+                return self._remove_edge_at(i)
+        for i, existing in enumerate(self._edges):
+            if existing == edge:
+                return self._remove_edge_at(i)
+        raise MissingNodeError(f"there is no edge {edge.src} -> {edge.dst}")
+
+    def _remove_edge_at(self, index: int) -> int:
+        edge = self._edges.pop(index)
+        self._by_end = None
+        self._nx.remove_edge(edge.src, edge.dst)
+        self.events.edge_removed.emit(edge=edge, index=index)
+        return index
+
+    def set_param(self, node_id: str, name: str, value: Any) -> Any:
+        """Set one parameter after checking it; returns the old raw value (None if unset)."""
+        node = self.node(node_id)
+        block = node.block
+        if block is None:
+            raise UnknownBlockError(unknown_type_message(node.type), node=node_id,
+                                    block_type=node.type)
+        _, problems = validate_params(block.params, {name: value})
+        if problems:
+            raise ParamError(problems[0][1], node=node_id, block_type=node.type, param=name)
+        old = node.params.get(name)
+        node.params[name] = copy.deepcopy(value)
+        self.events.node_changed.emit(node=node, key=name, old=old, new=value)
+        return old
+
+    def unset_param(self, node_id: str, name: str) -> Any:
+        """Go back to the declared default; returns the old raw value."""
+        node = self.node(node_id)
+        old = node.params.pop(name, None)
+        self.events.node_changed.emit(node=node, key=name, old=old, new=None)
+        return old
+
+    def move(self, node_id: str, pos: tuple[float, float]) -> None:
+        node = self.node(node_id)
+        old = node.pos
+        node.pos = (float(pos[0]), float(pos[1]))
+        self.events.node_moved.emit(node=node, old=old, new=node.pos)
+
+    # ---- whole-graph problems -----------------------------------------------------------
+
+    def input_ids(self) -> list[str]:
+        return [n.id for n in self._nodes.values() if n.block is not None and n.block.is_input]
+
+    def isolated_ids(self) -> list[str]:
+        return [n for n in self._nodes if self._nx.degree(n) == 0] if len(self._nodes) > 1 else []
+
+    def output_ids(self) -> list[str]:
+        """Nodes with no outgoing edge, leaving out blocks that are wired to nothing."""
+        isolated = set(self.isolated_ids())
+        return [n for n in self._nodes if self._nx.out_degree(n) == 0 and n not in isolated]
+
+    def problems(self) -> list[GraphError]:
+        """Every structural problem, node by node in graph order, then whole-graph ones.
+
+        Shape problems are found by `shapes.infer`, which includes these.
+        """
+        found: list[GraphError] = []
+        isolated = set(self.isolated_ids())
+        for node in self._nodes.values():
+            found.extend(p for p in self.node_problems(node.id)
+                         if not (node.id in isolated and isinstance(p, DanglingInputError)))
+        cyclic: set[str] = set()
+        for loop in self.cycles():
+            cyclic.update(loop)
+            first = self._nodes[loop[0]]
+            path = " -> ".join([*loop, loop[0]])
+            found.append(CycleError(f"is part of a loop {path}: remove one of these wires; a "
+                                    "model must flow one way", node=first.id,
+                                    block_type=first.type, nodes=tuple(loop)))
+        for node_id in self.isolated_ids():
+            node = self._nodes[node_id]
+            found.append(DisconnectedWarning("is not wired to anything; the model ignores it",
+                                             node=node_id, block_type=node.type))
+        if self._nodes and not self.input_ids():
+            found.append(NoInputError("the graph has no Input block: add one where the data "
+                                      "enters"))
+        outputs = self.output_ids()
+        if len(outputs) > 1:
+            found.append(MultipleOutputsError(
+                f"has {len(outputs)} outputs ({', '.join(outputs)}): a model has exactly one; "
+                "wire the extra ones onward or delete them", nodes=tuple(outputs)))
+        elif not outputs and self._nodes and not cyclic and len(self._nodes) > 1:
+            found.append(NoInputError("nothing is wired yet: connect the Input to a block"))
+        return found
+
+    def node_problems(self, node_id: str) -> list[GraphError]:
+        """Problems of one node on its own: its type, its parameters and its ports."""
+        node = self.node(node_id)
+        block = node.block
+        if block is None:
+            return [UnknownBlockError(unknown_type_message(node.type), node=node.id,
+                                      block_type=node.type)]
+        found: list[GraphError] = []
+        if not isinstance(node.params, dict):
+            return [ParamError("params must be an object of name: value", node=node.id,
+                               block_type=node.type)]
+        for name, message in validate_params(block.params, node.params)[1]:
+            found.append(ParamError(message, node=node.id, block_type=node.type, param=name))
+        ports = self.inputs_of(node.id)
+        previous: str | None = None
+        for name, edges in ports.items():
+            decl = block.port(name)
+            if decl is None:
+                srcs = ", ".join(e.src for e in edges)
+                if not block.inputs:
+                    msg = f"has no inputs, but {srcs} is wired into it: remove that wire"
+                elif name == "?":
+                    msg = (f"has no free input left for the wire from {srcs} (its ports: "
+                           f"{', '.join(block.port_names)}): remove that wire")
+                else:
+                    msg = (f"has no input port '{name}' (its ports: "
+                           f"{', '.join(block.port_names)}); the wire from {srcs} needs one")
+                found.append(PortError(msg, node=node.id, block_type=node.type, port=name))
+                continue
+            if len(edges) > 1 and not decl.variadic:
+                found.append(InputAlreadyConnected(
+                    f"input '{name}' is wired {len(edges)} times (from "
+                    f"{', '.join(e.src for e in edges)}): keep one", node=node.id,
+                    block_type=node.type, port=name))
+            if not edges and not decl.optional:
+                what = "its inputs are" if decl.variadic else f"input '{name}' is"
+                found.append(DanglingInputError(f"{what} not connected: wire a block into it",
+                                                node=node.id, block_type=node.type, port=name))
+            if edges and decl.optional and previous is not None and not ports.get(previous):
+                found.append(PortError(f"'{name}' is wired but '{previous}' is not: wire "
+                                       f"'{previous}' too", node=node.id,
+                                       block_type=node.type, port=name))
+            previous = name
+        return found
+
+
+def unknown_type_message(type_name: Any) -> str:
+    hint = suggest_type(type_name)
+    text = f"unknown block type '{str(type_name)[:60]}'"
+    return text + (f": did you mean '{hint}'?" if hint else ": pick one from the palette")

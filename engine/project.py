@@ -1,0 +1,337 @@
+"""Project files: versioned JSON that people, scripts and other tools read and write.
+
+The format is a public contract, documented in ``docs/project-format.md``. Reading checks
+the *shape* of the file (a broken file is a `ProjectFileError` naming the place); problems
+of the *model* (an unknown block, a parameter out of range) load into the graph and are
+reported on the node, so an unfinished project still opens. Nothing in a file is executed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import NewerVersionError, ProjectFileError
+from .fileio import atomic_write_text
+from .graph import Edge, Graph, Node
+from .params import Choice, Float, Int, Param, ParamValueError, params_to_json, validate_params
+
+FORMAT = "torchloom-project"
+VERSION = 1
+#: Project files are small; anything bigger is refused before it is parsed.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_ID_LENGTH = 200
+
+#: Training settings known to this version. Unknown keys are kept as they are.
+TRAINING_FIELDS: dict[str, Param] = {
+    "epochs": Int(3, "Passes over the training split.", min=1, max=100_000),
+    "batch_size": Int(64, "Samples per optimisation step.", min=1, max=1 << 20),
+    "optimizer": Choice("adam", "Optimisation algorithm.", choices=("adam", "adamw", "sgd")),
+    "lr": Float(0.001, "Learning rate.", min=0.0, min_open=True, max=10.0),
+    "loss": Choice("cross_entropy", "Loss function.", choices=("cross_entropy", "mse")),
+    "val_split": Float(0.2, "Fraction of the data held out for validation.", min=0.0, max=1.0,
+                       max_open=True),
+    "seed": Int(0, "Seeds weights, the split and shuffling.", min=0, max=2**63 - 1),
+}
+#: `device` is free text ("auto", "cpu", "cuda:1"), checked when training starts.
+DEFAULT_DEVICE = "auto"
+
+#: Migrations from version k to k + 1, applied in order to the parsed JSON.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+@dataclass
+class Project:
+    """A model, its data choice and its training settings, as one file holds them."""
+
+    graph: Graph = field(default_factory=Graph)
+    name: str = "Untitled"
+    dataset: dict[str, Any] | None = None
+    training: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    graph_extra: dict[str, Any] = field(default_factory=dict)
+
+    def training_config(self) -> dict[str, Any]:
+        """The training settings with defaults filled in."""
+        out: dict[str, Any] = {name: decl.default for name, decl in TRAINING_FIELDS.items()}
+        out["device"] = DEFAULT_DEVICE
+        out.update(self.training)
+        return out
+
+
+# ---- reading ---------------------------------------------------------------------------
+
+
+def load_project(path: str | os.PathLike[str]) -> Project:
+    """Read a project file. Raises `ProjectFileError` with the file (and line) in it."""
+    shown = str(path)
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if p.is_dir():
+            raise ProjectFileError("is a folder, not a project file", path=shown)
+        if size > MAX_FILE_BYTES:
+            raise ProjectFileError(f"is {size / 2**20:.0f} MiB; a project file is at most "
+                                   f"{MAX_FILE_BYTES // 2**20} MiB", path=shown)
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ProjectFileError("no such file", path=shown) from None
+    except PermissionError:
+        raise ProjectFileError("permission denied", path=shown) from None
+    except OSError as exc:
+        raise ProjectFileError(f"cannot be read: {exc.strerror or exc}", path=shown) from None
+    project = loads_project(raw, path=shown)
+    project.path = p
+    return project
+
+
+def loads_project(data: str | bytes, path: str | None = None) -> Project:
+    """Parse project JSON from text or bytes (`path` is only used in messages)."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ProjectFileError("is not a text file (a project file is UTF-8 JSON)",
+                                   path=path) from None
+    else:
+        text = data
+    if not text.strip():
+        raise ProjectFileError("is empty", path=path)
+    try:
+        parsed = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        body = text.rstrip()
+        ended = exc.pos >= len(body) or not body.endswith(("}", "]"))
+        reason = f"the file ends too early (truncated?): {exc.msg}" if ended else exc.msg
+        raise ProjectFileError(f"not valid JSON: {reason}", path=path, line=exc.lineno,
+                               column=exc.colno) from None
+    except RecursionError:
+        raise ProjectFileError("not a project: its JSON is nested too deeply", path=path) from None
+    except ValueError as exc:  # NaN/Infinity, or integers too long to convert
+        raise ProjectFileError(f"not valid JSON: {exc}", path=path) from None
+    return project_from_dict(parsed, path=path)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+class _Reader:
+    """Checks the shape of parsed JSON and raises errors that say where."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+
+    def fail(self, message: str, where: str) -> ProjectFileError:
+        return ProjectFileError(message, path=self.path, where=where)
+
+    def obj(self, value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(f"expected an object {{...}}, got {_kind(value)}", where)
+        return value
+
+    def lst(self, value: Any, where: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.fail(f"expected a list [...], got {_kind(value)}", where)
+        return value
+
+    def string(self, value: Any, where: str, limit: int = 10_000) -> str:
+        if not isinstance(value, str):
+            raise self.fail(f"expected a string, got {_kind(value)}", where)
+        if len(value) > limit:
+            raise self.fail(f"is {len(value)} characters long; at most {limit} are allowed",
+                            where)
+        return value
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false",
+             int: "a number", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def project_from_dict(data: Any, path: str | None = None) -> Project:
+    """Build a project from parsed JSON, migrating older versions."""
+    r = _Reader(path)
+    data = r.obj(data, "the top level")
+    if data.get("format") != FORMAT:
+        raise r.fail(f'not a Torchloom project: "format" must be "{FORMAT}"', "format")
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise r.fail("\"version\" must be a whole number >= 1", "version")
+    if version > VERSION:
+        raise NewerVersionError(
+            f"made by a newer Torchloom (file format version {version}; this Torchloom reads "
+            f"up to version {VERSION}): update Torchloom to open it", path=path)
+    for v in range(version, VERSION):
+        data = MIGRATIONS[v](data)
+    known = {"format", "version", "name", "graph", "dataset", "training"}
+    name = r.string(data.get("name", _default_name(path)), "name", limit=500)
+    graph, graph_extra = graph_from_dict(data.get("graph", {}), r, "graph")
+    dataset = data.get("dataset")
+    if dataset is not None:
+        dataset = r.obj(dataset, "dataset")
+    training = r.obj(data.get("training", {}), "training")
+    _check_training(training, r)
+    extra = {k: v for k, v in data.items() if k not in known}
+    return Project(graph=graph, name=name, dataset=dataset, training=training, extra=extra,
+                   graph_extra=graph_extra)
+
+
+def _default_name(path: str | None) -> str:
+    return Path(path).stem if path else "Untitled"
+
+
+def _check_training(training: dict[str, Any], r: _Reader) -> None:
+    for key, decl in TRAINING_FIELDS.items():
+        if key in training:
+            try:
+                decl.validate(training[key])
+            except ParamValueError as exc:
+                raise r.fail(f"{key} {exc}", f"training.{key}") from None
+    if "device" in training and not isinstance(training["device"], str):
+        raise r.fail("device must be a string such as \"auto\", \"cpu\" or \"cuda:0\"",
+                     "training.device")
+
+
+def graph_from_dict(data: Any, r: _Reader | None = None,
+                    where: str = "graph") -> tuple[Graph, dict[str, Any]]:
+    """Read the ``{"nodes": [...], "edges": [...]}`` shape into a graph.
+
+    Returns the graph and the unknown keys of the graph object, to be written back on save.
+    """
+    r = r or _Reader(None)
+    data = r.obj(data, where)
+    graph = Graph()
+    for i, raw in enumerate(r.lst(data.get("nodes", []), f"{where}.nodes")):
+        at = f"{where}.nodes[{i}]"
+        raw = r.obj(raw, at)
+        node_id = r.string(raw.get("id"), f"{at}.id", limit=MAX_ID_LENGTH)
+        if not node_id.strip():
+            raise r.fail("a node id must not be empty", f"{at}.id")
+        if node_id in graph:
+            raise r.fail(f"two nodes have the id '{node_id}': ids must be unique", f"{at}.id")
+        type_name = r.string(raw.get("type"), f"{at}.type", limit=200)
+        params = r.obj(raw.get("params", {}), f"{at}.params")
+        pos = raw.get("pos")
+        if pos is not None:
+            if not (isinstance(pos, list) and len(pos) == 2 and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool)
+                    and math.isfinite(v) and abs(v) < 1e9 for v in pos)):
+                raise r.fail("pos must be [x, y], two numbers", f"{at}.pos")
+            pos = (float(pos[0]), float(pos[1]))
+        extra = {k: v for k, v in raw.items() if k not in ("id", "type", "params", "pos")}
+        graph.insert_node(Node(node_id, type_name, dict(params), pos, extra))
+    for i, raw in enumerate(r.lst(data.get("edges", []), f"{where}.edges")):
+        at = f"{where}.edges[{i}]"
+        raw = r.obj(raw, at)
+        src = r.string(raw.get("from"), f"{at}.from", limit=MAX_ID_LENGTH)
+        dst = r.string(raw.get("to"), f"{at}.to", limit=MAX_ID_LENGTH)
+        for key, end in (("from", src), ("to", dst)):
+            if end not in graph:
+                raise r.fail(f"names node '{end}', which is not in the graph", f"{at}.{key}")
+        port = raw.get("to_port")
+        if port is not None:
+            port = r.string(port, f"{at}.to_port", limit=200)
+        extra = {k: v for k, v in raw.items() if k not in ("from", "to", "to_port")}
+        graph.insert_edge(Edge(src, dst, port, extra))
+    return graph, {k: v for k, v in data.items() if k not in ("nodes", "edges")}
+
+
+# ---- writing ---------------------------------------------------------------------------
+
+
+def node_to_dict(node: Node) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": node.id, "type": node.type}
+    block = node.block
+    params = node.params
+    if block is not None:
+        resolved, problems = validate_params(block.params, node.params)
+        if not problems:  # a valid node is written in full; a broken one exactly as it was
+            params = params_to_json(block.params, resolved)
+    if params:
+        out["params"] = params
+    if node.pos is not None:
+        out["pos"] = [round(node.pos[0], 1), round(node.pos[1], 1)]
+    out.update(node.extra)
+    return out
+
+
+def edge_to_dict(edge: Edge) -> dict[str, Any]:
+    out: dict[str, Any] = {"from": edge.src, "to": edge.dst}
+    if edge.port is not None:
+        out["to_port"] = edge.port
+    out.update(edge.extra)
+    return out
+
+
+def graph_to_dict(graph: Graph, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"nodes": [node_to_dict(n) for n in graph.nodes],
+                           "edges": [edge_to_dict(e) for e in graph.edges]}
+    out.update(extra or {})
+    return out
+
+
+def project_to_dict(project: Project) -> dict[str, Any]:
+    out: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": project.name,
+                           "graph": graph_to_dict(project.graph, project.graph_extra)}
+    if project.dataset is not None:
+        out["dataset"] = project.dataset
+    if project.training:
+        out["training"] = project.training
+    out.update(project.extra)
+    return out
+
+
+def dumps_project(project: Project) -> str:
+    """JSON text with one node or edge per line, so version control diffs stay readable."""
+    return dumps_json(project_to_dict(project))
+
+
+def dumps_json(data: dict[str, Any]) -> str:
+    def one(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    lines = ["{"]
+    items = list(data.items())
+    for i, (key, value) in enumerate(items):
+        comma = "," if i < len(items) - 1 else ""
+        if _is_graph(value):
+            inner = list(value.items())
+            lines.append(f"  {one(key)}: {{")
+            for j, (gkey, gvalue) in enumerate(inner):
+                gcomma = "," if j < len(inner) - 1 else ""
+                if gkey in ("nodes", "edges") and isinstance(gvalue, list) and gvalue:
+                    body = ",\n".join(f"      {one(item)}" for item in gvalue)
+                    lines.append(f"    {one(gkey)}: [\n{body}\n    ]{gcomma}")
+                else:
+                    lines.append(f"    {one(gkey)}: {one(gvalue)}{gcomma}")
+            lines.append(f"  }}{comma}")
+        else:
+            lines.append(f"  {one(key)}: {one(value)}{comma}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _is_graph(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("nodes"), list)
+
+
+def save_project(project: Project, path: str | os.PathLike[str] | None = None) -> Path:
+    """Write the project atomically (temporary file, then rename) and remember the path."""
+    target = Path(path) if path is not None else project.path
+    if target is None:
+        raise ProjectFileError("the project has no file yet: choose where to save it")
+    text = dumps_project(project)
+    try:
+        atomic_write_text(target, text)
+    except OSError as exc:
+        raise ProjectFileError(f"cannot be saved: {exc.strerror or exc}",
+                               path=str(target)) from None
+    project.path = target
+    return target

@@ -1,0 +1,251 @@
+"""Shape inference: every node's output shape, measured by running its module on meta tensors.
+
+No output-size formulas are written by hand: each block is built with the same `build` that
+training uses and run on ``device="meta"`` (or, for blocks whose meta kernels are slow, on
+a batch of two small real tensors), so the canvas can never disagree with what trains.
+
+Measurements are cached on (block type, parameters, input shapes), so after one edit only
+the nodes whose inputs actually changed are measured again.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .blocks import Block, Port, TensorSpec, get_block
+from .blocks.base import BlockCheckError, sample_tensor
+from .errors import Fix, GraphError, ShapeError
+from .graph import Graph, Node
+from .params import validate_params
+
+#: Batch size of the measuring run. Dimension 0 of every output must equal it; it is shown
+#: as ``N``.
+BATCH = 2
+
+
+@dataclass
+class NodeInfo:
+    """What the canvas shows on a node: its output, its size and its problems."""
+
+    spec: TensorSpec | None = None
+    num_params: int = 0
+    trainable_params: int = 0
+    errors: list[GraphError] = field(default_factory=list)
+    input_specs: tuple[TensorSpec, ...] = ()
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        return self.spec.shape if self.spec else None
+
+    def show(self) -> str:
+        return self.spec.show() if self.spec else "?"
+
+
+@dataclass
+class Analysis:
+    """Result of one inference pass over a graph."""
+
+    nodes: dict[str, NodeInfo]
+    problems: list[GraphError]
+    order: list[str]
+    inputs: list[str]
+    output: str | None
+
+    @property
+    def errors(self) -> list[GraphError]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[GraphError]:
+        return [p for p in self.problems if p.severity != "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def total_params(self) -> int:
+        return sum(info.num_params for info in self.nodes.values())
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(info.trainable_params for info in self.nodes.values())
+
+    @property
+    def output_spec(self) -> TensorSpec | None:
+        return self.nodes[self.output].spec if self.output in self.nodes else None
+
+
+@dataclass(frozen=True)
+class _Measured:
+    spec: TensorSpec | None
+    params: int = 0
+    trainable: int = 0
+    error: str | None = None
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else type(exc).__name__
+    return line if len(line) <= 240 else line[:237] + "..."
+
+
+@functools.lru_cache(maxsize=8192)
+def _measure(type_name: str, params_key: tuple, specs: tuple[TensorSpec, ...]) -> _Measured:
+    block = get_block(type_name)
+    assert block is not None
+    params = dict(params_key)
+    device = block.measure_on
+    try:
+        with torch.device(device):
+            module = block.build(params, [s.shape for s in specs])
+        module.eval()
+        args = [sample_tensor(s, BATCH, device) for s in specs]
+        with torch.no_grad():
+            out = module(*args)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types; all become words
+        shown = ", ".join(s.show() for s in specs)
+        return _Measured(None, error=f"does not fit its input {shown}: {_first_line(exc)}")
+    if not isinstance(out, torch.Tensor):
+        return _Measured(None, error=f"returned {type(out).__name__}, not a tensor")
+    if out.dim() == 0 or out.shape[0] != BATCH:
+        return _Measured(None, error=f"changes the batch dimension (got {list(out.shape)}): "
+                                     "blocks must keep dimension 0 as the batch")
+    dtype = str(out.dtype).removeprefix("torch.")
+    n_params = sum(p.numel() for p in module.parameters())
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    return _Measured(TensorSpec(tuple(out.shape[1:]), dtype), n_params, trainable)
+
+
+def measure_cache_clear() -> None:
+    _measure.cache_clear()
+
+
+# ---- messages for inputs that do not fit a port --------------------------------------------
+
+
+def _port_mismatch(graph: Graph, node: Node, block: Block, port: Port, spec: TensorSpec,
+                   src: str) -> ShapeError | None:
+    """A sentence (and a fix) when a tensor's dtype or rank cannot fit the port at all."""
+    upstream = graph.node(src)
+    where = f"'{port.name}' " if len(block.inputs) > 1 else ""
+
+    def err(message: str, fix: Fix | None = None) -> ShapeError:
+        return ShapeError(message, node=node.id, block_type=node.type, fix=fix, port=port.name)
+
+    if port.dtype == "float" and spec.is_int:
+        return err(f"expects float input {where}but gets int64 token ids {spec.show()}: insert "
+                   "an Embedding before it",
+                   Fix("insert", node.id, block="Embedding", port=port.name))
+    if port.dtype == "int" and not spec.is_int:
+        fix = None
+        tail = "feed it token ids (an Input with dtype int64)"
+        if upstream.type == "Input":
+            fix = Fix("set_param", upstream.id, param="dtype", value="int64")
+            tail = f"set the dtype of {upstream.id} to int64"
+        return err(f"expects int64 token ids but gets {spec.dtype} {spec.show()}: {tail}", fix)
+    rank = len(spec.shape) + 1
+    if port.ranks is None or rank in port.ranks:
+        return None
+    expected = f"expects {port.layout} input {where}but gets {spec.show()}"
+    if rank > max(port.ranks) and 2 in port.ranks:
+        return err(f"{expected}: insert a Flatten before it",
+                   Fix("insert", node.id, block="Flatten", port=port.name))
+    if rank < min(port.ranks) and upstream.type == "Flatten":
+        return err(f"{expected}: remove the Flatten ({upstream.id}) before it",
+                   Fix("remove", upstream.id))
+    if port.ranks == (3,) and rank == 2 and upstream.type == "SequencePool":
+        return err(f"{expected}: the sequence was already pooled by {upstream.id}; move the "
+                   "SequencePool after this block")
+    if port.ranks == (3,) and rank == 2:
+        return err(f"{expected}: it reads a sequence; token ids need an Embedding first, "
+                   "features per step need a [length, features] Input")
+    if port.ranks == (3,) and rank == 4:
+        return err(f"{expected}: it reads a sequence, not an image; turn the image into rows "
+                   "(e.g. Flatten with start_dim=1, end_dim=2) or use Conv2d")
+    if rank < min(port.ranks):
+        return err(f"{expected}: the input has too few dimensions for this block")
+    return err(f"{expected}: the input has too many dimensions for this block")
+
+
+def _port_inputs(graph: Graph, node: Node, block: Block) -> list[tuple[Port, str]]:
+    """(port, source node) per argument, in call order: ports in declaration order, edges
+    of a variadic port in edge order, unwired optional ports left out."""
+    ports = graph.inputs_of(node.id)
+    return [(port, edge.src) for port in block.inputs for edge in ports.get(port.name, [])]
+
+
+def infer(graph: Graph) -> Analysis:
+    """Measure every node's output shape and collect every problem of the graph.
+
+    A node whose own check fails gets the error; nodes downstream of it get no shape and no
+    error of their own, so the person sees one red node, not a red tail.
+    """
+    problems = graph.problems()
+    broken = {p.node for p in problems if p.severity == "error" and p.node is not None}
+    nodes = {node.id: NodeInfo() for node in graph.nodes}
+    order = graph.topological_order()
+    isolated = set(graph.isolated_ids())
+    for node_id in order:
+        node = graph.node(node_id)
+        info = nodes[node_id]
+        if node_id in broken or (node_id in isolated and not node.block.is_input):  # type: ignore[union-attr]
+            continue
+        block = node.block
+        assert block is not None  # unknown types are in `broken`
+        params, _ = validate_params(block.params, node.params)
+        if block.is_input:
+            info.spec = block.output_spec(params)  # type: ignore[attr-defined]
+            continue
+        args = _port_inputs(graph, node, block)
+        specs = [nodes[src].spec for _port, src in args]
+        if any(spec is None for spec in specs):
+            continue  # an upstream node failed; it carries the error
+        info.input_specs = tuple(specs)  # type: ignore[arg-type]
+        error = _check_node(graph, node, block, params, args, info.input_specs)
+        if error is None:
+            measured = _measure(node.type, _freeze(params), info.input_specs)
+            if measured.error is not None:
+                error = ShapeError(measured.error, node=node.id, block_type=node.type)
+            else:
+                info.spec = measured.spec
+                info.num_params, info.trainable_params = measured.params, measured.trainable
+        if error is not None:
+            problems.append(error)
+    for problem in problems:
+        for node_id in problem.nodes:
+            if node_id in nodes:
+                nodes[node_id].errors.append(problem)
+    outputs = graph.output_ids()
+    return Analysis(nodes, _in_graph_order(graph, problems), order, graph.input_ids(),
+                    outputs[0] if len(outputs) == 1 else None)
+
+
+def _check_node(graph: Graph, node: Node, block: Block, params: dict[str, Any],
+                args: list[tuple[Port, str]], specs: tuple[TensorSpec, ...]) -> GraphError | None:
+    for (port, src), spec in zip(args, specs):
+        mismatch = _port_mismatch(graph, node, block, port, spec, src)
+        if mismatch is not None:
+            return mismatch
+    try:
+        block.check(params, specs)
+    except BlockCheckError as exc:
+        return ShapeError(exc.message, node=node.id, block_type=node.type, fix=exc.fix)
+    return None
+
+
+def _in_graph_order(graph: Graph, problems: list[GraphError]) -> list[GraphError]:
+    rank = {node.id: i for i, node in enumerate(graph.nodes)}
+    return sorted(problems, key=lambda p: (p.node is None, rank.get(p.node, 0)))  # type: ignore[arg-type]

@@ -1,0 +1,121 @@
+"""A model summary: per-node output shape, parameters and FLOPs, plus every problem.
+
+The same report feeds `torchloom summary` (table or JSON) and, later, the GUI status bar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from .blocks.base import sample_tensor
+from .graph import Graph
+from .params import validate_params
+from .shapes import Analysis, infer
+
+
+def node_flops(graph: Graph, analysis: Analysis) -> dict[str, int]:
+    """FLOPs of each node for a batch of one, counted by `FlopCounterMode`.
+
+    Like torch's counter, only matrix products, convolutions and attention are counted;
+    element-wise work (activations, norms, pooling) is cheap next to them and counts zero.
+    Counting runs on meta tensors even for recurrent blocks: on the CPU an LSTM is one fused
+    kernel the counter cannot see into, while its meta version is made of countable steps.
+    """
+    flops: dict[str, int] = {}
+    for node_id in analysis.order:
+        node = graph.node(node_id)
+        info = analysis.nodes[node_id]
+        block = node.block
+        if block is None or block.is_input or info.spec is None:
+            continue
+        params, _ = validate_params(block.params, node.params)
+        with torch.device("meta"):
+            module = block.build(params, [s.shape for s in info.input_specs])
+        module.eval()
+        args = [sample_tensor(s, 1, "meta") for s in info.input_specs]
+        counter = FlopCounterMode(display=False)
+        with torch.no_grad(), counter:
+            module(*args)
+        flops[node_id] = int(counter.get_total_flops())
+    return flops
+
+
+@dataclass
+class Summary:
+    name: str
+    analysis: Analysis
+    flops: dict[str, int]
+    rows: list[dict[str, Any]]
+
+    @property
+    def total_flops(self) -> int:
+        return sum(self.flops.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """The `--json` shape; a public contract (see docs/cli.md)."""
+        a = self.analysis
+        out_spec = a.output_spec
+        return {
+            "name": self.name,
+            "total_params": a.total_params,
+            "trainable_params": a.trainable_params,
+            "flops": self.total_flops,
+            "output_shape": shape_json(out_spec.shape) if out_spec else None,
+            "nodes": self.rows,
+            "errors": [e.to_dict() for e in a.errors],
+            "warnings": [w.to_dict() for w in a.warnings],
+        }
+
+
+def shape_json(shape: tuple[int, ...] | None) -> list[Any] | None:
+    return None if shape is None else ["N", *shape]
+
+
+def summarize(graph: Graph, name: str = "", analysis: Analysis | None = None) -> Summary:
+    analysis = analysis or infer(graph)
+    flops = node_flops(graph, analysis)
+    rows = []
+    for node in graph.nodes:
+        info = analysis.nodes[node.id]
+        rows.append({"id": node.id, "type": node.type,
+                     "output_shape": shape_json(info.shape), "dtype": info.spec.dtype
+                     if info.spec else None, "params": info.num_params,
+                     "flops": flops.get(node.id, 0)})
+    return Summary(name, analysis, flops, rows)
+
+
+def human(n: int) -> str:
+    """12345678 -> '12.3M'."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
+def format_table(summary: Summary) -> str:
+    header = ("node", "type", "output shape", "params", "FLOPs")
+    body = [(r["id"], r["type"], _shape_text(r["output_shape"]), f"{r['params']:,}",
+             human(r["flops"])) for r in summary.rows]
+    widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
+    right = {3, 4}
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = [str(c).rjust(w) if i in right else str(c).ljust(w)
+                 for i, (c, w) in enumerate(zip(row, widths))]
+        return "  ".join(cells).rstrip()
+
+    a = summary.analysis
+    out = [line(header), "  ".join("-" * w for w in widths)]
+    out += [line(row) for row in body]
+    out.append("")
+    out.append(f"total params {a.total_params:,} (trainable {a.trainable_params:,}), "
+               f"FLOPs {human(summary.total_flops)} per sample")
+    return "\n".join(out)
+
+
+def _shape_text(shape: list[Any] | None) -> str:
+    return "?" if shape is None else "[" + ", ".join(map(str, shape)) + "]"

@@ -1,0 +1,194 @@
+"""One harness for every block type, after Keras' `run_layer_test`.
+
+Adding a block type means adding its case(s) to `CASES`; `test_every_block_has_a_case`
+fails until you do. Each case checks that the block builds, that the shape measured on meta
+tensors equals the real forward's shape (and the expected one), that its parameters
+round-trip through JSON, and that one SGD step runs and moves its weights.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from torchloom.engine.blocks import TensorSpec, by_category, get_block
+from torchloom.engine.blocks.base import registry
+from torchloom.engine.params import params_to_json, validate_params
+from torchloom.engine.shapes import BATCH, _freeze, _measure
+
+
+def F(*shape: int) -> TensorSpec:
+    return TensorSpec(shape, "float32")
+
+
+def I(*shape: int) -> TensorSpec:  # noqa: E743 - reads as "int tensor"
+    return TensorSpec(shape, "int64")
+
+
+# (block type, params, input specs, expected output shape without the batch)
+CASES: list[tuple[str, dict, list[TensorSpec], tuple[int, ...]]] = [
+    ("Conv1d", {"out_channels": 8, "kernel_size": 3}, [F(4, 20)], (8, 18)),
+    ("Conv1d", {"out_channels": 6, "kernel_size": 5, "padding": "same"}, [F(3, 11)], (6, 11)),
+    ("Conv2d", {"out_channels": 32, "kernel_size": 3}, [F(1, 28, 28)], (32, 26, 26)),
+    ("Conv2d", {"out_channels": 8, "kernel_size": [3, 5], "stride": 2, "padding": [1, 2]},
+     [F(3, 16, 16)], (8, 8, 8)),
+    ("Conv2d", {"out_channels": 8, "kernel_size": 3, "groups": 2, "bias": False},
+     [F(4, 9, 9)], (8, 7, 7)),
+    ("MaxPool1d", {"kernel_size": 2}, [F(4, 9)], (4, 4)),
+    ("MaxPool2d", {"kernel_size": 2}, [F(32, 26, 26)], (32, 13, 13)),
+    ("MaxPool2d", {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+     [F(2, 7, 7)], (2, 4, 4)),
+    ("AvgPool2d", {"kernel_size": 2}, [F(3, 8, 8)], (3, 4, 4)),
+    ("AdaptiveAvgPool2d", {"output_size": 1}, [F(16, 7, 5)], (16, 1, 1)),
+    ("AdaptiveAvgPool2d", {"output_size": [2, 3]}, [F(4, 8, 8)], (4, 2, 3)),
+    ("BatchNorm1d", {}, [F(16)], (16,)),
+    ("BatchNorm1d", {"affine": False}, [F(8, 10)], (8, 10)),
+    ("BatchNorm2d", {"momentum": 0.2}, [F(8, 6, 6)], (8, 6, 6)),
+    ("LayerNorm", {}, [F(10, 32)], (10, 32)),
+    ("Dropout", {"p": 0.25}, [F(20)], (20,)),
+    ("Flatten", {}, [F(64, 5, 5)], (1600,)),
+    ("Flatten", {"start_dim": 1, "end_dim": 2}, [F(1, 28, 28)], (28, 28)),
+    ("Linear", {"out_features": 10}, [F(1600)], (10,)),
+    ("Linear", {"out_features": 7, "bias": False}, [F(5, 12)], (5, 7)),
+    ("ReLU", {}, [F(4, 3)], (4, 3)),
+    ("GELU", {"approximate": "tanh"}, [F(6)], (6,)),
+    ("Tanh", {}, [F(6)], (6,)),
+    ("Sigmoid", {}, [F(6)], (6,)),
+    ("LeakyReLU", {"negative_slope": 0.2}, [F(6)], (6,)),
+    ("Softmax", {}, [F(10)], (10,)),
+    ("Embedding", {"num_embeddings": 50, "embedding_dim": 16}, [I(12)], (12, 16)),
+    ("Embedding", {"num_embeddings": 50, "embedding_dim": 8, "padding_idx": 0}, [I(5)], (5, 8)),
+    ("PositionalEmbedding", {"max_len": 64}, [F(12, 16)], (12, 16)),
+    ("LSTM", {"hidden_size": 20}, [F(7, 5)], (7, 20)),
+    ("LSTM", {"hidden_size": 8, "num_layers": 2, "bidirectional": True, "dropout": 0.1},
+     [F(6, 4)], (6, 16)),
+    ("GRU", {"hidden_size": 12}, [F(7, 5)], (7, 12)),
+    ("RNN", {"hidden_size": 12, "nonlinearity": "relu"}, [F(7, 5)], (7, 12)),
+    ("SequencePool", {"mode": "last"}, [F(7, 12)], (12,)),
+    ("SequencePool", {"mode": "mean"}, [F(7, 12)], (12,)),
+    ("SequencePool", {"mode": "max"}, [F(7, 12)], (12,)),
+    ("MultiheadAttention", {"num_heads": 4}, [F(9, 32)], (9, 32)),
+    ("MultiheadAttention", {"num_heads": 2}, [F(9, 16), F(5, 8)], (9, 16)),
+    ("MultiheadAttention", {"num_heads": 2}, [F(9, 16), F(5, 8), F(5, 6)], (9, 16)),
+    ("TransformerEncoderLayer", {"nhead": 4, "dim_feedforward": 64}, [F(10, 32)], (10, 32)),
+    ("TransformerEncoderLayer", {"nhead": 2, "dim_feedforward": 32, "activation": "gelu",
+                                 "norm_first": True}, [F(6, 8)], (6, 8)),
+    ("Add", {}, [F(8, 4, 4), F(8, 4, 4)], (8, 4, 4)),
+    ("Add", {}, [F(5), F(5), F(5)], (5,)),
+    ("Concat", {"dim": 0}, [F(8, 4, 4), F(16, 4, 4)], (24, 4, 4)),
+    ("Concat", {"dim": -1}, [F(3, 4), F(3, 6)], (3, 10)),
+]
+
+
+def _real_inputs(block_type: str, params: dict, specs: list[TensorSpec], batch: int):
+    out = []
+    for spec in specs:
+        if spec.is_int:
+            high = params.get("num_embeddings", 10)
+            out.append(torch.randint(0, high, (batch, *spec.shape)))
+        else:
+            out.append(torch.randn(batch, *spec.shape, requires_grad=True))
+    return out
+
+
+def check_block(block_type: str, params: dict, specs: list[TensorSpec],
+                expected: tuple[int, ...]) -> None:
+    block = get_block(block_type)
+    assert block is not None, f"{block_type} is not in the catalogue"
+    resolved, problems = validate_params(block.params, params)
+    assert not problems, problems
+    block.check(resolved, specs)
+
+    # 1. it builds, with real weights
+    torch.manual_seed(0)
+    module = block.build(resolved, [s.shape for s in specs])
+
+    # 2. the meta measurement, the real forward and the expectation agree
+    measured = _measure(block_type, _freeze(resolved), tuple(specs))
+    assert measured.error is None, measured.error
+    assert measured.spec is not None and measured.spec.shape == expected
+    batch = BATCH + 2
+    args = _real_inputs(block_type, resolved, specs, batch)
+    module.train()
+    out = module(*args)
+    assert tuple(out.shape) == (batch, *expected)
+    assert measured.params == sum(p.numel() for p in module.parameters())
+
+    # 3. the parameters survive a trip through a project file
+    saved = json.loads(json.dumps(params_to_json(block.params, resolved)))
+    again, problems = validate_params(block.params, saved)
+    assert not problems and again == resolved
+
+    # 4. one SGD step runs and moves the weights
+    weights = [p for p in module.parameters() if p.requires_grad]
+    before = [w.detach().clone() for w in weights]
+    optimizer = torch.optim.SGD(weights or [torch.zeros(1, requires_grad=True)], lr=0.1)
+    loss = (out.float() ** 2).mean() + out.float().mean()
+    loss.backward()
+    optimizer.step()
+    if weights:
+        assert any(not torch.equal(b, w) for b, w in zip(before, weights))
+    float_args = [a for a in args if a.is_floating_point()]
+    assert all(a.grad is not None for a in float_args) or block_type == "Embedding"
+
+
+@pytest.mark.parametrize("block_type,params,specs,expected", CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_block(block_type, params, specs, expected):
+    check_block(block_type, params, specs, expected)
+
+
+def test_every_block_has_a_case():
+    covered = {case[0] for case in CASES} | {"Input"}
+    assert set(registry()) == covered, "add a case to CASES for each new block type"
+
+
+def test_declarations_are_complete():
+    for block in registry().values():
+        assert block.doc and block.category, block.type_name
+        for name, decl in block.params.items():
+            assert decl.doc, f"{block.type_name}.{name} has no doc"
+            decl.validate(decl.default) if decl.default is not None else None
+            json.dumps(decl.schema())
+
+
+def test_param_names_follow_torch_constructors():
+    """Block parameters are the torch.nn constructor's own argument names."""
+    import inspect
+
+    from torch import nn
+
+    for type_name in ("Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool2d",
+                      "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout",
+                      "Flatten", "Linear", "GELU", "LeakyReLU", "Softmax", "Embedding", "LSTM",
+                      "GRU", "RNN", "MultiheadAttention", "TransformerEncoderLayer"):
+        accepted = set(inspect.signature(getattr(nn, type_name)).parameters)
+        if type_name in ("LSTM", "GRU", "RNN"):
+            accepted |= set(inspect.signature(nn.RNNBase).parameters) | {"nonlinearity"}
+        declared = set(get_block(type_name).params)
+        assert declared <= accepted, (type_name, declared - accepted)
+
+
+def test_inferred_sizes_are_never_parameters():
+    inferred = {"in_channels", "in_features", "input_size", "embed_dim", "num_features",
+                "normalized_shape", "d_model"}
+    for block in registry().values():
+        assert not inferred & set(block.params), block.type_name
+
+
+def test_palette_groups_are_ordered():
+    groups = by_category()
+    assert list(groups)[:3] == ["Input", "Convolution", "Pooling"]
+    assert [b.type_name for b in groups["Merge"]] == ["Add", "Concat"]
+
+
+def test_block_reference_in_docs_is_current():
+    from pathlib import Path
+
+    from torchloom.engine.blockdoc import render
+
+    doc = Path(__file__).resolve().parents[3] / "docs" / "blocks.md"
+    assert doc.read_text() == render(), (
+        "docs/blocks.md is stale: run python -m torchloom.engine.blockdoc > docs/blocks.md")

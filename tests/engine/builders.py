@@ -1,0 +1,43 @@
+"""Small graph and file builders shared by the engine tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from torchloom.engine.graph import Graph
+
+
+def chain(*specs: tuple[str, str, dict[str, Any]] | tuple[str, str],
+          shape: list[int] | None = None, dtype: str = "float32") -> Graph:
+    """An Input named ``x`` followed by a straight chain of (id, type[, params])."""
+    g = Graph()
+    g.add_node("Input", {"shape": shape or [1, 28, 28], "dtype": dtype}, "x")
+    prev = "x"
+    for spec in specs:
+        node_id, type_name, *rest = spec
+        g.add_node(type_name, rest[0] if rest else {}, node_id)
+        g.connect(prev, node_id)
+        prev = node_id
+    return g
+
+
+def project_text(nodes: list[dict], edges: list[dict], **top: Any) -> str:
+    data = {"format": "torchloom-project", "version": 1, "name": "t",
+            "graph": {"nodes": nodes, "edges": edges}, **top}
+    return json.dumps(data)
+
+
+def write_project(tmp_path: Path, filename: str, nodes: list[dict], edges: list[dict],
+                  **top: Any) -> Path:
+    path = tmp_path / filename
+    path.write_text(project_text(nodes, edges, **top))
+    return path
+
+
+def edge(src: str, dst: str, port: str | None = None) -> dict[str, str]:
+    out = {"from": src, "to": dst}
+    if port:
+        out["to_port"] = port
+    return out

@@ -1,0 +1,112 @@
+"""`torchloom summary|check`: output, --json shape and exit codes, as scripts rely on them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from torchloom.engine.cli import main
+
+from .builders import edge, write_project
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+CNN = str(EXAMPLES / "mnist_cnn.json")
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_summary_table(capsys):
+    code, out, _ = run(capsys, "summary", CNN)
+    assert code == 0
+    assert "conv1    Conv2d     [N, 32, 26, 26]      320" in out
+    assert "total params 225,034 (trainable 225,034)" in out
+
+
+def test_summary_json_contract(capsys):
+    code, out, _ = run(capsys, "summary", CNN, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["total_params"] == 225_034 and data["trainable_params"] == 225_034
+    assert isinstance(data["flops"], int) and data["flops"] > 5_000_000
+    assert data["errors"] == []
+    conv1 = next(n for n in data["nodes"] if n["id"] == "conv1")
+    assert conv1 == {"id": "conv1", "type": "Conv2d", "output_shape": ["N", 32, 26, 26],
+                     "dtype": "float32", "params": 320, "flops": conv1["flops"]}
+    assert {"id", "type", "output_shape", "params"} <= set(data["nodes"][0])
+
+
+def graph_error_file(tmp_path):
+    return write_project(tmp_path, "bad.json",
+                         [{"id": "x", "type": "Input", "params": {"shape": [1, 28, 28]}},
+                          {"id": "flat", "type": "Flatten"},
+                          {"id": "conv2", "type": "Conv2d"}],
+                         [edge("x", "flat"), edge("flat", "conv2")])
+
+
+def test_summary_graph_errors_exit_1_one_line_each(capsys, tmp_path):
+    code, out, _ = run(capsys, "summary", str(graph_error_file(tmp_path)))
+    assert code == 1
+    assert ("node conv2 (Conv2d): expects [N, C, H, W] input but gets [N, 784]: remove the "
+            "Flatten (flat) before it") in out.splitlines()
+
+
+def test_summary_json_with_errors(capsys, tmp_path):
+    code, out, _ = run(capsys, "summary", str(graph_error_file(tmp_path)), "--json")
+    data = json.loads(out)
+    assert code == 1
+    assert data["errors"][0]["node"] == "conv2" and "Flatten" in data["errors"][0]["message"]
+    assert data["errors"][0]["fix"] == {"action": "remove", "node": "flat"}
+
+
+@pytest.mark.parametrize("content", [b'{"format": "torchloom-project"', b"\x00\x01binary",
+                                     None])
+def test_summary_unreadable_file_exits_2_with_one_line(capsys, tmp_path, content):
+    path = tmp_path / "p.json"
+    if content is not None:
+        path.write_bytes(content)
+    code, out, err = run(capsys, "summary", str(path))
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and str(path) in err
+    assert "Traceback" not in err
+
+
+def test_check_many_files_one_line_each(capsys, tmp_path):
+    bad = graph_error_file(tmp_path)
+    missing = tmp_path / "missing.json"
+    files = sorted(str(p) for p in EXAMPLES.glob("*.json"))
+    code, out, _ = run(capsys, "check", *files, str(bad), str(missing))
+    lines = out.strip().splitlines()
+    assert code == 1 and len(lines) == len(files) + 2
+    assert all(line.endswith(": ok") for line in lines[:len(files)])
+    assert lines[-2].startswith(f"{bad}: node conv2 (Conv2d):")
+    assert lines[-1] == f"{missing}: no such file"
+
+
+def test_check_all_good_exits_0_and_json(capsys):
+    code, out, _ = run(capsys, "check", CNN, "--json")
+    assert code == 0 and json.loads(out) == {"ok": True, "files": [
+        {"file": CNN, "ok": True, "errors": []}]}
+
+
+def test_bad_arguments_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["summary"])
+    assert info.value.code == 2
+
+
+def test_installed_command_runs():
+    exe = shutil.which("torchloom", path=str(Path(sys.executable).parent))
+    assert exe, "pip install should give a torchloom command"
+    done = subprocess.run([exe, "summary", CNN, "--json"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["total_params"] == 225_034

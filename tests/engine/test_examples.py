@@ -1,0 +1,48 @@
+"""The bundled example projects: the classic tutorial models, with their known sizes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from torchloom.engine.project import load_project
+from torchloom.engine.shapes import infer
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+
+# file: (total parameters, output shape, a few (node, shape) pairs)
+EXPECTED = {
+    "mnist_cnn.json": (225_034, (10,), {"pool2": (64, 5, 5), "flatten": (1600,)}),
+    "tf_tutorial_cnn.json": (93_322, (10,), {"conv3": (64, 3, 3), "flatten": (576,)}),
+    "lstm_text_classifier.json": (25_730, (2,), {"embed": (32, 32), "lstm": (32, 64),
+                                                 "pool": (64,)}),
+    "attention_classifier.json": (23_432, (8,), {"attn": (17, 64), "residual": (17, 64),
+                                                 "pool": (64,)}),
+    "residual_cnn.json": (9_987, (3,), {"residual": (16, 32, 32), "gap": (32, 1, 1)}),
+}
+
+
+def test_every_example_is_listed():
+    assert {p.name for p in EXAMPLES.glob("*.json")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_example_sizes_and_shapes(name):
+    total, out_shape, shapes = EXPECTED[name]
+    project = load_project(EXAMPLES / name)
+    a = infer(project.graph)
+    assert a.ok and not a.warnings, [p.describe() for p in a.problems]
+    assert a.total_params == total
+    assert a.output_spec.shape == out_shape
+    for node_id, shape in shapes.items():
+        assert a.nodes[node_id].shape == shape, node_id
+    assert project.dataset and project.dataset.get("name")
+
+
+def test_lstm_example_counts_match_torch():
+    """Cross-check one non-trivial count against torch's own modules."""
+    from torch import nn
+
+    parts = [nn.Embedding(16, 32), nn.LSTM(32, 64), nn.Linear(64, 2)]
+    assert sum(p.numel() for m in parts for p in m.parameters()) == 25_730
