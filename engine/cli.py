@@ -110,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TorchloomError as exc:
         _print(f"error: {exc}", sys.stderr)
         return EXIT_FILE
+    except BrokenPipeError:  # e.g. `torchloom check *.json | head -1`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         _print("interrupted", sys.stderr)
         return 130

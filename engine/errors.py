@@ -6,7 +6,7 @@ problems panel. An exception that is *not* a `TorchloomError` reaching the user 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -15,8 +15,9 @@ class Fix:
     """A machine-readable repair the GUI can offer as a one-click action.
 
     `action` is ``"insert"`` (put a `block` between `node`'s input `port` and whatever
-    feeds it), ``"remove"`` (delete `node`, wiring its input to its consumers) or
-    ``"set_param"`` (set `param` of `node` to `value`).
+    feeds it), ``"append"`` (put a `block` after `node`, taking over its outgoing wires),
+    ``"remove"`` (delete `node`, wiring its input to its consumers) or ``"set_param"`` (set
+    `param` of `node` to `value`).
     """
 
     action: str
@@ -134,6 +135,12 @@ class ShapeError(GraphError):
     """The tensor arriving at a node does not fit it; measured on meta tensors."""
 
 
+class OutputShapeWarning(GraphError):
+    """The model's output is not one vector per sample, which a classifier needs."""
+
+    severity = "warning"
+
+
 class DisconnectedWarning(GraphError):
     """A block is on the canvas but wired to nothing; the model ignores it."""
 
@@ -191,18 +198,3 @@ class ProjectFileError(TorchloomError):
 
 class NewerVersionError(ProjectFileError):
     """The file was written by a newer Torchloom than this one."""
-
-
-@dataclass
-class Problems:
-    """Errors and warnings collected from a pass, in the order they were found."""
-
-    items: list[GraphError] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[GraphError]:
-        return [p for p in self.items if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[GraphError]:
-        return [p for p in self.items if p.severity != "error"]

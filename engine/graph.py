@@ -401,7 +401,10 @@ class Graph:
             node = self._nodes[node_id]
             found.append(DisconnectedWarning("is not wired to anything; the model ignores it",
                                              node=node_id, block_type=node.type))
-        if self._nodes and not self.input_ids():
+        if not self._nodes:
+            found.append(NoInputError("the graph is empty: add an Input block, then the "
+                                      "layers after it"))
+        elif not self.input_ids():
             found.append(NoInputError("the graph has no Input block: add one where the data "
                                       "enters"))
         outputs = self.output_ids()

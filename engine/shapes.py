@@ -11,6 +11,7 @@ the nodes whose inputs actually changed are measured again.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +19,13 @@ import torch
 
 from .blocks import Block, Port, TensorSpec, get_block
 from .blocks.base import BlockCheckError, sample_tensor
-from .errors import Fix, GraphError, ShapeError
+from .errors import Fix, GraphError, OutputShapeWarning, ShapeError
 from .graph import Graph, Node
 from .params import validate_params
+
+#: Blocks that measure on the CPU (see `Block.measure_on`) fall back to meta above this
+#: many bytes of weights and activations, so a huge hidden size cannot exhaust memory.
+REAL_MEASURE_BYTES = 256 * 2**20
 
 #: Batch size of the measuring run. Dimension 0 of every output must equal it; it is shown
 #: as ``N``.
@@ -109,8 +114,13 @@ def _measure(type_name: str, params_key: tuple, specs: tuple[TensorSpec, ...]) -
     params = dict(params_key)
     device = block.measure_on
     try:
-        with torch.device(device):
+        with torch.device("meta"):
             module = block.build(params, [s.shape for s in specs])
+        if device != "meta" and _real_bytes(module, specs) > REAL_MEASURE_BYTES:
+            device = "meta"  # too big to measure for real: slow but safe
+        elif device != "meta":
+            with torch.device(device):
+                module = block.build(params, [s.shape for s in specs])
         module.eval()
         args = [sample_tensor(s, BATCH, device) for s in specs]
         with torch.no_grad():
@@ -127,6 +137,12 @@ def _measure(type_name: str, params_key: tuple, specs: tuple[TensorSpec, ...]) -
     n_params = sum(p.numel() for p in module.parameters())
     trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
     return _Measured(TensorSpec(tuple(out.shape[1:]), dtype), n_params, trainable)
+
+
+def _real_bytes(module: torch.nn.Module, specs: tuple[TensorSpec, ...]) -> int:
+    weights = sum(p.numel() for p in module.parameters())
+    inputs = sum(math.prod(s.shape) for s in specs) * BATCH
+    return 4 * (weights + 8 * inputs)  # activations: a generous multiple of the input
 
 
 def measure_cache_clear() -> None:
@@ -229,8 +245,31 @@ def infer(graph: Graph) -> Analysis:
             if node_id in nodes:
                 nodes[node_id].errors.append(problem)
     outputs = graph.output_ids()
-    return Analysis(nodes, _in_graph_order(graph, problems), order, graph.input_ids(),
-                    outputs[0] if len(outputs) == 1 else None)
+    output = outputs[0] if len(outputs) == 1 else None
+    if output is not None and nodes[output].spec is not None:
+        warning = _output_warning(graph.node(output), nodes[output].spec)
+        if warning is not None:
+            problems.append(warning)
+            nodes[output].errors.append(warning)
+    return Analysis(nodes, _in_graph_order(graph, problems), order, graph.input_ids(), output)
+
+
+def _output_warning(node: Node, spec: TensorSpec) -> GraphError | None:
+    """A classifier needs one vector per sample; say how to get there from what comes out."""
+    if len(spec.shape) <= 1 or node.type == "Input":
+        return None
+    sequence = len(spec.shape) == 2
+    block = "SequencePool" if sequence else "Flatten"
+    what = "a sequence" if sequence else "a feature map"
+    if node.type == "Linear":
+        where, fix = f"before {node.id}", Fix("insert", node.id, block=block, port="in")
+    else:
+        where, fix = f"after {node.id}", Fix("append", node.id, block=block)
+    extra = "" if sequence else " (or AdaptiveAvgPool2d and Flatten)"
+    return OutputShapeWarning(
+        f"the model outputs {what} {spec.show()}; a classifier needs one vector per sample "
+        f"[N, classes]: insert a {block}{extra} {where}", node=node.id, block_type=node.type,
+        fix=fix)
 
 
 def _check_node(graph: Graph, node: Node, block: Block, params: dict[str, Any],

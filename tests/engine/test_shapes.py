@@ -172,3 +172,36 @@ def test_input_shape_is_its_output(shape, dtype):
     g.add_node("Input", {"shape": shape, "dtype": dtype}, "x")
     a = infer(g)
     assert a.nodes["x"].shape == tuple(shape) and a.nodes["x"].spec.dtype == dtype
+
+
+def test_sequence_output_suggests_sequence_pool_before_the_classifier():
+    g = chain(("emb", "Embedding", {"num_embeddings": 10}), ("lstm", "LSTM"),
+              ("fc", "Linear", {"out_features": 2}), shape=[12], dtype="int64")
+    a = infer(g)
+    assert a.ok  # a warning: per-token outputs are legal, a classifier wants one vector
+    (warning,) = a.warnings
+    assert warning.node == "fc" and "insert a SequencePool before fc" in warning.message
+    assert warning.fix.to_dict() == {"action": "insert", "node": "fc",
+                                     "block": "SequencePool", "port": "in"}
+
+
+def test_feature_map_output_suggests_flatten_after_it():
+    (warning,) = infer(chain(("conv", "Conv2d"))).warnings
+    assert "insert a Flatten" in warning.message and warning.fix.action == "append"
+
+
+def test_empty_graph_says_what_to_do():
+    a = infer(Graph())
+    assert not a.ok and "graph is empty" in a.errors[0].message
+
+
+def test_huge_recurrent_layer_is_measured_without_allocating_it():
+    import resource
+
+    g = chain(("lstm", "LSTM", {"hidden_size": 30000}), shape=[3, 30000])
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    a = infer(g)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert a.nodes["lstm"].shape == (3, 30000)
+    assert a.nodes["lstm"].num_params == 4 * 30000 * (30000 + 30000 + 2)
+    assert grown_mb < 500  # the real weights would take 28.8 GB
