@@ -198,3 +198,45 @@ class ProjectFileError(TorchloomError):
 
 class NewerVersionError(ProjectFileError):
     """The file was written by a newer Torchloom than this one."""
+
+
+# ---- data and training -----------------------------------------------------------------
+
+
+class DataError(TorchloomError):
+    """A dataset cannot be used: a missing file, a bad cell, labels that are not classes.
+
+    `path` names the file and `where` the place in it (``row 17``, ``key 'y'``,
+    ``cats/003.png``).
+    """
+
+    def __init__(self, message: str, path: str | None = None, where: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.where = where
+
+    def describe(self) -> str:
+        place = f"{self.path}: " if self.path else ""
+        where = f"{self.where}: " if self.where else ""
+        return f"{place}{where}{self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"message": self.message}
+        if self.path:
+            out["file"] = self.path
+        if self.where:
+            out["where"] = self.where
+        return out
+
+
+class TrainingError(TorchloomError):
+    """Training stopped on its own: a loss that became NaN, out of memory, a device problem.
+
+    `kind` is ``"nan"``, ``"oom"``, ``"device"``, ``"config"`` or ``"runtime"``; `step` is
+    the global step it happened at, when known.
+    """
+
+    def __init__(self, message: str, kind: str = "runtime", step: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.step = step

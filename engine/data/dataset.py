@@ -1,0 +1,167 @@
+"""The in-memory dataset every loader returns, its train/validation split and normalisation.
+
+Everything is plain tensors on the CPU; the Trainer moves them to the device once. Image
+folders too big for memory carry a `reader` instead of `x` and are streamed through a
+DataLoader.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+#: Reads samples by index, for data that is not held in memory (large image folders).
+Reader = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class Dataset:
+    """Samples `x` [n, *shape] and targets `y` [n].
+
+    `y` holds int64 class indices 0..K-1 for classification (`classes` names them), or
+    float32 targets for regression (`classes` is empty).
+    """
+
+    x: torch.Tensor | None
+    y: torch.Tensor
+    name: str
+    classes: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+    reader: Reader | None = None
+    sample_shape: tuple[int, ...] | None = None
+    sample_dtype: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.x is not None:
+            self.sample_shape = tuple(self.x.shape[1:])
+            self.sample_dtype = str(self.x.dtype).removeprefix("torch.")
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        assert self.sample_shape is not None
+        return self.sample_shape
+
+    @property
+    def dtype(self) -> str:
+        assert self.sample_dtype is not None
+        return self.sample_dtype
+
+    @property
+    def is_classification(self) -> bool:
+        return bool(self.classes)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def in_memory(self) -> bool:
+        return self.x is not None
+
+    def class_counts(self) -> list[int]:
+        if not self.is_classification:
+            return []
+        return torch.bincount(self.y, minlength=self.num_classes).tolist()
+
+    def subset(self, index: torch.Tensor) -> "Dataset":
+        x = self.x[index] if self.x is not None else None
+        reader = None
+        if self.reader is not None:
+            parent, mapping = self.reader, index.clone()
+            reader = lambda i: parent(mapping[i])  # noqa: E731 - a closure is the point
+        return Dataset(x, self.y[index], self.name, list(self.classes), dict(self.info), reader,
+                       self.sample_shape, self.sample_dtype)
+
+    def read(self, index: torch.Tensor) -> torch.Tensor:
+        """Samples by index, from memory or from disk."""
+        if self.x is not None:
+            return self.x[index]
+        assert self.reader is not None
+        return self.reader(index)
+
+    def describe(self) -> dict[str, Any]:
+        """What the data panel and `torchloom train` report about the data."""
+        out: dict[str, Any] = {"name": self.name, "samples": len(self),
+                               "input_shape": list(self.input_shape), "dtype": self.dtype,
+                               "classes": list(self.classes), "class_counts": self.class_counts()}
+        out.update({k: v for k, v in self.info.items() if k not in out})
+        return out
+
+
+@dataclass
+class Normalization:
+    """Per-channel (images) or per-feature statistics of the training split.
+
+    Applied as (x - mean) / std. Computed on the training split only, so validation
+    accuracy is not flattered by statistics it helped make.
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def apply(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean.to(x.device)) / self.std.to(x.device)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mean": self.mean.flatten().tolist(), "std": self.std.flatten().tolist(),
+                "shape": list(self.mean.shape)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Normalization":
+        shape = data["shape"]
+        return cls(torch.tensor(data["mean"]).reshape(shape),
+                   torch.tensor(data["std"]).reshape(shape))
+
+
+def normalization_for(train: Dataset, max_samples: int = 20_000) -> Normalization | None:
+    """Statistics of float inputs; None for token ids. Images [C, H, W] get one value per
+    channel, everything else one per feature (last dimension)."""
+    if train.dtype != "float32" or len(train) == 0:
+        return None
+    count = min(len(train), max_samples)
+    x = train.read(torch.arange(count)).double()
+    shape = train.input_shape
+    if len(shape) == 3:
+        dims, keep = (0, 2, 3), (shape[0], 1, 1)
+    else:
+        dims, keep = tuple(range(x.dim() - 1)), (1,) * (len(shape) - 1) + (shape[-1],)
+    mean = x.mean(dim=dims).reshape(keep)
+    std = x.std(dim=dims, unbiased=False).reshape(keep)
+    std = torch.where(std < 1e-8, torch.ones_like(std), std)
+    return Normalization(mean.float(), std.float())
+
+
+@dataclass
+class Split:
+    """The training and validation parts of a dataset, and how inputs are normalised."""
+
+    train: Dataset
+    val: Dataset
+    normalization: Normalization | None
+    full: Dataset
+
+    def describe(self) -> dict[str, Any]:
+        out = self.full.describe()
+        out.update({"train_samples": len(self.train), "val_samples": len(self.val),
+                    "normalization": self.normalization.to_json() if self.normalization else None})
+        return out
+
+
+def split_dataset(data: Dataset, val_split: float, seed: int) -> Split:
+    """A seeded random split; `val_split` is the fraction held out for validation.
+
+    At least one sample stays on each side when `val_split` > 0.
+    """
+    n = len(data)
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(n, generator=generator)
+    n_val = 0 if val_split <= 0 else min(n - 1, max(1, math.floor(n * val_split + 0.5)))
+    val_idx, train_idx = order[:n_val].sort().values, order[n_val:].sort().values
+    train, val = data.subset(train_idx), data.subset(val_idx)
+    return Split(train, val, normalization_for(train), data)

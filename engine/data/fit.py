@@ -1,0 +1,105 @@
+"""Does the data fit the graph? Shapes, dtypes, token ids and the class count, in words.
+
+Run before training, so a mismatch is a sentence naming both sides, never a torch error
+halfway through the first batch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+from ..errors import DataError
+from .dataset import Dataset
+
+if TYPE_CHECKING:
+    from ..graph import Graph
+    from ..shapes import Analysis
+
+
+def _show(shape: tuple[int, ...]) -> str:
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
+def fit_to_graph(data: Dataset, graph: "Graph", analysis: "Analysis",
+                 loss: str = "cross_entropy") -> tuple[Dataset, list[str]]:
+    """Return the data converted to what the Input expects, plus notes on what was done.
+
+    Raises `DataError` when they cannot fit: the message names the data's shape and the
+    Input node's, and says what to change.
+    """
+    notes: list[str] = []
+    inputs = [i for i in analysis.inputs if analysis.nodes[i].spec is not None
+              and graph.out_edges(i)]
+    if len(inputs) != 1:
+        raise DataError(f"the model has {len(inputs)} wired Input blocks; training takes "
+                        "models with exactly one")
+    input_id = inputs[0]
+    spec = analysis.nodes[input_id].spec
+    assert spec is not None
+    want, have = spec.shape, data.input_shape
+    if want != have:
+        if want == (1, *have) and data.in_memory:
+            data = _with_x(data, data.x.unsqueeze(1))  # type: ignore[union-attr]
+            notes.append(f"added a channel dimension: samples {_show(have)} -> {_show(want)}")
+        else:
+            raise DataError(f"the data has samples of shape {_show(have)} ({data.name}) but the "
+                            f"Input node {input_id} expects {_show(want)}: set {input_id}'s "
+                            f"shape to {_show(have)}")
+    if spec.dtype == "int64" and data.dtype != "int64":
+        x = data.x
+        if x is None or not torch.equal(x, x.round()):
+            raise DataError(f"the Input node {input_id} expects int64 token ids but the data "
+                            f"holds {data.dtype} values: set {input_id}'s dtype to float32")
+        data = _with_x(data, x.long())
+    elif spec.dtype == "float32" and data.dtype != "float32":
+        if data.x is not None:
+            data = _with_x(data, data.x.float())
+    if spec.dtype == "int64":
+        _check_token_ids(data, graph, input_id)
+    _check_targets(data, analysis, loss)
+    return data, notes
+
+
+def _with_x(data: Dataset, x: torch.Tensor) -> Dataset:
+    return Dataset(x, data.y, data.name, data.classes, data.info)
+
+
+def _check_token_ids(data: Dataset, graph: "Graph", input_id: str) -> None:
+    assert data.x is not None
+    low, high = int(data.x.min()), int(data.x.max())
+    if low < 0:
+        raise DataError(f"token ids must not be negative, but the data holds {low}")
+    for edge in graph.out_edges(input_id):
+        node = graph.node(edge.dst)
+        if node.type == "Embedding":
+            size = node.resolved_params()["num_embeddings"]
+            if high >= size:
+                raise DataError(f"token ids go up to {high} but {node.id}'s num_embeddings is "
+                                f"{size}: raise num_embeddings to at least {high + 1}")
+
+
+def _check_targets(data: Dataset, analysis: "Analysis", loss: str) -> None:
+    out = analysis.output_spec
+    output = analysis.output
+    if out is None or output is None:
+        return
+    if loss == "cross_entropy":
+        if not data.is_classification:
+            raise DataError("the targets are numbers, not classes: use the loss mse, or give "
+                            "class labels")
+        if len(out.shape) != 1:
+            hint = next((w.message.split(": ", 1)[-1] for w in analysis.nodes[output].errors
+                         if w.severity == "warning"), "end the model with a Linear layer")
+            raise DataError(f"the model outputs {out.show()} per batch, but classification "
+                            f"needs [N, classes]: {hint}")
+        if out.shape[0] < data.num_classes:
+            raise DataError(f"the model outputs {out.shape[0]} scores per sample but the data "
+                            f"has {data.num_classes} classes: set {output}'s out_features to "
+                            f"{data.num_classes}")
+        return
+    target_shape = tuple(data.y.shape[1:]) or (1,)
+    if out.shape != target_shape:
+        raise DataError(f"the model outputs {out.show()} but the targets are "
+                        f"{_show(('N', *target_shape))}: make {output} output {_show(target_shape)}")

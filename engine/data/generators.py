@@ -1,0 +1,96 @@
+"""Generated datasets: seeded, made in well under a second, each built to show one idea.
+
+- `shapes`: colour images of circles, squares and triangles. Convolutions and feature maps.
+- `sequences`: token sequences whose class needs memory across time. LSTM and GRU.
+- `retrieval`: key/value pairs and a query. Attention, and the attention maps show it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+SHAPE_CLASSES = ["circle", "square", "triangle"]
+
+
+def make_shapes(n: int = 3000, seed: int = 0, size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    """[n, 3, size, size] float images in [0, 1]; classes balanced. Chance accuracy: 1/3.
+
+    Each image is a noisy background of one colour with one filled shape of another; the
+    shape's size, position, rotation (squares and triangles) and both colours are jittered,
+    so colour and position say nothing about the class.
+    """
+    g = torch.Generator().manual_seed(seed)
+
+    def uniform(lo: float, hi: float, *shape: int) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(*shape, generator=g)
+
+    y = torch.arange(n) % 3
+    y = y[torch.randperm(n, generator=g)]
+    radius = uniform(size * 0.16, size * 0.32, n)
+    cx = uniform(0, 1, n) * (size - 2 * radius) + radius
+    cy = uniform(0, 1, n) * (size - 2 * radius) + radius
+    angle = uniform(0, 2 * math.pi, n)
+    coords = torch.arange(size, dtype=torch.float32) + 0.5
+    yy, xx = torch.meshgrid(coords, coords, indexing="ij")
+    dx = xx[None] - cx[:, None, None]
+    dy = yy[None] - cy[:, None, None]
+    cos, sin = torch.cos(angle)[:, None, None], torch.sin(angle)[:, None, None]
+    u, v = cos * dx + sin * dy, -sin * dx + cos * dy  # rotated coordinates
+    r = radius[:, None, None]
+    circle = dx**2 + dy**2 <= r**2
+    square = (u.abs() <= r * 0.8) & (v.abs() <= r * 0.8)
+    # an equilateral triangle with circumradius r: three half-planes
+    tri = torch.ones_like(circle)
+    for k in range(3):
+        theta = 2 * math.pi * k / 3
+        tri &= (math.cos(theta) * u + math.sin(theta) * v) <= r * 0.5
+    mask = torch.where((y == 0)[:, None, None], circle,
+                       torch.where((y == 1)[:, None, None], square, tri))
+    fg = uniform(0.35, 1.0, n, 3)
+    bg = uniform(0.0, 0.3, n, 3)
+    swap = torch.rand(n, generator=g) < 0.3  # sometimes dark shape on a light background
+    fg, bg = torch.where(swap[:, None], bg, fg), torch.where(swap[:, None], fg, bg)
+    img = torch.where(mask[:, None], fg[:, :, None, None], bg[:, :, None, None])
+    img = img + 0.05 * torch.randn(img.shape, generator=g)
+    return img.clamp(0, 1).float(), y
+
+
+def make_sequences(n: int = 4000, seed: int = 0, length: int = 32,
+                   vocab: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """[n, length] int64 token ids; class 1 if marker A (token 0) comes before marker B
+    (token 1), else 0. Chance accuracy: 1/2.
+
+    Every sequence holds exactly one A and one B among noise tokens 2..vocab-1, so a model
+    that only counts tokens cannot do better than chance: it has to remember which marker it
+    saw first.
+    """
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(2, vocab, (n, length), generator=g)
+    pos = torch.argsort(torch.rand(n, length, generator=g), dim=1)[:, :2]
+    rows = torch.arange(n)
+    x[rows, pos[:, 0]] = 0
+    x[rows, pos[:, 1]] = 1
+    y = (pos[:, 0] < pos[:, 1]).long()
+    return x, y
+
+
+def make_retrieval(n: int = 4000, seed: int = 0, keys: int = 16, pairs: int = 8,
+                   values: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """[n, pairs + 1] int64 tokens: `pairs` key/value pairs, then a query key. The class is
+    the value paired with the queried key. Chance accuracy: 1/values.
+
+    Each pair is one token, ``key * values + value`` (0..keys*values-1); the query is
+    ``keys * values + key``. Keys within a sequence are distinct. Vocabulary size:
+    ``keys * (values + 1)`` (144 by default). To answer, the query position has to find the
+    one pair holding its key: what a single attention head does, and what its weights show.
+    """
+    g = torch.Generator().manual_seed(seed)
+    chosen = torch.argsort(torch.rand(n, keys, generator=g), dim=1)[:, :pairs]
+    vals = torch.randint(0, values, (n, pairs), generator=g)
+    which = torch.randint(0, pairs, (n,), generator=g)
+    rows = torch.arange(n)
+    query = chosen[rows, which]
+    x = torch.cat([chosen * values + vals, (keys * values + query)[:, None]], dim=1)
+    return x, vals[rows, which]
