@@ -32,10 +32,17 @@ TRAINING_FIELDS: dict[str, Param] = {
     "batch_size": Int(64, "Samples per optimisation step.", min=1, max=1 << 20),
     "optimizer": Choice("adam", "Optimisation algorithm.", choices=("adam", "adamw", "sgd")),
     "lr": Float(0.001, "Learning rate.", min=0.0, min_open=True, max=10.0),
-    "loss": Choice("cross_entropy", "Loss function.", choices=("cross_entropy", "mse")),
+    "weight_decay": Float(0.0, "L2 penalty (decoupled for adamw).", min=0.0, max=1.0),
+    "momentum": Float(0.9, "Momentum, for sgd only.", min=0.0, max=1.0, max_open=True),
+    "schedule": Choice("constant", "Learning-rate schedule: constant, or cosine decay to zero "
+                       "over the run.", choices=("constant", "cosine")),
+    "loss": Choice("cross_entropy", "Loss function: cross_entropy for classes, mse for "
+                   "numeric targets.", choices=("cross_entropy", "mse")),
     "val_split": Float(0.2, "Fraction of the data held out for validation.", min=0.0, max=1.0,
                        max_open=True),
     "seed": Int(0, "Seeds weights, the split and shuffling.", min=0, max=2**63 - 1),
+    "amp": Choice("off", "Mixed precision: bf16 (CPU or GPU) or fp16 (GPU only).",
+                  choices=("off", "bf16", "fp16")),
 }
 #: `device` is free text ("auto", "cpu", "cuda:1"), checked when training starts.
 DEFAULT_DEVICE = "auto"

@@ -15,11 +15,14 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 EXPECTED = {
     "mnist_cnn.json": (225_034, (10,), {"pool2": (64, 5, 5), "flatten": (1600,)}),
     "tf_tutorial_cnn.json": (93_322, (10,), {"conv3": (64, 3, 3), "flatten": (576,)}),
+    "mlp_digits.json": (4_810, (10,), {"flatten": (64,)}),
+    "shapes_cnn.json": (15_875, (3,), {"pool3": (32, 4, 4), "flatten": (512,)}),
     "lstm_text_classifier.json": (25_730, (2,), {"embed": (32, 32), "lstm": (32, 64),
                                                  "pool": (64,)}),
-    "attention_classifier.json": (23_432, (8,), {"attn": (17, 64), "residual": (17, 64),
+    "attention_classifier.json": (27_528, (8,), {"attn": (9, 64), "residual": (9, 64),
                                                  "pool": (64,)}),
-    "residual_cnn.json": (9_987, (3,), {"residual": (16, 32, 32), "gap": (32, 1, 1)}),
+    "transformer_classifier.json": (44_232, (8,), {"encoder": (9, 64), "pool": (64,)}),
+    "residual_cnn.json": (11_427, (3,), {"residual": (16, 32, 32), "pool2": (32, 4, 4)}),
 }
 
 

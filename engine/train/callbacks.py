@@ -1,0 +1,92 @@
+"""What the Trainer reports, and the callback interface it reports through.
+
+Callbacks run on the training thread. They must return quickly: the GUI's callback only
+emits a Qt signal, the command line's only moves a progress bar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import TrainingError
+
+#: Columns of metrics.csv, in order (a contract: people plot these files).
+METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds",
+                  "samples_per_s")
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """Sent every `report_interval` seconds (and at each epoch's end), not every batch.
+
+    `loss` is the mean over the steps since the previous report; `running_loss` and
+    `accuracy` cover the epoch so far. Epochs count from 1, steps from 1.
+    """
+
+    epoch: int
+    epochs: int
+    step: int
+    step_in_epoch: int
+    steps_per_epoch: int
+    total_steps: int
+    loss: float
+    running_loss: float
+    accuracy: float | None
+    samples_per_s: float
+    lr: float
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    epoch: int
+    train_loss: float
+    train_acc: float | None
+    val_loss: float | None
+    val_acc: float | None
+    seconds: float
+    samples_per_s: float
+    step: int = 0
+    lr: float = 0.0
+
+    def row(self) -> dict[str, Any]:
+        """One metrics.csv row."""
+        return {k: getattr(self, k) for k in METRIC_COLUMNS}
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    status: str  # "finished", "stopped" or "failed"
+    epochs: list[EpochReport] = field(default_factory=list)
+    step: int = 0
+    device: str = "cpu"
+    run_dir: Path | None = None
+    error: TrainingError | None = None
+    reinitialized: list[str] = field(default_factory=list)
+
+    @property
+    def final(self) -> EpochReport | None:
+        return self.epochs[-1] if self.epochs else None
+
+
+class Callback:
+    """Override what you need; every method defaults to doing nothing."""
+
+    def on_train_begin(self, info: dict[str, Any]) -> None:
+        """`info` holds the device, step counts, data sizes and where the run is saved."""
+
+    def on_batch_end(self, report: BatchReport) -> None:
+        pass
+
+    def on_epoch_end(self, report: EpochReport) -> None:
+        pass
+
+    def on_finished(self, result: TrainResult) -> None:
+        """The run ended normally, or was stopped (`result.status` says which)."""
+
+    def on_failed(self, error: TrainingError) -> None:
+        pass

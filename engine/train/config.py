@@ -1,0 +1,111 @@
+"""Training settings and devices.
+
+The settings are the project's ``"training"`` object (declared once, in
+`project.TRAINING_FIELDS`) plus command-line or GUI overrides, checked together here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from ..errors import TrainingError
+from ..params import ParamValueError
+from ..project import DEFAULT_DEVICE, TRAINING_FIELDS, Project
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 3
+    batch_size: int = 64
+    optimizer: str = "adam"
+    lr: float = 0.001
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    schedule: str = "constant"
+    loss: str = "cross_entropy"
+    val_split: float = 0.2
+    seed: int = 0
+    device: str = DEFAULT_DEVICE
+    amp: str = "off"
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        """Check every known value against its declaration; unknown keys are ignored."""
+        clean: dict[str, Any] = {}
+        for name, decl in TRAINING_FIELDS.items():
+            if name in values:
+                try:
+                    clean[name] = decl.validate(values[name])
+                except ParamValueError as exc:
+                    raise TrainingError(f"training setting {name} {exc}", kind="config") from None
+        if "device" in values:
+            clean["device"] = str(values["device"])
+        return cls(**clean)
+
+    @classmethod
+    def from_project(cls, project: Project, **overrides: Any) -> "TrainConfig":
+        values = project.training_config()
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_dict(values)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def task(self) -> str:
+        return "classification" if self.loss == "cross_entropy" else "regression"
+
+
+def cuda_count() -> int:
+    try:
+        return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except Exception:  # noqa: BLE001 - a broken driver means no usable GPU
+        return 0
+
+
+def list_devices() -> list[dict[str, Any]]:
+    """`cpu` and every CUDA device, with its name and memory, for the device chooser."""
+    devices: list[dict[str, Any]] = [{"id": "cpu", "name": "CPU", "memory_gb": None}]
+    for i in range(cuda_count()):
+        props = torch.cuda.get_device_properties(i)
+        devices.append({"id": f"cuda:{i}", "name": props.name,
+                        "memory_gb": round(props.total_memory / 2**30, 1)})
+    return devices
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` is the first GPU if there is one, else the CPU. Unknown or absent devices
+    are a `TrainingError` that says what is there."""
+    name = (name or DEFAULT_DEVICE).strip().lower()
+    count = cuda_count()
+    if name == "auto":
+        return torch.device("cuda:0" if count else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        index = 0 if name == "cuda" else name.split(":", 1)[1]
+        if not str(index).isdigit():
+            raise TrainingError(f"device '{name}' is not a device name: use cpu, cuda or cuda:N",
+                                kind="device")
+        if int(index) >= count:
+            found = f"{count} CUDA device(s) found" if count else "no CUDA device was found"
+            raise TrainingError(f"device '{name}' is not available ({found}): use cpu or auto",
+                                kind="device")
+        return torch.device(f"cuda:{int(index)}")
+    raise TrainingError(f"device '{name}' is not a device name: use auto, cpu, cuda or cuda:N",
+                        kind="device")
+
+
+def check_amp(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for `amp`, or None for full precision."""
+    if amp == "off":
+        return None
+    if amp == "fp16":
+        if device.type != "cuda":
+            raise TrainingError("amp fp16 needs a CUDA device: use bf16 on the CPU, or off",
+                                kind="config")
+        return torch.float16
+    return torch.bfloat16

@@ -1,0 +1,121 @@
+"""From a project to a running Trainer: data, fit checks, compile, resume or warm start.
+
+`prepare_training` does everything that can fail on bad input before the first step, and
+raises typed errors for it (`ProjectFileError`, `CompileError`, `DataError`,
+`TrainingError`); `TrainingJob.run()` then trains. The command line and the GUI's worker
+both use this pair, so they train the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from torch import fx
+
+from ..compile import compile_graph, module_names
+from ..data import Split, fit_to_graph, load_dataset, split_dataset
+from ..errors import CompileError, TrainingError
+from ..project import Project, graph_to_dict
+from ..shapes import infer
+from . import checkpoint as ckpt
+from .callbacks import Callback, TrainResult
+from .config import TrainConfig
+from .trainer import Trainer
+
+
+@dataclass
+class TrainingJob:
+    trainer: Trainer
+    model: fx.GraphModule
+    split: Split
+    config: TrainConfig
+    run_dir: Path | None
+    notes: list[str] = field(default_factory=list)
+    reinitialized: list[str] = field(default_factory=list)
+    resumed: bool = False
+
+    def run(self) -> TrainResult:
+        result = self.trainer.fit()
+        result.reinitialized = list(self.reinitialized)
+        return result
+
+
+def default_run_dir(project: Project) -> Path:
+    """``runs/<timestamp>`` next to the project file (or the working folder)."""
+    base = project.path.parent if project.path is not None else Path.cwd()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = base / "runs" / stamp
+    n = 2
+    while path.exists():
+        path = base / "runs" / f"{stamp}-{n}"
+        n += 1
+    return path
+
+
+def prepare_training(project: Project, *, overrides: dict[str, Any] | None = None,
+                     out_dir: Path | None = None, resume: Path | None = None,
+                     callbacks: Iterable[Callback] = (), save: bool = True,
+                     report_interval: float = 0.1) -> TrainingJob:
+    """Check and build everything a run needs.
+
+    Args:
+        project: the project to train.
+        overrides: training settings that replace the project's (epochs, device, amp...).
+        out_dir: the run folder; default ``runs/<timestamp>`` next to the project.
+        resume: a run folder. With the same graph the run continues there at the same step;
+            with an edited graph it is a warm start: unchanged nodes keep their weights
+            (matched by id and shape), the others start fresh, listed in `reinitialized`.
+        callbacks: reporting hooks.
+        save: False trains without writing a run folder.
+    """
+    config = TrainConfig.from_project(project, **(overrides or {}))
+    graph = project.graph
+    analysis = infer(graph)
+    if not analysis.ok:
+        raise CompileError(analysis.errors)
+    base = project.path.parent if project.path is not None else None
+    data = load_dataset(project.dataset, base, config.task)
+    data, notes = fit_to_graph(data, graph, analysis, config.loss)
+    split = split_dataset(data, config.val_split, config.seed)
+    if len(split.train) < 2:
+        raise TrainingError(f"only {len(split.train)} training sample(s): lower val_split or add "
+                            "data", kind="config")
+    model = compile_graph(graph, analysis, seed=config.seed)
+    names = module_names(n.id for n in graph.nodes)
+    node_ids = {name: node_id for node_id, name in names.items()}
+    run_dir = out_dir
+    reinitialized: list[str] = []
+    state = None
+    if resume is not None:
+        saved_project = ckpt.read_project_copy(resume)
+        weights = ckpt.load_weights(resume / ckpt.MODEL_FILE)
+        same_graph = graph_to_dict(saved_project.graph) == graph_to_dict(graph)
+        if same_graph:
+            model.load_state_dict(weights)
+            state = ckpt.load_state(resume / ckpt.STATE_FILE)
+            run_dir = run_dir or resume
+            notes.append(f"resuming {resume} at step {state['step']}")
+            if state["epoch"] >= config.epochs:
+                raise TrainingError(
+                    f"that run already finished {state['epoch']} of {config.epochs} epochs: ask "
+                    f"for more (e.g. --epochs {state['epoch'] + 2}) to train further",
+                    kind="config")
+        else:
+            loaded, reinitialized = ckpt.load_matching(model, weights, node_ids)
+            notes.append(f"warm start from {resume}: kept the weights of {len(loaded)} "
+                         f"node(s); re-initialised {', '.join(reinitialized) or 'none'}")
+    if save and run_dir is None:
+        run_dir = default_run_dir(project)
+    run_info = {"project": project.name, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "resumed_from": str(resume) if resume else None,
+                "reinitialized": reinitialized, "notes": notes}
+    trainer = Trainer(model, split, config, callbacks=callbacks,
+                      run_dir=run_dir if save else None, project=project, node_ids=node_ids,
+                      report_interval=report_interval, run_info=run_info)
+    if state is not None:
+        trainer.restore(state)
+    return TrainingJob(trainer, model, split, config, run_dir if save else None, notes,
+                       reinitialized, state is not None)
