@@ -24,6 +24,7 @@ run: setup
 
 lint: setup
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check engine gui tests bench
 
 test: setup lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
@@ -34,6 +35,7 @@ test-fast: setup
 bench: setup
 	$(PY) bench/shape_inference.py
 	$(PY) bench/compile_vs_handwritten.py
+	$(PY) bench/train_throughput.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

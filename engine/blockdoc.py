@@ -38,7 +38,8 @@ def render() -> str:
                     ports.append(f"`{port.name}`" + (f" ({'; '.join(notes)})" if notes else ""))
                 lines += ["Inputs: " + ", ".join(ports) + ".", ""]
             if block.params:
-                lines += ["| parameter | default | accepts | meaning |", "| --- | --- | --- | --- |"]
+                lines += ["| parameter | default | accepts | meaning |",
+                          "| --- | --- | --- | --- |"]
                 for name, decl in block.params.items():
                     expects = decl.expects() + (", or empty" if decl.optional else "")
                     lines.append(f"| `{name}` | {_value(decl.default)} | {expects} | {decl.doc} |")

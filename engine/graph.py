@@ -198,7 +198,9 @@ class Graph:
         return found
 
     def would_create_cycle(self, src: str, dst: str) -> bool:
-        return src == dst or (dst in self._nx and src in self._nx and nx.has_path(self._nx, dst, src))
+        if src == dst:
+            return True
+        return dst in self._nx and src in self._nx and nx.has_path(self._nx, dst, src)
 
     def new_id(self, type_name: str) -> str:
         """A fresh readable id such as ``conv2d_3``."""
@@ -287,7 +289,7 @@ class Graph:
         """Remove a node and its edges. Returns what `restore_node` needs to undo it."""
         node = self.node(node_id)
         removed = [(i, e) for i, e in enumerate(self._edges) if node_id in (e.src, e.dst)]
-        for index, edge in reversed(removed):
+        for index, _edge in reversed(removed):
             self._remove_edge_at(index)
         del self._nodes[node_id]
         self._nx.remove_node(node_id)

@@ -92,7 +92,8 @@ class Int(Param):
     def check(self, value: Any) -> int:
         if not _is_int(value):
             raise self.fail(value)
-        if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
+        too_low = self.min is not None and value < self.min
+        if too_low or (self.max is not None and value > self.max):
             raise self.fail(value)
         return int(value)
 

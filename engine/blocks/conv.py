@@ -47,7 +47,8 @@ class _ConvBlock(Block):
             raise BlockCheckError(
                 f"groups={groups} must divide both the {channels} input channels and "
                 f"out_channels={params['out_channels']}")
-        if params["padding"] == "same" and _per_dim(params["stride"], self.dims) != (1,) * self.dims:
+        strided = _per_dim(params["stride"], self.dims) != (1,) * self.dims
+        if params["padding"] == "same" and strided:
             raise BlockCheckError("padding='same' needs stride 1: set stride to 1 or give padding"
                                   " as a number")
         check_window(inputs[0].shape[1:], params, "kernel")

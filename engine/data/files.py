@@ -48,7 +48,8 @@ def targets(raw: np.ndarray, task: str, path: str, what: str = "label") -> tuple
     if raw.dtype.kind in "US":
         names = sorted(set(raw.tolist()))
         index = {name: i for i, name in enumerate(names)}
-        return torch.tensor([index[v] for v in raw.tolist()], dtype=torch.int64), [str(n) for n in names]
+        indices = torch.tensor([index[v] for v in raw.tolist()], dtype=torch.int64)
+        return indices, [str(n) for n in names]
     if raw.dtype.kind == "f":
         finite = np.isfinite(raw)
         whole = finite & (raw == np.round(raw))
@@ -91,8 +92,9 @@ def load_npz(path: Path, spec: dict[str, Any], task: str) -> Dataset:
             keys = list(archive.keys())
             for key in (x_key, y_key):
                 if key not in keys:
-                    raise DataError(f"has no array '{key}' (it holds: {', '.join(keys) or 'nothing'})"
-                                    f"; name the arrays with dataset.x_key / dataset.y_key",
+                    held = ", ".join(keys) or "nothing"
+                    raise DataError(f"has no array '{key}' (it holds: {held}); name the arrays "
+                                    "with dataset.x_key / dataset.y_key",
                                     path=shown, where=f"key '{key}'")
             x, y = _read_array(archive, x_key, shown), _read_array(archive, y_key, shown)
     except DataError:

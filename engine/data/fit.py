@@ -101,5 +101,6 @@ def _check_targets(data: Dataset, analysis: "Analysis", loss: str) -> None:
         return
     target_shape = tuple(data.y.shape[1:]) or (1,)
     if out.shape != target_shape:
-        raise DataError(f"the model outputs {out.show()} but the targets are "
-                        f"{_show(('N', *target_shape))}: make {output} output {_show(target_shape)}")
+        targets = _show(("N", *target_shape))  # type: ignore[arg-type]
+        raise DataError(f"the model outputs {out.show()} but the targets are {targets}: make "
+                        f"{output} output {_show(target_shape)}")
