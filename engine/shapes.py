@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from .blocks import Block, Port, TensorSpec, get_block
-from .blocks.base import BlockCheckError, sample_tensor
+from .blocks.base import BlockCheckError
 from .errors import Fix, GraphError, OutputShapeWarning, ShapeError
 from .graph import Graph, Node
 from .params import validate_params
@@ -143,6 +143,12 @@ def _real_bytes(module: torch.nn.Module, specs: tuple[TensorSpec, ...]) -> int:
     weights = sum(p.numel() for p in module.parameters())
     inputs = sum(math.prod(s.shape) for s in specs) * BATCH
     return 4 * (weights + 8 * inputs)  # activations: a generous multiple of the input
+
+
+def sample_tensor(spec: TensorSpec, batch: int, device: str) -> torch.Tensor:
+    """A tensor of the edge's shape with a batch in front, for measuring."""
+    dtype = torch.int64 if spec.is_int else torch.float32
+    return torch.zeros((batch, *spec.shape), dtype=dtype, device=device)
 
 
 def measure_cache_clear() -> None:

@@ -11,10 +11,9 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .blocks.base import sample_tensor
 from .graph import Graph
 from .params import validate_params
-from .shapes import Analysis, infer
+from .shapes import Analysis, infer, sample_tensor
 
 
 def node_flops(graph: Graph, analysis: Analysis) -> dict[str, int]:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
-
-from torch import nn
-
 from ..params import Choice, Float, Int
-from .base import Block, Port, SampleShape, register
+from .base import Block, Port, register
 
 _ANY = (Port("in", layout="any float tensor"),)
 
@@ -15,23 +11,19 @@ _ANY = (Port("in", layout="any float tensor"),)
 class _ActivationBlock(Block):
     category = "Activation"
     inputs = _ANY
-    torch_cls: type[nn.Module] = nn.ReLU
-
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return self.torch_cls(**params)
 
 
 @register
 class ReLUBlock(_ActivationBlock):
     type_name = "ReLU"
-    torch_cls = nn.ReLU
+    module = "torch.nn.ReLU"
     doc = "max(0, x)."
 
 
 @register
 class GELUBlock(_ActivationBlock):
     type_name = "GELU"
-    torch_cls = nn.GELU
+    module = "torch.nn.GELU"
     doc = "Gaussian error linear unit, the transformer default."
     params = {"approximate": Choice("none", "'tanh' uses the faster approximation.",
                                     choices=("none", "tanh"))}
@@ -40,21 +32,21 @@ class GELUBlock(_ActivationBlock):
 @register
 class TanhBlock(_ActivationBlock):
     type_name = "Tanh"
-    torch_cls = nn.Tanh
+    module = "torch.nn.Tanh"
     doc = "Squashes to (-1, 1)."
 
 
 @register
 class SigmoidBlock(_ActivationBlock):
     type_name = "Sigmoid"
-    torch_cls = nn.Sigmoid
+    module = "torch.nn.Sigmoid"
     doc = "Squashes to (0, 1)."
 
 
 @register
 class LeakyReLUBlock(_ActivationBlock):
     type_name = "LeakyReLU"
-    torch_cls = nn.LeakyReLU
+    module = "torch.nn.LeakyReLU"
     doc = "ReLU with a small slope for negative inputs, so units never go fully dead."
     params = {"negative_slope": Float(0.01, "Slope for x < 0.", min=0.0)}
 
@@ -62,7 +54,7 @@ class LeakyReLUBlock(_ActivationBlock):
 @register
 class SoftmaxBlock(_ActivationBlock):
     type_name = "Softmax"
-    torch_cls = nn.Softmax
+    module = "torch.nn.Softmax"
     doc = ("Normalises to probabilities along `dim`. Not needed before a cross-entropy loss, "
            "which applies it itself.")
     params = {"dim": Int(-1, "Dimension that sums to 1, counting the batch as 0; -1 is the "

@@ -8,24 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import torch
-from torch import nn
-
 from ..params import Bool, Choice, Float, Int
 from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
-
-
-class SequenceAttention(nn.MultiheadAttention):
-    """Batch-first multi-head attention; `key` defaults to `query` and `value` to `key`.
-
-    With only the query wired it is self-attention.
-    """
-
-    def forward(self, query: torch.Tensor, key: torch.Tensor | None = None,  # type: ignore[override]
-                value: torch.Tensor | None = None) -> torch.Tensor:
-        key = query if key is None else key
-        value = key if value is None else value
-        return super().forward(query, key, value, need_weights=False)[0]
 
 
 def _divisor_hint(size: int) -> str:
@@ -47,6 +31,8 @@ _SEQ = "[N, L, E]"
 class MultiheadAttentionBlock(Block):
     type_name = "MultiheadAttention"
     category = "Attention"
+    module = "torchloom.engine.layers.SequenceAttention"
+    fixed = {"batch_first": True}
     doc = ("Multi-head attention over [N, L, E]. Wire only `query` for self-attention; wire "
            "`key` (and `value`) for cross-attention.")
     inputs = (
@@ -69,17 +55,19 @@ class MultiheadAttentionBlock(Block):
                 f"key {inputs[1].show()} and value {inputs[2].show()} need the same sequence "
                 "length")
 
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
+    def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
         embed = input_shapes[0][-1]
         kdim = input_shapes[1][-1] if len(input_shapes) > 1 else embed
         vdim = input_shapes[2][-1] if len(input_shapes) > 2 else kdim
-        return SequenceAttention(embed, kdim=kdim, vdim=vdim, batch_first=True, **params)
+        return {"embed_dim": embed, "kdim": kdim, "vdim": vdim}
 
 
 @register
 class TransformerEncoderLayerBlock(Block):
     type_name = "TransformerEncoderLayer"
     category = "Attention"
+    module = "torch.nn.TransformerEncoderLayer"
+    fixed = {"batch_first": True}
     doc = "One transformer encoder layer (self-attention + feed-forward) over [N, L, E]."
     inputs = (Port("in", ranks=(3,), layout=_SEQ),)
     params = {
@@ -96,5 +84,5 @@ class TransformerEncoderLayerBlock(Block):
     def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
         check_heads(params["nhead"], inputs[0].shape[-1], "nhead")
 
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return nn.TransformerEncoderLayer(input_shapes[0][-1], batch_first=True, **params)
+    def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
+        return {"d_model": input_shapes[0][-1]}

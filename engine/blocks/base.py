@@ -7,13 +7,14 @@ project loader and the block reference are all derived from this declaration.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
-from typing import Any, ClassVar, Sequence
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 from ..params import Param
+
+if TYPE_CHECKING:  # torch is imported only when a block is built, never to read the catalogue
+    from torch import nn
 
 #: Shapes handed to blocks never include the batch dimension: ``(32, 13, 13)``.
 SampleShape = tuple[int, ...]
@@ -70,11 +71,13 @@ class BlockCheckError(Exception):
 
 
 class Block:
-    """Base class of a block declaration. Subclasses set the class attributes and `build`.
+    """Base class of a block declaration. Subclasses set the class attributes.
 
-    `check` may raise `BlockCheckError` for mistakes that deserve a better sentence than
-    torch's own error (a head count that does not divide the embedding, say). Everything
-    else is measured: the module is built and run on meta tensors.
+    The module is `module` (a dotted path, imported on first build) called with the sizes
+    `inferred` from the input, the `fixed` arguments and the parameters; blocks that need
+    more override `build`. `check` may raise `BlockCheckError` for mistakes that deserve a
+    better sentence than torch's own error (a head count that does not divide the
+    embedding, say). Everything else is measured: the module is run on meta tensors.
     """
 
     type_name: ClassVar[str] = ""
@@ -82,17 +85,30 @@ class Block:
     doc: ClassVar[str] = ""
     inputs: ClassVar[tuple[Port, ...]] = (Port("in"),)
     params: ClassVar[dict[str, Param]] = {}
+    #: The torch module class, e.g. ``"torch.nn.Conv2d"``.
+    module: ClassVar[str] = ""
+    #: Constructor arguments Torchloom always sets, e.g. ``batch_first=True``.
+    fixed: ClassVar[dict[str, Any]] = {}
     #: ``"meta"`` normally. A block whose meta kernels are slow (an LSTM's meta pass costs
     #: ~1.6 ms per time step) measures on a small real CPU tensor instead.
     measure_on: ClassVar[str] = "meta"
     #: True for blocks that are graph inputs (placeholders), not modules.
     is_input: ClassVar[bool] = False
 
+    def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
+        """Constructor arguments that follow from the input (``in_channels``...). The
+        inspector shows them read-only."""
+        return {}
+
     def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
         """Raise `BlockCheckError` for a mistake torch would word badly. Default: none."""
 
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        raise NotImplementedError
+    def module_class(self) -> type["nn.Module"]:
+        path, _, name = self.module.rpartition(".")
+        return getattr(importlib.import_module(path), name)
+
+    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> "nn.Module":
+        return self.module_class()(**self.inferred(input_shapes), **self.fixed, **params)
 
     def output_dtype(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> str:
         """The dtype of the output; measured blocks get it from the tensor, this is for Input."""
@@ -137,9 +153,3 @@ def register(cls: type[Block]) -> type[Block]:
 
 def registry() -> dict[str, Block]:
     return _REGISTRY
-
-
-def sample_tensor(spec: TensorSpec, batch: int, device: str) -> torch.Tensor:
-    """A tensor of the edge's shape with a batch in front, for measuring."""
-    dtype = torch.int64 if spec.is_int else torch.float32
-    return torch.zeros((batch, *spec.shape), dtype=dtype, device=device)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from torch import nn
-
 from ..params import Bool, Int, Ints
 from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
 
@@ -53,9 +51,8 @@ class _ConvBlock(Block):
                                   " as a number")
         check_window(inputs[0].shape[1:], params, "kernel")
 
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        cls = nn.Conv1d if self.dims == 1 else nn.Conv2d
-        return cls(input_shapes[0][0], **params)
+    def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
+        return {"in_channels": input_shapes[0][0]}
 
 
 def _conv_params(dims: int, default_out: int) -> dict[str, Any]:
@@ -76,6 +73,7 @@ def _conv_params(dims: int, default_out: int) -> dict[str, Any]:
 @register
 class Conv1dBlock(_ConvBlock):
     type_name = "Conv1d"
+    module = "torch.nn.Conv1d"
     dims = 1
     doc = "1-D convolution over [N, C, L] signals or sequences (channels first)."
     inputs = (Port("in", ranks=(3,), layout="[N, C, L]"),)
@@ -85,6 +83,7 @@ class Conv1dBlock(_ConvBlock):
 @register
 class Conv2dBlock(_ConvBlock):
     type_name = "Conv2d"
+    module = "torch.nn.Conv2d"
     dims = 2
     doc = "2-D convolution over [N, C, H, W] images."
     inputs = (Port("in", ranks=(4,), layout="[N, C, H, W]"),)

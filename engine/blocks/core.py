@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from torch import nn
-
 from ..params import Bool, Float, Int
 from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
 
@@ -22,15 +20,17 @@ class LinearBlock(Block):
                             min=1, max=1 << 20),
         "bias": Bool(True, "Learn an additive bias."),
     }
+    module = "torch.nn.Linear"
 
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return nn.Linear(input_shapes[0][-1], **params)
+    def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
+        return {"in_features": input_shapes[0][-1]}
 
 
 @register
 class FlattenBlock(Block):
     type_name = "Flatten"
     category = "Core"
+    module = "torch.nn.Flatten"
     doc = "Merge dimensions into one, e.g. [N, 64, 5, 5] into [N, 1600] before a Linear."
     inputs = (Port("in", ranks=tuple(range(2, 8)), layout="[N, ...]"),)
     params = {
@@ -48,9 +48,6 @@ class FlattenBlock(Block):
                 f"start_dim={params['start_dim']} and end_dim={params['end_dim']} do not fit a "
                 f"{rank}-D input {inputs[0].show()}: use dims between 1 and {rank - 1}")
 
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return nn.Flatten(**params)
-
 
 @register
 class DropoutBlock(Block):
@@ -58,7 +55,5 @@ class DropoutBlock(Block):
     category = "Core"
     doc = "Zero a random fraction p of values while training; a no-op when evaluating."
     inputs = (Port("in", layout="any float tensor"),)
+    module = "torch.nn.Dropout"
     params = {"p": Float(0.5, "Fraction of values dropped.", min=0.0, max=1.0, max_open=True)}
-
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return nn.Dropout(**params)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import torch
-from torch import nn
-
 from ..params import Int
 from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
 
@@ -15,6 +12,7 @@ from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, registe
 class EmbeddingBlock(Block):
     type_name = "Embedding"
     category = "Embedding"
+    module = "torch.nn.Embedding"
     doc = "Look up a learned vector for each token id: [N, L] int64 becomes [N, L, embedding_dim]."
     inputs = (Port("in", dtype="int", layout="int64 token ids [N, L]"),)
     params = {
@@ -31,29 +29,12 @@ class EmbeddingBlock(Block):
             raise BlockCheckError(f"padding_idx={pad} must be below num_embeddings="
                                   f"{params['num_embeddings']}")
 
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return nn.Embedding(**params)
-
-
-class PositionalEmbedding(nn.Module):
-    """A learned table of position vectors, added to a [N, L, E] sequence.
-
-    Attention alone cannot tell positions apart; this gives each position its own vector.
-    """
-
-    def __init__(self, max_len: int, embedding_dim: int) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.empty(max_len, embedding_dim))
-        nn.init.normal_(self.weight, std=0.02)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.weight[: x.shape[1]]
-
 
 @register
 class PositionalEmbeddingBlock(Block):
     type_name = "PositionalEmbedding"
     category = "Embedding"
+    module = "torchloom.engine.layers.PositionalEmbedding"
     doc = "Add a learned vector per position to a [N, L, E] sequence; L may not exceed max_len."
     inputs = (Port("in", ranks=(3,), layout="[N, L, E]"),)
     params = {"max_len": Int(512, "Longest sequence the table covers.", min=1, max=1 << 20)}
@@ -65,5 +46,5 @@ class PositionalEmbeddingBlock(Block):
                 f"the sequence has {length} positions but max_len is {params['max_len']}: "
                 f"raise max_len to at least {length}")
 
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return PositionalEmbedding(params["max_len"], input_shapes[0][-1])
+    def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
+        return {"embedding_dim": input_shapes[0][-1]}

@@ -4,35 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import torch
-from torch import nn
-
 from ..params import Int
-from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
-
-
-class Add(nn.Module):
-    """Element-wise sum of any number of equally shaped tensors (a residual join)."""
-
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        out = xs[0]
-        for x in xs[1:]:
-            out = out + x
-        return out
-
-
-class Concat(nn.Module):
-    """Concatenate along `dim`, counted without the batch dimension (0 is channels)."""
-
-    def __init__(self, dim: int = 0) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return torch.cat(xs, dim=self.dim + 1 if self.dim >= 0 else self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+from .base import Block, BlockCheckError, Port, TensorSpec, register
 
 
 def _need_two(inputs: Sequence[TensorSpec], what: str) -> None:
@@ -51,6 +24,7 @@ def _same_dtype(inputs: Sequence[TensorSpec]) -> None:
 class AddBlock(Block):
     type_name = "Add"
     category = "Merge"
+    module = "torchloom.engine.layers.Add"
     doc = "Sum of its inputs, which must have equal shapes: a residual connection."
     inputs = (Port("in", variadic=True, dtype="any", doc="Two or more equally shaped tensors."),)
 
@@ -64,14 +38,12 @@ class AddBlock(Block):
                     f"inputs {first.show()} and {other.show()} differ: Add needs equal shapes;"
                     " match them (e.g. a 1x1 Conv2d or Linear on one branch) or use Concat")
 
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return Add()
-
 
 @register
 class ConcatBlock(Block):
     type_name = "Concat"
     category = "Merge"
+    module = "torchloom.engine.layers.Concat"
     doc = ("Join its inputs along `dim`, counted without the batch (0 is channels); all other "
            "sizes must match.")
     inputs = (Port("in", variadic=True, dtype="any", doc="Two or more tensors."),)
@@ -94,6 +66,3 @@ class ConcatBlock(Block):
                 raise BlockCheckError(
                     f"inputs {inputs[0].show()} and {other.show()} differ outside dim={dim}: "
                     "every size but the joined one must match")
-
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return Concat(**params)

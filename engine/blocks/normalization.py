@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from torch import nn
-
 from ..params import Bool, Float
 from .base import Block, Port, SampleShape, register
 
@@ -28,10 +26,11 @@ class BatchNorm1dBlock(Block):
     category = "Normalization"
     doc = "Batch normalisation of [N, C] features or [N, C, L] sequences, per channel C."
     inputs = (Port("in", ranks=(2, 3), layout="[N, C] or [N, C, L]"),)
+    module = "torch.nn.BatchNorm1d"
     params = _bn_params()
 
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return nn.BatchNorm1d(input_shapes[0][0], **params)
+    def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
+        return {"num_features": input_shapes[0][0]}
 
 
 @register
@@ -40,10 +39,11 @@ class BatchNorm2dBlock(Block):
     category = "Normalization"
     doc = "Batch normalisation of [N, C, H, W] images, per channel C."
     inputs = (Port("in", ranks=(4,), layout="[N, C, H, W]"),)
+    module = "torch.nn.BatchNorm2d"
     params = _bn_params()
 
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return nn.BatchNorm2d(input_shapes[0][0], **params)
+    def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
+        return {"num_features": input_shapes[0][0]}
 
 
 @register
@@ -57,6 +57,7 @@ class LayerNormBlock(Block):
         "elementwise_affine": Bool(True, "Learn a scale per feature."),
         "bias": Bool(True, "Learn a shift per feature (with elementwise_affine)."),
     }
+    module = "torch.nn.LayerNorm"
 
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return nn.LayerNorm(input_shapes[0][-1], **params)
+    def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
+        return {"normalized_shape": input_shapes[0][-1]}

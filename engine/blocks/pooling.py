@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from torch import nn
-
 from ..params import Bool, Ints
-from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
+from .base import Block, BlockCheckError, Port, TensorSpec, register
 from .conv import _per_dim, check_window
 
 
 class _PoolBlock(Block):
     category = "Pooling"
     dims = 2
-    torch_cls: type[nn.Module] = nn.MaxPool2d
 
     def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
         kernel = _per_dim(params["kernel_size"], self.dims)
@@ -22,9 +19,6 @@ class _PoolBlock(Block):
         if any(2 * p > k for p, k in zip(padding, kernel)):
             raise BlockCheckError("padding must be at most half of kernel_size: lower padding")
         check_window(inputs[0].shape[1:], params, "pooling window")
-
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return self.torch_cls(**params)
 
 
 def _window_params(dims: int, dilation: bool) -> dict[str, Any]:
@@ -45,7 +39,7 @@ def _window_params(dims: int, dilation: bool) -> dict[str, Any]:
 class MaxPool1dBlock(_PoolBlock):
     type_name = "MaxPool1d"
     dims = 1
-    torch_cls = nn.MaxPool1d
+    module = "torch.nn.MaxPool1d"
     doc = "Max over sliding windows of [N, C, L] sequences."
     inputs = (Port("in", ranks=(3,), layout="[N, C, L]"),)
     params = _window_params(1, dilation=True)
@@ -55,7 +49,7 @@ class MaxPool1dBlock(_PoolBlock):
 class MaxPool2dBlock(_PoolBlock):
     type_name = "MaxPool2d"
     dims = 2
-    torch_cls = nn.MaxPool2d
+    module = "torch.nn.MaxPool2d"
     doc = "Max over sliding windows of [N, C, H, W] images."
     inputs = (Port("in", ranks=(4,), layout="[N, C, H, W]"),)
     params = _window_params(2, dilation=True)
@@ -65,7 +59,7 @@ class MaxPool2dBlock(_PoolBlock):
 class AvgPool2dBlock(_PoolBlock):
     type_name = "AvgPool2d"
     dims = 2
-    torch_cls = nn.AvgPool2d
+    module = "torch.nn.AvgPool2d"
     doc = "Average over sliding windows of [N, C, H, W] images."
     inputs = (Port("in", ranks=(4,), layout="[N, C, H, W]"),)
     params = {**_window_params(2, dilation=False),
@@ -78,8 +72,6 @@ class AdaptiveAvgPool2dBlock(Block):
     category = "Pooling"
     doc = "Average down to a fixed output size whatever the input size; 1 gives global pooling."
     inputs = (Port("in", ranks=(4,), layout="[N, C, H, W]"),)
+    module = "torch.nn.AdaptiveAvgPool2d"
     params = {"output_size": Ints(1, "Output height and width: one integer or [h, w].", n=2,
                                   min=1)}
-
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return nn.AdaptiveAvgPool2d(**params)

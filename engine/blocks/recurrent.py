@@ -9,32 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import torch
-from torch import nn
-
 from ..params import Bool, Choice, Float, Int
 from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
-
-
-class LSTMSequence(nn.LSTM):
-    """nn.LSTM that returns only the output sequence [N, L, H * directions]."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return super().forward(x)[0]
-
-
-class GRUSequence(nn.GRU):
-    """nn.GRU that returns only the output sequence [N, L, H * directions]."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return super().forward(x)[0]
-
-
-class RNNSequence(nn.RNN):
-    """nn.RNN that returns only the output sequence [N, L, H * directions]."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return super().forward(x)[0]
 
 
 def _rnn_params() -> dict[str, Any]:
@@ -53,21 +29,21 @@ class _RecurrentBlock(Block):
     category = "Recurrent"
     measure_on = "cpu"
     inputs = (Port("in", ranks=(3,), layout="[N, L, features]"),)
-    torch_cls: type[nn.Module] = LSTMSequence
+    fixed = {"batch_first": True}
 
     def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
         if params["dropout"] > 0 and params["num_layers"] == 1:
             raise BlockCheckError("dropout only acts between stacked layers: set num_layers to "
                                   "2 or more, or dropout to 0")
 
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return self.torch_cls(input_shapes[0][-1], batch_first=True, **params)
+    def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
+        return {"input_size": input_shapes[0][-1]}
 
 
 @register
 class LSTMBlock(_RecurrentBlock):
     type_name = "LSTM"
-    torch_cls = LSTMSequence
+    module = "torchloom.engine.layers.LSTMSequence"
     doc = "Long short-term memory over [N, L, features]; outputs every step's hidden state."
     params = _rnn_params()
 
@@ -75,7 +51,7 @@ class LSTMBlock(_RecurrentBlock):
 @register
 class GRUBlock(_RecurrentBlock):
     type_name = "GRU"
-    torch_cls = GRUSequence
+    module = "torchloom.engine.layers.GRUSequence"
     doc = "Gated recurrent unit over [N, L, features]; outputs every step's hidden state."
     params = _rnn_params()
 
@@ -83,29 +59,11 @@ class GRUBlock(_RecurrentBlock):
 @register
 class RNNBlock(_RecurrentBlock):
     type_name = "RNN"
-    torch_cls = RNNSequence
+    module = "torchloom.engine.layers.RNNSequence"
     doc = "Plain (Elman) recurrent layer over [N, L, features]; outputs every step."
     params = {**_rnn_params(),
               "nonlinearity": Choice("tanh", "Activation of the hidden state.",
                                      choices=("tanh", "relu"))}
-
-
-class SequencePool(nn.Module):
-    """Reduce [N, L, H] to [N, H]: the last step, the mean or the max over time."""
-
-    def __init__(self, mode: str = "last") -> None:
-        super().__init__()
-        self.mode = mode
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.mode == "last":
-            return x[:, -1]
-        if self.mode == "mean":
-            return x.mean(dim=1)
-        return x.amax(dim=1)
-
-    def extra_repr(self) -> str:
-        return f"mode={self.mode!r}"
 
 
 @register
@@ -115,8 +73,6 @@ class SequencePoolBlock(Block):
     doc = ("Turn a sequence [N, L, H] into one vector [N, H] for a classifier: the last step, "
            "the mean, or the max over time.")
     inputs = (Port("in", ranks=(3,), layout="a sequence [N, L, H]"),)
+    module = "torchloom.engine.layers.SequencePool"
     params = {"mode": Choice("last", "'last' step, 'mean' or 'max' over time.",
                              choices=("last", "mean", "max"))}
-
-    def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> nn.Module:
-        return SequencePool(**params)
