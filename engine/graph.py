@@ -269,7 +269,11 @@ class Graph:
                     tuple(pos) if pos is not None else None)  # type: ignore[arg-type]
         return self.insert_node(node)
 
-    def insert_node(self, node: Node) -> Node:
+    def node_index(self, node_id: str) -> int:
+        """Where the node stands in the graph's order (file order, palette of inputs)."""
+        return list(self._nodes).index(node_id)
+
+    def insert_node(self, node: Node, index: int | None = None) -> Node:
         """Add a node as it is, without checking type or parameters.
 
         The project loader uses this so an unfinished or damaged graph still opens and its
@@ -280,7 +284,12 @@ class Graph:
         if node.id in self._nodes:
             raise DuplicateNodeError(f"there is already a node '{node.id}'", node=node.id,
                                      block_type=node.type)
-        self._nodes[node.id] = node
+        if index is None or index >= len(self._nodes):
+            self._nodes[node.id] = node
+        else:
+            items = list(self._nodes.items())
+            items.insert(max(index, 0), (node.id, node))
+            self._nodes = dict(items)
         self._nx.add_node(node.id)
         self.events.node_added.emit(node=node)
         return node
@@ -296,9 +305,11 @@ class Graph:
         self.events.node_removed.emit(node=node)
         return node, removed
 
-    def restore_node(self, node: Node, edges: Iterable[tuple[int, Edge]]) -> None:
-        """Undo `remove_node`: the node comes back with its edges at their old positions."""
-        self.insert_node(node)
+    def restore_node(self, node: Node, edges: Iterable[tuple[int, Edge]],
+                     index: int | None = None) -> None:
+        """Undo `remove_node`: the node comes back, at `index` in the node order, with its
+        edges at their old positions."""
+        self.insert_node(node, index)
         for index, edge in sorted(edges, key=lambda item: item[0]):
             self.insert_edge(edge, index)
 
@@ -362,10 +373,11 @@ class Graph:
         self.events.node_changed.emit(node=node, key=name, old=old, new=None)
         return old
 
-    def move(self, node_id: str, pos: tuple[float, float]) -> None:
+    def move(self, node_id: str, pos: tuple[float, float] | None) -> None:
+        """Set a node's canvas position (None: not placed yet)."""
         node = self.node(node_id)
         old = node.pos
-        node.pos = (float(pos[0]), float(pos[1]))
+        node.pos = None if pos is None else (float(pos[0]), float(pos[1]))
         self.events.node_moved.emit(node=node, old=old, new=node.pos)
 
     # ---- whole-graph problems -----------------------------------------------------------

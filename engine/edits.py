@@ -1,0 +1,243 @@
+"""Edits as data: plan a change as a list of `Op`s, apply each and get its inverse back.
+
+Every edit the GUI makes (add, delete, wire, a parameter, a move, paste, a fix, a layout) is
+planned here as primitive operations on the `Graph`. `apply` performs one and returns the
+operation that undoes it, so the GUI's undo command is a thin wrapper: redo applies the
+ops in order and keeps the inverses, undo applies those in reverse. All of it is plain
+Python and testable without Qt.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from .blocks import get_block
+from .errors import Fix, GraphError
+from .graph import Edge, Graph, Node
+from .layout import auto_layout
+from .project import edge_to_dict, node_to_dict
+
+FRAGMENT_FORMAT = "torchloom-fragment"
+
+
+@dataclass(frozen=True)
+class Op:
+    """One primitive edit. `kind` is one of: add_node, remove_node, restore_node, connect,
+    disconnect, set_param, unset_param, move."""
+
+    kind: str
+    node: Node | None = None
+    edge: Edge | None = None
+    node_id: str | None = None
+    name: str | None = None
+    value: Any = None
+    index: int | None = None
+    edges: tuple[tuple[int, Edge], ...] = field(default=())
+
+
+def apply(graph: Graph, op: Op) -> Op:
+    """Perform `op` and return its inverse."""
+    if op.kind == "add_node":
+        assert op.node is not None
+        graph.insert_node(op.node)
+        return Op("remove_node", node_id=op.node.id)
+    if op.kind == "remove_node":
+        index = graph.node_index(op.node_id)  # type: ignore[arg-type]
+        node, edges = graph.remove_node(op.node_id)  # type: ignore[arg-type]
+        return Op("restore_node", node=node, edges=tuple(edges), index=index)
+    if op.kind == "restore_node":
+        assert op.node is not None
+        graph.restore_node(op.node, op.edges, op.index)
+        return Op("remove_node", node_id=op.node.id)
+    if op.kind == "connect":
+        assert op.edge is not None
+        graph.insert_edge(op.edge, op.index)
+        return Op("disconnect", edge=op.edge)
+    if op.kind == "disconnect":
+        assert op.edge is not None
+        index = graph.disconnect(op.edge)
+        return Op("connect", edge=op.edge, index=index)
+    if op.kind in ("set_param", "unset_param"):
+        node = graph.node(op.node_id)  # type: ignore[arg-type]
+        had, old = op.name in node.params, node.params.get(op.name)  # type: ignore[operator]
+        if op.kind == "set_param":
+            graph.set_param(op.node_id, op.name, op.value)  # type: ignore[arg-type]
+        else:
+            graph.unset_param(op.node_id, op.name)  # type: ignore[arg-type]
+        if had:
+            return Op("set_param", node_id=op.node_id, name=op.name, value=copy.deepcopy(old))
+        return Op("unset_param", node_id=op.node_id, name=op.name)
+    if op.kind == "move":
+        node = graph.node(op.node_id)  # type: ignore[arg-type]
+        old = node.pos
+        graph.move(op.node_id, op.value)  # type: ignore[arg-type]
+        return Op("move", node_id=op.node_id, value=old)
+    raise ValueError(f"unknown edit {op.kind!r}")
+
+
+def apply_all(graph: Graph, ops: Iterable[Op]) -> list[Op]:
+    """Apply ops in order; returns the inverses in the order they must be applied to undo.
+    If one fails, the ones already applied are undone before the error propagates."""
+    inverses: list[Op] = []
+    try:
+        for op in ops:
+            inverses.append(apply(graph, op))
+    except Exception:
+        for inverse in reversed(inverses):
+            apply(graph, inverse)
+        raise
+    return list(reversed(inverses))
+
+
+# ---- planning ----------------------------------------------------------------------------
+
+
+def plan_add(graph: Graph, type_name: str, pos: tuple[float, float] | None = None,
+             params: dict[str, Any] | None = None, node_id: str | None = None) -> list[Op]:
+    """Add a block; its type and parameters are checked now, so a refused add costs nothing."""
+    probe = Graph()
+    node = probe.add_node(type_name, params, node_id or graph.new_id(type_name), pos)
+    if node.id in graph:
+        raise GraphError(f"there is already a node '{node.id}'", node=node.id)
+    return [Op("add_node", node=Node(node.id, node.type, dict(node.params), node.pos))]
+
+
+def plan_connect(graph: Graph, src: str, dst: str, port: str | None = None) -> list[Op]:
+    """Wire src into dst (the first free input when `port` is None); raises the engine's
+    typed error when the wire is refused (a loop, a taken input)."""
+    resolved = graph.check_connect(src, dst, port)
+    block = graph.node(dst).block
+    single = block is not None and len(block.inputs) == 1
+    return [Op("connect", edge=Edge(src, dst, None if single else resolved))]
+
+
+def plan_delete(graph: Graph, node_ids: Iterable[str], edges: Iterable[Edge] = ()) -> list[Op]:
+    ids = [n for n in dict.fromkeys(node_ids) if n in graph]
+    ops = [Op("disconnect", edge=e) for e in edges
+           if e.src not in ids and e.dst not in ids and e in graph.edges]
+    return ops + [Op("remove_node", node_id=n) for n in ids]
+
+
+def plan_set_param(graph: Graph, node_id: str, name: str, value: Any) -> list[Op]:
+    """Set (or, with None for a non-optional parameter, reset) one parameter; checked now."""
+    node = graph.node(node_id)
+    block = node.block
+    decl = block.params.get(name) if block else None
+    if value is None and decl is not None and not decl.optional:
+        return [Op("unset_param", node_id=node_id, name=name)]
+    probe = Graph()
+    probe.insert_node(Node(node_id, node.type, {}))
+    probe.set_param(node_id, name, value)  # raises ParamError with the reason
+    return [Op("set_param", node_id=node_id, name=name, value=copy.deepcopy(value))]
+
+
+def plan_moves(positions: dict[str, tuple[float, float]]) -> list[Op]:
+    return [Op("move", node_id=n, value=(float(p[0]), float(p[1]))) for n, p in positions.items()]
+
+
+def plan_layout(graph: Graph) -> list[Op]:
+    return plan_moves(auto_layout(graph))
+
+
+def _between(a: Node, b: Node) -> tuple[float, float] | None:
+    if a.pos is None or b.pos is None:
+        return a.pos or b.pos
+    return ((a.pos[0] + b.pos[0]) / 2, (a.pos[1] + b.pos[1]) / 2 + 60)
+
+
+def plan_fix(graph: Graph, fix: Fix) -> list[Op]:
+    """The edits that carry out an engine-suggested repair (see `errors.Fix`)."""
+    target = graph.node(fix.node)
+    if fix.action == "set_param":
+        return plan_set_param(graph, fix.node, fix.param or "", fix.value)
+    if fix.action == "insert":
+        feeding = graph.inputs_of(fix.node).get(fix.port or "", [])
+        if not feeding:
+            raise GraphError(f"nothing feeds {fix.node}'s input to insert before",
+                             node=fix.node)
+        edge = feeding[0]
+        index = graph.edges.index(edge)
+        src = graph.node(edge.src)
+        new_id = graph.new_id(fix.block or "")
+        ops = [Op("disconnect", edge=edge)]
+        ops += plan_add(graph, fix.block or "", _between(src, target), node_id=new_id)
+        ops.append(Op("connect", edge=Edge(edge.src, new_id), index=index))
+        ops.append(Op("connect", edge=Edge(new_id, fix.node, edge.port), index=index + 1))
+        return ops
+    if fix.action == "append":
+        new_id = graph.new_id(fix.block or "")
+        pos = (target.pos[0] + 200, target.pos[1]) if target.pos else None
+        ops = plan_add(graph, fix.block or "", pos, node_id=new_id)
+        for edge in graph.out_edges(fix.node):
+            index = graph.edges.index(edge)
+            ops += [Op("disconnect", edge=edge),
+                    Op("connect", edge=Edge(new_id, edge.dst, edge.port), index=index)]
+        ops.append(Op("connect", edge=Edge(fix.node, new_id)))
+        return ops
+    if fix.action == "remove":
+        feeding = graph.in_edges(fix.node)
+        ops = []
+        if len(feeding) == 1:
+            src = feeding[0].src
+            for edge in graph.out_edges(fix.node):
+                index = graph.edges.index(edge)
+                ops += [Op("disconnect", edge=edge),
+                        Op("connect", edge=Edge(src, edge.dst, edge.port), index=index)]
+        return ops + [Op("remove_node", node_id=fix.node)]
+    raise GraphError(f"unknown fix '{fix.action}'", node=fix.node)
+
+
+# ---- copy and paste ----------------------------------------------------------------------
+
+
+def copy_fragment(graph: Graph, node_ids: Iterable[str]) -> dict[str, Any]:
+    """The selected nodes and the edges between them, in project-file form."""
+    ids = [n for n in dict.fromkeys(node_ids) if n in graph]
+    chosen = set(ids)
+    return {"format": FRAGMENT_FORMAT,
+            "nodes": [node_to_dict(graph.node(n)) for n in ids],
+            "edges": [edge_to_dict(e) for e in graph.edges if e.src in chosen and e.dst in chosen]}
+
+
+def _fresh_id(graph: Graph, base: str, taken: set[str]) -> str:
+    stem = re.sub(r"_\d+$", "", base) or "node"
+    if base not in graph and base not in taken:
+        return base
+    n = 2
+    while f"{stem}_{n}" in graph or f"{stem}_{n}" in taken:
+        n += 1
+    return f"{stem}_{n}"
+
+
+def plan_paste(graph: Graph, fragment: Any, offset: tuple[float, float] = (40.0, 40.0)
+               ) -> tuple[list[Op], dict[str, str]]:
+    """Ops that add a copied fragment with new ids, shifted by `offset`, keeping the edges
+    inside it. Returns the ops and the old-id -> new-id mapping. Malformed clipboard content
+    raises `GraphError`."""
+    if not isinstance(fragment, dict) or fragment.get("format") != FRAGMENT_FORMAT:
+        raise GraphError("the clipboard holds no Torchloom blocks")
+    mapping: dict[str, str] = {}
+    ops: list[Op] = []
+    taken: set[str] = set()
+    try:
+        for raw in fragment["nodes"]:
+            old = str(raw["id"])
+            new = _fresh_id(graph, old, taken)
+            taken.add(new)
+            mapping[old] = new
+            pos = raw.get("pos")
+            if pos is not None:
+                pos = (float(pos[0]) + offset[0], float(pos[1]) + offset[1])
+            if get_block(str(raw["type"])) is None:
+                raise GraphError(f"unknown block type '{raw['type']}' in the clipboard")
+            ops.append(Op("add_node", node=Node(new, str(raw["type"]),
+                                                dict(raw.get("params", {})), pos)))
+        for raw in fragment["edges"]:
+            ops.append(Op("connect", edge=Edge(mapping[raw["from"]], mapping[raw["to"]],
+                                               raw.get("to_port"))))
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise GraphError(f"the clipboard content is damaged ({exc})") from None
+    return ops, mapping
