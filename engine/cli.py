@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from .errors import ProjectFileError, TorchloomError
 
@@ -77,7 +77,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     return worst
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extend: Callable[[Any], None] | None = None) -> argparse.ArgumentParser:
+    """The parser for every engine command; `extend(subparsers)` may add more (the GUI's
+    `gui` command is added this way, so the engine never imports the GUI)."""
     from .. import engine
 
     parser = argparse.ArgumentParser(
@@ -103,11 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     from .train_cli import add_parser as add_train
 
     add_train(sub)
+    if extend is not None:
+        extend(sub)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None,
+         extend: Callable[[Any], None] | None = None) -> int:
+    parser = build_parser(extend)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -1,9 +1,25 @@
-"""Training: a Qt-free Trainer with callbacks, checkpoints and exact resume."""
+"""Training: a Qt-free Trainer with callbacks, checkpoints and exact resume.
 
-from .callbacks import BatchReport, Callback, EpochReport, TrainResult
-from .config import TrainConfig, list_devices, resolve_device
-from .run import TrainingJob, prepare_training
-from .trainer import Trainer
+Names are imported on first use (PEP 562), so `from torchloom.engine.train.callbacks
+import Callback` does not import torch; the command line builds its parser without it.
+"""
 
-__all__ = ["BatchReport", "Callback", "EpochReport", "TrainConfig", "TrainResult", "Trainer",
-           "TrainingJob", "list_devices", "prepare_training", "resolve_device"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "BatchReport": "callbacks", "Callback": "callbacks", "EpochReport": "callbacks",
+    "TrainResult": "callbacks", "TrainConfig": "config", "list_devices": "config",
+    "resolve_device": "config", "TrainingJob": "run", "prepare_training": "run",
+    "Trainer": "trainer",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

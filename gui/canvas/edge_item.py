@@ -1,0 +1,136 @@
+"""EdgeItem: a curved wire from an output port to an input port, labelled with the shape of
+the tensor it carries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
+
+from torchloom.engine.graph import Edge
+
+from .. import theme
+
+if TYPE_CHECKING:
+    from .node_item import NodeItem
+
+_LABEL_FONT = QFont()
+_LABEL_FONT.setPointSizeF(8.0)
+_METRICS = QFontMetricsF(_LABEL_FONT)
+
+
+def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
+    """Wires leave and enter ports sideways. Forward: one cubic. Backward (a graph that
+    wraps onto the next row): out, down to halfway, across, and in, so the wire never
+    crosses the blocks it connects."""
+    path = QPainterPath(start)
+    if end.x() >= start.x() + 30 or abs(end.y() - start.y()) < 40:
+        dx = max(40.0, abs(end.x() - start.x()) * 0.5)
+        path.cubicTo(QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()), end)
+        return path
+    mid_y = (start.y() + end.y()) / 2
+    bend = 60.0
+    path.cubicTo(QPointF(start.x() + bend, start.y()), QPointF(start.x() + bend, mid_y),
+                 QPointF(start.x(), mid_y))
+    path.lineTo(QPointF(end.x(), mid_y))
+    path.cubicTo(QPointF(end.x() - bend, mid_y), QPointF(end.x() - bend, end.y()), end)
+    return path
+
+
+class EdgeItem(QGraphicsItem):
+    def __init__(self, edge: Edge, src: "NodeItem", dst: "NodeItem", port: str | None) -> None:
+        super().__init__()
+        self.edge = edge
+        self.src, self.dst, self.port = src, dst, port
+        self.label = ""
+        self.is_int = False
+        self.broken = False
+        self._path = QPainterPath()
+        self._label_rect = QRectF()
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setZValue(0)
+        self.update_path()
+
+    def set_info(self, label: str, is_int: bool, broken: bool) -> None:
+        if (label, is_int, broken) != (self.label, self.is_int, self.broken):
+            self.prepareGeometryChange()
+            self.label, self.is_int, self.broken = label, is_int, broken
+            self._place_label()
+            self.update()
+
+    def update_path(self) -> None:
+        self.prepareGeometryChange()
+        self._path = wire_path(self.src.output_port_pos(), self.dst.input_port_pos(self.port))
+        self._place_label()
+
+    def _place_label(self) -> None:
+        if not self.label:
+            self._label_rect = QRectF()
+            return
+        mid = self._path.pointAtPercent(0.5)
+        width = _METRICS.horizontalAdvance(self.label) + 12
+        start, end = self._path.pointAtPercent(0), self._path.pointAtPercent(1)
+        short = abs(end.x() - start.x()) < width + 16 and abs(end.y() - start.y()) < 40
+        lift = 13 if short else 0  # a short wire carries its label above it, clear of ports
+        self._label_rect = QRectF(mid.x() - width / 2, mid.y() - 9 - lift, width, 18)
+
+    def boundingRect(self) -> QRectF:
+        return self._path.boundingRect().adjusted(-6, -6, 6, 6).united(self._label_rect)
+
+    def shape(self) -> QPainterPath:  # type: ignore[override]
+        stroker = QPainterPathStroker()
+        stroker.setWidth(12)
+        path = stroker.createStroke(self._path)
+        path.addRect(self._label_rect)
+        return path
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        colors = theme.current()
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        colour = QColor(colors.error if self.broken else
+                        colors.wire_int if self.is_int else colors.wire)
+        if selected:
+            colour = QColor(colors.selected)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(colour, 2.6 if selected else 1.8, Qt.PenStyle.SolidLine,
+                            Qt.PenCapStyle.RoundCap))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self._path)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if not self.label or lod < 0.55:
+            return
+        painter.setPen(QPen(colour, 1.0))
+        painter.setBrush(QColor(colors.label_background))
+        painter.drawRoundedRect(self._label_rect, 9, 9)
+        painter.setFont(_LABEL_FONT)
+        painter.setPen(QColor(colors.error if self.broken else colors.label_text))
+        painter.drawText(self._label_rect, Qt.AlignmentFlag.AlignCenter, self.label)
+
+
+class DraftWire(QGraphicsItem):
+    """The wire that follows the mouse while a person drags from a port."""
+
+    def __init__(self, start: QPointF, from_output: bool) -> None:
+        super().__init__()
+        self.start = start
+        self.from_output = from_output
+        self._path = QPainterPath()
+        self.setZValue(5)
+        self.move_to(start)
+
+    def move_to(self, pos: QPointF) -> None:
+        self.prepareGeometryChange()
+        a, b = (self.start, pos) if self.from_output else (pos, self.start)
+        self._path = wire_path(a, b)
+
+    def boundingRect(self) -> QRectF:
+        return self._path.boundingRect().adjusted(-4, -4, 4, 4)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(QColor(theme.current().selected), 2, Qt.PenStyle.DashLine))
+        painter.drawPath(self._path)

@@ -1,0 +1,233 @@
+"""NodeItem: how a `Node` looks on the canvas. It mirrors the engine node; it owns nothing.
+
+A coloured header (the block's category) with the type and id, the output shape and the
+parameter count in the body, input ports on the left, the output port on the right, and a
+badge when the engine reports a problem. Zoomed far out it draws only its silhouette.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (QGraphicsItem, QGraphicsSceneHoverEvent, QStyle,
+                               QStyleOptionGraphicsItem, QWidget)
+
+from torchloom.engine.graph import Node
+
+from .. import theme
+from .style import format_count, format_shape
+
+WIDTH = 190.0
+HEADER = 26.0
+PORT_GAP = 20.0
+PORT_RADIUS = 5.0
+PORT_HIT = 11.0
+BADGE_RADIUS = 9.0
+_TITLE_FONT = QFont()
+_TITLE_FONT.setPointSizeF(9.5)
+_TITLE_FONT.setBold(True)
+_BODY_FONT = QFont()
+_BODY_FONT.setPointSizeF(9.0)
+_SMALL_FONT = QFont()
+_SMALL_FONT.setPointSizeF(8.0)
+
+
+class NodeItem(QGraphicsItem):
+    def __init__(self, node: Node) -> None:
+        super().__init__()
+        self.node = node
+        block = node.block
+        self.category = block.category if block else ""
+        self.port_names: list[str] = [p.name for p in block.inputs] if block else ["in"]
+        self.has_output = True
+        self.shape_text = ""
+        self.params_text = ""
+        self.errors: list[Any] = []
+        self.is_output = False
+        rows = max(2, len(self.port_names))
+        self.height = HEADER + 14 + rows * PORT_GAP
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setAcceptHoverEvents(True)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setZValue(1)
+        self._hover_port: tuple[str, str | None] | None = None
+        self.on_moved: Any = None
+
+    # ---- what it shows -----------------------------------------------------------------
+
+    def set_info(self, spec: Any, num_params: int, errors: list[Any], is_output: bool) -> None:
+        shape_text = format_shape(spec.shape) if spec is not None else "?"
+        if spec is not None and spec.dtype == "int64":
+            shape_text += "  int64"
+        params_text = format_count(num_params) + " params" if num_params else "no weights"
+        if self.node.block is not None and self.node.block.is_input:
+            params_text = "input"
+        changed = (shape_text, params_text, [e.message for e in errors], is_output) != (
+            self.shape_text, self.params_text, [e.message for e in self.errors], self.is_output)
+        self.shape_text, self.params_text, self.errors = shape_text, params_text, list(errors)
+        self.is_output = is_output
+        if changed:
+            self.setToolTip(self._tooltip())
+            self.update()
+
+    def _tooltip(self) -> str:
+        block = self.node.block
+        lines = [f"<b>{self.node.type}</b> &nbsp;{self.node.id}"]
+        if block is not None:
+            lines.append(block.doc)
+        for err in self.errors:
+            colour = theme.current().error if err.severity == "error" else theme.current().warning
+            lines.append(f"<span style='color:{colour}'>{err.message}</span>")
+        return "<br>".join(lines)
+
+    @property
+    def severity(self) -> str | None:
+        if any(e.severity == "error" for e in self.errors):
+            return "error"
+        return "warning" if self.errors else None
+
+    # ---- geometry ----------------------------------------------------------------------
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-PORT_RADIUS - 2, -BADGE_RADIUS - 2, WIDTH + 2 * PORT_RADIUS + 4,
+                      self.height + BADGE_RADIUS + 4)
+
+    def shape(self) -> QPainterPath:  # type: ignore[override]
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(-PORT_RADIUS, 0, WIDTH + 2 * PORT_RADIUS, self.height), 6, 6)
+        return path
+
+    def input_port_pos(self, name: str | None) -> QPointF:
+        """Scene position of an input port (the first one when `name` is unknown)."""
+        index = self.port_names.index(name) if name in self.port_names else 0
+        return self.mapToScene(QPointF(0, HEADER + 18 + index * PORT_GAP))
+
+    def output_port_pos(self) -> QPointF:
+        return self.mapToScene(QPointF(WIDTH, HEADER + 18))
+
+    def port_at(self, scene_pos: QPointF) -> tuple[str, str | None] | None:
+        """("in", port name) or ("out", None) when `scene_pos` is on a port."""
+        if self.node.block is None or not self.node.block.is_input:
+            for name in self.port_names:
+                if _near(self.input_port_pos(name), scene_pos):
+                    return ("in", name)
+        if _near(self.output_port_pos(), scene_pos):
+            return ("out", None)
+        return None
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged and self.on_moved:
+            self.on_moved(self)
+        return super().itemChange(change, value)
+
+    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        port = self.port_at(event.scenePos())
+        if port != self._hover_port:
+            self._hover_port = port
+            self.setCursor(Qt.CursorShape.CrossCursor if port else Qt.CursorShape.ArrowCursor)
+            self.update()
+
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        if self._hover_port is not None:
+            self._hover_port = None
+            self.update()
+
+    # ---- painting ----------------------------------------------------------------------
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        colors = theme.current()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        header_color = theme.category_color(self.category)
+        body = QRectF(0, 0, WIDTH, self.height)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        outline = QColor(colors.selected) if selected else QColor(colors.node_border)
+        if self.severity == "error":
+            outline = QColor(colors.error) if not selected else outline
+        painter.setPen(QPen(outline, 2.0 if selected or self.severity == "error" else 1.0))
+        painter.setBrush(QColor(colors.node_body))
+        painter.drawRoundedRect(body, 6, 6)
+        header = QPainterPath()
+        header.addRoundedRect(QRectF(0.5, 0.5, WIDTH - 1, HEADER), 5.5, 5.5)
+        square = QPainterPath()
+        square.addRect(QRectF(0.5, HEADER / 2, WIDTH - 1, HEADER / 2))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(header_color)
+        painter.drawPath(header.united(square))
+        if lod < 0.4:  # far out: the silhouette is enough, and much cheaper
+            self._paint_badge(painter, colors)
+            return
+        painter.setFont(_TITLE_FONT)
+        painter.setPen(QColor("#ffffff"))
+        metrics = QFontMetricsF(_TITLE_FONT)
+        title = metrics.elidedText(self.node.type, Qt.TextElideMode.ElideRight, WIDTH * 0.58)
+        painter.drawText(QRectF(10, 0, WIDTH - 20, HEADER),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title)
+        painter.setFont(_SMALL_FONT)
+        painter.setPen(QColor(255, 255, 255, 200))
+        small = QFontMetricsF(_SMALL_FONT)
+        ident = small.elidedText(self.node.id, Qt.TextElideMode.ElideMiddle, WIDTH * 0.38)
+        painter.drawText(QRectF(10, 0, WIDTH - 20, HEADER),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, ident)
+        self._paint_body(painter, colors)
+        self._paint_ports(painter, colors)
+        self._paint_badge(painter, colors)
+
+    def _paint_body(self, painter: QPainter, colors: theme.CanvasColors) -> None:
+        left = 16.0 if len(self.port_names) <= 1 else 58.0
+        painter.setFont(_BODY_FONT)
+        painter.setPen(QColor(colors.node_text))
+        text_rect = QRectF(left, HEADER + 6, WIDTH - left - 14, 18)
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         self.shape_text or "…")
+        painter.setFont(_SMALL_FONT)
+        painter.setPen(QColor(colors.node_subtext))
+        sub = self.params_text + ("  ·  output" if self.is_output else "")
+        painter.drawText(QRectF(left, HEADER + 24, WIDTH - left - 14, 16),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, sub)
+
+    def _paint_ports(self, painter: QPainter, colors: theme.CanvasColors) -> None:
+        port_color = QColor(colors.port)
+        is_input = self.node.block is not None and self.node.block.is_input
+        names = [] if is_input else self.port_names
+        painter.setFont(_SMALL_FONT)
+        for i, name in enumerate(names):
+            centre = QPointF(0, HEADER + 18 + i * PORT_GAP)
+            hovered = self._hover_port == ("in", name)
+            painter.setPen(QPen(QColor(colors.node_body), 2))
+            painter.setBrush(QColor(colors.selected) if hovered else port_color)
+            painter.drawEllipse(centre, PORT_RADIUS + (1.5 if hovered else 0), PORT_RADIUS)
+            if len(names) > 1:
+                painter.setPen(QColor(colors.node_subtext))
+                painter.drawText(QRectF(10, centre.y() - 8, 48, 16),
+                                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
+        centre = QPointF(WIDTH, HEADER + 18)
+        hovered = self._hover_port == ("out", None)
+        painter.setPen(QPen(QColor(colors.node_body), 2))
+        painter.setBrush(QColor(colors.selected) if hovered else theme.category_color(
+            self.category))
+        painter.drawEllipse(centre, PORT_RADIUS + (1.5 if hovered else 0), PORT_RADIUS)
+
+    def _paint_badge(self, painter: QPainter, colors: theme.CanvasColors) -> None:
+        severity = self.severity
+        if severity is None:
+            return
+        centre = QPointF(WIDTH - 2, 0)
+        painter.setPen(QPen(QColor(colors.node_body), 2))
+        painter.setBrush(QColor(colors.error if severity == "error" else colors.warning))
+        painter.drawEllipse(centre, BADGE_RADIUS, BADGE_RADIUS)
+        painter.setPen(QColor("#ffffff"))
+        font = QFont(_TITLE_FONT)
+        painter.setFont(font)
+        painter.drawText(QRectF(centre.x() - BADGE_RADIUS, centre.y() - BADGE_RADIUS,
+                                2 * BADGE_RADIUS, 2 * BADGE_RADIUS), Qt.AlignmentFlag.AlignCenter,
+                         "!")
+
+
+def _near(a: QPointF, b: QPointF) -> bool:
+    return (a.x() - b.x()) ** 2 + (a.y() - b.y()) ** 2 <= PORT_HIT ** 2

@@ -1,0 +1,258 @@
+"""CanvasScene: mirrors a document's graph as items and turns gestures into engine edits.
+
+The scene never stores model state: it builds items from the graph, follows the engine's
+events, and asks the engine for every change (a wire, a move, a delete) through
+`Document.edit`. Positions live on the engine nodes; items only show them.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QTransform
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
+
+from torchloom.engine.edits import plan_connect, plan_delete, plan_moves
+from torchloom.engine.events import Event
+from torchloom.engine.graph import Edge
+from torchloom.engine.layout import auto_layout
+
+from .. import theme
+from ..document import Document
+from .edge_item import DraftWire, EdgeItem
+from .node_item import NodeItem
+from .style import format_shape
+
+SCENE_HALF = 100_000.0
+
+
+class CanvasScene(QGraphicsScene):
+    #: The selected node ids changed (the inspector follows).
+    node_selection_changed = Signal(list)
+
+    def __init__(self, document: Document) -> None:
+        super().__init__()
+        self.document = document
+        self.node_items: dict[str, NodeItem] = {}
+        self.edge_items: dict[int, EdgeItem] = {}
+        self._draft: DraftWire | None = None
+        self._draft_from: tuple[str, str, str | None] | None = None
+        self._syncing = False
+        self.setSceneRect(-SCENE_HALF, -SCENE_HALF, 2 * SCENE_HALF, 2 * SCENE_HALF)
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self.setBackgroundBrush(QColor(theme.current().background))
+        self._place_unplaced()
+        for node in document.graph.nodes:
+            self._add_node_item(node)
+        for edge in document.graph.edges:
+            self._add_edge_item(edge)
+        document.graph_event.connect(self._on_event)
+        document.analysis_changed.connect(self.apply_analysis)
+        self.selectionChanged.connect(self._on_selection)
+        if document.analysis is not None:
+            self.apply_analysis()
+
+    # ---- building ----------------------------------------------------------------------
+
+    def _place_unplaced(self) -> None:
+        """Files without positions (imports, hand-written JSON) get an automatic layout; it is
+        not an edit, so it neither dirties the document nor goes on the undo stack."""
+        graph = self.document.graph
+        if any(n.pos is None for n in graph.nodes):
+            positions = auto_layout(graph)
+            for node in graph.nodes:
+                if node.pos is None:
+                    node.pos = positions[node.id]
+
+    def _add_node_item(self, node) -> NodeItem:  # type: ignore[no-untyped-def]
+        item = NodeItem(node)
+        item.setPos(QPointF(*(node.pos or (0.0, 0.0))))
+        item.on_moved = self._on_item_moved
+        self.addItem(item)
+        self.node_items[node.id] = item
+        return item
+
+    def _add_edge_item(self, edge: Edge) -> None:
+        src, dst = self.node_items.get(edge.src), self.node_items.get(edge.dst)
+        if src is None or dst is None:
+            return
+        item = EdgeItem(edge, src, dst, self.document.graph.port_of(edge))
+        self.addItem(item)
+        self.edge_items[id(edge)] = item
+
+    def _remove_edge_item(self, edge: Edge) -> None:
+        item = self.edge_items.pop(id(edge), None)
+        if item is not None:
+            self.removeItem(item)
+
+    def _refresh_ports(self, node_id: str) -> None:
+        """Edges into a node may change port when another edge comes or goes (portless
+        edges take the first free port)."""
+        graph = self.document.graph
+        if node_id not in graph:
+            return
+        for edge in graph.in_edges(node_id):
+            item = self.edge_items.get(id(edge))
+            if item is not None:
+                item.port = graph.port_of(edge)
+                item.update_path()
+
+    def _on_event(self, event: Event) -> None:
+        kind = event.kind
+        if kind == "node_added":
+            self._add_node_item(event.node)
+        elif kind == "node_removed":
+            item = self.node_items.pop(event.node.id, None)
+            if item is not None:
+                self.removeItem(item)
+        elif kind == "edge_added":
+            self._add_edge_item(event.edge)
+            self._refresh_ports(event.edge.dst)
+        elif kind == "edge_removed":
+            self._remove_edge_item(event.edge)
+            self._refresh_ports(event.edge.dst)
+        elif kind == "node_moved":
+            item = self.node_items.get(event.node.id)
+            if item is not None and event.node.pos is not None:
+                target = QPointF(*event.node.pos)
+                if item.pos() != target:
+                    self._syncing = True
+                    item.setPos(target)
+                    self._syncing = False
+
+    def apply_analysis(self) -> None:
+        """Shapes, parameter counts and problems onto the items; only changed ones repaint."""
+        analysis = self.document.analysis
+        if analysis is None:
+            return
+        for node_id, item in self.node_items.items():
+            info = analysis.nodes.get(node_id)
+            if info is not None:
+                item.set_info(info.spec, info.num_params, info.errors, node_id == analysis.output)
+        graph = self.document.graph
+        for edge in graph.edges:
+            item = self.edge_items.get(id(edge))
+            info = analysis.nodes.get(edge.src)
+            if item is None or info is None:
+                continue
+            port = graph.port_of(edge)
+            broken = any(getattr(e, "port", None) == port and e.severity == "error"
+                         for e in analysis.nodes[edge.dst].errors)
+            spec = info.spec
+            item.set_info(format_shape(spec.shape) if spec else "", bool(spec and spec.is_int),
+                          broken)
+
+    # ---- moving ------------------------------------------------------------------------
+
+    def _on_item_moved(self, item: NodeItem) -> None:
+        graph = self.document.graph
+        node_id = item.node.id
+        if node_id not in graph:
+            return
+        for edge in graph.in_edges(node_id) + graph.out_edges(node_id):
+            edge_item = self.edge_items.get(id(edge))
+            if edge_item is not None:
+                edge_item.update_path()
+
+    def commit_moves(self) -> None:
+        """After a drag: one undo step for every node that moved."""
+        graph = self.document.graph
+        moved = {}
+        for node_id, item in self.node_items.items():
+            pos = (round(item.pos().x(), 1), round(item.pos().y(), 1))
+            node = graph.node(node_id)
+            if node.pos is None or (round(node.pos[0], 1), round(node.pos[1], 1)) != pos:
+                moved[node_id] = pos
+        if moved:
+            what = next(iter(moved)) if len(moved) == 1 else f"{len(moved)} blocks"
+            self.document.edit(plan_moves(moved), f"Move {what}")
+
+    # ---- selection ---------------------------------------------------------------------
+
+    def selected_node_ids(self) -> list[str]:
+        return [item.node.id for item in self.selectedItems() if isinstance(item, NodeItem)]
+
+    def selected_edges(self) -> list[Edge]:
+        return [item.edge for item in self.selectedItems() if isinstance(item, EdgeItem)]
+
+    def select_nodes(self, node_ids: list[str]) -> None:
+        self.clearSelection()
+        for node_id in node_ids:
+            item = self.node_items.get(node_id)
+            if item is not None:
+                item.setSelected(True)
+
+    def _on_selection(self) -> None:
+        self.node_selection_changed.emit(self.selected_node_ids())
+
+    def delete_selection(self) -> bool:
+        nodes, edges = self.selected_node_ids(), self.selected_edges()
+        if not nodes and not edges:
+            return False
+        count = len(nodes) + len(edges)
+        text = f"Delete {nodes[0]}" if count == 1 and nodes else f"Delete {count} items"
+        return self.document.plan_and_edit(
+            lambda: plan_delete(self.document.graph, nodes, edges), text)
+
+    def node_item_at(self, pos: QPointF) -> NodeItem | None:
+        for item in self.items(pos, Qt.ItemSelectionMode.IntersectsItemShape,
+                               Qt.SortOrder.DescendingOrder, QTransform()):
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+    # ---- wiring ------------------------------------------------------------------------
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            item = self.node_item_at(event.scenePos())
+            port = item.port_at(event.scenePos()) if item else None
+            if item is not None and port is not None:
+                kind, name = port
+                start = item.output_port_pos() if kind == "out" else item.input_port_pos(name)
+                self._draft = DraftWire(start, from_output=kind == "out")
+                self._draft_from = (kind, item.node.id, name)
+                self.addItem(self._draft)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._draft is not None:
+            self._draft.move_to(event.scenePos())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._draft is not None:
+            self.removeItem(self._draft)
+            self._draft = None
+            start, self._draft_from = self._draft_from, None
+            self._finish_wire(start, event.scenePos())  # type: ignore[arg-type]
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.commit_moves()
+
+    def _finish_wire(self, start: tuple[str, str, str | None], pos: QPointF) -> None:
+        """Drop on a port: wire it. Drop on a node: its first free input (or its output, when
+        dragging from an input). Drop on empty canvas: nothing."""
+        kind, node_id, port = start
+        target = self.node_item_at(pos)
+        if target is None or target.node.id == node_id and target.port_at(pos) is None:
+            return
+        hit = target.port_at(pos)
+        if kind == "out":
+            src, dst = node_id, target.node.id
+            dst_port = hit[1] if hit and hit[0] == "in" else None
+        else:
+            src, dst, dst_port = target.node.id, node_id, port
+        graph = self.document.graph
+        self.document.plan_and_edit(lambda: plan_connect(graph, src, dst, dst_port),
+                                    f"Connect {src} → {dst}")
+
+    def connect_nodes(self, src: str, dst: str, port: str | None = None) -> bool:
+        graph = self.document.graph
+        return self.document.plan_and_edit(lambda: plan_connect(graph, src, dst, port),
+                                           f"Connect {src} → {dst}")

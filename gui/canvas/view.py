@@ -1,0 +1,247 @@
+"""CanvasView: the window onto the scene. Zoom around the cursor, pan with the middle
+button or Space+drag, fit with F, add blocks by dropping from the palette or with Tab."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent,
+                           QMouseEvent, QPainter, QPen, QWheelEvent)
+from PySide6.QtWidgets import QFrame, QGraphicsView, QLineEdit, QListWidget, QListWidgetItem, \
+    QVBoxLayout, QWidget
+
+from torchloom.engine.blocks import by_category
+
+from .. import theme
+from .scene import CanvasScene
+
+BLOCK_MIME = "application/x-torchloom-block"
+MIN_ZOOM, MAX_ZOOM = 0.08, 3.0
+
+
+class CanvasView(QGraphicsView):
+    #: A block type to add at a scene position (from a drop, Tab, or the palette).
+    add_block_requested = Signal(str, QPointF)
+
+    def __init__(self, scene: CanvasScene, parent: QWidget | None = None) -> None:
+        super().__init__(scene, parent)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing
+                            | QPainter.RenderHint.TextAntialiasing
+                            | QPainter.RenderHint.SmoothPixmapTransform)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._pan_from: QPoint | None = None
+        self._space = False
+        self._popup: QuickAdd | None = None
+
+    @property
+    def canvas(self) -> CanvasScene:
+        return self.scene()  # type: ignore[return-value]
+
+    # ---- zoom and pan ------------------------------------------------------------------
+
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, factor: float) -> None:
+        factor = min(max(factor, MIN_ZOOM), MAX_ZOOM)
+        self.scale(factor / self.zoom(), factor / self.zoom())
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            target = self.zoom() * math.pow(1.15, steps)
+            target = min(max(target, MIN_ZOOM), MAX_ZOOM)
+            self.scale(target / self.zoom(), target / self.zoom())
+        event.accept()
+
+    def fit(self) -> None:
+        items = self.canvas.itemsBoundingRect()
+        if items.isEmpty():
+            self.resetTransform()
+            self.centerOn(0, 0)
+            return
+        self.fitInView(items.adjusted(-60, -60, 60, 60), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom() > 1.2:
+            self.set_zoom(1.2)
+        self.centerOn(items.center())
+
+    def center_on_node(self, node_id: str) -> None:
+        item = self.canvas.node_items.get(node_id)
+        if item is not None:
+            self.centerOn(item.sceneBoundingRect().center())
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.MiddleButton or (
+                self._space and event.button() == Qt.MouseButton.LeftButton):
+            self._pan_from = event.position().toPoint()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            now = event.position().toPoint()
+            delta = now - self._pan_from
+            self._pan_from = now
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if self._space
+                                      else Qt.CursorShape.ArrowCursor)
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if key == Qt.Key.Key_F and not event.modifiers():
+            self.fit()
+            return
+        if key == Qt.Key.Key_Tab:
+            self.open_quick_add()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
+            return
+        super().keyReleaseEvent(event)
+
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: A002 - Qt's name
+        return False  # Tab belongs to the canvas (quick add), not to focus navigation
+
+    # ---- adding blocks -----------------------------------------------------------------
+
+    def cursor_scene_pos(self) -> QPointF:
+        local = self.mapFromGlobal(self.cursor().pos())
+        if not self.viewport().rect().contains(local):
+            local = self.viewport().rect().center()
+        return self.mapToScene(local)
+
+    def open_quick_add(self) -> "QuickAdd":
+        pos = self.cursor_scene_pos()
+        self._popup = QuickAdd(self, lambda type_name: self.add_block_requested.emit(type_name,
+                                                                                     pos))
+        local = self.mapFromScene(pos)
+        self._popup.move(self.viewport().mapToGlobal(local))
+        self._popup.show()
+        self._popup.search.setFocus()
+        return self._popup
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasFormat(BLOCK_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if event.mimeData().hasFormat(BLOCK_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if event.mimeData().hasFormat(BLOCK_MIME):
+            type_name = bytes(event.mimeData().data(BLOCK_MIME).data()).decode()
+            self.add_block_requested.emit(type_name, self.mapToScene(event.position().toPoint()))
+            event.acceptProposedAction()
+        else:
+            super().dropEvent(event)
+
+    # ---- the grid ----------------------------------------------------------------------
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        colors = theme.current()
+        painter.fillRect(rect, QColor(colors.background))
+        zoom = self.zoom()
+        for step, colour, min_zoom in ((24, colors.grid_minor, 0.55),
+                                       (120, colors.grid_major, 0.12)):
+            if zoom < min_zoom:
+                continue
+            painter.setPen(QPen(QColor(colour), 0))
+            left = math.floor(rect.left() / step) * step
+            top = math.floor(rect.top() / step) * step
+            lines = []
+            x = left
+            while x < rect.right():
+                lines.append((QPointF(x, rect.top()), QPointF(x, rect.bottom())))
+                x += step
+            y = top
+            while y < rect.bottom():
+                lines.append((QPointF(rect.left(), y), QPointF(rect.right(), y)))
+                y += step
+            for a, b in lines:
+                painter.drawLine(a, b)
+
+
+class QuickAdd(QFrame):
+    """Tab on the canvas: type a few letters, Enter adds the block at the cursor."""
+
+    def __init__(self, parent: QWidget, on_choose) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(parent, Qt.WindowType.Popup)
+        self.setObjectName("popup")
+        self.on_choose = on_choose
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Add block…")
+        self.list = QListWidget(self)
+        self.list.setMinimumSize(260, 280)
+        layout.addWidget(self.search)
+        layout.addWidget(self.list)
+        for category, blocks in by_category().items():
+            for block in blocks:
+                item = QListWidgetItem(f"{block.type_name}    {category}")
+                item.setData(Qt.ItemDataRole.UserRole, block.type_name)
+                item.setToolTip(block.doc)
+                self.list.addItem(item)
+        self.search.textChanged.connect(self.filter)
+        self.search.returnPressed.connect(self.choose)
+        self.list.itemActivated.connect(lambda _item: self.choose())
+        self.filter("")
+
+    def filter(self, text: str) -> None:
+        needle = text.strip().lower()
+        first = None
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            hidden = bool(needle) and needle not in item.text().lower()
+            item.setHidden(hidden)
+            if not hidden and first is None:
+                first = item
+        if first is not None:
+            self.list.setCurrentItem(first)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+            self.list.keyPressEvent(event)
+            return
+        super().keyPressEvent(event)
+
+    def choose(self) -> None:
+        item = self.list.currentItem()
+        if item is not None and not item.isHidden():
+            self.close()
+            self.on_choose(item.data(Qt.ItemDataRole.UserRole))

@@ -1,0 +1,77 @@
+"""Load torch and the engine's torch-side modules in the background.
+
+The window opens before torch has loaded (importing it takes about 1.4 s here): the graph,
+the palette and the inspector need only the catalogue, which does not import torch. Shapes
+need torch; they appear as soon as this loader says it is ready.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from types import ModuleType
+
+from PySide6.QtCore import QObject, Signal
+
+
+class EngineLoader(QObject):
+    """Imports torch once per process, on a plain thread, and then emits `ready`.
+
+    `shapes` is the engine's shape module once loaded. Waiting code connects to `ready`;
+    nothing ever blocks the event loop on the import.
+    """
+
+    ready = Signal()
+    failed = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes: ModuleType | None = None
+        self.error: str | None = None
+        self.seconds = 0.0
+        self._thread: threading.Thread | None = None
+
+    @property
+    def is_ready(self) -> bool:
+        return self.shapes is not None
+
+    def start(self) -> None:
+        if self.is_ready or self._thread is not None:
+            return
+        if "torch" in sys.modules:  # already there (tests, a second window): no thread
+            self._load()
+            return
+        self._thread = threading.Thread(target=self._load, name="torch-loader", daemon=True)
+        self._thread.start()
+
+    def _load(self) -> None:
+        start = time.perf_counter()
+        try:
+            import torch  # noqa: F401 - the point is to import it
+
+            from torchloom.engine import shapes
+        except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised
+            self.error = f"PyTorch could not be loaded: {exc}"
+            self.failed.emit(self.error)
+            return
+        self.seconds = time.perf_counter() - start
+        self.shapes = shapes
+        self.ready.emit()
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Block until loaded (scripts and tests only; the GUI never calls this)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.is_ready
+
+
+_loader: EngineLoader | None = None
+
+
+def engine_loader() -> EngineLoader:
+    """The process-wide loader."""
+    global _loader
+    if _loader is None:
+        _loader = EngineLoader()
+    return _loader

@@ -1,0 +1,291 @@
+"""The inspector: a form generated from the selected block's parameter declarations.
+
+Ints get spin boxes with the declared range, choices combo boxes, bools check boxes, sizes
+and tuples a small text editor. Every change is an undoable engine edit; a value the engine
+refuses stays in the field with the reason beside it. Sizes that follow from the input
+(`in_channels`...) are shown read-only.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QLabel, QLineEdit,
+                               QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+
+from torchloom.engine.edits import plan_set_param
+from torchloom.engine.errors import TorchloomError
+from torchloom.engine.params import Param
+
+from . import theme
+from .canvas.style import format_count, format_shape
+from .document import Document
+
+INT_LIMIT = 2**31 - 1
+
+
+def parse_text(text: str) -> Any:
+    """What a person types for sizes and tuples: ``3``, ``3, 5``, ``[1, 28, 28]``, ``same``."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text if not ("," in text and not text.startswith("[")) else f"[{text}]")
+    except ValueError:
+        return text
+
+
+def show_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+class ParamField:
+    """One parameter's editor and the label that says why a value was refused."""
+
+    def __init__(self, name: str, decl: Param, commit: Callable[[str, Any], str | None]) -> None:
+        self.name, self.decl, self.commit = name, decl, commit
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self._quiet = False
+        kind = decl.kind
+        if kind == "bool":
+            self.widget: QWidget = QCheckBox()
+            self.widget.toggled.connect(lambda v: self._send(bool(v)))
+        elif kind == "choice":
+            self.widget = QComboBox()
+            self.widget.addItems(list(decl.choices))  # type: ignore[attr-defined]
+            self.widget.currentTextChanged.connect(self._send)
+        elif kind == "int":
+            box = QSpinBox()
+            low = decl.min if decl.min is not None else -INT_LIMIT  # type: ignore[attr-defined]
+            high = decl.max if decl.max is not None else INT_LIMIT  # type: ignore[attr-defined]
+            if decl.optional:
+                low -= 1
+                box.setSpecialValueText("none")
+            box.setRange(max(low, -INT_LIMIT), min(high, INT_LIMIT))
+            box.setKeyboardTracking(False)
+            box.valueChanged.connect(self._send_int)
+            self.widget = box
+        else:  # float, ints, shape: typed text, checked by the engine
+            self.widget = QLineEdit()
+            self.widget.editingFinished.connect(self._send_text)
+        self.widget.setToolTip(f"{decl.doc}\nAccepts {decl.expects()}.")
+        self.widget.setObjectName(f"param_{name}")
+
+    def set_value(self, value: Any) -> None:
+        self._quiet = True
+        try:
+            w = self.widget
+            if isinstance(w, QCheckBox):
+                w.setChecked(bool(value))
+            elif isinstance(w, QComboBox):
+                w.setCurrentText(str(value))
+            elif isinstance(w, QSpinBox):
+                w.setValue(w.minimum() if value is None else int(value))
+            elif not w.hasFocus():
+                w.setText(show_text(value))
+        finally:
+            self._quiet = False
+
+    def _send_int(self, value: int) -> None:
+        box = self.widget
+        assert isinstance(box, QSpinBox)
+        self._send(None if self.decl.optional and value == box.minimum() else value)
+
+    def _send_text(self) -> None:
+        assert isinstance(self.widget, QLineEdit)
+        self._send(parse_text(self.widget.text()))
+
+    def _send(self, value: Any) -> None:
+        if self._quiet:
+            return
+        problem = self.commit(self.name, value)
+        self.error.setText(problem or "")
+        self.error.setVisible(bool(problem))
+        self.widget.setProperty("invalid", bool(problem))
+        self.widget.style().unpolish(self.widget)
+        self.widget.style().polish(self.widget)
+
+
+class Inspector(QScrollArea):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.document: Document | None = None
+        self.node_id: str | None = None
+        self.fields: dict[str, ParamField] = {}
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(0)
+        self._pending.timeout.connect(self.rebuild)
+        self.rebuild()
+
+    def set_document(self, document: Document | None) -> None:
+        if self.document is not None:
+            self.document.graph_event.disconnect(self._on_event)
+            self.document.analysis_changed.disconnect(self._refresh_header_only)
+        self.document, self.node_id = document, None
+        if document is not None:
+            document.graph_event.connect(self._on_event)
+            document.analysis_changed.connect(self._refresh_header_only)
+        self.rebuild()
+
+    def show_nodes(self, node_ids: list[str]) -> None:
+        node_id = node_ids[0] if len(node_ids) == 1 else None
+        if node_id != self.node_id:
+            self.node_id = node_id
+            self.rebuild()
+
+    def _on_event(self, event: Any) -> None:
+        if event.kind == "node_removed" and event.node.id == self.node_id:
+            self.node_id = None
+            self._pending.start()
+        elif event.kind == "node_changed" and event.node.id == self.node_id:
+            self.sync_values()
+
+    def sync_values(self) -> None:
+        if self.document is None or self.node_id not in self.document.graph:
+            return
+        resolved = self.document.graph.node(self.node_id).resolved_params()
+        for name, field in self.fields.items():
+            field.set_value(resolved.get(name))
+
+    # ---- building the form ------------------------------------------------------------
+
+    def rebuild(self) -> None:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(8)
+        self.fields = {}
+        self.header = QLabel()
+        self.header.setWordWrap(True)
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.header)
+        doc = self.document
+        if doc is None or self.node_id is None or self.node_id not in doc.graph:
+            self.header.setText(self._overview())
+            layout.addStretch(1)
+            self.setWidget(page)
+            return
+        node = doc.graph.node(self.node_id)
+        block = node.block
+        self.header.setText(self._node_header())
+        if block is not None and block.params:
+            title = QLabel("Parameters")
+            title.setObjectName("section")
+            layout.addWidget(title)
+            form = QFormLayout()
+            form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+            resolved = node.resolved_params()
+            for name, decl in block.params.items():
+                field = ParamField(name, decl, self._commit)
+                field.set_value(node.params.get(name, resolved.get(name)))
+                label = QLabel(name)
+                label.setToolTip(decl.doc)
+                form.addRow(label, field.widget)
+                form.addRow("", field.error)
+                self.fields[name] = field
+            layout.addLayout(form)
+        self.inferred = QLabel()
+        self.inferred.setWordWrap(True)
+        self.inferred.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.inferred)
+        self._refresh_header_only()
+        layout.addStretch(1)
+        self.setWidget(page)
+
+    def _refresh_header_only(self) -> None:
+        """New shapes or problems: update the text, keep the fields (one may be in use)."""
+        if self.document is None or self.node_id is None or self.node_id not in \
+                self.document.graph:
+            self.header.setText(self._overview())
+            return
+        self.header.setText(self._node_header())
+        self.inferred.setText(self._inferred_text())
+
+    def _overview(self) -> str:
+        muted = theme.current().node_subtext
+        if self.document is None:
+            return f"<span style='color:{muted}'>No project open.</span>"
+        doc = self.document
+        text = f"<h3>{doc.project.name}</h3>"
+        text += f"<p>{len(doc.graph)} blocks, {len(doc.graph.edges)} wires"
+        if doc.analysis is not None:
+            text += f", {format_count(doc.analysis.total_params)} parameters"
+        text += "</p>"
+        data = doc.project.dataset
+        if data:
+            text += f"<p>Dataset: {data.get('name') or data.get('path')}</p>"
+        text += (f"<p style='color:{muted}'>Select a block to edit its parameters. Drag blocks "
+                 "from the palette, wire an output port to an input port, press Tab to add a "
+                 "block at the cursor.</p>")
+        return text
+
+    def _node_header(self) -> str:
+        assert self.document is not None and self.node_id is not None
+        node = self.document.graph.node(self.node_id)
+        block = node.block
+        colors = theme.current()
+        colour = theme.category_color(block.category if block else "").name()
+        html = (f"<div><span style='color:{colour}; font-size:15pt; font-weight:600'>"
+                f"{node.type}</span> &nbsp;<span style='color:{colors.node_subtext}'>{node.id}"
+                "</span></div>")
+        if block is not None:
+            html += f"<p style='color:{colors.node_subtext}'>{block.doc}</p>"
+        analysis = self.document.analysis
+        info = analysis.nodes.get(node.id) if analysis is not None else None
+        if info is not None:
+            inputs = ", ".join(format_shape(s.shape) for s in info.input_specs)
+            out = format_shape(info.spec.shape) if info.spec else "?"
+            html += "<p>"
+            if inputs:
+                html += f"in {inputs} &rarr; "
+            html += f"out <b>{out}</b> &nbsp;·&nbsp; {format_count(info.num_params)} params</p>"
+            for err in info.errors:
+                tone = colors.error if err.severity == "error" else colors.warning
+                html += f"<p style='color:{tone}'>{err.message}</p>"
+        elif analysis is None:
+            html += f"<p style='color:{colors.node_subtext}'>Loading PyTorch for shapes…</p>"
+        return html
+
+    def _inferred_text(self) -> str:
+        assert self.document is not None and self.node_id is not None
+        node = self.document.graph.node(self.node_id)
+        analysis = self.document.analysis
+        info = analysis.nodes.get(node.id) if analysis is not None else None
+        if node.block is None or info is None or not info.input_specs:
+            return ""
+        sizes = node.block.inferred([s.shape for s in info.input_specs])
+        if not sizes:
+            return ""
+        muted = theme.current().node_subtext
+        rows = "".join(f"<tr><td style='color:{muted}; padding-right:12px'>{k}</td>"
+                       f"<td>{v}</td></tr>" for k, v in sizes.items())
+        return (f"<p style='color:{muted}; font-weight:600'>FROM THE INPUT (read-only)</p>"
+                f"<table>{rows}</table>")
+
+    def _commit(self, name: str, value: Any) -> str | None:
+        """Apply one parameter through the engine; the refusal's reason, or None."""
+        doc = self.document
+        if doc is None or self.node_id is None:
+            return None
+        node_id = self.node_id
+        current = doc.graph.node(node_id).params.get(name)
+        if value == current and name in doc.graph.node(node_id).params:
+            return None
+        try:
+            ops = plan_set_param(doc.graph, node_id, name, value)
+        except TorchloomError as exc:
+            return exc.message
+        doc.edit(ops, f"Set {node_id}.{name}", merge_key=f"{node_id}.{name}")
+        return None

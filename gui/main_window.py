@@ -1,0 +1,519 @@
+"""The main window: canvas in the centre, palette, inspector and problems around it, and the
+menus that drive them. File handling and clipboard live here; every model change is an
+engine edit pushed through the document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPointF, QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
+                               QMessageBox, QStackedWidget, QWidget)
+
+from torchloom.engine.edits import copy_fragment, plan_add, plan_fix, plan_layout, plan_paste
+from torchloom.engine.errors import ProjectFileError
+from torchloom.engine.project import Project, load_project
+
+from . import theme
+from .autosave import Autosaver, leftovers
+from .canvas.node_item import WIDTH
+from .canvas.scene import CanvasScene
+from .canvas.style import format_count, format_shape
+from .canvas.view import CanvasView
+from .document import Document
+from .engine_loader import engine_loader
+from .inspector import Inspector
+from .palette import Palette
+from .paths import add_recent, recent_files, settings
+from .problems import ProblemsPanel, fix_label
+from .shortcuts import SHORTCUTS, ShortcutsDialog
+from .start_page import StartPage
+
+FRAGMENT_MIME = "application/x-torchloom-fragment"
+PROJECT_FILTER = "Torchloom projects (*.json);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loader = engine_loader()
+        self.document: Document | None = None
+        self.scene: CanvasScene | None = None
+        self.view: CanvasView | None = None
+        self.undo_group = QUndoGroup(self)
+        self.setMinimumSize(QSize(900, 600))
+        self.resize(1400, 900)
+        self.stack = QStackedWidget(self)
+        self.start_page = StartPage(self)
+        self.stack.addWidget(self.start_page)
+        self.setCentralWidget(self.stack)
+        self._build_docks()
+        self._build_status()
+        self._build_actions()
+        self._build_menus()
+        self.start_page.new_requested.connect(self.new_project)
+        self.start_page.open_requested.connect(self.open_dialog)
+        self.start_page.recent_requested.connect(lambda p: self.open_path(Path(p)))
+        self.start_page.example_requested.connect(self.open_example)
+        self.autosaver = Autosaver(lambda: self.document, self)
+        self.loader.ready.connect(self._engine_ready)
+        self.loader.failed.connect(lambda msg: self.engine_label.setText(msg))
+        self._update_title()
+        self._update_enabled()
+
+    # ---- layout ------------------------------------------------------------------------
+
+    def _build_docks(self) -> None:
+        self.palette = Palette(self)
+        self.palette.add_requested.connect(self.add_block_at_center)
+        self.inspector = Inspector(self)
+        self.problems = ProblemsPanel(self)
+        self.problems.node_activated.connect(self.focus_node)
+        self.problems.fix_requested.connect(self.apply_fix)
+        self.palette_dock = self._dock("Blocks", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", self.inspector,
+                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.problems_dock = self._dock("Problems", self.problems,
+                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 320],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status(self) -> None:
+        self.summary_label = QLabel("")
+        self.engine_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.summary_label)
+        self.statusBar().addPermanentWidget(self.engine_label)
+        if not self.loader.is_ready:
+            self.engine_label.setText("Loading PyTorch…")
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:  # type: ignore[no-untyped-def]
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        k = QKeySequence.StandardKey
+        self.act_new = a("&New", self.new_project, k.New)
+        self.act_open = a("&Open…", self.open_dialog, k.Open)
+        self.act_save = a("&Save", self.save, k.Save)
+        self.act_save_as = a("Save &As…", self.save_as, k.SaveAs)
+        self.act_quit = a("&Quit", self.close, k.Quit)
+        self.act_undo = self.undo_group.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence(k.Undo))
+        self.act_redo = self.undo_group.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(k.Redo)])
+        self.act_cut = a("Cu&t", self.cut, k.Cut)
+        self.act_copy = a("&Copy", self.copy, k.Copy)
+        self.act_paste = a("&Paste", self.paste, k.Paste)
+        self.act_duplicate = a("&Duplicate", self.duplicate, "Ctrl+D")
+        self.act_delete = a("De&lete", self.delete_selection, k.Delete)
+        self.act_select_all = a("Select &All", self.select_all, k.SelectAll)
+        self.act_layout = a("Auto-&layout", self.auto_layout, "Ctrl+L",
+                            "Arrange the blocks left to right")
+        self.act_fit = a("&Fit to view", self.fit, "F")
+        self.act_fit.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.act_add = a("&Add block…", self.quick_add, None, "Tab on the canvas")
+        self.act_dark = a("&Dark theme", lambda: self.set_theme("dark"))
+        self.act_light = a("&Light theme", lambda: self.set_theme("light"))
+        self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self.act_about = a("&About Torchloom", self.show_about)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        for act in (self.act_new, self.act_open):
+            file.addAction(act)
+        self.recent_menu = file.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file.addSeparator()
+        for act in (self.act_save, self.act_save_as):
+            file.addAction(act)
+        file.addSeparator()
+        file.addAction(self.act_quit)
+        edit = bar.addMenu("&Edit")
+        edit.addAction(self.act_undo)
+        edit.addAction(self.act_redo)
+        edit.addSeparator()
+        for act in (self.act_cut, self.act_copy, self.act_paste, self.act_duplicate,
+                    self.act_delete):
+            edit.addAction(act)
+        edit.addSeparator()
+        edit.addAction(self.act_select_all)
+        edit.addAction(self.act_add)
+        edit.addAction(self.act_layout)
+        view = bar.addMenu("&View")
+        view.addAction(self.act_fit)
+        view.addSeparator()
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock):
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        view.addAction(self.act_dark)
+        view.addAction(self.act_light)
+        help_ = bar.addMenu("&Help")
+        help_.addAction(self.act_shortcuts)
+        help_.addAction(self.act_about)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        files = [f for f in recent_files() if Path(f).exists()]
+        for path in files:
+            act = self.recent_menu.addAction(Path(path).name)
+            act.setToolTip(path)
+            act.triggered.connect(lambda _=False, p=path: self.open_path(Path(p)))
+        if not files:
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
+
+    # ---- documents ---------------------------------------------------------------------
+
+    def set_document(self, document: Document | None) -> None:
+        old = self.document
+        if old is not None:
+            self.undo_group.removeStack(old.undo_stack)
+            old.close()
+        self.document = document
+        if self.view is not None:
+            self.stack.removeWidget(self.view)
+            self.view.deleteLater()
+            self.view = None
+            self.scene = None
+        if document is None:
+            self.stack.setCurrentWidget(self.start_page)
+            self.start_page.refresh_recent()
+        else:
+            self.undo_group.addStack(document.undo_stack)
+            self.undo_group.setActiveStack(document.undo_stack)
+            self.scene = CanvasScene(document)
+            self.view = CanvasView(self.scene, self)
+            self.view.add_block_requested.connect(self.add_block)
+            self.act_fit.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.stack.addWidget(self.view)
+            self.stack.setCurrentWidget(self.view)
+            self.scene.node_selection_changed.connect(self.inspector.show_nodes)
+            document.title_changed.connect(self._update_title)
+            document.analysis_changed.connect(self._update_summary)
+            document.message.connect(self.flash)
+            self.view.fit()
+            self.view.setFocus()
+        self.inspector.set_document(document)
+        self._update_summary()
+        self._update_title()
+        self._update_enabled()
+
+    def confirm_discard(self) -> bool:
+        """True when it is fine to drop the current document (saved, or the person agreed)."""
+        doc = self.document
+        if doc is None or not doc.dirty:
+            return True
+        answer = self.ask_unsaved(doc.display_name)
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def ask_unsaved(self, name: str) -> str:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                          f"{name} has unsaved changes. Save them first?", parent=self)
+        save = box.addButton("Save", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Don't save", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        clicked = box.clickedButton()
+        return "save" if clicked is save else "discard" if clicked is discard else "cancel"
+
+    def new_project(self) -> None:
+        if not self.confirm_discard():
+            return
+        project = Project(name="Untitled", dataset={"name": "mnist5k"})
+        project.graph.add_node("Input", {"shape": [1, 28, 28]}, "x", pos=(0.0, 0.0))
+        self.set_document(Document(project, self.loader))
+
+    def open_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        start = str(self.document.path.parent) if self.document and self.document.path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", start, PROJECT_FILTER)
+        if path:
+            self.open_path(Path(path), confirmed=True)
+
+    def open_path(self, path: Path, confirmed: bool = False) -> bool:
+        """Open a project file. A file that fails to load gets a dialog naming it and why."""
+        if not confirmed and not self.confirm_discard():
+            return False
+        try:
+            project = load_project(path)
+        except ProjectFileError as exc:
+            self.report("Cannot open project", f"{path}\n\n{exc.message}" +
+                        (f"\n(at {exc.where})" if exc.where else ""))
+            return False
+        self.set_document(Document(project, self.loader))
+        add_recent(path)
+        return True
+
+    def open_example(self, path: Path) -> None:
+        """Examples open as untitled copies, so the bundled file is never overwritten."""
+        if not self.confirm_discard():
+            return
+        try:
+            project = load_project(path)
+        except ProjectFileError as exc:
+            self.report("Cannot open example", exc.describe())
+            return
+        project.path = None
+        self.set_document(Document(project, self.loader))
+
+    def open_recovered(self, project: Project) -> None:
+        document = Document(project, self.loader)
+        self.set_document(document)
+        document.mark_dirty()
+
+    def save(self) -> bool:
+        doc = self.document
+        if doc is None:
+            return False
+        if doc.path is None:
+            return self.save_as()
+        return self.save_to(doc.path)
+
+    def save_as(self) -> bool:
+        doc = self.document
+        if doc is None:
+            return False
+        path = self.ask_save_path(doc)
+        return self.save_to(Path(path)) if path else False
+
+    def ask_save_path(self, doc: Document) -> str:
+        suggestion = str(doc.path) if doc.path else f"{doc.project.name}.json"
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", suggestion, PROJECT_FILTER)
+        if path and not path.endswith(".json"):
+            path += ".json"
+        return path
+
+    def save_to(self, path: Path) -> bool:
+        assert self.document is not None
+        try:
+            target = self.document.save(path)
+        except ProjectFileError as exc:
+            self.report("Cannot save project", exc.describe())
+            return False
+        add_recent(target)
+        self.autosaver.clear()
+        self.flash(f"Saved {target}")
+        return True
+
+    def report(self, title: str, text: str) -> None:
+        QMessageBox.critical(self, title, text)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.autosaver.stop()
+        if self.document is not None:
+            self.document.close()
+        event.accept()
+
+    def recover_leftovers(self) -> None:
+        """After a crash: offer each autosave a dead session left behind."""
+        for left in leftovers():
+            if self.ask_recover(left.describe()):
+                try:
+                    project = left.load()
+                except ProjectFileError as exc:
+                    self.report("Cannot recover", exc.describe())
+                    continue
+                self.open_recovered(project)
+                self.autosaver.save_now()
+                left.discard()
+                return
+            left.discard()
+
+    def ask_recover(self, description: str) -> bool:
+        answer = QMessageBox.question(
+            self, "Recover unsaved work?",
+            f"Torchloom did not close normally last time.\n\n{description}\n\nRecover it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    # ---- editing -----------------------------------------------------------------------
+
+    def add_block(self, type_name: str, scene_pos: QPointF) -> str | None:
+        doc = self.document
+        if doc is None:
+            return None
+        node_id = doc.graph.new_id(type_name)
+        pos = (round(scene_pos.x() - WIDTH / 2, 1), round(scene_pos.y() - 24, 1))
+        if doc.plan_and_edit(lambda: plan_add(doc.graph, type_name, pos, node_id=node_id),
+                             f"Add {type_name}"):
+            if self.scene is not None:
+                self.scene.select_nodes([node_id])
+            return node_id
+        return None
+
+    def add_block_at_center(self, type_name: str) -> str | None:
+        if self.view is None:
+            return None
+        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        return self.add_block(type_name, centre)
+
+    def quick_add(self) -> None:
+        if self.view is not None:
+            self.view.open_quick_add()
+
+    def delete_selection(self) -> None:
+        if self.scene is not None:
+            self.scene.delete_selection()
+
+    def select_all(self) -> None:
+        if self.scene is not None:
+            for item in self.scene.node_items.values():
+                item.setSelected(True)
+
+    def copy(self) -> bool:
+        if self.scene is None or not self.scene.selected_node_ids():
+            return False
+        fragment = copy_fragment(self.scene.document.graph, self.scene.selected_node_ids())
+        data = QMimeData()
+        text = json.dumps(fragment)
+        data.setData(FRAGMENT_MIME, text.encode())
+        data.setText(text)
+        QApplication.clipboard().setMimeData(data)
+        return True
+
+    def cut(self) -> None:
+        if self.copy():
+            self.delete_selection()
+
+    def paste(self, fragment: dict | None = None, offset=(40.0, 40.0)) -> None:  # type: ignore[type-arg]
+        doc = self.document
+        if doc is None:
+            return
+        if fragment is None:
+            mime = QApplication.clipboard().mimeData()
+            raw = bytes(mime.data(FRAGMENT_MIME).data()).decode() if mime.hasFormat(
+                FRAGMENT_MIME) else mime.text()
+            try:
+                fragment = json.loads(raw)
+            except ValueError:
+                self.flash("The clipboard holds no Torchloom blocks")
+                return
+        mapping: dict[str, str] = {}
+
+        def plan():  # type: ignore[no-untyped-def]
+            ops, found = plan_paste(doc.graph, fragment, offset)
+            mapping.update(found)
+            return ops
+
+        if doc.plan_and_edit(plan, f"Paste {len(fragment.get('nodes', []))} blocks"
+                             if isinstance(fragment, dict) else "Paste"):
+            if self.scene is not None:
+                self.scene.select_nodes(list(mapping.values()))
+
+    def duplicate(self) -> None:
+        if self.scene is None or not self.scene.selected_node_ids():
+            return
+        self.paste(copy_fragment(self.scene.document.graph, self.scene.selected_node_ids()))
+
+    def auto_layout(self) -> None:
+        doc = self.document
+        if doc is not None:
+            doc.plan_and_edit(lambda: plan_layout(doc.graph), "Auto-layout")
+            self.fit()
+
+    def apply_fix(self, fix) -> None:  # type: ignore[no-untyped-def]
+        doc = self.document
+        if doc is not None:
+            doc.plan_and_edit(lambda: plan_fix(doc.graph, fix), f"Fix: {fix_label(fix)}")
+
+    def focus_node(self, node_id: str) -> None:
+        if self.scene is not None and node_id in self.scene.node_items:
+            self.scene.select_nodes([node_id])
+            if self.view is not None:
+                self.view.center_on_node(node_id)
+
+    def fit(self) -> None:
+        if self.view is not None:
+            self.view.fit()
+
+    # ---- status, title, themes, help ---------------------------------------------------
+
+    def flash(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def _engine_ready(self) -> None:
+        self.engine_label.setText("")
+        self._update_summary()
+
+    def _update_summary(self) -> None:
+        doc = self.document
+        if doc is None:
+            self.summary_label.setText("")
+            self.problems.show_problems([])
+            return
+        analysis = doc.analysis
+        if analysis is None:
+            self.summary_label.setText(f"{len(doc.graph)} blocks")
+            return
+        out = analysis.output_spec
+        parts = [f"{format_count(analysis.total_params)} parameters",
+                 f"output {format_shape(out.shape) if out else '?'}"]
+        if analysis.errors:
+            parts.append(f"{len(analysis.errors)} error{'s' * (len(analysis.errors) > 1)}")
+        self.summary_label.setText("  ·  ".join(parts))
+        self.problems.show_problems(analysis.problems)
+        self.problems_dock.setWindowTitle(f"Problems ({len(analysis.problems)})"
+                                          if analysis.problems else "Problems")
+
+    def _update_title(self) -> None:
+        doc = self.document
+        if doc is None:
+            self.setWindowTitle("Torchloom")
+        else:
+            self.setWindowTitle(f"{doc.display_name}{'*' if doc.dirty else ''} — Torchloom")
+            self.setWindowModified(doc.dirty)
+
+    def _update_enabled(self) -> None:
+        has = self.document is not None
+        for act in (self.act_save, self.act_save_as, self.act_cut, self.act_copy,
+                    self.act_paste, self.act_duplicate, self.act_delete, self.act_select_all,
+                    self.act_layout, self.act_fit, self.act_add):
+            act.setEnabled(has)
+
+    def set_theme(self, name: str) -> None:
+        theme.apply_theme(QApplication.instance(), name)  # type: ignore[arg-type]
+        store = settings()
+        store.setValue("theme", name)
+        store.sync()
+        if self.scene is not None:
+            for item in self.scene.items():
+                item.update()
+        if self.view is not None:
+            self.view.viewport().update()
+        if self.document is not None:
+            self.problems.show_problems(self.document.analysis.problems
+                                        if self.document.analysis else [])
+
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog(self).exec()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About Torchloom",
+                          "<h3>Torchloom</h3><p>A visual model builder for PyTorch.</p>"
+                          f"<p>{len(SHORTCUTS)} keyboard shortcuts: Help → Keyboard shortcuts."
+                          "</p>")

@@ -1,0 +1,85 @@
+"""The problems panel: every error and warning of the graph, with a one-click fix where the
+engine offers one."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QHBoxLayout, QPushButton, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from . import theme
+
+_FIX_WORDS = {"insert": "Insert {block}", "append": "Add {block} after",
+              "remove": "Remove {node}", "set_param": "Set {param} = {value}"}
+
+
+def fix_label(fix) -> str:  # type: ignore[no-untyped-def]
+    return _FIX_WORDS.get(fix.action, fix.action).format(**fix.__dict__)
+
+
+class ProblemsPanel(QWidget):
+    node_activated = Signal(str)
+    fix_requested = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.tree = QTreeWidget(self)
+        self.tree.setColumnCount(3)
+        self.tree.setHeaderLabels(["", "Block", "Problem"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setColumnWidth(0, 26)
+        self.tree.setColumnWidth(1, 150)
+        self.tree.setWordWrap(True)
+        layout.addWidget(self.tree)
+        self.tree.itemActivated.connect(self._activated)
+        self.tree.itemClicked.connect(self._activated)
+        self.problems: list = []
+
+    def show_problems(self, problems: list) -> None:  # type: ignore[type-arg]
+        self.problems = list(problems)
+        self.tree.clear()
+        colors = theme.current()
+        for problem in self.problems:
+            error = problem.severity == "error"
+            who = problem.node if problem.node else "graph"
+            if problem.block_type and problem.node:
+                who = f"{problem.node} ({problem.block_type})"
+            item = QTreeWidgetItem(["●", who, problem.message])
+            item.setForeground(0, QBrush(QColor(colors.error if error else colors.warning)))
+            item.setToolTip(2, problem.message)
+            item.setData(0, Qt.ItemDataRole.UserRole, problem.node or
+                         (problem.nodes[0] if problem.nodes else None))
+            self.tree.addTopLevelItem(item)
+            if problem.fix is not None:
+                holder = QWidget()
+                row = QHBoxLayout(holder)
+                row.setContentsMargins(0, 0, 0, 0)
+                row.addStretch(1)
+                button = QPushButton(fix_label(problem.fix))
+                button.setProperty("primary", True)
+                button.setCursor(Qt.CursorShape.PointingHandCursor)
+                button.clicked.connect(lambda _=False, f=problem.fix: self.fix_requested.emit(f))
+                row.addWidget(button)
+                item.setText(2, problem.message)
+                child = QTreeWidgetItem(["", "", ""])
+                item.addChild(child)
+                self.tree.setItemWidget(child, 2, holder)
+                item.setExpanded(True)
+        if not self.problems:
+            item = QTreeWidgetItem(["✓", "", "No problems: every block fits its input."])
+            item.setForeground(0, QBrush(QColor("#3fa37a")))
+            item.setForeground(2, QBrush(QColor(colors.node_subtext)))
+            self.tree.addTopLevelItem(item)
+        self.tree.resizeColumnToContents(1)
+
+    def fix_buttons(self) -> list[QPushButton]:
+        return self.tree.findChildren(QPushButton)
+
+    def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
+        node = item.data(0, Qt.ItemDataRole.UserRole)
+        if node:
+            self.node_activated.emit(node)
