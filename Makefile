@@ -9,7 +9,7 @@ PIP    := $(PY) -m pip
 TORCH_PIN := torch==2.13.0
 EXAMPLE ?= resources/examples/mnist_cnn.json
 
-.PHONY: setup run test test-fast lint bench clean
+.PHONY: setup run test test-fast lint bench screenshots clean
 
 setup: $(VENV)/.installed
 
@@ -19,8 +19,16 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PIP) install --quiet -e '.[test]'
 	touch $@
 
+# Opens the editor on an example. Without a display (a server, CI) it renders the window
+# offscreen to runs/app.png instead, and says how to see it live (xvfb-run or a desktop).
 run: setup
-	$(VENV)/bin/torchloom summary $(EXAMPLE)
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		$(VENV)/bin/torchloom gui $(EXAMPLE); \
+	else \
+		echo "No display (DISPLAY is not set): rendering the window offscreen to runs/app.png."; \
+		echo "On a desktop 'make run' opens the window; on a server try: xvfb-run -a make run"; \
+		QT_QPA_PLATFORM=offscreen $(VENV)/bin/torchloom gui $(EXAMPLE) --screenshot runs/app.png; \
+	fi
 
 lint: setup
 	$(VENV)/bin/lint-imports
@@ -32,10 +40,18 @@ test: setup lint
 test-fast: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m "not slow" -q
 
+screenshots: setup
+	for f in resources/examples/*.json; do \
+		QT_QPA_PLATFORM=offscreen $(VENV)/bin/torchloom gui $$f --screenshot \
+			docs/screenshots/$$(basename $$f .json).png || exit 1; \
+	done
+
 bench: setup
 	$(PY) bench/shape_inference.py
 	$(PY) bench/compile_vs_handwritten.py
 	$(PY) bench/train_throughput.py
+	$(PY) bench/startup.py
+	QT_QPA_PLATFORM=offscreen $(PY) bench/canvas.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

@@ -39,6 +39,9 @@ def run_gui(project: str | None = None, screenshot: str | None = None,
         theme.apply_theme(app, theme_name)
     window = MainWindow()
     loader = engine_loader()
+    if screenshot:  # scripted: problems go to stderr, never to a dialog nobody can click
+        window.report = lambda title, text: print(f"error: {title}: {text}",  # type: ignore
+                                                  file=sys.stderr)
     if project:
         if not window.open_path(Path(project)) and screenshot:
             return 2

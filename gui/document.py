@@ -40,17 +40,18 @@ class Document(QObject):
         self.loader = loader or engine_loader()
         self.analysis: Any = None
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda _clean: self.title_changed.emit())
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
         self._dirty_without_undo = False
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(0)
         self._refresh.timeout.connect(self.refresh)
         self.graph.events.any.connect(self._on_event)
-        if self.loader.is_ready:
-            self.refresh()
-        else:
+        self._waiting_for_engine = not self.loader.is_ready
+        if self._waiting_for_engine:
             self.loader.ready.connect(self.refresh)
+        else:
+            self.refresh()
 
     # ---- state -----------------------------------------------------------------------
 
@@ -75,12 +76,17 @@ class Document(QObject):
     def display_name(self) -> str:
         return self.path.name if self.path else f"{self.project.name} (unsaved)"
 
+    def _clean_changed(self, _clean: bool) -> None:
+        self.title_changed.emit()
+
     def close(self) -> None:
+        """Stop listening: the window is done with this document."""
         self.graph.events.any.disconnect(self._on_event)
-        try:
+        self.undo_stack.cleanChanged.disconnect(self._clean_changed)
+        self._refresh.stop()
+        if self._waiting_for_engine:
             self.loader.ready.disconnect(self.refresh)
-        except (RuntimeError, TypeError):
-            pass
+            self._waiting_for_engine = False
 
     # ---- edits -----------------------------------------------------------------------
 
@@ -118,6 +124,9 @@ class Document(QObject):
         """Infer shapes now (cached per block, so an edit re-measures only what changed)."""
         if not self.loader.is_ready:
             return
+        if self._waiting_for_engine:
+            self.loader.ready.disconnect(self.refresh)
+            self._waiting_for_engine = False
         self._refresh.stop()
         self.analysis = self.loader.shapes.infer(self.graph)  # type: ignore[union-attr]
         self.analysis_changed.emit()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, QSize, Qt
+from PySide6.QtCore import QPointF, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox, QStackedWidget, QWidget)
@@ -31,7 +31,6 @@ from .problems import ProblemsPanel, fix_label
 from .shortcuts import SHORTCUTS, ShortcutsDialog
 from .start_page import StartPage
 
-FRAGMENT_MIME = "application/x-torchloom-fragment"
 PROJECT_FILTER = "Torchloom projects (*.json);;All files (*)"
 
 
@@ -389,11 +388,10 @@ class MainWindow(QMainWindow):
         if self.scene is None or not self.scene.selected_node_ids():
             return False
         fragment = copy_fragment(self.scene.document.graph, self.scene.selected_node_ids())
-        data = QMimeData()
-        text = json.dumps(fragment)
-        data.setData(FRAGMENT_MIME, text.encode())
-        data.setText(text)
-        QApplication.clipboard().setMimeData(data)
+        # Plain text (the fragment names its own format): a QMimeData made in Python and
+        # handed to the clipboard is destroyed by Qt after Python has shut down, which
+        # crashes the interpreter at exit.
+        QApplication.clipboard().setText(json.dumps(fragment))
         return True
 
     def cut(self) -> None:
@@ -405,9 +403,7 @@ class MainWindow(QMainWindow):
         if doc is None:
             return
         if fragment is None:
-            mime = QApplication.clipboard().mimeData()
-            raw = bytes(mime.data(FRAGMENT_MIME).data()).decode() if mime.hasFormat(
-                FRAGMENT_MIME) else mime.text()
+            raw = QApplication.clipboard().text()
             try:
                 fragment = json.loads(raw)
             except ValueError:
@@ -440,6 +436,12 @@ class MainWindow(QMainWindow):
         doc = self.document
         if doc is not None:
             doc.plan_and_edit(lambda: plan_fix(doc.graph, fix), f"Fix: {fix_label(fix)}")
+
+    def inspector_commit(self, node_id: str, name: str, value) -> str | None:  # type: ignore[no-untyped-def]
+        """Set a parameter as the inspector does (scripts and tests)."""
+        self.focus_node(node_id)
+        self.inspector.show_nodes([node_id])
+        return self.inspector._commit(name, value)
 
     def focus_node(self, node_id: str) -> None:
         if self.scene is not None and node_id in self.scene.node_items:
@@ -486,7 +488,6 @@ class MainWindow(QMainWindow):
             self.setWindowTitle("Torchloom")
         else:
             self.setWindowTitle(f"{doc.display_name}{'*' if doc.dirty else ''} — Torchloom")
-            self.setWindowModified(doc.dirty)
 
     def _update_enabled(self) -> None:
         has = self.document is not None
@@ -508,6 +509,7 @@ class MainWindow(QMainWindow):
         if self.document is not None:
             self.problems.show_problems(self.document.analysis.problems
                                         if self.document.analysis else [])
+        self.inspector.rebuild()
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self).exec()

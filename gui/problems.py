@@ -3,7 +3,7 @@ engine offers one."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QHBoxLayout, QPushButton, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
@@ -27,8 +27,8 @@ class ProblemsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.tree = QTreeWidget(self)
-        self.tree.setColumnCount(3)
-        self.tree.setHeaderLabels(["", "Block", "Problem"])
+        self.tree.setColumnCount(4)
+        self.tree.setHeaderLabels(["", "Block", "Problem", ""])
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         self.tree.setColumnWidth(0, 26)
@@ -55,26 +55,26 @@ class ProblemsPanel(QWidget):
                          (problem.nodes[0] if problem.nodes else None))
             self.tree.addTopLevelItem(item)
             if problem.fix is not None:
-                holder = QWidget()
-                row = QHBoxLayout(holder)
-                row.setContentsMargins(0, 0, 0, 0)
-                row.addStretch(1)
                 button = QPushButton(fix_label(problem.fix))
                 button.setProperty("primary", True)
+                button.setStyleSheet("padding: 2px 12px;")
                 button.setCursor(Qt.CursorShape.PointingHandCursor)
+                button.setToolTip("Apply this fix (undoable)")
                 button.clicked.connect(lambda _=False, f=problem.fix: self.fix_requested.emit(f))
+                holder = QWidget()
+                row = QHBoxLayout(holder)
+                row.setContentsMargins(4, 1, 8, 1)
                 row.addWidget(button)
-                item.setText(2, problem.message)
-                child = QTreeWidgetItem(["", "", ""])
-                item.addChild(child)
-                self.tree.setItemWidget(child, 2, holder)
-                item.setExpanded(True)
+                row.addStretch(1)
+                item.setSizeHint(3, QSize(button.sizeHint().width() + 12, 30))
+                self.tree.setItemWidget(item, 3, holder)
         if not self.problems:
             item = QTreeWidgetItem(["✓", "", "No problems: every block fits its input."])
             item.setForeground(0, QBrush(QColor("#3fa37a")))
             item.setForeground(2, QBrush(QColor(colors.node_subtext)))
             self.tree.addTopLevelItem(item)
         self.tree.resizeColumnToContents(1)
+        self.tree.resizeColumnToContents(2)
 
     def fix_buttons(self) -> list[QPushButton]:
         return self.tree.findChildren(QPushButton)

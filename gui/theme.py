@@ -99,5 +99,7 @@ def apply_theme(app: QApplication, name: str) -> None:
     font = QFont(app.font())
     font.setPointSizeF(10)
     app.setFont(font)
-    sheet = resource_dir() / "themes" / f"{name}.qss"
-    app.setStyleSheet(sheet.read_text() if sheet.exists() else "")
+    folder = resource_dir() / "themes"
+    sheet = folder / f"{name}.qss"
+    text = sheet.read_text() if sheet.exists() else ""
+    app.setStyleSheet(text.replace("@THEMES@", folder.as_posix()))

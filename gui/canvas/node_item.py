@@ -162,16 +162,17 @@ class NodeItem(QGraphicsItem):
         if lod < 0.4:  # far out: the silhouette is enough, and much cheaper
             self._paint_badge(painter, colors)
             return
+        small = QFontMetricsF(_SMALL_FONT)
+        ident = small.elidedText(self.node.id, Qt.TextElideMode.ElideMiddle, WIDTH * 0.38)
+        room = WIDTH - 20 - small.horizontalAdvance(ident) - 8  # the type name goes first
         painter.setFont(_TITLE_FONT)
         painter.setPen(QColor("#ffffff"))
         metrics = QFontMetricsF(_TITLE_FONT)
-        title = metrics.elidedText(self.node.type, Qt.TextElideMode.ElideRight, WIDTH * 0.58)
+        title = metrics.elidedText(self.node.type, Qt.TextElideMode.ElideRight, room)
         painter.drawText(QRectF(10, 0, WIDTH - 20, HEADER),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title)
         painter.setFont(_SMALL_FONT)
         painter.setPen(QColor(255, 255, 255, 200))
-        small = QFontMetricsF(_SMALL_FONT)
-        ident = small.elidedText(self.node.id, Qt.TextElideMode.ElideMiddle, WIDTH * 0.38)
         painter.drawText(QRectF(10, 0, WIDTH - 20, HEADER),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, ident)
         self._paint_body(painter, colors)

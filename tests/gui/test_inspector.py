@@ -1,0 +1,102 @@
+"""The inspector form: generated from the declarations, edits are undoable engine calls."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox
+
+from .conftest import settle
+
+
+def select(window, node_id):
+    window.scene.select_nodes([node_id])
+    settle()
+    return window.inspector.fields
+
+
+def test_widgets_follow_the_parameter_kinds(window, example):
+    example()
+    fields = select(window, "conv1")
+    assert isinstance(fields["out_channels"].widget, QSpinBox)
+    assert fields["out_channels"].widget.minimum() == 1
+    assert fields["out_channels"].widget.maximum() == 65536
+    assert isinstance(fields["bias"].widget, QCheckBox)
+    assert isinstance(fields["kernel_size"].widget, QLineEdit)
+    assert "Filter size" in fields["kernel_size"].widget.toolTip()
+    fields = select(window, "x")
+    assert isinstance(fields["dtype"].widget, QComboBox)
+    assert fields["shape"].widget.text() == "1, 28, 28"
+
+
+def test_inferred_sizes_are_shown_read_only(window, example):
+    example()
+    select(window, "conv2")
+    text = window.inspector.inferred.text()
+    assert "in_channels" in text and ">32<" in text
+    assert "in_channels" not in window.inspector.fields
+
+
+def test_spin_box_edit_changes_the_shapes_and_undoes(window, example, qtbot):
+    doc = example()
+    fields = select(window, "conv1")
+    box = fields["out_channels"].widget
+    box.setValue(16)
+    settle()
+    assert doc.graph.node("conv1").params["out_channels"] == 16
+    assert window.scene.node_items["conv1"].shape_text == "N×16×26×26"
+    assert window.act_undo.text() == "&Undo Set conv1.out_channels"
+    doc.undo_stack.undo()
+    settle()
+    assert doc.graph.node("conv1").params["out_channels"] == 32 and box.value() == 32
+
+
+def test_typing_a_bad_value_is_refused_with_the_reason_beside_the_field(window, example,
+                                                                          qtbot):
+    doc = example()
+    field = select(window, "conv1")["kernel_size"]
+    edit = field.widget
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClicks(edit, "-3")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert doc.graph.node("conv1").params["kernel_size"] == 3
+    assert field.error.isVisible() and "kernel_size must be an integer >= 1" in \
+        field.error.text()
+    edit.selectAll()
+    qtbot.keyClicks(edit, "5, 3")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    settle()
+    assert doc.graph.node("conv1").params["kernel_size"] == [5, 3]
+    assert not field.error.isVisible()
+    assert window.scene.node_items["conv1"].shape_text == "N×32×24×26"
+
+
+def test_consecutive_edits_of_one_field_are_one_undo_step(window, example):
+    doc = example()
+    box = select(window, "fc1")["out_features"].widget
+    for value in (100, 110, 120):
+        box.setValue(value)
+    settle()
+    assert doc.undo_stack.count() == 1
+    doc.undo_stack.undo()
+    assert doc.graph.node("fc1").params["out_features"] == 128
+
+
+def test_choice_and_bool(window, example):
+    doc = example()
+    fields = select(window, "conv1")
+    fields["bias"].widget.setChecked(False)
+    settle()
+    assert doc.graph.node("conv1").params["bias"] is False
+    assert "288 params" in window.scene.node_items["conv1"].params_text
+    combo = select(window, "x")["dtype"].widget
+    combo.setCurrentText("int64")
+    settle()
+    assert window.scene.node_items["conv1"].severity == "error"
+
+
+def test_nothing_selected_shows_the_project_overview(window, example):
+    example()
+    window.scene.clearSelection()
+    settle()
+    assert "225,034 parameters" in window.inspector.header.text()
