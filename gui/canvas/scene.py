@@ -193,21 +193,30 @@ class CanvasScene(QGraphicsScene):
         return self.document.plan_and_edit(
             lambda: plan_delete(self.document.graph, nodes, edges), text)
 
+    def node_items_at(self, pos: QPointF) -> list[NodeItem]:
+        return [item for item in self.items(pos, Qt.ItemSelectionMode.IntersectsItemShape,
+                                            Qt.SortOrder.DescendingOrder, QTransform())
+                if isinstance(item, NodeItem)]
+
     def node_item_at(self, pos: QPointF) -> NodeItem | None:
-        for item in self.items(pos, Qt.ItemSelectionMode.IntersectsItemShape,
-                               Qt.SortOrder.DescendingOrder, QTransform()):
-            if isinstance(item, NodeItem):
-                return item
+        found = self.node_items_at(pos)
+        return found[0] if found else None
+
+    def port_at(self, pos: QPointF) -> tuple[NodeItem, tuple[str, str | None]] | None:
+        """The port under `pos`, looking through overlapping blocks (a port beats a body)."""
+        for item in self.node_items_at(pos):
+            port = item.port_at(pos)
+            if port is not None:
+                return item, port
         return None
 
     # ---- wiring ------------------------------------------------------------------------
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
-            item = self.node_item_at(event.scenePos())
-            port = item.port_at(event.scenePos()) if item else None
-            if item is not None and port is not None:
-                kind, name = port
+            hit = self.port_at(event.scenePos())
+            if hit is not None:
+                item, (kind, name) = hit
                 start = item.output_port_pos() if kind == "out" else item.input_port_pos(name)
                 self._draft = DraftWire(start, from_output=kind == "out")
                 self._draft_from = (kind, item.node.id, name)
@@ -239,10 +248,11 @@ class CanvasScene(QGraphicsScene):
         """Drop on a port: wire it. Drop on a node: its first free input (or its output, when
         dragging from an input). Drop on empty canvas: nothing."""
         kind, node_id, port = start
-        target = self.node_item_at(pos)
-        if target is None or target.node.id == node_id and target.port_at(pos) is None:
+        on_port = self.port_at(pos)
+        target = on_port[0] if on_port else self.node_item_at(pos)
+        if target is None or target.node.id == node_id and on_port is None:
             return
-        hit = target.port_at(pos)
+        hit = on_port[1] if on_port else None
         if kind == "out":
             src, dst = node_id, target.node.id
             dst_port = hit[1] if hit and hit[0] == "in" else None

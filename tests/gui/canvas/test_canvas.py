@@ -198,3 +198,56 @@ def test_zoom_pan_and_fit(window, example, qtbot):
     qtbot.keyClick(view, Qt.Key.Key_F)
     visible = view.mapToScene(view.viewport().rect()).boundingRect()
     assert visible.contains(window.scene.itemsBoundingRect())
+
+
+def test_the_keras_mnist_cnn_built_from_an_empty_canvas_matches_the_example(window):
+    """Blocks dropped from the palette, wired port to port, two sizes set in the inspector:
+    the result has the example's every shape and its 225,034 parameters."""
+    from torchloom.engine.project import load_project
+    from torchloom.engine.resources import examples_dir
+    from torchloom.engine.shapes import infer
+
+    window.new_project()
+    settle()
+    chain = ["Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear",
+             "ReLU", "Dropout", "Linear"]
+    ids = ["x"]
+    for i, type_name in enumerate(chain, start=1):
+        ids.append(drop_block(window, type_name, QPointF(260 * (i % 4), 180 * (i // 4))))
+        wire(window, ids[-2], ids[-1])
+    window.scene.select_nodes([ids[4]])
+    settle()
+    window.inspector.fields["out_channels"].widget.setValue(64)
+    window.scene.select_nodes([ids[8]])
+    settle()
+    window.inspector.fields["out_features"].widget.setValue(128)
+    settle()
+    analysis = window.document.analysis
+    reference = infer(load_project(examples_dir() / "mnist_cnn.json").graph)
+    assert analysis.ok, [e.describe() for e in analysis.problems]
+    assert analysis.total_params == 225_034
+    built = [analysis.nodes[i].shape for i in ids]
+    expected = [reference.nodes[i].shape for i in reference.order]
+    assert built == expected
+    assert window.summary_label.text().startswith("225,034 parameters")
+
+
+def test_double_click_in_the_palette_adds_at_the_view_centre(window, example, qtbot):
+    doc = example()
+    item = window.palette.items["GELU"]
+    window.palette.tree.scrollToItem(item)
+    rect = window.palette.tree.visualItemRect(item)
+    viewport = window.palette.tree.viewport()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())  # as a hand does
+    qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
+    settle()
+    (gelu,) = [n for n in doc.graph.nodes if n.type == "GELU"]
+    centre = window.view.mapToScene(window.view.viewport().rect().center())
+    assert window.scene.node_items[gelu.id].sceneBoundingRect().contains(centre)
+
+
+def test_palette_search_filters_blocks(window):
+    window.palette.search.setText("pool")
+    visible = [name for name, item in window.palette.items.items() if not item.isHidden()]
+    assert set(visible) == {"AdaptiveAvgPool2d", "AvgPool2d", "MaxPool1d", "MaxPool2d"} | {
+        "SequencePool"}
