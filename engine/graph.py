@@ -18,9 +18,8 @@ from typing import Any, Iterable, Iterator
 import networkx as nx
 
 from .blocks import Block, get_block, suggest_type
-from .errors import (CycleError, DanglingInputError, DisconnectedWarning, DuplicateNodeError,
-                     GraphError, InputAlreadyConnected, MissingNodeError, MultipleOutputsError,
-                     NoInputError, ParamError, PortError, UnknownBlockError)
+from .errors import (CycleError, DuplicateNodeError, GraphError, InputAlreadyConnected,
+                     MissingNodeError, ParamError, PortError, UnknownBlockError)
 from .events import EmitterGroup, EventEmitter
 from .params import validate_params
 
@@ -398,82 +397,15 @@ class Graph:
 
         Shape problems are found by `shapes.infer`, which includes these.
         """
-        found: list[GraphError] = []
-        isolated = set(self.isolated_ids())
-        for node in self._nodes.values():
-            found.extend(p for p in self.node_problems(node.id)
-                         if not (node.id in isolated and isinstance(p, DanglingInputError)))
-        cyclic: set[str] = set()
-        for loop in self.cycles():
-            cyclic.update(loop)
-            first = self._nodes[loop[0]]
-            path = " -> ".join([*loop, loop[0]])
-            found.append(CycleError(f"is part of a loop {path}: remove one of these wires; a "
-                                    "model must flow one way", node=first.id,
-                                    block_type=first.type, nodes=tuple(loop)))
-        for node_id in self.isolated_ids():
-            node = self._nodes[node_id]
-            found.append(DisconnectedWarning("is not wired to anything; the model ignores it",
-                                             node=node_id, block_type=node.type))
-        if not self._nodes:
-            found.append(NoInputError("the graph is empty: add an Input block, then the "
-                                      "layers after it"))
-        elif not self.input_ids():
-            found.append(NoInputError("the graph has no Input block: add one where the data "
-                                      "enters"))
-        outputs = self.output_ids()
-        if len(outputs) > 1:
-            found.append(MultipleOutputsError(
-                f"has {len(outputs)} outputs ({', '.join(outputs)}): a model has exactly one; "
-                "wire the extra ones onward or delete them", nodes=tuple(outputs)))
-        elif not outputs and self._nodes and not cyclic and len(self._nodes) > 1:
-            found.append(NoInputError("nothing is wired yet: connect the Input to a block"))
-        return found
+        from .validation import graph_problems
+
+        return graph_problems(self)
 
     def node_problems(self, node_id: str) -> list[GraphError]:
         """Problems of one node on its own: its type, its parameters and its ports."""
-        node = self.node(node_id)
-        block = node.block
-        if block is None:
-            return [UnknownBlockError(unknown_type_message(node.type), node=node.id,
-                                      block_type=node.type)]
-        found: list[GraphError] = []
-        if not isinstance(node.params, dict):
-            return [ParamError("params must be an object of name: value", node=node.id,
-                               block_type=node.type)]
-        for name, message in validate_params(block.params, node.params)[1]:
-            found.append(ParamError(message, node=node.id, block_type=node.type, param=name))
-        ports = self.inputs_of(node.id)
-        previous: str | None = None
-        for name, edges in ports.items():
-            decl = block.port(name)
-            if decl is None:
-                srcs = ", ".join(e.src for e in edges)
-                if not block.inputs:
-                    msg = f"has no inputs, but {srcs} is wired into it: remove that wire"
-                elif name == "?":
-                    msg = (f"has no free input left for the wire from {srcs} (its ports: "
-                           f"{', '.join(block.port_names)}): remove that wire")
-                else:
-                    msg = (f"has no input port '{name}' (its ports: "
-                           f"{', '.join(block.port_names)}); the wire from {srcs} needs one")
-                found.append(PortError(msg, node=node.id, block_type=node.type, port=name))
-                continue
-            if len(edges) > 1 and not decl.variadic:
-                found.append(InputAlreadyConnected(
-                    f"input '{name}' is wired {len(edges)} times (from "
-                    f"{', '.join(e.src for e in edges)}): keep one", node=node.id,
-                    block_type=node.type, port=name))
-            if not edges and not decl.optional:
-                what = "its inputs are" if decl.variadic else f"input '{name}' is"
-                found.append(DanglingInputError(f"{what} not connected: wire a block into it",
-                                                node=node.id, block_type=node.type, port=name))
-            if edges and decl.optional and previous is not None and not ports.get(previous):
-                found.append(PortError(f"'{name}' is wired but '{previous}' is not: wire "
-                                       f"'{previous}' too", node=node.id,
-                                       block_type=node.type, port=name))
-            previous = name
-        return found
+        from .validation import node_problems
+
+        return node_problems(self, node_id)
 
 
 def unknown_type_message(type_name: Any) -> str:

@@ -1,24 +1,19 @@
 """The main window: canvas in the centre, palette, inspector and problems around it, and the
-menus that drive them. File handling and clipboard live here; every model change is an
-engine edit pushed through the document."""
+menus that drive them. File handling (`window_files`) and editing (`window_edit`) are mixed
+in; every model change is an engine edit pushed through the document."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
+from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow,
                                QMessageBox, QStackedWidget, QWidget)
 
-from torchloom.engine.edits import copy_fragment, plan_add, plan_fix, plan_layout, plan_paste
-from torchloom.engine.errors import ProjectFileError
-from torchloom.engine.project import Project, load_project
 
 from . import theme
-from .autosave import Autosaver, leftovers
-from .canvas.node_item import WIDTH
+from .autosave import Autosaver
 from .canvas.scene import CanvasScene
 from .canvas.style import format_count, format_shape
 from .canvas.view import CanvasView
@@ -26,15 +21,16 @@ from .document import Document
 from .engine_loader import engine_loader
 from .inspector import Inspector
 from .palette import Palette
-from .paths import add_recent, recent_files, settings
-from .problems import ProblemsPanel, fix_label
+from .paths import recent_files, settings
+from .problems import ProblemsPanel
 from .shortcuts import SHORTCUTS, ShortcutsDialog
 from .start_page import StartPage
+from .window_edit import EditActions
+from .window_files import FileActions
 
-PROJECT_FILTER = "Torchloom projects (*.json);;All files (*)"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileActions, EditActions, QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.loader = engine_loader()
@@ -215,243 +211,6 @@ class MainWindow(QMainWindow):
         self._update_summary()
         self._update_title()
         self._update_enabled()
-
-    def confirm_discard(self) -> bool:
-        """True when it is fine to drop the current document (saved, or the person agreed)."""
-        doc = self.document
-        if doc is None or not doc.dirty:
-            return True
-        answer = self.ask_unsaved(doc.display_name)
-        if answer == "save":
-            return self.save()
-        return answer == "discard"
-
-    def ask_unsaved(self, name: str) -> str:
-        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                          f"{name} has unsaved changes. Save them first?", parent=self)
-        save = box.addButton("Save", QMessageBox.ButtonRole.AcceptRole)
-        discard = box.addButton("Don't save", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
-        box.exec()
-        clicked = box.clickedButton()
-        return "save" if clicked is save else "discard" if clicked is discard else "cancel"
-
-    def new_project(self) -> None:
-        if not self.confirm_discard():
-            return
-        project = Project(name="Untitled", dataset={"name": "mnist5k"})
-        project.graph.add_node("Input", {"shape": [1, 28, 28]}, "x", pos=(0.0, 0.0))
-        self.set_document(Document(project, self.loader))
-
-    def open_dialog(self) -> None:
-        if not self.confirm_discard():
-            return
-        start = str(self.document.path.parent) if self.document and self.document.path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", start, PROJECT_FILTER)
-        if path:
-            self.open_path(Path(path), confirmed=True)
-
-    def open_path(self, path: Path, confirmed: bool = False) -> bool:
-        """Open a project file. A file that fails to load gets a dialog naming it and why."""
-        if not confirmed and not self.confirm_discard():
-            return False
-        try:
-            project = load_project(path)
-        except ProjectFileError as exc:
-            self.report("Cannot open project", f"{path}\n\n{exc.message}" +
-                        (f"\n(at {exc.where})" if exc.where else ""))
-            return False
-        self.set_document(Document(project, self.loader))
-        add_recent(path)
-        return True
-
-    def open_example(self, path: Path) -> None:
-        """Examples open as untitled copies, so the bundled file is never overwritten."""
-        if not self.confirm_discard():
-            return
-        try:
-            project = load_project(path)
-        except ProjectFileError as exc:
-            self.report("Cannot open example", exc.describe())
-            return
-        project.path = None
-        self.set_document(Document(project, self.loader))
-
-    def open_recovered(self, project: Project) -> None:
-        document = Document(project, self.loader)
-        self.set_document(document)
-        document.mark_dirty()
-
-    def save(self) -> bool:
-        doc = self.document
-        if doc is None:
-            return False
-        if doc.path is None:
-            return self.save_as()
-        return self.save_to(doc.path)
-
-    def save_as(self) -> bool:
-        doc = self.document
-        if doc is None:
-            return False
-        path = self.ask_save_path(doc)
-        return self.save_to(Path(path)) if path else False
-
-    def ask_save_path(self, doc: Document) -> str:
-        suggestion = str(doc.path) if doc.path else f"{doc.project.name}.json"
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", suggestion, PROJECT_FILTER)
-        if path and not path.endswith(".json"):
-            path += ".json"
-        return path
-
-    def save_to(self, path: Path) -> bool:
-        assert self.document is not None
-        try:
-            target = self.document.save(path)
-        except ProjectFileError as exc:
-            self.report("Cannot save project", exc.describe())
-            return False
-        add_recent(target)
-        self.autosaver.clear()
-        self.flash(f"Saved {target}")
-        return True
-
-    def report(self, title: str, text: str) -> None:
-        QMessageBox.critical(self, title, text)
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.confirm_discard():
-            event.ignore()
-            return
-        self.autosaver.stop()
-        if self.document is not None:
-            self.document.close()
-        event.accept()
-
-    def recover_leftovers(self) -> None:
-        """After a crash: offer each autosave a dead session left behind."""
-        for left in leftovers():
-            if self.ask_recover(left.describe()):
-                try:
-                    project = left.load()
-                except ProjectFileError as exc:
-                    self.report("Cannot recover", exc.describe())
-                    continue
-                self.open_recovered(project)
-                self.autosaver.save_now()
-                left.discard()
-                return
-            left.discard()
-
-    def ask_recover(self, description: str) -> bool:
-        answer = QMessageBox.question(
-            self, "Recover unsaved work?",
-            f"Torchloom did not close normally last time.\n\n{description}\n\nRecover it?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
-
-    # ---- editing -----------------------------------------------------------------------
-
-    def add_block(self, type_name: str, scene_pos: QPointF) -> str | None:
-        doc = self.document
-        if doc is None:
-            return None
-        node_id = doc.graph.new_id(type_name)
-        pos = (round(scene_pos.x() - WIDTH / 2, 1), round(scene_pos.y() - 24, 1))
-        if doc.plan_and_edit(lambda: plan_add(doc.graph, type_name, pos, node_id=node_id),
-                             f"Add {type_name}"):
-            if self.scene is not None:
-                self.scene.select_nodes([node_id])
-            return node_id
-        return None
-
-    def add_block_at_center(self, type_name: str) -> str | None:
-        if self.view is None:
-            return None
-        centre = self.view.mapToScene(self.view.viewport().rect().center())
-        return self.add_block(type_name, centre)
-
-    def quick_add(self) -> None:
-        if self.view is not None:
-            self.view.open_quick_add()
-
-    def delete_selection(self) -> None:
-        if self.scene is not None:
-            self.scene.delete_selection()
-
-    def select_all(self) -> None:
-        if self.scene is not None:
-            for item in self.scene.node_items.values():
-                item.setSelected(True)
-
-    def copy(self) -> bool:
-        if self.scene is None or not self.scene.selected_node_ids():
-            return False
-        fragment = copy_fragment(self.scene.document.graph, self.scene.selected_node_ids())
-        # Plain text (the fragment names its own format): a QMimeData made in Python and
-        # handed to the clipboard is destroyed by Qt after Python has shut down, which
-        # crashes the interpreter at exit.
-        QApplication.clipboard().setText(json.dumps(fragment))
-        return True
-
-    def cut(self) -> None:
-        if self.copy():
-            self.delete_selection()
-
-    def paste(self, fragment: dict | None = None, offset=(40.0, 40.0)) -> None:  # type: ignore[type-arg]
-        doc = self.document
-        if doc is None:
-            return
-        if fragment is None:
-            raw = QApplication.clipboard().text()
-            try:
-                fragment = json.loads(raw)
-            except ValueError:
-                self.flash("The clipboard holds no Torchloom blocks")
-                return
-        mapping: dict[str, str] = {}
-
-        def plan():  # type: ignore[no-untyped-def]
-            ops, found = plan_paste(doc.graph, fragment, offset)
-            mapping.update(found)
-            return ops
-
-        if doc.plan_and_edit(plan, f"Paste {len(fragment.get('nodes', []))} blocks"
-                             if isinstance(fragment, dict) else "Paste"):
-            if self.scene is not None:
-                self.scene.select_nodes(list(mapping.values()))
-
-    def duplicate(self) -> None:
-        if self.scene is None or not self.scene.selected_node_ids():
-            return
-        self.paste(copy_fragment(self.scene.document.graph, self.scene.selected_node_ids()))
-
-    def auto_layout(self) -> None:
-        doc = self.document
-        if doc is not None:
-            doc.plan_and_edit(lambda: plan_layout(doc.graph), "Auto-layout")
-            self.fit()
-
-    def apply_fix(self, fix) -> None:  # type: ignore[no-untyped-def]
-        doc = self.document
-        if doc is not None:
-            doc.plan_and_edit(lambda: plan_fix(doc.graph, fix), f"Fix: {fix_label(fix)}")
-
-    def inspector_commit(self, node_id: str, name: str, value) -> str | None:  # type: ignore[no-untyped-def]
-        """Set a parameter as the inspector does (scripts and tests)."""
-        self.focus_node(node_id)
-        self.inspector.show_nodes([node_id])
-        return self.inspector._commit(name, value)
-
-    def focus_node(self, node_id: str) -> None:
-        if self.scene is not None and node_id in self.scene.node_items:
-            self.scene.select_nodes([node_id])
-            if self.view is not None:
-                self.view.center_on_node(node_id)
-
-    def fit(self) -> None:
-        if self.view is not None:
-            self.view.fit()
 
     # ---- status, title, themes, help ---------------------------------------------------
 

@@ -17,6 +17,17 @@ def dead_pid() -> int:
     return int(done.stdout)
 
 
+def crashed_autosave(doc) -> Autosaver:
+    """An autosave as a session that then died would have left it."""
+    crashed = Autosaver(lambda: doc)
+    crashed.timer.stop()
+    crashed.save_now()
+    meta = json.loads(crashed.meta_file.read_text())
+    meta["pid"] = dead_pid()
+    crashed.meta_file.write_text(json.dumps(meta))
+    return crashed
+
+
 def test_autosave_writes_only_when_there_are_unsaved_changes(window, example, tmp_path):
     example(tmp=tmp_path)
     saver = window.autosaver
@@ -35,12 +46,7 @@ def test_a_crashed_session_is_recovered(window, example, tmp_path, qtbot):
     doc = example(tmp=tmp_path)
     window.scene.select_nodes(["drop"])
     window.delete_selection()
-    crashed = Autosaver(lambda: doc)
-    crashed.timer.stop()
-    crashed.save_now()
-    meta = json.loads(crashed.meta_file.read_text())
-    meta["pid"] = dead_pid()  # as if that process had died
-    crashed.meta_file.write_text(json.dumps(meta))
+    crashed_autosave(doc)
     (found,) = leftovers()
     assert "mnist_cnn.json" in found.describe()
     window.set_document(None)
@@ -59,12 +65,7 @@ def test_declined_recovery_discards_the_leftover(window, example, tmp_path):
     doc = example(tmp=tmp_path)
     window.scene.select_nodes(["drop"])
     window.delete_selection()
-    crashed = Autosaver(lambda: doc)
-    crashed.timer.stop()
-    crashed.save_now()
-    meta = json.loads(crashed.meta_file.read_text())
-    meta["pid"] = dead_pid()
-    crashed.meta_file.write_text(json.dumps(meta))
+    crashed = crashed_autosave(doc)
     window.ask_recover = lambda text: False
     window.recover_leftovers()
     assert leftovers() == [] and not crashed.project_file.exists()

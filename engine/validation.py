@@ -1,0 +1,98 @@
+"""Whole-graph validation: the problems a graph may have while it is being built.
+
+Edits refuse what they can at once (see `Graph.check_connect`); these are the problems only
+the whole graph shows: a dangling input, a loop in a loaded file, two outputs, a block wired
+to nothing. They are reported, never raised, because an unfinished graph is normal.
+"""
+
+from __future__ import annotations
+
+from .errors import (CycleError, DanglingInputError, DisconnectedWarning, GraphError,
+                     InputAlreadyConnected, MultipleOutputsError, NoInputError, ParamError,
+                     PortError, UnknownBlockError)
+from .graph import Graph, unknown_type_message
+from .params import validate_params
+
+
+def graph_problems(graph: Graph) -> list[GraphError]:
+    """Every structural problem, node by node in graph order, then whole-graph ones.
+
+    Shape problems are found by `shapes.infer`, which includes these.
+    """
+    found: list[GraphError] = []
+    isolated = set(graph.isolated_ids())
+    for node in graph.nodes:
+        found.extend(p for p in node_problems(graph, node.id)
+                     if not (node.id in isolated and isinstance(p, DanglingInputError)))
+    cyclic: set[str] = set()
+    for loop in graph.cycles():
+        cyclic.update(loop)
+        first = graph.node(loop[0])
+        path = " -> ".join([*loop, loop[0]])
+        found.append(CycleError(f"is part of a loop {path}: remove one of these wires; a "
+                                "model must flow one way", node=first.id,
+                                block_type=first.type, nodes=tuple(loop)))
+    for node_id in graph.isolated_ids():
+        node = graph.node(node_id)
+        found.append(DisconnectedWarning("is not wired to anything; the model ignores it",
+                                         node=node_id, block_type=node.type))
+    if not len(graph):
+        found.append(NoInputError("the graph is empty: add an Input block, then the "
+                                  "layers after it"))
+    elif not graph.input_ids():
+        found.append(NoInputError("the graph has no Input block: add one where the data "
+                                  "enters"))
+    outputs = graph.output_ids()
+    if len(outputs) > 1:
+        found.append(MultipleOutputsError(
+            f"has {len(outputs)} outputs ({', '.join(outputs)}): a model has exactly one; "
+            "wire the extra ones onward or delete them", nodes=tuple(outputs)))
+    elif not outputs and not cyclic and len(graph) > 1:
+        found.append(NoInputError("nothing is wired yet: connect the Input to a block"))
+    return found
+
+
+def node_problems(graph: Graph, node_id: str) -> list[GraphError]:
+    """Problems of one node on its own: its type, its parameters and its ports."""
+    node = graph.node(node_id)
+    block = node.block
+    if block is None:
+        return [UnknownBlockError(unknown_type_message(node.type), node=node.id,
+                                  block_type=node.type)]
+    found: list[GraphError] = []
+    if not isinstance(node.params, dict):
+        return [ParamError("params must be an object of name: value", node=node.id,
+                           block_type=node.type)]
+    for name, message in validate_params(block.params, node.params)[1]:
+        found.append(ParamError(message, node=node.id, block_type=node.type, param=name))
+    ports = graph.inputs_of(node.id)
+    previous: str | None = None
+    for name, edges in ports.items():
+        decl = block.port(name)
+        if decl is None:
+            srcs = ", ".join(e.src for e in edges)
+            if not block.inputs:
+                msg = f"has no inputs, but {srcs} is wired into it: remove that wire"
+            elif name == "?":
+                msg = (f"has no free input left for the wire from {srcs} (its ports: "
+                       f"{', '.join(block.port_names)}): remove that wire")
+            else:
+                msg = (f"has no input port '{name}' (its ports: "
+                       f"{', '.join(block.port_names)}); the wire from {srcs} needs one")
+            found.append(PortError(msg, node=node.id, block_type=node.type, port=name))
+            continue
+        if len(edges) > 1 and not decl.variadic:
+            found.append(InputAlreadyConnected(
+                f"input '{name}' is wired {len(edges)} times (from "
+                f"{', '.join(e.src for e in edges)}): keep one", node=node.id,
+                block_type=node.type, port=name))
+        if not edges and not decl.optional:
+            what = "its inputs are" if decl.variadic else f"input '{name}' is"
+            found.append(DanglingInputError(f"{what} not connected: wire a block into it",
+                                            node=node.id, block_type=node.type, port=name))
+        if edges and decl.optional and previous is not None and not ports.get(previous):
+            found.append(PortError(f"'{name}' is wired but '{previous}' is not: wire "
+                                   f"'{previous}' too", node=node.id,
+                                   block_type=node.type, port=name))
+        previous = name
+    return found

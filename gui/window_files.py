@@ -1,0 +1,156 @@
+"""File handling for the main window: new, open, save, recent files, unsaved changes and
+recovery after a crash. A mixin: it works on the window's `document` and widgets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from torchloom.engine.errors import ProjectFileError
+from torchloom.engine.project import Project, load_project
+
+from .autosave import leftovers
+from .document import Document
+from .paths import add_recent
+
+PROJECT_FILTER = "Torchloom projects (*.json);;All files (*)"
+
+
+class FileActions:
+    """Needs `document`, `loader`, `autosaver`, `set_document` and `flash` from the window."""
+
+    def confirm_discard(self) -> bool:
+        """True when it is fine to drop the current document (saved, or the person agreed)."""
+        doc = self.document
+        if doc is None or not doc.dirty:
+            return True
+        answer = self.ask_unsaved(doc.display_name)
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def ask_unsaved(self, name: str) -> str:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                          f"{name} has unsaved changes. Save them first?", parent=self)
+        save = box.addButton("Save", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Don't save", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        clicked = box.clickedButton()
+        return "save" if clicked is save else "discard" if clicked is discard else "cancel"
+
+    def new_project(self) -> None:
+        if not self.confirm_discard():
+            return
+        project = Project(name="Untitled", dataset={"name": "mnist5k"})
+        project.graph.add_node("Input", {"shape": [1, 28, 28]}, "x", pos=(0.0, 0.0))
+        self.set_document(Document(project, self.loader))
+
+    def open_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        start = str(self.document.path.parent) if self.document and self.document.path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", start, PROJECT_FILTER)
+        if path:
+            self.open_path(Path(path), confirmed=True)
+
+    def open_path(self, path: Path, confirmed: bool = False) -> bool:
+        """Open a project file. A file that fails to load gets a dialog naming it and why."""
+        if not confirmed and not self.confirm_discard():
+            return False
+        try:
+            project = load_project(path)
+        except ProjectFileError as exc:
+            self.report("Cannot open project", f"{path}\n\n{exc.message}" +
+                        (f"\n(at {exc.where})" if exc.where else ""))
+            return False
+        self.set_document(Document(project, self.loader))
+        add_recent(path)
+        return True
+
+    def open_example(self, path: Path) -> None:
+        """Examples open as untitled copies, so the bundled file is never overwritten."""
+        if not self.confirm_discard():
+            return
+        try:
+            project = load_project(path)
+        except ProjectFileError as exc:
+            self.report("Cannot open example", exc.describe())
+            return
+        project.path = None
+        self.set_document(Document(project, self.loader))
+
+    def open_recovered(self, project: Project) -> None:
+        document = Document(project, self.loader)
+        self.set_document(document)
+        document.mark_dirty()
+
+    def save(self) -> bool:
+        doc = self.document
+        if doc is None:
+            return False
+        if doc.path is None:
+            return self.save_as()
+        return self.save_to(doc.path)
+
+    def save_as(self) -> bool:
+        doc = self.document
+        if doc is None:
+            return False
+        path = self.ask_save_path(doc)
+        return self.save_to(Path(path)) if path else False
+
+    def ask_save_path(self, doc: Document) -> str:
+        suggestion = str(doc.path) if doc.path else f"{doc.project.name}.json"
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", suggestion, PROJECT_FILTER)
+        if path and not path.endswith(".json"):
+            path += ".json"
+        return path
+
+    def save_to(self, path: Path) -> bool:
+        assert self.document is not None
+        try:
+            target = self.document.save(path)
+        except ProjectFileError as exc:
+            self.report("Cannot save project", exc.describe())
+            return False
+        add_recent(target)
+        self.autosaver.clear()
+        self.flash(f"Saved {target}")
+        return True
+
+    def report(self, title: str, text: str) -> None:
+        QMessageBox.critical(self, title, text)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.autosaver.stop()
+        if self.document is not None:
+            self.document.close()
+        event.accept()
+
+    def recover_leftovers(self) -> None:
+        """After a crash: offer each autosave a dead session left behind."""
+        for left in leftovers():
+            if self.ask_recover(left.describe()):
+                try:
+                    project = left.load()
+                except ProjectFileError as exc:
+                    self.report("Cannot recover", exc.describe())
+                    continue
+                self.open_recovered(project)
+                self.autosaver.save_now()
+                left.discard()
+                return
+            left.discard()
+
+    def ask_recover(self, description: str) -> bool:
+        answer = QMessageBox.question(
+            self, "Recover unsaved work?",
+            f"Torchloom did not close normally last time.\n\n{description}\n\nRecover it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
