@@ -25,20 +25,24 @@ SCREENSHOT_SIZE = (1600, 1000)
 
 def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
-    app.setApplicationName("Torchloom")
-    app.setOrganizationName("Torchloom")
-    theme.apply_theme(app, str(settings().value("theme", "dark")))  # type: ignore[arg-type]
+    if not app.property("torchloom_ready"):  # a style sheet re-polishes every widget: once
+        app.setApplicationName("Torchloom")
+        app.setOrganizationName("Torchloom")
+        theme.apply_theme(app, str(settings().value("theme", "dark")))  # type: ignore[arg-type]
+        app.setProperty("torchloom_ready", True)
     return app  # type: ignore[return-value]
 
 
 def run_gui(project: str | None = None, screenshot: str | None = None,
-            theme_name: str | None = None, report_startup: bool = False) -> int:
+            theme_name: str | None = None, report_startup: bool = False,
+            train: bool = False) -> int:
     """`torchloom gui`. Returns the process exit code."""
     app = make_app()
     if theme_name:
         theme.apply_theme(app, theme_name)
-    window = MainWindow()
     loader = engine_loader()
+    loader.limit_gui_thread = True
+    window = MainWindow()
     if screenshot:  # scripted: problems go to stderr, never to a dialog nobody can click
         window.report = lambda title, text: print(f"error: {title}: {text}",  # type: ignore
                                                   file=sys.stderr)
@@ -46,7 +50,7 @@ def run_gui(project: str | None = None, screenshot: str | None = None,
         if not window.open_path(Path(project)) and screenshot:
             return 2
     if screenshot:
-        return _screenshot(app, window, Path(screenshot))
+        return _screenshot(app, window, Path(screenshot), train)
     window.show()
     if report_startup:
         start = float(os.environ.get("TORCHLOOM_T0", "0") or 0)
@@ -62,8 +66,9 @@ def run_gui(project: str | None = None, screenshot: str | None = None,
     return app.exec()
 
 
-def _screenshot(app: QApplication, window: MainWindow, out: Path) -> int:
-    """Render the window at a fixed size once shapes are in, save a PNG, exit."""
+def _screenshot(app: QApplication, window: MainWindow, out: Path, train: bool = False) -> int:
+    """Render the window at a fixed size once shapes are in (and, with `train`, once the
+    project's training has run), save a PNG, exit."""
     window.resize(*SCREENSHOT_SIZE)
     window.show()
     loader = engine_loader()
@@ -75,6 +80,9 @@ def _screenshot(app: QApplication, window: MainWindow, out: Path) -> int:
     if window.document is not None:
         window.document.refresh()
     app.processEvents()
+    code = 0
+    if train:
+        code = _train_and_wait(app, window)
     window.fit()
     app.processEvents()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -83,4 +91,26 @@ def _screenshot(app: QApplication, window: MainWindow, out: Path) -> int:
         return 1
     window.autosaver.stop()
     print(f"saved {out}")
+    return code
+
+
+def _train_and_wait(app: QApplication, window: MainWindow) -> int:
+    failures: list[str] = []
+    window.controller.failed.connect(failures.append)
+    if not window.train():
+        print("error: training could not start: "
+              f"{window.training_panel.message.text() or 'no project'}", file=sys.stderr)
+        return 1
+    while window.controller.running:
+        app.processEvents()
+        time.sleep(0.01)
+    app.processEvents()
+    result = window.controller.last_result
+    if failures or result is None or result.status != "finished":
+        print(f"error: training failed: {failures[0] if failures else 'no result'}",
+              file=sys.stderr)
+        return 1
+    final = result.final
+    print(f"trained {len(result.epochs)} epochs: validation accuracy "
+          f"{final.val_acc if final else float('nan'):.4f}")
     return 0

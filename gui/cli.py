@@ -12,8 +12,11 @@ from torchloom.engine import cli as engine_cli
 def cmd_gui(args: argparse.Namespace) -> int:
     from .app import run_gui
 
+    if args.train and not (args.project and args.screenshot):
+        print("error: --train needs a PROJECT and --screenshot", file=sys.stderr)
+        return 2
     return run_gui(args.project, screenshot=args.screenshot, theme_name=args.theme,
-                   report_startup=args.report_startup)
+                   report_startup=args.report_startup, train=args.train)
 
 
 def add_gui_parser(sub: Any) -> None:
@@ -23,6 +26,9 @@ def add_gui_parser(sub: Any) -> None:
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="render the window at 1600x1000 with the project fitted, save the PNG "
                         "and exit (works with QT_QPA_PLATFORM=offscreen)")
+    p.add_argument("--train", action="store_true",
+                   help="with --screenshot: train with the project's settings first, and "
+                        "render the window with its curves")
     p.add_argument("--theme", choices=("dark", "light"), help="the colour theme")
     p.add_argument("--report-startup", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_gui)

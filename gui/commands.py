@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 from PySide6.QtGui import QUndoCommand
 
 from torchloom.engine.edits import Op, apply_all
@@ -45,3 +48,31 @@ class OpsCommand(QUndoCommand):
         self.ops += other.ops
         self.inverses = other.inverses + self.inverses
         return True
+
+
+class ProjectSettingCommand(QUndoCommand):
+    """Change the dataset choice (`key` None) or one training setting, undoably."""
+
+    def __init__(self, document: Any, key: str | None, value: Any, text: str) -> None:
+        super().__init__(text)
+        self.document, self.key = document, key
+        self.new = copy.deepcopy(value)
+        project = document.project
+        self.had = key is None or key in project.training
+        self.old = copy.deepcopy(project.dataset if key is None else project.training.get(key))
+
+    def _set(self, value: Any, present: bool) -> None:
+        project = self.document.project
+        if self.key is None:
+            project.dataset = copy.deepcopy(value)
+        elif present:
+            project.training[self.key] = copy.deepcopy(value)
+        else:
+            project.training.pop(self.key, None)
+        self.document.settings_changed.emit()
+
+    def redo(self) -> None:
+        self._set(self.new, True)
+
+    def undo(self) -> None:
+        self._set(self.old, self.had)

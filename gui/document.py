@@ -32,6 +32,10 @@ class Document(QObject):
     title_changed = Signal()
     #: A sentence for the status bar (a refused wire, a failed paste).
     message = Signal(str)
+    #: The dataset or training settings changed (not the graph).
+    settings_changed = Signal()
+    #: The graph became read-only (training) or editable again.
+    lock_changed = Signal(bool)
 
     def __init__(self, project: Project, loader: EngineLoader | None = None,
                  parent: QObject | None = None) -> None:
@@ -42,6 +46,7 @@ class Document(QObject):
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self._dirty_without_undo = False
+        self.locked: str | None = None
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(0)
@@ -95,6 +100,9 @@ class Document(QObject):
         says why in the status bar; returns whether it was applied."""
         if not ops:
             return False
+        if self.locked:
+            self.message.emit(self.locked)
+            return False
         try:
             inverses = apply_all(self.graph, ops)
         except TorchloomError as exc:
@@ -112,6 +120,13 @@ class Document(QObject):
             self.message.emit(str(exc))
             return False
         return self.edit(ops, text, merge_key)
+
+    def lock(self, reason: str | None) -> None:
+        """Refuse graph edits (with `reason` as the status-bar hint) until unlocked."""
+        was = bool(self.locked)
+        self.locked = reason
+        if was != bool(reason):
+            self.lock_changed.emit(bool(reason))
 
     # ---- analysis --------------------------------------------------------------------
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
-from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow,
-                               QMessageBox, QStackedWidget, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox,
+                               QScrollArea, QStackedWidget, QTabWidget, QWidget)
 
 
 from . import theme
@@ -27,10 +27,11 @@ from .shortcuts import SHORTCUTS, ShortcutsDialog
 from .start_page import StartPage
 from .window_edit import EditActions
 from .window_files import FileActions
+from .window_train import TrainActions
 
 
 
-class MainWindow(FileActions, EditActions, QMainWindow):
+class MainWindow(FileActions, EditActions, TrainActions, QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.loader = engine_loader()
@@ -42,12 +43,17 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.resize(1400, 900)
         self.stack = QStackedWidget(self)
         self.start_page = StartPage(self)
-        self.stack.addWidget(self.start_page)
+        self.start_scroll = QScrollArea(self)  # so the page never forces a tall window
+        self.start_scroll.setWidgetResizable(True)
+        self.start_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.start_scroll.setWidget(self.start_page)
+        self.stack.addWidget(self.start_scroll)
         self.setCentralWidget(self.stack)
         self._build_docks()
         self._build_status()
         self._build_actions()
         self._build_menus()
+        self._build_training()
         self.start_page.new_requested.connect(self.new_project)
         self.start_page.open_requested.connect(self.open_dialog)
         self.start_page.recent_requested.connect(lambda p: self.open_path(Path(p)))
@@ -61,27 +67,49 @@ class MainWindow(FileActions, EditActions, QMainWindow):
     # ---- layout ------------------------------------------------------------------------
 
     def _build_docks(self) -> None:
+        """Three docks: blocks on the left; inspector (and data, training) on the right;
+        problems (and plots, runs) below. The side and bottom docks hold tab widgets: one
+        dock per area keeps the layout predictable and easy to resize."""
         self.palette = Palette(self)
         self.palette.add_requested.connect(self.add_block_at_center)
         self.inspector = Inspector(self)
         self.problems = ProblemsPanel(self)
         self.problems.node_activated.connect(self.focus_node)
         self.problems.fix_requested.connect(self.apply_fix)
+        self.side_tabs = QTabWidget(self)
+        self.side_tabs.setDocumentMode(True)
+        self.side_tabs.addTab(self.inspector, "Inspector")
+        self.bottom_tabs = QTabWidget(self)
+        self.bottom_tabs.setDocumentMode(True)
+        self.bottom_tabs.addTab(self.problems, "Problems")
         self.palette_dock = self._dock("Blocks", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.inspector_dock = self._dock("Inspector", self.inspector,
-                                         Qt.DockWidgetArea.RightDockWidgetArea)
-        self.problems_dock = self._dock("Problems", self.problems,
-                                        Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 320],
+        self.side_dock = self._dock("Details", self.side_tabs,
+                                    Qt.DockWidgetArea.RightDockWidgetArea, title_bar=False)
+        self.bottom_dock = self._dock("Output", self.bottom_tabs,
+                                      Qt.DockWidgetArea.BottomDockWidgetArea, title_bar=False)
+        self.resizeDocks([self.palette_dock, self.side_dock], [230, 330],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
+        self.resizeDocks([self.bottom_dock], [170], Qt.Orientation.Vertical)
 
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def show_tab(self, page: QWidget, height: int | None = None) -> None:
+        """Bring a side or bottom page forward; `height` resizes the bottom dock."""
+        for tabs, dock in ((self.side_tabs, self.side_dock), (self.bottom_tabs, self.bottom_dock)):
+            index = tabs.indexOf(page)
+            if index >= 0:
+                dock.show()
+                tabs.setCurrentIndex(index)
+                if height is not None and dock is self.bottom_dock:
+                    self.resizeDocks([dock], [height], Qt.Orientation.Vertical)
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea,
+              title_bar: bool = True) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title)
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        if not title_bar:  # its tabs say what it is
+            dock.setTitleBarWidget(QWidget(dock))
         self.addDockWidget(area, dock)
         return dock
 
@@ -157,7 +185,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         view = bar.addMenu("&View")
         view.addAction(self.act_fit)
         view.addSeparator()
-        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock):
+        for dock in (self.palette_dock, self.side_dock, self.bottom_dock):
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
         view.addAction(self.act_dark)
@@ -190,7 +218,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
             self.view = None
             self.scene = None
         if document is None:
-            self.stack.setCurrentWidget(self.start_page)
+            self.stack.setCurrentWidget(self.start_scroll)
             self.start_page.refresh_recent()
         else:
             self.undo_group.addStack(document.undo_stack)
@@ -208,6 +236,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
             self.view.fit()
             self.view.setFocus()
         self.inspector.set_document(document)
+        self._training_document()
         self._update_summary()
         self._update_title()
         self._update_enabled()
@@ -238,8 +267,9 @@ class MainWindow(FileActions, EditActions, QMainWindow):
             parts.append(f"{len(analysis.errors)} error{'s' * (len(analysis.errors) > 1)}")
         self.summary_label.setText("  ·  ".join(parts))
         self.problems.show_problems(analysis.problems)
-        self.problems_dock.setWindowTitle(f"Problems ({len(analysis.problems)})"
-                                          if analysis.problems else "Problems")
+        self.bottom_tabs.setTabText(self.bottom_tabs.indexOf(self.problems),
+                                    f"Problems ({len(analysis.problems)})"
+                                    if analysis.problems else "Problems")
 
     def _update_title(self) -> None:
         doc = self.document

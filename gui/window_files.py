@@ -128,6 +128,7 @@ class FileActions:
         if not self.confirm_discard():
             event.ignore()
             return
+        self.stop_training_for_exit()
         self.autosaver.stop()
         if self.document is not None:
             self.document.close()

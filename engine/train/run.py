@@ -43,20 +43,27 @@ class TrainingJob:
         return result
 
 
-def default_run_dir(project: Project) -> Path:
-    """``runs/<timestamp>`` next to the project file (or the working folder)."""
+def runs_dir_for(project: Project) -> Path:
+    """``runs`` next to the project file (or in the working folder)."""
     base = project.path.parent if project.path is not None else Path.cwd()
+    return base / "runs"
+
+
+def default_run_dir(project: Project, runs_dir: Path | None = None) -> Path:
+    """``runs/<timestamp>``, made unique."""
+    base = runs_dir or runs_dir_for(project)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = base / "runs" / stamp
+    path = base / stamp
     n = 2
     while path.exists():
-        path = base / "runs" / f"{stamp}-{n}"
+        path = base / f"{stamp}-{n}"
         n += 1
     return path
 
 
 def prepare_training(project: Project, *, overrides: dict[str, Any] | None = None,
                      out_dir: Path | None = None, resume: Path | None = None,
+                     init_from: Path | None = None, runs_dir: Path | None = None,
                      callbacks: Iterable[Callback] = (), save: bool = True,
                      report_interval: float = 0.1) -> TrainingJob:
     """Check and build everything a run needs.
@@ -68,6 +75,9 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
         resume: a run folder. With the same graph the run continues there at the same step;
             with an edited graph it is a warm start: unchanged nodes keep their weights
             (matched by id and shape), the others start fresh, listed in `reinitialized`.
+        init_from: a run folder whose weights start a *new* run, wherever they still fit
+            (same id, same shapes): keep training after editing the graph.
+        runs_dir: where new run folders go (default: ``runs`` next to the project).
         callbacks: reporting hooks.
         save: False trains without writing a run folder.
     """
@@ -104,13 +114,17 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                     f"for more (e.g. --epochs {state['epoch'] + 2}) to train further",
                     kind="config")
         else:
-            loaded, reinitialized = ckpt.load_matching(model, weights, node_ids)
-            notes.append(f"warm start from {resume}: kept the weights of {len(loaded)} "
-                         f"node(s); re-initialised {', '.join(reinitialized) or 'none'}")
+            init_from = resume
+    if init_from is not None and state is None:
+        weights = ckpt.load_weights(init_from / ckpt.MODEL_FILE)
+        loaded, reinitialized = ckpt.load_matching(model, weights, node_ids)
+        notes.append(f"warm start from {init_from}: kept the weights of {len(loaded)} "
+                     f"node(s); re-initialised {', '.join(reinitialized) or 'none'}")
     if save and run_dir is None:
-        run_dir = default_run_dir(project)
+        run_dir = default_run_dir(project, runs_dir)
     run_info = {"project": project.name, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "resumed_from": str(resume) if resume else None,
+                "init_from": str(init_from) if init_from else None,
                 "reinitialized": reinitialized, "notes": notes}
     trainer = Trainer(model, split, config, callbacks=callbacks,
                       run_dir=run_dir if save else None, project=project, node_ids=node_ids,

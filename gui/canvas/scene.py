@@ -37,6 +37,7 @@ class CanvasScene(QGraphicsScene):
         self._draft: DraftWire | None = None
         self._draft_from: tuple[str, str, str | None] | None = None
         self._syncing = False
+        self.read_only = False
         self.setSceneRect(-SCENE_HALF, -SCENE_HALF, 2 * SCENE_HALF, 2 * SCENE_HALF)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.setBackgroundBrush(QColor(theme.current().background))
@@ -65,6 +66,8 @@ class CanvasScene(QGraphicsScene):
 
     def _add_node_item(self, node) -> NodeItem:  # type: ignore[no-untyped-def]
         item = NodeItem(node)
+        if getattr(self, "read_only", False):
+            item.setFlag(NodeItem.GraphicsItemFlag.ItemIsMovable, False)
         item.setPos(QPointF(*(node.pos or (0.0, 0.0))))
         item.on_moved = self._on_item_moved
         self.addItem(item)
@@ -210,11 +213,21 @@ class CanvasScene(QGraphicsScene):
                 return item, port
         return None
 
+    def set_read_only(self, read_only: bool) -> None:
+        """While training: blocks can be selected and inspected, not moved or wired."""
+        self.read_only = read_only
+        for item in self.node_items.values():
+            item.setFlag(NodeItem.GraphicsItemFlag.ItemIsMovable, not read_only)
+
     # ---- wiring ------------------------------------------------------------------------
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             hit = self.port_at(event.scenePos())
+            if hit is not None and self.read_only:
+                self.document.message.emit(self.document.locked or "The graph is read-only")
+                event.accept()
+                return
             if hit is not None:
                 item, (kind, name) = hit
                 start = item.output_port_pos() if kind == "out" else item.input_port_pos(name)

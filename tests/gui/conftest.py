@@ -22,6 +22,9 @@ def data_dir(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def window(qtbot):
+    import shiboken6
+    from PySide6.QtCore import QEvent
+
     from torchloom.gui.app import make_app
     from torchloom.gui.engine_loader import engine_loader
     from torchloom.gui.main_window import MainWindow
@@ -32,10 +35,15 @@ def window(qtbot):
     win = MainWindow()
     win.ask_unsaved = lambda name: "discard"  # teardown closes without a dialog
     win.resize(1400, 900)
-    qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
-    return win
+    yield win
+    if shiboken6.isValid(win):  # close and really delete it: windows must not pile up
+        win.ask_unsaved = lambda name: "discard"
+        win.close()
+        win.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QApplication.processEvents()
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def test_a_corrupt_file_gives_a_dialog_and_the_app_keeps_running(window, tmp_pat
     assert not window.open_path(bad)
     assert shown and shown[0][0] == "Cannot open project"
     assert str(bad) in shown[0][1] and "ends too early" in shown[0][1]
-    assert window.isVisible() and window.stack.currentWidget() is window.start_page
+    assert window.isVisible() and window.stack.currentWidget() is window.start_scroll
 
 
 def test_quitting_with_unsaved_changes_asks_first(window, example, tmp_path):
@@ -85,7 +85,7 @@ def test_save_as_for_a_new_project(window, tmp_path):
 
 
 def test_start_page_opens_examples_as_untitled_copies_and_lists_recent(window, tmp_path):
-    assert window.stack.currentWidget() is window.start_page
+    assert window.stack.currentWidget() is window.start_scroll
     cards = {card.path.name: card for card in window.start_page.cards}
     assert "mnist_cnn.json" in cards
     cards["mnist_cnn.json"].clicked.emit(cards["mnist_cnn.json"].path)

@@ -1,0 +1,1 @@
+"""Click-to-train: the worker thread around the engine Trainer and the panels that show it."""

@@ -1,0 +1,224 @@
+"""Training beside the GUI: a QThread worker around the engine's `prepare_training` and
+Trainer, whose callbacks become Qt signals.
+
+Everything slow (loading data, compiling, moving data to the device, training) happens on
+the worker thread. Reports arrive at most every 0.1 s from the Trainer and are coalesced
+here into one `reports` signal per 300 ms, so the plots redraw at a human rate whatever the
+batch rate. Stop is the Trainer's cooperative stop: it lands within one batch.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+from torchloom.engine.errors import CompileError, TorchloomError
+from torchloom.engine.project import Project, dumps_project, loads_project
+from torchloom.engine.train.callbacks import BatchReport, Callback, EpochReport, TrainResult
+
+#: Plots redraw at most this often. A redraw costs the GUI thread 1-4 ms of Python, and
+#: holds the GIL the training thread needs: at ~3 redraws a second training keeps ~97 % of
+#: its headless speed, at 5 about 93 % (bench/gui_responsiveness.py, this machine).
+FLUSH_MS = 300
+
+
+@dataclass
+class TrainRequest:
+    """What to train: a snapshot of the project (the canvas stays editable after the run)."""
+
+    project: Project
+    resume: Path | None = None
+    init_from: Path | None = None
+    runs_dir: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def snapshot(cls, project: Project, **kwargs: Any) -> "TrainRequest":
+        copy = loads_project(dumps_project(project))
+        copy.path = project.path
+        return cls(copy, **kwargs)
+
+
+class _Relay(Callback):
+    """Engine callbacks (on the worker thread) to the worker's Qt signals."""
+
+    def __init__(self, worker: "TrainingWorker") -> None:
+        self.worker = worker
+
+    def on_train_begin(self, info: dict[str, Any]) -> None:
+        self.worker.began.emit(info)
+
+    def on_batch_end(self, report: BatchReport) -> None:
+        self.worker.batch.emit(report)
+
+    def on_epoch_end(self, report: EpochReport) -> None:
+        self.worker.epoch.emit(report)
+
+
+class TrainingWorker(QObject):
+    began = Signal(dict)
+    batch = Signal(object)
+    epoch = Signal(object)
+    done = Signal(object)  # TrainResult
+    failed = Signal(str)
+    prepared = Signal(object)  # the TrainingJob, for notes and the run folder
+
+    def __init__(self, request: TrainRequest) -> None:
+        super().__init__()
+        self.request = request
+        self.job: Any = None
+        self._stop_asked = threading.Event()
+
+    def stop(self) -> None:
+        """Safe from any thread; before the job exists it stops it as soon as it does."""
+        self._stop_asked.set()
+        if self.job is not None:
+            self.job.trainer.stop()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            # End the thread from inside: a queued quit() would wait for the GUI thread,
+            # which may itself be waiting for this thread (closing the window).
+            thread = QThread.currentThread()
+            if thread is not None:
+                thread.quit()
+
+    def _run(self) -> None:
+        import torch
+
+        from torchloom.engine.train.run import prepare_training
+
+        from ..engine_loader import engine_loader
+
+        torch.set_num_threads(engine_loader().train_threads)  # this thread's own setting
+        req = self.request
+        try:
+            job = prepare_training(req.project, overrides=req.overrides, resume=req.resume,
+                                   init_from=req.init_from, runs_dir=req.runs_dir,
+                                   callbacks=[_Relay(self)], report_interval=0.1)
+        except CompileError as exc:
+            self.failed.emit("the graph has errors: " + "; ".join(
+                e.describe() for e in exc.errors[:3]) + " (see the Problems panel)")
+            return
+        except TorchloomError as exc:
+            describe = getattr(exc, "describe", None)
+            self.failed.emit(describe() if callable(describe) else str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - shown in the panel, never a crash
+            self.failed.emit(f"training could not start: {type(exc).__name__}: {exc}")
+            return
+        self.job = job
+        self.prepared.emit(job)
+        if self._stop_asked.is_set():
+            job.trainer.stop()
+        try:
+            result = job.run()
+        except Exception as exc:  # noqa: BLE001 - fit() reports its own; this is a bug guard
+            self.failed.emit(f"training stopped unexpectedly: {type(exc).__name__}: {exc}")
+            return
+        if result.error is not None:
+            self.failed.emit(result.error.message)
+        self.done.emit(result)
+
+
+class TrainingController(QObject):
+    """Starts one run at a time and turns the worker's signals into coalesced GUI signals."""
+
+    state_changed = Signal(str)  # "idle", "training", "stopping"
+    began = Signal(dict)
+    reports = Signal(list)  # BatchReports since the previous flush
+    epoch = Signal(object)
+    finished = Signal(object)  # TrainResult
+    failed = Signal(str)
+    prepared = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread: QThread | None = None
+        self.worker: TrainingWorker | None = None
+        self.state = "idle"
+        self.last_result: TrainResult | None = None
+        self.last_run_dir: Path | None = None
+        self._pending: list[BatchReport] = []
+        self._flush = QTimer(self)
+        self._flush.setSingleShot(True)
+        self._flush.setInterval(FLUSH_MS)
+        self._flush.timeout.connect(self._emit_reports)
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None
+
+    def start(self, request: TrainRequest) -> bool:
+        if self.running:
+            return False
+        self.thread = QThread(self)
+        self.thread.setObjectName("torchloom-training")
+        self.worker = TrainingWorker(request)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.began.connect(self.began)
+        self.worker.batch.connect(self._on_batch)
+        self.worker.epoch.connect(self._on_epoch)
+        self.worker.prepared.connect(self._on_prepared)
+        self.worker.failed.connect(self.failed)
+        self.worker.done.connect(self._on_done)
+        self.thread.finished.connect(self._on_thread_finished)
+        self._set_state("training")
+        self.thread.start()
+        return True
+
+    def stop(self) -> None:
+        if self.worker is not None and self.state == "training":
+            self._set_state("stopping")
+            self.worker.stop()
+
+    def wait(self, msecs: int = 60_000) -> bool:
+        """Block until the worker has ended (closing the window, tests)."""
+        if self.thread is None:
+            return True
+        finished = self.thread.wait(msecs)
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.processEvents()
+        return finished
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.state_changed.emit(state)
+
+    def _on_prepared(self, job: Any) -> None:
+        self.last_run_dir = job.run_dir
+        self.prepared.emit(job)
+
+    def _on_batch(self, report: BatchReport) -> None:
+        self._pending.append(report)
+        if not self._flush.isActive():
+            self._flush.start()
+
+    def _emit_reports(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self.reports.emit(pending)
+
+    def _on_epoch(self, report: EpochReport) -> None:
+        self._emit_reports()
+        self.epoch.emit(report)
+
+    def _on_done(self, result: TrainResult) -> None:
+        self._emit_reports()
+        self.last_result = result
+        self.finished.emit(result)
+
+    def _on_thread_finished(self) -> None:
+        if self.thread is not None:
+            self.thread.deleteLater()
+        self.thread, self.worker = None, None  # the worker goes with its last reference
+        self._set_state("idle")

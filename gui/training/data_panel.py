@@ -1,0 +1,383 @@
+"""The data panel: choose a built-in dataset or open a file, see a preview, the class counts
+and the input shape, and fix the Input node in one click when they disagree.
+
+Loading runs on a plain thread (an image folder can take seconds); the panel shows the
+result, or the loader's one-line error, when it arrives.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QScrollArea, QSpinBox, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+from .. import theme
+
+OWN_FILE, OWN_FOLDER = "__file__", "__folder__"
+
+
+class _Loaded(QObject):
+    done = Signal(int, object, object)  # token, Dataset or None, error text or None
+
+
+def image_grid(x: np.ndarray, columns: int) -> QImage:
+    """[k, C, H, W] floats to one RGB image, each sample stretched to its own range."""
+    k, channels, h, w = x.shape
+    rows = (k + columns - 1) // columns
+    pad = 2
+    canvas = np.full((rows * (h + pad) + pad, columns * (w + pad) + pad, 3), 40, np.uint8)
+    for i in range(k):
+        img = x[i][:3] if channels >= 3 else np.repeat(x[i][:1], 3, axis=0)
+        lo, hi = float(img.min()), float(img.max())
+        img = (img - lo) / (hi - lo) if hi > lo else img * 0
+        r, c = divmod(i, columns)
+        top, left = pad + r * (h + pad), pad + c * (w + pad)
+        canvas[top:top + h, left:left + w] = (img.transpose(1, 2, 0) * 255).astype(np.uint8)
+    canvas = np.ascontiguousarray(canvas)
+    image = QImage(canvas.data, canvas.shape[1], canvas.shape[0], canvas.strides[0],
+                   QImage.Format.Format_RGB888)
+    return image.copy()  # own the pixels: the numpy buffer goes away
+
+
+class DataPanel(QScrollArea):
+    #: The person chose another dataset spec; the window makes it an undoable edit.
+    spec_changed = Signal(object)
+    #: "Set the Input to fit the data": (shape, dtype).
+    fit_input = Signal(list, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.base_dir: Path | None = None
+        self.spec: dict[str, Any] | None = None
+        self.data: Any = None
+        self.expected: tuple[tuple[int, ...], str] | None = None
+        self._token = 0
+        self._loaded = _Loaded()
+        self._loaded.done.connect(self._on_loaded)
+        self._quiet = False
+        self._grid: QImage | None = None
+        self._sharp = True
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(12, 12, 12, 12)
+        title = QLabel("Dataset")
+        title.setObjectName("section")
+        layout.addWidget(title)
+        self.source = QComboBox()
+        self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source.setMinimumContentsLength(18)
+        layout.addWidget(self.source)
+        self.options = QFormLayout()
+        layout.addLayout(self.options)
+        self.info = QLabel("")
+        self.info.setWordWrap(True)
+        self.info.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.info)
+        fit_row = QHBoxLayout()
+        self.fit_message = QLabel("")
+        self.fit_message.setWordWrap(True)
+        self.fit_message.setObjectName("error")
+        self.fit_button = QPushButton("")
+        self.fit_button.setProperty("primary", True)
+        self.fit_button.hide()
+        fit_row.addWidget(self.fit_message, 1)
+        layout.addLayout(fit_row)
+        layout.addWidget(self.fit_button)
+        self.preview = QLabel()
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.table = QTableWidget()
+        self.table.setMinimumHeight(180)
+        self.table.hide()
+        layout.addWidget(self.preview)
+        layout.addWidget(self.table)
+        layout.addStretch(1)
+        self.setWidget(page)
+        self.source.currentIndexChanged.connect(self._source_chosen)
+        self.fit_button.clicked.connect(self._fit_clicked)
+        self._fill_sources()
+
+    # ---- choosing ------------------------------------------------------------------------
+
+    def _fill_sources(self) -> None:
+        from torchloom.engine.data.builtin import BUILTINS
+
+        self._quiet = True
+        self.source.clear()
+        for name, entry in BUILTINS.items():
+            self.source.addItem(name, name)
+            self.source.setItemData(self.source.count() - 1, entry.summary,
+                                    Qt.ItemDataRole.ToolTipRole)
+        self.source.addItem("Open a file (NPZ, CSV, IDX)…", OWN_FILE)
+        self.source.addItem("Open an image folder…", OWN_FOLDER)
+        self._quiet = False
+
+    def set_project(self, spec: dict[str, Any] | None, base_dir: Path | None,
+                    expected: tuple[tuple[int, ...], str] | None) -> None:
+        """Show the project's dataset; `expected` is the Input node's (shape, dtype)."""
+        self.base_dir, self.expected = base_dir, expected
+        if spec != self.spec or self.data is None:
+            self.spec = dict(spec) if spec else None
+            self._select_spec()
+            self._build_options()
+            self.reload()
+        else:
+            self._show_fit()
+
+    def set_expected(self, expected: tuple[tuple[int, ...], str] | None) -> None:
+        self.expected = expected
+        self._show_fit()
+
+    def _select_spec(self) -> None:
+        self._quiet = True
+        spec = self.spec or {}
+        if "name" in spec:
+            index = self.source.findData(spec["name"])
+        elif "path" in spec:
+            label = f"file: {spec['path']}"
+            index = self.source.findText(label)
+            if index < 0:
+                self.source.insertItem(self.source.count() - 2, label, {"path": spec["path"]})
+                index = self.source.findText(label)
+        else:
+            index = -1
+        self.source.setCurrentIndex(index)
+        self._quiet = False
+
+    def _source_chosen(self, _index: int) -> None:
+        if self._quiet:
+            return
+        data = self.source.currentData()
+        if data == OWN_FILE:
+            path, _ = QFileDialog.getOpenFileName(self, "Open data", str(self.base_dir or ""),
+                                                  "Data (*.npz *.csv *.gz *ubyte *.idx);;All (*)")
+            self._choose_path(path)
+        elif data == OWN_FOLDER:
+            path = QFileDialog.getExistingDirectory(self, "Open an image folder",
+                                                    str(self.base_dir or ""))
+            self._choose_path(path)
+        elif isinstance(data, dict):
+            self.spec_changed.emit(dict(data))
+        elif data:
+            self.spec_changed.emit({"name": data})
+
+    def _choose_path(self, path: str) -> None:
+        if not path:
+            self._select_spec()
+            return
+        chosen = Path(path)
+        if self.base_dir is not None:
+            try:
+                chosen = chosen.relative_to(self.base_dir)
+            except ValueError:
+                pass
+        self.spec_changed.emit({"path": chosen.as_posix()})
+
+    def _build_options(self) -> None:
+        while self.options.rowCount():
+            self.options.removeRow(0)
+        spec = self.spec or {}
+        path = str(spec.get("path", "")).lower()
+        if not path:
+            return
+        if path.endswith(".csv") or path.endswith(".tsv"):
+            self._text_option("target", "Label column", "target")
+        elif path.endswith(".npz"):
+            self._text_option("x_key", "x array", "x")
+            self._text_option("y_key", "y array", "y")
+        elif "idx" in path or "ubyte" in path:
+            self._text_option("labels", "Labels file", "")
+        else:
+            size = spec.get("image_size", [32, 32])
+            size = [size, size] if isinstance(size, int) else size
+            row = QHBoxLayout()
+            boxes = []
+            for value in size:
+                box = QSpinBox()
+                box.setRange(4, 1024)
+                box.setValue(int(value))
+                boxes.append(box)
+                row.addWidget(box)
+            for box in boxes:
+                box.editingFinished.connect(lambda b=boxes: self._set_option(
+                    "image_size", [b[0].value(), b[1].value()]))
+            holder = QWidget()
+            holder.setLayout(row)
+            self.options.addRow("Image size", holder)
+            color = QComboBox()
+            color.addItems(["rgb", "gray"])
+            color.setCurrentText(spec.get("color", "rgb"))
+            color.currentTextChanged.connect(lambda v: self._set_option("color", v))
+            self.options.addRow("Colour", color)
+
+    def _text_option(self, key: str, label: str, default: str) -> None:
+        edit = QLineEdit(str((self.spec or {}).get(key, default)))
+        edit.editingFinished.connect(lambda: self._set_option(key, edit.text().strip() or None))
+        self.options.addRow(label, edit)
+
+    def _set_option(self, key: str, value: Any) -> None:
+        spec = dict(self.spec or {})
+        if value in (None, ""):
+            spec.pop(key, None)
+        else:
+            spec[key] = value
+        if spec != self.spec:
+            self.spec_changed.emit(spec)
+
+    # ---- loading and showing -------------------------------------------------------------
+
+    def reload(self) -> None:
+        self._token += 1
+        token, spec, base = self._token, self.spec, self.base_dir
+        self.data = None
+        if not spec:
+            self.info.setText("No dataset chosen yet.")
+            self.preview.clear()
+            self.table.hide()
+            self._show_fit()
+            return
+        self.info.setText("Loading…")
+
+        def load() -> None:
+            try:
+                from torchloom.engine.data import load_dataset
+                from torchloom.engine.errors import TorchloomError
+
+                try:
+                    data = load_dataset(spec, base)
+                except TorchloomError as exc:
+                    describe = getattr(exc, "describe", None)
+                    self._loaded.done.emit(token, None, describe() if callable(describe)
+                                           else str(exc))
+                    return
+                self._loaded.done.emit(token, data, None)
+            except Exception as exc:  # noqa: BLE001 - shown in the panel, never raised
+                self._loaded.done.emit(token, None, f"{type(exc).__name__}: {exc}")
+
+        threading.Thread(target=load, daemon=True, name="data-preview").start()
+
+    def wait_loaded(self, timeout_s: float = 30.0) -> bool:
+        """Tests and scripts: process events until the current load has arrived."""
+        import time
+
+        from PySide6.QtWidgets import QApplication
+
+        end = time.monotonic() + timeout_s
+        while self.info.text() == "Loading…" and time.monotonic() < end:
+            QApplication.processEvents()
+            time.sleep(0.01)
+        return self.info.text() != "Loading…"
+
+    def _on_loaded(self, token: int, data: Any, error: str | None) -> None:
+        if token != self._token:
+            return  # a newer choice is loading
+        colors = theme.current()
+        if error is not None:
+            self.data = None
+            self.info.setText(f"<span style='color:{colors.error}'>{error}</span>")
+            self.preview.clear()
+            self.table.hide()
+            self._show_fit()
+            return
+        self.data = data
+        d = data.describe()
+        counts = d.get("class_counts", [])
+        classes = d.get("classes", [])
+        pairs = ", ".join(f"{c}: {n}" for c, n in list(zip(classes, counts))[:12])
+        more = " …" if len(classes) > 12 else ""
+        muted = colors.node_subtext
+        html = (f"<p><b>{d['samples']:,}</b> samples · input <b>{d['input_shape']}</b> "
+                f"{d['dtype']}</p>")
+        if classes:
+            html += (f"<p>{len(classes)} classes <span style='color:{muted}'>({pairs}{more})"
+                     "</span></p>")
+        if d.get("summary"):
+            html += f"<p style='color:{muted}'>{d['summary']}</p>"
+        if "chance_accuracy" in d:
+            html += f"<p style='color:{muted}'>chance accuracy {d['chance_accuracy']:.3f}</p>"
+        if d.get("skipped"):
+            html += (f"<p style='color:{colors.warning}'>{d['skipped']} broken image(s) "
+                     "skipped</p>")
+        self.info.setText(html)
+        self._show_preview(data)
+        self._show_fit()
+
+    def _show_preview(self, data: Any) -> None:
+        from torchloom.engine.data.preview import preview
+
+        x, y = preview(data, per_class=4, limit=40)
+        if x.dim() == 4:
+            self.table.hide()
+            self._grid = image_grid(x.float().numpy(), columns=8)
+            self._sharp = x.shape[-1] < 24  # small pixels stay sharp when enlarged
+            self._scale_preview()
+            return
+        self._grid = None
+        self.preview.clear()
+        rows = x.reshape(x.shape[0], -1)[:12]
+        columns = data.info.get("columns") or [str(i) for i in range(min(rows.shape[1], 40))]
+        width = min(rows.shape[1], 40)
+        self.table.setColumnCount(width + 1)
+        self.table.setRowCount(rows.shape[0])
+        self.table.setHorizontalHeaderLabels(["label", *columns[:width]])
+        for r in range(rows.shape[0]):
+            label = data.classes[int(y[r])] if data.classes else f"{float(y[r]):.3g}"
+            self.table.setItem(r, 0, QTableWidgetItem(label))
+            for c in range(width):
+                value = rows[r, c].item()
+                text = str(value) if isinstance(value, int) else f"{value:.3g}"
+                self.table.setItem(r, c + 1, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        self.table.show()
+
+    def _scale_preview(self) -> None:
+        if getattr(self, "_grid", None) is None:
+            return
+        width = max(self.viewport().width() - 32, 160)
+        mode = (Qt.TransformationMode.FastTransformation if self._sharp
+                else Qt.TransformationMode.SmoothTransformation)
+        self.preview.setPixmap(QPixmap.fromImage(self._grid).scaledToWidth(width, mode))
+
+    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().resizeEvent(event)
+        self._scale_preview()
+
+    def _show_fit(self) -> None:
+        """Say when the data does not fit the Input node, and offer the one-click fix."""
+        target = self._fitting_input()
+        if target is None:
+            self.fit_message.setText("")
+            self.fit_button.hide()
+            return
+        shape, dtype = self.expected  # type: ignore[misc]
+        have = list(self.data.input_shape)
+        self.fit_message.setText(f"The data's samples are {have} {self.data.dtype}, but the "
+                                 f"Input expects {list(shape)} {dtype}.")
+        self.fit_button.setText(f"Set the Input to {target[0]} {target[1]}")
+        self.fit_button.show()
+
+    def _fitting_input(self) -> tuple[list[int], str] | None:
+        """The (shape, dtype) the Input should take, or None when the data already fits.
+        Integer data fits a float Input (it is converted); float data never fits token ids.
+        A missing channel dimension is added by the engine, so [1, H, W] takes [H, W]."""
+        if self.data is None or self.expected is None:
+            return None
+        shape, dtype = self.expected
+        have = tuple(self.data.input_shape)
+        shape_ok = shape in (have, (1, *have))
+        dtype_ok = not (dtype == "int64" and self.data.dtype != "int64")
+        if shape_ok and dtype_ok:
+            return None
+        return list(have), dtype if dtype_ok else "float32"
+
+    def _fit_clicked(self) -> None:
+        target = self._fitting_input()
+        if target is not None:
+            self.fit_input.emit(*target)

@@ -1,0 +1,82 @@
+"""Run history: every run of the project, newest first. Selecting runs overlays their curves
+on the plots; selecting two also lists how their graphs differ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QLabel, QListWidget, QListWidgetItem,
+                               QSizePolicy, QSplitter, QVBoxLayout, QWidget)
+
+from torchloom.engine.train.history import RunRecord, graph_diff, list_runs
+
+
+class RunsPanel(QWidget):
+    #: The runs whose curves should be overlaid.
+    selection_changed = Signal(list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        self.where = QLabel("")
+        self.where.setObjectName("muted")
+        self.where.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        layout.addWidget(self.where)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.list = QListWidget()
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.diff = QLabel("Select two runs to see how their graphs differ.")
+        self.diff.setObjectName("muted")
+        self.diff.setWordWrap(True)
+        self.diff.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.diff.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        split.addWidget(self.list)
+        split.addWidget(self.diff)
+        split.setSizes([420, 300])
+        layout.addWidget(split, 1)
+        self.runs: list[RunRecord] = []
+        self.runs_dir: Path | None = None
+        self.list.itemSelectionChanged.connect(self._selected)
+
+    def refresh(self, runs_dir: Path | None) -> None:
+        self.runs_dir = runs_dir
+        self.runs = list(reversed(list_runs(runs_dir))) if runs_dir else []
+        self.where.setText(f"Runs in {runs_dir}" if runs_dir else "")
+        self.list.blockSignals(True)
+        self.list.clear()
+        for run in self.runs:
+            item = QListWidgetItem(run.label())
+            item.setToolTip(str(run.path))
+            item.setData(Qt.ItemDataRole.UserRole, str(run.path))
+            self.list.addItem(item)
+        if not self.runs:
+            placeholder = QListWidgetItem("No runs yet: press Train.")
+            placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.list.addItem(placeholder)
+        self.list.blockSignals(False)
+        self._selected()
+
+    def selected_runs(self) -> list[RunRecord]:
+        paths = {item.data(Qt.ItemDataRole.UserRole) for item in self.list.selectedItems()}
+        return [run for run in self.runs if str(run.path) in paths]
+
+    def _selected(self) -> None:
+        chosen = self.selected_runs()
+        self.selection_changed.emit(chosen)
+        if len(chosen) != 2:
+            self.diff.setText("Select two runs to see how their graphs differ.")
+            return
+        older, newer = sorted(chosen, key=lambda r: r.name)
+        a, b = older.project(), newer.project()
+        if a is None or b is None:
+            self.diff.setText("One of these runs has no readable graph.")
+            return
+        lines = graph_diff(a.graph, b.graph)
+        config = [f"{k}: {a.training.get(k)} -> {b.training.get(k)}"
+                  for k in sorted(set(a.training) | set(b.training))
+                  if a.training.get(k) != b.training.get(k)]
+        text = f"From {older.name} to {newer.name}:\n"
+        text += "\n".join(lines + config) if lines or config else "the same graph and settings"
+        self.diff.setText(text)

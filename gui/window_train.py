@@ -1,0 +1,290 @@
+"""Training from the main window: the Data, Training, Plots and Runs panels, the toolbar,
+and the run lifecycle (train, stop, resume, reset weights). A mixin over the window."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QMenu, QToolBar, QVBoxLayout, QWidget
+
+from torchloom.engine.edits import plan_set_param
+
+from .commands import ProjectSettingCommand
+from .paths import data_dir
+from .training.controller import TrainingController, TrainRequest
+from .training.data_panel import DataPanel
+from .training.runs_panel import RunsPanel
+from .training.settings_panel import TrainingPanel
+
+LOCK_HINT = "Training is running: stop it before editing the graph"
+
+
+class TrainActions:
+    """Needs `document`, `scene`, `loader`, `flash`, `_dock` and the other docks."""
+
+    def _build_training(self) -> None:
+        self.controller = TrainingController(self)  # type: ignore[arg-type]
+        self.weights_from: Path | None = None
+        self.data_panel = DataPanel(self)  # type: ignore[arg-type]
+        self.training_panel = TrainingPanel(self)  # type: ignore[arg-type]
+        self.runs_panel = RunsPanel(self)  # type: ignore[arg-type]
+        self.plots: Any = None
+        self.plots_holder = QWidget(self)  # type: ignore[arg-type]
+        QVBoxLayout(self.plots_holder).setContentsMargins(0, 0, 0, 0)
+        self.plots_holder.layout().addWidget(QLabel("  Plots appear here when training starts."))
+        self.side_tabs.addTab(self.data_panel, "Data")
+        self.side_tabs.addTab(self.training_panel, "Training")
+        self.bottom_tabs.addTab(self.plots_holder, "Plots")
+        self.bottom_tabs.addTab(self.runs_panel, "Runs")
+        self.act_train = self._action("▶  &Train", self.train, "Ctrl+Return",
+                                      "Compile the graph and train a new run")
+        self.act_stop = self._action("■  &Stop", self.stop_training, "Ctrl+.",
+                                     "Stop after the current batch")
+        self.act_resume = self._action("⟳  &Resume", self.resume_training, None,
+                                       "Continue the stopped run")
+        self.act_reset = self._action("Reset &weights", self.reset_weights, None,
+                                      "The next run starts from fresh weights")
+        toolbar = QToolBar("Training", self)  # type: ignore[arg-type]
+        toolbar.setObjectName("training-toolbar")
+        toolbar.setMovable(False)
+        for act in (self.act_train, self.act_stop, self.act_resume):
+            toolbar.addAction(act)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self.run_menu = QMenu("&Run", self)  # type: ignore[arg-type]
+        for act in (self.act_train, self.act_stop, self.act_resume):
+            self.run_menu.addAction(act)
+        self.run_menu.addSeparator()
+        self.run_menu.addAction(self.act_reset)
+        help_menu = self.menuBar().actions()[-1]
+        self.menuBar().insertMenu(help_menu, self.run_menu)
+        tp = self.training_panel
+        tp.train_clicked.connect(self.train)
+        tp.stop_clicked.connect(self.stop_training)
+        tp.resume_clicked.connect(self.resume_training)
+        tp.reset_clicked.connect(self.reset_weights)
+        tp.setting_changed.connect(self._set_training_setting)
+        self.data_panel.spec_changed.connect(self._set_dataset)
+        self.data_panel.fit_input.connect(self._fit_input)
+        self.runs_panel.selection_changed.connect(self._overlay_runs)
+        c = self.controller
+        c.state_changed.connect(self._training_state)
+        c.began.connect(self._began)
+        c.reports.connect(self._reports)
+        c.epoch.connect(self._epoch)
+        c.finished.connect(self._finished)
+        c.failed.connect(self._failed)
+        c.prepared.connect(self._prepared)
+        self.loader.ready.connect(self._devices)
+        if self.loader.is_ready:
+            self._devices()
+        self._training_state("idle")
+
+    # ---- documents -------------------------------------------------------------------
+
+    def _training_document(self) -> None:
+        """A document was opened or closed: the panels follow it."""
+        doc = self.document
+        self.weights_from = None
+        if doc is None:
+            self.data_panel.set_project(None, None, None)
+            self.runs_panel.refresh(None)
+            return
+        doc.settings_changed.connect(self._settings_changed)
+        doc.analysis_changed.connect(self._expected_input)
+        self._settings_changed()
+        self.runs_panel.refresh(self.runs_dir())
+
+    def _settings_changed(self) -> None:
+        doc = self.document
+        if doc is None:
+            return
+        self.training_panel.show_settings(doc.project.training_config())
+        base = doc.path.parent if doc.path else None
+        self.data_panel.set_project(doc.project.dataset, base, self._input_spec())
+
+    def _expected_input(self) -> None:
+        self.data_panel.set_expected(self._input_spec())
+
+    def _input_spec(self) -> tuple[tuple[int, ...], str] | None:
+        doc = self.document
+        if doc is None or doc.analysis is None:
+            return None
+        for node_id in doc.analysis.inputs:
+            spec = doc.analysis.nodes[node_id].spec
+            if spec is not None:
+                return tuple(spec.shape), spec.dtype
+        return None
+
+    def runs_dir(self) -> Path:
+        doc = self.document
+        assert doc is not None
+        if doc.path is not None:
+            return doc.path.parent / "runs"
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", doc.project.name).strip("-") or "untitled"
+        return data_dir() / "runs" / slug
+
+    # ---- settings as undoable project edits --------------------------------------------
+
+    def _set_training_setting(self, key: str, value: Any) -> None:
+        doc = self.document
+        if doc is None or doc.project.training_config().get(key) == value and \
+                key in doc.project.training:
+            return
+        doc.undo_stack.push(ProjectSettingCommand(doc, key, value, f"Set training {key}"))
+
+    def _set_dataset(self, spec: dict[str, Any]) -> None:
+        doc = self.document
+        if doc is not None and spec != doc.project.dataset:
+            name = spec.get("name") or Path(str(spec.get("path", "data"))).name
+            doc.undo_stack.push(ProjectSettingCommand(doc, None, spec, f"Use dataset {name}"))
+
+    def _fit_input(self, shape: list[int], dtype: str) -> None:
+        doc = self.document
+        if doc is None or not doc.analysis or not doc.analysis.inputs:
+            return
+        node_id = doc.analysis.inputs[0]
+        graph = doc.graph
+        doc.plan_and_edit(lambda: plan_set_param(graph, node_id, "shape", shape)
+                          + plan_set_param(graph, node_id, "dtype", dtype),
+                          f"Fit {node_id} to the data")
+
+    def _devices(self) -> None:
+        from torchloom.engine.train.config import list_devices
+
+        self.training_panel.set_devices(list_devices())
+
+    # ---- the run -----------------------------------------------------------------------
+
+    def train(self, resume: Path | None = None) -> bool:
+        doc = self.document
+        if doc is None or self.controller.running:
+            return False
+        if doc.analysis is None:
+            self.flash("PyTorch is still loading: try again in a moment")
+            return False
+        if doc.analysis.errors:
+            count = len(doc.analysis.errors)
+            text = (f"The graph has {count} error{'s' * (count > 1)}: fix "
+                    f"{'them' if count > 1 else 'it'} first (see the Problems panel).")
+            self.training_panel.say(text, error=True)
+            self.flash(text)
+            self.show_tab(self.problems)
+            return False
+        request = TrainRequest.snapshot(doc.project, resume=resume,
+                                        init_from=None if resume else self.weights_from,
+                                        runs_dir=self.runs_dir())
+        self._ensure_plots()
+        self.plots.reset()
+        self.plots.status.setText("Preparing: loading data and compiling…")
+        self.training_panel.say("")
+        self.show_plots()
+        doc.lock(LOCK_HINT)
+        return self.controller.start(request)
+
+    def stop_training(self) -> None:
+        self.controller.stop()
+
+    def resume_training(self) -> bool:
+        run = self.controller.last_run_dir
+        if run is None:
+            self.flash("There is no stopped run to resume")
+            return False
+        return self.train(resume=run)
+
+    def reset_weights(self) -> None:
+        self.weights_from = None
+        self.training_panel.say("Weights reset: the next run starts from fresh weights.")
+
+    def show_plots(self) -> None:
+        """Bring the plots forward, tall enough to read (40 % of the window)."""
+        self._ensure_plots()
+        self.show_tab(self.plots_holder, height=int(self.height() * 0.4))
+
+    def _ensure_plots(self) -> None:
+        if self.plots is None:
+            from .training.plots import PlotsPanel
+
+            layout = self.plots_holder.layout()
+            while layout.count():
+                item = layout.takeAt(0)
+                if item.widget():
+                    item.widget().hide()
+                    item.widget().setParent(None)
+            self.plots = PlotsPanel(self.plots_holder)
+            layout.addWidget(self.plots)
+
+    def _training_state(self, state: str) -> None:
+        can_resume = (self.controller.last_result is not None
+                      and self.controller.last_result.status == "stopped"
+                      and self.controller.last_run_dir is not None)
+        self.training_panel.set_state(state, can_resume)
+        self.act_train.setEnabled(state == "idle" and self.document is not None)
+        self.act_stop.setEnabled(state == "training")
+        self.act_resume.setEnabled(state == "idle" and can_resume)
+        self.act_reset.setEnabled(state == "idle")
+        if state == "idle" and self.document is not None:
+            self.document.lock(None)
+        if self.scene is not None:
+            self.scene.set_read_only(state != "idle")
+        self.inspector.setEnabled(state == "idle")
+        if state == "stopping" and self.plots is not None:
+            self.plots.status.setText("Stopping after this batch…")
+
+    def _prepared(self, job: Any) -> None:
+        where = [f"Run folder: {job.run_dir}"] if job.run_dir else []
+        self._run_notes = "<br>".join(where + list(job.notes))
+        self.training_panel.say(self._run_notes)
+
+    def _began(self, info: dict[str, Any]) -> None:
+        if self.plots is not None:
+            self.plots.set_epochs(info["epochs"])
+            self.plots.status.setText(f"Training on {info['device']}: "
+                                      f"{info['train_samples']:,} train / "
+                                      f"{info['val_samples']:,} validation samples")
+
+    def _reports(self, reports: list[Any]) -> None:
+        if self.plots is not None:
+            self.plots.add_reports(reports)
+
+    def _epoch(self, report: Any) -> None:
+        if self.plots is not None:
+            self.plots.add_epoch(report)
+
+    def _finished(self, result: Any) -> None:
+        if result.status in ("finished", "stopped") and result.run_dir is not None:
+            self.weights_from = result.run_dir
+        final = result.final
+        text = {"finished": "Finished", "stopped": f"Stopped at step {result.step}: Resume "
+                "continues from the checkpoint", "failed": "Failed"}.get(result.status, "")
+        if final is not None and final.val_acc is not None:
+            text += f" · validation accuracy {final.val_acc:.4f}"
+        if self.plots is not None and result.status != "failed":
+            self.plots.finish(result.status, text)
+        if result.status != "failed":
+            notes = getattr(self, "_run_notes", "")
+            self.training_panel.say(text + (f"<br>{notes}" if notes else ""))
+        if self.document is not None:
+            self.runs_panel.refresh(self.runs_dir())
+
+    def _failed(self, message: str) -> None:
+        self.training_panel.say(message, error=True)
+        if self.plots is not None:
+            self.plots.finish("failed", message)
+        self.show_tab(self.training_panel)
+        self.flash(message)
+
+    def _overlay_runs(self, runs: list[Any]) -> None:
+        if runs:
+            self._ensure_plots()
+        if self.plots is not None:
+            self.plots.show_history(runs)
+
+    def stop_training_for_exit(self) -> None:
+        """Closing while training: stop cleanly (a checkpoint is kept) and wait."""
+        if self.controller.running:
+            self.controller.stop()
+            self.controller.wait(120_000)
+
