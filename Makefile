@@ -45,6 +45,9 @@ screenshots: setup
 		QT_QPA_PLATFORM=offscreen $(VENV)/bin/torchloom gui $$f --screenshot \
 			docs/screenshots/$$(basename $$f .json).png || exit 1; \
 	done
+	tmp=$$(mktemp -d) && cp resources/examples/mnist_cnn.json $$tmp/ && \
+		QT_QPA_PLATFORM=offscreen TORCHLOOM_DATA_DIR=$$tmp $(VENV)/bin/torchloom gui \
+		$$tmp/mnist_cnn.json --train --screenshot docs/screenshots/training.png && rm -rf $$tmp
 
 bench: setup
 	$(PY) bench/shape_inference.py
@@ -52,6 +55,7 @@ bench: setup
 	$(PY) bench/train_throughput.py
 	$(PY) bench/startup.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/canvas.py
+	QT_QPA_PLATFORM=offscreen $(PY) bench/gui_responsiveness.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis
