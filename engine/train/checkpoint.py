@@ -27,11 +27,9 @@ from ..fileio import atomic_write_bytes, atomic_write_text
 from ..project import Project, dumps_project, loads_project
 from .callbacks import METRIC_COLUMNS, EpochReport
 
-MODEL_FILE = "model.safetensors"
-STATE_FILE = "state.pt"
-METRICS_FILE = "metrics.csv"
-PROJECT_FILE = "project.json"
-RUN_FILE = "run.json"
+from .runfiles import METRICS_FILE, MODEL_FILE, PROJECT_FILE, RUN_FILE, STATE_FILE
+
+__all__ = ["METRICS_FILE", "MODEL_FILE", "PROJECT_FILE", "RUN_FILE", "STATE_FILE"]
 
 
 class CheckpointError(TorchloomError):

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..graph import Graph
 from ..project import Project, loads_project
-from . import checkpoint as ckpt
+from . import runfiles as ckpt
 
 
 @dataclass

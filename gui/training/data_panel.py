@@ -65,6 +65,7 @@ class DataPanel(QScrollArea):
         self._quiet = False
         self._grid: QImage | None = None
         self._sharp = True
+        self._waiting = False
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(12, 12, 12, 12)
@@ -107,7 +108,7 @@ class DataPanel(QScrollArea):
     # ---- choosing ------------------------------------------------------------------------
 
     def _fill_sources(self) -> None:
-        from torchloom.engine.data.builtin import BUILTINS
+        from torchloom.engine.data.catalog import BUILTINS
 
         self._quiet = True
         self.source.clear()
@@ -234,9 +235,18 @@ class DataPanel(QScrollArea):
     # ---- loading and showing -------------------------------------------------------------
 
     def reload(self) -> None:
+        from ..engine_loader import engine_loader
+
         self._token += 1
         token, spec, base = self._token, self.spec, self.base_dir
         self.data = None
+        loader = engine_loader()
+        if spec and not loader.is_ready:  # data needs torch: wait for it, do not race it
+            self.info.setText("Loading…")
+            if not self._waiting:
+                self._waiting = True
+                loader.ready.connect(self._engine_ready)
+            return
         if not spec:
             self.info.setText("No dataset chosen yet.")
             self.preview.clear()
@@ -262,6 +272,13 @@ class DataPanel(QScrollArea):
                 self._loaded.done.emit(token, None, f"{type(exc).__name__}: {exc}")
 
         threading.Thread(target=load, daemon=True, name="data-preview").start()
+
+    def _engine_ready(self) -> None:
+        from ..engine_loader import engine_loader
+
+        engine_loader().ready.disconnect(self._engine_ready)
+        self._waiting = False
+        self.reload()
 
     def wait_loaded(self, timeout_s: float = 30.0) -> bool:
         """Tests and scripts: process events until the current load has arrived."""

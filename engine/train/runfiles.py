@@ -1,0 +1,8 @@
+"""The file names inside a run folder. Apart from `checkpoint` so that reading run history
+(the GUI's run list) does not import torch."""
+
+MODEL_FILE = "model.safetensors"
+STATE_FILE = "state.pt"
+METRICS_FILE = "metrics.csv"
+PROJECT_FILE = "project.json"
+RUN_FILE = "run.json"
