@@ -14,8 +14,7 @@ idx) overrides the guess made from the file name.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_exports
 
 _WHERE = {
     "BUILTINS": "catalog", "Dataset": "dataset", "Normalization": "dataset", "Split": "dataset",
@@ -26,8 +25,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    """Names load on first use (PEP 562): the catalogue is readable without torch."""
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _WHERE)
