@@ -17,9 +17,6 @@ from .errors import ProjectFileError, TorchloomError
 
 EXIT_OK, EXIT_GRAPH, EXIT_FILE, EXIT_INTERNAL = 0, 1, 2, 3
 
-Command = Callable[[argparse.Namespace], int]
-
-
 def _print(text: str = "", file=None) -> None:
     print(text, file=file or sys.stdout)
 
@@ -117,7 +114,7 @@ def main(argv: Sequence[str] | None = None,
     try:
         return args.func(args)
     except TorchloomError as exc:
-        _print(f"error: {exc}", sys.stderr)
+        _print(f"error: {exc.describe()}", sys.stderr)
         return EXIT_FILE
     except BrokenPipeError:  # e.g. `torchloom check *.json | head -1`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

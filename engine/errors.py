@@ -41,6 +41,10 @@ class TorchloomError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def describe(self) -> str:
+        """One line for a person; subclasses add where it happened (node, file, row)."""
+        return self.message
+
 
 # ---- graph errors: attached to a node --------------------------------------------------
 

@@ -163,9 +163,6 @@ class Graph:
     def predecessors(self, node_id: str) -> list[str]:
         return list(dict.fromkeys(e.src for e in self.in_edges(node_id)))
 
-    def successors(self, node_id: str) -> list[str]:
-        return list(dict.fromkeys(e.dst for e in self.out_edges(node_id)))
-
     def topological_order(self) -> list[str]:
         """Nodes in an order where every edge points forward; nodes on loops, and nodes
         downstream of them, are left out. Ties follow the order nodes were added (Kahn's
@@ -184,9 +181,6 @@ class Graph:
                 if waiting[edge.dst] == 0:
                     heapq.heappush(ready, position[edge.dst])
         return order
-
-    def cyclic_nodes(self) -> set[str]:
-        return {n for loop in self.cycles() for n in loop}
 
     def cycles(self) -> list[list[str]]:
         """Each loop as a list of node ids in wiring order (one representative per loop)."""

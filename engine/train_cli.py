@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import CompileError, DataError, ProjectFileError, TorchloomError, TrainingError
+from .errors import CompileError, TorchloomError
 from .train.callbacks import BatchReport, Callback, EpochReport, TrainResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
@@ -82,15 +82,12 @@ def cmd_train(args: argparse.Namespace) -> int:
                                out_dir=Path(args.out) if args.out else None,
                                resume=Path(args.resume) if args.resume else None,
                                callbacks=[progress])
-    except (ProjectFileError, DataError) as exc:
-        print(f"error: {exc.describe()}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except CompileError as exc:
         for err in exc.errors:
             print(err.describe(), file=sys.stderr)
         return EXIT_BAD_INPUT
-    except TorchloomError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except TorchloomError as exc:  # a project, data, device or setting problem
+        print(f"error: {exc.describe()}", file=sys.stderr)
         return EXIT_BAD_INPUT
     data = job.split.describe()
     print(f"training {project.name} on {job.trainer.device}: {data['name']}, "
@@ -151,5 +148,5 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=cmd_train)
 
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "EXIT_STOPPED", "TrainingError",
-           "add_parser", "cmd_train"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "EXIT_STOPPED", "add_parser",
+           "cmd_train"]

@@ -51,9 +51,3 @@ def add_recent(path: str | Path) -> None:
     store = settings()
     store.setValue("recent", [path, *items][:MAX_RECENT])
     store.sync()
-
-
-def clear_recent() -> None:
-    store = settings()
-    store.remove("recent")
-    store.sync()

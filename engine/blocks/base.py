@@ -19,7 +19,6 @@ if TYPE_CHECKING:  # torch is imported only when a block is built, never to read
 #: Shapes handed to blocks never include the batch dimension: ``(32, 13, 13)``.
 SampleShape = tuple[int, ...]
 
-FLOAT_DTYPES = ("float32",)
 INT_DTYPES = ("int64",)
 
 
@@ -109,10 +108,6 @@ class Block:
 
     def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> "nn.Module":
         return self.module_class()(**self.inferred(input_shapes), **self.fixed, **params)
-
-    def output_dtype(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> str:
-        """The dtype of the output; measured blocks get it from the tensor, this is for Input."""
-        return "float32"
 
     # ---- derived -----------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from ..params import Choice, Shape
 from .base import Block, TensorSpec, register
@@ -24,6 +24,3 @@ class InputBlock(Block):
 
     def output_spec(self, params: dict[str, Any]) -> TensorSpec:
         return TensorSpec(tuple(params["shape"]), params["dtype"])
-
-    def output_dtype(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> str:
-        return params["dtype"]

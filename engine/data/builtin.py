@@ -66,12 +66,9 @@ LOADERS: dict[str, Callable[[dict[str, Any]], Dataset]] = {
 }
 
 
-#: Options a built-in takes besides its name: for generated data, the sample count and the
-#: generator's seed (independent of the training seed, so the data stays put).
-BUILTIN_OPTIONS = ("n", "seed")
-
-
 def load_builtin(name: str, options: dict[str, Any]) -> Dataset:
+    """Load a built-in. Generated ones take `n` (samples) and `seed` (the generator's own,
+    independent of the training seed, so the data stays put when that changes)."""
     entry = BUILTINS.get(name)
     if entry is None:
         known = ", ".join(BUILTINS)

@@ -22,6 +22,21 @@ def _show(shape: tuple[int, ...]) -> str:
     return "[" + ", ".join(map(str, shape)) + "]"
 
 
+def input_mismatch(data: Dataset, shape: tuple[int, ...], dtype: str) -> str | None:
+    """Why `data` cannot feed an Input of `shape` and `dtype`: ``"shape"``, ``"dtype"`` or
+    None. None includes the cases `fit_to_graph` repairs: a missing channel dimension
+    ([H, W] into [1, H, W]), integer data into a float Input, whole-number floats into
+    token ids."""
+    have = tuple(data.input_shape)
+    if shape != have and not (shape == (1, *have) and data.in_memory):
+        return "shape"
+    if dtype == "int64" and data.dtype != "int64":
+        x = data.x
+        if x is None or not torch.equal(x, x.round()):
+            return "dtype"
+    return None
+
+
 def fit_to_graph(data: Dataset, graph: "Graph", analysis: "Analysis",
                  loss: str = "cross_entropy") -> tuple[Dataset, list[str]]:
     """Return the data converted to what the Input expects, plus notes on what was done.
@@ -39,20 +54,19 @@ def fit_to_graph(data: Dataset, graph: "Graph", analysis: "Analysis",
     spec = analysis.nodes[input_id].spec
     assert spec is not None
     want, have = spec.shape, data.input_shape
+    problem = input_mismatch(data, want, spec.dtype)
+    if problem == "shape":
+        raise DataError(f"the data has samples of shape {_show(have)} ({data.name}) but the "
+                        f"Input node {input_id} expects {_show(want)}: set {input_id}'s "
+                        f"shape to {_show(have)}")
+    if problem == "dtype":
+        raise DataError(f"the Input node {input_id} expects int64 token ids but the data "
+                        f"holds {data.dtype} values: set {input_id}'s dtype to float32")
     if want != have:
-        if want == (1, *have) and data.in_memory:
-            data = _with_x(data, data.x.unsqueeze(1))  # type: ignore[union-attr]
-            notes.append(f"added a channel dimension: samples {_show(have)} -> {_show(want)}")
-        else:
-            raise DataError(f"the data has samples of shape {_show(have)} ({data.name}) but the "
-                            f"Input node {input_id} expects {_show(want)}: set {input_id}'s "
-                            f"shape to {_show(have)}")
+        data = _with_x(data, data.x.unsqueeze(1))  # type: ignore[union-attr]
+        notes.append(f"added a channel dimension: samples {_show(have)} -> {_show(want)}")
     if spec.dtype == "int64" and data.dtype != "int64":
-        x = data.x
-        if x is None or not torch.equal(x, x.round()):
-            raise DataError(f"the Input node {input_id} expects int64 token ids but the data "
-                            f"holds {data.dtype} values: set {input_id}'s dtype to float32")
-        data = _with_x(data, x.long())
+        data = _with_x(data, data.x.long())  # type: ignore[union-attr]
     elif spec.dtype == "float32" and data.dtype != "float32":
         if data.x is not None:
             data = _with_x(data, data.x.float())

@@ -22,7 +22,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from torch import nn
 
-from ..errors import DataError, ProjectFileError, TorchloomError
+from ..errors import ProjectFileError, TorchloomError
 from ..fileio import atomic_write_bytes, atomic_write_text
 from ..project import Project, dumps_project, loads_project
 from .callbacks import METRIC_COLUMNS, EpochReport
@@ -96,15 +96,6 @@ def read_project_copy(run_dir: Path) -> Project:
         raise CheckpointError(f"{run_dir}: not a run folder (no {PROJECT_FILE})") from None
     except ProjectFileError as exc:
         raise CheckpointError(exc.describe()) from None
-
-
-def read_run_info(run_dir: Path) -> dict[str, Any]:
-    try:
-        return json.loads((run_dir / RUN_FILE).read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot be read ({exc})", path=str(run_dir / RUN_FILE)) from None
 
 
 def load_matching(model: nn.Module, saved: dict[str, torch.Tensor],

@@ -94,10 +94,6 @@ class Trainer:
         """Ask the run to stop before its next batch. Safe from any thread."""
         self._stop.set()
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     def restore(self, state: dict[str, Any]) -> None:
         """Continue a checkpoint: counters, optimizer and RNG state from `state.pt`."""
         if state.get("format") != STATE_FORMAT:

@@ -41,7 +41,6 @@ class NodeItem(QGraphicsItem):
         block = node.block
         self.category = block.category if block else ""
         self.port_names: list[str] = [p.name for p in block.inputs] if block else ["in"]
-        self.has_output = True
         self.shape_text = ""
         self.params_text = ""
         self.errors: list[Any] = []

@@ -36,7 +36,6 @@ class CanvasScene(QGraphicsScene):
         self.edge_items: dict[int, EdgeItem] = {}
         self._draft: DraftWire | None = None
         self._draft_from: tuple[str, str, str | None] | None = None
-        self._syncing = False
         self.read_only = False
         self.setSceneRect(-SCENE_HALF, -SCENE_HALF, 2 * SCENE_HALF, 2 * SCENE_HALF)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
@@ -118,9 +117,7 @@ class CanvasScene(QGraphicsScene):
             if item is not None and event.node.pos is not None:
                 target = QPointF(*event.node.pos)
                 if item.pos() != target:
-                    self._syncing = True
                     item.setPos(target)
-                    self._syncing = False
 
     def apply_analysis(self) -> None:
         """Shapes, parameter counts and problems onto the items; only changed ones repaint."""

@@ -108,8 +108,7 @@ class TrainingWorker(QObject):
                 e.describe() for e in exc.errors[:3]) + " (see the Problems panel)")
             return
         except TorchloomError as exc:
-            describe = getattr(exc, "describe", None)
-            self.failed.emit(describe() if callable(describe) else str(exc))
+            self.failed.emit(exc.describe())
             return
         except Exception as exc:  # noqa: BLE001 - shown in the panel, never a crash
             self.failed.emit(f"training could not start: {type(exc).__name__}: {exc}")

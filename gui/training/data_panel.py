@@ -263,9 +263,7 @@ class DataPanel(QScrollArea):
                 try:
                     data = load_dataset(spec, base)
                 except TorchloomError as exc:
-                    describe = getattr(exc, "describe", None)
-                    self._loaded.done.emit(token, None, describe() if callable(describe)
-                                           else str(exc))
+                    self._loaded.done.emit(token, None, exc.describe())
                     return
                 self._loaded.done.emit(token, data, None)
             except Exception as exc:  # noqa: BLE001 - shown in the panel, never raised
@@ -381,18 +379,17 @@ class DataPanel(QScrollArea):
         self.fit_button.show()
 
     def _fitting_input(self) -> tuple[list[int], str] | None:
-        """The (shape, dtype) the Input should take, or None when the data already fits.
-        Integer data fits a float Input (it is converted); float data never fits token ids.
-        A missing channel dimension is added by the engine, so [1, H, W] takes [H, W]."""
+        """The (shape, dtype) the Input should take, or None when the data already fits
+        (by the engine's own rule, the one training applies)."""
+        from torchloom.engine.data.fit import input_mismatch
+
         if self.data is None or self.expected is None:
             return None
         shape, dtype = self.expected
-        have = tuple(self.data.input_shape)
-        shape_ok = shape in (have, (1, *have))
-        dtype_ok = not (dtype == "int64" and self.data.dtype != "int64")
-        if shape_ok and dtype_ok:
+        problem = input_mismatch(self.data, shape, dtype)
+        if problem is None:
             return None
-        return list(have), dtype if dtype_ok else "float32"
+        return list(self.data.input_shape), "float32" if problem == "dtype" else dtype
 
     def _fit_clicked(self) -> None:
         target = self._fitting_input()

@@ -125,7 +125,6 @@ class PlotsPanel(QWidget):
                                             name="validation")
         self.batch_loss, self.batch_acc = Series(), Series()
         self.val_loss, self.val_acc = Series(64), Series(64)
-        self._smoothed = np.empty(0)
         self.history_items: list[Any] = []
         self.smoothing.valueChanged.connect(lambda _v: self._redraw_smooth())
         self.log_scale.toggled.connect(self._set_log)
@@ -151,7 +150,6 @@ class PlotsPanel(QWidget):
     def reset(self, info: dict[str, Any] | None = None) -> None:
         for series in (self.batch_loss, self.batch_acc, self.val_loss, self.val_acc):
             series.clear()
-        self._smoothed = np.empty(0)
         for curve in (self.c_batch, self.c_smooth, self.c_val_loss, self.c_acc, self.c_val_acc):
             curve.setData([], [])
         self.progress.setValue(0)
