@@ -53,6 +53,7 @@ bench: setup
 	$(PY) bench/shape_inference.py
 	$(PY) bench/compile_vs_handwritten.py
 	$(PY) bench/train_throughput.py
+	$(PY) bench/probe_overhead.py
 	$(PY) bench/startup.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/canvas.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/gui_responsiveness.py

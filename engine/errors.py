@@ -244,3 +244,18 @@ class TrainingError(TorchloomError):
         super().__init__(message)
         self.kind = kind
         self.step = step
+
+
+class ProbeError(TorchloomError):
+    """Looking inside a model failed: a node that does not exist or has nothing to show, a
+    run folder whose weights do not fit the graph, samples of the wrong shape."""
+
+    def __init__(self, message: str, node: str | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.node = node
+        self.path = path
+
+    def describe(self) -> str:
+        place = f"{self.path}: " if self.path else ""
+        node = f"node {self.node}: " if self.node else ""
+        return f"{place}{node}{self.message}"

@@ -27,11 +27,12 @@ from .shortcuts import SHORTCUTS, ShortcutsDialog
 from .start_page import StartPage
 from .window_edit import EditActions
 from .window_files import FileActions
+from .window_inspect import InspectActions
 from .window_train import TrainActions
 
 
 
-class MainWindow(FileActions, EditActions, TrainActions, QMainWindow):
+class MainWindow(FileActions, EditActions, TrainActions, InspectActions, QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.loader = engine_loader()
@@ -54,6 +55,7 @@ class MainWindow(FileActions, EditActions, TrainActions, QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_training()
+        self._build_inspect()
         self.start_page.new_requested.connect(self.new_project)
         self.start_page.open_requested.connect(self.open_dialog)
         self.start_page.recent_requested.connect(lambda p: self.open_path(Path(p)))
@@ -237,6 +239,7 @@ class MainWindow(FileActions, EditActions, TrainActions, QMainWindow):
             self.view.setFocus()
         self.inspector.set_document(document)
         self._training_document()
+        self._inspect_document()
         self._update_summary()
         self._update_title()
         self._update_enabled()
@@ -299,6 +302,7 @@ class MainWindow(FileActions, EditActions, TrainActions, QMainWindow):
             self.problems.show_problems(self.document.analysis.problems
                                         if self.document.analysis else [])
         self.inspector.rebuild()
+        self.inspect_panel.apply_theme()
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self).exec()

@@ -173,9 +173,12 @@ class TrainActions:
             self.flash(text)
             self.show_tab(self.problems)
             return False
+        from .window_inspect import LIVE_PROBE_EVERY
+
         request = TrainRequest.snapshot(doc.project, resume=resume,
                                         init_from=None if resume else self.weights_from,
-                                        runs_dir=self.runs_dir())
+                                        runs_dir=self.runs_dir(), probe_every=LIVE_PROBE_EVERY)
+        self._last_request_project = request.project
         self._ensure_plots()
         self.plots.reset()
         self.plots.status.setText("Preparing: loading data and compiling…")

@@ -52,12 +52,14 @@ def _shapes(options: dict[str, Any]) -> Dataset:
 
 def _sequences(options: dict[str, Any]) -> Dataset:
     x, y = generators.make_sequences(options.get("n", 4000), options.get("seed", 0))
-    return Dataset(x, y, "sequences", ["B first", "A first"], {"vocab_size": 16})
+    return Dataset(x, y, "sequences", ["B first", "A first"],
+                   {"vocab_size": 16, "tokens": generators.sequence_token_names(16)})
 
 
 def _retrieval(options: dict[str, Any]) -> Dataset:
     x, y = generators.make_retrieval(options.get("n", 4000), options.get("seed", 0))
-    return Dataset(x, y, "retrieval", [f"value {v}" for v in range(8)], {"vocab_size": 144})
+    return Dataset(x, y, "retrieval", [f"value {v}" for v in range(8)],
+                   {"vocab_size": 144, "tokens": generators.retrieval_token_names()})
 
 
 LOADERS: dict[str, Callable[[dict[str, Any]], Dataset]] = {

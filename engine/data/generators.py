@@ -76,6 +76,18 @@ def make_sequences(n: int = 4000, seed: int = 0, length: int = 32,
     return x, y
 
 
+def sequence_token_names(vocab: int = 16) -> list[str]:
+    """Names for `make_sequences` tokens, for axis labels: A, B, then noise n2, n3..."""
+    return ["A", "B"] + [f"n{t}" for t in range(2, vocab)]
+
+
+def retrieval_token_names(keys: int = 16, values: int = 8) -> list[str]:
+    """Names for `make_retrieval` tokens, for axis labels: ``k3=v5`` for a pair, ``?k3`` for
+    the query, so an attention map reads as "the query looked at its key"."""
+    pairs = [f"k{t // values}=v{t % values}" for t in range(keys * values)]
+    return pairs + [f"?k{k}" for k in range(keys)]
+
+
 def make_retrieval(n: int = 4000, seed: int = 0, keys: int = 16, pairs: int = 8,
                    values: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
     """[n, pairs + 1] int64 tokens: `pairs` key/value pairs, then a query key. The class is

@@ -90,3 +90,6 @@ class Callback:
 
     def on_failed(self, error: TrainingError) -> None:
         pass
+
+    def on_probe(self, result: Any) -> None:
+        """A live probe (`probe.ProbeResult`, on the CPU) taken every `probe_every` steps."""

@@ -18,6 +18,7 @@ from torch import fx
 from ..compile import compile_graph, module_names
 from ..data import Split, fit_to_graph, load_dataset, split_dataset
 from ..errors import CompileError, TrainingError
+from ..probe.batch import choose_probe_batch
 from ..project import Project, graph_to_dict
 from ..shapes import infer
 from . import checkpoint as ckpt
@@ -65,7 +66,7 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                      out_dir: Path | None = None, resume: Path | None = None,
                      init_from: Path | None = None, runs_dir: Path | None = None,
                      callbacks: Iterable[Callback] = (), save: bool = True,
-                     report_interval: float = 0.1) -> TrainingJob:
+                     report_interval: float = 0.1, probe_every: int = 0) -> TrainingJob:
     """Check and build everything a run needs.
 
     Args:
@@ -80,6 +81,7 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
         runs_dir: where new run folders go (default: ``runs`` next to the project).
         callbacks: reporting hooks.
         save: False trains without writing a run folder.
+        probe_every: hand a live probe to `on_probe` every this many steps (0: never).
     """
     config = TrainConfig.from_project(project, **(overrides or {}))
     graph = project.graph
@@ -126,9 +128,11 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                 "resumed_from": str(resume) if resume else None,
                 "init_from": str(init_from) if init_from else None,
                 "reinitialized": reinitialized, "notes": notes}
+    probe = choose_probe_batch(split.val if len(split.val) else split.train, seed=config.seed)
     trainer = Trainer(model, split, config, callbacks=callbacks,
                       run_dir=run_dir if save else None, project=project, node_ids=node_ids,
-                      report_interval=report_interval, run_info=run_info)
+                      report_interval=report_interval, run_info=run_info, probe=probe,
+                      probe_every=probe_every)
     if state is not None:
         trainer.restore(state)
     return TrainingJob(trainer, model, split, config, run_dir if save else None, notes,

@@ -27,6 +27,7 @@ from ..project import Project
 from . import checkpoint as ckpt
 from .callbacks import BatchReport, Callback, EpochReport, TrainResult
 from .config import TrainConfig, check_amp, resolve_device
+from .runfiles import PROBE_FILE
 
 STATE_FORMAT = "torchloom-state"
 
@@ -57,12 +58,17 @@ class Trainer:
         project: saved into the run folder as the graph snapshot.
         node_ids: module name -> node id, stored with the weights.
         report_interval: seconds between `on_batch_end` reports.
+        probe: the fixed probe batch, saved into the run folder.
+        probe_every: capture the probe batch every this many steps and hand it to
+            `on_probe` (0: never). A capture is one eval-mode forward pass on the probe
+            batch with hooks that are removed again, so its cost is bounded by the batch.
     """
 
     def __init__(self, model: nn.Module, split: Split, config: TrainConfig, *,
                  callbacks: Iterable[Callback] = (), run_dir: Path | None = None,
                  project: Project | None = None, node_ids: dict[str, str] | None = None,
-                 report_interval: float = 0.1, run_info: dict[str, Any] | None = None) -> None:
+                 report_interval: float = 0.1, run_info: dict[str, Any] | None = None,
+                 probe: Any = None, probe_every: int = 0) -> None:
         self.model = model
         self.split = split
         self.config = config
@@ -72,6 +78,9 @@ class Trainer:
         self.node_ids = node_ids or {}
         self.report_interval = report_interval
         self.run_info = dict(run_info or {})
+        self.probe = probe
+        self.probe_every = probe_every
+        self._probe_x: torch.Tensor | None = None
         self.device = resolve_device(config.device)
         self.amp_dtype = check_amp(config.amp, self.device)
         self.history: list[EpochReport] = []
@@ -186,6 +195,13 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             if self.project is not None:
                 ckpt.save_project_copy(self.run_dir, self.project)
+            if self.probe is not None and not (self.run_dir / PROBE_FILE).exists():
+                self.probe.save(self.run_dir / PROBE_FILE)
+        if self.probe is not None and self.probe_every > 0:
+            x = self.probe.x.to(dev)
+            x = norm.apply(x) if norm is not None and x.is_floating_point() else x
+            self._probe_x = (x.contiguous(memory_format=torch.channels_last)
+                             if self.channels_last else x)
             self._write_run_info("running")
         info = {"device": str(dev), "epochs": cfg.epochs, "steps_per_epoch": len(self.starts),
                 "total_steps": self.total_steps, "start_step": self.step,
@@ -294,6 +310,8 @@ class Trainer:
                 torch.sum(out.detach().argmax(-1) == yb, dim=0, out=hits[i])
             self.step += 1
             self.step_in_epoch = i + 1
+            if self._probe_x is not None and self.step % self.probe_every == 0:
+                self._live_probe()
             now = time.perf_counter()
             if now - last_time >= self.report_interval or i == steps - 1:
                 before = self._carry["seen"]
@@ -338,6 +356,23 @@ class Trainer:
             else None, rate, self._lr())
         for cb in self.callbacks:
             cb.on_batch_end(report)
+
+    def _live_probe(self) -> None:
+        """Capture the probe batch for `on_probe`. Eval mode draws no random numbers, so a
+        run with probes trains exactly like one without."""
+        from ..probe.activations import capture
+
+        names = {node: name for name, node in self.node_ids.items()}
+        try:
+            result = capture(self.model, self._probe_x, names)  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - a probe must never end the training
+            self._probe_x = None
+            self.run_info.setdefault("notes", []).append(
+                f"live probes turned off at step {self.step}: {exc}")
+            return
+        result.step, result.epoch = self.step, self.epoch + 1
+        for cb in self.callbacks:
+            cb.on_probe(result)
 
     @torch.no_grad()
     def _evaluate(self) -> tuple[float | None, float | None]:

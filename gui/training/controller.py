@@ -35,6 +35,8 @@ class TrainRequest:
     init_from: Path | None = None
     runs_dir: Path | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    #: live probes for the Inspect panel every this many steps (0: none)
+    probe_every: int = 0
 
     @classmethod
     def snapshot(cls, project: Project, **kwargs: Any) -> "TrainRequest":
@@ -58,11 +60,15 @@ class _Relay(Callback):
     def on_epoch_end(self, report: EpochReport) -> None:
         self.worker.epoch.emit(report)
 
+    def on_probe(self, result: Any) -> None:
+        self.worker.probe.emit(result)
+
 
 class TrainingWorker(QObject):
     began = Signal(dict)
     batch = Signal(object)
     epoch = Signal(object)
+    probe = Signal(object)  # ProbeResult
     done = Signal(object)  # TrainResult
     failed = Signal(str)
     prepared = Signal(object)  # the TrainingJob, for notes and the run folder
@@ -102,7 +108,8 @@ class TrainingWorker(QObject):
         try:
             job = prepare_training(req.project, overrides=req.overrides, resume=req.resume,
                                    init_from=req.init_from, runs_dir=req.runs_dir,
-                                   callbacks=[_Relay(self)], report_interval=0.1)
+                                   callbacks=[_Relay(self)], report_interval=0.1,
+                                   probe_every=req.probe_every)
         except CompileError as exc:
             self.failed.emit("the graph has errors: " + "; ".join(
                 e.describe() for e in exc.errors[:3]) + " (see the Problems panel)")
@@ -134,6 +141,7 @@ class TrainingController(QObject):
     began = Signal(dict)
     reports = Signal(list)  # BatchReports since the previous flush
     epoch = Signal(object)
+    probe = Signal(object)  # the latest live ProbeResult, at most once per flush
     finished = Signal(object)  # TrainResult
     failed = Signal(str)
     prepared = Signal(object)
@@ -146,6 +154,7 @@ class TrainingController(QObject):
         self.last_result: TrainResult | None = None
         self.last_run_dir: Path | None = None
         self._pending: list[BatchReport] = []
+        self._probe: Any = None
         self._flush = QTimer(self)
         self._flush.setSingleShot(True)
         self._flush.setInterval(FLUSH_MS)
@@ -166,6 +175,7 @@ class TrainingController(QObject):
         self.worker.began.connect(self.began)
         self.worker.batch.connect(self._on_batch)
         self.worker.epoch.connect(self._on_epoch)
+        self.worker.probe.connect(self._on_probe)
         self.worker.prepared.connect(self._on_prepared)
         self.worker.failed.connect(self.failed)
         self.worker.done.connect(self._on_done)
@@ -202,10 +212,19 @@ class TrainingController(QObject):
         if not self._flush.isActive():
             self._flush.start()
 
+    def _on_probe(self, result: Any) -> None:
+        """Only the newest probe is drawn: older ones still waiting are dropped."""
+        self._probe = result
+        if not self._flush.isActive():
+            self._flush.start()
+
     def _emit_reports(self) -> None:
         if self._pending:
             pending, self._pending = self._pending, []
             self.reports.emit(pending)
+        if self._probe is not None:
+            probe, self._probe = self._probe, None
+            self.probe.emit(probe)
 
     def _on_epoch(self, report: EpochReport) -> None:
         self._emit_reports()

@@ -1,0 +1,22 @@
+"""Looking inside a model: activations, attention per head, predictions, saliency, weight
+statistics and per-node cost. Nothing here imports Qt; the GUI's inspect and evaluate
+panels, `torchloom probe` and the Trainer's live probes all call these functions.
+
+Names are imported on first use, like the data and train packages.
+"""
+
+from __future__ import annotations
+
+from ..lazy import lazy_exports
+
+_WHERE = {
+    "ProbeBatch": "batch", "choose_probe_batch": "batch",
+    "NodeProbe": "activations", "ProbeResult": "activations", "capture": "activations",
+    "attention_nodes": "activations",
+    "TrainedModel": "loaded", "load_trained": "loaded", "probe_batch_for": "loaded",
+}
+
+__all__ = sorted(_WHERE)
+
+
+__getattr__ = lazy_exports(__name__, _WHERE)

@@ -1,0 +1,129 @@
+"""Activations of any node and attention weights per head, captured with forward hooks.
+
+A capture puts the model in eval mode, runs one forward pass under `torch.no_grad()` with a
+hook on each requested node's module, then removes every hook and restores the mode it
+found: nothing stays on the training path. Attention modules train without returning their
+weights (so torch keeps its fused kernels); only here, on the probe batch, are the weights
+computed again from the module's own projections by asking torch's attention for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import torch
+from torch import nn
+
+from ..errors import ProbeError
+
+
+@dataclass
+class NodeProbe:
+    """What one node produced on the probe samples (on the CPU).
+
+    `activation` is the node's output [K, ...]; `attention` is [K, heads, L, S] for
+    attention nodes (each row sums to 1), else None.
+    """
+
+    node_id: str
+    activation: torch.Tensor
+    attention: torch.Tensor | None = None
+
+
+@dataclass
+class ProbeResult:
+    """One capture: the per-node results, the model's output, and when it was taken."""
+
+    nodes: dict[str, NodeProbe]
+    output: torch.Tensor
+    step: int | None = None
+    epoch: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def attention_nodes(model: nn.Module, names: dict[str, str]) -> list[str]:
+    """The node ids whose module has attention weights to show."""
+    return [node for node, name in names.items()
+            if isinstance(getattr(model, name, None), (nn.MultiheadAttention,
+                                                        nn.TransformerEncoderLayer))]
+
+
+def _attention_weights(module: nn.Module, args: tuple[torch.Tensor, ...]) -> torch.Tensor | None:
+    """Per-head weights [N, heads, L, S] for the inputs a module was just called with."""
+    if isinstance(module, nn.MultiheadAttention):
+        query = args[0]
+        key = args[1] if len(args) > 1 else query
+        value = args[2] if len(args) > 2 else key
+        _, weights = nn.MultiheadAttention.forward(module, query, key, value, need_weights=True,
+                                                   average_attn_weights=False)
+        return weights
+    if isinstance(module, nn.TransformerEncoderLayer):
+        x = args[0]
+        h = module.norm1(x) if module.norm_first else x
+        _, weights = module.self_attn(h, h, h, need_weights=True, average_attn_weights=False)
+        return weights
+    return None
+
+
+def capture(model: nn.Module, x: torch.Tensor | tuple[torch.Tensor, ...], names: dict[str, str],
+            nodes: Iterable[str] | None = None, attention: bool = True,
+            max_bytes: int = 256 * 2**20) -> ProbeResult:
+    """Run `model` once on `x` (already normalised, on the model's device) and keep what
+    the requested nodes produced.
+
+    Args:
+        model: the compiled graph (a GraphModule whose submodules are named by `names`).
+        x: the probe batch (a tuple for a model with several Inputs).
+        names: node id -> module name (`compile.module_names`).
+        nodes: which node ids to keep (default all with a module).
+        attention: also compute per-head weights for attention nodes.
+        max_bytes: a node whose activation would pass this is skipped, so a probe of a huge
+            model cannot exhaust memory; it is listed in ``result.extra["skipped"]``.
+
+    Raises:
+        ProbeError: a requested node has no module in `model`.
+    """
+    if nodes is None:  # every node with a layer; Inputs and unwired blocks have none
+        nodes = [n for n, name in names.items()
+                 if isinstance(getattr(model, name, None), nn.Module)]
+    modules: dict[str, nn.Module] = {}
+    for node_id in nodes:
+        name = names.get(node_id)
+        if name is None:
+            raise ProbeError("there is no such node", node=node_id)
+        module = getattr(model, name, None)
+        if not isinstance(module, nn.Module):
+            raise ProbeError("has no layer to probe (an Input, or a block not wired to the "
+                             "output)", node=node_id)
+        modules[node_id] = module
+    found: dict[str, NodeProbe] = {}
+    skipped: list[str] = []
+
+    def hook_for(node_id: str):  # type: ignore[no-untyped-def]
+        def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+            out = output[0] if isinstance(output, tuple) else output
+            if not isinstance(out, torch.Tensor):
+                return
+            if out.numel() * out.element_size() > max_bytes:
+                skipped.append(node_id)
+                return
+            weights = _attention_weights(module, args) if attention else None
+            found[node_id] = NodeProbe(
+                node_id, out.detach().float().contiguous().cpu(),
+                None if weights is None else weights.detach().float().cpu())
+        return hook
+
+    was_training = model.training
+    handles = [module.register_forward_hook(hook_for(node_id))
+               for node_id, module in modules.items()]
+    try:
+        model.eval()
+        with torch.no_grad():
+            output = model(*x) if isinstance(x, tuple) else model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    out = output if isinstance(output, torch.Tensor) else output[0]
+    return ProbeResult(found, out.detach().float().cpu(), extra={"skipped": skipped})

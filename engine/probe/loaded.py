@@ -1,0 +1,151 @@
+"""A trained model, back from its run folder: graph, weights, normalisation, probe batch.
+
+Everything that looks inside a trained model (the inspect and evaluate panels,
+`torchloom probe`) starts here, so they all read a run folder the same way and give the
+same words when it does not fit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import fx
+
+from ..compile import compile_graph, module_names
+from ..data.dataset import Normalization, Split
+from ..errors import ProbeError, TorchloomError
+from ..graph import Graph
+from ..project import Project, graph_to_dict
+from ..shapes import Analysis, infer
+from ..train import checkpoint as ckpt
+from ..train.runfiles import PROBE_FILE, RUN_FILE
+from .batch import ProbeBatch, choose_probe_batch
+
+
+@dataclass
+class TrainedModel:
+    """A compiled graph holding a run's weights, in eval mode.
+
+    `names` maps node id -> module name; `project` is the project the caller gave (so
+    relative dataset paths resolve), or the run's own copy.
+    """
+
+    project: Project
+    graph: Graph
+    analysis: Analysis
+    model: fx.GraphModule
+    names: dict[str, str]
+    normalization: Normalization | None
+    run_dir: Path
+    probe: ProbeBatch | None
+    info: dict[str, Any]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw samples -> what the model was trained on (normalised, on its device)."""
+        x = x.to(self.device)
+        if self.normalization is not None and x.is_floating_point():
+            x = self.normalization.apply(x)
+        return x
+
+    def node_ids(self) -> list[str]:
+        """Node ids that have a layer to probe, in graph order."""
+        return [n for n in self.analysis.order if n in self.names
+                and hasattr(self.model, self.names[n])]
+
+    def input_node(self) -> str | None:
+        return self.analysis.inputs[0] if self.analysis.inputs else None
+
+    def check_samples(self, x: torch.Tensor, source: str) -> torch.Tensor:
+        """Samples a person brought, checked against the Input: shape, and dtype made fit."""
+        spec = self.analysis.nodes[self.analysis.inputs[0]].spec
+        assert spec is not None
+        want = tuple(spec.shape)
+        if tuple(x.shape[1:]) != want and tuple(x.shape[1:]) == want[1:] and want[0] == 1:
+            x = x.unsqueeze(1)
+        if tuple(x.shape[1:]) != want:
+            shown = "[" + ", ".join(map(str, x.shape)) + "]"
+            raise ProbeError(f"the samples are {shown} but the model's Input takes "
+                             f"{spec.show()}", path=source)
+        return x.long() if spec.is_int else x.float()
+
+    def split(self) -> Split:
+        """The run's validation split, loaded again from the project's dataset."""
+        from ..data import fit_to_graph, load_dataset, split_dataset
+        from ..train.config import TrainConfig
+
+        config = TrainConfig.from_project(self.project)
+        base = self.project.path.parent if self.project.path is not None else None
+        data = load_dataset(self.project.dataset, base, config.task)
+        data, _ = fit_to_graph(data, self.graph, self.analysis, config.loss)
+        return split_dataset(data, config.val_split, config.seed)
+
+
+def load_trained(run_dir: str | Path, project: Project | None = None,
+                 device: str | torch.device = "cpu") -> TrainedModel:
+    """Compile the graph and load the run's weights into it.
+
+    With `project`, its graph must be the one the run trained (the same nodes with the same
+    shapes); otherwise the run's own ``project.json`` is used.
+
+    Raises:
+        ProbeError: not a run folder, or weights that do not fit the graph.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ProbeError("no such run folder", path=str(run_dir))
+    try:
+        saved = ckpt.read_project_copy(run_dir)
+        weights = ckpt.load_weights(run_dir / ckpt.MODEL_FILE)
+    except TorchloomError as exc:
+        raise ProbeError(exc.describe()) from None
+    project = project or saved
+    graph = project.graph
+    analysis = infer(graph)
+    if not analysis.ok:
+        raise ProbeError("the graph has errors: " + "; ".join(
+            e.describe() for e in analysis.errors[:3]))
+    model = compile_graph(graph, analysis)
+    names = module_names(n.id for n in graph.nodes)
+    node_ids = {name: node for node, name in names.items()}
+    _, fresh = ckpt.load_matching(model, weights, node_ids)
+    if fresh:
+        edited = graph_to_dict(saved.graph) != graph_to_dict(graph)
+        hint = (" (the graph was edited after that run: retrain, or probe the run's own "
+                "project.json)" if edited else "")
+        raise ProbeError(f"the weights do not fit node(s) {', '.join(fresh)}{hint}",
+                         path=str(run_dir))
+    model.to(device).eval()
+    info = _read_info(run_dir)
+    norm_json = (info.get("data") or {}).get("normalization")
+    normalization = Normalization.from_json(norm_json) if norm_json else None
+    probe = ProbeBatch.load(run_dir / PROBE_FILE) if (run_dir / PROBE_FILE).exists() else None
+    return TrainedModel(project, graph, analysis, model, names, normalization, run_dir, probe,
+                        info)
+
+
+def probe_batch_for(trained: TrainedModel) -> ProbeBatch:
+    """The run's probe batch; for a run saved before probe batches were stored, the same
+    choice made again from the validation split (slower: it loads the dataset)."""
+    if trained.probe is not None:
+        return trained.probe
+    from ..train.config import TrainConfig
+
+    split = trained.split()
+    seed = TrainConfig.from_project(trained.project).seed
+    trained.probe = choose_probe_batch(split.val if len(split.val) else split.train, seed=seed)
+    return trained.probe
+
+
+def _read_info(run_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

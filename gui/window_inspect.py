@@ -1,0 +1,74 @@
+"""Looking inside the trained model from the main window: the Inspect (and Evaluate) tabs
+follow the canvas selection, the latest run, the run picked in Runs, and live probes while
+training. A mixin over the window, beside `window_train`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .inspect.inspect_panel import InspectPanel
+
+#: Live probes every this many training steps. One probe is one forward pass on the probe
+#: batch (about 20 samples); the controller draws at most the newest one per 300 ms.
+LIVE_PROBE_EVERY = 20
+
+
+class InspectActions:
+    """Needs `bottom_tabs`, `controller`, `runs_panel`, `document`, `show_tab`."""
+
+    def _build_inspect(self) -> None:
+        self.inspect_panel = InspectPanel(self)  # type: ignore[arg-type]
+        self.bottom_tabs.addTab(self.inspect_panel, "Inspect")
+        self._inspected_run: Path | None = None
+        c = self.controller
+        c.prepared.connect(self._inspect_prepared)
+        c.probe.connect(self.inspect_panel.show_probe)
+        c.finished.connect(self._inspect_finished)
+        self.runs_panel.selection_changed.connect(self._inspect_runs_selected)
+
+    def _inspect_document(self) -> None:
+        """A document was opened or closed: forget the previous model."""
+        self._inspected_run = None
+        self.inspect_panel.clear()
+        if self.scene is not None:
+            self.scene.node_selection_changed.connect(self._inspect_selection)
+
+    def _inspect_selection(self, node_ids: list[str]) -> None:
+        doc = self.document
+        if doc is None or len(node_ids) != 1 or node_ids[0] not in doc.graph:
+            self.inspect_panel.show_node(None)
+            return
+        node = doc.graph.node(node_ids[0])
+        self.inspect_panel.show_node(node.id, node.type)
+        # a click opens the panel, except over the live plots of a running training
+        watching_plots = (self.controller.running
+                          and self.bottom_tabs.currentWidget() is self.plots_holder)
+        if self.inspect_panel.result is not None and not watching_plots:
+            self.show_tab(self.inspect_panel, height=int(self.height() * 0.4))
+
+    def _inspect_prepared(self, job: Any) -> None:
+        tokens = job.split.full.info.get("tokens")
+        self.inspect_panel.start_live(job.trainer.probe, tokens)
+
+    def _inspect_finished(self, result: Any) -> None:
+        if result.run_dir is None or result.status == "failed" or self.document is None:
+            return
+        request_project = getattr(self, "_last_request_project", None)
+        self.inspect_run(Path(result.run_dir), request_project)
+
+    def _inspect_runs_selected(self, runs: list[Any]) -> None:
+        if len(runs) == 1 and not self.controller.running:
+            self.inspect_run(runs[0].path)
+
+    def inspect_run(self, run_dir: Path, project: Any = None) -> None:
+        """Load a run's weights into the Inspect panel. The document's own project is used
+        (so its dataset path resolves) unless the caller has the exact trained snapshot."""
+        doc = self.document
+        if doc is None:
+            return
+        from .training.controller import TrainRequest
+
+        self._inspected_run = run_dir
+        snapshot = project or TrainRequest.snapshot(doc.project).project  # never shared
+        self.inspect_panel.load_run(run_dir, snapshot)
