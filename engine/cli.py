@@ -102,6 +102,9 @@ def build_parser(extend: Callable[[Any], None] | None = None) -> argparse.Argume
     from .train_cli import add_parser as add_train
 
     add_train(sub)
+    from .probe_cli import add_parser as add_probe
+
+    add_probe(sub)
     if extend is not None:
         extend(sub)
     return parser

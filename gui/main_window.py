@@ -184,7 +184,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, QMainWi
         edit.addAction(self.act_select_all)
         edit.addAction(self.act_add)
         edit.addAction(self.act_layout)
-        view = bar.addMenu("&View")
+        view = self.view_menu = bar.addMenu("&View")
         view.addAction(self.act_fit)
         view.addSeparator()
         for dock in (self.palette_dock, self.side_dock, self.bottom_dock):
@@ -303,6 +303,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, QMainWi
                                         if self.document.analysis else [])
         self.inspector.rebuild()
         self.inspect_panel.apply_theme()
+        self.cost_overlay.apply_theme()
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self).exec()

@@ -7,6 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtGui import QAction, QActionGroup
+
+from .canvas.cost_overlay import METRICS, CostOverlay
 from .inspect.inspect_panel import InspectPanel
 
 #: Live probes every this many training steps. One probe is one forward pass on the probe
@@ -26,6 +29,19 @@ class InspectActions:
         c.probe.connect(self.inspect_panel.show_probe)
         c.finished.connect(self._inspect_finished)
         self.runs_panel.selection_changed.connect(self._inspect_runs_selected)
+        self.cost_overlay = CostOverlay(self)  # type: ignore[arg-type]
+        cost_menu = self.view_menu.addMenu("&Colour blocks by")
+        group = QActionGroup(self)  # type: ignore[arg-type]
+        self.cost_actions: dict[str | None, QAction] = {}
+        for key, text in METRICS:
+            action = cost_menu.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(key is None)
+            group.addAction(action)
+            action.triggered.connect(lambda _c=False, k=key: self.cost_overlay.set_metric(k))
+            self.cost_actions[key] = action
+        self.cost_overlay.metric_changed.connect(
+            lambda key: self.cost_actions[key].setChecked(True))
 
     def _inspect_document(self) -> None:
         """A document was opened or closed: forget the previous model."""
@@ -33,6 +49,7 @@ class InspectActions:
         self.inspect_panel.clear()
         if self.scene is not None:
             self.scene.node_selection_changed.connect(self._inspect_selection)
+        self.cost_overlay.attach(self.document, self.scene, self.view)
 
     def _inspect_selection(self, node_ids: list[str]) -> None:
         doc = self.document

@@ -14,6 +14,15 @@ _WHERE = {
     "NodeProbe": "activations", "ProbeResult": "activations", "capture": "activations",
     "attention_nodes": "activations",
     "TrainedModel": "loaded", "load_trained": "loaded", "probe_batch_for": "loaded",
+    "Predictions": "predictions", "ClassMetrics": "predictions", "predict": "predictions",
+    "confusion_matrix": "predictions", "class_metrics": "predictions",
+    "input_gradient": "saliency", "grad_cam": "saliency", "conv_nodes": "saliency",
+    "TensorStats": "stats", "weight_stats": "stats", "gradient_stats": "stats",
+    "dead_relu_fraction": "stats", "activation_stats": "stats", "top_units": "stats",
+    "NodeCost": "cost", "node_costs": "cost", "MemoryEstimate": "cost",
+    "memory_estimate": "cost", "fits_on": "cost", "format_bytes": "cost",
+    "colorize": "render", "feature_grid": "render", "head_heatmaps": "render",
+    "vector_strip": "render", "save_png": "render",
 }
 
 __all__ = sorted(_WHERE)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QGraphicsItem, QGraphicsSceneHoverEvent, QStyle,
 from torchloom.engine.graph import Node
 
 from .. import theme
-from .style import format_count, format_shape
+from .style import format_count, format_shape, heat_rgb
 
 WIDTH = 190.0
 HEADER = 26.0
@@ -45,6 +45,10 @@ class NodeItem(QGraphicsItem):
         self.params_text = ""
         self.errors: list[Any] = []
         self.is_output = False
+        #: the cost overlay: 0..1 on the heat scale and the number shown, or None when off
+        self.cost_level: float | None = None
+        self.cost_text = ""
+        self.cost_tip = ""
         rows = max(2, len(self.port_names))
         self.height = HEADER + 14 + rows * PORT_GAP
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
@@ -73,11 +77,19 @@ class NodeItem(QGraphicsItem):
             self.setToolTip(self._tooltip())
             self.update()
 
+    def set_cost(self, level: float | None, text: str = "", tip: str = "") -> None:
+        if (level, text, tip) != (self.cost_level, self.cost_text, self.cost_tip):
+            self.cost_level, self.cost_text, self.cost_tip = level, text, tip
+            self.setToolTip(self._tooltip())
+            self.update()
+
     def _tooltip(self) -> str:
         block = self.node.block
         lines = [f"<b>{self.node.type}</b> &nbsp;{self.node.id}"]
         if block is not None:
             lines.append(block.doc)
+        if self.cost_tip:
+            lines.append(self.cost_tip)
         for err in self.errors:
             colour = theme.current().error if err.severity == "error" else theme.current().warning
             lines.append(f"<span style='color:{colour}'>{err.message}</span>")
@@ -180,6 +192,14 @@ class NodeItem(QGraphicsItem):
 
     def _paint_body(self, painter: QPainter, colors: theme.CanvasColors) -> None:
         left = 16.0 if len(self.port_names) <= 1 else 58.0
+        if self.cost_level is not None:  # a tinted body and a bar as long as the cost
+            r, g, b = heat_rgb(self.cost_level)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(r, g, b, 60))
+            painter.drawRect(QRectF(1, HEADER, WIDTH - 2, self.height - HEADER - 1))
+            painter.setBrush(QColor(r, g, b))
+            painter.drawRect(QRectF(1, self.height - 6, max(4.0, (WIDTH - 2) *
+                                                            self.cost_level), 5))
         painter.setFont(_BODY_FONT)
         painter.setPen(QColor(colors.node_text))
         text_rect = QRectF(left, HEADER + 6, WIDTH - left - 14, 18)
@@ -188,6 +208,8 @@ class NodeItem(QGraphicsItem):
         painter.setFont(_SMALL_FONT)
         painter.setPen(QColor(colors.node_subtext))
         sub = self.params_text + ("  ·  output" if self.is_output else "")
+        if self.cost_level is not None:
+            sub = self.cost_text
         painter.drawText(QRectF(left, HEADER + 24, WIDTH - left - 14, 16),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, sub)
 

@@ -19,3 +19,17 @@ def format_count(n: int) -> str:
     if n >= 1_000_000:
         return f"{n / 1e6:.1f}M"
     return f"{n:,}"
+
+
+#: Cool to hot, for the cost overlay: cheap blocks recede, expensive ones glow.
+HEAT = ((0.0, (59, 110, 168)), (0.5, (240, 199, 94)), (1.0, (240, 84, 84)))
+
+
+def heat_rgb(level: float) -> tuple[int, int, int]:
+    """0..1 -> an (r, g, b) on the HEAT scale."""
+    level = min(max(level, 0.0), 1.0)
+    for (a, ca), (b, cb) in zip(HEAT, HEAT[1:]):
+        if level <= b:
+            t = (level - a) / (b - a)
+            return tuple(round(x + (y - x) * t) for x, y in zip(ca, cb))  # type: ignore[return-value]
+    return HEAT[-1][1]

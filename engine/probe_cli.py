@@ -1,0 +1,205 @@
+"""`torchloom probe`: what one node of a trained model sees, as .npy and PNG files.
+
+The same capture the inspect panel shows, for scripts, reports and machines with no screen:
+the node's raw numbers go to one .npy (for numpy, for a notebook), and each sample gets a
+picture a person can open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import ProbeError, ProjectFileError
+
+if TYPE_CHECKING:  # numpy and torch load only when the command runs, not to parse it
+    import numpy as np
+
+EXIT_OK, EXIT_GRAPH, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def read_samples(path: str, limit: int | None = None) -> np.ndarray:
+    """The array ``x`` of a person's .npz (first `limit` samples), or a ProbeError that
+    names the file. Nothing in it is unpickled."""
+    import numpy as np
+
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ProbeError("no such file", path=path) from None
+    except IsADirectoryError:
+        raise ProbeError("is a folder, not an .npz file", path=path) from None
+    except ValueError as exc:  # numpy guesses "pickle" for any file it does not recognise
+        reason = "not an .npz file" if "pickle" in str(exc) else f"cannot be read ({exc})"
+        raise ProbeError(reason, path=path) from None
+    except Exception as exc:  # noqa: BLE001 - numpy raises many types for a bad file
+        raise ProbeError(f"cannot be read as .npz ({exc})", path=path) from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise ProbeError("is a single array, not an .npz file with the samples as 'x'",
+                         path=path)
+    with loaded:
+        if "x" not in loaded.files:
+            have = ", ".join(loaded.files) or "nothing"
+            raise ProbeError(f"has no array 'x' holding the samples (it has {have})", path=path)
+        try:
+            x = loaded["x"]
+        except Exception as exc:  # noqa: BLE001 - object arrays, truncated members
+            raise ProbeError(f"'x' cannot be read ({exc})", path=path) from None
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise ProbeError("'x' holds no samples", path=path)
+    if x.dtype.kind not in "biuf":
+        raise ProbeError(f"'x' holds {x.dtype} values, not numbers", path=path)
+    return x[:limit] if limit else x
+
+
+def _file_stem(trained: Any, node_id: str) -> str:
+    """The node id, made safe for a file name (the module name: usually the id itself)."""
+    return str(trained.names[node_id])
+
+
+def _token_labels(x: Any, length: int) -> list[str]:
+    """Token ids of one sample when the input is a token sequence of this length, else
+    positions."""
+    if x.dim() == 1 and not x.is_floating_point() and x.shape[0] == length:
+        return [str(int(t)) for t in x]
+    return [str(i) for i in range(length)]
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from .probe.activations import capture
+    from .probe.loaded import load_trained, probe_batch_for
+    from .probe.render import feature_grid, head_heatmaps, save_png, vector_strip
+    from .project import load_project
+    from .shapes import infer
+
+    try:
+        project = load_project(args.project)
+    except ProjectFileError as exc:
+        print(f"error: {exc.describe()}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    errors = infer(project.graph).errors
+    if errors:  # the graph itself is wrong: the same exit code as `summary`
+        for err in errors:
+            print(f"error: {err.describe()}", file=sys.stderr)
+        return EXIT_GRAPH
+    trained = load_trained(args.weights, project)
+    node_id = args.node
+    valid = trained.node_ids()
+    if node_id not in valid:
+        raise ProbeError(f"node '{node_id}' does not exist or has no layer: choose one of "
+                         f"{', '.join(valid)}")
+    if args.input:
+        raw = torch.from_numpy(read_samples(args.input, args.samples))
+        x = trained.check_samples(raw, source=args.input)
+    else:
+        x = probe_batch_for(trained).x[: args.samples]
+    try:
+        result = capture(trained.model, trained.prepare(x), trained.names, nodes=[node_id])
+    except (RuntimeError, IndexError) as exc:
+        if not args.input:
+            raise
+        # e.g. a token id past the Embedding's table: the samples do not fit this model
+        hint = (": are the token ids below the Embedding's num_embeddings?"
+                if isinstance(exc, IndexError) and not x.is_floating_point() else "")
+        raise ProbeError(f"the model cannot run on these samples ({exc}){hint}",
+                         path=args.input) from None
+    probe = result.nodes.get(node_id)
+    if probe is None:
+        raise ProbeError("its output is too large to capture for this many samples; try "
+                         "fewer with --samples", node=node_id)
+
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProbeError(f"cannot create the output folder ({exc.strerror or exc})",
+                         path=str(out)) from None
+    stem = _file_stem(trained, node_id)
+    if probe.attention is not None:
+        kind, data = "attention", probe.attention
+    else:
+        kind = "feature_maps" if probe.activation.dim() == 4 else "activations"
+        data = probe.activation
+    files: list[Path] = []
+    try:
+        files.append(_save_npy(out / f"{stem}.npy", data.numpy().astype(np.float32)))
+        for i in range(data.shape[0]):
+            if kind == "attention":
+                heads = head_heatmaps(data[i], _token_labels(x[i], data.shape[2]),
+                                      _token_labels(x[i], data.shape[3]))
+                for h, image in enumerate(heads):
+                    files.append(out / f"{stem}_sample{i}_head{h}.png")
+                    save_png(image, files[-1])
+            else:
+                image = feature_grid(data[i]) if kind == "feature_maps" else vector_strip(data[i])
+                files.append(out / f"{stem}_sample{i}.png")
+                save_png(image, files[-1])
+    except OSError as exc:
+        raise ProbeError(f"cannot write there ({exc.strerror or exc})", path=str(out)) from None
+
+    if args.json:
+        print(json.dumps({"node": node_id, "kind": kind, "shape": list(data.shape),
+                          "files": [str(f) for f in files]}, ensure_ascii=False))
+    else:
+        for f in files:
+            print(f)
+    return EXIT_OK
+
+
+def _save_npy(path: Path, array: np.ndarray) -> Path:
+    import numpy as np
+
+    from .fileio import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "probe", help="save what one node of a trained model sees, as .npy and PNG files",
+        description="Run a trained model on a few samples and save what one node produced. "
+                    "OUT/<node>.npy holds the numbers, [K, ...] for K samples (for an "
+                    "attention node, its weights [K, heads, queries, keys]). Pictures, per "
+                    "sample i: OUT/<node>_sample<i>.png, a grid of every channel for feature "
+                    "maps and a heatmap strip for other layers; for attention, one heatmap "
+                    "per head, OUT/<node>_sample<i>_head<h>.png. Prints each path written.",
+        epilog="The samples are the run's probe batch (a few validation samples per class) "
+               "unless --input names an .npz whose array 'x' holds your own, in the "
+               "Input's shape.")
+    p.add_argument("project", metavar="PROJECT", help="the .json project file")
+    p.add_argument("--weights", metavar="RUN_DIR", required=True,
+                   help="the run folder whose weights to load (from `torchloom train`)")
+    p.add_argument("--node", metavar="ID", required=True, help="the node id to look at")
+    p.add_argument("--samples", metavar="K", type=_positive,
+                   help="only the first K samples (default: all)")
+    p.add_argument("--input", metavar="FILE.npz",
+                   help="use the samples in this file's array 'x' instead of the probe batch")
+    p.add_argument("--out", metavar="DIR", required=True,
+                   help="the folder to write into (created if missing)")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object {"node", "kind", "shape", "files"} instead')
+    p.set_defaults(func=cmd_probe)
+
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_GRAPH", "EXIT_OK", "add_parser", "cmd_probe",
+           "read_samples"]
