@@ -48,6 +48,7 @@ screenshots: setup
 	tmp=$$(mktemp -d) && cp resources/examples/mnist_cnn.json $$tmp/ && \
 		QT_QPA_PLATFORM=offscreen TORCHLOOM_DATA_DIR=$$tmp $(VENV)/bin/torchloom gui \
 		$$tmp/mnist_cnn.json --train --screenshot docs/screenshots/training.png && rm -rf $$tmp
+	QT_QPA_PLATFORM=offscreen $(PY) docs/inspect_screenshots.py docs/screenshots
 
 bench: setup
 	$(PY) bench/shape_inference.py

@@ -303,6 +303,8 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, QMainWi
                                         if self.document.analysis else [])
         self.inspector.rebuild()
         self.inspect_panel.apply_theme()
+        self.evaluate_panel.confusion.apply_theme()
+        self.evaluate_panel.saliency.apply_theme()
         self.cost_overlay.apply_theme()
 
     def show_shortcuts(self) -> None:

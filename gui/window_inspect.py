@@ -10,7 +10,9 @@ from typing import Any
 from PySide6.QtGui import QAction, QActionGroup
 
 from .canvas.cost_overlay import METRICS, CostOverlay
+from .inspect.evaluate_panel import EvaluatePanel
 from .inspect.inspect_panel import InspectPanel
+from .inspect.jobs import Jobs
 
 #: Live probes every this many training steps. One probe is one forward pass on the probe
 #: batch (about 20 samples); the controller draws at most the newest one per 300 ms.
@@ -23,6 +25,12 @@ class InspectActions:
     def _build_inspect(self) -> None:
         self.inspect_panel = InspectPanel(self)  # type: ignore[arg-type]
         self.bottom_tabs.addTab(self.inspect_panel, "Inspect")
+        self.evaluate_panel = EvaluatePanel(self)  # type: ignore[arg-type]
+        self.bottom_tabs.addTab(self.evaluate_panel, "Evaluate")
+        self._evaluate_jobs = Jobs(self)  # type: ignore[arg-type]
+        #: (run folder, project) waiting for the Evaluate tab to be looked at
+        self._evaluate_pending: tuple[Path, Any] | None = None
+        self.bottom_tabs.currentChanged.connect(lambda _i: self._evaluate_if_shown())
         self._inspected_run: Path | None = None
         c = self.controller
         c.prepared.connect(self._inspect_prepared)
@@ -46,7 +54,9 @@ class InspectActions:
     def _inspect_document(self) -> None:
         """A document was opened or closed: forget the previous model."""
         self._inspected_run = None
+        self._evaluate_pending = None
         self.inspect_panel.clear()
+        self.evaluate_panel.set_trained(None)
         if self.scene is not None:
             self.scene.node_selection_changed.connect(self._inspect_selection)
         self.cost_overlay.attach(self.document, self.scene, self.view)
@@ -89,3 +99,25 @@ class InspectActions:
         self._inspected_run = run_dir
         snapshot = project or TrainRequest.snapshot(doc.project).project  # never shared
         self.inspect_panel.load_run(run_dir, snapshot)
+        self._evaluate_pending = (run_dir, snapshot)
+        self._evaluate_if_shown()
+
+    def _evaluate_if_shown(self) -> None:
+        """Evaluating loads the dataset and predicts every validation sample: done when the
+        tab is looked at, once per run. The panel gets its own copy of the model, so its
+        passes never meet the Inspect panel's hooks on another thread."""
+        if self._evaluate_pending is None or \
+                self.bottom_tabs.currentWidget() is not self.evaluate_panel:
+            return
+        run_dir, project = self._evaluate_pending
+        self._evaluate_pending = None
+        self.evaluate_panel.say(f"Loading {run_dir.name}…")
+
+        def load() -> Any:
+            from torchloom.engine.probe.loaded import load_trained
+
+            return load_trained(run_dir, project)
+
+        self._evaluate_jobs.submit("load", load, self.evaluate_panel.set_trained,
+                                   lambda message: self.evaluate_panel.say(
+                                       f"Cannot evaluate {run_dir.name}: {message}", error=True))

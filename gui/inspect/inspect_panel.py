@@ -180,7 +180,11 @@ class InspectPanel(QWidget):
             return
         i = min(self.sample_index, probe.activation.shape[0] - 1)
         act = probe.activation[i].numpy()
-        self._update_title("[N, " + ", ".join(map(str, act.shape)) + "]")
+        shape = "[N, " + ", ".join(map(str, act.shape)) + "]"
+        if self.node_type == "ReLU":  # units silent on every probe sample
+            dead = float((probe.activation == 0).all(dim=0).float().mean())
+            shape += f" · {100 * dead:.0f} % of units dead on the probe samples"
+        self._update_title(shape)
         if probe.attention is not None:
             weights = probe.attention[i].numpy()
             queries, keys = self._token_labels(weights.shape[1], weights.shape[2])

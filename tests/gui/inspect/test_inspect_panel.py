@@ -64,6 +64,9 @@ def test_a_conv_node_shows_one_map_per_channel(window, tmp_path, qtbot):
     before = panel.features.maps.copy()
     panel.sample.setCurrentIndex(3)
     assert not np.array_equal(before, panel.features.maps)
+    # a ReLU says how many of its units never fire on the probe samples
+    click_node(window, "relu1")
+    assert "% of units dead on the probe samples" in panel.title.text()
     # a dense node: a histogram and its strongest units
     click_node(window, "fc")
     assert panel.stack.currentWidget() is panel.activations
@@ -120,3 +123,22 @@ def test_an_edited_graph_says_why_the_run_cannot_be_inspected(window, tmp_path, 
     qtbot.waitUntil(lambda: panel.trained is None, timeout=TIMEOUT)
     assert "fc1" in panel.message.text() and "edited" in panel.message.text()
     assert Qt  # the window keeps running
+
+
+def test_the_evaluate_tab_shows_the_finished_run(window, tmp_path, qtbot):
+    open_copy(window, tmp_path, "shapes_cnn.json", {"name": "shapes", "n": 300}, epochs=1)
+    train_and_wait(window, qtbot)
+    evaluate = window.evaluate_panel
+    assert evaluate.preds is None  # nothing is computed until the tab is looked at
+    window.show_tab(evaluate)
+    qtbot.waitUntil(lambda: evaluate.preds is not None, timeout=TIMEOUT)
+    result = window.controller.last_result
+    assert evaluate.preds.accuracy == result.final.val_acc
+    assert int(evaluate.preds.confusion().sum()) == 60  # the validation split
+    # picking a run in Runs evaluates that run
+    window.show_tab(window.runs_panel)
+    window.runs_panel.list.item(0).setSelected(True)
+    settle()
+    window.show_tab(evaluate)
+    qtbot.waitUntil(lambda: evaluate.preds is not None, timeout=TIMEOUT)
+    assert evaluate.trained.run_dir == window.runs_panel.selected_runs()[0].path
