@@ -32,7 +32,7 @@ run: setup
 
 lint: setup
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/ruff check engine gui tests bench
+	$(VENV)/bin/ruff check engine gui tests bench docs
 
 test: setup lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest

@@ -103,3 +103,13 @@ def apply_theme(app: QApplication, name: str) -> None:
     sheet = folder / f"{name}.qss"
     text = sheet.read_text() if sheet.exists() else ""
     app.setStyleSheet(text.replace("@THEMES@", folder.as_posix()))
+
+
+def style_plot(plot: object, axes: tuple[str, ...] = ("left", "bottom")) -> None:
+    """Give a pyqtgraph PlotWidget the canvas background and muted axes of the theme."""
+    colors = current()
+    plot.setBackground(colors.background)  # type: ignore[attr-defined]
+    for name in axes:
+        axis = plot.getAxis(name)  # type: ignore[attr-defined]
+        axis.setPen(colors.node_subtext)
+        axis.setTextPen(colors.node_subtext)

@@ -49,11 +49,7 @@ class ActivationView(QWidget):
         self.apply_theme()
 
     def apply_theme(self) -> None:
-        colors = theme.current()
-        self.plot.setBackground(colors.background)
-        for axis in ("left", "bottom"):
-            self.plot.getAxis(axis).setPen(colors.node_subtext)
-            self.plot.getAxis(axis).setTextPen(colors.node_subtext)
+        theme.style_plot(self.plot)
 
     def show_values(self, values: np.ndarray) -> None:
         """One sample's activations, any shape."""

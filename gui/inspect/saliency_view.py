@@ -171,11 +171,7 @@ class SaliencyView(QWidget):
         self.apply_theme()
 
     def apply_theme(self) -> None:
-        colors = theme.current()
-        self.bars.setBackground(colors.background)
-        for axis in ("left", "bottom"):
-            self.bars.getAxis(axis).setPen(colors.node_subtext)
-            self.bars.getAxis(axis).setTextPen(colors.node_subtext)
+        theme.style_plot(self.bars)
 
     # ---- the Grad-CAM layer ----------------------------------------------------------
 

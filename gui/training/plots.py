@@ -139,10 +139,7 @@ class PlotsPanel(QWidget):
     def apply_theme(self) -> None:
         colors = theme.current()
         for plot in (self.loss_plot, self.acc_plot):
-            plot.setBackground(colors.background)
-            for axis in ("left", "bottom"):
-                plot.getAxis(axis).setPen(colors.node_subtext)
-                plot.getAxis(axis).setTextPen(colors.node_subtext)
+            theme.style_plot(plot)
             plot.setTitle(plot.plotItem.titleLabel.text, color=colors.node_text)
 
     # ---- a run -------------------------------------------------------------------------
