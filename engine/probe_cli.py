@@ -71,11 +71,12 @@ def _file_stem(trained: Any, node_id: str) -> str:
     return str(trained.names[node_id])
 
 
-def _token_labels(x: Any, length: int) -> list[str]:
-    """Token ids of one sample when the input is a token sequence of this length, else
-    positions."""
+def _token_labels(x: Any, length: int, names: list[str] | None = None) -> list[str]:
+    """The tokens of one sample when the input is a token sequence of this length (by name
+    where the dataset names its tokens, else by id), else positions."""
     if x.dim() == 1 and not x.is_floating_point() and x.shape[0] == length:
-        return [str(int(t)) for t in x]
+        return [names[t] if names and 0 <= t < len(names) else str(t)
+                for t in (int(v) for v in x)]
     return [str(i) for i in range(length)]
 
 
@@ -142,8 +143,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
         files.append(_save_npy(out / f"{stem}.npy", data.numpy().astype(np.float32)))
         for i in range(data.shape[0]):
             if kind == "attention":
-                heads = head_heatmaps(data[i], _token_labels(x[i], data.shape[2]),
-                                      _token_labels(x[i], data.shape[3]))
+                tokens = (trained.info.get("data") or {}).get("tokens")
+                heads = head_heatmaps(data[i], _token_labels(x[i], data.shape[2], tokens),
+                                      _token_labels(x[i], data.shape[3], tokens))
                 for h, image in enumerate(heads):
                     files.append(out / f"{stem}_sample{i}_head{h}.png")
                     save_png(image, files[-1])

@@ -46,7 +46,8 @@ class TrainedModel:
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        first = next(self.model.parameters(), None)
+        return first.device if first is not None else torch.device("cpu")
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         """Raw samples -> what the model was trained on (normalised, on its device)."""
@@ -74,6 +75,9 @@ class TrainedModel:
             shown = "[" + ", ".join(map(str, x.shape)) + "]"
             raise ProbeError(f"the samples are {shown} but the model's Input takes "
                              f"{spec.show()}", path=source)
+        if spec.is_int and x.is_floating_point() and not torch.equal(x, x.round()):
+            raise ProbeError("the model's Input takes token ids (whole numbers) but the "
+                             "samples hold fractions", path=source)
         return x.long() if spec.is_int else x.float()
 
     def split(self) -> Split:

@@ -179,3 +179,15 @@ def test_a_run_without_a_stored_probe_batch_draws_one_again(capsys, cnn, tmp_pat
     assert probe(capsys, project, run_dir, "--node", "fc", "--samples", "2",
                  "--out", str(tmp_path / "p"))[0] == 0
     assert np.allclose(same, np.load(tmp_path / "p" / "fc.npy"), atol=1e-6)
+
+
+def test_attention_axes_name_the_tokens_when_the_dataset_does():
+    import torch
+
+    from torchloom.engine.data.generators import retrieval_token_names
+    from torchloom.engine.probe_cli import _token_labels
+
+    x = torch.tensor([3, 17, 130])
+    assert _token_labels(x, 3, retrieval_token_names()) == ["k0=v3", "k2=v1", "?k2"]
+    assert _token_labels(x, 3) == ["3", "17", "130"]
+    assert _token_labels(x, 4) == ["0", "1", "2", "3"]  # not a token sequence of that length

@@ -112,3 +112,18 @@ def test_samples_a_person_brings_are_checked_against_the_input(tmp_path):
         trained.check_samples(torch.ones(2, 5), "mine.npz")
     assert info.value.describe() == ("mine.npz: the samples are [2, 5] but the model's Input "
                                      "takes [N, 4]")
+
+
+def test_fractional_samples_for_token_inputs_are_refused(tmp_path):
+    from torchloom.engine.project import load_project
+    from torchloom.engine.resources import examples_dir
+
+    project = load_project(examples_dir() / "attention_classifier.json")
+    project.dataset = {"name": "retrieval", "n": 200}
+    project.path = tmp_path / "p.json"
+    prepare_training(project, overrides={"epochs": 1}, out_dir=tmp_path / "run").run()
+    trained = load_trained(tmp_path / "run", project)
+    ok = trained.check_samples(torch.full((1, 9), 5.0), "t.npz")
+    assert ok.dtype == torch.int64
+    with pytest.raises(ProbeError, match="token ids"):
+        trained.check_samples(torch.full((1, 9), 5.5), "t.npz")
