@@ -96,6 +96,7 @@ class FeatureMapView(QWidget):
         self.grid_plot.setBackground(colors.background)
         self.channel_view.ui.graphicsView.setBackground(colors.background)
         self.channel_view.ui.histogram.setBackground(colors.background)
+        self.channel_view.ui.roiPlot.setBackground(colors.background)  # the channel slider
 
     def show_maps(self, maps: np.ndarray, keep_channel: bool = True) -> None:
         """[C, H, W] activations of one sample."""
