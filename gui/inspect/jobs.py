@@ -45,8 +45,12 @@ class Jobs(QObject):
                 describe = getattr(exc, "describe", None)
                 result, error = None, describe() if callable(describe) else (
                     f"{type(exc).__name__}: {exc}")
-            self._finished.emit(key, serial, result, error)
-            self._threads.discard(threading.current_thread())
+            try:
+                self._finished.emit(key, serial, result, error)
+            except RuntimeError:  # the window closed while the job ran: nobody to tell
+                pass
+            finally:
+                self._threads.discard(threading.current_thread())
 
         thread = threading.Thread(target=work, name=f"torchloom-job-{key}", daemon=True)
         self._threads.add(thread)
