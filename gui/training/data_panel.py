@@ -29,21 +29,17 @@ class _Loaded(QObject):
 
 def image_grid(x: np.ndarray, columns: int) -> QImage:
     """[k, C, H, W] floats to one RGB image, each sample stretched to its own range."""
-    k, channels, h, w = x.shape
+    from ..inspect.sample_views import qimage, to_rgb
+
+    k, _channels, h, w = x.shape
     rows = (k + columns - 1) // columns
     pad = 2
     canvas = np.full((rows * (h + pad) + pad, columns * (w + pad) + pad, 3), 40, np.uint8)
     for i in range(k):
-        img = x[i][:3] if channels >= 3 else np.repeat(x[i][:1], 3, axis=0)
-        lo, hi = float(img.min()), float(img.max())
-        img = (img - lo) / (hi - lo) if hi > lo else img * 0
         r, c = divmod(i, columns)
         top, left = pad + r * (h + pad), pad + c * (w + pad)
-        canvas[top:top + h, left:left + w] = (img.transpose(1, 2, 0) * 255).astype(np.uint8)
-    canvas = np.ascontiguousarray(canvas)
-    image = QImage(canvas.data, canvas.shape[1], canvas.shape[0], canvas.strides[0],
-                   QImage.Format.Format_RGB888)
-    return image.copy()  # own the pixels: the numpy buffer goes away
+        canvas[top:top + h, left:left + w] = to_rgb(x[i])
+    return qimage(canvas)
 
 
 class DataPanel(QScrollArea):
