@@ -259,3 +259,55 @@ class ProbeError(TorchloomError):
         place = f"{self.path}: " if self.path else ""
         node = f"node {self.node}: " if self.node else ""
         return f"{place}{node}{self.message}"
+
+
+# ---- export and import -----------------------------------------------------------------
+
+
+class ExportError(TorchloomError):
+    """A model cannot be exported, or its export does not reproduce the model.
+
+    `fmt` is the export format, `node` the block a format cannot express, `path` the file
+    being written.
+    """
+
+    def __init__(self, message: str, fmt: str | None = None, node: str | None = None,
+                 path: str | None = None) -> None:
+        super().__init__(message)
+        self.fmt = fmt
+        self.node = node
+        self.path = path
+
+    def describe(self) -> str:
+        fmt = f"{self.fmt} export: " if self.fmt else ""
+        node = f"node {self.node}: " if self.node else ""
+        place = f"{self.path}: " if self.path else ""
+        return f"{place}{fmt}{node}{self.message}"
+
+
+class ModelImportError(TorchloomError):
+    """A PyTorch module cannot be imported: the file does not run, the class is missing,
+    the constructor arguments do not fit. `line` is set when the source has a syntax error."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+
+    def describe(self) -> str:
+        place = self.path or ""
+        if place and self.line is not None:
+            place += f":{self.line}"
+        return f"{place}: {self.message}" if place else self.message
+
+
+class CodeTrustError(TorchloomError):
+    """A project's Code block refers to a Python file the person has not trusted (or that
+    changed since they did). Code from a project runs only after an explicit trust step."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def describe(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message

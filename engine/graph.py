@@ -13,6 +13,7 @@ import copy
 import heapq
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import networkx as nx
@@ -86,6 +87,8 @@ class Graph:
         self._nx = nx.MultiDiGraph()
         self._by_end: tuple[dict[str, list[Edge]], dict[str, list[Edge]]] | None = None
         self.events = GraphEvents()
+        #: The project's folder, where Code blocks find their Python files (not saved).
+        self.base_dir: Path | None = None
 
     # ---- reading -----------------------------------------------------------------------
 

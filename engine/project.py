@@ -62,6 +62,18 @@ class Project:
     path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     graph_extra: dict[str, Any] = field(default_factory=dict)
+    #: Initial weights: a safetensors file next to the project (relative path), keyed like a
+    #: run folder's ``model.safetensors``. An import carries a module's weights this way.
+    weights: str | None = None
+
+    def weights_path(self) -> Path | None:
+        """Where the initial weights are, resolved against the project's folder."""
+        if not self.weights:
+            return None
+        path = Path(self.weights)
+        if not path.is_absolute() and self.path is not None:
+            path = self.path.parent / path
+        return path
 
     def training_config(self) -> dict[str, Any]:
         """The training settings with defaults filled in."""
@@ -94,6 +106,7 @@ def load_project(path: str | os.PathLike[str]) -> Project:
         raise ProjectFileError(f"cannot be read: {exc.strerror or exc}", path=shown) from None
     project = loads_project(raw, path=shown)
     project.path = p
+    project.graph.base_dir = p.parent.resolve()
     return project
 
 
@@ -177,7 +190,7 @@ def project_from_dict(data: Any, path: str | None = None) -> Project:
             f"up to version {VERSION}): update Torchloom to open it", path=path)
     for v in range(version, VERSION):
         data = MIGRATIONS[v](data)
-    known = {"format", "version", "name", "graph", "dataset", "training"}
+    known = {"format", "version", "name", "graph", "dataset", "training", "weights"}
     name = r.string(data.get("name", _default_name(path)), "name", limit=500)
     graph, graph_extra = graph_from_dict(data.get("graph", {}), r, "graph")
     dataset = data.get("dataset")
@@ -185,9 +198,14 @@ def project_from_dict(data: Any, path: str | None = None) -> Project:
         dataset = r.obj(dataset, "dataset")
     training = r.obj(data.get("training", {}), "training")
     _check_training(training, r)
+    weights = data.get("weights")
+    if weights is not None:
+        weights = r.string(weights, "weights", limit=1000)
+        if not weights.endswith(".safetensors"):
+            raise r.fail("weights must name a .safetensors file next to the project", "weights")
     extra = {k: v for k, v in data.items() if k not in known}
     return Project(graph=graph, name=name, dataset=dataset, training=training, extra=extra,
-                   graph_extra=graph_extra)
+                   graph_extra=graph_extra, weights=weights)
 
 
 def _default_name(path: str | None) -> str:
@@ -291,6 +309,8 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         out["dataset"] = project.dataset
     if project.training:
         out["training"] = project.training
+    if project.weights:
+        out["weights"] = project.weights
     out.update(project.extra)
     return out
 
@@ -341,4 +361,5 @@ def save_project(project: Project, path: str | os.PathLike[str] | None = None) -
         raise ProjectFileError(f"cannot be saved: {exc.strerror or exc}",
                                path=str(target)) from None
     project.path = target
+    project.graph.base_dir = target.parent.resolve()
     return target
