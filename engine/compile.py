@@ -16,7 +16,6 @@ from torch import fx, nn
 
 from .errors import CompileError
 from .graph import Graph
-from .params import validate_params
 from .shapes import Analysis, infer
 
 _RESERVED = set(dir(fx.GraphModule)) | set(keyword.kwlist) | set(dir(builtins)) | {"self"}
@@ -56,7 +55,7 @@ def build_modules(graph: Graph, analysis: Analysis) -> dict[str, nn.Module]:
         info = analysis.nodes[node_id]
         if block is None or block.is_input or info.spec is None:
             continue
-        params, _ = validate_params(block.params, node.params)
+        params = node.build_params(graph.base_dir)
         modules[node_id] = block.build(params, [s.shape for s in info.input_specs])
     return modules
 

@@ -40,6 +40,13 @@ class Node:
     def block(self) -> Block | None:
         return get_block(self.type)
 
+    def build_params(self, base_dir: Path | None = None) -> dict[str, Any]:
+        """The parameters `check` and `build` take: validated, defaults filled in, and
+        resolved against the project folder (see `Block.resolve`)."""
+        block = self.block
+        assert block is not None
+        return block.resolve(validate_params(block.params, self.params)[0], base_dir)
+
     def resolved_params(self) -> dict[str, Any]:
         """All parameters, defaults filled in; invalid values fall back to the default."""
         block = self.block

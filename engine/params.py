@@ -218,6 +218,55 @@ class Shape(Param):
         return {"max_dims": self.max_dims}
 
 
+@dataclass(frozen=True)
+class Text(Param):
+    """A short piece of text: a file name, a class name."""
+
+    max_length: int = 500
+    kind: str = field(default="text", init=False)
+
+    def check(self, value: Any) -> str:
+        if isinstance(value, str) and len(value) <= self.max_length:
+            return value
+        raise self.fail(value)
+
+    def expects(self) -> str:
+        return f"text of at most {self.max_length} characters"
+
+
+@dataclass(frozen=True)
+class JsonObject(Param):
+    """Keyword arguments as a JSON object: names to numbers, text, true/false, lists."""
+
+    max_items: int = 64
+    kind: str = field(default="json", init=False)
+
+    def check(self, value: Any) -> dict[str, Any]:
+        if (isinstance(value, dict) and len(value) <= self.max_items
+                and all(isinstance(k, str) and k.isidentifier() for k in value)
+                and all(_plain_json(v, 0) for v in value.values())):
+            return dict(value)
+        raise self.fail(value)
+
+    def expects(self) -> str:
+        return ("a JSON object of keyword arguments, e.g. {\"hidden\": 64}, whose names are "
+                "Python identifiers and whose values are numbers, text, true/false, null or "
+                "lists of them")
+
+    def to_json(self, value: Any) -> Any:
+        return dict(value)
+
+
+def _plain_json(value: Any, depth: int) -> bool:
+    if depth > 4:
+        return False
+    if value is None or isinstance(value, (bool, str)) or _is_number(value):
+        return not isinstance(value, str) or len(value) <= 10_000
+    if isinstance(value, (list, tuple)):
+        return len(value) <= 1000 and all(_plain_json(v, depth + 1) for v in value)
+    return False
+
+
 def validate_params(declared: dict[str, Param], given: dict[str, Any]
                     ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Fill defaults and check every value.

@@ -21,7 +21,6 @@ from .blocks import Block, Port, TensorSpec, get_block
 from .blocks.base import BlockCheckError
 from .errors import Fix, GraphError, OutputShapeWarning, ShapeError
 from .graph import Graph, Node
-from .params import validate_params
 
 #: Blocks that measure on the CPU (see `Block.measure_on`) fall back to meta above this
 #: many bytes of weights and activations, so a huge hidden size cannot exhaust memory.
@@ -93,11 +92,23 @@ class _Measured:
     error: str | None = None
 
 
+class _FrozenDict(tuple):
+    """A dict parameter (a Code block's kwargs) as a hashable cache key."""
+
+
 def _freeze(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return tuple(_freeze(v) for v in value)
     if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+        return _FrozenDict(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, _FrozenDict):
+        return {k: _thaw(v) for k, v in value}
+    if isinstance(value, tuple):
+        return tuple(_thaw(v) for v in value)
     return value
 
 
@@ -111,23 +122,17 @@ def _first_line(exc: BaseException) -> str:
 def _measure(type_name: str, params_key: tuple, specs: tuple[TensorSpec, ...]) -> _Measured:
     block = get_block(type_name)
     assert block is not None
-    params = dict(params_key)
-    device = block.measure_on
+    params = _thaw(_FrozenDict(params_key))
     try:
-        with torch.device("meta"):
-            module = block.build(params, [s.shape for s in specs])
-        if device != "meta" and _real_bytes(module, specs) > REAL_MEASURE_BYTES:
-            device = "meta"  # too big to measure for real: slow but safe
-        elif device != "meta":
-            with torch.device(device):
-                module = block.build(params, [s.shape for s in specs])
-        module.eval()
-        args = [sample_tensor(s, BATCH, device) for s in specs]
-        with torch.no_grad():
-            out = module(*args)
+        module, out = _run(block, params, specs, block.measure_on)
     except Exception as exc:  # noqa: BLE001 - torch raises many types; all become words
-        shown = ", ".join(s.show() for s in specs)
-        return _Measured(None, error=f"does not fit its input {shown}: {_first_line(exc)}")
+        try:
+            if not block.measure_fallback:
+                raise
+            module, out = _run(block, params, specs, block.measure_fallback)
+        except Exception:  # noqa: BLE001 - report the first failure, it is the meaningful one
+            shown = ", ".join(s.show() for s in specs)
+            return _Measured(None, error=f"does not fit its input {shown}: {_first_line(exc)}")
     if not isinstance(out, torch.Tensor):
         return _Measured(None, error=f"returned {type(out).__name__}, not a tensor")
     if out.dim() == 0 or out.shape[0] != BATCH:
@@ -137,6 +142,21 @@ def _measure(type_name: str, params_key: tuple, specs: tuple[TensorSpec, ...]) -
     n_params = sum(p.numel() for p in module.parameters())
     trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
     return _Measured(TensorSpec(tuple(out.shape[1:]), dtype), n_params, trainable)
+
+
+def _run(block: Block, params: dict[str, Any], specs: tuple[TensorSpec, ...], device: str
+         ) -> tuple[torch.nn.Module, Any]:
+    with torch.device("meta"):
+        module = block.build(params, [s.shape for s in specs])
+    if device != "meta" and _real_bytes(module, specs) > REAL_MEASURE_BYTES:
+        device = "meta"  # too big to measure for real: slow but safe
+    elif device != "meta":
+        with torch.device(device):
+            module = block.build(params, [s.shape for s in specs])
+    module.eval()
+    args = [sample_tensor(s, BATCH, device) for s in specs]
+    with torch.no_grad():
+        return module, module(*args)
 
 
 def _real_bytes(module: torch.nn.Module, specs: tuple[TensorSpec, ...]) -> int:
@@ -227,7 +247,7 @@ def infer(graph: Graph) -> Analysis:
             continue
         block = node.block
         assert block is not None  # unknown types are in `broken`
-        params, _ = validate_params(block.params, node.params)
+        params = node.build_params(graph.base_dir)
         if block.is_input:
             info.spec = block.output_spec(params)  # type: ignore[attr-defined]
             continue
@@ -238,7 +258,7 @@ def infer(graph: Graph) -> Analysis:
         info.input_specs = tuple(specs)  # type: ignore[arg-type]
         error = _check_node(graph, node, block, params, args, info.input_specs)
         if error is None:
-            measured = _measure(node.type, _freeze(params), info.input_specs)
+            measured = _measure(node.type, tuple(_freeze(params)), info.input_specs)
             if measured.error is not None:
                 error = ShapeError(measured.error, node=node.id, block_type=node.type)
             else:

@@ -74,9 +74,11 @@ class ParamField:
             box.setKeyboardTracking(False)
             box.valueChanged.connect(self._send_int)
             self.widget = box
-        else:  # float, ints, shape: typed text, checked by the engine
+        else:  # float, ints, shape, text, json: typed text, checked by the engine
             self.widget = QLineEdit()
             self.widget.editingFinished.connect(self._send_text)
+            if kind == "json":
+                self.widget.setPlaceholderText('{"name": value}')
         self.widget.setToolTip(f"{decl.doc}\nAccepts {decl.expects()}.")
         self.widget.setObjectName(f"param_{name}")
 
@@ -91,7 +93,7 @@ class ParamField:
             elif isinstance(w, QSpinBox):
                 w.setValue(w.minimum() if value is None else int(value))
             elif not w.hasFocus():
-                w.setText(show_text(value))
+                w.setText(self._show(value))
         finally:
             self._quiet = False
 
@@ -100,9 +102,25 @@ class ParamField:
         assert isinstance(box, QSpinBox)
         self._send(None if self.decl.optional and value == box.minimum() else value)
 
+    def _show(self, value: Any) -> str:
+        if self.decl.kind == "json":
+            return json.dumps(value if value is not None else {})
+        if self.decl.kind == "text":
+            return "" if value is None else str(value)
+        return show_text(value)
+
     def _send_text(self) -> None:
         assert isinstance(self.widget, QLineEdit)
-        self._send(parse_text(self.widget.text()))
+        text = self.widget.text()
+        if self.decl.kind == "text":
+            self._send(text.strip())
+        elif self.decl.kind == "json":
+            try:
+                self._send(json.loads(text) if text.strip() else {})
+            except ValueError:
+                self._send(text)  # the engine refuses it, with what it expects
+        else:
+            self._send(parse_text(text))
 
     def _send(self, value: Any) -> None:
         if self._quiet:

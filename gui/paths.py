@@ -6,22 +6,15 @@ of the person's home).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from torchloom.engine.userdata import data_dir as engine_data_dir
+
 
 def data_dir() -> Path:
-    override = os.environ.get("TORCHLOOM_DATA_DIR")
-    if override:
-        path = Path(override)
-    else:
-        import platformdirs
-
-        path = Path(platformdirs.user_data_dir("torchloom", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return engine_data_dir()
 
 
 def autosave_dir() -> Path:

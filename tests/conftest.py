@@ -1,5 +1,23 @@
-"""Test-wide settings: Qt draws offscreen, so the suite runs on a machine with no screen."""
+"""Test-wide settings: Qt draws offscreen, so the suite runs on a machine with no screen, and
+the app's user-data folder (settings, trusted code hashes) is a temporary one, never the
+person's own."""
 
 import os
+import tempfile
+
+import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TORCHLOOM_DATA_DIR", tempfile.mkdtemp(prefix="torchloom-tests-"))
+
+
+@pytest.fixture(autouse=True)
+def _no_trust_leaks():
+    """Code trusted by one test is not trusted by the next."""
+    yield
+    from torchloom.engine import codefiles
+
+    codefiles.forget_session_trust()
+    store = codefiles._store_path()
+    if store.exists():
+        store.unlink()

@@ -24,6 +24,7 @@ CATEGORY_ORDER = (
     "Recurrent",
     "Attention",
     "Merge",
+    "Code",
 )
 
 for _info in pkgutil.iter_modules(__path__):

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 from ..params import Param
 
 if TYPE_CHECKING:  # torch is imported only when a block is built, never to read the catalogue
+    from pathlib import Path
+
     from torch import nn
 
 #: Shapes handed to blocks never include the batch dimension: ``(32, 13, 13)``.
@@ -93,6 +95,14 @@ class Block:
     measure_on: ClassVar[str] = "meta"
     #: True for blocks that are graph inputs (placeholders), not modules.
     is_input: ClassVar[bool] = False
+    #: Where to measure again when the meta run fails (a person's own code may call
+    #: ``.item()`` or build tensors on the CPU), or "" to report the failure.
+    measure_fallback: ClassVar[str] = ""
+
+    def resolve(self, params: dict[str, Any], base_dir: "Path | None") -> dict[str, Any]:
+        """Validated parameters as `check` and `build` need them; a block that names a file
+        makes its path absolute here (against the project's folder). Default: unchanged."""
+        return params
 
     def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
         """Constructor arguments that follow from the input (``in_channels``...). The

@@ -18,7 +18,6 @@ from torch import nn
 from ..compile import nx_ancestors_and_self
 from ..errors import ProbeError, TrainingError
 from ..graph import Graph
-from ..params import validate_params
 from ..shapes import Analysis
 from ..summary import node_flops
 
@@ -79,7 +78,7 @@ def time_node(graph: Graph, analysis: Analysis, node_id: str, batch_size: int,
     info = analysis.nodes[node_id]
     assert block is not None
     try:
-        params, _ = validate_params(block.params, node.params)
+        params = node.build_params(graph.base_dir)
         with torch.device(device):
             module = block.build(params, [s.shape for s in info.input_specs])
         module.to(device).train()  # training is what is being estimated

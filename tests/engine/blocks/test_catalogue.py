@@ -141,7 +141,7 @@ def test_block(block_type, params, specs, expected):
 
 
 def test_every_block_has_a_case():
-    covered = {case[0] for case in CASES} | {"Input"}
+    covered = {case[0] for case in CASES} | {"Input", "Code"}  # Code: tests/engine/blocks/test_code.py
     assert set(registry()) == covered, "add a case to CASES for each new block type"
 
 

@@ -1,0 +1,195 @@
+"""Python files that Code blocks run, and the trust step in front of them.
+
+A project file is inert: nothing in it is executed. A Code block only *names* a ``.py`` file
+next to the project and a class in it. That file runs only once the person has trusted it,
+like an editor's workspace trust. Trust is per content hash, so a file that changes after
+it was trusted is untrusted again. Trust is remembered in the user-data folder, or for this
+process only (the command line's ``--trust-code``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import threading
+import types
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+from .errors import CodeTrustError, ModelImportError
+from .fileio import atomic_write_text
+from .userdata import data_dir
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from .graph import Graph
+
+TRUST_FILE = "trusted_code.json"
+CODE_BLOCK = "Code"
+MAX_CODE_BYTES = 2 * 2**20
+
+_lock = threading.RLock()
+_session: set[str] = set()
+_loaded: dict[tuple[str, str], types.ModuleType] = {}
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(_read(path)).hexdigest()
+
+
+def _read(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_CODE_BYTES:
+            raise ModelImportError(f"is {size // 1024} KiB; a code file is at most "
+                                   f"{MAX_CODE_BYTES // 2**20} MiB", path=str(path))
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ModelImportError("no such code file (it belongs next to the project file)",
+                               path=str(path)) from None
+    except OSError as exc:
+        raise ModelImportError(f"cannot be read: {exc.strerror or exc}", path=str(path)) from None
+
+
+def _store_path() -> Path:
+    return data_dir() / TRUST_FILE
+
+
+def _remembered() -> dict[str, str]:
+    try:
+        data = json.loads(_store_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    hashes = data.get("sha256") if isinstance(data, dict) else None
+    return {k: str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else {}
+
+
+def is_trusted(path: Path) -> bool:
+    """True when this exact content of `path` was trusted (now or in an earlier session)."""
+    try:
+        digest = file_sha256(Path(path))
+    except ModelImportError:
+        return False
+    with _lock:
+        return digest in _session or digest in _remembered()
+
+
+def trust_file(path: Path, remember: bool = True) -> str:
+    """Trust the current content of `path`; `remember` keeps it for later sessions."""
+    path = Path(path)
+    digest = file_sha256(path)
+    with _lock:
+        _session.add(digest)
+        if remember:
+            known = _remembered()
+            known[digest] = str(path.resolve())
+            atomic_write_text(_store_path(), json.dumps({"sha256": known}, indent=1) + "\n")
+    return digest
+
+
+def forget_session_trust() -> None:
+    """Drop the trust given for this process only (tests use it)."""
+    with _lock:
+        _session.clear()
+        _loaded.clear()
+
+
+def resolve_code_path(file: str, base_dir: Path | None) -> Path:
+    path = Path(file)
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    return path
+
+
+def code_source(path: Path) -> str:
+    """The file's text (no trust needed to *read* it: showing code runs nothing)."""
+    return _read(Path(path)).decode("utf-8", errors="replace")
+
+
+def load_code_class(path: Path, class_name: str) -> type["nn.Module"]:
+    """The class `class_name` from a trusted file, executing the file once per content.
+
+    Raises:
+        CodeTrustError: the file (with its current content) is not trusted.
+        ModelImportError: the file is missing, does not run, or lacks the class.
+    """
+    from torch import nn
+
+    path = Path(path)
+    raw = _read(path)
+    digest = hashlib.sha256(raw).hexdigest()
+    with _lock:
+        if digest not in _session and digest not in _remembered():
+            raise CodeTrustError("this code file is not trusted yet: trust it to build and "
+                                 "train the Code blocks that use it (in the app, or with "
+                                 "--trust-code on the command line)", path=str(path))
+        key = (str(path.resolve()), digest)
+        module = _loaded.get(key)
+        if module is None:
+            module = _execute(path, raw, digest)
+            _loaded[key] = module
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise ModelImportError(f"has no nn.Module class named '{class_name}'", path=str(path))
+    return cls
+
+
+def _execute(path: Path, raw: bytes, digest: str) -> types.ModuleType:
+    name = f"torchloom_code_{digest[:16]}"
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    try:
+        code = compile(raw, str(path), "exec")
+    except SyntaxError as exc:
+        raise ModelImportError(f"has a syntax error: {exc.msg}", path=str(path),
+                               line=exc.lineno) from None
+    sys.modules[name] = module  # dataclasses and typing look classes up here
+    folder = str(path.parent.resolve())
+    added = folder not in sys.path
+    if added:
+        sys.path.insert(0, folder)
+    try:
+        exec(code, module.__dict__)  # noqa: S102 - the person trusted this exact file
+    except Exception as exc:  # noqa: BLE001 - their code may raise anything
+        sys.modules.pop(name, None)
+        line = _error_line(exc, str(path))
+        raise ModelImportError(f"raised {type(exc).__name__} when run: {exc}", path=str(path),
+                               line=line) from None
+    finally:
+        if added and folder in sys.path:
+            sys.path.remove(folder)
+    return module
+
+
+def _error_line(exc: BaseException, filename: str) -> int | None:
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def code_files(graph: "Graph") -> list[Path]:
+    """The code files a graph's Code blocks name, resolved, each once, in node order."""
+    seen: dict[str, Path] = {}
+    for node in graph.nodes:
+        if node.type != CODE_BLOCK:
+            continue
+        file = node.params.get("file")
+        if isinstance(file, str) and file:
+            path = resolve_code_path(file, graph.base_dir)
+            seen.setdefault(str(path), path)
+    return list(seen.values())
+
+
+def untrusted_files(graph: "Graph") -> list[Path]:
+    return [p for p in code_files(graph) if p.exists() and not is_trusted(p)]
+
+
+def trust_files(paths: Iterable[Path], remember: bool = True) -> None:
+    for path in paths:
+        trust_file(path, remember=remember)
