@@ -107,6 +107,12 @@ def build_parser(extend: Callable[[Any], None] | None = None) -> argparse.Argume
     add_probe(sub)
     if extend is not None:
         extend(sub)
+    for command in sub.choices.values():
+        if "--trust-code" not in command._option_string_actions:
+            command.add_argument(
+                "--trust-code", action="store_true",
+                help="run the Python files that the project's Code blocks name (for this "
+                     "command only); without it those blocks are reported as not trusted")
     return parser
 
 
@@ -114,6 +120,10 @@ def main(argv: Sequence[str] | None = None,
          extend: Callable[[Any], None] | None = None) -> int:
     parser = build_parser(extend)
     args = parser.parse_args(argv)
+    if getattr(args, "trust_code", False):
+        from .codefiles import trust_all_for_session
+
+        trust_all_for_session()
     try:
         return args.func(args)
     except TorchloomError as exc:

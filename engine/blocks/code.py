@@ -42,7 +42,7 @@ class CodeBlock(Block):
         return {**params, "file": str(path or ""), "sha256": digest}
 
     def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
-        from ..codefiles import is_trusted, load_code_class
+        from ..codefiles import TRUST_HINT, is_trusted, load_code_class
         from ..errors import CodeTrustError, ModelImportError
 
         if not params["file"] or not params["class_name"]:
@@ -52,8 +52,7 @@ class CodeBlock(Block):
             raise BlockCheckError(f"the code file {path.name} is missing: it belongs next to "
                                   "the project file")
         if not is_trusted(path):
-            raise BlockCheckError(f"not trusted: {path.name} has not been trusted yet (or it "
-                                  "changed since); trust it to build and train this block")
+            raise BlockCheckError(f"not trusted: {path.name}: {TRUST_HINT}")
         try:
             load_code_class(path, params["class_name"])
         except (CodeTrustError, ModelImportError) as exc:

@@ -117,6 +117,12 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                     kind="config")
         else:
             init_from = resume
+    if init_from is None and state is None and project.weights_path() is not None:
+        file = project.weights_path()
+        assert file is not None
+        loaded, reinitialized = ckpt.load_matching(model, ckpt.load_weights(file), node_ids)
+        notes.append(f"started from the project's weights {file.name}: kept {len(loaded)} "
+                     f"node(s); initialised {', '.join(reinitialized) or 'none'} fresh")
     if init_from is not None and state is None:
         weights = ckpt.load_weights(init_from / ckpt.MODEL_FILE)
         loaded, reinitialized = ckpt.load_matching(model, weights, node_ids)

@@ -110,3 +110,20 @@ def test_installed_command_runs():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["total_params"] == 225_034
+
+
+def test_code_blocks_run_only_with_trust_code(tmp_path, capsys):
+    (tmp_path / "m_code.py").write_text(
+        "from torch import nn\n\nclass Twice(nn.Module):\n    def forward(self, x):\n"
+        "        return 2 * x\n")
+    data = {"format": "torchloom-project", "version": 1, "graph": {
+        "nodes": [{"id": "x", "type": "Input", "params": {"shape": [4]}},
+                  {"id": "two", "type": "Code",
+                   "params": {"file": "m_code.py", "class_name": "Twice"}}],
+        "edges": [{"from": "x", "to": "two"}]}}
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(data))
+    assert main(["summary", str(path)]) == 1
+    assert "--trust-code" in capsys.readouterr().out
+    assert main(["summary", str(path), "--trust-code"]) == 0
+    assert "[N, 4]" in capsys.readouterr().out

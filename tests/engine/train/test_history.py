@@ -62,3 +62,24 @@ def test_preview_takes_some_of_every_class():
     data = load_dataset({"name": "mnist5k"})
     x, y = preview(data, per_class=3, limit=40)
     assert x.shape == (30, 1, 28, 28) and y.tolist() == [k for k in range(10) for _ in range(3)]
+
+
+def test_a_project_with_initial_weights_starts_from_them(tmp_path):
+    import torch
+
+    from torchloom.engine.project import load_project, save_project
+    from torchloom.engine.train import checkpoint as ckpt
+
+    project = mlp_project(tmp_path, epochs=1)
+    first = prepare_training(project, out_dir=tmp_path / "r1").run()
+    (tmp_path / "start.safetensors").write_bytes((first.run_dir / ckpt.MODEL_FILE).read_bytes())
+    project.weights = "start.safetensors"
+    project.graph.set_param("fc2", "out_features", 12)  # fc2 no longer fits: it starts fresh
+    save_project(project)
+    again = load_project(tmp_path / "mlp.json")
+    assert again.weights == "start.safetensors"
+    job = prepare_training(again, save=False)
+    saved = ckpt.load_weights(tmp_path / "start.safetensors")
+    assert torch.equal(job.model.state_dict()["fc1.weight"], saved["fc1.weight"])
+    assert job.reinitialized == ["fc2"]
+    assert any("start.safetensors" in note for note in job.notes)
