@@ -26,13 +26,15 @@ from .problems import ProblemsPanel
 from .shortcuts import SHORTCUTS, ShortcutsDialog
 from .start_page import StartPage
 from .window_edit import EditActions
+from .window_exchange import ExchangeActions
 from .window_files import FileActions
 from .window_inspect import InspectActions
 from .window_train import TrainActions
 
 
 
-class MainWindow(FileActions, EditActions, TrainActions, InspectActions, QMainWindow):
+class MainWindow(FileActions, EditActions, TrainActions, InspectActions, ExchangeActions,
+                 QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.loader = engine_loader()
@@ -160,6 +162,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, QMainWi
         self.act_light = a("&Light theme", lambda: self.set_theme("light"))
         self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, "F1")
         self.act_about = a("&About Torchloom", self.show_about)
+        self._build_exchange_actions()
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -171,6 +174,8 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, QMainWi
         file.addSeparator()
         for act in (self.act_save, self.act_save_as):
             file.addAction(act)
+        file.addSeparator()
+        self._build_exchange_menu(file)
         file.addSeparator()
         file.addAction(self.act_quit)
         edit = bar.addMenu("&Edit")
@@ -287,6 +292,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, QMainWi
                     self.act_paste, self.act_duplicate, self.act_delete, self.act_select_all,
                     self.act_layout, self.act_fit, self.act_add):
             act.setEnabled(has)
+        self._exchange_enabled()
 
     def set_theme(self, name: str) -> None:
         theme.apply_theme(QApplication.instance(), name)  # type: ignore[arg-type]

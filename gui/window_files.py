@@ -68,6 +68,7 @@ class FileActions:
             return False
         self.set_document(Document(project, self.loader))
         add_recent(path)
+        self.offer_trust()
         return True
 
     def open_example(self, path: Path) -> None:

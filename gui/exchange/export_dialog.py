@@ -1,0 +1,143 @@
+"""File → Export: pick a format, the weights to carry and where the file goes.
+
+The weights default to the newest run whose graph still matches the canvas, because that is
+what a person means by "export my model"; the untrained model is there too, and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
+
+from torchloom.engine.project import Project, graph_to_dict
+from torchloom.engine.train.history import RunRecord, list_runs
+
+#: (format, menu label, what it is, file suffix; "" for a folder)
+FORMATS: tuple[tuple[str, str, str, str], ...] = (
+    ("python", "PyTorch code (.py)…",
+     "One standalone Python file: class Model(nn.Module) and build(). Needs only torch.", ".py"),
+    ("onnx", "ONNX (.onnx)…",
+     "An ONNX graph with a dynamic batch size, checked against ONNX Runtime.", ".onnx"),
+    ("pt2", "torch.export program (.pt2)…",
+     "An ahead-of-time torch.export program for deployment, checked after reloading.", ".pt2"),
+    ("safetensors", "Weights (.safetensors)…",
+     "The weights keyed by node id, with the graph in a JSON file beside them.",
+     ".safetensors"),
+    ("torchrun", "Multi-GPU training script (torchrun)…",
+     "A folder with train.py (DistributedDataParallel), model.py and the data.", ""),
+)
+
+
+@dataclass
+class ExportChoice:
+    fmt: str
+    out: Path
+    weights: Path | None
+
+
+def matching_runs(project: Project, runs_dir: Path | None) -> list[RunRecord]:
+    """Finished or stopped runs whose graph is the canvas's graph, newest first."""
+    if runs_dir is None:
+        return []
+    current = graph_to_dict(project.graph)
+    out = []
+    for run in reversed(list_runs(runs_dir)):
+        if run.status not in ("finished", "stopped"):
+            continue
+        saved = run.project()
+        if saved is not None and graph_to_dict(saved.graph) == current:
+            out.append(run)
+    return out
+
+
+class ExportDialog(QDialog):
+    def __init__(self, project: Project, runs: list[RunRecord], fmt: str = "python",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export model")
+        self.setMinimumWidth(560)
+        self.project = project
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.format = QComboBox()
+        self.format.setObjectName("export_format")
+        for key, label, _doc, _suffix in FORMATS:
+            self.format.addItem(label.removesuffix("…"), key)
+        self.about = QLabel()
+        self.about.setObjectName("muted")
+        self.about.setWordWrap(True)
+        self.weights = QComboBox()
+        self.weights.setObjectName("export_weights")
+        for run in runs:
+            self.weights.addItem(f"Trained: {run.label()}", str(run.path))
+        if project.weights_path() is not None:
+            self.weights.addItem(f"The project's weights ({project.weights})", "")
+        else:
+            self.weights.addItem("Untrained (fresh initialisation, seeded)", "")
+        self.path = QLineEdit()
+        self.path.setObjectName("export_path")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        form.addRow("Format", self.format)
+        form.addRow("", self.about)
+        form.addRow("Weights", self.weights)
+        form.addRow("Save to", row)
+        layout.addLayout(form)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText("Export")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.format.currentIndexChanged.connect(self._format_changed)
+        self.path.textChanged.connect(lambda _t: self.ok.setEnabled(bool(self.path.text())))
+        self.format.setCurrentIndex(max(0, self.format.findData(fmt)))
+        self._format_changed()
+
+    def _suffix(self) -> str:
+        return {k: s for k, _l, _d, s in FORMATS}[self.format.currentData()]
+
+    def _default_path(self) -> Path:
+        base = self.project.path.parent if self.project.path else Path.home()
+        stem = (self.project.path.stem if self.project.path else self.project.name) or "model"
+        suffix = self._suffix()
+        return base / (f"{stem}{suffix}" if suffix else f"{stem}-torchrun")
+
+    def _format_changed(self) -> None:
+        fmt = self.format.currentData()
+        self.about.setText({k: d for k, _l, d, _s in FORMATS}[fmt])
+        current = Path(self.path.text()) if self.path.text() else None
+        if current is None or current.parent == Path("."):
+            self.path.setText(str(self._default_path()))
+        else:  # keep the folder and name the person chose, with the new format's suffix
+            stem = current.name.split(".")[0].removesuffix("-torchrun")
+            suffix = self._suffix()
+            self.path.setText(str(current.parent / (f"{stem}{suffix}" if suffix
+                                                    else f"{stem}-torchrun")))
+
+    def _browse(self) -> None:
+        if self._suffix():
+            path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text(),
+                                                  f"*{self._suffix()}")
+        else:
+            path = QFileDialog.getExistingDirectory(self, "Export into a folder",
+                                                    str(Path(self.path.text()).parent))
+            if path:
+                path = str(Path(path) / self._default_path().name)
+        if path:
+            self.path.setText(path)
+
+    def choice(self) -> ExportChoice:
+        weights = self.weights.currentData()
+        out = Path(self.path.text()).expanduser()
+        suffix = self._suffix()
+        if suffix and out.suffix != suffix:
+            out = out.with_name(out.name + suffix)
+        return ExportChoice(self.format.currentData(), out, Path(weights) if weights else None)

@@ -1,0 +1,197 @@
+"""Models in and out, for the main window: File → Export, File → Import PyTorch module, and
+the trust step for the Python files a project's Code blocks run. A mixin.
+
+Exports and imports run on a worker thread (an ONNX export takes a few seconds, an import
+runs the person's code); the window stays usable and says where the files went.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QMenu, QMessageBox
+
+from torchloom.engine.project import Project, dumps_project, loads_project
+
+from .exchange.export_dialog import FORMATS, ExportDialog, matching_runs
+from .inspect.jobs import Jobs
+
+
+def snapshot(project: Project) -> Project:
+    """A copy a worker thread may read while the person goes on editing."""
+    copy = loads_project(dumps_project(project), path=str(project.path or "<unsaved>"))
+    copy.path = project.path
+    copy.graph.base_dir = project.graph.base_dir
+    return copy
+
+
+def describe_checks(checks: dict[str, Any]) -> str:
+    parts = []
+    if checks.get("outputs_identical"):
+        parts.append("outputs identical to the model's")
+    if "max_abs_diff" in checks and not checks.get("outputs_identical"):
+        parts.append(f"largest difference from the model {checks['max_abs_diff']:.2g}")
+    if checks.get("batch_sizes"):
+        parts.append("checked on batches of " + " and ".join(map(str, checks["batch_sizes"])))
+    if checks.get("tensors_equal"):
+        parts.append("every tensor read back equal")
+    return "; ".join(parts)
+
+
+class ExchangeActions:
+    """Needs `document`, `report`, `flash`, `runs_dir`, `_action` and `open_path`."""
+
+    def _build_exchange_actions(self) -> None:
+        a = self._action
+        self.exchange_jobs = Jobs(self)  # type: ignore[arg-type]
+        self.act_export = a("&Export…", self.export_dialog, "Ctrl+E",
+                            "Export the model as PyTorch code, ONNX, torch.export, weights or "
+                            "a multi-GPU training script")
+        self.export_actions = {key: a(label, lambda k=key: self.export_dialog(k))
+                               for key, label, _doc, _suffix in FORMATS}
+        self.act_import = a("&Import PyTorch module…", self.import_dialog, "Ctrl+Shift+I",
+                            "Turn an nn.Module class from your own .py file into a canvas")
+        self.act_trust = a("&Trust code files…", self.trust_code_files, None,
+                           "Run the Python files this project's Code blocks name")
+
+    def _build_exchange_menu(self, file: QMenu) -> None:
+        file.addAction(self.act_import)
+        menu = self.export_menu = file.addMenu("E&xport")
+        menu.addAction(self.act_export)
+        menu.addSeparator()
+        for act in self.export_actions.values():
+            menu.addAction(act)
+        file.addAction(self.act_trust)
+
+    def _exchange_enabled(self) -> None:
+        has = self.document is not None
+        for act in (self.act_export, *self.export_actions.values()):
+            act.setEnabled(has)
+        self.export_menu.setEnabled(has)
+        self.act_trust.setEnabled(has and bool(self._untrusted()))
+
+    # ---- export --------------------------------------------------------------------------
+
+    def export_dialog(self, fmt: str = "python") -> None:
+        doc = self.document
+        if doc is None:
+            return
+        analysis = doc.analysis
+        if analysis is not None and analysis.errors:
+            self.report("Cannot export", "The graph has errors; fix them first (see the "
+                        f"Problems tab):\n\n{analysis.errors[0].describe()}")
+            return
+        project = snapshot(doc.project)
+        runs = matching_runs(project, self.runs_dir() if doc.path else None)
+        dialog = ExportDialog(project, runs, fmt, self)  # type: ignore[arg-type]
+        self._export_dialog = dialog  # tests reach it while it is open
+        if not dialog.exec():
+            return
+        self.start_export(project, dialog.choice())
+
+    def start_export(self, project: Project, choice: Any) -> None:
+        from torchloom.engine.export import export_project
+
+        self.flash(f"Exporting {choice.fmt} to {choice.out}…")
+        self.act_export.setEnabled(False)
+
+        def done(result: Any) -> None:
+            self.act_export.setEnabled(True)
+            self.last_export = result
+            files = "\n".join(f"  {f}" for f in result.files)
+            checks = describe_checks(result.checks)
+            notes = "\n".join(result.notes)
+            self.flash(f"Exported {choice.fmt}: {result.files[0] if result.files else ''}")
+            QMessageBox.information(
+                self, "Export finished",  # type: ignore[arg-type]
+                f"Wrote:\n{files}\n\nVerified: {checks or 'yes'}" + (f"\n\n{notes}" if notes
+                                                                      else ""))
+
+        def failed(message: str) -> None:
+            self.act_export.setEnabled(True)
+            self.last_export = None
+            self.report("Export failed", message)
+
+        self.exchange_jobs.submit("export", lambda: export_project(
+            project, choice.fmt, choice.out, weights=choice.weights), done, failed)
+
+    # ---- trusting code files -----------------------------------------------------------
+
+    def _untrusted(self) -> list[Path]:
+        from torchloom.engine.codefiles import untrusted_files
+
+        return untrusted_files(self.document.graph) if self.document is not None else []
+
+    def offer_trust(self) -> None:
+        """After opening a project: its Code blocks' files run only if the person says so."""
+        files = self._untrusted()
+        if files and self.ask_trust(files):
+            self._trust(files)
+
+    def trust_code_files(self) -> None:
+        files = self._untrusted()
+        if not files:
+            self.flash("Every code file of this project is trusted.")
+            return
+        if self.ask_trust(files):
+            self._trust(files)
+
+    def ask_trust(self, files: list[Path]) -> bool:
+        listing = "\n".join(f"  • {f}" for f in files)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "Run this project's code?",
+            "This project's Code blocks run Python code from these files:\n\n"
+            f"{listing}\n\nCode runs with your permissions. Trust the files only if you "
+            "know where they come from. Until then those blocks show as not trusted and the "
+            "model cannot train.", parent=self)  # type: ignore[arg-type]
+        trust = box.addButton("Trust and run", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        return box.clickedButton() is trust
+
+    def _trust(self, files: list[Path]) -> None:
+        from torchloom.engine.codefiles import trust_file
+        from torchloom.engine.errors import TorchloomError
+
+        for path in files:
+            try:
+                trust_file(path)
+            except TorchloomError as exc:
+                self.report("Cannot trust the file", exc.describe())
+        if self.document is not None:
+            self.document.refresh()
+        self._exchange_enabled()
+        self.flash(f"Trusted {len(files)} code file{'s' * (len(files) > 1)}")
+
+    # ---- import --------------------------------------------------------------------------
+
+    def import_dialog(self) -> None:
+        from .exchange.import_dialog import ImportDialog
+
+        if not self.confirm_discard():
+            return
+        dialog = ImportDialog(self)  # type: ignore[arg-type]
+        self._import_dialog = dialog
+        if not dialog.exec():
+            return
+        self.start_import(dialog.request())
+
+    def start_import(self, request: Any) -> None:
+        from torchloom.engine.importer import import_to_project
+
+        self.flash(f"Importing {request.source}…")
+
+        def done(result: Any) -> None:
+            self.last_import = result
+            if self.open_path(result.project_path, confirmed=True):
+                report = "\n".join(result.report_lines())
+                QMessageBox.information(self, "Import finished",  # type: ignore[arg-type]
+                                        report)
+
+        def failed(message: str) -> None:
+            self.last_import = None
+            self.report("Import failed", message)
+
+        self.exchange_jobs.submit("import", lambda: import_to_project(**request.kwargs()),
+                                  done, failed)

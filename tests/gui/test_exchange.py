@@ -1,0 +1,115 @@
+"""File → Export and Import, and the trust step for code files, driven through the window."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtWidgets import QMessageBox
+
+from torchloom.gui.exchange.export_dialog import ExportDialog
+from torchloom.gui.exchange.import_dialog import ImportDialog, module_classes
+
+from .conftest import settle
+
+
+def _quiet_messages(monkeypatch) -> list[str]:
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information",
+                        lambda _parent, title, text: shown.append(f"{title}: {text}"))
+    return shown
+
+
+def test_the_export_dialog_follows_the_format(window, example, tmp_path):
+    doc = example(tmp=tmp_path)
+    dialog = ExportDialog(doc.project, [], "onnx", window)
+    assert dialog.choice().out == tmp_path / "mnist_cnn.onnx"
+    assert "ONNX Runtime" in dialog.about.text()
+    assert dialog.weights.currentText().startswith("Untrained")
+    dialog.format.setCurrentIndex(dialog.format.findData("torchrun"))
+    assert dialog.choice().out == tmp_path / "mnist_cnn-torchrun"
+    dialog.path.setText(str(tmp_path / "elsewhere" / "net.onnx"))
+    dialog.format.setCurrentIndex(dialog.format.findData("python"))
+    assert dialog.choice().out == tmp_path / "elsewhere" / "net.py"
+
+
+def test_export_runs_beside_the_window_and_says_what_it_verified(window, example, tmp_path,
+                                                                  qtbot, monkeypatch):
+    shown = _quiet_messages(monkeypatch)
+    example(tmp=tmp_path)
+    monkeypatch.setattr(ExportDialog, "exec", lambda self: 1)  # the person presses Export
+    window.export_actions["python"].trigger()
+    assert window._export_dialog.format.currentData() == "python"
+    qtbot.waitUntil(lambda: bool(shown), timeout=60_000)
+    assert (tmp_path / "mnist_cnn.py").exists()
+    assert "outputs identical" in shown[0] and str(tmp_path / "mnist_cnn.py") in shown[0]
+    assert window.act_export.isEnabled()
+
+
+def test_a_failed_export_is_reported_and_the_window_goes_on(window, example, tmp_path, qtbot):
+    doc = example(tmp=tmp_path)
+    reports: list[str] = []
+    window.report = lambda title, text: reports.append(f"{title}: {text}")
+    dialog = ExportDialog(doc.project, [], "python", window)
+    choice = dialog.choice()
+    choice.weights = tmp_path / "no-such-run"
+    window.start_export(doc.project, choice)
+    qtbot.waitUntil(lambda: bool(reports), timeout=60_000)
+    assert reports[0].startswith("Export failed") and "no-such-run" in reports[0]
+    assert window.act_export.isEnabled()
+
+
+CODE = ("from torch import nn\n\n\nclass Twice(nn.Module):\n"
+        "    def forward(self, x):\n        return 2 * x\n")
+
+
+def _code_project(tmp_path: Path) -> Path:
+    (tmp_path / "net_code.py").write_text(CODE)
+    data = {"format": "torchloom-project", "version": 1, "dataset": {"name": "digits"},
+            "graph": {"nodes": [
+                {"id": "x", "type": "Input", "params": {"shape": [1, 8, 8]}},
+                {"id": "flat", "type": "Flatten"},
+                {"id": "twice", "type": "Code",
+                 "params": {"file": "net_code.py", "class_name": "Twice"}},
+                {"id": "fc", "type": "Linear", "params": {"out_features": 10}}],
+                "edges": [{"from": "x", "to": "flat"}, {"from": "flat", "to": "twice"},
+                          {"from": "twice", "to": "fc"}]}}
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_opening_a_project_with_code_asks_before_running_it(window, tmp_path, monkeypatch):
+    asked: list[list[Path]] = []
+    window.ask_trust = lambda files: asked.append(files) or False
+    assert window.open_path(_code_project(tmp_path))
+    settle()
+    assert asked == [[tmp_path / "net_code.py"]]
+    errors = window.document.analysis.errors
+    assert [e.node for e in errors] == ["twice"] and "not trusted" in errors[0].message
+    assert window.act_trust.isEnabled()
+    window.ask_trust = lambda files: True  # File → Trust code files…
+    window.act_trust.trigger()
+    settle()
+    assert window.document.analysis.ok
+    assert window.document.analysis.nodes["twice"].shape == (64,)
+    assert not window.act_trust.isEnabled()
+
+
+def test_the_import_dialog_lists_classes_without_running_the_file(window, tmp_path):
+    source = tmp_path / "mine.py"
+    source.write_text("import torch\nfrom torch import nn\nraise SystemExit('ran!')\n\n"
+                      "class Helper:\n    pass\n\nclass Net(nn.Module):\n    pass\n")
+    assert module_classes(source.read_text()) == ["Net"]
+    dialog = ImportDialog(window, start=source)
+    assert dialog.cls.currentText() == "Net"
+    assert dialog.out.text() == str(tmp_path / "Net.json")
+    assert "runs this Python file" in dialog.findChild(type(dialog.problem), "warning").text()
+    dialog.shape.setText("1, a, 28")
+    dialog._accept()
+    assert "input shape" in dialog.problem.text() and not dialog.result()
+    dialog.shape.setText("1, 28, 28")
+    dialog.kwargs.setText('{"num_classes": 10}')
+    request = dialog.request()
+    assert request.source == f"{source}:Net" and request.input_shape == [1, 28, 28]
+    assert request.kwargs()["kwargs"] == {"num_classes": 10}
