@@ -105,6 +105,12 @@ def build_parser(extend: Callable[[Any], None] | None = None) -> argparse.Argume
     from .probe_cli import add_parser as add_probe
 
     add_probe(sub)
+    from .export_cli import add_parser as add_export
+
+    add_export(sub)
+    from .import_cli import add_parser as add_import
+
+    add_import(sub)
     if extend is not None:
         extend(sub)
     for command in sub.choices.values():

@@ -60,6 +60,21 @@ def _token_limit(model: ExportModel) -> int:
     return max(1, min(sizes)) if sizes else 2
 
 
+def _by_module_name(saved: dict[str, torch.Tensor], names: dict[str, str]
+                    ) -> dict[str, torch.Tensor]:
+    """Accept weights keyed by node id too (a safetensors export): ``fc-1.weight`` is the
+    module ``fc_1``'s ``weight``."""
+    renamed = dict(saved)
+    for node_id, name in names.items():
+        if node_id == name:
+            continue
+        prefix = node_id + "."
+        for key in saved:
+            if key.startswith(prefix):
+                renamed.setdefault(name + "." + key[len(prefix):], saved[key])
+    return renamed
+
+
 def prepare_model(project: Project, weights: Path | None = None, fmt: str | None = None
                   ) -> ExportModel:
     """Compile `project` and load the weights an export should carry.
@@ -94,6 +109,7 @@ def prepare_model(project: Project, weights: Path | None = None, fmt: str | None
             saved = ckpt.load_weights(file)
         except ckpt.CheckpointError as exc:
             raise ExportError(exc.describe(), fmt=fmt, path=str(file)) from None
+        saved = _by_module_name(saved, names)
         expected = module.state_dict()
         missing = sorted(set(expected) - set(saved))
         wrong = sorted(k for k in expected if k in saved and saved[k].shape != expected[k].shape)

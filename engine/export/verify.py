@@ -1,0 +1,285 @@
+"""What every binary export shares: a quiet exporter, atomic files, the self-check, and
+naming the block an exporter choked on.
+
+An export that cannot prove it reproduces the model is worse than none: a person ships it
+and finds out in production. So each format reloads what it wrote, runs it on a batch of a
+*different* size than the one it was traced with (which proves the batch dimension stayed
+dynamic), and compares with the compiled model. Files are written beside the target and
+renamed into place only after that check, so a failed export leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import math
+import os
+import re
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import torch
+from torch import nn
+
+from ..errors import ExportError
+from .model import ExportModel
+
+#: Largest absolute difference from the compiled model an export may show.
+TOLERANCE = 1e-4
+#: The batch the exporters trace with, and the batches the self-check runs (all different).
+EXPORT_BATCH = 2
+CHECK_BATCHES = (1, 5)
+#: Loggers that print progress and "torchvision is not installed" lines during an export.
+_NOISY_LOGGERS = ("torch.onnx", "torch.export", "torch._export", "torch.fx.experimental",
+                  "torch._dynamo", "onnxscript")
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence the exporters' warnings and log lines: the person asked for a file, and a
+    screen of internal notices hides the one line that matters (the check)."""
+    levels = {}
+    for name in _NOISY_LOGGERS:
+        logger = logging.getLogger(name)
+        levels[name] = logger.level
+        logger.setLevel(logging.ERROR)
+    try:
+        # torch.export also prints a failed trace's partial graph straight to stderr
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def batch_dims(args: Sequence[Any]) -> tuple[dict[int, Any] | None, ...]:
+    """A dynamic batch dimension for every tensor argument, one shared `Dim` so inputs that
+    meet (Add, Concat) are known to agree."""
+    batch = torch.export.Dim("batch", min=1)
+    return tuple({0: batch} if isinstance(a, torch.Tensor) and a.dim() > 0 else None
+                 for a in args)
+
+
+def reference(model: ExportModel, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+    with torch.no_grad():
+        return _tensor(model.module(*inputs))
+
+
+def _tensor(value: Any) -> torch.Tensor:
+    if isinstance(value, (tuple, list)):
+        value = value[0]
+    if not isinstance(value, torch.Tensor):
+        value = torch.as_tensor(value)
+    return value.detach().to("cpu")
+
+
+def max_abs_diff(expected: Any, got: Any) -> float:
+    """The largest absolute difference; infinite when the shapes differ, NaN-safe."""
+    a, b = _tensor(expected).double(), _tensor(got).double()
+    if a.shape != b.shape:
+        return float("inf")
+    if a.numel() == 0:
+        return 0.0
+    diff = (a - b).abs()
+    if torch.isnan(diff).any():
+        return float("nan")
+    return float(diff.max())
+
+
+def check_close(diffs: dict[int, float], fmt: str, against: str) -> float:
+    """The worst difference over the checked batches, or an ExportError above TOLERANCE.
+
+    `diffs` maps batch size -> max difference; NaN (or a shape mismatch, inf) also fails.
+    """
+    ranked = {b: (float("inf") if math.isnan(d) else d) for b, d in diffs.items()}
+    batch = max(ranked, key=lambda b: ranked[b])
+    worst = diffs[batch]
+    if not worst <= TOLERANCE:  # NaN compares false too
+        if worst == float("inf"):
+            what = f"{against} gives another output shape than PyTorch"
+        elif math.isnan(worst):
+            what = f"{against} and PyTorch disagree (NaN)"
+        else:
+            what = f"{against} differs from PyTorch by {worst:.3g} (allowed: {TOLERANCE:g})"
+        raise ExportError(f"the export does not reproduce the model: {what} on a batch of "
+                          f"{batch}", fmt=fmt)
+    return worst
+
+
+def compare(model: ExportModel, run: Callable[[tuple[torch.Tensor, ...]], Any], fmt: str,
+            against: str) -> dict[str, Any]:
+    """Run the export (`run`) and the compiled model on the check batches; the checks dict.
+
+    Raises ExportError when they differ by more than TOLERANCE.
+    """
+    diffs = {}
+    for i, batch in enumerate(CHECK_BATCHES):
+        inputs = model.example_inputs(batch, seed=100 + i)
+        try:
+            expected = reference(model, inputs)
+        except Exception as exc:  # noqa: BLE001 - the model's own code may raise anything
+            raise ExportError(f"the model itself fails on a batch of {batch} "
+                              f"({first_line(exc)}): it depends on the batch size, which "
+                              "an export keeps free", fmt=fmt) from None
+        try:
+            got = run(inputs)
+        except ExportError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a runtime raises many types
+            raise ExportError(f"{against} cannot run the exported model on a batch of "
+                              f"{batch}: {first_line(exc)}", fmt=fmt) from None
+        diffs[batch] = max_abs_diff(expected, got)
+    worst = check_close(diffs, fmt, against)
+    return {"max_abs_diff": worst, "batch_sizes": list(CHECK_BATCHES),
+            "tolerance": TOLERANCE, "compared_with": against}
+
+
+# ---- files -----------------------------------------------------------------------------
+
+
+def prepare_target(out: Path, fmt: str) -> Path:
+    """The target file, its folder created; an ExportError when it cannot be written."""
+    out = Path(out)
+    if out.is_dir():
+        raise ExportError("is a folder: give the file to write", fmt=fmt, path=str(out))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot create the folder ({exc.strerror or exc})", fmt=fmt,
+                          path=str(out.parent)) from None
+    return out
+
+
+@contextlib.contextmanager
+def staged(out: Path, fmt: str) -> Iterator[Path]:
+    """A temporary path beside `out`, renamed onto `out` when the block finishes, removed
+    when it raises: a failed or unverified export never leaves a half file."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    except OSError as exc:
+        raise ExportError(f"cannot write there ({exc.strerror or exc})", fmt=fmt,
+                          path=str(out)) from None
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise ExportError(f"cannot write there ({exc.strerror or exc})", fmt=fmt,
+                          path=str(out)) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+# ---- failures --------------------------------------------------------------------------
+
+
+def first_line(exc: BaseException) -> str:
+    """The root cause's type and first line: exporters wrap the real reason in layers of
+    "step 1/3 failed" text."""
+    root = exc
+    while root.__cause__ is not None and root.__cause__ is not root:
+        root = root.__cause__
+    lines = [line.strip() for line in _ANSI.sub("", str(root)).splitlines() if line.strip()]
+    text = lines[0] if lines else "(no message)"
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"{type(root).__name__}: {text}"
+
+
+def locate_failure(model: ExportModel, attempt: Callable[[nn.Module, tuple[Any, ...]], Any]
+                   ) -> str | None:
+    """The node id of the first block that `attempt` (an export of one submodule) fails on,
+    trying the blocks that are not stock PyTorch (Code blocks) first.
+
+    Run only after the whole model failed, so its cost (one small export per block) is paid
+    only when there is something to explain. None when every block exports on its own.
+    """
+    captured: dict[str, tuple[Any, ...]] = {}
+    children = dict(model.module.named_children())
+    hooks = [sub.register_forward_pre_hook(
+        lambda m, args, name=name: captured.setdefault(name, args) and None)
+        for name, sub in children.items()]
+    try:
+        with torch.no_grad():
+            model.module(*model.example_inputs(EXPORT_BATCH))
+    except Exception:  # noqa: BLE001 - then the model itself fails; nothing to narrow down
+        return None
+    finally:
+        for hook in hooks:
+            hook.remove()
+    order = [str(n.target) for n in model.module.graph.nodes
+             if n.op == "call_module" and str(n.target) in captured]
+    order.sort(key=lambda name: _is_stock(children[name]))  # stable: own code first
+    with quiet():
+        for name in order:
+            try:
+                attempt(children[name], captured[name])
+            except Exception:  # noqa: BLE001 - any failure points at this block
+                return model.node_ids.get(name, name)
+    return None
+
+
+def _is_stock(module: nn.Module) -> bool:
+    where = type(module).__module__
+    return where.startswith("torch.") or where.endswith("engine.layers")
+
+
+def block_failure(model: ExportModel, exc: BaseException, fmt: str, what: str,
+                  attempt: Callable[[nn.Module, tuple[Any, ...]], Any]) -> ExportError:
+    """An ExportError for an exporter's exception, naming the block when one can be found:
+    from the fx node torch names in its message, else by exporting block by block."""
+    text = _all_text(exc)
+    node_id = _node_in_message(model, text) or locate_failure(model, attempt)
+    reason = first_line(exc) + _code_location(text)
+    if "Constraints violated (batch)" in text:
+        reason = reason.rstrip(".") + "; it fixes the batch size, which an export keeps free"
+    if node_id is None:
+        return ExportError(f"{what} cannot express this model: {reason}", fmt=fmt)
+    node = model.project.graph.node(node_id)
+    return ExportError(f"the {node.type} block cannot be expressed in {what}: {reason}",
+                       fmt=fmt, node=node_id)
+
+
+def _all_text(exc: BaseException) -> str:
+    parts, seen = [], set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        parts.append(str(current))
+        current = current.__cause__ or current.__context__
+    return _ANSI.sub("", "\n".join(parts))
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_EXECUTING = re.compile(r"call_module\[target=([^\]]+)\]")
+_CALL = re.compile(r'File "([^"]+)", line (\d+), in \w+\n\s*(.+)')
+
+
+def _node_in_message(model: ExportModel, text: str) -> str | None:
+    """torch.export says "While executing %x : call_module[target=NAME]" for the submodule
+    it was inside; NAME's first part is a block's module name."""
+    for match in _EXECUTING.finditer(text):
+        name = match.group(1).split(".")[0]
+        if name in model.node_ids:
+            return model.node_ids[name]
+    return None
+
+
+def _code_location(text: str) -> str:
+    """The line of the person's code torch blames, as ' (at file.py:7: the code)'."""
+    for match in _CALL.finditer(text):
+        path, line, code = match.groups()
+        if "site-packages" in path or "/torch/" in path.replace("\\", "/"):
+            continue
+        code = code.strip()
+        if len(code) > 120:
+            code = code[:117] + "..."
+        return f" (at {Path(path).name}:{line}: {code})"
+    return ""
