@@ -1,0 +1,130 @@
+"""The `torchrun` export: a folder that trains the project with DDP, without Torchloom."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from torchloom.engine.errors import ExportError
+from torchloom.engine.export.model import prepare_model
+from torchloom.engine.export.torchrun_export import FILES, export_torchrun
+from torchloom.engine.project import Project, load_project
+from torchloom.engine.resources import examples_dir
+from torchloom.engine.train import prepare_training
+
+#: The 2-process run must land within this much validation accuracy of Torchloom's own
+#: single-process Trainer, both above FLOOR (chance is 0.1 on the ten digits).
+BAND, FLOOR, EPOCHS = 0.05, 0.85, 5
+
+
+def digits() -> Project:
+    return load_project(examples_dir() / "mlp_digits.json")
+
+
+def run_script(folder: Path, *args: str, procs: int = 1, timeout: float = 120
+               ) -> tuple[dict, str]:
+    """Run train.py in a clean subprocess; its final JSON line and all of its output."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
+    env["OMP_NUM_THREADS"] = "1"
+    launcher = ([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                 f"--nproc-per-node={procs}"] if procs > 1 else [sys.executable])
+    done = subprocess.run([*launcher, "train.py", "--device", "cpu", *args], cwd=folder,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    last = [line for line in done.stdout.splitlines() if line.startswith("{")][-1]
+    return json.loads(last), done.stdout
+
+
+def test_the_folder_holds_a_torch_only_script_the_model_and_the_prepared_data(tmp_path):
+    project = digits()
+    result = export_torchrun(project, tmp_path / "job")
+    folder = tmp_path / "job"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)  # nothing staged left
+    assert result.files == [folder / name for name in FILES]
+    assert result.checks["script_compiles"] and result.checks["outputs_identical"]
+
+    script = (folder / "train.py").read_text()
+    tree = ast.parse(script)
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+                for a in n.names}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree)
+                 if isinstance(n, ast.ImportFrom) and n.module}
+    assert imported <= {"__future__", "argparse", "gc", "json", "math", "os", "sys", "time",
+                        "pathlib", "numpy", "torch", "model", "safetensors"}
+    assert '"epochs": 20,' in script and '"batch_size": 32,' in script  # project settings
+    assert "DistributedSampler" in script and 'init_process_group("nccl" if' in script
+
+    # the data is exactly what the Trainer trains on: split, fitted, normalised
+    job = prepare_training(project, overrides={"device": "cpu"}, save=False)
+    norm = job.split.normalization
+    with np.load(folder / "data.npz", allow_pickle=False) as data:
+        assert data["x_train"].dtype == np.float32 and data["y_train"].dtype == np.int64
+        assert torch.equal(torch.from_numpy(data["x_train"]), norm.apply(job.split.train.x))
+        assert torch.equal(torch.from_numpy(data["x_val"]), norm.apply(job.split.val.x))
+        assert torch.equal(torch.from_numpy(data["y_val"]), job.split.val.y)
+        assert list(data["classes"]) == job.split.full.classes
+    # and training starts from the weights Torchloom would start from
+    init = torch.load(folder / "init.pt", weights_only=True)
+    start = job.model.state_dict()
+    assert list(init) == list(start) and all(torch.equal(init[k], start[k]) for k in start)
+
+
+def test_a_project_without_data_cannot_make_a_training_script(tmp_path):
+    project = digits()
+    project.dataset = None
+    with pytest.raises(ExportError) as err:
+        export_torchrun(project, tmp_path / "job")
+    assert err.value.fmt == "torchrun" and "no dataset" in err.value.message
+    assert not (tmp_path / "job").exists()
+
+
+def test_one_plain_process_trains_and_leaves_a_checkpoint_torchloom_reads(tmp_path):
+    project = digits()
+    export_torchrun(project, tmp_path / "job")
+    final, out = run_script(tmp_path / "job", "--epochs", "1", "--out", "ck",
+                            "--resume", "ck/checkpoint.pt")  # not there yet: from the start
+    assert "no checkpoint at ck/checkpoint.pt yet" in out
+    assert final["world_size"] == 1 and final["val_acc"] > 0.5
+    assert "epoch 1/1" in out and "1 process(es) on cpu, global batch 32" in out
+    ck = tmp_path / "job" / "ck"
+    state = torch.load(ck / "checkpoint.pt", weights_only=True)
+    names = list(prepare_model(project).module.state_dict())
+    assert list(state["model"]) == names and state["epoch"] == 1
+    assert sorted(load_file(ck / "model.safetensors")) == sorted(names)
+    # the weights go straight back into Torchloom
+    back = prepare_model(project, weights=ck / "model.safetensors")
+    assert torch.equal(back.module.state_dict()["fc2.weight"], state["model"]["fc2.weight"])
+
+
+@pytest.mark.slow
+def test_two_processes_reach_the_accuracy_of_single_process_training(tmp_path):
+    project = digits()
+    export_torchrun(project, tmp_path / "job")
+    final, out = run_script(tmp_path / "job", "--epochs", str(EPOCHS), "--out", "ck", procs=2)
+    assert final["world_size"] == 2 and final["epochs"] == EPOCHS
+    assert "global batch 32 (16 per process)" in out
+    assert out.count("samples/s") == EPOCHS  # rank 0 alone logs, once per epoch
+
+    job = prepare_training(project, overrides={"epochs": EPOCHS, "device": "cpu"}, save=False)
+    single = job.run().epochs[-1].val_acc
+    assert final["val_acc"] > FLOOR and single > FLOOR
+    assert abs(final["val_acc"] - single) <= BAND, (final["val_acc"], single)
+
+    # the 2-process checkpoint resumes, here as one process, at the next epoch
+    resumed, out = run_script(tmp_path / "job", "--epochs", str(EPOCHS + 1), "--out", "ck",
+                              "--resume", "ck/checkpoint.pt")
+    assert f"epochs {EPOCHS + 1}..{EPOCHS + 1}" in out and out.count("samples/s") == 1
+    assert torch.load(tmp_path / "job" / "ck" / "checkpoint.pt",
+                      weights_only=True)["epoch"] == EPOCHS + 1
+    assert resumed["val_acc"] > FLOOR
