@@ -85,8 +85,7 @@ def export_python(project: Project, out: Path, weights: Path | None = None) -> "
     with staged(path, FMT) as tmp:
         tmp.write_text(text, encoding="utf-8")
         checks = verify_python_file(tmp, model, shown=path)
-    notes = [f"weights for the check: {model.weights_from}",
-             "load trained weights with build().load_state_dict("
+    notes = ["load trained weights with build().load_state_dict("
              "safetensors.torch.load_file(\"<run>/model.safetensors\"))"]
     return ExportResult(FMT, [path], checks, notes)
 

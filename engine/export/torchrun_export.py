@@ -87,8 +87,7 @@ def export_torchrun(project: Project, out: Path, weights: Path | None = None) ->
         shutil.rmtree(stage, ignore_errors=True)
     checks.update({"train_samples": int(len(arrays["y_train"])),
                    "val_samples": int(len(arrays["y_val"]))})
-    notes = [*notes, f"starting weights: {model.weights_from}",
-             f"run it: cd {out} && torchrun --nproc-per-node 2 train.py --device cpu"]
+    notes = [*notes, f"run it: cd {out} && torchrun --nproc-per-node 2 train.py --device cpu"]
     if project.training_config().get("amp", "off") != "off":
         notes.append("the script trains in full precision (the project's amp setting is "
                      "not carried over)")

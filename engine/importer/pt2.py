@@ -1,0 +1,284 @@
+"""Importing a ``.pt2`` (a `torch.export` ExportedProgram) onto the canvas.
+
+A program holds ATen ops, not modules, so this is best effort by design: ops are grouped by
+the module they came from (``nn_module_stack``), each group of a known layer type becomes
+its block with parameters read back from the ops (`pt2_read`), and a few parameterless ops
+outside any layer (relu, add, cat, flatten, pooling, ``[:, -1]``) become blocks too. A
+program op that is none of these cannot be a Code node (there is no Python source to keep),
+so the import stops and names it: import the ``.py`` instead. Every ``.pt2`` that
+Torchloom exports imports back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+from torch import fx
+
+from ..errors import ModelImportError
+from ..project import Project
+from .build import Built, new_graph, place
+from .mapping import collapse, window
+from .pt2_read import READERS, Group, arg, op_name, product
+from .result import ImportResult
+from .source import first_line
+from .values import example_inputs
+
+_IDENTITY = {"contiguous", "clone", "alias", "detach", "lift_fresh_copy"}
+_SIMPLE = {"relu": "ReLU", "relu_": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
+
+
+def import_pt2(path: Path, out: Path) -> ImportResult:
+    """Import an exported program; the input shapes are the program's own."""
+    from .pipeline import finish
+
+    program = _load(path)
+    where = str(path)
+    sig = program.graph_signature
+    owned = {**sig.inputs_to_parameters, **sig.inputs_to_buffers,
+             **getattr(sig, "inputs_to_lifted_tensor_constants", {})}
+    nodes = list(program.graph.nodes)
+    weights = {n: owned[n.name] for n in nodes if n.op == "placeholder" and n.name in owned}
+    users = [n for n in nodes if n.op == "placeholder" and n.name in sig.user_inputs]
+    specs = [_spec(n, where) for n in users]
+    graph = new_graph(out)
+    for node, (shape, dtype) in zip(users, specs):
+        graph.add_node("Input", {"shape": shape, "dtype": dtype}, node.name)
+    value_of: dict[fx.Node, str] = {n: n.name for n in users}
+    tensors: dict[str, dict[str, str]] = {}
+    groups = _groups(nodes, weights)
+    done: set[fx.Node] = set()
+    limits = []
+    for node in nodes:
+        if node.op != "call_function" or node in done or not _is_tensor(node):
+            continue
+        owner = _owner(node)
+        if owner is not None:
+            ops = groups[owner[0]]
+            done.update(ops)
+            node_id = _unique(owner[0].replace(".", "_") or "model", graph)
+            group = Group(owner[0], owner[1], ops, _params(ops, weights, owner[0]), where)
+            type_name, reader = READERS[owner[1]]
+            inputs, output = _ends(ops, weights, group)
+            _add(graph, node_id, type_name, reader(group), inputs, value_of, group)
+            value_of[output] = node_id
+            if group.params:
+                tensors[node_id] = {"": owner[0]}
+            if type_name == "Embedding":
+                limits.append(group.shape("weight")[0])
+        else:
+            _free_op(graph, node, weights, value_of, where)
+    result = next(n for n in nodes if n.op == "output").args[0]
+    result = result[0] if isinstance(result, (tuple, list)) and len(result) == 1 else result
+    if not isinstance(result, fx.Node) or result not in value_of:
+        raise ModelImportError("the program returns more than one tensor; a canvas model "
+                               "has one output", path=where)
+    place(graph)
+    from ..shapes import infer
+
+    built = Built(graph, infer(graph), tensors, [], None, [], [])
+    with _quiet():
+        original = program.module()
+    available = {**program.state_dict, **program.constants}
+    limit = min(limits) if limits else 2
+    check = example_inputs([tuple(s) for s, _ in specs], [d for _, d in specs], 3, limit, 1)
+    project = Project(graph=graph, name=path.stem, path=out)
+    return finish(project, built, original, available, check, out)
+
+
+def _load(path: Path) -> Any:
+    if not path.is_file():
+        raise ModelImportError("no such file", path=str(path))
+    try:
+        with _quiet():
+            return torch.export.load(str(path))
+    except Exception as exc:  # noqa: BLE001 - a foreign or damaged file raises anything
+        raise ModelImportError(f"is not a readable torch.export program: {first_line(exc)}",
+                               path=str(path)) from None
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _spec(node: fx.Node, where: str) -> tuple[list[int], str]:
+    val = node.meta.get("val")
+    try:
+        shape = [int(s) for s in val.shape[1:]]
+    except (TypeError, AttributeError):
+        raise ModelImportError(f"input {node.name} has sizes that vary besides the batch: "
+                               "a canvas Input has one fixed shape", path=where) from None
+    dtype = {torch.float32: "float32", torch.int64: "int64"}.get(val.dtype)
+    if dtype is None or not shape:
+        raise ModelImportError(f"input {node.name} is {val.dtype} of shape {list(val.shape)}; "
+                               "an Input is float32 or int64 with a batch dimension", path=where)
+    return shape, dtype
+
+
+def _is_tensor(node: fx.Node) -> bool:
+    return isinstance(node.meta.get("val"), torch.Tensor)
+
+
+def _owner(node: fx.Node) -> tuple[str, str] | None:
+    """The outermost module in the node's stack that a block stands for: (path, class)."""
+    stack = node.meta.get("nn_module_stack") or {}
+    for value in stack.values():
+        path, cls = value if isinstance(value, tuple) else (str(value), "")
+        name = str(cls).rsplit(".", 1)[-1].split("'")[0]
+        if path and name in READERS:
+            return str(path), name
+    return None
+
+
+def _groups(nodes: list[fx.Node], weights: dict[fx.Node, str]) -> dict[str, list[fx.Node]]:
+    out: dict[str, list[fx.Node]] = {}
+    for node in nodes:
+        owner = _owner(node) if node.op == "call_function" else None
+        if owner is not None:
+            out.setdefault(owner[0], []).append(node)
+    return out
+
+
+def _params(ops: list[fx.Node], weights: dict[fx.Node, str], path: str
+            ) -> dict[str, torch.Tensor]:
+    prefix = f"{path}." if path else ""
+    found: dict[str, torch.Tensor] = {}
+    for op in ops:
+        for a in op.all_input_nodes:
+            if a in weights and weights[a].startswith(prefix):
+                found[weights[a][len(prefix):]] = a.meta.get("val")
+    return found
+
+
+def _ends(ops: list[fx.Node], weights: dict[fx.Node, str], group: Group
+          ) -> tuple[list[fx.Node], fx.Node]:
+    """The tensors flowing into the group, in first-use order, and the one flowing out."""
+    members = set(ops)
+    inputs: list[fx.Node] = []
+    for op in ops:
+        for a in _tensor_args(op):
+            if a not in members and a not in weights and a not in inputs:
+                inputs.append(a)
+    outputs = [op for op in ops if _is_tensor(op) and any(u not in members for u in op.users)]
+    if len(outputs) != 1:
+        raise group.fail("passes more than one tensor on (e.g. an LSTM's final hidden state)")
+    return inputs, outputs[0]
+
+
+def _tensor_args(op: fx.Node) -> list[fx.Node]:
+    out: list[fx.Node] = []
+    for a in list(op.args) + list(op.kwargs.values()):
+        items = a if isinstance(a, (list, tuple)) else [a]
+        out += [x for x in items if isinstance(x, fx.Node) and _is_tensor(x)]
+    return out
+
+
+def _add(graph: Any, node_id: str, type_name: str, params: dict[str, Any],
+         inputs: list[fx.Node], value_of: dict[fx.Node, str], group: Group | None) -> None:
+    if type_name == "MultiheadAttention" and len(inputs) != 1:
+        raise ModelImportError(f"module {node_id}: only self-attention (one input) can be "
+                               "read from a .pt2")
+    try:
+        graph.add_node(type_name, params, node_id)
+        for source in inputs:
+            graph.connect(value_of[source], node_id, "query" if type_name ==
+                          "MultiheadAttention" else None)
+    except KeyError as exc:
+        raise ModelImportError(f"{node_id} reads a value that is not a wire ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - a parameter outside the block's range
+        text = getattr(exc, "message", None) or first_line(exc)
+        raise ModelImportError(f"{node_id} ({type_name}) cannot be imported: {text}") from None
+
+
+def _unique(base: str, graph: Any) -> str:
+    name, k = base, 1
+    while name in graph:
+        name, k = f"{base}_{k}", k + 1
+    return name
+
+
+def _free_op(graph: Any, node: fx.Node, weights: dict[fx.Node, str],
+             value_of: dict[fx.Node, str], where: str) -> None:
+    """A parameterless op outside any known module: its block, an alias, or a refusal."""
+    name = op_name(node)
+    args = _tensor_args(node)
+    if any(a in weights for a in args):
+        raise ModelImportError(f"the program uses aten.{name} with weights outside any layer "
+                               "Torchloom knows: import the .py instead, where it becomes a "
+                               "Code node", path=where)
+    inputs = [a for a in args if a in value_of]
+    found = _free_block(node, name, inputs)
+    if found is None:
+        raise ModelImportError(f"the program uses aten.{name} ({node.name}), which no block "
+                               "expresses: import the .py instead, where it becomes a Code "
+                               "node", path=where)
+    if found == "alias":
+        value_of[node] = value_of[inputs[0]]
+        return
+    type_name, params = found
+    node_id = _unique(node.name, graph)
+    _add(graph, node_id, type_name, params, inputs, value_of, None)
+    value_of[node] = node_id
+
+
+def _free_block(node: fx.Node, name: str, inputs: list[fx.Node]) -> Any:
+    if not inputs:
+        return None
+    shape = tuple(inputs[0].meta["val"].shape)
+    out = tuple(node.meta["val"].shape)
+    rank = len(shape)
+    if name in _IDENTITY or (name == "slice" and arg(node, 1, "dim", 0) == 0
+                             and arg(node, 2, "start", 0) in (0, None)
+                             and (arg(node, 3, "end") or 2**62) >= 2**62):
+        return "alias"
+    if name in _SIMPLE:
+        return _SIMPLE[name], {}
+    if name == "gelu":
+        return "GELU", {"approximate": node.kwargs.get("approximate", "none")}
+    if name == "leaky_relu":
+        return "LeakyReLU", {"negative_slope": float(arg(node, 1, "negative_slope", 0.01))}
+    if name in ("softmax", "_softmax"):
+        return "Softmax", {"dim": int(arg(node, 1, "dim"))}
+    if name == "dropout":
+        return "Dropout", {"p": float(arg(node, 1, "p", 0.5))}
+    if name in ("add", "add_") and len(inputs) == 2 and len(node.args) == 2 and \
+            tuple(inputs[1].meta["val"].shape) == shape:
+        return "Add", {}
+    if name == "cat" and len(inputs) >= 2:
+        dim = int(arg(node, 1, "dim", 0))
+        return ("Concat", {"dim": dim - 1 if dim > 0 else dim}) if dim % rank else None
+    if name == "flatten" and int(arg(node, 1, "start_dim", 0)) % rank >= 1:
+        return "Flatten", {"start_dim": int(arg(node, 1, "start_dim", 0)) % rank,
+                           "end_dim": int(arg(node, 2, "end_dim", -1))}
+    if name in ("view", "reshape", "_unsafe_view") and len(out) == 2 and rank >= 2 and \
+            _static(out[1]) == product(shape[1:]):
+        return "Flatten", {"start_dim": 1, "end_dim": -1}
+    if name in ("max_pool2d", "max_pool1d"):
+        kernel, stride = window(arg(node, 1, "kernel_size"), arg(node, 2, "stride") or None)
+        return ("MaxPool2d" if name.endswith("2d") else "MaxPool1d"), {
+            "kernel_size": kernel, "stride": stride,
+            "padding": collapse(arg(node, 3, "padding", 0)),
+            "dilation": collapse(arg(node, 4, "dilation", 1)),
+            "ceil_mode": bool(arg(node, 5, "ceil_mode", False))}
+    if name == "adaptive_avg_pool2d":
+        return "AdaptiveAvgPool2d", {"output_size": collapse(arg(node, 1, "output_size"))}
+    if name in ("mean", "amax") and rank == 3 and list(arg(node, 1, "dim", []) or []) in (
+            [1], [-2]) and not arg(node, 2, "keepdim", False):
+        return "SequencePool", {"mode": "mean" if name == "mean" else "max"}
+    if name == "select" and rank == 3 and arg(node, 1, "dim") == 1 and arg(node, 2, "index") == -1:
+        return "SequencePool", {"mode": "last"}
+    return None
+
+
+def _static(size: Any) -> int | None:
+    try:
+        return int(size)
+    except (TypeError, ValueError):
+        return None

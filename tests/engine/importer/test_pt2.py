@@ -1,0 +1,74 @@
+"""Importing a .pt2 written by torch.export from a person's own module: the layers are read
+back from the ATen ops; an op no block expresses stops the import, named."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from torchloom.engine.errors import ModelImportError
+from torchloom.engine.importer import import_module
+from torchloom.engine.importer.source import load_model
+
+from .helpers import batch, outputs, reloaded_model, source, write_model
+
+
+def _export(module: torch.nn.Module, x: torch.Tensor, path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.export.export(module.eval(), (x,), dynamic_shapes=(
+            {0: torch.export.Dim("batch", min=1)},))
+        torch.export.save(program, str(path))
+    return path
+
+
+def test_user_residual_cnn_from_pt2(tmp_path):
+    model = load_model(source("residual:ResNetTiny")).module
+    pt2 = _export(model, batch([3, 32, 32], n=2), tmp_path / "resnet.pt2")
+    result = import_module(pt2, tmp_path / "resnet.json")
+    graph = result.project.graph
+    assert graph.node("x").params == {"shape": [3, 32, 32], "dtype": "float32"}
+    assert graph.node("layer1_conv1").type == "Conv2d"
+    assert graph.node("layer1_conv1").params["bias"] is False
+    assert sum(n.type == "Add" for n in graph.nodes) == 1  # `out += x` (aten.add_)
+    assert result.params_imported == sum(p.numel() for p in model.parameters())
+    x = batch([3, 32, 32])
+    assert torch.equal(outputs(reloaded_model(result), x), outputs(model, x))
+
+
+def test_lstm_classifier_from_pt2(tmp_path):
+    model = load_model(source("lstm_classifier:LSTMClassifier")).module
+    pt2 = _export(model, batch([32], "int64", n=2), tmp_path / "lstm.pt2")
+    result = import_module(pt2, tmp_path / "lstm.json")
+    assert [n.type for n in result.project.graph.nodes] == [
+        "Input", "Embedding", "LSTM", "SequencePool", "Linear"]
+    assert result.outputs_identical
+
+
+def test_op_without_a_block_is_named(tmp_path):
+    body = ("class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.fc = nn.Linear(4, 3)\n\n    def forward(self, x):\n"
+            "        return F.log_softmax(self.fc(x), dim=1)\n")
+    path = write_model(tmp_path, body)
+    pt2 = _export(load_model(f"{path}:Net").module, batch([4], n=2), tmp_path / "n.pt2")
+    with pytest.raises(ModelImportError, match=r"aten\.log_softmax .*import the \.py instead"):
+        import_module(pt2, tmp_path / "n.json")
+
+
+def test_layer_setting_without_a_block_is_named(tmp_path):
+    module = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect"),
+                                 torch.nn.Flatten())
+    pt2 = _export(module, batch([1, 6, 6], n=2), tmp_path / "r.pt2")
+    with pytest.raises(ModelImportError, match=r"module 0 \(Conv2d\) uses aten\.pad"):
+        import_module(pt2, tmp_path / "r.json")
+
+
+def test_not_a_program(tmp_path):
+    bogus = tmp_path / "bogus.pt2"
+    bogus.write_bytes(b"not a zip")
+    with pytest.raises(ModelImportError, match="not a readable torch.export program"):
+        import_module(bogus, tmp_path / "b.json")
+    with pytest.raises(ModelImportError, match="no such file"):
+        import_module(tmp_path / "missing.pt2", tmp_path / "b.json")
