@@ -37,4 +37,25 @@ def auto_layout(graph: Graph, column: float = COLUMN, row: float = ROW
         top = -(len(ordered) - 1) * row / 2
         for y, node_id in enumerate(ordered):
             placed[node_id] = (x * column, top + y * row)
+    _lift_bypassed(graph, placed, column, row)
     return placed
+
+
+def _lift_bypassed(graph: Graph, placed: dict[str, tuple[float, float]], column: float,
+                   row: float) -> None:
+    """A wire that skips columns along a row (a residual join, ``x * sigmoid(x)``) would run
+    straight through the blocks between its ends and hide behind them; lift those blocks
+    a row (half a row where that is taken) so the wire shows."""
+    lifted: set[str] = set()
+    for edge in graph.edges:
+        if edge.src not in placed or edge.dst not in placed:
+            continue
+        (x0, y0), (x1, y1) = placed[edge.src], placed[edge.dst]
+        if abs(y0 - y1) > 1e-6 or x1 - x0 <= column * 1.5:
+            continue
+        for node_id, (x, y) in list(placed.items()):
+            if x0 < x < x1 and abs(y - y0) < 1e-6 and node_id not in lifted:
+                taken = any(abs(px - x) < 1e-6 and abs(py - (y - row)) < row / 2
+                            for other, (px, py) in placed.items() if other != node_id)
+                placed[node_id] = (x, y - (row / 2 if taken else row))
+                lifted.add(node_id)

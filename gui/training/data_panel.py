@@ -257,13 +257,15 @@ class DataPanel(QScrollArea):
                 from torchloom.engine.errors import TorchloomError
 
                 try:
-                    data = load_dataset(spec, base)
+                    result = (token, load_dataset(spec, base), None)
                 except TorchloomError as exc:
-                    self._loaded.done.emit(token, None, exc.describe())
-                    return
-                self._loaded.done.emit(token, data, None)
+                    result = (token, None, exc.describe())
             except Exception as exc:  # noqa: BLE001 - shown in the panel, never raised
-                self._loaded.done.emit(token, None, f"{type(exc).__name__}: {exc}")
+                result = (token, None, f"{type(exc).__name__}: {exc}")
+            try:
+                self._loaded.done.emit(*result)
+            except RuntimeError:  # the window closed while the data loaded: nobody to tell
+                pass
 
         threading.Thread(target=load, daemon=True, name="data-preview").start()
 
