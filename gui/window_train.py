@@ -88,6 +88,7 @@ class TrainActions:
         """A document was opened or closed: the panels follow it."""
         doc = self.document
         self.weights_from = None
+        self._training_state(self.controller.state)  # Train needs a document
         if doc is None:
             self.data_panel.set_project(None, None, None)
             self.runs_panel.refresh(None)

@@ -113,3 +113,29 @@ def test_the_import_dialog_lists_classes_without_running_the_file(window, tmp_pa
     request = dialog.request()
     assert request.source == f"{source}:Net" and request.input_shape == [1, 28, 28]
     assert request.kwargs()["kwargs"] == {"num_classes": 10}
+
+
+def test_importing_a_new_users_cnn_gives_an_editable_trainable_canvas(window, tmp_path, qtbot,
+                                                                       monkeypatch):
+    from tests.engine.importer.models import mnist_cnn
+
+    shown = _quiet_messages(monkeypatch)
+    source = tmp_path / "my_cnn.py"
+    source.write_text(Path(mnist_cnn.__file__).read_text())
+
+    def fill_in(dialog) -> int:  # what the person types before pressing the button
+        dialog.file.setText(str(source))
+        dialog.shape.setText("1, 28, 28")
+        return 1
+
+    monkeypatch.setattr(ImportDialog, "exec", fill_in)
+    window.act_import.trigger()
+    qtbot.waitUntil(lambda: bool(shown), timeout=60_000)
+    settle()
+    doc = window.document
+    assert doc.path == tmp_path / f"{window._import_dialog.cls.currentText()}.json"
+    assert doc.analysis.ok and not doc.dirty
+    assert doc.analysis.total_params == sum(p.numel() for p in mnist_cnn.Net().parameters())
+    assert "outputs identical" in shown[0]
+    assert [n.type for n in doc.graph.nodes][:3] == ["Input", "Conv2d", "ReLU"]
+    assert doc.project.dataset == {"name": "mnist5k"} and window.act_train.isEnabled()

@@ -34,7 +34,9 @@ def wait_idle(qtbot, window):
 
 
 def test_clicking_train_draws_curves_and_fills_the_progress_bar(window, tmp_path, qtbot):
+    assert not window.act_train.isEnabled()  # nothing to train on the start page
     doc = open_copy(window, tmp_path, epochs=2)
+    assert window.act_train.isEnabled()  # the toolbar's Train, the Run menu and Ctrl+Return
     qtbot.mouseClick(window.training_panel.train_button, Qt.MouseButton.LeftButton)
     assert window.controller.running and doc.locked
     wait_idle(qtbot, window)
