@@ -128,3 +128,18 @@ def test_two_processes_reach_the_accuracy_of_single_process_training(tmp_path):
     assert torch.load(tmp_path / "job" / "ck" / "checkpoint.pt",
                       weights_only=True)["epoch"] == EPOCHS + 1
     assert resumed["val_acc"] > FLOOR
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in examples_dir().glob("*.json")))
+def test_every_example_exports_a_training_folder(tmp_path, name):
+    result = export_torchrun(load_project(examples_dir() / f"{name}.json"), tmp_path / name)
+    assert result.checks["script_compiles"] and result.checks["outputs_identical"]
+    with np.load(tmp_path / name / "data.npz", allow_pickle=False) as data:
+        assert len(data["x_train"]) == len(data["y_train"]) > 0
+
+
+def test_a_token_model_trains_from_its_folder(tmp_path):
+    """Int64 token ids (an Embedding input) take their own path through the script."""
+    export_torchrun(load_project(examples_dir() / "lstm_text_classifier.json"), tmp_path / "j")
+    final, _out = run_script(tmp_path / "j", "--epochs", "1")
+    assert 0.0 <= final["val_acc"] <= 1.0 and final["val_loss"] > 0
