@@ -113,8 +113,8 @@ def build_parser(extend: Callable[[Any], None] | None = None) -> argparse.Argume
     add_import(sub)
     if extend is not None:
         extend(sub)
-    for command in sub.choices.values():
-        if "--trust-code" not in command._option_string_actions:
+    for name, command in sub.choices.items():
+        if name != "import" and "--trust-code" not in command._option_string_actions:
             command.add_argument(
                 "--trust-code", action="store_true",
                 help="run the Python files that the project's Code blocks name (for this "

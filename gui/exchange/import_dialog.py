@@ -47,7 +47,7 @@ def parse_shape(text: str) -> list[int] | None:
 class ImportRequest:
     source: str
     out: Path
-    input_shape: list[int]
+    input_shape: list[int] | None
     input_dtype: str = "float32"
     kwargs_: dict[str, Any] = field(default_factory=dict)
 
@@ -120,14 +120,24 @@ class ImportDialog(QDialog):
         self._file_changed()
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Python file with your model",
-                                              self.file.text(), "Python files (*.py)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Your model", self.file.text(),
+            "Python files (*.py);;Exported programs (*.pt2);;All files (*)")
         if path:
             self.file.setText(path)
+
+    def _is_program(self) -> bool:
+        return self.file.text().strip().lower().endswith(".pt2")
 
     def _file_changed(self) -> None:
         path = Path(self.file.text()).expanduser()
         self.cls.clear()
+        program = self._is_program()  # a .pt2 knows its own class and input shapes
+        for widget in (self.cls, self.shape, self.dtype, self.kwargs):
+            widget.setEnabled(not program)
+        if program and path.is_file():
+            self.out.setText(str(path.with_suffix(".json")))
+            return
         if path.is_file():
             try:
                 self.cls.addItems(module_classes(path.read_text(encoding="utf-8")))
@@ -146,7 +156,13 @@ class ImportDialog(QDialog):
         usable yet."""
         path = Path(self.file.text()).expanduser()
         if not path.is_file():
-            raise ValueError("Choose the .py file that holds your model.")
+            raise ValueError("Choose the .py file that holds your model (or an exported "
+                             ".pt2).")
+        out = Path(self.out.text()).expanduser()
+        if out.suffix != ".json":
+            out = out.with_name(out.name + ".json")
+        if self._is_program():
+            return ImportRequest(str(path), out, None)
         name = self.cls.currentText().strip()
         if not name.isidentifier():
             raise ValueError("Choose the class to import (an nn.Module in that file).")
@@ -159,9 +175,6 @@ class ImportDialog(QDialog):
             raise ValueError(f"The arguments are not valid JSON: {exc}") from None
         if not isinstance(kwargs, dict):
             raise ValueError('The arguments must be a JSON object, e.g. {"num_classes": 10}.')
-        out = Path(self.out.text()).expanduser()
-        if out.suffix != ".json":
-            out = out.with_name(out.name + ".json")
         return ImportRequest(f"{path}:{name}", out, shape, self.dtype.currentText(), kwargs)
 
     def _accept(self) -> None:

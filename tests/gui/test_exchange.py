@@ -139,3 +139,23 @@ def test_importing_a_new_users_cnn_gives_an_editable_trainable_canvas(window, tm
     assert "outputs identical" in shown[0]
     assert [n.type for n in doc.graph.nodes][:3] == ["Input", "Conv2d", "ReLU"]
     assert doc.project.dataset == {"name": "mnist5k"} and window.act_train.isEnabled()
+
+
+def test_an_exported_program_imports_without_class_or_shape(window, tmp_path, qtbot,
+                                                            monkeypatch):
+    from torchloom.engine.export import export_project
+    from torchloom.engine.project import load_project
+    from torchloom.engine.resources import examples_dir
+
+    export_project(load_project(examples_dir() / "mlp_digits.json"), "pt2",
+                   tmp_path / "digits.pt2")
+    dialog = ImportDialog(window, start=tmp_path / "digits.pt2")
+    assert not dialog.shape.isEnabled() and not dialog.cls.isEnabled()
+    request = dialog.request()
+    assert request.source == str(tmp_path / "digits.pt2") and request.input_shape is None
+    shown = _quiet_messages(monkeypatch)
+    window.start_import(request)
+    qtbot.waitUntil(lambda: bool(shown), timeout=60_000)
+    settle()
+    assert window.document.path == tmp_path / "digits.json"
+    assert window.document.analysis.ok
