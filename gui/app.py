@@ -90,6 +90,7 @@ def _screenshot(app: QApplication, window: MainWindow, out: Path, train: bool = 
         print(f"error: {out}: the screenshot could not be written", file=sys.stderr)
         return 1
     window.autosaver.stop()
+    window.wait_background()
     print(f"saved {out}")
     return code
 

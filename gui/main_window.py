@@ -249,6 +249,15 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         self._update_title()
         self._update_enabled()
 
+    def wait_background(self, timeout: float = 10.0) -> None:
+        """Wait for the short background threads (data preview, probes, exports) so the
+        process never exits with one of them inside torch."""
+        from .inspect.jobs import Jobs
+
+        self.data_panel.wait(timeout)
+        for jobs in self.findChildren(Jobs):
+            jobs.wait(timeout)
+
     # ---- status, title, themes, help ---------------------------------------------------
 
     def flash(self, text: str) -> None:

@@ -130,6 +130,7 @@ class FileActions:
             event.ignore()
             return
         self.stop_training_for_exit()
+        self.wait_background()
         self.autosaver.stop()
         if self.document is not None:
             self.document.close()

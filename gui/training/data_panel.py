@@ -267,7 +267,15 @@ class DataPanel(QScrollArea):
             except RuntimeError:  # the window closed while the data loaded: nobody to tell
                 pass
 
-        threading.Thread(target=load, daemon=True, name="data-preview").start()
+        self._loading = threading.Thread(target=load, daemon=True, name="data-preview")
+        self._loading.start()
+
+    def wait(self, timeout: float = 10.0) -> None:
+        """Let a data preview that is still loading finish (before the process exits: a
+        thread cut off inside torch or numpy at exit can abort the interpreter)."""
+        thread = getattr(self, "_loading", None)
+        if thread is not None and thread.is_alive():
+            thread.join(timeout)
 
     def _engine_ready(self) -> None:
         from ..engine_loader import engine_loader
