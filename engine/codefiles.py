@@ -9,13 +9,16 @@ process only (the command line's ``--trust-code``).
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import importlib.abc
+import importlib.util
 import json
 import sys
 import threading
 import types
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from .errors import CodeTrustError, ModelImportError
 from .fileio import atomic_write_text
@@ -154,22 +157,76 @@ def _execute(path: Path, raw: bytes, digest: str) -> types.ModuleType:
     except SyntaxError as exc:
         raise ModelImportError(f"has a syntax error: {exc.msg}", path=str(path),
                                line=exc.lineno) from None
+    folder = path.parent.resolve()
+    gate = _LocalGate(folder, path)
+    for local in local_modules(path):  # a same-named module from another project is stale
+        sys.modules.pop(local.stem, None)
     sys.modules[name] = module  # dataclasses and typing look classes up here
-    folder = str(path.parent.resolve())
-    added = folder not in sys.path
-    if added:
-        sys.path.insert(0, folder)
+    sys.meta_path.insert(0, gate)
     try:
         exec(code, module.__dict__)  # noqa: S102 - the person trusted this exact file
+    except CodeTrustError:
+        sys.modules.pop(name, None)
+        raise
     except Exception as exc:  # noqa: BLE001 - their code may raise anything
         sys.modules.pop(name, None)
         line = _error_line(exc, str(path))
         raise ModelImportError(f"raised {type(exc).__name__} when run: {exc}", path=str(path),
                                line=line) from None
     finally:
-        if added and folder in sys.path:
-            sys.path.remove(folder)
+        sys.meta_path.remove(gate)
+        for loaded in gate.loaded:  # the next project's helpers.py is not this one's
+            sys.modules.pop(loaded, None)
     return module
+
+
+class _LocalGate(importlib.abc.MetaPathFinder):
+    """While a code file runs, `import helpers` finds ``helpers.py`` beside it, and only if
+    that file is trusted too: trusting one file must not run another nobody looked at."""
+
+    def __init__(self, folder: Path, importer: Path) -> None:
+        self.folder, self.importer = folder, importer
+        self.loaded: list[str] = []
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if path is not None or "." in fullname:
+            return None  # only top-level names can be files beside the code file
+        candidate = self.folder / f"{fullname}.py"
+        if (self.folder / fullname / "__init__.py").is_file():
+            raise CodeTrustError(f"imports the package folder '{fullname}' beside it; a code "
+                                 "file may import torch, installed packages and single .py "
+                                 "files beside it", path=str(self.importer))
+        if not candidate.is_file():
+            return None
+        if not is_trusted(candidate):
+            raise CodeTrustError(f"imports {candidate.name}, which is not trusted: {TRUST_HINT}",
+                                 path=str(self.importer))
+        self.loaded.append(fullname)
+        return importlib.util.spec_from_file_location(fullname, candidate)
+
+
+def local_modules(path: Path, _seen: set[Path] | None = None) -> list[Path]:
+    """The ``.py`` files beside `path` that it imports, directly or through each other
+    (read with `ast`: nothing runs). They need trust as much as the file itself."""
+    seen = _seen if _seen is not None else set()
+    try:
+        tree = ast.parse(_read(Path(path)))
+    except (SyntaxError, ValueError, ModelImportError):
+        return []
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module.split(".")[0])
+    out: list[Path] = []
+    for name in dict.fromkeys(names):
+        candidate = Path(path).parent / f"{name}.py"
+        if candidate.is_file() and candidate.resolve() not in seen:
+            seen.add(candidate.resolve())
+            out.append(candidate)
+            out += local_modules(candidate, seen)
+    return out
 
 
 def _error_line(exc: BaseException, filename: str) -> int | None:
@@ -183,7 +240,8 @@ def _error_line(exc: BaseException, filename: str) -> int | None:
 
 
 def code_files(graph: "Graph") -> list[Path]:
-    """The code files a graph's Code blocks name, resolved, each once, in node order."""
+    """The code files a graph's Code blocks name, resolved, each once, in node order, with
+    the files beside them that they import."""
     seen: dict[str, Path] = {}
     for node in graph.nodes:
         if node.type != CODE_BLOCK:
@@ -192,6 +250,8 @@ def code_files(graph: "Graph") -> list[Path]:
         if isinstance(file, str) and file:
             path = resolve_code_path(file, graph.base_dir)
             seen.setdefault(str(path), path)
+            for local in local_modules(path):
+                seen.setdefault(str(local), local)
     return list(seen.values())
 
 
@@ -202,3 +262,9 @@ def untrusted_files(graph: "Graph") -> list[Path]:
 def trust_files(paths: Iterable[Path], remember: bool = True) -> None:
     for path in paths:
         trust_file(path, remember=remember)
+
+
+def trust_with_imports(path: Path, remember: bool = True) -> None:
+    """Trust a file and the files beside it that it imports: for a file the person has just
+    run themselves (an import of their own model), not for a project that arrived."""
+    trust_files([Path(path), *local_modules(path)], remember=remember)

@@ -226,12 +226,13 @@ class Text(Param):
     kind: str = field(default="text", init=False)
 
     def check(self, value: Any) -> str:
-        if isinstance(value, str) and len(value) <= self.max_length:
+        if (isinstance(value, str) and len(value) <= self.max_length
+                and value.isprintable()):  # no line breaks or control characters
             return value
         raise self.fail(value)
 
     def expects(self) -> str:
-        return f"text of at most {self.max_length} characters"
+        return f"one line of text of at most {self.max_length} characters"
 
 
 @dataclass(frozen=True)

@@ -204,6 +204,8 @@ class _Parts:
 
 
 def _ruler(title: str) -> str:
+    # A file name is not code: nothing in it may end the comment line.
+    title = "".join(c if c.isprintable() else "?" for c in title)
     return f"# ---- {title} ".ljust(88, "-") + "\n"
 
 

@@ -142,3 +142,43 @@ def test_the_harness_case(tmp_path):
     params = {"file": str(tmp_path / "model_code.py"), "class_name": "Swish",
               "kwargs": {"beta": 0.5}}
     check_block("Code", params, [TensorSpec((5, 3))], (5, 3))
+
+
+def test_a_file_name_is_one_line_of_text(tmp_path):
+    """A line break in a name could turn it into code wherever it is written out."""
+    node = {"id": "act", "type": "Code",
+            "params": {"file": "act\nimport os\n#.py", "class_name": "Swish"}}
+    path = _project(tmp_path, [node], [{"from": "fc", "to": "act"}])
+    [error] = infer(load_project(path).graph).errors
+    assert error.node == "act" and "file" in error.message and "one line" in error.message
+
+
+def _sibling_project(folder: Path, factor: int) -> Path:
+    folder.mkdir()
+    (folder / "helpers.py").write_text(f"FACTOR = {factor}\n")
+    (folder / "layers.py").write_text(
+        "from torch import nn\n\nimport helpers\n\n\nclass Scale(nn.Module):\n"
+        "    def forward(self, x):\n        return helpers.FACTOR * x\n")
+    node = {"id": "act", "type": "Code", "params": {"file": "layers.py", "class_name": "Scale"}}
+    return _project(folder, [node], [{"from": "fc", "to": "act"}])
+
+
+def test_a_trusted_file_cannot_run_an_untrusted_file_beside_it(tmp_path):
+    path = _sibling_project(tmp_path / "a", 2)
+    codefiles.trust_file(tmp_path / "a" / "layers.py")
+    project = load_project(path)
+    assert codefiles.untrusted_files(project.graph) == [tmp_path / "a" / "helpers.py"]
+    [error] = infer(project.graph).errors
+    assert "imports helpers.py, which is not trusted" in error.message
+
+
+def test_each_project_gets_its_own_helpers(tmp_path):
+    models = []
+    for name, factor in (("a", 2), ("b", 3)):
+        path = _sibling_project(tmp_path / name, factor)
+        codefiles.trust_with_imports(tmp_path / name / "layers.py")
+        project = load_project(path)
+        models.append(compile_graph(project.graph, infer(project.graph), seed=0))
+    x = torch.ones(1, 8)
+    a, b = (m.act(x) for m in models)
+    assert torch.equal(a * 3, b * 2)  # b's helpers.py, not a cached copy of a's
