@@ -12,7 +12,10 @@ Torchloom exports imports back.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -93,12 +96,55 @@ def import_pt2(path: Path, out: Path) -> ImportResult:
 def _load(path: Path) -> Any:
     if not path.is_file():
         raise ModelImportError("no such file", path=str(path))
+    refuse_pickles(path)
     try:
-        with _quiet():
+        with _quiet(), _weights_only():
             return torch.export.load(str(path))
     except Exception as exc:  # noqa: BLE001 - a foreign or damaged file raises anything
         raise ModelImportError(f"is not a readable torch.export program: {first_line(exc)}",
                                path=str(path)) from None
+
+
+def refuse_pickles(path: Path) -> None:
+    """A .pt2 may store tensors and objects as pickles, which run code when read.
+    `torch.export.load` reads them with full pickle; Torchloom reads only plain tensors,
+    so such a file is refused before anything in it is loaded."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                base = name.rsplit("/", 1)[-1]
+                if base.startswith(("custom_obj_", "opaque_obj_")):
+                    raise ModelImportError(
+                        f"holds a pickled object ({base}), which could run code when read; "
+                        "Torchloom imports only programs made of plain tensors",
+                        path=str(path))
+                if not base.endswith("_config.json"):
+                    continue
+                config = json.loads(archive.read(name)).get("config", {})
+                for fqn, meta in (config.items() if isinstance(config, dict) else ()):
+                    if isinstance(meta, dict) and meta.get("use_pickle"):
+                        raise ModelImportError(
+                            f"stores '{fqn}' as a pickle, which could run code when read; "
+                            "Torchloom imports only programs made of plain tensors",
+                            path=str(path))
+    except (zipfile.BadZipFile, OSError, ValueError, AttributeError) as exc:
+        raise ModelImportError(f"is not a readable torch.export program (.pt2 archive): "
+                               f"{first_line(exc)}", path=str(path)) from None
+
+
+@contextlib.contextmanager
+def _weights_only() -> Iterator[None]:
+    """Make every `torch.load` inside the loader weights-only, even where it asks for full
+    pickle (its sample inputs, its fallbacks)."""
+    old = os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD")
+    os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("TORCH_FORCE_WEIGHTS_ONLY_LOAD", None)
+        else:
+            os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = old
 
 
 @contextlib.contextmanager
