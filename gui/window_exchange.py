@@ -40,7 +40,8 @@ def describe_checks(checks: dict[str, Any]) -> str:
 
 
 class ExchangeActions:
-    """Needs `document`, `report`, `flash`, `runs_dir`, `_action` and `open_path`."""
+    """Needs `document`, `report`, `flash`, `runs_dir`, `_action`, `open_path` and
+    `controller`."""
 
     def _build_exchange_actions(self) -> None:
         a = self._action
@@ -66,16 +67,32 @@ class ExchangeActions:
 
     def _exchange_enabled(self) -> None:
         has = self.document is not None
+        busy = getattr(self, "_exchange_busy", False)
         for act in (self.act_export, *self.export_actions.values()):
-            act.setEnabled(has)
-        self.export_menu.setEnabled(has)
+            act.setEnabled(has and not busy)
+        self.export_menu.setEnabled(has and not busy)
+        self.act_import.setEnabled(not busy)
         self.act_trust.setEnabled(has and bool(self._untrusted()))
+
+    def _set_exchange_busy(self, busy: bool) -> None:
+        """One export or import at a time: both trace the model, and tracing patches torch
+        process-wide for a moment."""
+        self._exchange_busy = busy
+        self._exchange_enabled()
+
+    def _refuse_while_training(self, what: str) -> bool:
+        if self.controller.running:
+            self.report(f"Cannot {what} now", f"A model is training. Stop it (or let it "
+                        f"finish) before you {what}: both trace models, which must not happen "
+                        "while training steps run.")
+            return True
+        return False
 
     # ---- export --------------------------------------------------------------------------
 
     def export_dialog(self, fmt: str = "python") -> None:
         doc = self.document
-        if doc is None:
+        if doc is None or self._refuse_while_training("export"):
             return
         analysis = doc.analysis
         if analysis is not None and analysis.errors:
@@ -94,10 +111,10 @@ class ExchangeActions:
         from torchloom.engine.export import export_project
 
         self.flash(f"Exporting {choice.fmt} to {choice.out}…")
-        self.act_export.setEnabled(False)
+        self._set_exchange_busy(True)
 
         def done(result: Any) -> None:
-            self.act_export.setEnabled(True)
+            self._set_exchange_busy(False)
             self.last_export = result
             files = "\n".join(f"  {f}" for f in result.files)
             checks = describe_checks(result.checks)
@@ -109,7 +126,7 @@ class ExchangeActions:
                                                                       else ""))
 
         def failed(message: str) -> None:
-            self.act_export.setEnabled(True)
+            self._set_exchange_busy(False)
             self.last_export = None
             self.report("Export failed", message)
 
@@ -169,7 +186,7 @@ class ExchangeActions:
     def import_dialog(self) -> None:
         from .exchange.import_dialog import ImportDialog
 
-        if not self.confirm_discard():
+        if self._refuse_while_training("import") or not self.confirm_discard():
             return
         dialog = ImportDialog(self)  # type: ignore[arg-type]
         self._import_dialog = dialog
@@ -181,8 +198,10 @@ class ExchangeActions:
         from torchloom.engine.importer import import_to_project
 
         self.flash(f"Importing {request.source}…")
+        self._set_exchange_busy(True)
 
         def done(result: Any) -> None:
+            self._set_exchange_busy(False)
             self.last_import = result
             if self.open_path(result.project_path, confirmed=True):
                 report = "\n".join(result.report_lines())
@@ -190,6 +209,7 @@ class ExchangeActions:
                                         report)
 
         def failed(message: str) -> None:
+            self._set_exchange_busy(False)
             self.last_import = None
             self.report("Import failed", message)
 

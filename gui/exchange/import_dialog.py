@@ -43,6 +43,13 @@ def parse_shape(text: str) -> list[int] | None:
     return values if values and all(v > 0 for v in values) else None
 
 
+RUNS_CODE = ("Importing <b>runs this Python file</b> on your computer, with your permissions. "
+             "Import only code you trust. The project it makes stays plain data; its Code "
+             "blocks run only from files you trust.")
+READS_PROGRAM = ("An exported program is read, not run: Torchloom takes its plain tensors and "
+                 "refuses a file that holds pickled objects.")
+
+
 @dataclass
 class ImportRequest:
     source: str
@@ -97,9 +104,7 @@ class ImportDialog(QDialog):
         form.addRow("Arguments", self.kwargs)
         form.addRow("New project", self.out)
         layout.addLayout(form)
-        warning = QLabel("Importing <b>runs this Python file</b> on your computer, with your "
-                         "permissions. Import only code you trust. The project it makes stays "
-                         "plain data; its Code blocks run only from files you trust.")
+        warning = self.warning = QLabel(RUNS_CODE)
         warning.setObjectName("warning")
         warning.setWordWrap(True)
         layout.addWidget(warning)
@@ -135,6 +140,8 @@ class ImportDialog(QDialog):
         program = self._is_program()  # a .pt2 knows its own class and input shapes
         for widget in (self.cls, self.shape, self.dtype, self.kwargs):
             widget.setEnabled(not program)
+        self.warning.setText(READS_PROGRAM if program else RUNS_CODE)
+        self.ok.setText("Import" if program else "Run file and import")
         if program and path.is_file():
             self.out.setText(str(path.with_suffix(".json")))
             return

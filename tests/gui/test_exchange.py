@@ -43,7 +43,25 @@ def test_export_runs_beside_the_window_and_says_what_it_verified(window, example
     qtbot.waitUntil(lambda: bool(shown), timeout=60_000)
     assert (tmp_path / "mnist_cnn.py").exists()
     assert "outputs identical" in shown[0] and str(tmp_path / "mnist_cnn.py") in shown[0]
-    assert window.act_export.isEnabled()
+    assert window.act_export.isEnabled() and window.act_import.isEnabled()
+
+
+def test_one_exchange_at_a_time_and_none_while_training(window, example, tmp_path, qtbot,
+                                                        monkeypatch):
+    shown = _quiet_messages(monkeypatch)
+    doc = example(tmp=tmp_path)
+    choice = ExportDialog(doc.project, [], "onnx", window).choice()
+    window.start_export(doc.project, choice)
+    busy = [a.isEnabled() for a in (window.act_export, window.act_import,
+                                    *window.export_actions.values())]
+    qtbot.waitUntil(lambda: bool(shown), timeout=60_000)
+    assert not any(busy)
+    reports: list[str] = []
+    window.report = lambda title, text: reports.append(title)
+    monkeypatch.setattr(type(window.controller), "running", property(lambda self: True))
+    window.export_dialog("python")
+    window.import_dialog()
+    assert reports == ["Cannot export now", "Cannot import now"]
 
 
 def test_a_failed_export_is_reported_and_the_window_goes_on(window, example, tmp_path, qtbot):
@@ -151,6 +169,7 @@ def test_an_exported_program_imports_without_class_or_shape(window, tmp_path, qt
                    tmp_path / "digits.pt2")
     dialog = ImportDialog(window, start=tmp_path / "digits.pt2")
     assert not dialog.shape.isEnabled() and not dialog.cls.isEnabled()
+    assert "read, not run" in dialog.warning.text() and dialog.ok.text() == "Import"
     request = dialog.request()
     assert request.source == str(tmp_path / "digits.pt2") and request.input_shape is None
     shown = _quiet_messages(monkeypatch)
