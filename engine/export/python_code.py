@@ -76,18 +76,21 @@ def export_python(project: Project, out: Path, weights: Path | None = None) -> "
         ExportError: a block cannot be written, or the file does not reproduce the model.
     """
     from . import ExportResult
+    from .python_imports import local_modules_importable, outside_imports
     from .verify import prepare_target, staged
 
     model = prepare_model(project, weights, fmt=FMT)
     out = Path(out)
     path = prepare_target(out / "model.py" if out.is_dir() else out, FMT)
     text = python_source(model)
-    with staged(path, FMT) as tmp:
+    with staged(path, FMT) as tmp, local_modules_importable(project):
         tmp.write_text(text, encoding="utf-8")
         checks = verify_python_file(tmp, model, shown=path)
     notes = ["load trained weights with build().load_state_dict("
              "safetensors.torch.load_file(\"<run>/model.safetensors\"))"]
-    return ExportResult(FMT, [path], checks, notes)
+    needs = outside_imports(text, project)
+    checks["standalone"] = not needs
+    return ExportResult(FMT, [path], checks, notes + needs)
 
 
 def verify_python_file(path: Path, model: ExportModel, shown: Path | None = None

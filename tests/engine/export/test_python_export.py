@@ -233,3 +233,30 @@ def test_a_code_block_is_inlined_once_and_constructed_with_its_kwargs(tmp_path, 
     inputs = model.example_inputs(batch=3, seed=4)
     with torch.no_grad():
         assert torch.equal(exported(*inputs), model.module(*inputs))
+
+
+def test_code_that_imports_a_file_beside_it_is_not_called_standalone(tmp_path):
+    """The check runs where helpers.py is importable; elsewhere it is not: say so."""
+    import json
+
+    from torchloom.engine import codefiles
+    from torchloom.engine.export import export_project
+    from torchloom.engine.project import load_project
+
+    (tmp_path / "helpers.py").write_text("FACTOR = 2\n")
+    (tmp_path / "layers.py").write_text(
+        "from torch import nn\n\nimport helpers\n\n\nclass Scale(nn.Module):\n"
+        "    def forward(self, x):\n        return helpers.FACTOR * x\n")
+    data = {"format": "torchloom-project", "version": 1, "graph": {
+        "nodes": [{"id": "x", "type": "Input", "params": {"shape": [4]}},
+                  {"id": "s", "type": "Code",
+                   "params": {"file": "layers.py", "class_name": "Scale"}}],
+        "edges": [{"from": "x", "to": "s"}]}}
+    (tmp_path / "p.json").write_text(json.dumps(data))
+    codefiles.trust_with_imports(tmp_path / "layers.py")
+    result = export_project(load_project(tmp_path / "p.json"), "python", tmp_path / "out.py")
+    assert result.checks["standalone"] is False
+    assert any("helpers.py" in note and "copy" in note for note in result.notes)
+    clean = export_project(load_project(examples_dir() / "mnist_cnn.json"), "python",
+                           tmp_path / "cnn.py")
+    assert clean.checks["standalone"] is True
