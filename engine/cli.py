@@ -1,7 +1,11 @@
 """The `torchloom` command line: the engine's work, scriptable.
 
 Exit codes (a public contract): 0 all good; 1 the graph (or one of the files given to
-`check`) has errors; 2 a file cannot be read or parsed, or the command line is wrong;
+`check`) has errors, and also, for `export`, a block cannot be expressed in the format or
+the export's check failed (nothing written), and, for `import`, the files are written but
+the graph has errors or its outputs differ from the module's; 2 a file cannot be read or
+parsed, a path given cannot be used (an output that is a file where a folder goes or the
+reverse, a file `import` would replace without --force), or the command line is wrong;
 3 an internal error, which is a bug (set TORCHLOOM_DEBUG=1 for the traceback).
 """
 

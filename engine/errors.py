@@ -285,6 +285,13 @@ class ExportError(TorchloomError):
         return f"{place}{fmt}{node}{self.message}"
 
 
+class ExportPathError(ExportError):
+    """The output path itself is wrong: a folder where a file is expected (or the reverse),
+    a folder that cannot be created or written, a name the export cannot use. Nothing about
+    the model is wrong, so the command line calls it a bad argument (exit 2), not a failed
+    export (exit 1)."""
+
+
 class ModelImportError(TorchloomError):
     """A PyTorch module cannot be imported: the file does not run, the class is missing,
     the constructor arguments do not fit. `line` is set when the source has a syntax error."""

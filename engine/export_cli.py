@@ -2,6 +2,9 @@
 
 Every export checks itself before it is kept (the numbers are printed), so a file this
 command leaves behind reproduces the model; one that does not exits 1 and leaves nothing.
+A problem with the paths given (an -o that is a file where a folder goes, or the reverse,
+a folder that cannot be created, a sidecar that would replace the project) exits 2, like
+any other bad argument.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import ExportError, ProjectFileError, TorchloomError
+from .errors import ExportError, ExportPathError, ProjectFileError, TorchloomError
 from .export import FORMATS, ExportResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -52,6 +55,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     try:
         result = export_project(project, fmt, out, weights=weights)
+    except ExportPathError as exc:  # a bad -o: a file where a folder goes, an unusable name
+        return _fail(args, EXIT_BAD_INPUT, exc.describe(), _where(exc))
     except ExportError as exc:  # cannot express a block, or does not reproduce the model
         return _fail(args, EXIT_FAILED, exc.describe(), _where(exc))
     except TorchloomError as exc:  # e.g. a code file that changed since it was trusted

@@ -2,7 +2,8 @@
 
 Exit codes: 0 imported, and the imported graph reproduces the module's outputs; 1 imported
 (the files are written) but the graph still has errors or its outputs differ from the
-module's; 2 the source cannot be read, run or built, or the command line is wrong.
+module's; 2 the source cannot be read, run or built, a file it would write exists already
+(without --force), or the command line is wrong.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def cmd_import(args: argparse.Namespace) -> int:
               "--input-dtype and --kwargs are ignored", file=sys.stderr)
     try:
         result = import_module(source, Path(args.out), input_shapes=args.input_shape,
-                               input_dtypes=args.input_dtype, kwargs=args.kwargs)
+                               input_dtypes=args.input_dtype, kwargs=args.kwargs,
+                               force=args.force)
     except TorchloomError as exc:
         error: dict[str, Any] = {"message": exc.message}
         for key, attr in (("file", "path"), ("line", "line")):
@@ -92,7 +94,7 @@ def add_parser(sub: Any) -> None:
                     "what the module computes. " + _HELP_TRUST,
         epilog="Exit codes: 0 imported and reproduces the module; 1 imported, but the graph "
                "has errors or its outputs differ (see the report); 2 the source cannot be "
-               "read, run or built.")
+               "read, run or built, or a file it would write exists (see --force).")
     p.add_argument("source", metavar="SOURCE",
                    help="path/to/file.py:ClassName (the file is executed), or an exported .pt2")
     p.add_argument("-o", "--out", metavar="PROJECT.json", required=True,
@@ -106,6 +108,9 @@ def add_parser(sub: Any) -> None:
                    help="float32 (default) or int64 for token ids; repeat per input")
     p.add_argument("--kwargs", metavar="JSON", type=parse_kwargs, default=None,
                    help='constructor keyword arguments, e.g. \'{"num_classes": 10}\'')
+    p.add_argument("--force", action="store_true",
+                   help="replace PROJECT.json, PROJECT.safetensors and PROJECT_code.py if "
+                        "they exist; without it the import refuses before running anything")
     p.add_argument("--json", action="store_true", help="print one JSON object instead")
     p.set_defaults(func=cmd_import)
 

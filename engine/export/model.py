@@ -108,7 +108,8 @@ def prepare_model(project: Project, weights: Path | None = None, fmt: str | None
         try:
             saved = ckpt.load_weights(file)
         except ckpt.CheckpointError as exc:
-            raise ExportError(exc.describe(), fmt=fmt, path=str(file)) from None
+            reason = exc.describe().removeprefix(f"{file}: ")  # `path` names the file once
+            raise ExportError(reason, fmt=fmt, path=str(file)) from None
         saved = _by_module_name(saved, names)
         expected = module.state_dict()
         missing = sorted(set(expected) - set(saved))

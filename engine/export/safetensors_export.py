@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ..errors import ExportError, ProjectFileError
+from ..errors import ExportError, ExportPathError, ProjectFileError
 from ..project import Project, dumps_json, loads_project, project_to_dict
 from . import ExportResult
 from .model import ExportModel, prepare_model
@@ -40,12 +40,10 @@ def export_safetensors(project: Project, out: Path, weights: Path | None = None
     """
     from safetensors.torch import save
 
+    out = Path(out)
+    sidecar = sidecar_path(project, out)
     model = prepare_model(project, weights, fmt=FORMAT)
-    out = prepare_target(Path(out), FORMAT)
-    sidecar = out.with_suffix(".json")
-    if sidecar == out:
-        raise ExportError("the weights file must not end in .json: the graph goes there "
-                          "(use a .safetensors name)", fmt=FORMAT, path=str(out))
+    out = prepare_target(out, FORMAT)
     tensors = node_keyed(model)
     metadata = {"format": WEIGHTS_FORMAT, "keys": "node id", "project": project.name,
                 "graph": sidecar.name, "weights_from": model.weights_from,
@@ -57,6 +55,38 @@ def export_safetensors(project: Project, out: Path, weights: Path | None = None
         tmp_sidecar.write_text(dumps_json(data), encoding="utf-8")
         checks = _verify(model, tmp_weights, tmp_sidecar, data, linked)
     return ExportResult(FORMAT, [out, sidecar], checks, notes)
+
+
+def sidecar_path(project: Project, out: Path) -> Path:
+    """``<out stem>.json``, where the graph goes; refused when it is the weights file itself
+    or the very project being exported (writing it would replace the person's project).
+
+    Raises:
+        ExportPathError: `out` ends in .json, or its sidecar is the project's own file.
+    """
+    sidecar = out.with_suffix(".json")
+    if sidecar == out:
+        raise ExportPathError("the weights file must not end in .json: the graph goes there "
+                              "(use a .safetensors name)", fmt=FORMAT, path=str(out))
+    if project.path is not None and _same_file(sidecar, Path(project.path)):
+        suggestion = out.with_name(f"{out.stem}_weights{out.suffix or '.safetensors'}")
+        raise ExportPathError(
+            f"the graph goes to {sidecar}, which is the project file being exported "
+            f"({project.path}): writing it would replace your project. Give -o another "
+            f"name, such as {suggestion.name} (the graph then goes to "
+            f"{suggestion.with_suffix('.json').name})", fmt=FORMAT, path=str(out))
+    return sidecar
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: by resolved path, and by inode when both exist
+    (a hard link or a case-insensitive file system)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return a.absolute() == b.absolute()
 
 
 def node_keyed(model: ExportModel) -> dict[str, torch.Tensor]:

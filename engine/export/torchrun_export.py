@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ..errors import ExportError, TorchloomError
+from ..errors import ExportError, ExportPathError, TorchloomError
 from ..project import Project
 from .model import prepare_model
 from .python_code import python_source, verify_python_file
-from .torchrun_template import CONFIG_KEYS, README, render_train_script
+from .torchrun_template import CONFIG_KEYS, render_readme, render_train_script
 
 if TYPE_CHECKING:
     from ..data import Split
@@ -55,8 +55,8 @@ def export_torchrun(project: Project, out: Path, weights: Path | None = None) ->
 
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ExportError("is a file: the torchrun export writes a folder", fmt=FMT,
-                          path=str(out))
+        raise ExportPathError("is a file: the torchrun export writes a folder (give -o a "
+                              "folder name)", fmt=FMT, path=str(out))
     model = prepare_model(project, weights, fmt=FMT)
     config = _training_config(project)
     split, notes = _split(project)
@@ -65,15 +65,15 @@ def export_torchrun(project: Project, out: Path, weights: Path | None = None) ->
         out.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=".torchloom-export-", dir=out))
     except OSError as exc:
-        raise ExportError(f"cannot write there ({exc.strerror or exc})", fmt=FMT,
-                          path=str(out)) from None
+        raise ExportPathError(f"cannot create or write to the folder "
+                              f"({exc.strerror or exc})", fmt=FMT, path=str(out)) from None
     try:
         files = {
             "train.py": render_train_script(project.name, config).encode("utf-8"),
             "model.py": python_source(model).encode("utf-8"),
             "data.npz": _npz_bytes(arrays),
             "init.pt": _state_bytes(model.module.state_dict()),
-            "README.txt": README.replace("__TITLE__", project.name).encode("utf-8"),
+            "README.txt": render_readme(project.name).encode("utf-8"),
         }
         for name, data in files.items():
             (stage / name).write_bytes(data)
@@ -81,8 +81,8 @@ def export_torchrun(project: Project, out: Path, weights: Path | None = None) ->
         for name in FILES:
             os.replace(stage / name, out / name)
     except OSError as exc:
-        raise ExportError(f"cannot write there ({exc.strerror or exc})", fmt=FMT,
-                          path=str(out)) from None
+        raise ExportPathError(f"cannot write there ({exc.strerror or exc})", fmt=FMT,
+                              path=str(out)) from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     checks.update({"train_samples": int(len(arrays["y_train"])),

@@ -8,6 +8,7 @@ dropped one-sample last batch) so a run on N processes lands where a Torchloom r
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 #: The training settings the script carries, in the order it lists them.
@@ -16,12 +17,39 @@ CONFIG_KEYS = ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "momen
 
 
 def render_train_script(title: str, config: dict[str, Any]) -> str:
-    """``train.py`` for a project called `title` with training settings `config`."""
+    """``train.py`` for a project called `title` with training settings `config`.
+
+    The title is the person's own text and lands inside the docstring, so it goes in only
+    as `docstring_text` makes it; the settings go in as Python literals."""
     lines = ["CONFIG = {"]
-    lines += [f"    {key!r}: {config[key]!r},".replace("'", '"') for key in CONFIG_KEYS]
+    lines += [f"    {_literal(key)}: {_literal(config[key])}," for key in CONFIG_KEYS]
     lines.append("}")
-    safe_title = title.replace("\\", "/").replace('"""', "'''").replace("\n", " ")
-    return TRAIN_SCRIPT.replace("__TITLE__", safe_title).replace("__CONFIG__", "\n".join(lines))
+    return (TRAIN_SCRIPT.replace("__TITLE__", docstring_text(title))
+            .replace("__CONFIG__", "\n".join(lines)))
+
+
+def render_readme(title: str) -> str:
+    """``README.txt``, whose first line names the project (on that one line)."""
+    return README.replace("__TITLE__", one_line(title))
+
+
+def docstring_text(text: str) -> str:
+    """`text` safe between the double quotes inside the script's docstring: no double
+    quote (a run of them would close the docstring), no backslash (an escape, or a
+    line continuation), and on one line (the first line is the --help description)."""
+    return one_line(text).replace('"', "'").replace("\\", "/")
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks, tabs and other control characters as single spaces."""
+    cleaned = "".join(c if c.isprintable() else " " for c in str(text))
+    return " ".join(cleaned.split()) or "untitled"
+
+
+def _literal(value: Any) -> str:
+    """A config value as Python source: a string JSON-quoted (double quotes, every special
+    character escaped, which Python reads back the same), anything else as `repr`."""
+    return json.dumps(value) if isinstance(value, str) else repr(value)
 
 
 TRAIN_SCRIPT = '''\

@@ -24,7 +24,8 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 from torch import nn
 
-from ..errors import ExportError
+from ..errors import ExportError, ExportPathError
+from ..fileio import _umask
 from .model import ExportModel
 
 #: Largest absolute difference from the compiled model an export may show.
@@ -32,6 +33,8 @@ TOLERANCE = 1e-4
 #: The batch the exporters trace with, and the batches the self-check runs (all different).
 EXPORT_BATCH = 2
 CHECK_BATCHES = (1, 5)
+#: The mode of a written file before the umask, as `open()` would create it.
+FILE_MODE = 0o666
 #: Loggers that print progress and "torchvision is not installed" lines during an export.
 _NOISY_LOGGERS = ("torch.onnx", "torch.export", "torch._export", "torch.fx.experimental",
                   "torch._dynamo", "onnxscript")
@@ -142,15 +145,20 @@ def compare(model: ExportModel, run: Callable[[tuple[torch.Tensor, ...]], Any], 
 
 
 def prepare_target(out: Path, fmt: str) -> Path:
-    """The target file, its folder created; an ExportError when it cannot be written."""
+    """The target file, its folder created.
+
+    Raises:
+        ExportPathError: `out` is a folder, or its folder cannot be created (a bad ``-o``,
+            which the command line reports as exit 2, not as a failed export).
+    """
     out = Path(out)
     if out.is_dir():
-        raise ExportError("is a folder: give the file to write", fmt=fmt, path=str(out))
+        raise ExportPathError("is a folder: give the file to write", fmt=fmt, path=str(out))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ExportError(f"cannot create the folder ({exc.strerror or exc})", fmt=fmt,
-                          path=str(out.parent)) from None
+        raise ExportPathError(f"cannot create the folder ({exc.strerror or exc})", fmt=fmt,
+                              path=str(out.parent)) from None
     return out
 
 
@@ -161,20 +169,29 @@ def staged(out: Path, fmt: str) -> Iterator[Path]:
     try:
         fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     except OSError as exc:
-        raise ExportError(f"cannot write there ({exc.strerror or exc})", fmt=fmt,
-                          path=str(out)) from None
+        raise ExportPathError(f"cannot write there ({exc.strerror or exc})", fmt=fmt,
+                              path=str(out)) from None
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, _file_mode(out))
         os.replace(tmp, out)
     except OSError as exc:
-        raise ExportError(f"cannot write there ({exc.strerror or exc})", fmt=fmt,
-                          path=str(out)) from None
+        raise ExportPathError(f"cannot write there ({exc.strerror or exc})", fmt=fmt,
+                              path=str(out)) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _file_mode(out: Path) -> int:
+    """The mode the written file gets: the old file's when it replaces one, else what
+    `open()` would create under the umask (mkstemp's own 0o600 would hide it from others)."""
+    try:
+        return out.stat().st_mode & 0o777
+    except OSError:
+        return FILE_MODE & ~_umask()
 
 
 # ---- failures --------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-from ..codefiles import trust_file
+from ..codefiles import trust_file, trust_with_imports
 from ..compile import compile_graph, module_names
 from ..errors import ModelImportError
 from ..fileio import atomic_write_text
@@ -145,7 +145,8 @@ def write_code(code: CodeFile, path: Path, trust: bool) -> Path:
 
 
 def remember_trust(path: Path) -> None:
-    trust_file(path, remember=True)
+    """The person just ran this code (and the files beside it that it imports)."""
+    trust_with_imports(path, remember=True)
 
 
 def place(graph: Graph) -> None:

@@ -20,7 +20,7 @@ from ..errors import ModelImportError
 from ..project import Project, save_project
 from ..train.checkpoint import save_weights
 from .build import (Built, available_tensors, build_from_trace, build_whole,
-                    carry_weights, compare, remember_trust)
+                    carry_weights, code_file_for, compare, remember_trust)
 from .plan import PlanError
 from .result import ImportResult
 from .source import LoadedModel, first_line, load_model
@@ -33,8 +33,8 @@ DTYPES = ("float32", "int64")
 def import_module(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
                   input_shapes: Sequence[Sequence[int]] | None = None,
                   input_dtypes: Sequence[str] | None = None,
-                  kwargs: dict[str, Any] | None = None, trust_code: bool = True
-                  ) -> ImportResult:
+                  kwargs: dict[str, Any] | None = None, trust_code: bool = True,
+                  force: bool = False) -> ImportResult:
     """Import `source` into a project written at `out` (plus ``<stem>.safetensors`` and,
     when some part is code, ``<stem>_code.py`` beside it).
 
@@ -47,15 +47,21 @@ def import_module(source: str | os.PathLike[str], out: str | os.PathLike[str], *
         kwargs: keyword arguments for the class's constructor.
         trust_code: trust the written code file (it is the person's own code, which they
             just chose to run), so the project trains without a separate trust step.
+        force: replace files of those names that already exist. Without it the import
+            refuses, before it runs anything, rather than overwrite a project, weights or
+            code the person may not have meant to lose.
 
     Raises:
-        ModelImportError: the source cannot be loaded, built or run on the input shape.
+        ModelImportError: the source cannot be loaded, built or run on the input shape, or
+            (without `force`) a file the import would write already exists.
     """
     out = Path(out)
     if not out.parent.is_dir():
         raise ModelImportError("the folder to write the project into does not exist",
                                path=str(out))
     text = str(source)
+    if not force:
+        refuse_existing(out, code=not text.lower().endswith(".pt2"))
     if text.lower().endswith(".pt2"):
         from .pt2 import import_pt2
 
@@ -71,10 +77,35 @@ def import_module(source: str | os.PathLike[str], out: str | os.PathLike[str], *
 
 def import_to_project(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
                       input_shape: Sequence[int] | None = None, input_dtype: str = "float32",
-                      kwargs: dict[str, Any] | None = None) -> ImportResult:
+                      kwargs: dict[str, Any] | None = None, force: bool = False
+                      ) -> ImportResult:
     """`import_module` for one input: the form the app's File → Import dialog fills in."""
     return import_module(source, out, input_shapes=[input_shape] if input_shape else None,
-                         input_dtypes=[input_dtype], kwargs=kwargs)
+                         input_dtypes=[input_dtype], kwargs=kwargs, force=force)
+
+
+def written_files(out: Path, code: bool = True) -> list[Path]:
+    """Every file an import into `out` may write: the project, its weights and (for a
+    ``.py`` source, when some part stays code) its code file."""
+    files = [out, out.with_suffix(".safetensors")]
+    return files + [code_file_for(out)] if code else files
+
+
+def refuse_existing(out: Path, code: bool = True) -> None:
+    """Raise when a file the import may write exists already.
+
+    Checked before the source runs, so whether a code file or weights will be needed is not
+    known yet: any existing one counts. Better to ask for --force once too often than to
+    replace someone's weights or code without a word.
+    """
+    taken = [f for f in written_files(out, code) if f.exists()]
+    if not taken:
+        return
+    names = [str(f) for f in taken]
+    shown = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    verb, them = ("exists", "it") if len(names) == 1 else ("exist", "them")
+    raise ModelImportError(f"{shown} already {verb}: pass --force to replace {them}, or "
+                           "choose another -o name")
 
 
 def _specs(shapes: Sequence[Sequence[int]] | None, dtypes: Sequence[str] | None

@@ -152,3 +152,49 @@ def test_export_project_names_the_formats_it_knows(examples, tmp_path):
                                           "onnx, pt2, safetensors, torchrun"):
         export_project(examples.project("mlp_digits"), "tflite", tmp_path / "m.tflite")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sidecar_that_would_replace_the_project_exits_2_and_keeps_it(capsys, tmp_path):
+    project_file = tmp_path / "proj.json"
+    project_file.write_bytes((examples_dir() / "mlp_digits.json").read_bytes())
+    before = project_file.read_bytes()
+    code, stdout, err = export(capsys, str(project_file), "-f", "safetensors",
+                               "-o", str(tmp_path / "proj.safetensors"), "--json")
+    assert code == 2
+    assert "would replace your project" in json.loads(stdout)["error"]["message"]
+    assert f"{project_file}" in err and "proj_weights.safetensors" in err
+    assert project_file.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["proj.json"]
+
+
+@pytest.mark.parametrize("fmt, target, says", [
+    ("torchrun", "afile", "is a file: the torchrun export writes a folder"),
+    ("onnx", "afile/x.onnx", "cannot create the folder"),
+    ("python", "afile/model.py", "cannot create the folder"),
+    ("safetensors", "m.json", "must not end in .json"),
+])
+def test_an_output_path_that_cannot_be_used_exits_2(capsys, tmp_path, fmt, target, says):
+    """A bad -o is a bad argument (2), like a folder given as the output file, not a
+    failed export (1)."""
+    (tmp_path / "afile").write_text("not a folder")
+    code, stdout, err = export(capsys, DIGITS, "-f", fmt, "-o", str(tmp_path / target),
+                               "--json")
+    assert code == 2, err
+    error = json.loads(stdout)["error"]
+    assert says in error["message"] and error["format"] == fmt and "file" in error
+    assert err.count("error: ") == 1 and says in err
+    assert [p.name for p in tmp_path.iterdir()] == ["afile"]
+    assert (tmp_path / "afile").read_text() == "not a folder"
+
+
+def test_weights_that_are_not_a_weights_file_name_the_file_once(capsys, tmp_path):
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("these are not weights")
+    code, stdout, err = export(capsys, DIGITS, "-f", "onnx", "--weights", str(bogus),
+                               "-o", str(tmp_path / "m.onnx"), "--json")
+    assert code == 2
+    assert err.count(str(bogus)) == 1, err
+    assert err.startswith(f"error: {bogus}: onnx export: not a readable safetensors file")
+    error = json.loads(stdout)["error"]
+    assert error["file"] == str(bogus) and error["message"].count(str(bogus)) == 1
+    assert not (tmp_path / "m.onnx").exists()

@@ -4,6 +4,8 @@ sidecar project that opens with these weights, paths that still resolve from its
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ import safetensors
 import torch
 from safetensors.torch import load_file
 
-from torchloom.engine.errors import ExportError
+from torchloom.engine.errors import ExportError, ExportPathError
 from torchloom.engine.export import export_project
 from torchloom.engine.export.model import prepare_model
 from torchloom.engine.graph import Graph
@@ -64,11 +66,11 @@ def odd_ids_project(tmp_path) -> Project:
 
 def test_keys_are_node_ids_even_when_the_module_names_differ(tmp_path):
     project = odd_ids_project(tmp_path)
-    out = tmp_path / "odd.safetensors"
+    out = tmp_path / "odd_weights.safetensors"
     result = export_project(project, "safetensors", out)
     assert sorted(load_file(out)) == ["fc-1.bias", "fc-1.weight"]
     # a project reads weights by module name, so this sidecar cannot name them, and says so
-    assert "weights" not in json.loads((tmp_path / "odd.json").read_text())
+    assert "weights" not in json.loads((tmp_path / "odd_weights.json").read_text())
     assert any("does not name the weights file" in n for n in result.notes)
     assert result.checks["weights_linked"] is False
 
@@ -104,5 +106,49 @@ def test_an_export_that_does_not_read_back_fails_and_leaves_nothing(examples, tm
 
 
 def test_a_json_name_is_refused_because_the_sidecar_goes_there(examples, tmp_path):
-    with pytest.raises(ExportError, match="must not end in .json"):
+    with pytest.raises(ExportPathError, match="must not end in .json"):
         export_project(examples.project("mlp_digits"), "safetensors", tmp_path / "m.json")
+
+
+def test_a_sidecar_that_would_replace_the_project_is_refused(tmp_path):
+    """`export proj.json -f safetensors -o proj.safetensors` would write the graph to
+    proj.json: the person's own project. It stops instead, and says what to do."""
+    project_file = tmp_path / "proj.json"
+    save_project(odd_ids_project(tmp_path), project_file)
+    before = project_file.read_bytes()
+    with pytest.raises(ExportPathError) as info:
+        export_project(load_project(project_file), "safetensors", tmp_path / "proj.safetensors")
+    message = info.value.describe()
+    assert str(project_file) in message and "would replace your project" in message
+    assert "proj_weights.safetensors" in message  # another -o that works
+    assert project_file.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["odd.json", "proj.json"]
+
+
+def test_the_same_project_through_another_path_is_still_refused(tmp_path):
+    (tmp_path / "sub").mkdir()
+    project_file = tmp_path / "proj.json"
+    save_project(odd_ids_project(tmp_path), project_file)
+    with pytest.raises(ExportPathError, match="would replace your project"):
+        export_project(load_project(project_file), "safetensors",
+                       tmp_path / "sub" / ".." / "proj.safetensors")
+
+
+@pytest.mark.parametrize("umask, mode", [(0o077, 0o600), (0o002, 0o664)],
+                         ids=["umask-077", "umask-002"])
+def test_written_files_get_the_mode_the_umask_allows(examples, tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        result = export_project(examples.project("mlp_digits"), "safetensors",
+                                tmp_path / "m.safetensors")
+    finally:
+        os.umask(old)
+    assert [stat.S_IMODE(f.stat().st_mode) for f in result.files] == [mode, mode]
+
+
+def test_a_replaced_file_keeps_its_mode(examples, tmp_path):
+    out = tmp_path / "m.safetensors"
+    out.write_bytes(b"old")
+    out.chmod(0o640)
+    export_project(examples.project("mlp_digits"), "safetensors", out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640 and out.read_bytes() != b"old"

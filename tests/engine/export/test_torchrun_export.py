@@ -143,3 +143,21 @@ def test_a_token_model_trains_from_its_folder(tmp_path):
     export_torchrun(load_project(examples_dir() / "lstm_text_classifier.json"), tmp_path / "j")
     final, _out = run_script(tmp_path / "j", "--epochs", "1")
     assert 0.0 <= final["val_acc"] <= 1.0 and final["val_loss"] > 0
+
+
+def test_a_project_name_with_quotes_backslashes_and_line_breaks_stays_inert(tmp_path):
+    """The name is the person's text: in train.py's docstring it must neither close the
+    docstring (``""``, ``\"\"\"``), escape (``\\``) nor break the --help line."""
+    project = digits()
+    project.name = 'My "best" net \\ """ x\n\r end""'
+    result = export_torchrun(project, tmp_path / "job")
+    assert result.checks["script_compiles"]
+    script = (tmp_path / "job" / "train.py").read_text()
+    tree = ast.parse(script)
+    doc = ast.get_docstring(tree)
+    assert doc.splitlines()[0] == ("Train \"My 'best' net / ''' x end''\" with "
+                                   "DistributedDataParallel (a script exported by Torchloom).")
+    assert isinstance(tree.body[1], ast.ImportFrom)  # the docstring ended where it should
+    readme = (tmp_path / "job" / "README.txt").read_text().splitlines()
+    assert readme[0] == 'My "best" net \\ """ x end"": a training script exported by Torchloom'
+    assert readme[1] == ""
