@@ -23,7 +23,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         if target.exists():
             os.chmod(tmp, target.stat().st_mode & 0o777)
         else:
-            os.chmod(tmp, 0o666 & ~_umask())
+            os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -38,10 +38,20 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's umask. Read from /proc where there is one: setting it to read it (the
+    portable way) briefly changes it for every thread, and exports run on worker threads."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -279,7 +279,8 @@ def _literal(value: Any) -> str:
 
 def _doc(text: Any) -> str:
     """Text safe inside a triple-quoted docstring."""
-    return str(text).replace("\\", "/").replace('"""', "'''").replace("\n", " ")
+    text = "".join(c if c.isprintable() else " " for c in str(text))
+    return text.replace("\\", "/").replace('"""', "'''")
 
 
 def _input_lines(model: ExportModel) -> list[str]:

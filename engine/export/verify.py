@@ -17,6 +17,7 @@ import math
 import os
 import re
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -25,7 +26,7 @@ import torch
 from torch import nn
 
 from ..errors import ExportError, ExportPathError
-from ..fileio import _umask
+from ..fileio import umask
 from .model import ExportModel
 
 #: Largest absolute difference from the compiled model an export may show.
@@ -40,10 +41,22 @@ _NOISY_LOGGERS = ("torch.onnx", "torch.export", "torch._export", "torch.fx.exper
                   "torch._dynamo", "onnxscript")
 
 
+#: `quiet` changes process-wide state (stderr, warning filters, logger levels): two threads
+#: interleaving it would leave them changed for good, so one export is quiet at a time.
+_QUIET = threading.RLock()
+
+
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
     """Silence the exporters' warnings and log lines: the person asked for a file, and a
     screen of internal notices hides the one line that matters (the check)."""
+    with _QUIET:
+        with _quiet():
+            yield
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
     levels = {}
     for name in _NOISY_LOGGERS:
         logger = logging.getLogger(name)
@@ -191,7 +204,7 @@ def _file_mode(out: Path) -> int:
     try:
         return out.stat().st_mode & 0o777
     except OSError:
-        return FILE_MODE & ~_umask()
+        return FILE_MODE & ~umask()
 
 
 # ---- failures --------------------------------------------------------------------------

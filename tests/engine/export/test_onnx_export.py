@@ -137,3 +137,30 @@ def test_the_exporters_chatter_stays_off_the_terminal(examples, tmp_path, capfd)
     export_project(examples.project("mlp_digits"), "onnx", tmp_path / "m.onnx")
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def test_quiet_blocks_on_two_threads_leave_stderr_and_warnings_as_they_were():
+    """Export A starts, export B starts on another thread, A ends first, then B: without
+    a lock B would put back A's silenced stderr for good."""
+    import sys
+    import threading
+    import time
+    import warnings
+
+    from torchloom.engine.export.verify import quiet
+
+    before_err, before_filters = sys.stderr, list(warnings.filters)
+    a_inside = threading.Event()
+
+    def second() -> None:
+        a_inside.wait(5)
+        with quiet():
+            time.sleep(0.3)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with quiet():
+        a_inside.set()
+        time.sleep(0.1)  # B tries to start while A is quiet
+    thread.join(5)
+    assert sys.stderr is before_err and warnings.filters == before_filters
