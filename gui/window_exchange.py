@@ -105,7 +105,10 @@ class ExchangeActions:
         self._export_dialog = dialog  # tests reach it while it is open
         if not dialog.exec():
             return
-        self.start_export(project, dialog.choice())
+        choice = dialog.choice()
+        if choice.out.exists() and not self.ask_replace([choice.out]):
+            return
+        self.start_export(project, choice)
 
     def start_export(self, project: Project, choice: Any) -> None:
         from torchloom.engine.export import export_project
@@ -192,7 +195,22 @@ class ExchangeActions:
         self._import_dialog = dialog
         if not dialog.exec():
             return
-        self.start_import(dialog.request())
+        request = dialog.request()
+        existing = [p for p in request.outputs() if p.exists()]
+        if existing:
+            if not self.ask_replace(existing):
+                return
+            request.force = True
+        self.start_import(request)
+
+    def ask_replace(self, paths: list[Path]) -> bool:
+        listing = "\n".join(f"  • {p}" for p in paths)
+        answer = QMessageBox.question(
+            self, "Replace files?",  # type: ignore[arg-type]
+            f"These files already exist:\n\n{listing}\n\nReplace them?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def start_import(self, request: Any) -> None:
         from torchloom.engine.importer import import_to_project

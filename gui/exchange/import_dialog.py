@@ -57,10 +57,17 @@ class ImportRequest:
     input_shape: list[int] | None
     input_dtype: str = "float32"
     kwargs_: dict[str, Any] = field(default_factory=dict)
+    force: bool = False
 
     def kwargs(self) -> dict[str, Any]:
         return {"source": self.source, "out": self.out, "input_shape": self.input_shape,
-                "input_dtype": self.input_dtype, "kwargs": self.kwargs_}
+                "input_dtype": self.input_dtype, "kwargs": self.kwargs_, "force": self.force}
+
+    def outputs(self) -> list[Path]:
+        """The files the import may write (the project, its weights, its code)."""
+        stem = self.out.with_suffix("")
+        return [self.out, stem.with_name(stem.name + ".safetensors"),
+                stem.with_name(stem.name + "_code.py")]
 
 
 class ImportDialog(QDialog):

@@ -178,3 +178,36 @@ def test_an_exported_program_imports_without_class_or_shape(window, tmp_path, qt
     settle()
     assert window.document.path == tmp_path / "digits.json"
     assert window.document.analysis.ok
+
+
+def test_files_that_exist_are_replaced_only_when_the_person_says_so(window, example, tmp_path,
+                                                                    qtbot, monkeypatch):
+    from tests.engine.importer.models import mnist_cnn
+
+    shown = _quiet_messages(monkeypatch)
+    source = tmp_path / "my_cnn.py"
+    source.write_text(Path(mnist_cnn.__file__).read_text())
+    (tmp_path / "Net.safetensors").write_bytes(b"mine")
+    asked: list[list[Path]] = []
+    window.ask_replace = lambda paths: asked.append(paths) or False
+
+    def fill_in(dialog) -> int:
+        dialog.file.setText(str(source))
+        return 1
+
+    monkeypatch.setattr(ImportDialog, "exec", fill_in)
+    window.act_import.trigger()
+    assert asked == [[tmp_path / "Net.safetensors"]] and not shown
+    assert (tmp_path / "Net.safetensors").read_bytes() == b"mine"
+    window.ask_replace = lambda paths: True
+    window.act_import.trigger()
+    qtbot.waitUntil(lambda: bool(shown), timeout=60_000)
+    assert (tmp_path / "Net.safetensors").read_bytes() != b"mine"
+
+    example(tmp=tmp_path)
+    (tmp_path / "mnist_cnn.py").write_text("# the person's own script\n")
+    window.ask_replace = lambda paths: asked.append(paths) or False
+    monkeypatch.setattr(ExportDialog, "exec", lambda self: 1)
+    window.export_actions["python"].trigger()
+    assert asked[-1] == [tmp_path / "mnist_cnn.py"]
+    assert (tmp_path / "mnist_cnn.py").read_text() == "# the person's own script\n"
