@@ -62,7 +62,7 @@ One machine, N processes (one per GPU, or N CPU processes):
 
 Without torchrun it trains as one process: python train.py --device cpu
 
-It needs PyTorch (and numpy, to read data.npz); model.py and data.npz sit next to it.
+It needs only PyTorch; model.py and data.npz sit next to it.
 --batch-size is the global batch: each of the N processes takes batch-size // N samples
 per step, so N processes take the same optimiser steps one process would.
 After every epoch rank 0 prints a line and writes DIR/checkpoint.pt (weights, optimiser,
@@ -73,15 +73,16 @@ those of a Torchloom run's model.safetensors. The last line rank 0 prints is JSO
 from __future__ import annotations
 
 import argparse
+import ast
 import gc
 import json
 import math
 import os
 import sys
 import time
+import zipfile
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -133,11 +134,42 @@ def setup(device_name: str) -> tuple[int, int, torch.device, bool]:
     return rank, world, device, distributed
 
 
+#: The array types data.npz holds, as .npy headers name them.
+NPY_DTYPES = {"<f4": torch.float32, "<f8": torch.float64, "<f2": torch.float16,
+              "<i8": torch.int64, "<i4": torch.int32, "<i2": torch.int16, "|i1": torch.int8,
+              "|u1": torch.uint8, "|b1": torch.bool}
+
+
+def read_npz(path: Path) -> dict[str, torch.Tensor]:
+    """Read data.npz's numeric arrays without numpy: an NPZ is a zip of .npy files, each a
+    short header (a Python dict literal, read with ast.literal_eval, never executed) and the
+    raw array."""
+    arrays = {}
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            raw = archive.read(name)
+            if raw[:6] != b"\\x93NUMPY":
+                raise ValueError(f"{path}: {name} is not a .npy array")
+            width = 2 if raw[6] == 1 else 4
+            length = int.from_bytes(raw[8:8 + width], "little")
+            start = 8 + width + length
+            header = ast.literal_eval(raw[8 + width:start].decode("latin1"))
+            if header["descr"] not in NPY_DTYPES:
+                continue  # text (the class names): training needs only the numbers
+            if header["fortran_order"]:
+                raise ValueError(f"{path}: {name} is stored column-major; save it C-ordered")
+            dtype = NPY_DTYPES[header["descr"]]
+            body = bytearray(raw[start:])
+            flat = (torch.frombuffer(body, dtype=dtype) if body
+                    else torch.empty(0, dtype=dtype))
+            arrays[name.removesuffix(".npy")] = flat.reshape(header["shape"])
+    return arrays
+
+
 def load_data(path: Path, device: torch.device) -> dict[str, torch.Tensor]:
     """The prepared (already normalised) splits, moved to the device once."""
-    with np.load(path, allow_pickle=False) as data:
-        return {key: torch.from_numpy(data[key]).to(device)
-                for key in ("x_train", "y_train", "x_val", "y_val")}
+    data = read_npz(path)
+    return {key: data[key].to(device) for key in ("x_train", "y_train", "x_val", "y_val")}
 
 
 def make_optimizer(params, lr: float) -> torch.optim.Optimizer:
@@ -322,7 +354,7 @@ if __name__ == "__main__":
 README = '''\
 __TITLE__: a training script exported by Torchloom
 
-    train.py      trains the model with DistributedDataParallel (torch + numpy only)
+    train.py      trains the model with DistributedDataParallel (needs only torch)
     model.py      the model as plain PyTorch code (class Model, build())
     data.npz      the project's data, split and normalised as Torchloom trains it:
                   x_train, y_train, x_val, y_val (plus mean/std, classes when known)

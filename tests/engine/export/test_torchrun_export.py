@@ -60,8 +60,8 @@ def test_the_folder_holds_a_torch_only_script_the_model_and_the_prepared_data(tm
                 for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree)
                  if isinstance(n, ast.ImportFrom) and n.module}
-    assert imported <= {"__future__", "argparse", "gc", "json", "math", "os", "sys", "time",
-                        "pathlib", "numpy", "torch", "model", "safetensors"}
+    assert imported <= {"__future__", "argparse", "ast", "gc", "json", "math", "os", "sys",
+                        "time", "zipfile", "pathlib", "torch", "model", "safetensors"}
     assert '"epochs": 20,' in script and '"batch_size": 32,' in script  # project settings
     assert "DistributedSampler" in script and 'init_process_group("nccl" if' in script
 
@@ -161,3 +161,17 @@ def test_a_project_name_with_quotes_backslashes_and_line_breaks_stays_inert(tmp_
     readme = (tmp_path / "job" / "README.txt").read_text().splitlines()
     assert readme[0] == 'My "best" net \\ """ x end"": a training script exported by Torchloom'
     assert readme[1] == ""
+
+
+def test_the_script_reads_the_npz_like_numpy_does(tmp_path):
+    """train.py reads data.npz with torch and the standard library only."""
+    import runpy
+
+    export_torchrun(digits(), tmp_path / "job")
+    script = runpy.run_path(str(tmp_path / "job" / "train.py"), run_name="not_main")
+    mine = script["read_npz"](tmp_path / "job" / "data.npz")
+    with np.load(tmp_path / "job" / "data.npz", allow_pickle=False) as data:
+        numeric = {k for k in data.files if data[k].dtype.kind in "biuf"}
+        assert set(mine) == numeric and {"x_train", "y_train", "x_val", "y_val"} <= numeric
+        for key in numeric:
+            assert torch.equal(mine[key], torch.from_numpy(data[key]))
