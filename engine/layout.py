@@ -2,6 +2,7 @@
 
 Used for imported graphs and files without positions. Within a column, nodes keep the order
 of their first predecessor's row, so straight chains stay straight and branches fan out.
+A deep graph wraps into bands that read left to right, top to bottom.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from .graph import Graph
 
 COLUMN = 220.0
 ROW = 150.0
+#: A graph more columns deep than this is wrapped into bands, read like lines of text,
+#: so a 20-block import does not shrink to a thin strip when fitted to the window.
+MAX_COLUMNS = 6
 
 
 def auto_layout(graph: Graph, column: float = COLUMN, row: float = ROW
@@ -38,7 +42,30 @@ def auto_layout(graph: Graph, column: float = COLUMN, row: float = ROW
         for y, node_id in enumerate(ordered):
             placed[node_id] = (x * column, top + y * row)
     _lift_bypassed(graph, placed, column, row)
+    _wrap(placed, len(generations), column, row)
     return placed
+
+
+def _wrap(placed: dict[str, tuple[float, float]], columns: int, column: float,
+          row: float) -> None:
+    """Cut a deep layout into bands of at most `MAX_COLUMNS` columns (balanced, so the last
+    band is not a stub), stacked top to bottom with a row of space between them."""
+    if columns <= MAX_COLUMNS:
+        return
+    bands = -(-columns // MAX_COLUMNS)
+    per_band = -(-columns // bands)
+    members: dict[int, list[str]] = {}
+    for node_id, (x, _y) in placed.items():
+        members.setdefault(min(int(round(x / column)) // per_band, bands - 1),
+                           []).append(node_id)
+    top = 0.0
+    for band in sorted(members):
+        ys = [placed[n][1] for n in members[band]]
+        low, high = min(ys), max(ys)
+        for node_id in members[band]:
+            x, y = placed[node_id]
+            placed[node_id] = (x - band * per_band * column, top + (y - low))
+        top += (high - low) + 2 * row
 
 
 def _lift_bypassed(graph: Graph, placed: dict[str, tuple[float, float]], column: float,
