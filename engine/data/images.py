@@ -1,10 +1,11 @@
 """Image folders: one sub-folder per class, images resized to one size with Pillow.
 
 The rule for broken images: a file with an image extension that Pillow cannot decode is
-skipped and counted (`info["skipped"]` lists the first few), and training goes on with
-the rest; a class left with no readable image is an error. Files with other extensions are
-ignored. A folder whose decoded images would take more than `MAX_IN_MEMORY_BYTES` is read
-on demand instead of all at once.
+skipped and counted (`info["skipped_files"]` names the first few), and training goes on
+with the rest; a class left with no readable image is an error that names its first broken
+file and why it cannot be decoded. Files with other extensions are ignored. A folder whose
+decoded images would take more than `MAX_IN_MEMORY_BYTES` is read on demand instead of all
+at once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 
 from ..errors import DataError
 from .dataset import Dataset
+from .files import printable, reason
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 MAX_IN_MEMORY_BYTES = 2 * 2**30
@@ -54,56 +56,89 @@ def decode(path: Path, size: tuple[int, int], mode: str) -> np.ndarray:
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 
-def _verify(path: Path) -> bool:
+def _verify(path: Path) -> None:
+    """Raises what Pillow raises for a broken file, without decoding the pixels."""
     from PIL import Image
 
+    with Image.open(path) as img:
+        img.verify()
+
+
+def _why(exc: BaseException, file: Path) -> str:
+    """Pillow's reason, without the absolute path it repeats."""
+    return reason(exc).replace(f"'{file}'", "").replace(str(file), file.name).strip() or \
+        type(exc).__name__
+
+
+def _listing(path: Path) -> list[Path]:
     try:
-        with Image.open(path) as img:
-            img.verify()
-        return True
-    except Exception:  # noqa: BLE001 - Pillow raises many types for broken files
-        return False
+        return sorted(path.iterdir())
+    except OSError as exc:
+        raise DataError(f"cannot be read ({reason(exc)})", path=str(path)) from None
+
+
+def _no_classes(path: Path, classes: list[str], ignored: int) -> DataError:
+    """Fewer than two class folders with images: say what was found instead."""
+    hints = ""
+    loose = [p for p in _listing(path) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    if loose:
+        hints += f"; the {len(loose)} images directly in it belong in class sub-folders"
+    if ignored:
+        hints += f"; {ignored} files without an image extension were ignored"
+    return DataError(f"needs one sub-folder per class, at least two, each with images; found "
+                     f"{len(classes)} ({printable(', '.join(classes), 120) or 'none'}){hints}",
+                     path=str(path))
 
 
 def load_image_folder(path: Path, spec: dict[str, Any]) -> Dataset:
     shown = str(path)
     size, mode = _size(spec), _mode(spec)
     channels = 3 if mode == "RGB" else 1
-    folders = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    entries = _listing(path)
+    if not entries:
+        raise DataError("is empty: an image dataset needs one sub-folder per class, each with "
+                        "images", path=shown)
+    folders = [p for p in entries if p.is_dir() and not p.name.startswith(".")]
     files: list[tuple[Path, int]] = []
     classes: list[str] = []
     ignored = 0
     for folder in folders:
-        found = [p for p in sorted(folder.rglob("*")) if p.is_file()]
+        try:
+            found = [p for p in sorted(folder.rglob("*")) if p.is_file()]
+        except OSError as exc:
+            raise DataError(f"cannot be read ({reason(exc)})", path=str(folder)) from None
         images = [p for p in found if p.suffix.lower() in IMAGE_EXTENSIONS]
         ignored += len(found) - len(images)
         if images:
             files += [(p, len(classes)) for p in images]
             classes.append(folder.name)
     if len(classes) < 2:
-        raise DataError(f"needs one sub-folder per class, at least two, each with images; found "
-                        f"{len(classes)} ({', '.join(classes) or 'none'})", path=shown)
+        raise _no_classes(path, classes, ignored)
     estimate = len(files) * channels * size[0] * size[1] * 4
     in_memory = estimate <= spec.get("max_in_memory_bytes", MAX_IN_MEMORY_BYTES)
     kept_x: list[np.ndarray] = []
     kept: list[tuple[Path, int]] = []
     skipped: list[str] = []
+    why: dict[str, str] = {}
     for file, label in files:
-        if in_memory:
-            try:
+        try:
+            if in_memory:
                 kept_x.append(decode(file, size, mode))
-            except Exception:  # noqa: BLE001 - any decode failure is a broken image
-                skipped.append(str(file.relative_to(path)))
-                continue
-        elif not _verify(file):
-            skipped.append(str(file.relative_to(path)))
+            else:
+                _verify(file)
+        except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken files
+            rel = file.relative_to(path).as_posix()
+            skipped.append(rel)
+            why[rel] = _why(exc, file)
             continue
         kept.append((file, label))
     labels = torch.tensor([label for _, label in kept], dtype=torch.int64)
     empty = [name for i, name in enumerate(classes) if not (labels == i).any()]
     if empty:
-        raise DataError(f"class folder '{empty[0]}' has no readable image ({len(skipped)} "
-                        "broken files skipped)", path=shown, where=empty[0])
+        broken = [rel for rel in skipped if rel.startswith(f"{empty[0]}/")]
+        more = f" and {len(broken) - 1} more" if len(broken) > 1 else ""
+        raise DataError(f"class folder '{empty[0]}' has no readable image: {broken[0]} cannot "
+                        f"be decoded ({why[broken[0]]}){more}", path=shown, where=broken[0])
     info: dict[str, Any] = {"format": "image folder", "skipped": len(skipped),
                             "skipped_files": skipped[:10], "ignored_files": ignored,
                             "in_memory": in_memory, "image_size": list(size)}

@@ -8,8 +8,11 @@ from typing import Any
 from ..errors import DataError
 from .builtin import load_builtin
 from .dataset import Dataset
-from .files import load_csv, load_idx, load_npz
+from .files import exists, printable
+from .idx import load_idx
 from .images import load_image_folder
+from .npz import load_npz
+from .table import load_csv
 
 FORMATS = ("npz", "csv", "images", "idx")
 
@@ -20,7 +23,7 @@ def guess_format(path: Path) -> str | None:
         return "images"
     if name.endswith(".npz"):
         return "npz"
-    if name.endswith((".csv", ".csv.gz", ".tsv")):
+    if name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
         return "csv"
     if "idx" in name or name.endswith(("-ubyte", "-ubyte.gz")):
         return "idx"
@@ -39,14 +42,8 @@ def load_dataset(spec: Any, base_dir: str | Path | None = None,
                             "use the loss cross_entropy", where="dataset.name")
         options = {k: v for k, v in spec.items() if k != "name"}
         return load_builtin(str(spec["name"]), options)
-    raw = spec["path"]
-    if not isinstance(raw, str) or not raw:
-        raise DataError("dataset.path must be a file or folder name", where="dataset.path")
-    path = Path(raw).expanduser()
-    base = Path(base_dir) if base_dir is not None else Path.cwd()
-    if not path.is_absolute():
-        path = base / path
-    if not path.exists():
+    path = _resolve(spec["path"], base_dir)
+    if not exists(path):
         raise DataError("no such file or folder", path=str(path))
     fmt = spec.get("format") or guess_format(path)
     if fmt not in FORMATS:
@@ -62,8 +59,28 @@ def load_dataset(spec: Any, base_dir: str | Path | None = None,
         return load_image_folder(path, spec)
     if path.is_dir():
         raise DataError(f"is a folder, but the format {fmt} needs a file", path=str(path))
+    if not path.is_file():  # a pipe or a device would block or never end
+        raise DataError("is not a regular file", path=str(path))
     if fmt == "npz":
         return load_npz(path, spec, task)
     if fmt == "csv":
         return load_csv(path, spec, task)
-    return load_idx(path, spec, task, base)
+    return load_idx(path, spec, task, Path(base_dir) if base_dir is not None else Path.cwd())
+
+
+def _resolve(raw: Any, base_dir: str | Path | None) -> Path:
+    """`dataset.path`, relative to the project's folder."""
+    if not isinstance(raw, str) or not raw or "\x00" in raw:
+        raise DataError("dataset.path must be a file or folder name", where="dataset.path")
+    try:
+        path = Path(raw).expanduser()
+    except RuntimeError:  # "~someone/..." where there is no such user
+        raise DataError(f"cannot find the home folder in '{printable(raw, 80)}'",
+                        where="dataset.path") from None
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    return path if path.is_absolute() else base / path
+
+
+#: The file or folder a ``dataset.path`` reads, resolved as `load_dataset` resolves it (the
+#: GUI shows it before reading). Raises `DataError` for a path that cannot be one.
+dataset_path = _resolve

@@ -7,7 +7,9 @@ result, or the loader's one-line error, when it arrives.
 
 from __future__ import annotations
 
+import os
 import threading
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,13 @@ class DataPanel(QScrollArea):
         self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.source.setMinimumContentsLength(18)
         layout.addWidget(self.source)
+        #: The full path a file dataset is read from, shown before it is read.
+        self.where = QLabel("")
+        self.where.setWordWrap(True)
+        self.where.setTextFormat(Qt.TextFormat.RichText)
+        self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.where.hide()
+        layout.addWidget(self.where)
         self.options = QFormLayout()
         layout.addLayout(self.options)
         self.info = QLabel("")
@@ -236,6 +245,7 @@ class DataPanel(QScrollArea):
         self._token += 1
         token, spec, base = self._token, self.spec, self.base_dir
         self.data = None
+        self.where.hide()
         loader = engine_loader()
         if spec and not loader.is_ready:  # data needs torch: wait for it, do not race it
             self.info.setText("Loading…")
@@ -245,11 +255,13 @@ class DataPanel(QScrollArea):
             return
         if not spec:
             self.info.setText("No dataset chosen yet.")
+            self._grid = None
             self.preview.clear()
             self.table.hide()
             self._show_fit()
             return
         self.info.setText("Loading…")
+        self._show_where(spec, base)
 
         def load() -> None:
             try:
@@ -269,6 +281,29 @@ class DataPanel(QScrollArea):
 
         self._loading = threading.Thread(target=load, daemon=True, name="data-preview")
         self._loading.start()
+
+    def _show_where(self, spec: dict[str, Any], base: Path | None) -> None:
+        """Show the file the spec reads, in full, before it is read. A project names its data
+        relative to its own folder; a path that leads out of that folder is pointed out."""
+        from torchloom.engine.data.sources import dataset_path
+        from torchloom.engine.errors import DataError
+
+        if "name" in spec or "path" not in spec:
+            return
+        try:
+            path = dataset_path(spec["path"], base)
+        except DataError:
+            return  # the loader's error says what is wrong with it
+        colors = theme.current()
+        full = Path(os.path.abspath(path))
+        text = f"Reads <b>{escape(str(full))}</b>"
+        inside = Path(os.path.realpath(full)).is_relative_to(os.path.realpath(base or "."))
+        if base is not None and not inside:
+            text += (f"<br><span style='color:{colors.warning}'>outside the project folder"
+                     "</span>")
+        self.where.setText(f"<span style='color:{colors.node_subtext}'>{text}</span>")
+        self.where.setToolTip(str(full))
+        self.where.show()
 
     def wait(self, timeout: float = 10.0) -> None:
         """Let a data preview that is still loading finish (before the process exits: a
@@ -302,7 +337,8 @@ class DataPanel(QScrollArea):
         colors = theme.current()
         if error is not None:
             self.data = None
-            self.info.setText(f"<span style='color:{colors.error}'>{error}</span>")
+            self.info.setText(f"<span style='color:{colors.error}'>{escape(error)}</span>")
+            self._grid = None  # or a resize would paint the previous dataset's preview again
             self.preview.clear()
             self.table.hide()
             self._show_fit()
@@ -324,8 +360,10 @@ class DataPanel(QScrollArea):
         if "chance_accuracy" in d:
             html += f"<p style='color:{muted}'>chance accuracy {d['chance_accuracy']:.3f}</p>"
         if d.get("skipped"):
+            names = ", ".join(d.get("skipped_files", [])[:3])
+            names += " …" if d["skipped"] > 3 else ""
             html += (f"<p style='color:{colors.warning}'>{d['skipped']} broken image(s) "
-                     "skipped</p>")
+                     f"skipped: {escape(names)}</p>")
         self.info.setText(html)
         self._show_preview(data)
         self._show_fit()

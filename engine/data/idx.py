@@ -1,0 +1,93 @@
+"""IDX, the MNIST format (gzipped or not): an images file and a labels file.
+
+The header is checked against the file's length before any array is made, so a header
+that promises more than the file holds is a message, not an allocation.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import DataError
+from .dataset import Dataset
+from .files import exists, first_unusable, read_data, size_text, targets
+
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """One IDX file: two zero bytes, a type code, the number of dims, the sizes, the data."""
+    shown = str(path)
+    if not exists(path):
+        raise DataError("no such file", path=shown)
+    if not path.is_file():
+        raise DataError("is not a file", path=shown)
+    raw = read_data(path)
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
+        raise DataError("is not an IDX file (wrong magic number): expected the MNIST format, "
+                        "e.g. train-images-idx3-ubyte", path=shown)
+    ndim = raw[3]
+    head = 4 + 4 * ndim
+    if len(raw) < head:
+        raise DataError("is too short to hold its own header", path=shown)
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    dtype = np.dtype(_IDX_TYPES[raw[2]])
+    need = head + math.prod(dims) * dtype.itemsize
+    if len(raw) < need:
+        promised = f"{need:,}" if need < 2**30 else size_text(need)
+        raise DataError(f"is cut short: {len(raw):,} bytes where its header promises {promised}",
+                        path=shown)
+    return np.frombuffer(raw, dtype=dtype, count=math.prod(dims), offset=head).reshape(dims)
+
+
+def load_idx(path: Path, spec: dict[str, Any], task: str, base: Path) -> Dataset:
+    """Images from `path` and labels from `dataset.labels` (or the matching labels file)."""
+    shown = str(path)
+    labels_path = _labels_path(path, spec.get("labels"), base)
+    images = read_idx(path)
+    if images.ndim < 2:
+        raise DataError("holds labels, not images: give the images file as dataset.path",
+                        path=shown)
+    if len(images) == 0:
+        raise DataError("holds no images", path=shown)
+    if 0 in images.shape[1:]:
+        raise DataError(f"images of shape {list(images.shape[1:])} hold nothing", path=shown)
+    problem = first_unusable(images)
+    if problem is not None:
+        i, holds, count = problem
+        more = f" ({count} images do)" if count > 1 else ""
+        raise DataError(f"image {i} holds {holds}{more}", path=shown)
+    raw_labels = read_idx(labels_path)
+    if len(images) != len(raw_labels):
+        raise DataError(f"has {len(images)} images but {labels_path.name} has {len(raw_labels)} "
+                        "labels: they must match", path=shown)
+    x = images.astype(np.float32)
+    if images.dtype == np.uint8:
+        x /= 255.0
+    if x.ndim == 3:
+        x = x[:, None]  # [n, H, W] gets a channel: [n, 1, H, W]
+    y, classes = targets(raw_labels, task, str(labels_path))
+    return Dataset(torch.from_numpy(np.ascontiguousarray(x)), y, path.name, classes,
+                   {"format": "idx"})
+
+
+def _labels_path(path: Path, labels: Any, base: Path) -> Path:
+    """`dataset.labels` (relative to the project folder, or else beside the images file),
+    or the labels file named like the images file."""
+    if labels is None:
+        guess = path.name.replace("images-idx3", "labels-idx1").replace("images.idx3",
+                                                                         "labels.idx1")
+        if guess == path.name:
+            raise DataError("name the labels file in dataset.labels", path=str(path))
+        return path.with_name(guess)
+    if not isinstance(labels, str) or not labels or "\x00" in labels:
+        raise DataError("dataset.labels must be a file name", where="dataset.labels")
+    labels_path = Path(labels) if Path(labels).is_absolute() else base / labels
+    if not exists(labels_path) and exists(path.parent / labels):
+        labels_path = path.parent / labels
+    return labels_path

@@ -1,0 +1,181 @@
+"""NPZ files: a zip of ``.npy`` arrays, ``x`` (samples) and ``y`` (labels) by default.
+
+Each array's header is read and checked before its data: a header that declares more data
+than the archive holds (or more than fits in memory), Python objects (pickles, which could
+run code and are never loaded) or a type that is not numbers is refused before anything is
+allocated. The file is opened, and closed, here, so a broken archive leaves no open file.
+"""
+
+from __future__ import annotations
+
+import math
+import tokenize
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import torch
+
+from ..errors import DataError
+from .dataset import Dataset
+from .files import (MAX_TABLE_BYTES, check_size, first_unusable, printable, reason, size_text,
+                    targets)
+
+_READABLE = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def load_npz(path: Path, spec: dict[str, Any], task: str) -> Dataset:
+    shown = str(path)
+    x_key, y_key = _key(spec, "x_key", "x"), _key(spec, "y_key", "y")
+    try:
+        check_size(path)
+        if path.stat().st_size == 0:
+            raise DataError("is empty (0 bytes): an .npz archive holds arrays x and y",
+                            path=shown)
+        with open(path, "rb") as handle:
+            if handle.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
+                raise DataError("holds one array (an .npy file), not named arrays: save x and y "
+                                "together with numpy.savez(path, x=..., y=...)", path=shown)
+            handle.seek(0)
+            with zipfile.ZipFile(handle) as archive:
+                members = _members(archive)
+                for key in (x_key, y_key):
+                    if key not in members:
+                        held = printable(", ".join(members), 200) or "nothing"
+                        raise DataError(f"has no array '{key}' (it holds: {held}); name the "
+                                        "arrays with dataset.x_key / dataset.y_key",
+                                        path=shown, where=f"key '{key}'")
+                x = _read_array(archive, members[x_key], x_key, shown, numbers_only=True)
+                y = _read_array(archive, members[y_key], y_key, shown, numbers_only=False)
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise DataError(f"is not a readable .npz archive ({reason(exc)})", path=shown) from None
+    return _dataset(path, x, y, x_key, y_key, task)
+
+
+def _key(spec: dict[str, Any], option: str, default: str) -> str:
+    key = spec.get(option, default)
+    if not isinstance(key, str) or not key:
+        raise DataError(f"{option} must be the name of an array in the .npz, got {key!r}",
+                        where=f"dataset.{option}")
+    return key
+
+
+def _members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """Array name -> zip entry, named as numpy names them (without ``.npy``)."""
+    out: dict[str, zipfile.ZipInfo] = {}
+    for info in archive.infolist():
+        if not info.is_dir():
+            out[info.filename.removesuffix(".npy")] = info
+    return out
+
+
+def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path: str,
+                numbers_only: bool) -> np.ndarray:
+    where = f"key '{key}'"
+    if info.flag_bits & 0x1:
+        raise DataError(f"array '{key}' is encrypted", path=path, where=where)
+    if info.compress_type not in _READABLE:
+        raise DataError(f"array '{key}' is packed with zip method {info.compress_type}, which "
+                        "cannot be read: save with numpy.savez", path=path, where=where)
+    with archive.open(info) as member:
+        shape, fortran, dtype = _header(member, key, path)
+        if dtype.hasobject:
+            raise DataError(f"array '{key}' holds Python objects, which are never loaded "
+                            "(they could run code): save plain numeric arrays", path=path,
+                            where=where)
+        if numbers_only and dtype.kind not in "biuf":
+            raise DataError(f"array '{key}' holds {dtype}, not numbers", path=path, where=where)
+        count = math.prod(shape)
+        need, held = count * dtype.itemsize, info.file_size - member.tell()
+        shown = list(shape)
+        if need > held:
+            raise DataError(f"array '{key}' declares shape {shown} ({size_text(need)}) but "
+                            f"holds only {size_text(max(held, 0))}", path=path, where=where)
+        if need > MAX_TABLE_BYTES:
+            raise DataError(f"array '{key}' of shape {shown} takes {need / 2**30:.1f} GiB; "
+                            f"arrays above {MAX_TABLE_BYTES // 2**30} GiB are not read into "
+                            "memory", path=path, where=where)
+        data = _read_exactly(member, need)
+    if len(data) < need:
+        raise DataError(f"array '{key}' is cut short", path=path, where=where)
+    flat = np.frombuffer(data, dtype=dtype, count=count) if need else np.zeros(count, dtype)
+    if fortran:
+        return flat.reshape(shape[::-1]).transpose()
+    return flat.reshape(shape)
+
+
+def _header(member: BinaryIO, key: str, path: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran order, dtype) from an ``.npy`` header, or a DataError."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(member)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(member)
+        else:
+            raise ValueError(f"format version {version[0]}.{version[1]} is not read")
+    except ValueError as exc:
+        raise DataError(f"array '{key}' is not a NumPy array ({reason(exc)})", path=path,
+                        where=f"key '{key}'") from None
+    except (SyntaxError, tokenize.TokenError):  # numpy parses the header as Python literals
+        raise DataError(f"array '{key}' is not a NumPy array (its header cannot be read)",
+                        path=path, where=f"key '{key}'") from None
+    if any(d < 0 for d in shape):
+        raise DataError(f"array '{key}' is not a NumPy array (its header declares shape "
+                        f"{list(shape)})", path=path, where=f"key '{key}'")
+    return shape, fortran, dtype
+
+
+def _read_exactly(member: BinaryIO, size: int) -> bytearray:
+    """`size` bytes (fewer at the end of the member), in a writable buffer: torch takes
+    arrays over it without copying and without a read-only warning."""
+    out = bytearray(size)
+    view, done = memoryview(out), 0
+    while done < size:
+        got = member.readinto(view[done:])  # type: ignore[attr-defined]
+        if not got:
+            return out[:done]
+        done += got
+    return out
+
+
+def _dataset(path: Path, x: np.ndarray, y: np.ndarray, x_key: str, y_key: str,
+             task: str) -> Dataset:
+    """Check the two arrays against each other and make the dataset."""
+    shown = str(path)
+    if x.ndim < 2:
+        raise DataError(f"array '{x_key}' has shape {list(x.shape)}: it needs one row per sample,"
+                        " [n, features] or [n, channels, height, width]", path=shown,
+                        where=f"key '{x_key}'")
+    if y.ndim == 0:
+        raise DataError(f"array '{y_key}' is a single value: it needs one label per sample",
+                        path=shown, where=f"key '{y_key}'")
+    if 0 in x.shape[1:]:
+        raise DataError(f"samples of '{x_key}' hold nothing (shape {list(x.shape)})",
+                        path=shown, where=f"key '{x_key}'")
+    if y.ndim == 2 and y.shape[1] == 1 and task == "classification":
+        y = y[:, 0]
+    if len(x) != len(y):
+        raise DataError(f"'{x_key}' has {len(x)} samples but '{y_key}' has {len(y)}: they must "
+                        "match", path=shown)
+    if len(x) == 0:
+        raise DataError("holds no samples", path=shown)
+    problem = first_unusable(x)
+    if problem is not None:
+        i, holds, count = problem
+        more = f" ({count} samples do)" if count > 1 else ""
+        raise DataError(f"sample {i} of '{x_key}' holds {holds}{more}", path=shown,
+                        where=f"key '{x_key}'")
+    if x.dtype == np.uint64 and x.max() > np.iinfo(np.int64).max:
+        raise DataError(f"array '{x_key}' holds whole numbers too large for int64", path=shown,
+                        where=f"key '{x_key}'")
+    yt, classes = targets(y, task, shown, where=f"key '{y_key}'")
+    xt = torch.from_numpy(np.ascontiguousarray(x.astype(np.float32 if x.dtype.kind in "fb"
+                                                          else np.int64)))
+    return Dataset(xt, yt, path.name, classes, {"format": "npz"})
