@@ -3,20 +3,35 @@
 Each window session writes ``<pid>-<n>.json`` plus a ``.meta.json`` saying which file it
 belongs to. A clean exit or a save removes them; files left by a process that is no longer
 running are what a crash left behind, and the next start offers to recover them.
+
+Both files are written atomically (`engine.fileio`), so a session killed at any moment
+leaves a whole project or none, never half of one. The meta file goes first and describes
+two versions by their sha256: the one about to be written and the one on disk until then.
+Killed between the two writes, the project file is still the previous version and the meta
+file still knows where it belongs; a project that matches neither is offered as never saved
+rather than under a file name it may not belong to (saving it there could overwrite another
+project). `leftovers` also sweeps what a killed writer can leave: temporary files, and a
+meta file without its project. ``tests/gui/test_autosave.py`` kills autosaving processes at
+random moments to check all of it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
-from torchloom.engine.fileio import atomic_write_text
+from torchloom.engine.errors import ProjectFileError
+from torchloom.engine.fileio import (atomic_write_bytes, atomic_write_text, pid_running,
+                                     remove_stale_temporaries)
 from torchloom.engine.project import Project, dumps_project, loads_project
 
 from .paths import autosave_dir
@@ -26,15 +41,11 @@ _numbers = count(1)
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_running(pid)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass
@@ -48,7 +59,12 @@ class Leftover:
     saved_at: float
 
     def load(self) -> Project:
-        project = loads_project(self.project_file.read_bytes(), path=str(self.project_file))
+        try:
+            data = self.project_file.read_bytes()
+        except OSError as exc:
+            raise ProjectFileError(f"cannot be read: {exc.strerror or exc}",
+                                   path=str(self.project_file)) from None
+        project = loads_project(data, path=str(self.project_file))
         project.path = Path(self.original) if self.original else None
         return project
 
@@ -62,21 +78,72 @@ class Leftover:
         return f"{self.name}: unsaved changes from {when} ({where})"
 
 
+_AUTOSAVE = re.compile(r"^(?P<pid>\d+)-\d+\.json$")
+
+
 def leftovers() -> list[Leftover]:
+    """The autosaves of sessions that are no longer running, in file-name order."""
+    folder = autosave_dir()
+    remove_stale_temporaries(folder)  # what writers killed mid-write left
     found = []
-    for meta_file in sorted(autosave_dir().glob("*.meta.json")):
+    for project_file in sorted(folder.glob("*.json")):
+        match = _AUTOSAVE.match(project_file.name)
+        if match is None:
+            continue
+        meta_file = project_file.with_name(project_file.stem + ".meta.json")
+        meta = _read_meta(meta_file)
+        pid = meta.get("pid")  # the session's (as in the file name, where tests differ)
+        if _alive(pid if isinstance(pid, int) else int(match["pid"])):
+            continue
         try:
-            meta = json.loads(meta_file.read_text())
-            pid = int(meta["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
+            data = project_file.read_bytes()
+            saved_at = project_file.stat().st_mtime
+        except OSError:
             continue
+        meta = _describing(meta, _digest(data))
+        original = meta.get("original")
+        name = meta.get("name")
+        if not isinstance(name, str):
+            name = _project_name(data) or project_file.stem
+        time_ = meta.get("time")
+        found.append(Leftover(project_file, meta_file,
+                              original if isinstance(original, str) else None, name,
+                              float(time_) if isinstance(time_, (int, float)) else saved_at))
+    for meta_file in folder.glob("*.meta.json"):  # killed before its first project was written
+        pid = _read_meta(meta_file).get("pid")
         project_file = meta_file.with_name(meta_file.name.replace(".meta.json", ".json"))
-        if _alive(pid) or not project_file.exists():
-            continue
-        found.append(Leftover(project_file, meta_file, meta.get("original"),
-                              str(meta.get("name", project_file.stem)),
-                              float(meta.get("time", project_file.stat().st_mtime))))
+        if isinstance(pid, int) and not _alive(pid) and not project_file.exists():
+            meta_file.unlink(missing_ok=True)
     return found
+
+
+def _describing(meta: dict[str, Any], digest: str) -> dict[str, Any]:
+    """The part of a meta file that describes the project with this digest: the version
+    it announces, or the one before (killed between the two writes); {} if neither. A
+    meta file without digests (written before they were added) describes its project."""
+    if "sha256" not in meta:
+        return meta
+    previous = meta.get("previous")
+    for entry in (meta, previous if isinstance(previous, dict) else {}):
+        if entry.get("sha256") == digest:
+            return entry
+    return {}
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _project_name(data: bytes) -> str | None:
+    try:
+        name = json.loads(data).get("name")
+    except (ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
 
 
 class Autosaver(QObject):
@@ -89,6 +156,8 @@ class Autosaver(QObject):
         stem = f"{os.getpid()}-{next(_numbers)}"
         self.project_file = autosave_dir() / f"{stem}.json"
         self.meta_file = autosave_dir() / f"{stem}.meta.json"
+        #: What the project file holds now (its meta entry), None before the first write.
+        self._written: dict[str, Any] | None = None
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.save_now)
@@ -100,15 +169,21 @@ class Autosaver(QObject):
         if doc is None or not doc.dirty:
             self.clear()
             return False
-        atomic_write_text(self.project_file, dumps_project(doc.project))
-        meta = {"pid": os.getpid(), "original": str(doc.path) if doc.path else None,
-                "name": doc.project.name, "time": time.time()}
-        atomic_write_text(self.meta_file, json.dumps(meta))
+        data = dumps_project(doc.project).encode("utf-8")
+        entry = {"original": str(doc.path) if doc.path else None, "name": doc.project.name,
+                 "time": time.time(), "sha256": _digest(data)}
+        # The meta file first, naming this version and the one still on disk: whichever
+        # a kill leaves, the meta file says where it belongs.
+        atomic_write_text(self.meta_file, json.dumps(
+            {"pid": os.getpid(), **entry, "previous": self._written}))
+        atomic_write_bytes(self.project_file, data)
+        self._written = entry
         return True
 
     def clear(self) -> None:
         for path in (self.project_file, self.meta_file):
             path.unlink(missing_ok=True)
+        self._written = None
 
     def stop(self) -> None:
         self.timer.stop()

@@ -67,6 +67,9 @@ class TrainResult:
     run_dir: Path | None = None
     error: TrainingError | None = None
     reinitialized: list[str] = field(default_factory=list)
+    #: (epoch, step) of the last complete checkpoint in `run_dir`, None if it has none. A
+    #: failed run writes none of its own, so this is what a person still has.
+    checkpoint: tuple[int, int] | None = None
 
     @property
     def final(self) -> EpochReport | None:

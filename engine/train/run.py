@@ -101,6 +101,11 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
     run_dir = out_dir
     reinitialized: list[str] = []
     state = None
+    for folder in (resume, init_from):
+        if folder is not None and not Path(folder).is_dir():
+            raise ckpt.CheckpointError(f"{folder}: no such run folder")
+    # Every checkpoint read below is checked against the run's checkpoint.json: one that a
+    # crash interrupted is refused (CheckpointError), never loaded.
     if resume is not None:
         saved_project = ckpt.read_project_copy(resume)
         weights = ckpt.load_weights(resume / ckpt.MODEL_FILE)

@@ -3,9 +3,11 @@
 The data moves to the device once and is indexed there with a fresh permutation per epoch
 (no DataLoader when it fits in memory). Loss and accuracy accumulate as device tensors and
 are read back once per report interval, so the loop never waits on the device per step.
-`stop()` may be called from any thread and takes effect before the next batch; the run then
-leaves a checkpoint from which `restore` continues at the same step with the same random
-state, giving the same weights as a run that was never interrupted.
+`stop()` may be called from any thread and takes effect before the next batch, in training
+and in validation alike; the run then leaves a checkpoint from which `restore` continues at
+the same step with the same random state, giving the same weights as a run that was never
+interrupted. A failure (a loss that is no longer finite, out of memory, a full disk) never
+writes a checkpoint: the run folder keeps its last complete one (see `faults`).
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.dataset import Split
-from ..errors import TrainingError
+from ..errors import DataError, TrainingError
 from ..project import Project
 from . import checkpoint as ckpt
+from . import faults
 from .callbacks import BatchReport, Callback, EpochReport, TrainResult
 from .config import TrainConfig, check_amp, resolve_device
 from .runfiles import PROBE_FILE
+from .trainer_state import STATE_FORMAT, TrainerState
 
-STATE_FORMAT = "torchloom-state"
+__all__ = ["STATE_FORMAT", "Trainer", "batch_starts", "epoch_permutation"]
 
 
 def epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
@@ -46,7 +50,7 @@ def batch_starts(n: int, batch_size: int) -> list[int]:
     return starts
 
 
-class Trainer:
+class Trainer(TrainerState):
     """Train `model` on `split` with `config`, reporting to `callbacks`.
 
     Args:
@@ -92,6 +96,15 @@ class Trainer:
         self._optimizer_state: dict[str, Any] | None = None
         self._scaler_state: dict[str, Any] | None = None
         self._rng: dict[str, Any] | None = None
+        #: what the run is doing, for failure messages: "setting up", "training",
+        #: "validating", "saving the checkpoint"
+        self._phase = "setting up"
+        #: (epoch, step) of the last checkpoint written whole, recorded in run.json
+        self._saved: tuple[int, int] | None = None
+        #: Samples per validation batch; None: max(batch_size, 512). Validation keeps no
+        #: activations for a backward pass, so it takes bigger batches; out of memory there
+        #: halves it, down to batch_size, before the run gives up.
+        self.val_batch_size: int | None = None
         #: Image models train in channels-last layout (oneDNN and cuDNN run their fastest
         #: convolutions on it; measured 1.1-1.5x on this CNN on the CPU). None: decide from
         #: the model; tests and benchmarks may force it.
@@ -102,20 +115,6 @@ class Trainer:
     def stop(self) -> None:
         """Ask the run to stop before its next batch. Safe from any thread."""
         self._stop.set()
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue a checkpoint: counters, optimizer and RNG state from `state.pt`."""
-        if state.get("format") != STATE_FORMAT:
-            raise TrainingError("the run folder's state.pt is not a Torchloom trainer state",
-                                kind="config")
-        self.epoch, self.step_in_epoch, self.step = (int(state["epoch"]),
-                                                     int(state["step_in_epoch"]),
-                                                     int(state["step"]))
-        self._carry = dict(state["carry"])
-        self._optimizer_state = state["optimizer"]
-        self._scaler_state = state.get("scaler")
-        self._rng = state["rng"]
-        self.history = [EpochReport(**row) for row in state.get("history", [])]
 
     # ---- the run -----------------------------------------------------------------------
 
@@ -129,18 +128,27 @@ class Trainer:
             result.status = status
         except TrainingError as exc:
             result.error = exc
-        except torch.cuda.OutOfMemoryError:
-            result.error = self._oom()
-        except RuntimeError as exc:
-            if "out of memory" in str(exc) or "can't allocate memory" in str(exc):
-                result.error = self._oom()
-            else:
-                result.error = TrainingError(
-                    f"training failed at step {self.step + 1}: {str(exc).splitlines()[0]}",
-                    step=self.step + 1)
+        except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError
+            result.error = self._oom() if faults.is_oom(exc) else TrainingError(
+                f"training failed at step {self._fault_step()} ({self._phase}): "
+                f"{str(exc).splitlines()[0]}", step=self._fault_step())
+        except DataError as exc:  # data read from disk as it trains: a file went bad
+            result.error = TrainingError(f"{self._phase} stopped at step {self._fault_step()}: "
+                                         f"{exc.describe()}", kind="data",
+                                         step=self._fault_step())
+        except OSError as exc:  # the run folder cannot be written: a full disk, a lost drive
+            where = f" ({exc.filename})" if exc.filename else ""
+            result.error = TrainingError(
+                f"{self._phase} failed at step {self._fault_step()}: {exc.strerror or exc}"
+                f"{where}", kind="io", step=self._fault_step())
         result.epochs, result.step = list(self.history), self.step
+        result.checkpoint = self._saved
         if result.error is not None:
-            self._write_run_info("failed", result.error.message)
+            self._release()  # outside the except: the traceback's frames are gone by now
+            try:
+                self._write_run_info("failed", result.error.message)
+            except OSError:  # the folder that just failed to write: the callbacks still say it
+                pass
             for cb in self.callbacks:
                 cb.on_failed(result.error)
         else:
@@ -148,15 +156,34 @@ class Trainer:
                 cb.on_finished(result)
         return result
 
+    def _fault_step(self) -> int:
+        """The step a failure belongs to: the one in progress while training, else the last
+        one done (validating or saving after it)."""
+        return self.step + 1 if self._phase == "training" else self.step
+
     def _oom(self) -> TrainingError:
-        if self.device.type == "cuda":
-            torch.cuda.empty_cache()
-        return TrainingError(f"out of memory at step {self.step + 1} with batch size "
-                             f"{self.config.batch_size} on {self.device}: try a smaller batch "
-                             "size (or a smaller model)", kind="oom", step=self.step + 1)
+        data = self.split.train
+        data_mb = data.x.nbytes / 2**20 if data.in_memory else 0.0
+        return faults.out_of_memory(self._phase, self._fault_step(), self.epoch + 1,
+                                    self.config, self.device, self.amp_dtype is not None,
+                                    data_mb)
+
+    def _release(self) -> None:
+        """After a failure, give back what the run holds on the device (the optimizer's
+        moments, the gradients, the data copies) so the next run finds the memory free.
+        The model keeps its weights: the caller may still look at them."""
+        optimizer = getattr(self, "optimizer", None)
+        if optimizer is not None:
+            optimizer.state.clear()
+        self._optimizer_state = None
+        self.model.zero_grad(set_to_none=True)
+        self._x_train = self._x_val = self._probe_x = None
+        self._y_train = self._y_val = torch.empty(0)
+        faults.release_cached_memory()
 
     def _setup(self) -> None:
         cfg, dev = self.config, self.device
+        self._phase = "setting up"
         self.model.to(dev)
         if self.channels_last is None:
             self.channels_last = (len(self.split.train.input_shape) == 3 and any(
@@ -193,6 +220,7 @@ class Trainer:
         self.total_steps = len(self.starts) * cfg.epochs
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._saved = self._checkpoint_on_disk()
             if self.project is not None:
                 ckpt.save_project_copy(self.run_dir, self.project)
             if self.probe is not None and not (self.run_dir / PROBE_FILE).exists():
@@ -202,7 +230,7 @@ class Trainer:
             x = norm.apply(x) if norm is not None and x.is_floating_point() else x
             self._probe_x = (x.contiguous(memory_format=torch.channels_last)
                              if self.channels_last else x)
-            self._write_run_info("running")
+        self._write_run_info("running")
         info = {"device": str(dev), "epochs": cfg.epochs, "steps_per_epoch": len(self.starts),
                 "total_steps": self.total_steps, "start_step": self.step,
                 "train_samples": len(self.split.train), "val_samples": len(self.split.val),
@@ -250,11 +278,12 @@ class Trainer:
         for epoch in range(self.epoch, self.config.epochs):
             self.epoch = epoch
             if not self._train_epoch(epoch):
-                self._save(epoch_end=False)
-                self._write_run_info("stopped")
-                return "stopped"
-            val_loss, val_acc = self._evaluate()
+                return self._stopped()
+            scores = self._evaluate()
             self.model.train()
+            if scores is None:  # stopped while validating: the epoch has no row yet
+                return self._stopped()
+            val_loss, val_acc = scores
             carry = self._carry
             seen, seconds = carry["seen"], carry["seconds"]
             report = EpochReport(
@@ -285,6 +314,7 @@ class Trainer:
         reported = first
         started = time.perf_counter() - self._carry["seconds"]
         last_time = time.perf_counter()
+        self._phase = "training"
         for i in range(first, steps):
             if self._stop.is_set():
                 self._account(losses, hits, sizes, reported, i, started)
@@ -336,10 +366,8 @@ class Trainer:
         loss_sum, plain_sum, correct, bad_at, ok = values.tolist()
         if not ok:
             bad = self.step - (hi - lo) + int(bad_at) + 1
-            raise TrainingError(
-                f"the loss became NaN or infinite at step {bad} (epoch {self.epoch + 1}): lower "
-                f"the learning rate (now {self.config.lr:g}) or check the data", kind="nan",
-                step=bad)
+            raise faults.loss_not_finite(float(window[int(bad_at)]), bad, self.epoch + 1,
+                                         self.config, target_max=self._target_max())
         carry = self._carry
         carry["loss_sum"] += loss_sum
         carry["correct"] += int(correct)
@@ -375,60 +403,45 @@ class Trainer:
             cb.on_probe(result)
 
     @torch.no_grad()
-    def _evaluate(self) -> tuple[float | None, float | None]:
+    def _evaluate(self) -> tuple[float | None, float | None] | None:
+        """Validation loss and accuracy; None if a stop came (checked before every batch,
+        so a stop lands within one batch here too)."""
         n = len(self.split.val)
         if n == 0:
             return None, None
+        self._phase = "validating"
         self.model.eval()
         classify = self.config.loss == "cross_entropy"
         total = torch.zeros((), device=self.device, dtype=torch.float64)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
-        size = max(self.config.batch_size, 512)
-        for start in range(0, n, size):
+        size = self.val_batch_size or max(self.config.batch_size, 512)
+        start = 0
+        while start < n:
+            if self._stop.is_set():
+                return None
             idx = torch.arange(start, min(start + size, n), device=self.device)
-            xb, yb = self._batch_x("val", idx), self._y_val[idx]
-            with self._autocast():
-                out = self.model(xb)
+            try:
+                xb, yb = self._batch_x("val", idx), self._y_val[idx]
+                with self._autocast():
+                    out = self.model(xb)
+            except RuntimeError as exc:
+                if not faults.is_oom(exc) or size <= self.config.batch_size:
+                    raise
+                shrink = True
+            else:
+                shrink = False
+            if shrink:  # out of the except, so the failed batch's memory is free again
+                xb = out = None
+                size = max(size // 2, self.config.batch_size)
+                self.val_batch_size = size
+                faults.release_cached_memory()
+                continue
             total += self._loss(out, yb).double() * idx.shape[0]
             if classify:
                 correct += (out.argmax(-1) == yb).sum()
+            start += idx.shape[0]
         loss = float(total) / n
         if not math.isfinite(loss):
-            raise TrainingError(f"the validation loss is NaN or infinite after epoch "
-                                f"{self.epoch + 1}: lower the learning rate (now "
-                                f"{self.config.lr:g})", kind="nan", step=self.step)
+            self._check_weights()
+            raise faults.validation_not_finite(loss, self.step, self.epoch + 1, self.config)
         return loss, (int(correct) / n if classify else None)
-
-    # ---- saving ------------------------------------------------------------------------
-
-    def state_dict(self) -> dict[str, Any]:
-        """The trainer state as saved in state.pt; only tensors and plain data, so it loads
-        with ``weights_only=True``."""
-        rng: dict[str, Any] = {"cpu": torch.get_rng_state(), "cuda": None}
-        if self.device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        return {"format": STATE_FORMAT, "version": 1, "epoch": self.epoch,
-                "step_in_epoch": self.step_in_epoch, "step": self.step,
-                "optimizer": self.optimizer.state_dict(),
-                "scheduler": {"kind": self.config.schedule, "total_steps": self.total_steps},
-                "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-                "rng": rng, "carry": dict(self._carry), "config": self.config.to_json(),
-                "history": [report.to_json() for report in self.history]}
-
-    def _save(self, epoch_end: bool) -> None:
-        if self.run_dir is None:
-            return
-        ckpt.save_weights(self.model, self.run_dir / ckpt.MODEL_FILE, self.node_ids)
-        ckpt.save_state(self.run_dir / ckpt.STATE_FILE, self.state_dict())
-        if epoch_end:
-            ckpt.write_metrics(self.run_dir / ckpt.METRICS_FILE, self.history)
-
-    def _write_run_info(self, status: str, message: str | None = None) -> None:
-        if self.run_dir is None or not self.run_dir.exists():
-            return
-        info = dict(self.run_info)
-        info.update({"status": status, "message": message, "device": str(self.device),
-                     "epoch": self.epoch, "step": self.step, "config": self.config.to_json(),
-                     "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                     "data": self.split.describe()})
-        ckpt.write_json(self.run_dir / ckpt.RUN_FILE, info)
