@@ -3,6 +3,7 @@ and the run lifecycle (train, stop, resume, reset weights). A mixin over the win
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QLabel, QMenu, QToolBar, QVBoxLayout, QWidget
 
 from torchloom.engine.edits import plan_set_param
 
+from . import theme
 from .commands import ProjectSettingCommand
 from .paths import data_dir
 from .training.controller import TrainingController, TrainRequest
@@ -180,6 +182,7 @@ class TrainActions:
                                         init_from=None if resume else self.weights_from,
                                         runs_dir=self.runs_dir(), probe_every=LIVE_PROBE_EVERY)
         self._last_request_project = request.project
+        self._run_prepared = False  # until the worker has a job: failures are "could not start"
         self._ensure_plots()
         self.plots.reset()
         self.plots.status.setText("Preparing: loading data and compiling…")
@@ -238,6 +241,7 @@ class TrainActions:
             self.plots.status.setText("Stopping after this batch…")
 
     def _prepared(self, job: Any) -> None:
+        self._run_prepared = True
         where = [f"Run folder: {job.run_dir}"] if job.run_dir else []
         self._run_notes = "<br>".join(where + list(job.notes))
         self.training_panel.say(self._run_notes)
@@ -270,13 +274,32 @@ class TrainActions:
         if result.status != "failed":
             notes = getattr(self, "_run_notes", "")
             self.training_panel.say(text + (f"<br>{notes}" if notes else ""))
+        elif result.run_dir is not None:  # under the failure, muted: what the person still has
+            kept = (f"The run folder keeps its last checkpoint, from step {result.checkpoint[1]}"
+                    "." if result.checkpoint else "No checkpoint was saved before the failure.")
+            self.training_panel.say(
+                getattr(self, "_failure_text", "") + f"<br><span style='color:"
+                f"{theme.current().node_subtext}'>{kept}<br>Run folder: "
+                f"{html.escape(str(result.run_dir))}</span>", error=True)
         if self.document is not None:
             self.runs_panel.refresh(self.runs_dir())
 
     def _failed(self, message: str) -> None:
-        self.training_panel.say(message, error=True)
+        """A run that failed, or one that could not start: the whole message (what happened,
+        then what to change) in the Training panel under a heading that says which, and its
+        first part in the plots' status line; the window carries on, ready to train."""
+        started = getattr(self, "_run_prepared", False)
+        heading = "Training failed" if started else "Training could not start"
+        self._failure_text = f"<b>{heading}</b><br>{html.escape(message)}"
+        self.training_panel.say(self._failure_text, error=True)
         if self.plots is not None:
-            self.plots.finish("failed", message)
+            # a run's messages read "what happened: what to change"; the status line is short
+            self.plots.finish("failed", f"{heading}: {message.split(': ', 1)[0]}" if started
+                              else message)
+            self.plots.status.setToolTip(message)
+            if started:
+                progress = self.plots.progress
+                progress.setFormat(progress.format().split(" · ETA")[0] + " · failed")
         self.show_tab(self.training_panel)
         self.flash(message)
 

@@ -129,6 +129,11 @@ class TrainingWorker(QObject):
         except Exception as exc:  # noqa: BLE001 - fit() reports its own; this is a bug guard
             self.failed.emit(f"training stopped unexpectedly: {type(exc).__name__}: {exc}")
             return
+        finally:
+            # The job holds the model, the data and the optimizer, on the GPU if it trained
+            # there: after a failure (out of memory above all) the next run needs that memory
+            # back now, not when Qt gets round to deleting this worker.
+            self.job = None
         if result.error is not None:
             self.failed.emit(result.error.message)
         self.done.emit(result)
@@ -177,7 +182,7 @@ class TrainingController(QObject):
         self.worker.epoch.connect(self._on_epoch)
         self.worker.probe.connect(self._on_probe)
         self.worker.prepared.connect(self._on_prepared)
-        self.worker.failed.connect(self.failed)
+        self.worker.failed.connect(self._on_failed)
         self.worker.done.connect(self._on_done)
         self.thread.finished.connect(self._on_thread_finished)
         self._set_state("training")
@@ -229,6 +234,12 @@ class TrainingController(QObject):
     def _on_epoch(self, report: EpochReport) -> None:
         self._emit_reports()
         self.epoch.emit(report)
+
+    def _on_failed(self, message: str) -> None:
+        """Reports still waiting for the flush go out first: drawn after the failure, they
+        would put the progress bar back to "running, ETA ..." under the message."""
+        self._emit_reports()
+        self.failed.emit(message)
 
     def _on_done(self, result: TrainResult) -> None:
         self._emit_reports()
