@@ -236,8 +236,9 @@ class DataError(TorchloomError):
 class TrainingError(TorchloomError):
     """Training stopped on its own: a loss that became NaN, out of memory, a device problem.
 
-    `kind` is ``"nan"``, ``"oom"``, ``"device"``, ``"config"`` or ``"runtime"``; `step` is
-    the global step it happened at, when known.
+    `kind` is ``"nan"``, ``"oom"``, ``"device"``, ``"config"``, ``"io"`` (a checkpoint could
+    not be written), ``"data"`` (a sample could not be read mid-run) or ``"runtime"``; `step`
+    is the global step it happened at, when known.
     """
 
     def __init__(self, message: str, kind: str = "runtime", step: int | None = None) -> None:
