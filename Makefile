@@ -58,6 +58,7 @@ bench: setup
 	$(PY) bench/startup.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/canvas.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/gui_responsiveness.py
+	$(PY) bench/fuzz_soak.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from typing import Any, Callable, Sequence
 
@@ -72,10 +73,22 @@ def cmd_check(args: argparse.Namespace) -> int:
             if errors:
                 worst = EXIT_GRAPH
         if not args.json:
-            _print(line)
+            _print(_one_line(line))
     if args.json:
-        _print(json.dumps({"ok": worst == EXIT_OK, "files": results}, ensure_ascii=False))
+        text = json.dumps({"ok": worst == EXIT_OK, "files": results}, ensure_ascii=False)
+        _print(_one_line(text))
     return worst
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    """One line any UTF-8 terminal can print. A file name that is not valid UTF-8 reaches
+    Python as lone surrogates, and an id or a type in a file may hold a line break; both are
+    escaped (as JSON escapes them, so JSON output stays valid JSON)."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def build_parser(extend: Callable[[Any], None] | None = None) -> argparse.ArgumentParser:

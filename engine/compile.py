@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import math
+import os
 import re
+import unicodedata
 from typing import Iterable
 
 import torch
 from torch import fx, nn
 
-from .errors import CompileError
+from .errors import CompileError, GraphError
 from .graph import Graph
 from .shapes import Analysis, infer
 
-_RESERVED = set(dir(fx.GraphModule)) | set(keyword.kwlist) | set(dir(builtins)) | {"self"}
+
+def _attribute_names() -> set[str]:
+    """Names a submodule cannot take: the class's attributes and the ones `__init__` sets
+    (``training``, ``meta``, ``_modules``...), which `add_module` refuses or shadows."""
+    return set(dir(fx.GraphModule)) | set(vars(fx.GraphModule(nn.Module(), fx.Graph())))
+
+
+_RESERVED = _attribute_names() | set(keyword.kwlist) | set(dir(builtins)) | {"self"}
 
 
 def module_names(node_ids: Iterable[str]) -> dict[str, str]:
@@ -31,11 +41,15 @@ def module_names(node_ids: Iterable[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     taken: set[str] = set()
     for node_id in sorted(node_ids):
-        base = re.sub(r"\W", "_", node_id)
+        # Python reads identifiers in NFKC form (a fullwidth "Ｘ" is "X" in `self.Ｘ`), so
+        # the attribute is registered under the name the generated code will look up.
+        base = re.sub(r"\W", "_", unicodedata.normalize("NFKC", node_id))
         if not base.isidentifier():
             base = "_" + base
         if not base.isidentifier():  # pragma: no cover - \W-cleaned text plus "_" is legal
             base = "node"
+        if base.startswith("__"):  # `self.__x` in a class body is name-mangled to _Model__x
+            base = "n" + base
         while base in _RESERVED:
             base += "_"
         name, n = base, 2
@@ -73,11 +87,15 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, *, seed: int |
         class_name: the generated class's name, shown in `gm.code` and exports.
 
     Raises:
-        CompileError: the graph has errors; they are all attached.
+        CompileError: the graph has errors (they are all attached), or its weights and
+            one sample would not fit in this computer's memory.
     """
     analysis = analysis or infer(graph)
     if not analysis.ok or analysis.output is None:
         raise CompileError(analysis.errors)
+    too_big = beyond_memory(graph, analysis)
+    if too_big is not None:
+        raise CompileError([too_big])
     names = module_names(n.id for n in graph.nodes)
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
@@ -107,6 +125,32 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, *, seed: int |
     if device is not None:
         gm.to(device)
     return gm
+
+
+def beyond_memory(graph: Graph, analysis: Analysis) -> GraphError | None:
+    """An error on the biggest block when the weights plus one sample's outputs (float32)
+    exceed the physical memory.
+
+    Shapes are measured on meta tensors, so a graph with a trillion weights (or an
+    AdaptiveAvgPool2d to 10**9 x 10**9) is valid on the canvas; building or running it would
+    fail in torch's allocator with a message naming no block (or get the app killed), so it
+    is refused here, where the block can be named.
+    """
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX: nothing to compare with
+        return None
+    sizes = {node_id: 4 * (info.num_params + (math.prod(info.spec.shape) if info.spec else 0))
+             for node_id, info in analysis.nodes.items()}
+    total = sum(sizes.values())
+    if total <= memory:
+        return None
+    biggest = max(sizes, key=lambda node_id: sizes[node_id])
+    return GraphError(
+        f"the model needs {total / 2**30:,.0f} GiB for its weights and one sample "
+        f"({sizes[biggest] / 2**30:,.0f} GiB here) but this computer has "
+        f"{memory / 2**30:,.0f} GiB of memory: make this block smaller", node=biggest,
+        block_type=graph.node(biggest).type)
 
 
 def nx_ancestors_and_self(graph: Graph, node_id: str) -> set[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,13 +22,36 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+def is_number(value: Any) -> bool:
+    """A finite int or float. An int too large for a float (10**400 in a file) is not one:
+    torch would fail on it later with an OverflowError that names nothing."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+class _ShortRepr(reprlib.Repr):
+    """`repr` that stays short and safe whatever the value: a 10 MB string, a list nested a
+    thousand deep (plain `repr` would hit the recursion limit) or an int too long for `str`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxlong, self.maxother = 3, 40, 40, 40
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 128:
+            return f"an integer of {int(math.log10(abs(x))) + 1} digits"
+        return super().repr_int(x, level)
+
+
+_SHORT_REPR = _ShortRepr()
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    text = _SHORT_REPR.repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -114,7 +138,7 @@ class Float(Param):
     kind: str = field(default="float", init=False)
 
     def check(self, value: Any) -> float:
-        if not _is_number(value):
+        if not is_number(value):  # also refuses ints beyond float range
             raise self.fail(value)
         lo_bad = self.min is not None and (value <= self.min if self.min_open else value < self.min)
         hi_bad = self.max is not None and (value >= self.max if self.max_open else value > self.max)
@@ -170,22 +194,26 @@ class Ints(Param):
     n: int = 2
     min: int = 1
     words: tuple[str, ...] = ()
+    max: int | None = None
     kind: str = field(default="ints", init=False)
 
     def check(self, value: Any) -> int | tuple[int, ...] | str:
         if isinstance(value, str) and value in self.words:
             return value
-        if _is_int(value):
-            if value < self.min:
-                raise self.fail(value)
+        if self._fits(value):
             return int(value)
         if isinstance(value, (list, tuple)) and len(value) == self.n and all(
-                _is_int(v) and v >= self.min for v in value):
+                self._fits(v) for v in value):
             return tuple(int(v) for v in value)
         raise self.fail(value)
 
+    def _fits(self, value: Any) -> bool:
+        return _is_int(value) and value >= self.min and (self.max is None or value <= self.max)
+
     def expects(self) -> str:
         text = f"an integer >= {self.min}"
+        if self.max is not None:
+            text += f" and <= {self.max}"
         if self.n > 1:
             text += f" or a list of {self.n} such integers"
         if self.words:
@@ -193,7 +221,7 @@ class Ints(Param):
         return text
 
     def _schema_extra(self) -> dict[str, Any]:
-        return {"n": self.n, "min": self.min, "words": list(self.words)}
+        return {"n": self.n, "min": self.min, "max": self.max, "words": list(self.words)}
 
 
 @dataclass(frozen=True)
@@ -261,7 +289,7 @@ class JsonObject(Param):
 def _plain_json(value: Any, depth: int) -> bool:
     if depth > 4:
         return False
-    if value is None or isinstance(value, (bool, str)) or _is_number(value):
+    if value is None or isinstance(value, (bool, str)) or is_number(value):
         return not isinstance(value, str) or len(value) <= 10_000
     if isinstance(value, (list, tuple)):
         return len(value) <= 1000 and all(_plain_json(v, depth + 1) for v in value)

@@ -18,7 +18,9 @@ from typing import Any, Callable
 from .errors import NewerVersionError, ProjectFileError
 from .fileio import atomic_write_text
 from .graph import Edge, Graph, Node
-from .params import Choice, Float, Int, Param, ParamValueError, params_to_json, validate_params
+from .jsontree import check_tree
+from .params import (Choice, Float, Int, Param, ParamValueError, is_number, params_to_json,
+                     validate_params)
 
 FORMAT = "torchloom-project"
 VERSION = 1
@@ -123,7 +125,7 @@ def loads_project(data: str | bytes, path: str | None = None) -> Project:
     if not text.strip():
         raise ProjectFileError("is empty", path=path)
     try:
-        parsed = json.loads(text, parse_constant=_refuse_constant)
+        parsed = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         body = text.rstrip()
         ended = exc.pos >= len(body) or not body.endswith(("}", "]"))
@@ -134,11 +136,21 @@ def loads_project(data: str | bytes, path: str | None = None) -> Project:
         raise ProjectFileError("not a project: its JSON is nested too deeply", path=path) from None
     except ValueError as exc:  # NaN/Infinity, or integers too long to convert
         raise ProjectFileError(f"not valid JSON: {exc}", path=path) from None
+    check_tree(parsed, text, path)
     return project_from_dict(parsed, path=path)
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number; one beyond float range (1e400) would become infinity, which the file
+    could then not be saved as, so it is refused like ``Infinity`` itself."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text[:40]} is too large for a number")
+    return value
 
 
 class _Reader:
@@ -245,9 +257,8 @@ def graph_from_dict(data: Any, r: _Reader | None = None,
         params = r.obj(raw.get("params", {}), f"{at}.params")
         pos = raw.get("pos")
         if pos is not None:
-            if not (isinstance(pos, list) and len(pos) == 2 and all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool)
-                    and math.isfinite(v) and abs(v) < 1e9 for v in pos)):
+            if not (isinstance(pos, list) and len(pos) == 2
+                    and all(is_number(v) and abs(v) < 1e9 for v in pos)):
                 raise r.fail("pos must be [x, y], two numbers", f"{at}.pos")
             pos = (float(pos[0]), float(pos[1]))
         extra = {k: v for k, v in raw.items() if k not in ("id", "type", "params", "pos")}

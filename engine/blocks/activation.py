@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 from ..params import Choice, Float, Int
-from .base import Block, Port, register
+from .base import Block, BlockCheckError, Port, TensorSpec, register
 
 _ANY = (Port("in", layout="any float tensor"),)
 
@@ -48,7 +50,9 @@ class LeakyReLUBlock(_ActivationBlock):
     type_name = "LeakyReLU"
     module = "torch.nn.LeakyReLU"
     doc = "ReLU with a small slope for negative inputs, so units never go fully dead."
-    params = {"negative_slope": Float(0.01, "Slope for x < 0.", min=0.0)}
+    # Bounded: torch casts the slope to the tensor's float32, and a slope past its range
+    # (1e308) passed on meta but failed the real forward.
+    params = {"negative_slope": Float(0.01, "Slope for x < 0.", min=0.0, max=1000.0)}
 
 
 @register
@@ -59,3 +63,11 @@ class SoftmaxBlock(_ActivationBlock):
            "which applies it itself.")
     params = {"dim": Int(-1, "Dimension that sums to 1, counting the batch as 0; -1 is the "
                          "last.", min=-8, max=8)}
+
+    def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
+        # Checked here, not measured: torch's meta kernel accepts any dim, so a wrong one
+        # would pass on the canvas and fail only when the model runs.
+        rank = len(inputs[0].shape) + 1
+        if not -rank <= params["dim"] < rank:
+            raise BlockCheckError(f"dim={params['dim']} does not exist in {inputs[0].show()}: "
+                                  f"use -{rank} to {rank - 1} (0 is the batch, -1 the last)")

@@ -61,7 +61,10 @@ def _conv_params(dims: int, default_out: int) -> dict[str, Any]:
         "out_channels": Int(default_out, "Number of filters, i.e. output channels.", min=1,
                             max=65536),
         "kernel_size": Ints(3, f"Filter size: one integer{pair}.", n=dims, min=1),
-        "stride": Ints(1, f"Step between filter positions{pair}.", n=dims, min=1),
+        # torch 2.13's CPU convolution backward segfaults from a stride of 32768 on
+        # (forward and meta are fine), which would kill the app on the first training step.
+        "stride": Ints(1, f"Step between filter positions{pair}.", n=dims, min=1,
+                       max=32767),
         "padding": Ints(0, "Zeros added on each side, or 'same' to keep the size.", n=dims,
                         min=0, words=("same", "valid")),
         "dilation": Ints(1, "Spacing between filter taps.", n=dims, min=1),

@@ -21,16 +21,21 @@ class _PoolBlock(Block):
         check_window(inputs[0].shape[1:], params, "pooling window")
 
 
+#: Torch's CPU pooling kernels take 32-bit sizes: a larger stride or dilation passed on meta
+#: and failed the real forward ("value cannot be converted to type int without overflow").
+_INT32 = 2**31 - 1
+
+
 def _window_params(dims: int, dilation: bool) -> dict[str, Any]:
     pair = "" if dims == 1 else ", or [height, width]"
     out = {
-        "kernel_size": Ints(2, f"Window size: one integer{pair}.", n=dims, min=1),
+        "kernel_size": Ints(2, f"Window size: one integer{pair}.", n=dims, min=1, max=_INT32),
         "stride": Ints(None, "Step between windows; empty means the window size.", n=dims,
-                       min=1, optional=True),
-        "padding": Ints(0, "Implicit padding on each side.", n=dims, min=0),
+                       min=1, optional=True, max=_INT32),
+        "padding": Ints(0, "Implicit padding on each side.", n=dims, min=0, max=_INT32),
     }
     if dilation:
-        out["dilation"] = Ints(1, "Spacing between window taps.", n=dims, min=1)
+        out["dilation"] = Ints(1, "Spacing between window taps.", n=dims, min=1, max=_INT32)
     out["ceil_mode"] = Bool(False, "Round the output size up instead of down.")
     return out
 
