@@ -207,7 +207,8 @@ def test_closing_during_training_exits_0_without_thread_warnings(tmp_path):
     project = tmp_path / "p.json"
     project.write_bytes((examples_dir() / "mlp_digits.json").read_bytes())
     script = textwrap.dedent(f"""
-        import sys
+        import faulthandler, sys
+        faulthandler.dump_traceback_later(100, exit=True)  # a hang fails with its stacks
         from pathlib import Path
         from PySide6.QtCore import QTimer
         from torchloom.gui.app import make_app
