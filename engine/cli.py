@@ -37,6 +37,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
             _print(json.dumps({"error": exc.to_dict()}))
         _print(f"error: {exc.describe()}", sys.stderr)
         return EXIT_FILE
+    if project.is_gan:
+        from .gan.report import gan_summary
+
+        return gan_summary(project, args.project, args.json, _print)
     summary = summarize(project.graph, project.name)
     analysis = summary.analysis
     if args.json:
@@ -60,7 +64,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     results = []
     for path in args.files:
         try:
-            analysis = infer(load_project(path).graph)
+            project = load_project(path)
+            if project.is_gan:
+                from .gan.checks import analyze_gan
+
+                analysis: Any = analyze_gan(project)
+            else:
+                analysis = infer(project.graph)
         except ProjectFileError as exc:
             results.append({"file": path, "ok": False, "errors": [exc.to_dict()]})
             line = exc.describe()
@@ -128,6 +138,9 @@ def build_parser(extend: Callable[[Any], None] | None = None) -> argparse.Argume
     from .import_cli import add_parser as add_import
 
     add_import(sub)
+    from .sample_cli import add_parser as add_sample
+
+    add_sample(sub)
     if extend is not None:
         extend(sub)
     for name, command in sub.choices.items():

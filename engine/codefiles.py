@@ -243,7 +243,9 @@ def code_files(graph: "Graph") -> list[Path]:
     """The code files a graph's Code blocks name, resolved, each once, in node order, with
     the files beside them that they import."""
     seen: dict[str, Path] = {}
-    for node in graph.nodes:
+    units = getattr(graph, "units", None)  # Code blocks inside units run too
+    inner = [n for name in (units or ()) for n in units.get(name).graph.nodes]
+    for node in [*graph.nodes, *inner]:
         if node.type != CODE_BLOCK:
             continue
         file = node.params.get("file")

@@ -70,13 +70,16 @@ def build_modules(graph: Graph, analysis: Analysis) -> dict[str, nn.Module]:
         if block is None or block.is_input or info.spec is None:
             continue
         params = node.build_params(graph.base_dir)
-        modules[node_id] = block.build(params, [s.shape for s in info.input_specs])
+        # A unit needs dtypes too (token ids stay int64 inside it); blocks take shapes.
+        inputs = (list(info.input_specs) if getattr(block, "is_unit", False)
+                  else [s.shape for s in info.input_specs])
+        modules[node_id] = block.build(params, inputs)
     return modules
 
 
 def compile_graph(graph: Graph, analysis: Analysis | None = None, *, seed: int | None = None,
                   device: str | torch.device | None = None,
-                  class_name: str = "TorchloomModel") -> fx.GraphModule:
+                  class_name: str = "TorchloomModel", keep_rng: bool = True) -> fx.GraphModule:
     """Turn a valid graph into a trainable module.
 
     Args:
@@ -85,6 +88,9 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, *, seed: int |
         seed: seeds weight initialisation (without touching the global RNG state).
         device: where the parameters live.
         class_name: the generated class's name, shown in `gm.code` and exports.
+        keep_rng: restore the global RNG state after initialising. A unit's copies are
+            compiled with False, inside their model's compile, so each copy draws its own
+            initial weights from the model's seeded stream.
 
     Raises:
         CompileError: the graph has errors (they are all attached), or its weights and
@@ -97,7 +103,7 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, *, seed: int |
     if too_big is not None:
         raise CompileError([too_big])
     names = module_names(n.id for n in graph.nodes)
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[], enabled=keep_rng):
         if seed is not None:
             torch.manual_seed(seed)
         modules = build_modules(graph, analysis)

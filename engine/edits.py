@@ -14,9 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from .blocks import get_block
 from .errors import Fix, GraphError
-from .graph import Edge, Graph, Node
+from .graph import Edge, Graph, Node, block_for
 from .layout import auto_layout
 from .project import edge_to_dict, node_to_dict
 
@@ -99,6 +98,7 @@ def plan_add(graph: Graph, type_name: str, pos: tuple[float, float] | None = Non
              params: dict[str, Any] | None = None, node_id: str | None = None) -> list[Op]:
     """Add a block; its type and parameters are checked now, so a refused add costs nothing."""
     probe = Graph()
+    probe.units = graph.units  # so a unit:<Name> node can be added
     node = probe.add_node(type_name, params, node_id or graph.new_id(type_name), pos)
     if node.id in graph:
         raise GraphError(f"there is already a node '{node.id}'", node=node.id)
@@ -129,6 +129,7 @@ def plan_set_param(graph: Graph, node_id: str, name: str, value: Any) -> list[Op
     if value is None and decl is not None and not decl.optional:
         return [Op("unset_param", node_id=node_id, name=name)]
     probe = Graph()
+    probe.units = graph.units  # a unit node's parameters come from its unit
     probe.insert_node(Node(node_id, node.type, {}))
     probe.set_param(node_id, name, value)  # raises ParamError with the reason
     return [Op("set_param", node_id=node_id, name=name, value=copy.deepcopy(value))]
@@ -231,7 +232,7 @@ def plan_paste(graph: Graph, fragment: Any, offset: tuple[float, float] = (40.0,
             pos = raw.get("pos")
             if pos is not None:
                 pos = (float(pos[0]) + offset[0], float(pos[1]) + offset[1])
-            if get_block(str(raw["type"])) is None:
+            if block_for(str(raw["type"]), graph.units) is None:
                 raise GraphError(f"unknown block type '{raw['type']}' in the clipboard")
             ops.append(Op("add_node", node=Node(new, str(raw["type"]),
                                                 dict(raw.get("params", {})), pos)))

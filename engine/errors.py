@@ -75,15 +75,22 @@ class GraphError(TorchloomError):
         self.nodes = nodes or ((node,) if node is not None else ())
         self.param = param
         self.port = port
+        #: Which graph of a project with several (a GAN's "generator" or "discriminator");
+        #: None for a classifier's one graph.
+        self.graph: str | None = None
 
     def describe(self) -> str:
-        """One line as the command line prints it: ``node <id> (<type>): <message>``."""
+        """One line as the command line prints it: ``node <id> (<type>): <message>``, after
+        ``<graph>: `` when the project has several graphs."""
         if self.node is None:
-            return f"graph: {self.message}"
-        return f"node {self.node} ({self.block_type}): {self.message}"
+            return f"{self.graph or 'graph'}: {self.message}"
+        where = f"{self.graph}: " if self.graph else ""
+        return f"{where}node {self.node} ({self.block_type}): {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"node": self.node, "message": self.message}
+        if self.graph is not None:
+            out["graph"] = self.graph
         if self.block_type is not None:
             out["type"] = self.block_type
         if self.param is not None:
@@ -137,6 +144,22 @@ class MissingNodeError(GraphError):
 
 class ShapeError(GraphError):
     """The tensor arriving at a node does not fit it; measured on meta tensors."""
+
+
+class CodeError(ShapeError):
+    """A Code block's own Python failed (a syntax error, an exception when its file runs or
+    in `forward`). `path` and `line` point into the person's file; the node carries it."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.path = path
+        self.line = line
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out.update({"file": self.path, "line": self.line})
+        return out
 
 
 class OutputShapeWarning(GraphError):

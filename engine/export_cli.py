@@ -36,7 +36,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         project = load_project(args.project)
     except ProjectFileError as exc:
         return _fail(args, EXIT_BAD_INPUT, exc.describe(), {"file": exc.path})
-    errors = infer(project.graph).errors
+    if project.is_gan:
+        from .gan.checks import analyze_gan
+
+        errors = analyze_gan(project).errors
+    else:
+        errors = infer(project.graph).errors
     if errors:  # the graph itself is wrong: the same exit code as `summary`
         return _fail(args, EXIT_FAILED, f"the graph has {len(errors)} error(s)",
                      {"errors": [e.to_dict() for e in errors]},
@@ -44,8 +49,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     if weights is not None and not weights.exists():
         return _fail(args, EXIT_BAD_INPUT, f"{weights}: no such run folder or weights file",
                      {"file": str(weights)})
+    if project.is_gan and fmt != "python":  # the format cannot express two networks
+        from .gan.export import export_gan
+
+        try:
+            export_gan(project, fmt, out, weights)
+        except ExportError as exc:
+            return _fail(args, EXIT_FAILED, exc.describe(), _where(exc))
     try:  # weights that cannot be read or do not fit: a file problem, before any writing
-        weights_from = prepare_model(project, weights, fmt=fmt).weights_from
+        if project.is_gan:
+            from .gan.export import gan_models
+
+            weights_from = gan_models(project, weights, fmt)[1]
+        else:
+            weights_from = prepare_model(project, weights, fmt=fmt).weights_from
     except TorchloomError as exc:
         return _fail(args, EXIT_BAD_INPUT, exc.describe(), _where(exc))
     if fmt in ("onnx", "pt2", "safetensors") and out.is_dir():

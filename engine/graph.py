@@ -35,10 +35,13 @@ class Node:
     params: dict[str, Any] = field(default_factory=dict)
     pos: tuple[float, float] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The project's unit definitions (`engine.units.Units`), which a ``unit:<Name>`` node
+    #: reads its block from; set by the graph the node is in. Not saved, not compared.
+    units: Any = field(default=None, repr=False, compare=False)
 
     @property
     def block(self) -> Block | None:
-        return get_block(self.type)
+        return block_for(self.type, self.units)
 
     def build_params(self, base_dir: Path | None = None) -> dict[str, Any]:
         """The parameters `check` and `build` take: validated, defaults filled in, and
@@ -96,6 +99,18 @@ class Graph:
         self.events = GraphEvents()
         #: The project's folder, where Code blocks find their Python files (not saved).
         self.base_dir: Path | None = None
+        self._units: Any = None
+
+    @property
+    def units(self) -> Any:
+        """The unit definitions ``unit:<Name>`` nodes read (`engine.units.Units`), or None."""
+        return self._units
+
+    @units.setter
+    def units(self, units: Any) -> None:
+        self._units = units
+        for node in self._nodes.values():
+            node.units = units
 
     # ---- reading -----------------------------------------------------------------------
 
@@ -259,7 +274,7 @@ class Graph:
     def add_node(self, type_name: str, params: dict[str, Any] | None = None,
                  node_id: str | None = None, pos: tuple[float, float] | None = None) -> Node:
         """Add a block; unknown types and invalid parameters are refused."""
-        block = get_block(type_name)
+        block = block_for(type_name, self._units)
         if block is None:
             raise UnknownBlockError(unknown_type_message(type_name), node=node_id,
                                     block_type=type_name)
@@ -293,6 +308,7 @@ class Graph:
             items = list(self._nodes.items())
             items.insert(max(index, 0), (node.id, node))
             self._nodes = dict(items)
+        node.units = self._units
         self._nx.add_node(node.id)
         self.events.node_added.emit(node=node)
         return node
@@ -412,7 +428,17 @@ class Graph:
         return node_problems(self, node_id)
 
 
+def block_for(type_name: Any, units: Any = None) -> Block | None:
+    """The block of a type: the catalogue's, or a unit's (``unit:<Name>``) from `units`."""
+    if isinstance(type_name, str) and type_name.startswith("unit:"):
+        return units.block(type_name[5:]) if units is not None else None
+    return get_block(type_name)
+
+
 def unknown_type_message(type_name: Any) -> str:
+    if isinstance(type_name, str) and type_name.startswith("unit:"):
+        return (f"unknown unit '{type_name[5:60]}': this project defines no unit of that name "
+                "(import it from My blocks, or ungroup a copy)")
     hint = suggest_type(type_name)
     text = f"unknown block type '{str(type_name)[:60]}'"
     return text + (f": did you mean '{hint}'?" if hint else ": pick one from the palette")

@@ -95,6 +95,10 @@ def cmd_probe(args: argparse.Namespace) -> int:
     except ProjectFileError as exc:
         print(f"error: {exc.describe()}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if project.is_gan:  # two networks and no labelled probe batch: see `torchloom sample`
+        print(f"error: {args.project}: is a GAN project; `torchloom probe` looks inside a "
+              "classifier. Draw a GAN's samples with `torchloom sample`", file=sys.stderr)
+        return EXIT_BAD_INPUT
     errors = infer(project.graph).errors
     if errors:  # the graph itself is wrong: the same exit code as `summary`
         for err in errors:

@@ -24,6 +24,28 @@ from .params import (Choice, Float, Int, Param, ParamValueError, is_number, para
 
 FORMAT = "torchloom-project"
 VERSION = 1
+#: What a project trains. A file without ``"recipe"`` is a classifier (or regressor) with
+#: one ``"graph"``; a ``"gan"`` has a ``"generator"`` and a ``"discriminator"`` instead.
+RECIPES = ("classifier", "gan")
+GAN_GRAPHS = ("generator", "discriminator")
+
+
+@dataclass(frozen=True)
+class FloatPair(Param):
+    """Two numbers in [min, max), such as Adam's betas."""
+
+    min: float = 0.0
+    max: float = 1.0
+    kind: str = field(default="floats", init=False)
+
+    def check(self, value: Any) -> tuple[float, float]:
+        if (isinstance(value, (list, tuple)) and len(value) == 2
+                and all(is_number(v) and self.min <= v < self.max for v in value)):
+            return (float(value[0]), float(value[1]))
+        raise self.fail(value)
+
+    def expects(self) -> str:
+        return f"a list of two numbers >= {self.min} and < {self.max}"
 #: Project files are small; anything bigger is refused before it is parsed.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ID_LENGTH = 200
@@ -45,7 +67,14 @@ TRAINING_FIELDS: dict[str, Param] = {
     "seed": Int(0, "Seeds weights, the split and shuffling.", min=0, max=2**63 - 1),
     "amp": Choice("off", "Mixed precision: bf16 (CPU or GPU) or fp16 (GPU only).",
                   choices=("off", "bf16", "fp16")),
+    # GAN recipe only (a classifier ignores them):
+    "betas": FloatPair((0.5, 0.999), "Adam's betas for both GAN optimizers."),
+    "d_steps": Int(1, "Discriminator updates per generator update (GAN).", min=1, max=100),
+    "label_smoothing": Float(0.0, "One-sided label smoothing: real targets are 1 - this (GAN).",
+                             min=0.0, max=0.5),
 }
+#: Defaults that differ for a GAN (the DCGAN paper's Adam settings).
+GAN_TRAINING_DEFAULTS: dict[str, Any] = {"lr": 0.0002}
 #: `device` is free text ("auto", "cpu", "cuda:1"), checked when training starts.
 DEFAULT_DEVICE = "auto"
 
@@ -67,6 +96,44 @@ class Project:
     #: Initial weights: a safetensors file next to the project (relative path), keyed like a
     #: run folder's ``model.safetensors``. An import carries a module's weights this way.
     weights: str | None = None
+    #: ``"classifier"`` (the default, never written to the file) or ``"gan"``.
+    recipe: str = "classifier"
+    #: A GAN's two graphs (None for a classifier); `graph` then stays empty and unsaved.
+    generator: Graph | None = None
+    discriminator: Graph | None = None
+    #: Unknown keys of each GAN graph object, written back on save.
+    gan_graph_extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Unit definitions (`engine.units.Units`): sub-graphs that ``unit:<Name>`` nodes use.
+    units: Any = None
+
+    def __post_init__(self) -> None:
+        self.link_units()
+        if self.recipe == "gan":
+            self.generator = self.generator if self.generator is not None else Graph()
+            self.discriminator = (self.discriminator if self.discriminator is not None
+                                  else Graph())
+
+    def link_units(self) -> None:
+        """Let every graph's ``unit:<Name>`` nodes find `units`; call after replacing a graph."""
+        from .units.model import Units
+
+        if self.units is None:
+            self.units = Units()
+        for graph in (self.graph, self.generator, self.discriminator):
+            if graph is not None:
+                graph.units = self.units
+
+    @property
+    def is_gan(self) -> bool:
+        return self.recipe == "gan"
+
+    def graphs(self) -> dict[str, Graph]:
+        """Every graph of the project by its file key: ``{"graph": g}`` for a classifier,
+        ``{"generator": g, "discriminator": d}`` (in that order) for a GAN."""
+        if self.is_gan:
+            assert self.generator is not None and self.discriminator is not None
+            return {"generator": self.generator, "discriminator": self.discriminator}
+        return {"graph": self.graph}
 
     def weights_path(self) -> Path | None:
         """Where the initial weights are, resolved against the project's folder."""
@@ -80,6 +147,8 @@ class Project:
     def training_config(self) -> dict[str, Any]:
         """The training settings with defaults filled in."""
         out: dict[str, Any] = {name: decl.default for name, decl in TRAINING_FIELDS.items()}
+        if self.is_gan:
+            out.update(GAN_TRAINING_DEFAULTS)
         out["device"] = DEFAULT_DEVICE
         out.update(self.training)
         return out
@@ -108,7 +177,8 @@ def load_project(path: str | os.PathLike[str]) -> Project:
         raise ProjectFileError(f"cannot be read: {exc.strerror or exc}", path=shown) from None
     project = loads_project(raw, path=shown)
     project.path = p
-    project.graph.base_dir = p.parent.resolve()
+    for graph in (project.graph, *project.graphs().values()):
+        graph.base_dir = p.parent.resolve()
     return project
 
 
@@ -202,9 +272,30 @@ def project_from_dict(data: Any, path: str | None = None) -> Project:
             f"up to version {VERSION}): update Torchloom to open it", path=path)
     for v in range(version, VERSION):
         data = MIGRATIONS[v](data)
-    known = {"format", "version", "name", "graph", "dataset", "training", "weights"}
+    known = {"format", "version", "name", "graph", "dataset", "training", "weights", "recipe",
+             "units"}
     name = r.string(data.get("name", _default_name(path)), "name", limit=500)
-    graph, graph_extra = graph_from_dict(data.get("graph", {}), r, "graph")
+    recipe = r.string(data.get("recipe", "classifier"), "recipe", limit=100)
+    if recipe not in RECIPES:
+        raise r.fail(f"unknown recipe '{recipe[:40]}': use " + " or ".join(
+            f'"{k}"' for k in RECIPES), "recipe")
+    gan: dict[str, Graph] = {}
+    gan_extra: dict[str, dict[str, Any]] = {}
+    if recipe == "gan":
+        if "graph" in data:
+            raise r.fail('a GAN project has "generator" and "discriminator" graphs, not '
+                          '"graph"', "graph")
+        known |= set(GAN_GRAPHS)
+        for key in GAN_GRAPHS:
+            gan[key], gan_extra[key] = graph_from_dict(data.get(key, {}), r, key)
+        graph, graph_extra = Graph(), {}
+    else:
+        graph, graph_extra = graph_from_dict(data.get("graph", {}), r, "graph")
+    units = None
+    if "units" in data:
+        from .units.fileformat import units_from_dict
+
+        units = units_from_dict(data["units"], r)
     dataset = data.get("dataset")
     if dataset is not None:
         dataset = r.obj(dataset, "dataset")
@@ -217,7 +308,9 @@ def project_from_dict(data: Any, path: str | None = None) -> Project:
             raise r.fail("weights must name a .safetensors file next to the project", "weights")
     extra = {k: v for k, v in data.items() if k not in known}
     return Project(graph=graph, name=name, dataset=dataset, training=training, extra=extra,
-                   graph_extra=graph_extra, weights=weights)
+                   graph_extra=graph_extra, weights=weights, recipe=recipe,
+                   generator=gan.get("generator"), discriminator=gan.get("discriminator"),
+                   gan_graph_extra=gan_extra, units=units)
 
 
 def _default_name(path: str | None) -> str:
@@ -314,8 +407,17 @@ def graph_to_dict(graph: Graph, extra: dict[str, Any] | None = None) -> dict[str
 
 
 def project_to_dict(project: Project) -> dict[str, Any]:
-    out: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": project.name,
-                           "graph": graph_to_dict(project.graph, project.graph_extra)}
+    out: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": project.name}
+    if project.is_gan:
+        out["recipe"] = project.recipe
+        for key, graph in project.graphs().items():
+            out[key] = graph_to_dict(graph, project.gan_graph_extra.get(key))
+    else:
+        out["graph"] = graph_to_dict(project.graph, project.graph_extra)
+    if project.units:
+        from .units.fileformat import units_to_dict
+
+        out["units"] = units_to_dict(project.units)
     if project.dataset is not None:
         out["dataset"] = project.dataset
     if project.training:
@@ -339,7 +441,16 @@ def dumps_json(data: dict[str, Any]) -> str:
     items = list(data.items())
     for i, (key, value) in enumerate(items):
         comma = "," if i < len(items) - 1 else ""
-        if _is_graph(value):
+        if key == "units" and isinstance(value, dict) and value:
+            lines.append(f"  {one(key)}: {{")
+            for j, (uname, unit) in enumerate(value.items()):
+                ucomma = "," if j < len(value) - 1 else ""
+                body = _graph_lines(unit, "      ") if isinstance(unit, dict) else [one(unit)]
+                lines.append(f"    {one(uname)}: {{")
+                lines.extend(body)
+                lines.append(f"    }}{ucomma}")
+            lines.append(f"  }}{comma}")
+        elif _is_graph(value):
             inner = list(value.items())
             lines.append(f"  {one(key)}: {{")
             for j, (gkey, gvalue) in enumerate(inner):
@@ -354,6 +465,21 @@ def dumps_json(data: dict[str, Any]) -> str:
             lines.append(f"  {one(key)}: {one(value)}{comma}")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _graph_lines(value: dict[str, Any], indent: str) -> list[str]:
+    """A graph-shaped object's keys, one per line, with nodes and edges one per line."""
+    out = []
+    items = list(value.items())
+    for j, (key, item) in enumerate(items):
+        comma = "," if j < len(items) - 1 else ""
+        text = json.dumps(key, ensure_ascii=False)
+        if key in ("nodes", "edges") and isinstance(item, list) and item:
+            body = ",\n".join(f"{indent}  {json.dumps(v, ensure_ascii=False)}" for v in item)
+            out.append(f"{indent}{text}: [\n{body}\n{indent}]{comma}")
+        else:
+            out.append(f"{indent}{text}: {json.dumps(item, ensure_ascii=False)}{comma}")
+    return out
 
 
 def _is_graph(value: Any) -> bool:
@@ -372,5 +498,6 @@ def save_project(project: Project, path: str | os.PathLike[str] | None = None) -
         raise ProjectFileError(f"cannot be saved: {exc.strerror or exc}",
                                path=str(target)) from None
     project.path = target
-    project.graph.base_dir = target.parent.resolve()
+    for graph in (project.graph, *project.graphs().values()):
+        graph.base_dir = target.parent.resolve()
     return target

@@ -13,13 +13,14 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from .blocks import Block, Port, TensorSpec, get_block
 from .blocks.base import BlockCheckError
-from .errors import Fix, GraphError, OutputShapeWarning, ShapeError
+from .errors import CodeError, Fix, GraphError, OutputShapeWarning, ShapeError
 from .graph import Graph, Node
 
 #: Blocks that measure on the CPU (see `Block.measure_on`) fall back to meta above this
@@ -90,6 +91,8 @@ class _Measured:
     params: int = 0
     trainable: int = 0
     error: str | None = None
+    #: (file, line) in a Code block's own file where its forward raised.
+    where: tuple[str, int] | None = None
 
 
 class _FrozenDict(tuple):
@@ -130,8 +133,12 @@ def _measure(type_name: str, params_key: tuple, specs: tuple[TensorSpec, ...]) -
             if not block.measure_fallback:
                 raise
             module, out = _run(block, params, specs, block.measure_fallback)
-        except Exception:  # noqa: BLE001 - report the first failure, it is the meaningful one
+        except Exception as again:  # noqa: BLE001 - report the first failure, it is the meaningful one
             shown = ", ".join(s.show() for s in specs)
+            where = _code_line(params, again) or _code_line(params, exc)
+            if where is not None:  # the person's own forward raised: say where
+                return _Measured(None, error=f"{Path(where[0]).name}:{where[1]}: forward raised "
+                                 f"{type(again).__name__}: {_first_line(again)}", where=where)
             return _Measured(None, error=f"does not fit its input {shown}: {_first_line(exc)}")
     if not isinstance(out, torch.Tensor):
         return _Measured(None, error=f"returned {type(out).__name__}, not a tensor")
@@ -142,6 +149,17 @@ def _measure(type_name: str, params_key: tuple, specs: tuple[TensorSpec, ...]) -
     n_params = sum(p.numel() for p in module.parameters())
     trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
     return _Measured(TensorSpec(tuple(out.shape[1:]), dtype), n_params, trainable)
+
+
+def _code_line(params: dict[str, Any], exc: BaseException) -> tuple[str, int] | None:
+    """The last line of a Code block's own file in `exc`'s traceback, if it went through it."""
+    file = params.get("file")
+    if not isinstance(file, str) or not file:
+        return None
+    from .codefiles import _error_line
+
+    line = _error_line(exc, file)
+    return (file, line) if line is not None else None
 
 
 def _run(block: Block, params: dict[str, Any], specs: tuple[TensorSpec, ...], device: str
@@ -257,9 +275,14 @@ def infer(graph: Graph) -> Analysis:
             continue  # an upstream node failed; it carries the error
         info.input_specs = tuple(specs)  # type: ignore[arg-type]
         error = _check_node(graph, node, block, params, args, info.input_specs)
-        if error is None:
+        if error is None and getattr(block, "is_unit", False):
+            error = _measure_unit(node, block, params, info)
+        elif error is None:
             measured = _measure(node.type, tuple(_freeze(params)), info.input_specs)
-            if measured.error is not None:
+            if measured.where is not None:
+                error = CodeError(measured.error or "", node=node.id, block_type=node.type,
+                                  path=measured.where[0], line=measured.where[1])
+            elif measured.error is not None:
                 error = ShapeError(measured.error, node=node.id, block_type=node.type)
             else:
                 info.spec = measured.spec
@@ -278,6 +301,20 @@ def infer(graph: Graph) -> Analysis:
             problems.append(warning)
             nodes[output].errors.append(warning)
     return Analysis(nodes, _in_graph_order(graph, problems), order, graph.input_ids(), output)
+
+
+def _measure_unit(node: Node, block: Block, params: dict[str, Any], info: NodeInfo
+                  ) -> GraphError | None:
+    """A unit node: the shape pass runs over its graph, once per copy (`engine.units`)."""
+    from .units.expand import measure_unit
+
+    unit = block.defn  # type: ignore[attr-defined]
+    measured = measure_unit(block.units, unit, node.id, params,  # type: ignore[attr-defined]
+                            info.input_specs)
+    if measured.error is None:
+        info.spec = measured.spec
+        info.num_params, info.trainable_params = measured.num_params, measured.trainable
+    return measured.error
 
 
 def _output_warning(node: Node, spec: TensorSpec) -> GraphError | None:
@@ -307,6 +344,9 @@ def _check_node(graph: Graph, node: Node, block: Block, params: dict[str, Any],
     try:
         block.check(params, specs)
     except BlockCheckError as exc:
+        if getattr(exc, "path", None):  # a Code block's file does not run
+            return CodeError(exc.message, node=node.id, block_type=node.type,
+                             path=exc.path, line=getattr(exc, "line", None))  # type: ignore[attr-defined]
         return ShapeError(exc.message, node=node.id, block_type=node.type, fix=exc.fix)
     return None
 

@@ -34,7 +34,9 @@ def node_flops(graph: Graph, analysis: Analysis) -> dict[str, int]:
         counter = FlopCounterMode(display=False)
         try:
             with torch.device("meta"):
-                module = block.build(params, [s.shape for s in info.input_specs])
+                inputs = (list(info.input_specs) if getattr(block, "is_unit", False)
+                          else [s.shape for s in info.input_specs])
+                module = block.build(params, inputs)
             module.eval()
             args = [sample_tensor(s, 1, "meta") for s in info.input_specs]
             with torch.no_grad(), counter:

@@ -36,12 +36,20 @@ class ProgressBar(Callback):
             return
         self.bar.update(report.step - self.bar.n)
         post = {"epoch": f"{report.epoch}/{report.epochs}", "loss": f"{report.loss:.4f}"}
+        if "d_loss" in report.extra:  # a GAN: both losses instead of one
+            post = {"epoch": post["epoch"], "d_loss": f"{report.extra['d_loss']:.3f}",
+                    "g_loss": f"{report.extra['g_loss']:.3f}"}
         if report.accuracy is not None:
             post["acc"] = f"{report.accuracy:.3f}"
         post["samples/s"] = f"{report.samples_per_s:,.0f}"
         self.bar.set_postfix(post, refresh=False)
 
     def on_epoch_end(self, report: EpochReport) -> None:
+        if "d_loss" in report.extra:
+            self._write(gan_epoch_line(report))
+            if report.extra.get("warning"):
+                self._write(f"warning: {report.extra['warning']}")
+            return
         line = f"epoch {report.epoch}: train loss {report.train_loss:.4f}"
         if report.train_acc is not None:
             line += f" acc {report.train_acc:.4f}"
@@ -50,6 +58,9 @@ class ProgressBar(Callback):
         if report.val_acc is not None:
             line += f" acc {report.val_acc:.4f}"
         line += f", {report.samples_per_s:,.0f} samples/s, {report.seconds:.1f} s"
+        self._write(line)
+
+    def _write(self, line: str) -> None:
         if self.bar is not None:
             self.bar.write(line, file=sys.stdout)
         else:
@@ -60,9 +71,21 @@ class ProgressBar(Callback):
             self.bar.close()
 
 
+def gan_epoch_line(report: EpochReport) -> str:
+    """One GAN epoch as the command line prints it."""
+    e = report.extra
+    line = (f"epoch {report.epoch}: d_loss {e['d_loss']:.4f} g_loss {e['g_loss']:.4f}, "
+            f"D accuracy real {e['d_real_acc']:.3f} fake {e['d_fake_acc']:.3f}, diversity "
+            f"{e['diversity']:.2f}, {report.samples_per_s:,.0f} samples/s, "
+            f"{report.seconds:.1f} s")
+    if e.get("samples_png"):
+        line += f", samples {e['samples_png']}"
+    return line
+
+
 def _metrics_json(result: TrainResult) -> dict[str, Any]:
     keys = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "samples_per_s")
-    return {"epochs": [{k: getattr(e, k) for k in keys} for e in result.epochs],
+    return {"epochs": [{**{k: getattr(e, k) for k in keys}, **e.extra} for e in result.epochs],
             "device": result.device, "status": result.status,
             "run_dir": str(result.run_dir) if result.run_dir else None,
             "error": result.error.message if result.error else None,
@@ -90,9 +113,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"error: {exc.describe()}", file=sys.stderr)
         return EXIT_BAD_INPUT
     data = job.split.describe()
-    print(f"training {project.name} on {job.trainer.device}: {data['name']}, "
-          f"{data['train_samples']} train / {data['val_samples']} validation samples, "
-          f"input {data['input_shape']}, {len(data['classes'])} classes")
+    if project.is_gan:
+        print(f"training the GAN {project.name} on {job.trainer.device}: {data['name']}, "
+              f"{data['train_samples']} samples of shape {data['sample_shape']}, latent "
+              f"{list(job.trainer.latent_shape)}")  # type: ignore[attr-defined]
+    else:
+        print(f"training {project.name} on {job.trainer.device}: {data['name']}, "
+              f"{data['train_samples']} train / {data['val_samples']} validation samples, "
+              f"input {data['input_shape']}, {len(data['classes'])} classes")
     for note in job.notes:
         print(f"note: {note}")
     if job.run_dir is not None:
@@ -122,6 +150,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     final = result.final
     if final is not None and final.val_acc is not None:
         print(f"done: validation accuracy {final.val_acc:.4f} after {final.epoch} epochs")
+    elif final is not None and final.extra.get("samples_png"):
+        print(f"done: {final.epoch} epochs; last sample grid {final.extra['samples_png']}")
     else:
         print("done")
     return EXIT_OK

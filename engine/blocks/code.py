@@ -56,7 +56,10 @@ class CodeBlock(Block):
         try:
             load_code_class(path, params["class_name"])
         except (CodeTrustError, ModelImportError) as exc:
-            raise BlockCheckError(exc.describe()) from None
+            error = BlockCheckError(exc.describe())
+            if isinstance(exc, ModelImportError):  # the shape pass makes it a CodeError
+                error.path, error.line = exc.path, exc.line  # type: ignore[attr-defined]
+            raise error from None
 
     def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> Any:
         from ..codefiles import load_code_class

@@ -1,10 +1,11 @@
-"""Dense layers and plumbing: Linear, Flatten, Dropout."""
+"""Dense layers and plumbing: Linear, Flatten, Unflatten, Dropout."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
-from ..params import Bool, Float, Int
+from ..params import Bool, Float, Int, Shape
 from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
 
 
@@ -47,6 +48,37 @@ class FlattenBlock(Block):
             raise BlockCheckError(
                 f"start_dim={params['start_dim']} and end_dim={params['end_dim']} do not fit a "
                 f"{rank}-D input {inputs[0].show()}: use dims between 1 and {rank - 1}")
+
+
+@register
+class UnflattenBlock(Block):
+    type_name = "Unflatten"
+    category = "Core"
+    module = "torch.nn.Unflatten"
+    doc = ("Split one dimension into several, e.g. [N, 784] into [N, 1, 28, 28] at the end of "
+           "a generator.")
+    inputs = (Port("in", ranks=tuple(range(2, 8)), layout="[N, ...]"),)
+    params = {
+        "dim": Int(1, "Dimension to split (0 is the batch, so at least 1; -1 is the last).",
+                   min=-7, max=7),
+        "unflattened_size": Shape([1, 28, 28], "The sizes it splits into; their product must be "
+                                  "that dimension's size."),
+    }
+
+    def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
+        shape = inputs[0].shape
+        rank = len(shape) + 1
+        dim = params["dim"] + rank if params["dim"] < 0 else params["dim"]
+        if not 1 <= dim < rank:
+            raise BlockCheckError(f"dim={params['dim']} does not fit a {rank}-D input "
+                                  f"{inputs[0].show()}: use a dim between 1 and {rank - 1}")
+        sizes = tuple(params["unflattened_size"])
+        have = shape[dim - 1]
+        if math.prod(sizes) != have:
+            shown = "[" + ", ".join(map(str, sizes)) + "]"
+            raise BlockCheckError(
+                f"unflattened_size {shown} holds {math.prod(sizes)} values but dimension {dim} "
+                f"of the input {inputs[0].show()} has {have}: make their product {have}")
 
 
 @register

@@ -56,6 +56,10 @@ def export_project(project: Project, fmt: str, out: Path, *, weights: Path | Non
     """
     out = Path(out)
     weights = Path(weights) if weights is not None else None
+    if project.is_gan and fmt in FORMATS:  # two networks: python writes both, see gan.export
+        from ..gan.export import export_gan
+
+        return export_gan(project, fmt, out, weights)
     if fmt == "python":
         from .python_code import export_python
 

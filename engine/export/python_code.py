@@ -56,7 +56,7 @@ def python_source(model: ExportModel) -> str:
         chunks.append(_ruler(f"your code: {path.name} (Code block)") + "\n" + source.strip()
                       + "\n" + ("\n\n" + aliases if aliases else "") + "\n\n"
                       + _ruler(f"end of {path.name}"))
-    chunks += [_model_class(model, parts), *_build_and_main(model)]
+    chunks += [*parts.units.classes(), _model_class(model, parts), *_build_and_main(model)]
     head = (_header(model)
             + "\nfrom __future__ import annotations\n\nimport torch\nfrom torch import nn\n")
     return head + "".join("\n\n" + chunk.strip("\n") + "\n" for chunk in chunks)
@@ -149,61 +149,73 @@ class _Parts:
     """Per submodule: the constructor call, and which classes and code files it needs."""
 
     def __init__(self, model: ExportModel) -> None:
+        from .python_units import UnitClasses
+
         graph = model.project.graph
         self.calls: dict[str, str] = {}
         self.aliases: dict[Path, list[tuple[str, str]]] = {}
-        layers: set[type] = set()
-        code: dict[Path, str] = {}
-        taken: dict[str, str] = {}  # top-level name -> where it is defined
+        self.layers: set[type] = set()
+        self.code: dict[Path, str] = {}
+        self.taken: dict[str, str] = {}  # top-level name -> where it is defined
+        self.units = UnitClasses(self)  # a class per unit, written before Model
         for name, module in model.module.named_children():
             node_id = model.node_ids.get(name, name)
             node = graph.node(node_id)
-            block = node.block
-            assert block is not None
-            where = f"the {node.type} block"
-            if node.type == CODE_BLOCK:
-                params = node.build_params(graph.base_dir)
-                path = Path(params["file"])
-                if path not in code:
-                    code[path] = _code_source(path, node_id, node.type)
-                    for top in _top_level_names(code[path], node_id, node.type):
-                        if top in taken and taken[top] != path.name:
-                            raise ExportError(f"{path.name} and {taken[top]} both define "
-                                              f"'{top}'; rename one of them", fmt=FMT,
-                                              node=node_id)
-                        taken[top] = path.name
-                class_name = params["class_name"]
-                if class_name in _OWN_NAMES:  # the exported file defines these names itself
-                    alias = f"_{re.sub(r'[^0-9A-Za-z_]', '_', path.stem)}_{class_name}"
-                    if (alias, class_name) not in self.aliases.setdefault(path, []):
-                        self.aliases[path].append((alias, class_name))
-                    class_name = alias
-                self.calls[name] = _call(class_name, params["kwargs"], _prefix(name))
-                continue
-            if type(block).build is not Block.build:
-                raise ExportError(f"{where} builds its module in its own way, which the "
-                                  "python export cannot write as code", fmt=FMT, node=node_id)
-            cls = type(module)
-            if cls.__module__ == LAYERS_MODULE:
-                layers.update(c for c in cls.__mro__ if c.__module__ == LAYERS_MODULE)
-                cls_text = cls.__name__
-            elif cls.__module__.startswith("torch.nn") and getattr(nn, cls.__name__, None) is cls:
-                cls_text = f"nn.{cls.__name__}"
-            else:
-                raise ExportError(f"{where} builds {cls.__module__}.{cls.__name__}, which is "
-                                  "neither torch.nn nor a Torchloom layer, so the python "
-                                  "export cannot write it", fmt=FMT, node=node_id)
-            info = model.analysis.nodes[node_id]
-            params = node.build_params(graph.base_dir)
-            kwargs = {**block.inferred([s.shape for s in info.input_specs]), **block.fixed,
-                      **params}
-            self.calls[name] = _call(cls_text, kwargs, _prefix(name))
+            specs = model.analysis.nodes[node_id].input_specs
+            self.calls[name] = self.node_call(graph, node, module, specs, _prefix(name))
+        self.calls = self.units.resolve_calls(self.calls)
+        layers, taken = self.layers, self.taken
         clash = sorted({c.__name__ for c in layers} & set(taken))
         if clash:
             raise ExportError(f"your code file {taken[clash[0]]} defines '{clash[0]}', the name "
                               "of a Torchloom layer this model uses; rename it", fmt=FMT)
         self.layer_classes = sorted(layers, key=lambda c: inspect.getsourcelines(c)[1])
-        self.code_sections = list(code.items())
+        self.code_sections = list(self.code.items())
+
+    def node_call(self, graph: Any, node: Any, module: nn.Module, specs: Any,
+                  indent: int) -> str:
+        """The constructor call that rebuilds `module` (node `node` of `graph`)."""
+        layers, code, taken = self.layers, self.code, self.taken
+        node_id = node.id
+        block = node.block
+        assert block is not None
+        where = f"the {node.type} block"
+        if getattr(block, "is_unit", False):
+            return self.units.call(graph, node, module, specs, indent)
+        if node.type == CODE_BLOCK:
+            params = node.build_params(graph.base_dir)
+            path = Path(params["file"])
+            if path not in code:
+                code[path] = _code_source(path, node_id, node.type)
+                for top in _top_level_names(code[path], node_id, node.type):
+                    if top in taken and taken[top] != path.name:
+                        raise ExportError(f"{path.name} and {taken[top]} both define "
+                                          f"'{top}'; rename one of them", fmt=FMT,
+                                          node=node_id)
+                    taken[top] = path.name
+            class_name = params["class_name"]
+            if class_name in _OWN_NAMES:  # the exported file defines these names itself
+                alias = f"_{re.sub(r'[^0-9A-Za-z_]', '_', path.stem)}_{class_name}"
+                if (alias, class_name) not in self.aliases.setdefault(path, []):
+                    self.aliases[path].append((alias, class_name))
+                class_name = alias
+            return _call(class_name, params["kwargs"], indent)
+        if type(block).build is not Block.build:
+            raise ExportError(f"{where} builds its module in its own way, which the "
+                              "python export cannot write as code", fmt=FMT, node=node_id)
+        cls = type(module)
+        if cls.__module__ == LAYERS_MODULE:
+            layers.update(c for c in cls.__mro__ if c.__module__ == LAYERS_MODULE)
+            cls_text = cls.__name__
+        elif cls.__module__.startswith("torch.nn") and getattr(nn, cls.__name__, None) is cls:
+            cls_text = f"nn.{cls.__name__}"
+        else:
+            raise ExportError(f"{where} builds {cls.__module__}.{cls.__name__}, which is "
+                              "neither torch.nn nor a Torchloom layer, so the python "
+                              "export cannot write it", fmt=FMT, node=node_id)
+        params = node.build_params(graph.base_dir)
+        kwargs = {**block.inferred([s.shape for s in specs]), **block.fixed, **params}
+        return _call(cls_text, kwargs, indent)
 
 
 def _ruler(title: str) -> str:

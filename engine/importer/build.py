@@ -10,7 +10,7 @@ module and the imported graph run on the same batch and must agree.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,8 @@ class Built:
     code_file: Path | None
     notes: list[str]
     reasons: list[str]
+    #: node id -> the innermost module whose forward made it (``layer1.0``), for units
+    scopes: dict[str, str] = field(default_factory=dict)
 
 
 def code_file_for(out: Path) -> Path:
@@ -106,7 +108,15 @@ def _build(loaded: LoadedModel, gm: fx.GraphModule, plan: Plan,
         code_nodes.append(part.id)
     written = write_code(code, path, trust) if code_nodes else None
     place(graph)
-    return Built(graph, infer(graph), tensors, code_nodes, written, notes, reasons)
+    scopes = {p.id: _scope(p.node if isinstance(p, BlockPart) else p.output)
+              for p in plan.parts}
+    return Built(graph, infer(graph), tensors, code_nodes, written, notes, reasons, scopes)
+
+
+def _scope(node: fx.Node) -> str:
+    stack = node.meta.get("nn_module_stack") or {}
+    paths = [v[0] if isinstance(v, tuple) else str(k) for k, v in stack.items()]
+    return str(paths[-1]) if paths else ""
 
 
 def _code_class(code: CodeFile, part: CodePart, gm: fx.GraphModule,

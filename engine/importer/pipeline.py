@@ -20,11 +20,12 @@ from ..errors import ModelImportError
 from ..project import Project, save_project
 from ..train.checkpoint import save_weights
 from .build import (Built, available_tensors, build_from_trace, build_whole,
-                    carry_weights, code_file_for, compare, remember_trust)
+                    carry_weights, code_file_for, compare, place, remember_trust)
 from .plan import PlanError
 from .result import ImportResult
 from .source import LoadedModel, first_line, load_model
 from .trace import trace_module
+from .units import unitize
 from .values import example_inputs, record_values, token_limit
 
 DTYPES = ("float32", "int64")
@@ -188,6 +189,11 @@ def finish(project: Project, built: Built, original: torch.nn.Module,
     if not errors:
         compiled, _carried, fresh = carry_weights(built, available)
         identical, diff, mismatch = compare(original, compiled, inputs)
+        grouped = unitize(project, built, original, compiled, inputs)
+        if grouped is not None:  # repeated child modules became units (same outputs)
+            compiled = grouped[0]
+            built.notes += grouped[1]
+            place(project.graph)
         if compiled.state_dict():
             weights = out.with_suffix(".safetensors")
             names = module_names(n.id for n in project.graph.nodes)

@@ -36,6 +36,9 @@ class BatchReport:
     accuracy: float | None
     samples_per_s: float
     lr: float
+    #: Recipe-specific numbers; empty for a classifier. A GAN's are listed in
+    #: `engine.gan.trainer` (d_loss, g_loss, d_real_acc, d_fake_acc...).
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class EpochReport:
     samples_per_s: float
     step: int = 0
     lr: float = 0.0
+    #: Recipe-specific numbers; empty for a classifier. A GAN's epoch carries d_loss, g_loss,
+    #: the discriminator's accuracies, the diversity check and the sample grid's path.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
         """One metrics.csv row."""

@@ -30,6 +30,10 @@ class TrainConfig:
     seed: int = 0
     device: str = DEFAULT_DEVICE
     amp: str = "off"
+    # GAN recipe only (see engine/gan):
+    betas: tuple[float, float] = (0.5, 0.999)
+    d_steps: int = 1
+    label_smoothing: float = 0.0
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":

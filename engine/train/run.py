@@ -67,7 +67,8 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                      init_from: Path | None = None, runs_dir: Path | None = None,
                      callbacks: Iterable[Callback] = (), save: bool = True,
                      report_interval: float = 0.1, probe_every: int = 0) -> TrainingJob:
-    """Check and build everything a run needs.
+    """Check and build everything a run needs. A GAN project (``"recipe": "gan"``) gets a
+    `gan.run.GanTrainingJob` instead, with the same `run()`, `trainer.stop()` and fields.
 
     Args:
         project: the project to train.
@@ -83,6 +84,13 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
         save: False trains without writing a run folder.
         probe_every: hand a live probe to `on_probe` every this many steps (0: never).
     """
+    if project.is_gan:
+        from ..gan.run import prepare_gan_training
+
+        return prepare_gan_training(  # type: ignore[return-value]
+            project, overrides=overrides, out_dir=out_dir, resume=resume, init_from=init_from,
+            runs_dir=runs_dir, callbacks=callbacks, save=save, report_interval=report_interval,
+            probe_every=probe_every)
     config = TrainConfig.from_project(project, **(overrides or {}))
     graph = project.graph
     analysis = infer(graph)

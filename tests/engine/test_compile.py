@@ -142,12 +142,13 @@ def test_awkward_ids_become_legal_distinct_names():
 @pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.json")))
 def test_every_example_compiles_and_runs_forward_and_backward(example):
     project = load_project(EXAMPLES / example)
-    gm = compile_graph(project.graph, seed=0)
-    spec = project.graph.node(project.graph.input_ids()[0]).params
-    if spec["dtype"] == "int64":
-        x = torch.randint(0, 8, (4, *spec["shape"]))
-    else:
-        x = torch.randn(4, *spec["shape"])
-    out = gm(x)
-    out.sum().backward()
-    assert out.shape[0] == 4
+    for graph in project.graphs().values():  # a GAN has two, a classifier one
+        gm = compile_graph(graph, seed=0)
+        spec = graph.node(graph.input_ids()[0]).params
+        if spec["dtype"] == "int64":
+            x = torch.randint(0, 8, (4, *spec["shape"]))
+        else:
+            x = torch.randn(4, *spec["shape"])
+        out = gm(x)
+        out.sum().backward()
+        assert out.shape[0] == 4

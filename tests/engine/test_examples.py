@@ -23,11 +23,37 @@ EXPECTED = {
                                                  "pool": (64,)}),
     "transformer_classifier.json": (44_232, (8,), {"encoder": (9, 64), "pool": (64,)}),
     "residual_cnn.json": (11_427, (3,), {"residual": (16, 32, 32), "pool2": (32, 4, 4)}),
+    # Units (issue 11): torchvision's CIFAR-style ResNet-18 count for 3 classes.
+    "resnet18_units.json": (11_170_371, (3,), {"layer1": (64, 32, 32), "layer4": (512, 4, 4)}),
+    "transformer6_units.json": (211_720, (8,), {"encoder": (9, 64), "pool": (64,)}),
+}
+
+
+# GAN examples: (generator params, discriminator params, latent shape, sample shape)
+GAN_EXPECTED = {
+    "gan_mnist.json": (247_440, 233_985, (100,), (1, 28, 28)),
 }
 
 
 def test_every_example_is_listed():
-    assert {p.name for p in EXAMPLES.glob("*.json")} == set(EXPECTED)
+    assert {p.name for p in EXAMPLES.glob("*.json")} == set(EXPECTED) | set(GAN_EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(GAN_EXPECTED))
+def test_gan_example_sizes_and_shapes(name):
+    from torchloom.engine.gan.checks import analyze_gan
+
+    g_params, d_params, latent, sample = GAN_EXPECTED[name]
+    project = load_project(EXAMPLES / name)
+    assert project.recipe == "gan" and list(project.graphs()) == ["generator", "discriminator"]
+    checked = analyze_gan(project)
+    assert checked.ok and not checked.warnings, [p.describe() for p in checked.problems]
+    assert checked.generator.total_params == g_params
+    assert checked.discriminator.total_params == d_params
+    assert checked.latent_shape == latent and checked.sample_shape == sample
+    assert checked.generator.output_spec.shape == sample
+    assert checked.discriminator.output_spec.shape == (1,)
+    assert project.dataset and project.dataset.get("name")
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -50,6 +50,8 @@ CASES: list[tuple[str, dict, list[TensorSpec], tuple[int, ...]]] = [
     ("Dropout", {"p": 0.25}, [F(20)], (20,)),
     ("Flatten", {}, [F(64, 5, 5)], (1600,)),
     ("Flatten", {"start_dim": 1, "end_dim": 2}, [F(1, 28, 28)], (28, 28)),
+    ("Unflatten", {"unflattened_size": [1, 28, 28]}, [F(784)], (1, 28, 28)),
+    ("Unflatten", {"dim": -1, "unflattened_size": [2, 3]}, [F(4, 6)], (4, 2, 3)),
     ("Linear", {"out_features": 10}, [F(1600)], (10,)),
     ("Linear", {"out_features": 7, "bias": False}, [F(5, 12)], (5, 7)),
     ("ReLU", {}, [F(4, 3)], (4, 3)),

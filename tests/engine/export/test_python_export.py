@@ -26,7 +26,7 @@ from torchloom.engine.project import Project, load_project, save_project
 from torchloom.engine.resources import examples_dir
 from torchloom.engine.train.checkpoint import MODEL_FILE
 
-EXAMPLES = sorted(p.stem for p in examples_dir().glob("*.json"))
+from .conftest import EXAMPLES  # the one-model examples (a GAN has its own tests)
 
 
 def example(name: str) -> Project:

@@ -21,6 +21,8 @@ from torchloom.engine.project import Project, load_project
 from torchloom.engine.resources import examples_dir
 from torchloom.engine.train import prepare_training
 
+from .conftest import EXAMPLES
+
 #: The 2-process run must land within this much validation accuracy of Torchloom's own
 #: single-process Trainer, both above FLOOR (chance is 0.1 on the ten digits).
 BAND, FLOOR, EPOCHS = 0.05, 0.85, 5
@@ -130,7 +132,7 @@ def test_two_processes_reach_the_accuracy_of_single_process_training(tmp_path):
     assert resumed["val_acc"] > FLOOR
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in examples_dir().glob("*.json")))
+@pytest.mark.parametrize("name", EXAMPLES)
 def test_every_example_exports_a_training_folder(tmp_path, name):
     result = export_torchrun(load_project(examples_dir() / f"{name}.json"), tmp_path / name)
     assert result.checks["script_compiles"] and result.checks["outputs_identical"]

@@ -146,11 +146,11 @@ def damaged_projects(draw: st.DrawFn, big: bool = False) -> Damaged:
         big = True
         place = draw(st.sampled_from(_string_places(doc) + [place]))
     elif kind == "duplicate_id":
-        nodes = doc["graph"]["nodes"]
+        nodes = doc[_graph_key(doc)]["nodes"]
         i, j = draw(st.integers(0, len(nodes) - 1)), draw(st.integers(0, len(nodes) - 1))
         nodes[j]["id"] = nodes[i]["id"]
     elif kind == "unicode_id":
-        _rename(doc, draw(st.integers(0, len(doc["graph"]["nodes"]) - 1)),
+        _rename(doc, draw(st.integers(0, len(doc[_graph_key(doc)]["nodes"]) - 1)),
                 draw(st.sampled_from(WEIRD_IDS)))
     if raw is not None:
         doc = _set(doc, place, MARK)
@@ -168,27 +168,33 @@ def _get(root: Any, path: tuple) -> Any:
     return root
 
 
+def _graph_key(doc: dict[str, Any]) -> str:
+    """The graph to damage: a classifier's "graph", a GAN's "generator"."""
+    return "graph" if "graph" in doc else "generator"
+
+
 def _string_places(doc: Any) -> list[tuple]:
     """Places where a long string hurts most: ids, types, names, ports, parameter values."""
-    nodes = doc["graph"]["nodes"]
+    g = _graph_key(doc)
+    nodes = doc[g]["nodes"]
     out: list[tuple] = [("name",)]
     for i, node in enumerate(nodes):
-        out += [("graph", "nodes", i, "id"), ("graph", "nodes", i, "type")]
-        out += [("graph", "nodes", i, "params", key) for key in node.get("params", {})]
-    if doc["graph"].get("edges"):
-        out.append(("graph", "edges", 0, "to_port"))
+        out += [(g, "nodes", i, "id"), (g, "nodes", i, "type")]
+        out += [(g, "nodes", i, "params", key) for key in node.get("params", {})]
+    if doc[g].get("edges"):
+        out.append((g, "edges", 0, "to_port"))
     out += [("dataset",)] + ([("training", "device")] if "training" in doc else [])
     return out
 
 
 def _rename(doc: dict[str, Any], index: int, new_id: str) -> None:
     """Give one node a new id and follow it in every edge, so the graph stays whole."""
-    nodes = doc["graph"]["nodes"]
+    nodes = doc[_graph_key(doc)]["nodes"]
     old = nodes[index]["id"]
     if any(n["id"] == new_id for n in nodes):
         return
     nodes[index]["id"] = new_id
-    for edge in doc["graph"]["edges"]:
+    for edge in doc[_graph_key(doc)]["edges"]:
         for key in ("from", "to"):
             if edge.get(key) == old:
                 edge[key] = new_id

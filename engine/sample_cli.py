@@ -1,0 +1,201 @@
+"""`torchloom sample`: samples from a trained GAN's generator, in the dataset's own units.
+
+Writes an .npz with ``x`` [N, *sample_shape] (float32): the generator's [-1, 1] output
+mapped back with the run's data range (pixel intensities in [0, 1] for mnist5k), and
+optionally a PNG grid of them. Exit codes as the other commands: 0 written; 1 the project's
+graphs have errors; 2 a file or argument cannot be used (not a GAN project, a run folder
+that is missing, interrupted or does not fit the generator, an unwritable output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import ProbeError, ProjectFileError, TorchloomError
+
+EXIT_OK, EXIT_GRAPH, EXIT_BAD_INPUT = 0, 1, 2
+MAX_SAMPLES = 100_000
+
+
+class SampleError(ProbeError):
+    """A run folder or an output that `torchloom sample` cannot use."""
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= MAX_SAMPLES:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_SAMPLES}, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 2**63 - 1, got {value}")
+    return value
+
+
+def generate(project: Any, run_dir: Path, n: int, seed: int = 0) -> tuple[Any, dict[str, Any]]:
+    """N samples [N, *shape] as a float32 numpy array in the dataset's units, and what was
+    used (the run folder's step, the data range). Raises `SampleError` for a run folder
+    that does not fit, `CompileError` for graph errors."""
+    import torch
+
+    from .compile import compile_graph
+    from .errors import CompileError
+    from .gan.checks import analyze_gan
+    from .gan.data import DataRange
+    from .train import checkpoint as ckpt
+
+    checked = analyze_gan(project)
+    if not checked.ok:
+        raise CompileError(checked.errors)
+    if not run_dir.is_dir():
+        raise SampleError("no such run folder", path=str(run_dir))
+    try:
+        weights = ckpt.load_weights(run_dir / ckpt.MODEL_FILE)
+        state = ckpt.load_state(run_dir / ckpt.STATE_FILE)
+    except ckpt.CheckpointError as exc:
+        raise SampleError(exc.message) from None
+    if state.get("recipe") != "gan" or "data_range" not in state:
+        raise SampleError("is not a GAN run folder (train the GAN project with `torchloom "
+                          "train` first)", path=str(run_dir))
+    scale = DataRange.from_json(state["data_range"])
+    generator = compile_graph(project.graphs()["generator"], checked.generator, seed=0,
+                              class_name="Generator")
+    prefix = "generator."
+    saved = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
+    mine = generator.state_dict()
+    wrong = [k for k, v in mine.items() if k not in saved or saved[k].shape != v.shape]
+    if wrong:
+        node = wrong[0].split(".", 1)[0]
+        raise SampleError(f"its generator weights do not fit the project's generator (first "
+                          f"at node {node}): sample with the project the run trained",
+                          path=str(run_dir))
+    generator.load_state_dict({k: saved[k] for k in mine})
+    generator.eval()
+    assert checked.latent_shape is not None
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    with torch.no_grad():
+        for start in range(0, n, 1024):
+            z = torch.randn((min(1024, n - start), *checked.latent_shape), generator=gen)
+            out.append(scale.to_data(generator(z)).float())
+    x = torch.cat(out).numpy()
+    return x, {"step": int(state["step"]), "epoch": int(state["epoch"]),
+               "data_range": scale.to_json()}
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .errors import CompileError
+    from .project import load_project
+
+    try:
+        project = load_project(args.project)
+    except ProjectFileError as exc:
+        return _fail(args, EXIT_BAD_INPUT, exc.describe(), {"file": exc.path})
+    if not project.is_gan:
+        return _fail(args, EXIT_BAD_INPUT, f"{args.project}: is a classifier project; "
+                     "`torchloom sample` draws from a GAN (\"recipe\": \"gan\")",
+                     {"file": args.project})
+    out = Path(args.out)
+    if out.is_dir():
+        return _fail(args, EXIT_BAD_INPUT, f"{out}: is a folder; -o names the .npz to write",
+                     {"file": str(out)})
+    try:
+        x, used = generate(project, Path(args.weights), args.n, args.seed)
+    except CompileError as exc:
+        return _fail(args, EXIT_GRAPH, f"the project has {len(exc.errors)} error(s)",
+                     {"errors": [e.to_dict() for e in exc.errors]},
+                     lines=[e.describe() for e in exc.errors])
+    except TorchloomError as exc:
+        return _fail(args, EXIT_BAD_INPUT, exc.describe(),
+                     {"file": getattr(exc, "path", None)})
+    try:
+        _write(out, x, args.png)
+    except OSError as exc:
+        where = exc.filename or out
+        return _fail(args, EXIT_BAD_INPUT, f"{where}: cannot be written "
+                     f"({exc.strerror or exc})", {"file": str(where)})
+    low, high = float(x.min()), float(x.max())
+    summary = {"ok": True, "file": str(out), "png": args.png, "n": int(x.shape[0]),
+               "shape": list(x.shape), "min": low, "max": high, "seed": args.seed,
+               "weights": str(args.weights), **used}
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        print(f"wrote {out}: x {list(x.shape)} float32, values {low:.3f} .. {high:.3f} "
+              f"(data range {used['data_range']['low']:g} .. {used['data_range']['high']:g}), "
+              f"from {args.weights} at step {used['step']}")
+        if args.png:
+            print(f"wrote {args.png}: a grid of the first {min(len(x), 64)} samples")
+    return EXIT_OK
+
+
+def _write(out: Path, x: Any, png: str | None) -> None:
+    import numpy as np
+
+    from .fileio import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    np.savez(buffer, x=x)
+    if out.parent and not out.parent.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, buffer.getvalue())
+    if png:
+        from .gan.samples import save_grid
+
+        save_grid(_unit(x[:64]), Path(png))
+
+
+def _unit(x: Any) -> Any:
+    """Samples into [0, 1] for the picture: already there for image data; otherwise scaled
+    by their own range."""
+    low, high = float(x.min()), float(x.max())
+    if low >= 0.0 and high <= 1.0:
+        return x
+    return (x - low) / max(high - low, 1e-12)
+
+
+def _fail(args: argparse.Namespace, code: int, message: str, detail: dict[str, Any],
+          lines: list[str] | None = None) -> int:
+    """One line per problem on stderr; with --json also {"ok": false, "error"} on stdout."""
+    if args.json:
+        error = {"message": message, **{k: v for k, v in detail.items() if v is not None}}
+        print(json.dumps({"ok": False, "error": error}, ensure_ascii=False))
+    for line in lines or [message]:
+        print(f"error: {line}", file=sys.stderr)
+    return code
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "sample", help="generate samples from a trained GAN as .npz (and a PNG grid)",
+        description="Run a trained GAN's generator on seeded noise and write the samples as "
+                    "x in an .npz, in the dataset's own units (pixel intensities in [0, 1] for "
+                    "the built-in image datasets).")
+    p.add_argument("project", metavar="PROJECT", help="the GAN's .json project file")
+    p.add_argument("--weights", required=True, metavar="RUN_DIR",
+                   help="a run folder from `torchloom train`")
+    p.add_argument("--n", type=_count, default=64, help="how many samples (default 64)")
+    p.add_argument("-o", "--out", required=True, metavar="OUT.npz", help="the .npz to write")
+    p.add_argument("--png", metavar="GRID.png", help="also write a grid of the first 64")
+    p.add_argument("--seed", type=_seed, default=0, help="seeds the noise (default 0)")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object {"ok", "file", "shape", "min", "max", ...}')
+    p.set_defaults(func=cmd_sample)
+
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_GRAPH", "EXIT_OK", "SampleError", "add_parser",
+           "cmd_sample", "generate"]

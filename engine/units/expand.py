@@ -1,0 +1,166 @@
+"""A unit node, made concrete: its graph per copy with the outside's tensors as inputs and
+the node's promoted values filled in, measured (shapes, parameters, errors) and compiled.
+
+Each copy of a repeated unit is its own concrete graph, fed by the previous copy's output,
+so inner sizes are inferred per copy and every copy has its own weights.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ..blocks.base import TensorSpec
+from ..errors import GraphError
+from .errors import UnitError, UnitInnerError
+from .model import REPEAT, UnitDef, Units, unit_type
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ..graph import Graph
+    from ..shapes import Analysis
+
+#: Units being expanded right now (outermost first): a unit met again is a loop.
+_ACTIVE: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("units", default=())
+
+
+@dataclass
+class UnitMeasure:
+    """What the shape pass learns about one unit node."""
+
+    spec: TensorSpec | None
+    num_params: int = 0
+    trainable: int = 0
+    error: GraphError | None = None
+    copies: tuple["Analysis", ...] = ()
+
+
+def concrete_graph(units: Units, defn: UnitDef, params: dict[str, Any],
+                   specs: Sequence[TensorSpec], base_dir: Path | None) -> "Graph":
+    """The unit's graph for one copy: its Input nodes carry the incoming shapes and dtypes
+    (in port order, first in the graph so placeholders follow the ports), promoted values
+    are written into their targets."""
+    from ..graph import Edge, Graph, Node
+
+    graph = Graph()
+    graph.base_dir = base_dir
+    graph.units = units
+    inner = defn.graph
+    entries = [p.node for p in defn.inputs]
+    for port, spec in zip(defn.inputs, specs):
+        pos = inner.node(port.node).pos if port.node in inner else None
+        graph.insert_node(Node(port.node, "Input",
+                               {"shape": list(spec.shape), "dtype": spec.dtype}, pos))
+    for node in inner.nodes:
+        if node.id not in entries:
+            graph.insert_node(Node(node.id, node.type, copy.deepcopy(node.params), node.pos))
+    for edge in inner.edges:
+        graph.insert_edge(Edge(edge.src, edge.dst, edge.port))
+    for pname, promoted in defn.params.items():
+        if pname in params:
+            for target in promoted.targets:
+                if target.node in graph:
+                    graph.node(target.node).params[target.param] = copy.deepcopy(params[pname])
+    return graph
+
+
+def _inner_error(node_id: str, defn: UnitDef, copy_no: int, repeat: int,
+                 err: GraphError) -> UnitInnerError:
+    where = f"in unit {defn.name}" + (f" (copy {copy_no} of {repeat})" if repeat > 1 else "")
+    return UnitInnerError(f"{where}: {err.describe()}", node=node_id,
+                          block_type=unit_type(defn.name), unit=defn.name,
+                          inner_node=err.node, copy=copy_no, inner=err)
+
+
+def _plain_error(node_id: str, defn: UnitDef, message: str) -> UnitError:
+    return UnitError(message, node=node_id, block_type=unit_type(defn.name))
+
+
+def measure_unit(units: Units, defn: UnitDef, node_id: str, params: dict[str, Any],
+                 specs: Sequence[TensorSpec]) -> UnitMeasure:
+    """Run the shape pass over every copy; the first error inside is reported on the unit
+    node, naming the inner node (and the copy)."""
+    from ..shapes import infer
+
+    active = _ACTIVE.get()
+    if defn.name in active:
+        chain = " -> ".join((*active, defn.name))
+        return UnitMeasure(None, error=_plain_error(
+            node_id, defn, f"the unit {defn.name} contains itself ({chain}): remove the "
+            "inner unit node"))
+    repeat = int(params.get(REPEAT, 1))
+    problem = port_problem(defn, repeat)
+    if problem:
+        return UnitMeasure(None, error=_plain_error(node_id, defn, problem))
+    base_dir = _base_dir(params)
+    token = _ACTIVE.set((*active, defn.name))
+    try:
+        current = list(specs)
+        total = trainable = 0
+        copies = []
+        for i in range(repeat):
+            graph = concrete_graph(units, defn, params, current, base_dir)
+            analysis = infer(graph)
+            copies.append(analysis)
+            if analysis.errors:  # the copies so far, the failing one last, for the GUI
+                return UnitMeasure(None, error=_inner_error(node_id, defn, i + 1, repeat,
+                                                            analysis.errors[0]),
+                                   copies=tuple(copies))
+            out = defn.outputs[0].node
+            if analysis.output != out:
+                return UnitMeasure(None, error=_plain_error(
+                    node_id, defn, f"the unit's output {out} must be the one end of its "
+                    f"graph (it ends at {', '.join(graph.output_ids()) or 'nothing'})"),
+                    copies=tuple(copies))
+            spec = analysis.output_spec
+            if spec is None:  # pragma: no cover - an error would have been reported
+                return UnitMeasure(None, error=_plain_error(node_id, defn, "has no output"))
+            total += analysis.total_params
+            trainable += analysis.trainable_params
+            current = [spec]
+        return UnitMeasure(current[0], total, trainable, None, tuple(copies))
+    finally:
+        _ACTIVE.reset(token)
+
+
+def port_problem(defn: UnitDef, repeat: int) -> str | None:
+    """Why a unit's ports do not allow this use, or None."""
+    if len(defn.outputs) != 1:
+        return f"the unit {defn.name} has {len(defn.outputs)} outputs; a unit has exactly one"
+    if repeat > 1 and len(defn.inputs) != 1:
+        return (f"repeat {repeat} needs a unit with one input and one output, but "
+                f"{defn.name} has {len(defn.inputs)} inputs: set repeat to 1")
+    return None
+
+
+def _base_dir(params: dict[str, Any]) -> Path | None:
+    raw = params.get("_base_dir")
+    return Path(raw) if raw else None
+
+
+def build_unit(units: Units, defn: UnitDef, params: dict[str, Any],
+               specs: Sequence[TensorSpec]) -> "nn.Module":
+    """Compile every copy into an fx GraphModule named after the unit; `repeat` > 1 gives
+    an `nn.Sequential` of them, so weights read ``block1.0.conv.weight``."""
+    from torch import nn
+
+    from ..compile import compile_graph
+    from ..errors import CompileError
+    from ..shapes import infer
+
+    repeat = int(params.get(REPEAT, 1))
+    problem = port_problem(defn, repeat)
+    if problem:
+        raise CompileError([UnitError(problem, block_type=unit_type(defn.name))])
+    current = list(specs)
+    modules = []
+    for _ in range(repeat):
+        graph = concrete_graph(units, defn, params, current, _base_dir(params))
+        analysis = infer(graph)
+        modules.append(compile_graph(graph, analysis, class_name=defn.name, keep_rng=False))
+        current = [analysis.output_spec]  # type: ignore[list-item]
+    return modules[0] if repeat == 1 else nn.Sequential(*modules)
