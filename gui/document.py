@@ -3,6 +3,12 @@
 This is the one place where engine events become Qt signals. Every edit goes through
 `Document.edit`, which plans nothing itself: it applies engine `Op`s, pushes them as one
 undo step, and schedules shape inference (coalesced, so a compound edit infers once).
+
+A GAN project has two graphs (generator, discriminator). The document then has an *active*
+graph, the one whose canvas tab is shown: `graph`, `analysis` and `edit` mean that one, so
+the editing code written for one graph works unchanged. The undo stack is shared (one
+history per project, as the file is one), and an undo that changes the other graph makes
+it the active one, so a person always sees what Ctrl+Z did.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from torchloom.engine.project import Project, save_project
 from .commands import OpsCommand
 from .engine_loader import EngineLoader, engine_loader
 
+#: What a person calls each graph of a project.
+GRAPH_LABELS = {"graph": "Model", "generator": "Generator", "discriminator": "Discriminator"}
+
 
 class Document(QObject):
     #: A new `analysis` (shapes, parameter counts, problems) is available.
@@ -36,13 +45,21 @@ class Document(QObject):
     settings_changed = Signal()
     #: The graph became read-only (training) or editable again.
     lock_changed = Signal(bool)
+    #: Every graph's events, with the graph's key ("graph", "generator", "discriminator").
+    keyed_event = Signal(str, object)
+    #: The active graph changed (a GAN only): the window shows that graph's canvas.
+    active_changed = Signal(str)
 
     def __init__(self, project: Project, loader: EngineLoader | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.project = project
         self.loader = loader or engine_loader()
-        self.analysis: Any = None
+        #: Each graph's latest analysis, by key; `analysis` is the active graph's.
+        self.analyses: dict[str, Any] = {}
+        #: A GAN's `engine.gan.checks.GanAnalysis` (both graphs and the checks between them).
+        self.gan_analysis: Any = None
+        self.active = next(iter(self.graphs()))
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self._dirty_without_undo = False
@@ -51,7 +68,12 @@ class Document(QObject):
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(0)
         self._refresh.timeout.connect(self.refresh)
-        self.graph.events.any.connect(self._on_event)
+        self._listeners: dict[str, Callable[[Event], None]] = {}
+        for key, graph in self.graphs().items():
+            self._listeners[key] = graph.events.any.connect(
+                lambda event, k=key: self._on_event(event, k))
+        if self.is_gan:  # the generator's output is checked against the dataset's samples
+            self.settings_changed.connect(self._refresh.start)
         self._waiting_for_engine = not self.loader.is_ready
         if self._waiting_for_engine:
             self.loader.ready.connect(self.refresh)
@@ -62,7 +84,41 @@ class Document(QObject):
 
     @property
     def graph(self) -> Graph:
-        return self.project.graph
+        """The active graph: the project's one graph, or the GAN graph on show."""
+        return self.graphs()[self.active]
+
+    def graphs(self) -> dict[str, Graph]:
+        return self.project.graphs()
+
+    @property
+    def is_gan(self) -> bool:
+        return self.project.is_gan
+
+    @property
+    def analysis(self) -> Any:
+        return self.analyses.get(self.active)
+
+    @property
+    def problems(self) -> list[Any]:
+        """Every graph's problems; a GAN's carry `.graph` (the key they belong to)."""
+        if self.gan_analysis is not None:
+            return list(self.gan_analysis.problems)
+        analysis = self.analysis
+        return list(analysis.problems) if analysis is not None else []
+
+    @property
+    def errors(self) -> list[Any]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    def data_key(self) -> str:
+        """The graph the dataset's samples go into: a GAN's discriminator."""
+        return "discriminator" if self.is_gan else "graph"
+
+    def set_active(self, key: str) -> None:
+        """Show (and edit) another of the project's graphs."""
+        if key != self.active and key in self.graphs():
+            self.active = key
+            self.active_changed.emit(key)
 
     @property
     def path(self) -> Path | None:
@@ -86,7 +142,8 @@ class Document(QObject):
 
     def close(self) -> None:
         """Stop listening: the window is done with this document."""
-        self.graph.events.any.disconnect(self._on_event)
+        for key, graph in self.graphs().items():
+            graph.events.any.disconnect(self._listeners[key])
         self.undo_stack.cleanChanged.disconnect(self._clean_changed)
         self._refresh.stop()
         if self._waiting_for_engine:
@@ -95,31 +152,38 @@ class Document(QObject):
 
     # ---- edits -----------------------------------------------------------------------
 
-    def edit(self, ops: list[Op], text: str, merge_key: str | None = None) -> bool:
-        """Apply `ops` as one undo step called `text`. A refused edit changes nothing and
-        says why in the status bar; returns whether it was applied."""
+    def edit(self, ops: list[Op], text: str, merge_key: str | None = None,
+             key: str | None = None) -> bool:
+        """Apply `ops` to the graph `key` (the active one by default) as one undo step
+        called `text`. A refused edit changes nothing and says why in the status bar;
+        returns whether it was applied."""
         if not ops:
             return False
         if self.locked:
             self.message.emit(self.locked)
             return False
+        key = key or self.active
+        graph = self.graphs()[key]
         try:
-            inverses = apply_all(self.graph, ops)
+            inverses = apply_all(graph, ops)
         except TorchloomError as exc:
             self.message.emit(str(exc))
             return False
-        self.undo_stack.push(OpsCommand(self.graph, ops, inverses, text, merge_key))
+        if self.is_gan:  # "Generator: Add Linear" in Edit → Undo; never merged across graphs
+            text = f"{GRAPH_LABELS.get(key, key)}: {text}"
+            merge_key = f"{key}:{merge_key}" if merge_key else None
+        self.undo_stack.push(OpsCommand(graph, ops, inverses, text, merge_key))
         return True
 
     def plan_and_edit(self, plan: Callable[[], list[Op]], text: str,
-                      merge_key: str | None = None) -> bool:
+                      merge_key: str | None = None, key: str | None = None) -> bool:
         """Run an engine planner; a `TorchloomError` becomes a status-bar sentence."""
         try:
             ops = plan()
         except TorchloomError as exc:
             self.message.emit(str(exc))
             return False
-        return self.edit(ops, text, merge_key)
+        return self.edit(ops, text, merge_key, key)
 
     def lock(self, reason: str | None) -> None:
         """Refuse graph edits (with `reason` as the status-bar hint) until unlocked."""
@@ -130,7 +194,10 @@ class Document(QObject):
 
     # ---- analysis --------------------------------------------------------------------
 
-    def _on_event(self, event: Event) -> None:
+    def _on_event(self, event: Event, key: str = "graph") -> None:
+        if key != self.active:  # an undo in the graph not on show: show it
+            self.set_active(key)
+        self.keyed_event.emit(key, event)
         self.graph_event.emit(event)
         if event.kind != "node_moved":
             self._refresh.start()
@@ -143,7 +210,13 @@ class Document(QObject):
             self.loader.ready.disconnect(self.refresh)
             self._waiting_for_engine = False
         self._refresh.stop()
-        self.analysis = self.loader.shapes.infer(self.graph)  # type: ignore[union-attr]
+        if self.is_gan:
+            from torchloom.engine.gan.checks import analyze_gan
+
+            self.gan_analysis = analyze_gan(self.project)
+            self.analyses = dict(self.gan_analysis.analyses)
+        else:
+            self.analyses = {"graph": self.loader.shapes.infer(self.graph)}  # type: ignore[union-attr]
         self.analysis_changed.emit()
 
     # ---- files -----------------------------------------------------------------------

@@ -205,11 +205,20 @@ class Inspector(QScrollArea):
             form = QFormLayout()
             form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
             resolved = node.resolved_params()
+            fed = getattr(doc, "promoted_targets", dict)()  # inside a unit (gui.units)
             for name, decl in block.params.items():
                 field = ParamField(name, decl, self._commit)
                 field.set_value(node.params.get(name, resolved.get(name)))
                 label = QLabel(name)
                 label.setToolTip(decl.doc)
+                if (node.id, name) in fed:  # the unit node's own parameter decides it
+                    pname, value, where = fed[(node.id, name)]
+                    if value is not None:
+                        field.set_value(value)
+                    field.widget.setEnabled(False)
+                    field.error.setText(f"← the unit's {pname}{where}: change it there")
+                    field.error.setStyleSheet(f"color: {theme.current().node_subtext}")
+                    field.error.show()
                 form.addRow(label, field.widget)
                 form.addRow("", field.error)
                 self.fields[name] = field
@@ -236,8 +245,13 @@ class Inspector(QScrollArea):
         if self.document is None:
             return f"<span style='color:{muted}'>No project open.</span>"
         doc = self.document
+        if getattr(doc, "unit_name", None):  # an opened unit (gui.units)
+            from .units.unit_document import unit_overview
+
+            return unit_overview(doc)
         text = f"<h3>{doc.project.name}</h3>"
-        text += f"<p>{len(doc.graph)} blocks, {len(doc.graph.edges)} wires"
+        network = f"{doc.active.capitalize()}: " if doc.is_gan else ""  # the tab on show
+        text += f"<p>{network}{len(doc.graph)} blocks, {len(doc.graph.edges)} wires"
         if doc.analysis is not None:
             text += f", {format_count(doc.analysis.total_params)} parameters"
         text += "</p>"
@@ -255,11 +269,17 @@ class Inspector(QScrollArea):
         block = node.block
         colors = theme.current()
         colour = theme.category_color(block.category if block else "").name()
+        title = node.type[5:] + " (unit)" if node.type.startswith("unit:") else node.type
         html = (f"<div><span style='color:{colour}; font-size:15pt; font-weight:600'>"
-                f"{node.type}</span> &nbsp;<span style='color:{colors.node_subtext}'>{node.id}"
+                f"{title}</span> &nbsp;<span style='color:{colors.node_subtext}'>{node.id}"
                 "</span></div>")
         if block is not None:
             html += f"<p style='color:{colors.node_subtext}'>{block.doc}</p>"
+        if getattr(block, "is_unit", False):  # gui.units: what a unit node holds
+            defn = block.defn  # type: ignore[union-attr]
+            inside = len(defn.graph) - len(defn.inputs)
+            html += (f"<p style='color:{colors.node_subtext}'>{inside} blocks inside. "
+                     "Double-click the node to open it; Ctrl+Shift+G ungroups it.</p>")
         analysis = self.document.analysis
         info = analysis.nodes.get(node.id) if analysis is not None else None
         if info is not None:

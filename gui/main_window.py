@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
+from PySide6.QtGui import QAction, QColor, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox,
                                QScrollArea, QStackedWidget, QTabWidget, QWidget)
 
@@ -19,12 +19,14 @@ from .canvas.style import format_count, format_shape
 from .canvas.view import CanvasView
 from .document import Document
 from .engine_loader import engine_loader
+from .gan.canvas_tabs import GanCanvas
 from .inspector import Inspector
 from .palette import Palette
 from .paths import recent_files, settings
 from .problems import ProblemsPanel
 from .shortcuts import SHORTCUTS, ShortcutsDialog
 from .start_page import StartPage
+from .units.window_units import UnitActions
 from .window_edit import EditActions
 from .window_exchange import ExchangeActions
 from .window_files import FileActions
@@ -34,13 +36,15 @@ from .window_train import TrainActions
 
 
 class MainWindow(FileActions, EditActions, TrainActions, InspectActions, ExchangeActions,
-                 QMainWindow):
+                 UnitActions, QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.loader = engine_loader()
         self.document: Document | None = None
         self.scene: CanvasScene | None = None
         self.view: CanvasView | None = None
+        #: A GAN project's tabbed canvas (None for a classifier's single canvas).
+        self.gan_canvas: GanCanvas | None = None
         self.undo_group = QUndoGroup(self)
         self.setMinimumSize(QSize(900, 600))
         self.resize(1400, 900)
@@ -58,7 +62,9 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         self._build_menus()
         self._build_training()
         self._build_inspect()
+        self._build_units()
         self.start_page.new_requested.connect(self.new_project)
+        self.start_page.template_requested.connect(self.new_from_template)
         self.start_page.open_requested.connect(self.open_dialog)
         self.start_page.recent_requested.connect(lambda p: self.open_path(Path(p)))
         self.start_page.example_requested.connect(self.open_example)
@@ -80,6 +86,8 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         self.problems = ProblemsPanel(self)
         self.problems.node_activated.connect(self.focus_node)
         self.problems.fix_requested.connect(self.apply_fix)
+        self.problems.graph_activated.connect(
+            lambda key: self.document.set_active(key) if self.document is not None else None)
         self.side_tabs = QTabWidget(self)
         self.side_tabs.setDocumentMode(True)
         self.side_tabs.addTab(self.inspector, "Inspector")
@@ -139,6 +147,8 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         a = self._action
         k = QKeySequence.StandardKey
         self.act_new = a("&New", self.new_project, k.New)
+        self.act_new_gan = a("New &GAN", lambda: self.new_from_template("gan"), None,
+                             "The classic MLP GAN on mnist5k: a generator and a discriminator")
         self.act_open = a("&Open…", self.open_dialog, k.Open)
         self.act_save = a("&Save", self.save, k.Save)
         self.act_save_as = a("Save &As…", self.save_as, k.SaveAs)
@@ -167,7 +177,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file = bar.addMenu("&File")
-        for act in (self.act_new, self.act_open):
+        for act in (self.act_new, self.act_new_gan, self.act_open):
             file.addAction(act)
         self.recent_menu = file.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
@@ -214,32 +224,39 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
     # ---- documents ---------------------------------------------------------------------
 
     def set_document(self, document: Document | None) -> None:
+        self._leave_units()
         old = self.document
         if old is not None:
             self.undo_group.removeStack(old.undo_stack)
             old.close()
         self.document = document
-        if self.view is not None:
-            self.stack.removeWidget(self.view)
-            self.view.deleteLater()
+        host = self.gan_canvas or self.view
+        if host is not None:
+            self.stack.removeWidget(host)
+            host.deleteLater()
             self.view = None
             self.scene = None
+            self.gan_canvas = None
         if document is None:
             self.stack.setCurrentWidget(self.start_scroll)
             self.start_page.refresh_recent()
         else:
             self.undo_group.addStack(document.undo_stack)
             self.undo_group.setActiveStack(document.undo_stack)
-            self.scene = CanvasScene(document)
-            self.view = CanvasView(self.scene, self)
-            self.view.add_block_requested.connect(self.add_block)
+            if document.is_gan:
+                self._build_gan_canvas(document)
+            else:
+                self.scene = CanvasScene(document)
+                self.view = CanvasView(self.scene, self)
+                self.view.add_block_requested.connect(self.add_block)
+                self.stack.addWidget(self.view)
+                self.stack.setCurrentWidget(self.view)
+                self.scene.node_selection_changed.connect(self.inspector.show_nodes)
             self.act_fit.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            self.stack.addWidget(self.view)
-            self.stack.setCurrentWidget(self.view)
-            self.scene.node_selection_changed.connect(self.inspector.show_nodes)
             document.title_changed.connect(self._update_title)
             document.analysis_changed.connect(self._update_summary)
             document.message.connect(self.flash)
+            assert self.view is not None
             self.view.fit()
             self.view.setFocus()
         self.inspector.set_document(document)
@@ -248,6 +265,38 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         self._update_summary()
         self._update_title()
         self._update_enabled()
+        self._units_document()
+
+    def _build_gan_canvas(self, document: Document) -> None:
+        """A GAN: one canvas tab per graph; `scene` and `view` follow the tab on show."""
+        tabs = self.gan_canvas = GanCanvas(document, self)
+        for key, scene in tabs.scenes.items():
+            view = tabs.views[key]
+            view.add_block_requested.connect(self.add_block)
+            scene.node_selection_changed.connect(
+                lambda ids, s=scene: self.inspector.show_nodes(ids) if s is self.scene else None)
+        self.scene, self.view = tabs.scenes[tabs.key], tabs.views[tabs.key]
+        tabs.graph_shown.connect(self._graph_shown)
+        self.stack.addWidget(tabs)
+        self.stack.setCurrentWidget(tabs)
+
+    def _graph_shown(self, key: str) -> None:
+        """Another GAN graph's tab: the window's canvas, inspector and summary follow it."""
+        tabs = self.gan_canvas
+        if tabs is None:
+            return
+        self.scene, self.view = tabs.scenes[key], tabs.views[key]
+        self.inspector.node_id = None
+        self.inspector.show_nodes(self.scene.selected_node_ids())
+        self.inspector.rebuild()
+        self._update_summary()
+        self.view.setFocus()
+
+    def canvas_scenes(self) -> list[CanvasScene]:
+        """Every canvas of the open project (two for a GAN)."""
+        if self.gan_canvas is not None:
+            return list(self.gan_canvas.scenes.values())
+        return [self.scene] if self.scene is not None else []
 
     def wait_background(self, timeout: float = 10.0) -> None:
         """Wait for the short background threads (data preview, probes, exports) so the
@@ -277,6 +326,9 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         if analysis is None:
             self.summary_label.setText(f"{len(doc.graph)} blocks")
             return
+        if doc.is_gan:
+            self._update_gan_summary()
+            return
         out = analysis.output_spec
         parts = [f"{format_count(analysis.total_params)} parameters",
                  f"output {format_shape(out.shape) if out else '?'}"]
@@ -287,6 +339,27 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         self.bottom_tabs.setTabText(self.bottom_tabs.indexOf(self.problems),
                                     f"Problems ({len(analysis.problems)})"
                                     if analysis.problems else "Problems")
+
+    def _update_gan_summary(self) -> None:
+        """Both networks' sizes, what goes in and out, and the problems of both."""
+        doc = self.document
+        assert doc is not None and doc.gan_analysis is not None
+        gan = doc.gan_analysis
+        parts = [f"generator {format_count(gan.generator.total_params)} · discriminator "
+                 f"{format_count(gan.discriminator.total_params)} parameters"]
+        if gan.latent_shape is not None and gan.sample_shape is not None:
+            parts.append(f"noise {format_shape(gan.latent_shape)} → sample "
+                         f"{format_shape(gan.sample_shape)}")
+        errors = len(gan.errors)
+        if errors:
+            parts.append(f"{errors} error{'s' * (errors > 1)}")
+        self.summary_label.setText("  ·  ".join(parts))
+        problems = doc.problems
+        if getattr(self, "_problems_from", None) is not gan:  # not on a tab switch: a row
+            self._problems_from = gan                           # may be in use
+            self.problems.show_problems(problems)
+        self.bottom_tabs.setTabText(self.bottom_tabs.indexOf(self.problems),
+                                    f"Problems ({len(problems)})" if problems else "Problems")
 
     def _update_title(self) -> None:
         doc = self.document
@@ -308,19 +381,20 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         store = settings()
         store.setValue("theme", name)
         store.sync()
-        if self.scene is not None:
-            for item in self.scene.items():
+        for scene in self.canvas_scenes():
+            scene.setBackgroundBrush(QColor(theme.current().background))
+            for item in scene.items():
                 item.update()
-        if self.view is not None:
-            self.view.viewport().update()
+            for view in scene.views():
+                view.viewport().update()
         if self.document is not None:
-            self.problems.show_problems(self.document.analysis.problems
-                                        if self.document.analysis else [])
+            self.problems.show_problems(self.document.problems)
         self.inspector.rebuild()
         self.inspect_panel.apply_theme()
         self.evaluate_panel.confusion.apply_theme()
         self.evaluate_panel.saliency.apply_theme()
-        self.cost_overlay.apply_theme()
+        for overlay in getattr(self.gan_canvas, "cost_overlays", [self.cost_overlay]):
+            overlay.apply_theme()
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self).exec()

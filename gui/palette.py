@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
@@ -41,6 +43,8 @@ class Palette(QWidget):
     """Drag a block onto the canvas, or double-click it to add it at the view's centre."""
 
     add_requested = Signal(str)
+    #: Right-click → Remove from My blocks on a library unit (its name).
+    library_remove_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,8 +78,89 @@ class Palette(QWidget):
                 group.addChild(item)
                 self.items[block.type_name] = item
             group.setExpanded(True)
+        self.library_group: QTreeWidgetItem | None = None
+        self.units_group: QTreeWidgetItem | None = None
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._library_menu)
         self.search.textChanged.connect(self.filter)
         self.tree.itemDoubleClicked.connect(self._double_clicked)
+
+    def set_library(self, entries: list[Any]) -> None:
+        """The "My blocks" category: the units saved to the personal library (gui.units).
+        Each drags as ``library:<Name>``; dropping it imports the unit into the project."""
+        from .units.library import LIBRARY_PREFIX, MY_BLOCKS
+
+        if self.library_group is not None:
+            for i in range(self.library_group.childCount()):
+                self.items.pop(LIBRARY_PREFIX + self.library_group.child(i).text(0), None)
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(self.library_group))
+            self.library_group = None
+        if not entries:
+            return
+        group = self.library_group = QTreeWidgetItem([MY_BLOCKS])
+        group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        group.setIcon(0, category_icon(MY_BLOCKS))
+        font = group.font(0)
+        font.setBold(True)
+        group.setFont(0, font)
+        self.tree.insertTopLevelItem(0, group)
+        for entry in entries:
+            item = QTreeWidgetItem([entry.name])
+            item.setData(0, Qt.ItemDataRole.UserRole, LIBRARY_PREFIX + entry.name)
+            ports = ", ".join(entry.inputs) or "no inputs"
+            params = ", ".join(["repeat", *entry.params])
+            item.setToolTip(0, (entry.doc or f"Your unit {entry.name}") +
+                            f"\nInputs: {ports}. Parameters: {params}.\n{entry.path}")
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                          | Qt.ItemFlag.ItemIsDragEnabled)
+            group.addChild(item)
+            self.items[LIBRARY_PREFIX + entry.name] = item
+        group.setExpanded(True)
+        self.filter(self.search.text())
+
+    def set_project_units(self, names: list[str]) -> None:
+        """The "Units" category: this project's units, to place another node of one (its
+        definition is shared, so every node of it changes together)."""
+        group = self.units_group
+        if group is not None:
+            for i in range(group.childCount()):
+                self.items.pop("unit:" + group.child(i).text(0), None)
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(group))
+            self.units_group = None
+        if not names:
+            return
+        group = self.units_group = QTreeWidgetItem(["Units in this project"])
+        group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        group.setIcon(0, category_icon("Units"))
+        font = group.font(0)
+        font.setBold(True)
+        group.setFont(0, font)
+        self.tree.insertTopLevelItem(1 if self.library_group is not None else 0, group)
+        for name in names:
+            item = QTreeWidgetItem([name])
+            item.setData(0, Qt.ItemDataRole.UserRole, "unit:" + name)
+            item.setToolTip(0, f"Another node of this project's unit {name}")
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                          | Qt.ItemFlag.ItemIsDragEnabled)
+            group.addChild(item)
+            self.items["unit:" + name] = item
+        group.setExpanded(True)
+        self.filter(self.search.text())
+
+    def _library_menu(self, pos: Any) -> None:
+        from PySide6.QtWidgets import QMenu
+
+        from .units.library import LIBRARY_PREFIX
+
+        item = self.tree.itemAt(pos)
+        data = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        if not (isinstance(data, str) and data.startswith(LIBRARY_PREFIX)):
+            return
+        menu = QMenu(self)
+        remove = menu.addAction(f"Remove {item.text(0)} from My blocks")
+        remove.triggered.connect(lambda: self.library_remove_requested.emit(
+            data[len(LIBRARY_PREFIX):]))
+        menu.popup(self.tree.viewport().mapToGlobal(pos))
 
     def filter(self, text: str) -> None:
         needle = text.strip().lower()

@@ -18,9 +18,16 @@ def fix_label(fix) -> str:  # type: ignore[no-untyped-def]
     return _FIX_WORDS.get(fix.action, fix.action).format(**fix.__dict__)
 
 
+#: Item data role holding the graph a problem belongs to (a GAN's two graphs).
+GRAPH_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
 class ProblemsPanel(QWidget):
     node_activated = Signal(str)
     fix_requested = Signal(object)
+    #: A problem of another graph than the one on show was picked (its key, before the
+    #: node or the fix), so the window shows that graph first.
+    graph_activated = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,11 +55,15 @@ class ProblemsPanel(QWidget):
             who = problem.node if problem.node else "graph"
             if problem.block_type and problem.node:
                 who = f"{problem.node} ({problem.block_type})"
+            graph = getattr(problem, "graph", None)
+            if graph:  # a GAN's problems say which network they are in
+                who = f"{graph.capitalize()} › {who}"
             item = QTreeWidgetItem(["●", who, problem.message])
             item.setForeground(0, QBrush(QColor(colors.error if error else colors.warning)))
             item.setToolTip(2, problem.message)
             item.setData(0, Qt.ItemDataRole.UserRole, problem.node or
                          (problem.nodes[0] if problem.nodes else None))
+            item.setData(0, GRAPH_ROLE, graph)
             self.tree.addTopLevelItem(item)
             if problem.fix is not None:
                 button = QPushButton(fix_label(problem.fix))
@@ -60,7 +71,7 @@ class ProblemsPanel(QWidget):
                 button.setStyleSheet("padding: 2px 12px;")
                 button.setCursor(Qt.CursorShape.PointingHandCursor)
                 button.setToolTip("Apply this fix (undoable)")
-                button.clicked.connect(lambda _=False, f=problem.fix: self.fix_requested.emit(f))
+                button.clicked.connect(lambda _=False, f=problem.fix, g=graph: self._fix(f, g))
                 holder = QWidget()
                 row = QHBoxLayout(holder)
                 row.setContentsMargins(4, 1, 8, 1)
@@ -79,7 +90,15 @@ class ProblemsPanel(QWidget):
     def fix_buttons(self) -> list[QPushButton]:
         return self.tree.findChildren(QPushButton)
 
+    def _fix(self, fix, graph: str | None) -> None:  # type: ignore[no-untyped-def]
+        if graph:
+            self.graph_activated.emit(graph)
+        self.fix_requested.emit(fix)
+
     def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
-        node = item.data(0, Qt.ItemDataRole.UserRole)
+        graph = item.data(0, GRAPH_ROLE)
+        node = item.data(0, Qt.ItemDataRole.UserRole)  # read first: showing the graph
+        if graph:                                      # rebuilds this list
+            self.graph_activated.emit(graph)
         if node:
             self.node_activated.emit(node)

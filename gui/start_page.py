@@ -18,8 +18,12 @@ def example_summary(path: Path) -> tuple[str, str]:
     """(name, one line) read from the file without building anything."""
     try:
         data = json.loads(path.read_text())
-        nodes = data.get("graph", {}).get("nodes", [])
         dataset = (data.get("dataset") or {}).get("name", "own data")
+        if data.get("recipe") == "gan":
+            g, d = (len(data.get(k, {}).get("nodes", [])) for k in ("generator", "discriminator"))
+            return data.get("name", path.stem), f"GAN · generator {g} blocks, discriminator " \
+                f"{d} blocks · {dataset}"
+        nodes = data.get("graph", {}).get("nodes", [])
         kinds = sorted({n.get("type") for n in nodes} & {"Conv2d", "LSTM", "GRU",
                                                           "MultiheadAttention",
                                                           "TransformerEncoderLayer", "Linear"})
@@ -56,6 +60,8 @@ class ExampleCard(QFrame):
 
 class StartPage(QWidget):
     new_requested = Signal()
+    #: New from a template: "gan" (the classic MLP GAN).
+    template_requested = Signal(str)
     open_requested = Signal()
     recent_requested = Signal(str)
     example_requested = Signal(Path)
@@ -79,9 +85,14 @@ class StartPage(QWidget):
         new = QPushButton("New project")
         new.setProperty("primary", True)
         new.clicked.connect(self.new_requested)
+        self.new_gan = QPushButton("New GAN")
+        self.new_gan.setToolTip("A generator and a discriminator (the classic MLP GAN on "
+                                "mnist5k), trained against each other")
+        self.new_gan.clicked.connect(lambda: self.template_requested.emit("gan"))
         open_ = QPushButton("Open…")
         open_.clicked.connect(self.open_requested)
         buttons.addWidget(new)
+        buttons.addWidget(self.new_gan)
         buttons.addWidget(open_)
         buttons.addStretch(1)
         column.addLayout(buttons)

@@ -22,6 +22,8 @@ CATEGORY_COLORS = {
     "Recurrent": "#d9486b",
     "Attention": "#e07b2f",
     "Merge": "#7d8597",
+    "Units": "#b5838d",
+    "My blocks": "#b5838d",
 }
 DEFAULT_CATEGORY_COLOR = "#7d8597"
 

@@ -12,15 +12,19 @@ from torchloom.engine.edits import copy_fragment, plan_add, plan_fix, plan_layou
 
 from .canvas.node_item import WIDTH
 from .problems import fix_label
+from .units.library import LIBRARY_PREFIX
 
 
 class EditActions:
     """Needs `document`, `scene`, `view`, `inspector` and `flash` from the window."""
 
     def add_block(self, type_name: str, scene_pos: QPointF) -> str | None:
-        doc = self.document
+        doc = self.edit_doc  # type: ignore[attr-defined]  # an opened unit's, or the project's
         if doc is None:
             return None
+        if type_name.startswith(LIBRARY_PREFIX):  # from My blocks in the palette
+            return self.add_library_unit(type_name[len(LIBRARY_PREFIX):],  # type: ignore
+                                         scene_pos)
         node_id = doc.graph.new_id(type_name)
         pos = (round(scene_pos.x() - WIDTH / 2, 1), round(scene_pos.y() - 24, 1))
         if doc.plan_and_edit(lambda: plan_add(doc.graph, type_name, pos, node_id=node_id),
@@ -64,7 +68,7 @@ class EditActions:
             self.delete_selection()
 
     def paste(self, fragment: dict | None = None, offset=(40.0, 40.0)) -> None:  # type: ignore[type-arg]
-        doc = self.document
+        doc = self.edit_doc  # type: ignore[attr-defined]  # an opened unit's, or the project's
         if doc is None:
             return
         if fragment is None:
@@ -92,13 +96,13 @@ class EditActions:
         self.paste(copy_fragment(self.scene.document.graph, self.scene.selected_node_ids()))
 
     def auto_layout(self) -> None:
-        doc = self.document
+        doc = self.edit_doc  # type: ignore[attr-defined]  # an opened unit's, or the project's
         if doc is not None:
             doc.plan_and_edit(lambda: plan_layout(doc.graph), "Auto-layout")
             self.fit()
 
     def apply_fix(self, fix) -> None:  # type: ignore[no-untyped-def]
-        doc = self.document
+        doc = self.edit_doc  # type: ignore[attr-defined]  # an opened unit's, or the project's
         if doc is not None:
             doc.plan_and_edit(lambda: plan_fix(doc.graph, fix), f"Fix: {fix_label(fix)}")
 
@@ -109,6 +113,9 @@ class EditActions:
         return self.inspector._commit(name, value)
 
     def focus_node(self, node_id: str) -> None:
+        if self.scene is not None and node_id not in self.scene.node_items and \
+                getattr(self, "open_units", None):  # a problem of the model: back out first
+            self.unit_up_to(0)  # type: ignore[attr-defined]
         if self.scene is not None and node_id in self.scene.node_items:
             self.scene.select_nodes([node_id])
             if self.view is not None:

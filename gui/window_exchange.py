@@ -68,8 +68,12 @@ class ExchangeActions:
     def _exchange_enabled(self) -> None:
         has = self.document is not None
         busy = getattr(self, "_exchange_busy", False)
-        for act in (self.act_export, *self.export_actions.values()):
-            act.setEnabled(has and not busy)
+        from .exchange.export_dialog import formats_for
+
+        allowed = formats_for(self.document.project) if has else ()
+        self.act_export.setEnabled(has and not busy)
+        for key, act in self.export_actions.items():
+            act.setEnabled(has and not busy and key in allowed)
         self.export_menu.setEnabled(has and not busy)
         self.act_import.setEnabled(not busy)
         self.act_trust.setEnabled(has and bool(self._untrusted()))
@@ -94,10 +98,10 @@ class ExchangeActions:
         doc = self.document
         if doc is None or self._refuse_while_training("export"):
             return
-        analysis = doc.analysis
-        if analysis is not None and analysis.errors:
+        errors = doc.errors
+        if errors:
             self.report("Cannot export", "The graph has errors; fix them first (see the "
-                        f"Problems tab):\n\n{analysis.errors[0].describe()}")
+                        f"Problems tab):\n\n{errors[0].describe()}")
             return
         project = snapshot(doc.project)
         runs = matching_runs(project, self.runs_dir() if doc.path else None)
@@ -141,7 +145,36 @@ class ExchangeActions:
     def _untrusted(self) -> list[Path]:
         from torchloom.engine.codefiles import untrusted_files
 
-        return untrusted_files(self.document.graph) if self.document is not None else []
+        doc = self.document
+        if doc is None:
+            return []
+        found: dict[str, Path] = {}  # every graph of the project (a GAN has two), each file once
+        for graph in doc.graphs().values():
+            for path in untrusted_files(graph):
+                found.setdefault(str(path), path)
+        return list(found.values())
+
+    def train_blocked_reason(self) -> str | None:
+        """Why Train is off while Code blocks name files nobody trusted (None: it is not)."""
+        from .units.code_status import untrusted_reason
+
+        return untrusted_reason(self._untrusted()) if self.document is not None else None
+
+    def _gate_train(self) -> None:
+        """Train stays off, with the reason as its tooltip, until the code files are trusted;
+        the graph still displays and can be edited."""
+        reason = self.train_blocked_reason()
+        button = self.training_panel.train_button  # type: ignore[attr-defined]
+        if reason:
+            self.act_train.setEnabled(False)  # type: ignore[attr-defined]
+            button.setEnabled(False)
+        elif self.controller.state == "idle":
+            self.act_train.setEnabled(self.document is not None)  # type: ignore[attr-defined]
+            button.setEnabled(True)
+        tip = reason or "Compile the graph and train a new run (Ctrl+Return)"
+        self.act_train.setToolTip(tip)  # type: ignore[attr-defined]
+        button.setToolTip(tip)
+        self.act_trust.setEnabled(self.document is not None and bool(reason))
 
     def offer_trust(self) -> None:
         """After opening a project: its Code blocks' files run only if the person says so."""
@@ -182,6 +215,7 @@ class ExchangeActions:
         if self.document is not None:
             self.document.refresh()
         self._exchange_enabled()
+        self._gate_train()
         self.flash(f"Trusted {len(files)} code file{'s' * (len(files) > 1)}")
 
     # ---- import --------------------------------------------------------------------------

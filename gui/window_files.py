@@ -16,6 +16,8 @@ from .document import Document
 from .paths import add_recent
 
 PROJECT_FILTER = "Torchloom projects (*.json);;All files (*)"
+#: File → New from template: name → bundled example file.
+TEMPLATES = {"gan": "gan_mnist.json"}
 
 
 class FileActions:
@@ -47,6 +49,22 @@ class FileActions:
         project = Project(name="Untitled", dataset={"name": "mnist5k"})
         project.graph.add_node("Input", {"shape": [1, 28, 28]}, "x", pos=(0.0, 0.0))
         self.set_document(Document(project, self.loader))
+
+    def new_from_template(self, name: str = "gan") -> bool:
+        """New → GAN: the bundled template opens as an untitled project."""
+        from torchloom.engine.resources import examples_dir
+
+        path = examples_dir() / TEMPLATES[name]
+        if not self.confirm_discard():
+            return False
+        try:
+            project = load_project(path)
+        except ProjectFileError as exc:
+            self.report("Cannot open the template", exc.describe())
+            return False
+        project.path = None
+        self.set_document(Document(project, self.loader))
+        return True
 
     def open_dialog(self) -> None:
         if not self.confirm_discard():

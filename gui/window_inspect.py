@@ -17,6 +17,10 @@ from .inspect.jobs import Jobs
 #: Live probes every this many training steps. One probe is one forward pass on the probe
 #: batch (about 20 samples); the controller draws at most the newest one per 300 ms.
 LIVE_PROBE_EVERY = 20
+#: What Inspect and Evaluate say on a GAN project, instead of showing classifier views.
+GAN_TEXT = ("{what} is for classifiers: {views}. A GAN generates samples instead: watch them "
+            "in the sample grid of the Plots tab, or write them with the command torchloom "
+            "sample.")
 
 
 class InspectActions:
@@ -57,6 +61,24 @@ class InspectActions:
         self._evaluate_pending = None
         self.inspect_panel.clear()
         self.evaluate_panel.set_trained(None)
+        tabs = getattr(self, "gan_canvas", None)
+        if tabs is not None:  # a GAN: no class predictions to inspect or evaluate
+            self.inspect_panel.say(GAN_TEXT.format(
+                what="Inspect", views="its activation and saliency views explain a predicted "
+                "class"))
+            self.evaluate_panel.say(GAN_TEXT.format(
+                what="Evaluate", views="its confusion matrix, per-class metrics and mistakes "
+                "compare predicted classes with true ones"))
+            # a cost strip on each network's canvas, one colouring choice for both
+            first, second = tabs.keys
+            self.cost_overlay.attach(tabs.parts[first], tabs.scenes[first], tabs.views[first])
+            other = CostOverlay(tabs)  # goes with the tabs
+            other.attach(tabs.parts[second], tabs.scenes[second], tabs.views[second])
+            other.set_metric(self.cost_overlay.metric)
+            self.cost_overlay.metric_changed.connect(other.set_metric)
+            other.metric_changed.connect(self.cost_overlay.set_metric)
+            tabs.cost_overlays = [self.cost_overlay, other]
+            return
         if self.scene is not None:
             self.scene.node_selection_changed.connect(self._inspect_selection)
         self.cost_overlay.attach(self.document, self.scene, self.view)
@@ -75,17 +97,21 @@ class InspectActions:
             self.show_tab(self.inspect_panel, height=int(self.height() * 0.4))
 
     def _inspect_prepared(self, job: Any) -> None:
+        if self.document is not None and self.document.is_gan:
+            return
         tokens = job.split.full.info.get("tokens")
         self.inspect_panel.start_live(job.trainer.probe, tokens)
 
     def _inspect_finished(self, result: Any) -> None:
-        if result.run_dir is None or result.status == "failed" or self.document is None:
+        if result.run_dir is None or result.status == "failed" or self.document is None \
+                or self.document.is_gan:
             return
         request_project = getattr(self, "_last_request_project", None)
         self.inspect_run(Path(result.run_dir), request_project)
 
     def _inspect_runs_selected(self, runs: list[Any]) -> None:
-        if len(runs) == 1 and not self.controller.running:
+        if len(runs) == 1 and not self.controller.running and not (
+                self.document is not None and self.document.is_gan):
             self.inspect_run(runs[0].path)
 
     def inspect_run(self, run_dir: Path, project: Any = None) -> None:

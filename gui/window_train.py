@@ -97,6 +97,7 @@ class TrainActions:
             return
         doc.settings_changed.connect(self._settings_changed)
         doc.analysis_changed.connect(self._expected_input)
+        doc.analysis_changed.connect(self._gate_train)  # type: ignore[attr-defined]
         self._settings_changed()
         self.runs_panel.refresh(self.runs_dir())
 
@@ -104,6 +105,7 @@ class TrainActions:
         doc = self.document
         if doc is None:
             return
+        self.training_panel.set_recipe(doc.project.recipe)
         self.training_panel.show_settings(doc.project.training_config())
         base = doc.path.parent if doc.path else None
         self.data_panel.set_project(doc.project.dataset, base, self._input_spec())
@@ -112,11 +114,13 @@ class TrainActions:
         self.data_panel.set_expected(self._input_spec())
 
     def _input_spec(self) -> tuple[tuple[int, ...], str] | None:
+        """The shape the data must have: the Input's (a GAN's discriminator's)."""
         doc = self.document
-        if doc is None or doc.analysis is None:
+        analysis = doc.analyses.get(doc.data_key()) if doc is not None else None
+        if analysis is None:
             return None
-        for node_id in doc.analysis.inputs:
-            spec = doc.analysis.nodes[node_id].spec
+        for node_id in analysis.inputs:
+            spec = analysis.nodes[node_id].spec
             if spec is not None:
                 return tuple(spec.shape), spec.dtype
         return None
@@ -146,13 +150,15 @@ class TrainActions:
 
     def _fit_input(self, shape: list[int], dtype: str) -> None:
         doc = self.document
-        if doc is None or not doc.analysis or not doc.analysis.inputs:
+        key = doc.data_key() if doc is not None else "graph"
+        analysis = doc.analyses.get(key) if doc is not None else None
+        if doc is None or not analysis or not analysis.inputs:
             return
-        node_id = doc.analysis.inputs[0]
-        graph = doc.graph
+        node_id = analysis.inputs[0]
+        graph = doc.graphs()[key]
         doc.plan_and_edit(lambda: plan_set_param(graph, node_id, "shape", shape)
                           + plan_set_param(graph, node_id, "dtype", dtype),
-                          f"Fit {node_id} to the data")
+                          f"Fit {node_id} to the data", key=key)
 
     def _devices(self) -> None:
         from torchloom.engine.train.config import list_devices
@@ -168,9 +174,10 @@ class TrainActions:
         if doc.analysis is None:
             self.flash("PyTorch is still loading: try again in a moment")
             return False
-        if doc.analysis.errors:
-            count = len(doc.analysis.errors)
-            text = (f"The graph has {count} error{'s' * (count > 1)}: fix "
+        if doc.errors:
+            count = len(doc.errors)
+            what = "The networks have" if doc.is_gan else "The graph has"
+            text = (f"{what} {count} error{'s' * (count > 1)}: fix "
                     f"{'them' if count > 1 else 'it'} first (see the Problems panel).")
             self.training_panel.say(text, error=True)
             self.flash(text)
@@ -180,7 +187,8 @@ class TrainActions:
 
         request = TrainRequest.snapshot(doc.project, resume=resume,
                                         init_from=None if resume else self.weights_from,
-                                        runs_dir=self.runs_dir(), probe_every=LIVE_PROBE_EVERY)
+                                        runs_dir=self.runs_dir(),
+                                        probe_every=0 if doc.is_gan else LIVE_PROBE_EVERY)
         self._last_request_project = request.project
         self._run_prepared = False  # until the worker has a job: failures are "could not start"
         self._ensure_plots()
@@ -211,9 +219,19 @@ class TrainActions:
         self.show_tab(self.plots_holder, height=int(self.height() * 0.4))
 
     def _ensure_plots(self) -> None:
+        """The plots for the open project's recipe (a GAN has its own losses and samples)."""
+        gan = self.document is not None and self.document.is_gan
+        if self.plots is not None and getattr(self.plots, "is_gan", False) != gan \
+                and not self.controller.running:
+            self.plots.hide()
+            self.plots.setParent(None)
+            self.plots.deleteLater()
+            self.plots = None
         if self.plots is None:
             from .training.plots import PlotsPanel
 
+            if gan:
+                from .gan.plots import GanPlotsPanel as PlotsPanel  # type: ignore[assignment]
             layout = self.plots_holder.layout()
             while layout.count():
                 item = layout.takeAt(0)
@@ -221,6 +239,7 @@ class TrainActions:
                     item.widget().hide()
                     item.widget().setParent(None)
             self.plots = PlotsPanel(self.plots_holder)
+            self.plots.is_gan = gan
             layout.addWidget(self.plots)
 
     def _training_state(self, state: str) -> None:
@@ -234,14 +253,16 @@ class TrainActions:
         self.act_reset.setEnabled(state == "idle")
         if state == "idle" and self.document is not None:
             self.document.lock(None)
-        if self.scene is not None:
-            self.scene.set_read_only(state != "idle")
+        for scene in self.canvas_scenes():
+            scene.set_read_only(state != "idle")
         self.inspector.setEnabled(state == "idle")
         if state == "stopping" and self.plots is not None:
             self.plots.status.setText("Stopping after this batch…")
+        self._gate_train()  # type: ignore[attr-defined]  # untrusted code files (H4)
 
     def _prepared(self, job: Any) -> None:
         self._run_prepared = True
+        self._run_warning = ""
         where = [f"Run folder: {job.run_dir}"] if job.run_dir else []
         self._run_notes = "<br>".join(where + list(job.notes))
         self.training_panel.say(self._run_notes)
@@ -249,9 +270,13 @@ class TrainActions:
     def _began(self, info: dict[str, Any]) -> None:
         if self.plots is not None:
             self.plots.set_epochs(info["epochs"])
-            self.plots.status.setText(f"Training on {info['device']}: "
-                                      f"{info['train_samples']:,} train / "
-                                      f"{info['val_samples']:,} validation samples")
+            if info.get("recipe") == "gan" or "val_samples" not in info:
+                self.plots.status.setText(f"Training a GAN on {info.get('device', '?')}: "
+                                          f"{info.get('train_samples', 0):,} real samples")
+            else:
+                self.plots.status.setText(f"Training on {info['device']}: "
+                                          f"{info['train_samples']:,} train / "
+                                          f"{info['val_samples']:,} validation samples")
 
     def _reports(self, reports: list[Any]) -> None:
         if self.plots is not None:
@@ -260,6 +285,13 @@ class TrainActions:
     def _epoch(self, report: Any) -> None:
         if self.plots is not None:
             self.plots.add_epoch(report)
+        warning = (getattr(report, "extra", None) or {}).get("warning")
+        if warning:  # a GAN's mode collapse: said in the run's log too, not only drawn
+            self._run_warning = (f"<span style='color:{theme.current().warning}'>⚠ "
+                                 f"{html.escape(str(warning))}</span>")
+            self.training_panel.say("<br>".join(
+                t for t in (getattr(self, "_run_notes", ""), self._run_warning) if t))
+            self.flash(str(warning))
 
     def _finished(self, result: Any) -> None:
         if result.status in ("finished", "stopped") and result.run_dir is not None:
@@ -269,10 +301,14 @@ class TrainActions:
                 "continues from the checkpoint", "failed": "Failed"}.get(result.status, "")
         if final is not None and final.val_acc is not None:
             text += f" · validation accuracy {final.val_acc:.4f}"
+        extra = getattr(final, "extra", None) or {}
+        if extra.get("d_loss") is not None and extra.get("g_loss") is not None:
+            text += f" · d_loss {extra['d_loss']:.3f} · g_loss {extra['g_loss']:.3f}"
         if self.plots is not None and result.status != "failed":
             self.plots.finish(result.status, text)
         if result.status != "failed":
-            notes = getattr(self, "_run_notes", "")
+            notes = "<br>".join(t for t in (getattr(self, "_run_notes", ""),
+                                            getattr(self, "_run_warning", "")) if t)
             self.training_panel.say(text + (f"<br>{notes}" if notes else ""))
         elif result.run_dir is not None:  # under the failure, muted: what the person still has
             kept = (f"The run folder keeps its last checkpoint, from step {result.checkpoint[1]}"

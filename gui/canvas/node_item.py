@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QGraphicsItem, QGraphicsSceneHoverEvent, QStyle,
 from torchloom.engine.graph import Node
 
 from .. import theme
+from ..units.code_status import code_status
 from .style import format_count, format_shape, heat_rgb
 
 WIDTH = 190.0
@@ -25,6 +26,7 @@ PORT_GAP = 20.0
 PORT_RADIUS = 5.0
 PORT_HIT = 11.0
 BADGE_RADIUS = 9.0
+STACK = 8.0  # how far a unit's card stack shows behind it
 _TITLE_FONT = QFont()
 _TITLE_FONT.setPointSizeF(9.5)
 _TITLE_FONT.setBold(True)
@@ -32,6 +34,9 @@ _BODY_FONT = QFont()
 _BODY_FONT.setPointSizeF(9.0)
 _SMALL_FONT = QFont()
 _SMALL_FONT.setPointSizeF(8.0)
+_REPEAT_FONT = QFont()
+_REPEAT_FONT.setPointSizeF(15.0)
+_REPEAT_FONT.setBold(True)
 
 
 class NodeItem(QGraphicsItem):
@@ -88,6 +93,8 @@ class NodeItem(QGraphicsItem):
         lines = [f"<b>{self.node.type}</b> &nbsp;{self.node.id}"]
         if block is not None:
             lines.append(block.doc)
+        if self.is_unit:
+            lines.append("Double-click to open it; Ctrl+Shift+G ungroups it.")
         if self.cost_tip:
             lines.append(self.cost_tip)
         for err in self.errors:
@@ -103,9 +110,27 @@ class NodeItem(QGraphicsItem):
 
     # ---- geometry ----------------------------------------------------------------------
 
+    @property
+    def is_unit(self) -> bool:
+        return self.node.type.startswith("unit:")
+
+    @property
+    def repeat(self) -> int:
+        value = self.node.params.get("repeat", 1) if self.is_unit else 1
+        return value if isinstance(value, int) and not isinstance(value, bool) else 1
+
+    def title_text(self) -> str:
+        """The header: a block's type, or a unit's name."""
+        return self.node.type[len("unit:"):] if self.is_unit else self.node.type
+
+    def repeat_text(self) -> str:
+        """"×12" on a unit stacked 12 times (drawn large in the body, never elided)."""
+        return f"×{self.repeat}" if self.repeat > 1 else ""
+
     def boundingRect(self) -> QRectF:
-        return QRectF(-PORT_RADIUS - 2, -BADGE_RADIUS - 2, WIDTH + 2 * PORT_RADIUS + 4,
-                      self.height + BADGE_RADIUS + 4)
+        stack = STACK if self.is_unit else 0.0
+        return QRectF(-PORT_RADIUS - 2, -BADGE_RADIUS - 2, WIDTH + 2 * PORT_RADIUS + 4 + stack,
+                      self.height + BADGE_RADIUS + 4 + stack)
 
     def shape(self) -> QPainterPath:  # type: ignore[override]
         path = QPainterPath()
@@ -157,6 +182,12 @@ class NodeItem(QGraphicsItem):
         header_color = theme.category_color(self.category)
         body = QRectF(0, 0, WIDTH, self.height)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self.is_unit:  # a unit reads as a stack of cards, deeper when repeated
+            painter.setPen(QPen(QColor(colors.node_border), 1.0))
+            painter.setBrush(QColor(colors.node_body))
+            for step in ((2, 1) if self.repeat > 1 else (1,)):
+                offset = STACK * step / 2
+                painter.drawRoundedRect(body.translated(offset, offset), 6, 6)
         outline = QColor(colors.selected) if selected else QColor(colors.node_border)
         if self.severity == "error":
             outline = QColor(colors.error) if not selected else outline
@@ -179,7 +210,7 @@ class NodeItem(QGraphicsItem):
         painter.setFont(_TITLE_FONT)
         painter.setPen(QColor("#ffffff"))
         metrics = QFontMetricsF(_TITLE_FONT)
-        title = metrics.elidedText(self.node.type, Qt.TextElideMode.ElideRight, room)
+        title = metrics.elidedText(self.title_text(), Qt.TextElideMode.ElideRight, room)
         painter.drawText(QRectF(10, 0, WIDTH - 20, HEADER),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title)
         painter.setFont(_SMALL_FONT)
@@ -203,11 +234,25 @@ class NodeItem(QGraphicsItem):
         painter.setFont(_BODY_FONT)
         painter.setPen(QColor(colors.node_text))
         text_rect = QRectF(left, HEADER + 6, WIDTH - left - 14, 18)
+        status = code_status(self.node, self.errors)  # a Code block says why it cannot run
+        headline = self.shape_text or "…"
+        if status is not None:
+            painter.setPen(QColor(colors.error))
+            headline = QFontMetricsF(_BODY_FONT).elidedText(
+                status[0], Qt.TextElideMode.ElideRight, text_rect.width())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         self.shape_text or "…")
+                         headline)
+        if self.repeat_text():
+            painter.setFont(_REPEAT_FONT)
+            painter.setPen(theme.category_color(self.category))
+            painter.drawText(QRectF(left, HEADER + 4, WIDTH - left - 12, 36),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                             self.repeat_text())
         painter.setFont(_SMALL_FONT)
         painter.setPen(QColor(colors.node_subtext))
         sub = self.params_text + ("  ·  output" if self.is_output else "")
+        if status is not None:
+            sub = status[1]
         if self.cost_level is not None:
             sub = self.cost_text
         painter.drawText(QRectF(left, HEADER + 24, WIDTH - left - 14, 16),

@@ -28,6 +28,8 @@ SCENE_HALF = 100_000.0
 class CanvasScene(QGraphicsScene):
     #: The selected node ids changed (the inspector follows).
     node_selection_changed = Signal(list)
+    #: A node was double-clicked (a unit node opens; gui.units).
+    node_double_clicked = Signal(str)
 
     def __init__(self, document: Document) -> None:
         super().__init__()
@@ -112,6 +114,10 @@ class CanvasScene(QGraphicsScene):
         elif kind == "edge_removed":
             self._remove_edge_item(event.edge)
             self._refresh_ports(event.edge.dst)
+        elif kind == "node_changed":  # a unit's repeat shows in its header
+            item = self.node_items.get(event.node.id)
+            if item is not None:
+                item.update()
         elif kind == "node_moved":
             item = self.node_items.get(event.node.id)
             if item is not None and event.node.pos is not None:
@@ -253,6 +259,12 @@ class CanvasScene(QGraphicsScene):
         super().mouseReleaseEvent(event)
         if event.button() == Qt.MouseButton.LeftButton:
             self.commit_moves()
+
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        super().mouseDoubleClickEvent(event)
+        item = self.node_item_at(event.scenePos())
+        if event.button() == Qt.MouseButton.LeftButton and item is not None:
+            self.node_double_clicked.emit(item.node.id)
 
     def _finish_wire(self, start: tuple[str, str, str | None], pos: QPointF) -> None:
         """Drop on a port: wire it. Drop on a node: its first free input (or its output, when

@@ -4,10 +4,11 @@ button or Space+drag, fit with F, add blocks by dropping from the palette or wit
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import (QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent,
-                           QMouseEvent, QPainter, QPen, QWheelEvent)
+from PySide6.QtGui import (QColor, QContextMenuEvent, QDragEnterEvent, QDragMoveEvent,
+                           QDropEvent, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent)
 from PySide6.QtWidgets import QFrame, QGraphicsView, QLineEdit, QListWidget, QListWidgetItem, \
     QVBoxLayout, QWidget
 
@@ -23,6 +24,8 @@ MIN_ZOOM, MAX_ZOOM = 0.08, 3.0
 class CanvasView(QGraphicsView):
     #: A block type to add at a scene position (from a drop, Tab, or the palette).
     add_block_requested = Signal(str, QPointF)
+    #: Right-click: the global position for the menu and the scene position under it.
+    context_menu_requested = Signal(QPoint, QPointF)
 
     def __init__(self, scene: CanvasScene, parent: QWidget | None = None) -> None:
         super().__init__(scene, parent)
@@ -41,6 +44,8 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPoint | None = None
         self._space = False
         self._popup: QuickAdd | None = None
+        #: Backspace or Esc on an opened unit's canvas: back out (gui.units); None: no-op.
+        self.on_back: Any = None
 
     @property
     def canvas(self) -> CanvasScene:
@@ -120,7 +125,15 @@ class CanvasView(QGraphicsView):
         if key == Qt.Key.Key_Tab:
             self.open_quick_add()
             return
+        if key in (Qt.Key.Key_Backspace, Qt.Key.Key_Escape) and self.on_back is not None \
+                and not event.modifiers():
+            self.on_back()
+            return
         super().keyPressEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        self.context_menu_requested.emit(event.globalPos(), self.mapToScene(event.pos()))
+        event.accept()
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():

@@ -31,6 +31,18 @@ FORMATS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+#: The formats a GAN project (two networks) exports to; the engine refuses the others.
+GAN_FORMATS = ("python",)
+GAN_REFUSED = "holds one network; a GAN has two: PyTorch code writes both."
+
+
+def formats_for(project: Project) -> tuple[str, ...]:
+    """The format keys `project` can be exported to."""
+    if project.is_gan:
+        return GAN_FORMATS
+    return tuple(key for key, _l, _d, _s in FORMATS)
+
+
 @dataclass
 class ExportChoice:
     fmt: str
@@ -42,13 +54,16 @@ def matching_runs(project: Project, runs_dir: Path | None) -> list[RunRecord]:
     """Finished or stopped runs whose graph is the canvas's graph, newest first."""
     if runs_dir is None:
         return []
-    current = graph_to_dict(project.graph)
+    def graphs(p: Project) -> dict[str, object]:
+        return {key: graph_to_dict(graph) for key, graph in p.graphs().items()}
+
+    current = graphs(project)
     out = []
     for run in reversed(list_runs(runs_dir)):
         if run.status not in ("finished", "stopped"):
             continue
         saved = run.project()
-        if saved is not None and graph_to_dict(saved.graph) == current:
+        if saved is not None and saved.recipe == project.recipe and graphs(saved) == current:
             out.append(run)
     return out
 
@@ -64,8 +79,17 @@ class ExportDialog(QDialog):
         form = QFormLayout()
         self.format = QComboBox()
         self.format.setObjectName("export_format")
+        allowed = formats_for(project)
         for key, label, _doc, _suffix in FORMATS:
             self.format.addItem(label.removesuffix("…"), key)
+            if key not in allowed:  # listed, greyed out, and the tooltip says why
+                item = self.format.model().item(self.format.count() - 1)  # type: ignore[attr-defined]
+                item.setEnabled(False)
+                item.setToolTip(f"{label.removesuffix('…')} {GAN_REFUSED}")
+        labels = {key: label.removesuffix("…") for key, label, _d, _s in FORMATS}
+        self.refused = "" if fmt in allowed else f"{labels[fmt]} {GAN_REFUSED}"
+        if fmt not in allowed:
+            fmt = allowed[0]
         self.about = QLabel()
         self.about.setObjectName("muted")
         self.about.setWordWrap(True)
@@ -112,7 +136,13 @@ class ExportDialog(QDialog):
 
     def _format_changed(self) -> None:
         fmt = self.format.currentData()
-        self.about.setText({k: d for k, _l, d, _s in FORMATS}[fmt])
+        about = {k: d for k, _l, d, _s in FORMATS}[fmt]
+        if self.project.is_gan and fmt == "python":
+            about = ("One Python file with both networks: Generator (noise → sample) and "
+                     "Discriminator (sample → logit). Needs only torch.")
+        if self.refused:
+            about = f"{self.refused}\n{about}"
+        self.about.setText(about)
         current = Path(self.path.text()) if self.path.text() else None
         if current is None or current.parent == Path("."):
             self.path.setText(str(self._default_path()))

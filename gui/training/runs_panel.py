@@ -73,7 +73,11 @@ class RunsPanel(QWidget):
         if a is None or b is None:
             self.diff.setText("One of these runs has no readable graph.")
             return
-        lines = graph_diff(a.graph, b.graph)
+        lines: list[str] = []
+        for key, graph in a.graphs().items():  # a GAN's two networks, each named
+            other = b.graphs().get(key)
+            found = graph_diff(graph, other) if other is not None else [f"no {key} in {newer.name}"]
+            lines += [f"{key}: {line}" for line in found] if a.is_gan else found
         config = [f"{k}: {a.training.get(k)} -> {b.training.get(k)}"
                   for k in sorted(set(a.training) | set(b.training))
                   if a.training.get(k) != b.training.get(k)]

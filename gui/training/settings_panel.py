@@ -16,6 +16,9 @@ from ..inspector import ParamField
 #: Shown in this order; the rest of TRAINING_FIELDS follow.
 ORDER = ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "momentum", "schedule",
          "loss", "val_split", "seed", "amp")
+#: Settings only one recipe reads; the other recipe's form leaves them out.
+GAN_ONLY = ("betas", "d_steps", "label_smoothing")
+CLASSIFIER_ONLY = ("optimizer", "momentum", "loss", "val_split")
 
 
 class TrainingPanel(QScrollArea):
@@ -66,7 +69,7 @@ class TrainingPanel(QScrollArea):
         title = QLabel("Settings")
         title.setObjectName("section")
         layout.addWidget(title)
-        form = QFormLayout()
+        form = self.form = QFormLayout()
         self.fields: dict[str, ParamField] = {}
         for name in [*ORDER, *(k for k in TRAINING_FIELDS if k not in ORDER)]:
             field = ParamField(name, TRAINING_FIELDS[name], self._commit)
@@ -82,7 +85,16 @@ class TrainingPanel(QScrollArea):
         self.reset_button.clicked.connect(self.reset_clicked)
         self.device.currentIndexChanged.connect(self._device_chosen)
         self._quiet = False
+        self.set_recipe("classifier")
         self.set_state("idle", can_resume=False)
+
+    def set_recipe(self, recipe: str) -> None:
+        """Show the settings the project's recipe uses (a GAN's Adam pair and steps)."""
+        hidden = CLASSIFIER_ONLY if recipe == "gan" else GAN_ONLY
+        for name, field in self.fields.items():
+            self.form.setRowVisible(field.widget, name not in hidden)
+            self.form.setRowVisible(field.error, name not in hidden)
+            field.error.setVisible(name not in hidden and bool(field.error.text()))
 
     def _commit(self, name: str, value: Any) -> str | None:
         decl = TRAINING_FIELDS[name]
