@@ -24,7 +24,7 @@ from ..shapes import infer
 from . import checkpoint as ckpt
 from .callbacks import Callback, TrainResult
 from .config import TrainConfig
-from .trainer import Trainer
+from .trainer import Trainer, batch_starts
 
 
 @dataclass
@@ -42,6 +42,25 @@ class TrainingJob:
         result = self.trainer.fit()
         result.reinitialized = list(self.reinitialized)
         return result
+
+
+def match_batch_size(state: dict[str, Any], config: TrainConfig, n: int) -> None:
+    """A resume with another batch_size. The checkpoint counts batches, not samples, so in
+    the middle of an epoch the count would point at the wrong samples of the epoch's
+    shuffle (some seen twice, some never): refused, naming the size that resumes. At an
+    epoch's end (a stop during validation) the new size simply applies from the next one."""
+    saved = (state.get("config") or {}).get("batch_size")
+    if saved is None or saved == config.batch_size:
+        return
+    done, steps = int(state["step_in_epoch"]), len(batch_starts(n, int(saved)))
+    if 0 < done < steps:
+        raise TrainingError(
+            f"that run stopped in the middle of epoch {int(state['epoch']) + 1} (batch {done} "
+            f"of {steps}) with batch_size {saved}, and batch_size is now {config.batch_size}: "
+            f"resume with batch_size {saved}, or start a new run from its weights to train "
+            f"with {config.batch_size}", kind="config")
+    if done == steps:  # the epoch's training is done; only its validation is left
+        state["step_in_epoch"] = len(batch_starts(n, config.batch_size))
 
 
 def runs_dir_for(project: Project) -> Path:
@@ -128,6 +147,7 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                     f"that run already finished {state['epoch']} of {config.epochs} epochs: ask "
                     f"for more (e.g. --epochs {state['epoch'] + 2}) to train further",
                     kind="config")
+            match_batch_size(state, config, len(split.train))
         else:
             init_from = resume
     if init_from is None and state is None and project.weights_path() is not None:

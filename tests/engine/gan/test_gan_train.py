@@ -138,6 +138,23 @@ def test_stop_and_resume_continue_both_optimizers_bit_for_bit(tmp_path):
         [e.extra["d_loss"] for e in straight.trainer.history]
 
 
+def test_a_mid_epoch_resume_with_another_batch_size_is_refused(tmp_path):
+    from torchloom.engine.errors import TrainingError
+
+    path = tiny_gan(tmp_path, epochs=2)
+    rec = Recorder(stop_at=3)  # in the middle of epoch 1 (6 steps an epoch)
+    first = prepare_training(load_project(path), out_dir=tmp_path / "b", callbacks=[rec],
+                             report_interval=0.0)
+    rec.job = first
+    assert first.run().status == "stopped"
+    batch = load_project(path).training_config()["batch_size"]
+    with pytest.raises(TrainingError, match=f"resume with batch_size {batch}"):
+        prepare_training(load_project(path), resume=tmp_path / "b",
+                         overrides={"batch_size": batch * 2})
+    assert prepare_training(load_project(path), resume=tmp_path / "b").run().status == \
+        "finished"
+
+
 def test_resuming_a_finished_run_asks_for_more_epochs(tmp_path):
     from torchloom.engine.errors import TrainingError
 

@@ -114,6 +114,27 @@ def test_resuming_a_finished_run_asks_for_more_epochs(tmp_path):
     assert more.run().epochs[-1].epoch == 2
 
 
+def test_a_mid_epoch_resume_with_another_batch_size_is_refused_and_says_which(tmp_path):
+    project = mlp_project(tmp_path, epochs=2)
+    part, _ = job_for(project, tmp_path, "part", stop_at=20, report_interval=0)
+    assert part.run().status == "stopped"
+    with pytest.raises(TrainingError, match="middle of epoch 1 .*resume with batch_size 32"):
+        prepare_training(project, resume=tmp_path / "part", overrides={"batch_size": 16})
+    assert json.loads((tmp_path / "part" / "run.json").read_text())["status"] == "stopped"
+    result = prepare_training(project, resume=tmp_path / "part").run()
+    assert result.status == "finished" and result.epochs[-1].epoch == 2
+
+
+def test_a_new_batch_size_applies_from_the_next_epoch_after_an_epoch_end(tmp_path):
+    project = mlp_project(tmp_path, epochs=2)
+    part, _ = job_for(project, tmp_path, "part", stop_at=45, report_interval=0)  # epoch 1's end
+    assert part.run().status == "stopped"
+    job = prepare_training(project, resume=tmp_path / "part", overrides={"batch_size": 64})
+    result = job.run()
+    assert result.status == "finished" and [e.epoch for e in result.epochs] == [1, 2]
+    assert result.step == 45 + len(job.trainer.starts)  # epoch 2 in batches of 64
+
+
 def test_warm_start_keeps_unchanged_nodes(tmp_path):
     project = mlp_project(tmp_path)
     job_for(project, tmp_path)[0].run()
