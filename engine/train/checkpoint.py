@@ -103,7 +103,12 @@ def save_checkpoint(run_dir: Path, model: nn.Module, node_ids: dict[str, str],
 def load_weights(path: Path) -> dict[str, torch.Tensor]:
     """Read safetensors weights. A run folder's model.safetensors must belong to its last
     complete checkpoint (see `check_complete`)."""
-    data = _read(path, "no weights file")
+    missing = "no weights file"
+    if path.name == MODEL_FILE and (path.parent / PROJECT_FILE).exists():  # a run folder
+        missing = ("no checkpoint yet: the run stopped or failed before it wrote its first "
+                   "one (they are written at each epoch's end and on Stop), so there is "
+                   "nothing to resume; start a new run")
+    data = _read(path, missing)
     if path.name == MODEL_FILE and _is_run_folder(path.parent):
         check_complete(path.parent, MODEL_FILE, data)
     try:

@@ -98,7 +98,7 @@ def test_a_diverging_loss_names_the_step_and_the_settings_to_lower(tmp_path):
     info = run_info(run)
     assert info["status"] == "failed" and info["message"] == error.message
     assert info["checkpoint"] is None and not (run / "model.safetensors").exists()
-    with pytest.raises(CheckpointError, match="model.safetensors: no weights file"):
+    with pytest.raises(CheckpointError, match="model.safetensors: no checkpoint yet"):
         prepare_training(project, resume=run)
 
 

@@ -12,7 +12,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from torchloom.engine.errors import TrainingError
+from torchloom.engine.errors import TorchloomError, TrainingError
 from torchloom.engine.project import load_project
 from torchloom.engine.train import prepare_training
 
@@ -133,6 +133,15 @@ def test_a_new_batch_size_applies_from_the_next_epoch_after_an_epoch_end(tmp_pat
     result = job.run()
     assert result.status == "finished" and [e.epoch for e in result.epochs] == [1, 2]
     assert result.step == 45 + len(job.trainer.starts)  # epoch 2 in batches of 64
+
+
+def test_resuming_a_run_without_a_checkpoint_says_there_is_nothing_to_resume(tmp_path):
+    project = mlp_project(tmp_path, epochs=1)
+    job_for(project, tmp_path)[0].run()
+    for name in ("model.safetensors", "state.pt", "checkpoint.json"):
+        (tmp_path / "run" / name).unlink()  # as a run that failed before its first one
+    with pytest.raises(TorchloomError, match="no checkpoint yet.*nothing to resume"):
+        prepare_training(project, resume=tmp_path / "run")
 
 
 def test_warm_start_keeps_unchanged_nodes(tmp_path):
