@@ -12,8 +12,8 @@ import json
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QLabel, QLineEdit,
-                               QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
+                               QLineEdit, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
 from torchloom.engine.edits import plan_set_param
 from torchloom.engine.errors import TorchloomError
@@ -185,6 +185,7 @@ class Inspector(QScrollArea):
         layout.setContentsMargins(12, 12, 12, 12)
         layout.setSpacing(8)
         self.fields = {}
+        self._form_key = self._key()
         self.header = QLabel()
         self.header.setWordWrap(True)
         self.header.setTextFormat(Qt.TextFormat.RichText)
@@ -206,6 +207,7 @@ class Inspector(QScrollArea):
             form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
             resolved = node.resolved_params()
             fed = getattr(doc, "promoted_targets", dict)()  # inside a unit (gui.units)
+            tool = getattr(doc, "param_tool", None)  # inside a unit: promote (gui.units)
             for name, decl in block.params.items():
                 field = ParamField(name, decl, self._commit)
                 field.set_value(node.params.get(name, resolved.get(name)))
@@ -219,8 +221,25 @@ class Inspector(QScrollArea):
                     field.error.setText(f"← the unit's {pname}{where}: change it there")
                     field.error.setStyleSheet(f"color: {theme.current().node_subtext}")
                     field.error.show()
-                form.addRow(label, field.widget)
+                button = tool(node.id, name, page) if tool is not None else None
+                if button is not None:
+                    row = QHBoxLayout()
+                    row.setContentsMargins(0, 0, 0, 0)
+                    row.setSpacing(2)
+                    row.addWidget(field.widget, 1)
+                    row.addWidget(button)
+                    form.addRow(label, row)
+                else:
+                    form.addRow(label, field.widget)
                 form.addRow("", field.error)
+                promoted = getattr(getattr(block, "defn", None), "params", {}).get(name)
+                if promoted is not None:  # a unit node's promoted parameter: where it goes
+                    note = QLabel("→ " + ", ".join(f"{t.node}.{t.param}"
+                                                   for t in promoted.targets))
+                    note.setObjectName(f"targets_{name}")
+                    note.setWordWrap(True)
+                    note.setStyleSheet(f"color: {theme.current().node_subtext}")
+                    form.addRow("", note)
                 self.fields[name] = field
             layout.addLayout(form)
         self.inferred = QLabel()
@@ -231,8 +250,23 @@ class Inspector(QScrollArea):
         layout.addStretch(1)
         self.setWidget(page)
 
+    def _key(self) -> Any:
+        """What the form is built from beyond values: the parameter names (a unit gains or
+        loses promoted ones) and, inside a unit, which inner parameters the unit sets."""
+        doc = self.document
+        if doc is None or self.node_id is None or self.node_id not in doc.graph:
+            return None
+        block = doc.graph.node(self.node_id).block
+        fed = getattr(doc, "promoted_targets", dict)()
+        return (tuple(block.params) if block is not None else (),
+                sorted((k, v[0], repr(v[1])) for k, v in fed.items()))
+
     def _refresh_header_only(self) -> None:
-        """New shapes or problems: update the text, keep the fields (one may be in use)."""
+        """New shapes or problems: update the text, keep the fields (one may be in use).
+        Rebuilt instead when the parameters themselves changed (promoted, un-promoted)."""
+        if self._key() != self._form_key:
+            self.rebuild()
+            return
         if self.document is None or self.node_id is None or self.node_id not in \
                 self.document.graph:
             self.header.setText(self._overview())
@@ -279,7 +313,9 @@ class Inspector(QScrollArea):
             defn = block.defn  # type: ignore[union-attr]
             inside = len(defn.graph) - len(defn.inputs)
             html += (f"<p style='color:{colors.node_subtext}'>{inside} blocks inside. "
-                     "Double-click the node to open it; Ctrl+Shift+G ungroups it.</p>")
+                     "Double-click the node to open it; Ctrl+Shift+G ungroups it."
+                     + ("" if defn.params else " Inside, ⋯ beside a block's parameter "
+                        "makes it a parameter of the unit, set here per node.") + "</p>")
         analysis = self.document.analysis
         info = analysis.nodes.get(node.id) if analysis is not None else None
         if info is not None:

@@ -20,6 +20,33 @@ def fix_label(fix) -> str:  # type: ignore[no-untyped-def]
 
 #: Item data role holding the graph a problem belongs to (a GAN's two graphs).
 GRAPH_ROLE = Qt.ItemDataRole.UserRole + 1
+#: Item data role holding the problem's index in `ProblemsPanel.problems`.
+INDEX_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+def inside_unit(problem) -> bool:  # type: ignore[no-untyped-def]
+    """A problem found inside a unit (engine.units `UnitInnerError`), shown on the unit node."""
+    return bool(getattr(problem, "unit", None)) and hasattr(problem, "inner_node")
+
+
+def unit_path(problem) -> str:  # type: ignore[no-untyped-def]
+    """``block1 › conv1 (Conv2d)``: the unit node, the nodes inside down to the problem's."""
+    steps = [problem.node]
+    while inside_unit(problem) and problem.inner_node:
+        steps.append(problem.inner_node)
+        inner = getattr(problem, "inner", None)
+        if inner is None:
+            return " › ".join(steps)
+        problem = inner  # a unit inside the unit: its inner_node is the next step
+    kind = getattr(problem, "block_type", None)
+    return " › ".join(steps) + (f" ({kind})" if kind else "")
+
+
+def inner_fix(problem):  # type: ignore[no-untyped-def]
+    """The fix of the innermost problem of a unit problem (it applies inside the unit)."""
+    while inside_unit(problem) and getattr(problem, "inner", None) is not None:
+        problem = problem.inner
+    return getattr(problem, "fix", None)
 
 
 class ProblemsPanel(QWidget):
@@ -28,6 +55,9 @@ class ProblemsPanel(QWidget):
     #: A problem of another graph than the one on show was picked (its key, before the
     #: node or the fix), so the window shows that graph first.
     graph_activated = Signal(str)
+    #: A problem inside a unit was picked (the `UnitInnerError`): the window opens the
+    #: unit and selects the inner block, before a fix (which applies inside) is requested.
+    unit_problem_activated = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -50,28 +80,36 @@ class ProblemsPanel(QWidget):
         self.problems = list(problems)
         self.tree.clear()
         colors = theme.current()
-        for problem in self.problems:
+        for index, problem in enumerate(self.problems):
             error = problem.severity == "error"
             who = problem.node if problem.node else "graph"
             if problem.block_type and problem.node:
                 who = f"{problem.node} ({problem.block_type})"
+            if inside_unit(problem):  # "block1 › conv1 (Conv2d)": where inside the unit
+                who = unit_path(problem)
             graph = getattr(problem, "graph", None)
             if graph:  # a GAN's problems say which network they are in
                 who = f"{graph.capitalize()} › {who}"
             item = QTreeWidgetItem(["●", who, problem.message])
             item.setForeground(0, QBrush(QColor(colors.error if error else colors.warning)))
             item.setToolTip(2, problem.message)
+            if inside_unit(problem):
+                item.setToolTip(1, f"Inside the unit {problem.unit}: click to open it there")
             item.setData(0, Qt.ItemDataRole.UserRole, problem.node or
                          (problem.nodes[0] if problem.nodes else None))
             item.setData(0, GRAPH_ROLE, graph)
+            item.setData(0, INDEX_ROLE, index)
             self.tree.addTopLevelItem(item)
-            if problem.fix is not None:
-                button = QPushButton(fix_label(problem.fix))
+            fix = problem.fix if problem.fix is not None or not inside_unit(problem) \
+                else inner_fix(problem)
+            if fix is not None:
+                button = QPushButton(fix_label(fix))
                 button.setProperty("primary", True)
                 button.setStyleSheet("padding: 2px 12px;")
                 button.setCursor(Qt.CursorShape.PointingHandCursor)
                 button.setToolTip("Apply this fix (undoable)")
-                button.clicked.connect(lambda _=False, f=problem.fix, g=graph: self._fix(f, g))
+                button.clicked.connect(
+                    lambda _=False, f=fix, g=graph, p=problem: self._fix(f, g, p))
                 holder = QWidget()
                 row = QHBoxLayout(holder)
                 row.setContentsMargins(4, 1, 8, 1)
@@ -90,15 +128,22 @@ class ProblemsPanel(QWidget):
     def fix_buttons(self) -> list[QPushButton]:
         return self.tree.findChildren(QPushButton)
 
-    def _fix(self, fix, graph: str | None) -> None:  # type: ignore[no-untyped-def]
+    def _fix(self, fix, graph: str | None, problem=None) -> None:  # type: ignore[no-untyped-def]
         if graph:
             self.graph_activated.emit(graph)
+        if problem is not None and inside_unit(problem) and fix is not problem.fix:
+            self.unit_problem_activated.emit(problem)  # the fix applies inside the unit
         self.fix_requested.emit(fix)
 
     def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
         graph = item.data(0, GRAPH_ROLE)
         node = item.data(0, Qt.ItemDataRole.UserRole)  # read first: showing the graph
-        if graph:                                      # rebuilds this list
+        index = item.data(0, INDEX_ROLE)               # rebuilds this list
+        problem = self.problems[index] if index is not None and \
+            0 <= index < len(self.problems) else None
+        if graph:
             self.graph_activated.emit(graph)
-        if node:
+        if problem is not None and inside_unit(problem):
+            self.unit_problem_activated.emit(problem)
+        elif node:
             self.node_activated.emit(node)

@@ -26,6 +26,17 @@ if TYPE_CHECKING:
 
 #: Units being expanded right now (outermost first): a unit met again is a loop.
 _ACTIVE: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("units", default=())
+#: Blocks one outermost unit node may expand to, all copies and inner units together:
+#: repeat is bounded per node, but a repeated unit inside a repeated unit multiplies
+#: (1000 x 1000 copies would hang the shape pass and then run out of memory).
+MAX_EXPANDED_BLOCKS = 20_000
+#: Blocks expanded so far under the outermost unit node being measured.
+_EXPANDED: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "expanded", default=None)
+
+
+class _TooBig(Exception):
+    """Raised inside nested measurements; the outermost unit node reports it."""
 
 
 @dataclass
@@ -97,6 +108,8 @@ def measure_unit(units: Units, defn: UnitDef, node_id: str, params: dict[str, An
     if problem:
         return UnitMeasure(None, error=_plain_error(node_id, defn, problem))
     base_dir = _base_dir(params)
+    budget = _EXPANDED.get()
+    budget_token = _EXPANDED.set([0]) if budget is None else None
     token = _ACTIVE.set((*active, defn.name))
     try:
         current = list(specs)
@@ -104,6 +117,11 @@ def measure_unit(units: Units, defn: UnitDef, node_id: str, params: dict[str, An
         copies = []
         for i in range(repeat):
             graph = concrete_graph(units, defn, params, current, base_dir)
+            spent = _EXPANDED.get()
+            assert spent is not None
+            spent[0] += len(graph.nodes)
+            if spent[0] > MAX_EXPANDED_BLOCKS:
+                raise _TooBig
             analysis = infer(graph)
             copies.append(analysis)
             if analysis.errors:  # the copies so far, the failing one last, for the GUI
@@ -123,8 +141,16 @@ def measure_unit(units: Units, defn: UnitDef, node_id: str, params: dict[str, An
             trainable += analysis.trainable_params
             current = [spec]
         return UnitMeasure(current[0], total, trainable, None, tuple(copies))
+    except _TooBig:
+        if budget_token is None:
+            raise  # an inner unit: the outermost unit node reports it
+        return UnitMeasure(None, error=_plain_error(
+            node_id, defn, f"expands to more than {MAX_EXPANDED_BLOCKS} blocks (repeat "
+            f"{repeat}, and repeated units inside it multiply): lower a repeat"))
     finally:
         _ACTIVE.reset(token)
+        if budget_token is not None:
+            _EXPANDED.reset(budget_token)
 
 
 def port_problem(defn: UnitDef, repeat: int) -> str | None:

@@ -136,6 +136,13 @@ class UnitDocument(Document):
         return {(t.node, t.param): (pname, values.get(pname), where)
                 for pname, promoted in self.defn.params.items() for t in promoted.targets}
 
+    def param_tool(self, node_id: str, param: str, parent: Any = None) -> Any:
+        """The inspector's "⋯" beside an inner parameter: promote, link, un-promote
+        (gui.units.promote); None where nothing applies (a unit input's shape)."""
+        from .promote import param_button
+
+        return param_button(self, node_id, param, parent)
+
     def close(self) -> None:
         self._graph.events.any.disconnect(self._on_event)
         try:
@@ -236,7 +243,13 @@ def unit_overview(doc: Any) -> str:
     text += "</p>"
     ports = ", ".join(p.name for p in defn.inputs)
     text += f"<p>Inputs: {ports} &nbsp;·&nbsp; output: {defn.outputs[0].node}</p>"
+    if defn.params:  # promoted: set on each node of the unit
+        rows = "<br>".join(f"{pname} → " + ", ".join(f"{t.node}.{t.param}"
+                                                   for t in promoted.targets)
+                           for pname, promoted in defn.params.items())
+        text += f"<p>Unit parameters:<br>{rows}</p>"
     text += (f"<p style='color:{muted}'>Edits here change the unit itself, so every node of "
-             f"{doc.unit_name} follows ({users} in this project). Backspace, Esc or Alt+↑ "
-             "goes back.</p>")
+             f"{doc.unit_name} follows ({users} in this project). The ⋯ beside a "
+             "block's parameter promotes it to a parameter of the unit, set per node. "
+             "Backspace, Esc or Alt+↑ goes back.</p>")
     return text

@@ -68,6 +68,8 @@ class UnitActions(LibraryActions):
         self._units_enabled()
         self.palette.library_remove_requested.connect(  # type: ignore[attr-defined]
             self.remove_from_library)
+        self.problems.unit_problem_activated.connect(  # type: ignore[attr-defined]
+            self.show_unit_problem)
         self.refresh_library()
 
     @property
@@ -301,6 +303,28 @@ class UnitActions(LibraryActions):
         top.doc.deleteLater()  # its parent is the project's document, which lives on
         if view is not None:
             view.setFocus()
+
+    def show_unit_problem(self, problem: Any) -> bool:
+        """A problem inside a unit picked in the Problems panel: open the unit (each unit on
+        the way, for one nested in another) and select the inner block it names. The view
+        shows the copy that failed."""
+        self.unit_up_to(0)
+        err = problem
+        while True:
+            doc = self.edit_doc
+            if doc is None or err.node not in doc.graph or not self.open_unit(err.node):
+                self.focus_node(problem.node)  # type: ignore[attr-defined]
+                return False
+            inner = getattr(err, "inner", None)
+            if inner is None or not getattr(inner, "unit", None) or \
+                    not hasattr(inner, "inner_node"):
+                break
+            err = inner
+        target = err.inner_node
+        if target and self.scene is not None and target in self.scene.node_items:  # type: ignore
+            self.scene.select_nodes([target])  # type: ignore[attr-defined]
+            self.view.center_on_node(target)  # type: ignore[attr-defined]
+        return True
 
     # ---- the canvas context menu -------------------------------------------------------
 
