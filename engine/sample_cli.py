@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from .errors import ProbeError, ProjectFileError, TorchloomError
+from .export_cli import _fail  # the same stderr / --json error shape as export
 
 EXIT_OK, EXIT_GRAPH, EXIT_BAD_INPUT = 0, 1, 2
 MAX_SAMPLES = 100_000
@@ -166,17 +166,6 @@ def _unit(x: Any) -> Any:
     if low >= 0.0 and high <= 1.0:
         return x
     return (x - low) / max(high - low, 1e-12)
-
-
-def _fail(args: argparse.Namespace, code: int, message: str, detail: dict[str, Any],
-          lines: list[str] | None = None) -> int:
-    """One line per problem on stderr; with --json also {"ok": false, "error"} on stdout."""
-    if args.json:
-        error = {"message": message, **{k: v for k, v in detail.items() if v is not None}}
-        print(json.dumps({"ok": False, "error": error}, ensure_ascii=False))
-    for line in lines or [message]:
-        print(f"error: {line}", file=sys.stderr)
-    return code
 
 
 def add_parser(sub: Any) -> None:

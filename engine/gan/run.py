@@ -99,7 +99,7 @@ def prepare_gan_training(project: Project, *, overrides: dict[str, Any] | None =
                          ) -> GanTrainingJob:
     """Check and build everything a GAN run needs (arguments as `prepare_training`;
     `probe_every` is accepted and ignored: probes look inside classifiers)."""
-    from ..train.run import default_run_dir, match_batch_size
+    from ..train.run import check_resumable, default_run_dir
 
     config = TrainConfig.from_project(project, **(overrides or {}))
     checked = analyze_gan(project)
@@ -137,12 +137,7 @@ def prepare_gan_training(project: Project, *, overrides: dict[str, Any] | None =
                 raise TrainingError(f"{resume}: not a GAN run", kind="config")
             run_dir = run_dir or resume
             notes.append(f"resuming {resume} at step {state['step']}")
-            if state["epoch"] >= config.epochs:
-                raise TrainingError(
-                    f"that run already finished {state['epoch']} of {config.epochs} epochs: ask "
-                    f"for more (e.g. --epochs {state['epoch'] + 2}) to train further",
-                    kind="config")
-            match_batch_size(state, config, len(data))
+            check_resumable(state, config, len(data))
         else:
             init_from = resume
     if init_from is None and state is None and project.weights_path() is not None:

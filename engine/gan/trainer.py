@@ -153,6 +153,7 @@ class GanTrainer(GanState):
             for opt in (getattr(self, "g_opt", None), getattr(self, "d_opt", None)):
                 if opt is not None:
                     opt.state.clear()
+            faults.release_cached_memory()  # the next run finds the GPU memory free
             try:
                 self._write_run_info("failed", result.error.message)
             except OSError:

@@ -44,6 +44,16 @@ class TrainingJob:
         return result
 
 
+def check_resumable(state: dict[str, Any], config: TrainConfig, n: int) -> None:
+    """A checkpoint can continue under `config` (both recipes): epochs are left, and the
+    batch size fits where it stopped (see `match_batch_size`)."""
+    if state["epoch"] >= config.epochs:
+        raise TrainingError(
+            f"that run already finished {state['epoch']} of {config.epochs} epochs: ask "
+            f"for more (e.g. --epochs {state['epoch'] + 2}) to train further", kind="config")
+    match_batch_size(state, config, n)
+
+
 def match_batch_size(state: dict[str, Any], config: TrainConfig, n: int) -> None:
     """A resume with another batch_size. The checkpoint counts batches, not samples, so in
     the middle of an epoch the count would point at the wrong samples of the epoch's
@@ -142,12 +152,7 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
             state = ckpt.load_state(resume / ckpt.STATE_FILE)
             run_dir = run_dir or resume
             notes.append(f"resuming {resume} at step {state['step']}")
-            if state["epoch"] >= config.epochs:
-                raise TrainingError(
-                    f"that run already finished {state['epoch']} of {config.epochs} epochs: ask "
-                    f"for more (e.g. --epochs {state['epoch'] + 2}) to train further",
-                    kind="config")
-            match_batch_size(state, config, len(split.train))
+            check_resumable(state, config, len(split.train))
         else:
             init_from = resume
     if init_from is None and state is None and project.weights_path() is not None:
