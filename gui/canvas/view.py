@@ -9,12 +9,10 @@ from typing import Any
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (QColor, QContextMenuEvent, QDragEnterEvent, QDragMoveEvent,
                            QDropEvent, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent)
-from PySide6.QtWidgets import QFrame, QGraphicsView, QLineEdit, QListWidget, QListWidgetItem, \
-    QVBoxLayout, QWidget
-
-from torchloom.engine.blocks import by_category
+from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
 
 from .. import theme
+from .quick_add import QuickAdd
 from .scene import CanvasScene
 
 BLOCK_MIME = "application/x-torchloom-block"
@@ -208,53 +206,3 @@ class CanvasView(QGraphicsView):
             for a, b in lines:
                 painter.drawLine(a, b)
 
-
-class QuickAdd(QFrame):
-    """Tab on the canvas: type a few letters, Enter adds the block at the cursor."""
-
-    def __init__(self, parent: QWidget, on_choose) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(parent, Qt.WindowType.Popup)
-        self.setObjectName("popup")
-        self.on_choose = on_choose
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        self.search = QLineEdit(self)
-        self.search.setPlaceholderText("Add block…")
-        self.list = QListWidget(self)
-        self.list.setMinimumSize(260, 280)
-        layout.addWidget(self.search)
-        layout.addWidget(self.list)
-        for category, blocks in by_category().items():
-            for block in blocks:
-                item = QListWidgetItem(f"{block.type_name}    {category}")
-                item.setData(Qt.ItemDataRole.UserRole, block.type_name)
-                item.setToolTip(block.doc)
-                self.list.addItem(item)
-        self.search.textChanged.connect(self.filter)
-        self.search.returnPressed.connect(self.choose)
-        self.list.itemActivated.connect(lambda _item: self.choose())
-        self.filter("")
-
-    def filter(self, text: str) -> None:
-        needle = text.strip().lower()
-        first = None
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            hidden = bool(needle) and needle not in item.text().lower()
-            item.setHidden(hidden)
-            if not hidden and first is None:
-                first = item
-        if first is not None:
-            self.list.setCurrentItem(first)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Up):
-            self.list.keyPressEvent(event)
-            return
-        super().keyPressEvent(event)
-
-    def choose(self) -> None:
-        item = self.list.currentItem()
-        if item is not None and not item.isHidden():
-            self.close()
-            self.on_choose(item.data(Qt.ItemDataRole.UserRole))

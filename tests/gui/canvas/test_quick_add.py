@@ -1,0 +1,65 @@
+"""Tab search: the block named exactly what was typed wins, then prefixes, then the rest."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from torchloom.gui.canvas.quick_add import QuickAdd, rank_blocks
+
+from ..conftest import settle
+
+CATALOGUE = [("LeakyReLU", "Activation"), ("ReLU", "Activation"), ("GELU", "Activation"),
+             ("MaxPool2d", "Pooling"), ("AdaptiveAvgPool2d", "Pooling"), ("Linear", "Core")]
+
+
+def test_exact_name_then_prefix_then_contains_then_category():
+    names = [name for name, _ in rank_blocks("relu", CATALOGUE)]
+    assert names == ["ReLU", "LeakyReLU"]
+    assert [n for n, _ in rank_blocks("pool", CATALOGUE)] == ["MaxPool2d", "AdaptiveAvgPool2d"]
+    assert [n for n, _ in rank_blocks("Max", CATALOGUE)] == ["MaxPool2d"]
+    # "activ" is in no name: the Activation category's blocks, in catalogue order
+    assert [n for n, _ in rank_blocks("activ", CATALOGUE)] == ["LeakyReLU", "ReLU", "GELU"]
+    assert [n for n, _ in rank_blocks("  ", CATALOGUE)] == [n for n, _ in CATALOGUE]
+    assert rank_blocks("zzz", CATALOGUE) == []
+
+
+def test_typing_relu_highlights_relu_and_enter_chooses_it(qtbot):
+    host = QWidget()
+    qtbot.addWidget(host)
+    chosen: list[str] = []
+    popup = QuickAdd(host, chosen.append)
+    popup.show()
+    popup.search.setFocus()
+    qtbot.keyClicks(popup.search, "ReLU")
+    assert popup.shown_names()[:2] == ["ReLU", "LeakyReLU"]
+    assert popup.list.currentItem().text().startswith("ReLU ")
+    qtbot.keyClick(popup.search, Qt.Key.Key_Return)
+    assert chosen == ["ReLU"] and not popup.isVisible()
+
+
+def test_down_moves_the_highlight_to_the_next_match(qtbot):
+    host = QWidget()
+    qtbot.addWidget(host)
+    chosen: list[str] = []
+    popup = QuickAdd(host, chosen.append)
+    popup.show()
+    popup.search.setFocus()
+    qtbot.keyClicks(popup.search, "relu")
+    qtbot.keyClick(popup.search, Qt.Key.Key_Down)
+    qtbot.keyClick(popup.search, Qt.Key.Key_Return)
+    assert chosen == ["LeakyReLU"]
+
+
+def test_tab_relu_enter_on_the_canvas_adds_relu(window, qtbot):
+    window.new_project()
+    settle()
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_Tab)
+    popup = window.view._popup
+    assert popup is not None and popup.isVisible()
+    qtbot.keyClicks(popup.search, "ReLU")
+    qtbot.keyClick(popup.search, Qt.Key.Key_Return)
+    settle()
+    assert sorted(n.type for n in window.document.graph.nodes) == ["Input", "ReLU"]
+    assert window.act_undo.text() == "&Undo Add ReLU"
