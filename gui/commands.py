@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtGui import QUndoCommand
@@ -11,6 +12,7 @@ from torchloom.engine.edits import Op, apply_all
 from torchloom.engine.graph import Graph
 
 _MERGE_ID = 7301
+_SETTING_MERGE_ID = 7302
 
 
 class OpsCommand(QUndoCommand):
@@ -50,16 +52,40 @@ class OpsCommand(QUndoCommand):
         return True
 
 
-class ProjectSettingCommand(QUndoCommand):
-    """Change the dataset choice (`key` None) or one training setting, undoably."""
+def setting_text(key: str | None, value: Any) -> str:
+    """What Edit → Undo calls a change of the dataset (`key` None) or of one training
+    setting: the setting as the Training panel names it, and its new value."""
+    if key is None:
+        spec = value if isinstance(value, dict) else {}
+        name = spec.get("name") or Path(str(spec.get("path", "data"))).name
+        return f"Use dataset {name}"
+    if isinstance(value, (list, tuple)):
+        shown = ", ".join(map(str, value))
+    elif isinstance(value, bool):
+        shown = "on" if value else "off"
+    else:
+        shown = str(value)
+    return f"Set {key} to {shown if len(shown) <= 40 else shown[:37] + '...'}"
 
-    def __init__(self, document: Any, key: str | None, value: Any, text: str) -> None:
-        super().__init__(text)
+
+class ProjectSettingCommand(QUndoCommand):
+    """Change the dataset choice (`key` None) or one training setting, undoably.
+
+    Changes of one setting pushed in a row merge into one step (spin-box clicks, a value
+    typed again), named after the latest value; a run of changes that ends where it began
+    leaves no step at all.
+    """
+
+    def __init__(self, document: Any, key: str | None, value: Any,
+                 text: str | None = None) -> None:
+        super().__init__(text or setting_text(key, value))
         self.document, self.key = document, key
         self.new = copy.deepcopy(value)
         project = document.project
         self.had = key is None or key in project.training
         self.old = copy.deepcopy(project.dataset if key is None else project.training.get(key))
+        #: what the setting was in effect (its default when the file does not name it)
+        self.began = plain_value(self.old if key is None else project.training_config().get(key))
 
     def _set(self, value: Any, present: bool) -> None:
         project = self.document.project
@@ -76,3 +102,24 @@ class ProjectSettingCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._set(self.old, self.had)
+
+    def id(self) -> int:
+        return _SETTING_MERGE_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, ProjectSettingCommand) or other.key != self.key \
+                or other.document is not self.document:
+            return False
+        self.new = copy.deepcopy(other.new)
+        self.setText(other.text())
+        if plain_value(self.new) == self.began:  # back where it began: no step, file as it was
+            self._set(self.old, self.had)
+            self.setObsolete(True)
+        return True
+
+
+def plain_value(value: Any) -> Any:
+    """Tuples as lists, so a value compares equal however it was spelt."""
+    if isinstance(value, (list, tuple)):
+        return [plain_value(v) for v in value]
+    return value

@@ -76,6 +76,8 @@ class ParamField:
             self.widget = box
         else:  # float, ints, shape, text, json: typed text, checked by the engine
             self.widget = QLineEdit()
+            self._typed = False  # the person changed the text since it was last sent or set
+            self.widget.textEdited.connect(self._text_typed)
             self.widget.editingFinished.connect(self._send_text)
             if kind == "json":
                 self.widget.setPlaceholderText('{"name": value}')
@@ -94,6 +96,7 @@ class ParamField:
                 w.setValue(w.minimum() if value is None else int(value))
             elif not w.hasFocus():
                 w.setText(self._show(value))
+                self._typed = False
         finally:
             self._quiet = False
 
@@ -109,8 +112,17 @@ class ParamField:
             return "" if value is None else str(value)
         return show_text(value)
 
+    def _text_typed(self, _text: str) -> None:
+        self._typed = True
+
     def _send_text(self) -> None:
+        """Enter, or the focus leaving, after the person typed. Qt also emits
+        `editingFinished` on the first focus-out after a `setText` (filling the form): that
+        is no edit, so nothing is sent unless the text was typed."""
         assert isinstance(self.widget, QLineEdit)
+        if not self._typed:
+            return
+        self._typed = False
         text = self.widget.text()
         if self.decl.kind == "text":
             self._send(text.strip())

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel, QMenu, QToolBar, QVBoxLayout, QWidget
 from torchloom.engine.edits import plan_set_param
 
 from . import theme
-from .commands import ProjectSettingCommand
+from .commands import ProjectSettingCommand, plain_value
 from .paths import data_dir
 from .training.controller import TrainingController, TrainRequest
 from .training.data_panel import DataPanel
@@ -136,17 +136,18 @@ class TrainActions:
     # ---- settings as undoable project edits --------------------------------------------
 
     def _set_training_setting(self, key: str, value: Any) -> None:
+        """A setting the person changed; the value already in effect (written in the file
+        or the default) is no change."""
         doc = self.document
-        if doc is None or doc.project.training_config().get(key) == value and \
-                key in doc.project.training:
+        if doc is None or plain_value(doc.project.training_config().get(key)) == \
+                plain_value(value):
             return
-        doc.undo_stack.push(ProjectSettingCommand(doc, key, value, f"Set training {key}"))
+        doc.undo_stack.push(ProjectSettingCommand(doc, key, value))
 
     def _set_dataset(self, spec: dict[str, Any]) -> None:
         doc = self.document
         if doc is not None and spec != doc.project.dataset:
-            name = spec.get("name") or Path(str(spec.get("path", "data"))).name
-            doc.undo_stack.push(ProjectSettingCommand(doc, None, spec, f"Use dataset {name}"))
+            doc.undo_stack.push(ProjectSettingCommand(doc, None, spec))
 
     def _fit_input(self, shape: list[int], dtype: str) -> None:
         doc = self.document

@@ -100,3 +100,40 @@ def test_nothing_selected_shows_the_project_overview(window, example):
     window.scene.clearSelection()
     settle()
     assert "225,034 parameters" in window.inspector.header.text()
+
+
+def test_a_filled_in_text_field_sends_nothing_until_the_person_types(qtbot):
+    """Qt emits editingFinished on the first focus-out after setText: filling the form
+    must not read as an edit."""
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from torchloom.engine.params import Float
+    from torchloom.gui.inspector import ParamField
+
+    sent = []
+    field = ParamField("lr", Float(0.001, "Learning rate.", min=0.0),
+                       lambda name, value: sent.append((name, value)))
+    host = QWidget()
+    qtbot.addWidget(host)
+    other = QLineEdit()
+    layout = QVBoxLayout(host)
+    layout.addWidget(field.widget)
+    layout.addWidget(other)
+    field.set_value(0.01)  # the form is filled before the person looks at it
+    host.show()
+    qtbot.waitExposed(host)
+    with qtbot.waitActive(host):
+        host.activateWindow()
+    qtbot.mouseClick(field.widget, Qt.MouseButton.LeftButton)
+    assert field.widget.hasFocus()
+    qtbot.mouseClick(other, Qt.MouseButton.LeftButton)
+    assert other.hasFocus()
+    qtbot.mouseClick(field.widget, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(field.widget, Qt.Key.Key_Return)
+    assert sent == [] and field.widget.text() == "0.01"
+    field.widget.selectAll()
+    qtbot.keyClicks(field.widget, "0.02")
+    qtbot.mouseClick(other, Qt.MouseButton.LeftButton)  # leaving the field sends it, once
+    qtbot.mouseClick(field.widget, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(other, Qt.MouseButton.LeftButton)
+    assert sent == [("lr", 0.02)]

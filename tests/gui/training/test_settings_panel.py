@@ -1,0 +1,115 @@
+"""Training settings as a person changes them: filling the form is no edit, a change is one
+undo step named after the setting and its value, and changes of one setting in a row merge."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLineEdit
+
+from ..conftest import settle
+
+
+def walk_the_settings(window, qtbot) -> None:
+    """Click into every typed setting and then back onto the canvas, as a person looking
+    around the Training panel does; nothing is typed."""
+    panel = window.training_panel
+    window.show_tab(panel)
+    settle()
+    for name, field in panel.fields.items():
+        if isinstance(field.widget, QLineEdit) and field.widget.isVisible():
+            panel.ensureWidgetVisible(field.widget)
+            qtbot.mouseClick(field.widget, Qt.MouseButton.LeftButton)
+            assert field.widget.hasFocus(), name
+    qtbot.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton)
+    settle()
+
+
+def assert_clean(window) -> None:
+    doc = window.document
+    assert doc.undo_stack.count() == 0, [doc.undo_stack.text(i)
+                                         for i in range(doc.undo_stack.count())]
+    assert not window.act_undo.isEnabled() and window.act_undo.text() == "&Undo"
+    assert not doc.dirty and "*" not in window.windowTitle()
+
+
+def test_new_project_starts_with_nothing_to_undo(window, qtbot):
+    window.activateWindow()
+    qtbot.waitActive(window)
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    settle()
+    assert window.document is not None and window.document.path is None
+    assert_clean(window)
+    walk_the_settings(window, qtbot)
+    assert_clean(window)
+
+
+def test_opening_a_project_starts_with_nothing_to_undo(window, example, qtbot):
+    example("mnist_cnn.json")
+    window.activateWindow()
+    qtbot.waitActive(window)
+    assert_clean(window)
+    walk_the_settings(window, qtbot)
+    assert_clean(window)
+
+
+def test_arrow_clicks_on_one_setting_are_one_step_and_ctrl_z_undoes_it(window, qtbot):
+    window.new_project()
+    settle()
+    window.activateWindow()
+    qtbot.waitActive(window)
+    doc = window.document
+    window.show_tab(window.training_panel)
+    box = window.training_panel.fields["epochs"].widget
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
+    for _ in range(2):
+        qtbot.keyClick(box, Qt.Key.Key_Up)
+    settle()
+    assert doc.project.training["epochs"] == 5
+    assert doc.undo_stack.count() == 1
+    assert window.act_undo.text() == "&Undo Set epochs to 5"
+    qtbot.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton)
+    qtbot.keyClick(window.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    settle()
+    assert box.value() == 3 and "epochs" not in doc.project.training
+    assert not doc.dirty
+
+
+def test_up_then_down_leaves_no_step(window, qtbot):
+    window.new_project()
+    settle()
+    window.activateWindow()
+    qtbot.waitActive(window)
+    window.show_tab(window.training_panel)
+    box = window.training_panel.fields["batch_size"].widget
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(box, Qt.Key.Key_Up)
+    qtbot.keyClick(box, Qt.Key.Key_Down)
+    settle()
+    assert box.value() == 64
+    assert_clean(window)
+    assert "batch_size" not in window.document.project.training
+
+
+def test_typing_a_learning_rate_is_one_step_named_for_it(window, qtbot):
+    window.new_project()
+    settle()
+    window.activateWindow()
+    qtbot.waitActive(window)
+    doc = window.document
+    window.show_tab(window.training_panel)
+    edit = window.training_panel.fields["lr"].widget
+    for typed in ("0.01", "0.02"):
+        qtbot.mouseClick(edit, Qt.MouseButton.LeftButton)
+        edit.selectAll()
+        qtbot.keyClicks(edit, typed)
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    settle()
+    assert doc.project.training["lr"] == 0.02
+    assert [doc.undo_stack.text(i) for i in range(doc.undo_stack.count())] == \
+        ["Set lr to 0.02"]
+    qtbot.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton)  # leaves the field
+    settle()
+    assert doc.undo_stack.count() == 1
+    qtbot.keyClick(window.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    settle()
+    assert edit.text() == "0.001" and "lr" not in doc.project.training
