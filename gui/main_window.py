@@ -7,12 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QColor, QKeySequence, QUndoGroup
+from PySide6.QtGui import QAction, QColor, QUndoGroup
 from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox,
                                QScrollArea, QStackedWidget, QTabWidget, QWidget)
 
 
 from . import theme
+from .actions import ACTIONS, bindings, shortcut_rows
 from .autosave import Autosaver
 from .canvas.scene import CanvasScene
 from .canvas.style import format_count, format_shape
@@ -24,7 +25,7 @@ from .inspector import Inspector
 from .palette import Palette
 from .paths import recent_files, settings
 from .problems import ProblemsPanel
-from .shortcuts import SHORTCUTS, ShortcutsDialog
+from .shortcuts import ShortcutsDialog
 from .start_page import StartPage
 from .units.window_units import UnitActions
 from .window_edit import EditActions
@@ -133,10 +134,25 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         if not self.loader.is_ready:
             self.engine_label.setText("Loading PyTorch…")
 
-    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:  # type: ignore[no-untyped-def]
+    def _action(self, name: str, slot) -> QAction:  # type: ignore[no-untyped-def]
+        """The action `name` of `actions.ACTIONS` (its text, keys and tip), calling `slot`."""
+        spec = ACTIONS[name]
+        action = QAction(spec.text, self)
+        self._declare(action, name)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        return action
+
+    def _declare(self, action: QAction, name: str) -> None:
+        """Give `action` the keys and the tip `actions.ACTIONS` declares for `name`."""
+        spec = ACTIONS[name]
+        action.setShortcuts(self._bindings[name])
+        if spec.does:
+            action.setStatusTip(spec.does)
+
+    def _derived_action(self, text: str, slot, tip: str = "") -> QAction:  # type: ignore[no-untyped-def]
+        """An action made from other declared data (an export format): no keys."""
         action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
         if tip:
             action.setStatusTip(tip)
         action.triggered.connect(lambda _checked=False: slot())
@@ -144,34 +160,32 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         return action
 
     def _build_actions(self) -> None:
+        self._bindings = bindings()
         a = self._action
-        k = QKeySequence.StandardKey
-        self.act_new = a("&New", self.new_project, k.New)
-        self.act_new_gan = a("New &GAN", lambda: self.new_from_template("gan"), None,
-                             "The classic MLP GAN on mnist5k: a generator and a discriminator")
-        self.act_open = a("&Open…", self.open_dialog, k.Open)
-        self.act_save = a("&Save", self.save, k.Save)
-        self.act_save_as = a("Save &As…", self.save_as, k.SaveAs)
-        self.act_quit = a("&Quit", self.close, k.Quit)
-        self.act_undo = self.undo_group.createUndoAction(self, "&Undo")
-        self.act_undo.setShortcut(QKeySequence(k.Undo))
-        self.act_redo = self.undo_group.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(k.Redo)])
-        self.act_cut = a("Cu&t", self.cut, k.Cut)
-        self.act_copy = a("&Copy", self.copy, k.Copy)
-        self.act_paste = a("&Paste", self.paste, k.Paste)
-        self.act_duplicate = a("&Duplicate", self.duplicate, "Ctrl+D")
-        self.act_delete = a("De&lete", self.delete_selection, k.Delete)
-        self.act_select_all = a("Select &All", self.select_all, k.SelectAll)
-        self.act_layout = a("Auto-&layout", self.auto_layout, "Ctrl+L",
-                            "Arrange the blocks left to right")
-        self.act_fit = a("&Fit to view", self.fit, "F")
+        self.act_new = a("new", self.new_project)
+        self.act_new_gan = a("new_gan", lambda: self.new_from_template("gan"))
+        self.act_open = a("open", self.open_dialog)
+        self.act_save = a("save", self.save)
+        self.act_save_as = a("save_as", self.save_as)
+        self.act_quit = a("quit", self.close)
+        self.act_undo = self.undo_group.createUndoAction(self, ACTIONS["undo"].text)
+        self._declare(self.act_undo, "undo")
+        self.act_redo = self.undo_group.createRedoAction(self, ACTIONS["redo"].text)
+        self._declare(self.act_redo, "redo")
+        self.act_cut = a("cut", self.cut)
+        self.act_copy = a("copy", self.copy)
+        self.act_paste = a("paste", self.paste)
+        self.act_duplicate = a("duplicate", self.duplicate)
+        self.act_delete = a("delete", self.delete_selection)
+        self.act_select_all = a("select_all", self.select_all)
+        self.act_layout = a("layout", self.auto_layout)
+        self.act_fit = a("fit", self.fit)
         self.act_fit.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        self.act_add = a("&Add block…", self.quick_add, None, "Tab on the canvas")
-        self.act_dark = a("&Dark theme", lambda: self.set_theme("dark"))
-        self.act_light = a("&Light theme", lambda: self.set_theme("light"))
-        self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, "F1")
-        self.act_about = a("&About Torchloom", self.show_about)
+        self.act_add = a("add", self.quick_add)
+        self.act_dark = a("dark", lambda: self.set_theme("dark"))
+        self.act_light = a("light", lambda: self.set_theme("light"))
+        self.act_shortcuts = a("shortcuts", self.show_shortcuts)
+        self.act_about = a("about", self.show_about)
         self._build_exchange_actions()
 
     def _build_menus(self) -> None:
@@ -402,5 +416,5 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
     def show_about(self) -> None:
         QMessageBox.about(self, "About Torchloom",
                           "<h3>Torchloom</h3><p>A visual model builder for PyTorch.</p>"
-                          f"<p>{len(SHORTCUTS)} keyboard shortcuts: Help → Keyboard shortcuts."
-                          "</p>")
+                          f"<p>{len(shortcut_rows())} keyboard shortcuts: Help → Keyboard "
+                          "shortcuts.</p>")

@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from torchloom.engine.project import Project, dumps_project, loads_project
 
+from .actions import ACTIONS
 from .exchange.export_dialog import FORMATS, ExportDialog, matching_runs
 from .inspect.jobs import Jobs
 
@@ -46,15 +48,12 @@ class ExchangeActions:
     def _build_exchange_actions(self) -> None:
         a = self._action
         self.exchange_jobs = Jobs(self)  # type: ignore[arg-type]
-        self.act_export = a("&Export…", self.export_dialog, "Ctrl+E",
-                            "Export the model as PyTorch code, ONNX, torch.export, weights or "
-                            "a multi-GPU training script")
-        self.export_actions = {key: a(label, lambda k=key: self.export_dialog(k))
-                               for key, label, _doc, _suffix in FORMATS}
-        self.act_import = a("&Import PyTorch module…", self.import_dialog, "Ctrl+Shift+I",
-                            "Turn an nn.Module class from your own .py file into a canvas")
-        self.act_trust = a("&Trust code files…", self.trust_code_files, None,
-                           "Run the Python files this project's Code blocks name")
+        self.act_export = a("export", self.export_dialog)
+        self.export_actions = {key: self._derived_action(label, lambda k=key: self.export_dialog(k),
+                                                         doc)
+                               for key, label, doc, _suffix in FORMATS}
+        self.act_import = a("import", self.import_dialog)
+        self.act_trust = a("trust", self.trust_code_files)
 
     def _build_exchange_menu(self, file: QMenu) -> None:
         file.addAction(self.act_import)
@@ -171,7 +170,9 @@ class ExchangeActions:
         elif self.controller.state == "idle":
             self.act_train.setEnabled(self.document is not None)  # type: ignore[attr-defined]
             button.setEnabled(True)
-        tip = reason or "Compile the graph and train a new run (Ctrl+Return)"
+        keys = self.act_train.shortcut().toString(  # type: ignore[attr-defined]
+            QKeySequence.SequenceFormat.NativeText)
+        tip = reason or f"{ACTIONS['train'].does} ({keys})"
         self.act_train.setToolTip(tip)  # type: ignore[attr-defined]
         button.setToolTip(tip)
         self.act_trust.setEnabled(self.document is not None and bool(reason))

@@ -41,14 +41,10 @@ class TrainActions:
         self.side_tabs.addTab(self.training_panel, "Training")
         self.bottom_tabs.addTab(self.plots_holder, "Plots")
         self.bottom_tabs.addTab(self.runs_panel, "Runs")
-        self.act_train = self._action("▶  &Train", self.train, "Ctrl+Return",
-                                      "Compile the graph and train a new run")
-        self.act_stop = self._action("■  &Stop", self.stop_training, "Ctrl+.",
-                                     "Stop after the current batch")
-        self.act_resume = self._action("⟳  &Resume", self.resume_training, None,
-                                       "Continue the stopped run")
-        self.act_reset = self._action("Reset &weights", self.reset_weights, None,
-                                      "The next run starts from fresh weights")
+        self.act_train = self._action("train", self.train)
+        self.act_stop = self._action("stop", self.stop_training)
+        self.act_resume = self._action("resume", self.resume_training)
+        self.act_reset = self._action("reset", self.reset_weights)
         toolbar = QToolBar("Training", self)  # type: ignore[arg-type]
         toolbar.setObjectName("training-toolbar")
         toolbar.setMovable(False)

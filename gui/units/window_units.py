@@ -48,16 +48,11 @@ class UnitActions(LibraryActions):
         a = self._action  # type: ignore[attr-defined]
         self.open_units: list[OpenUnit] = []
         self._root: tuple[Any, Any, Any] | None = None
-        self.act_group = a("&Group into unit…", self.group_selection, "Ctrl+G",
-                           "Make the selected blocks one unit node")
-        self.act_ungroup = a("&Ungroup", self.ungroup_selection, "Ctrl+Shift+G",
-                             "Put a unit node's blocks back in its place")
-        self.act_open_unit = a("&Open unit", self.open_selected_unit, None,
-                               "Show and edit the blocks inside the unit (double-click)")
-        self.act_unit_up = a("Back &out of unit", self.unit_up, "Alt+Up",
-                             "Back to the graph that holds this unit")
-        self.act_save_unit = a("&Save unit to library…", self.save_unit_to_library, None,
-                               "Keep this unit in My blocks, for any project")
+        self.act_group = a("group", self.group_selection)
+        self.act_ungroup = a("ungroup", self.ungroup_selection)
+        self.act_open_unit = a("open_unit", self.open_selected_unit)
+        self.act_unit_up = a("unit_up", self.unit_up)
+        self.act_save_unit = a("save_unit", self.save_unit_to_library)
         edit = next((act.menu() for act in self.menuBar().actions()  # type: ignore[attr-defined]
                      if act.text() == "&Edit"), None)
         if edit is not None:

@@ -67,6 +67,13 @@ def settle() -> None:
         QApplication.processEvents()
 
 
+def activate(window, qtbot) -> None:
+    """Make `window` the active window and wait until it is: keys and shortcuts go to the
+    active window, and X11 activates asynchronously."""
+    with qtbot.waitActive(window):
+        window.activateWindow()
+
+
 def view_point(window, scene_pos: QPointF):
     return window.view.mapFromScene(scene_pos)
 

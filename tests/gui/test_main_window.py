@@ -104,17 +104,6 @@ def test_start_page_opens_examples_as_untitled_copies_and_lists_recent(window, t
     assert recent_files()[0] == str(path.resolve())
 
 
-def test_shortcuts_are_listed_in_help(window):
-    from torchloom.gui.shortcuts import SHORTCUTS
-
-    keys = {k for k, _ in SHORTCUTS}
-    for needed in ("Ctrl+N", "Ctrl+O", "Ctrl+S", "Ctrl+Z", "Delete", "Ctrl+A", "F", "Tab",
-                   "Ctrl+D"):
-        assert any(needed in k for k in keys), needed
-    assert window.act_undo.shortcut().toString() == "Ctrl+Z"
-    assert window.act_save.shortcut().toString() == "Ctrl+S"
-
-
 def test_undo_action_says_what_it_undoes(window, example, qtbot):
     doc = example()
     window.scene.select_nodes(["relu3"])

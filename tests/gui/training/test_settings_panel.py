@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
-from ..conftest import settle
+from ..conftest import activate, settle
 
 
 def walk_the_settings(window, qtbot) -> None:
@@ -33,8 +33,7 @@ def assert_clean(window) -> None:
 
 
 def test_new_project_starts_with_nothing_to_undo(window, qtbot):
-    window.activateWindow()
-    qtbot.waitActive(window)
+    activate(window, qtbot)
     qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     settle()
     assert window.document is not None and window.document.path is None
@@ -45,8 +44,7 @@ def test_new_project_starts_with_nothing_to_undo(window, qtbot):
 
 def test_opening_a_project_starts_with_nothing_to_undo(window, example, qtbot):
     example("mnist_cnn.json")
-    window.activateWindow()
-    qtbot.waitActive(window)
+    activate(window, qtbot)
     assert_clean(window)
     walk_the_settings(window, qtbot)
     assert_clean(window)
@@ -55,8 +53,7 @@ def test_opening_a_project_starts_with_nothing_to_undo(window, example, qtbot):
 def test_arrow_clicks_on_one_setting_are_one_step_and_ctrl_z_undoes_it(window, qtbot):
     window.new_project()
     settle()
-    window.activateWindow()
-    qtbot.waitActive(window)
+    activate(window, qtbot)
     doc = window.document
     window.show_tab(window.training_panel)
     box = window.training_panel.fields["epochs"].widget
@@ -77,8 +74,7 @@ def test_arrow_clicks_on_one_setting_are_one_step_and_ctrl_z_undoes_it(window, q
 def test_up_then_down_leaves_no_step(window, qtbot):
     window.new_project()
     settle()
-    window.activateWindow()
-    qtbot.waitActive(window)
+    activate(window, qtbot)
     window.show_tab(window.training_panel)
     box = window.training_panel.fields["batch_size"].widget
     qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
@@ -93,8 +89,7 @@ def test_up_then_down_leaves_no_step(window, qtbot):
 def test_typing_a_learning_rate_is_one_step_named_for_it(window, qtbot):
     window.new_project()
     settle()
-    window.activateWindow()
-    qtbot.waitActive(window)
+    activate(window, qtbot)
     doc = window.document
     window.show_tab(window.training_panel)
     edit = window.training_panel.fields["lr"].widget
