@@ -64,6 +64,9 @@ class Document(QObject):
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self._dirty_without_undo = False
         self.locked: str | None = None
+        #: run folders this project trained while it had no file: they move next to the
+        #: file on its first save (`training.runs_follow`)
+        self.unsaved_runs: list[Path] = []
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(0)

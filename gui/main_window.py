@@ -63,6 +63,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         self._build_menus()
         self._build_training()
         self._build_inspect()
+        self._build_runs_follow()
         self._build_units()
         self.start_page.new_requested.connect(self.new_project)
         self.start_page.template_requested.connect(self.new_from_template)

@@ -10,10 +10,12 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from torchloom.engine.errors import ProjectFileError
 from torchloom.engine.project import Project, load_project
+from torchloom.engine.run_move import MoveReport
 
 from .autosave import leftovers
 from .document import Document
 from .paths import add_recent
+from .training.runs_follow import RunsFollowProject
 
 PROJECT_FILTER = "Torchloom projects (*.json);;All files (*)"
 #: File → New from template: name → bundled example file.
@@ -129,16 +131,57 @@ class FileActions:
         return path
 
     def save_to(self, path: Path) -> bool:
-        assert self.document is not None
+        doc = self.document
+        assert doc is not None
+        first = doc.path is None
         try:
-            target = self.document.save(path)
+            target = doc.save(path)
         except ProjectFileError as exc:
             self.report("Cannot save project", exc.describe())
             return False
         add_recent(target)
         self.autosaver.clear()
         self.flash(f"Saved {target}")
+        self.runs_follow.saved(doc, first)  # an unsaved project's runs move next to the file
         return True
+
+    # ---- the runs of a project that had no file ----------------------------------------
+
+    def _build_runs_follow(self) -> None:
+        self.runs_follow = RunsFollowProject(self.controller, lambda: self.document,
+                                             self.wait_background, self)
+        self.runs_follow.moved.connect(self._runs_moved)
+        self.runs_follow.waiting.connect(self._runs_waiting)
+
+    def _runs_waiting(self, text: str) -> None:
+        self.flash(text)
+        self.runs_panel.set_note(text)
+
+    def _runs_moved(self, document: Document, report: MoveReport) -> None:
+        """Say where the runs went; everything that remembers a run folder follows it. A
+        run that could not move is named in a dialog, with where it still is."""
+        lines = report.lines()
+        if document is self.document:
+            sources = sorted({str(m.source.parent) for m in report.moved})
+            note = (f"{len(report.moved)} run{'s' * (len(report.moved) > 1)} moved here from "
+                    f"{', '.join(sources)} when the project was first saved." if report.moved
+                    else "")
+            renamed = [f"{m.source.name} is now {m.target.name} (the name was taken)."
+                       for m in report.moved if m.renamed]
+            self._train_runs_moved(report.mapping, " ".join([note, *renamed]).strip())
+            self._inspect_runs_moved(report.mapping)
+        if lines:
+            self.flash(lines[0])
+        trouble = [f"{path} could not move ({why}); it stays where it was."
+                   for path, why in report.failed]
+        trouble += [line for line in lines if "could not be deleted" in line]
+        if trouble:
+            self.warn("Some runs did not move", "\n\n".join(
+                trouble + ["Nothing was deleted that was not copied first: every run is "
+                           "still on disk."]))
+
+    def warn(self, title: str, text: str) -> None:
+        QMessageBox.warning(self, title, text)
 
     def report(self, title: str, text: str) -> None:
         QMessageBox.critical(self, title, text)

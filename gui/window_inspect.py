@@ -114,6 +114,15 @@ class InspectActions:
                 self.document is not None and self.document.is_gan):
             self.inspect_run(runs[0].path)
 
+    def _inspect_runs_moved(self, mapping: dict[Path, Path]) -> None:
+        """Run folders moved (the project's first save): the run on show in Inspect and the
+        one Evaluate will load are read from their new place."""
+        self._inspected_run = mapping.get(self._inspected_run,  # type: ignore[arg-type]
+                                          self._inspected_run)
+        if self._evaluate_pending is not None:
+            run_dir, project = self._evaluate_pending
+            self._evaluate_pending = (mapping.get(run_dir, run_dir), project)
+
     def inspect_run(self, run_dir: Path, project: Any = None) -> None:
         """Load a run's weights into the Inspect panel. The document's own project is used
         (so its dataset path resolves) unless the caller has the exact trained snapshot."""

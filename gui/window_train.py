@@ -4,7 +4,6 @@ and the run lifecycle (train, stop, resume, reset weights). A mixin over the win
 from __future__ import annotations
 
 import html
-import re
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,9 @@ from torchloom.engine.edits import plan_set_param
 
 from . import theme
 from .commands import ProjectSettingCommand, plain_value
-from .paths import data_dir
 from .training.controller import TrainingController, TrainRequest
 from .training.data_panel import DataPanel
+from .training.runs_follow import project_runs_dir, unsaved_runs_dir
 from .training.runs_panel import RunsPanel
 from .training.settings_panel import TrainingPanel
 
@@ -125,9 +124,27 @@ class TrainActions:
         doc = self.document
         assert doc is not None
         if doc.path is not None:
-            return doc.path.parent / "runs"
-        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", doc.project.name).strip("-") or "untitled"
-        return data_dir() / "runs" / slug
+            return project_runs_dir(doc.path)
+        return unsaved_runs_dir(doc.project)
+
+    def _train_runs_moved(self, mapping: dict[Path, Path], note: str) -> None:
+        """Run folders moved (the project's first save): Resume, the next run's starting
+        weights, the Runs tab and the run's messages follow them."""
+        c = self.controller
+        c.last_run_dir = mapping.get(c.last_run_dir, c.last_run_dir)  # type: ignore[arg-type]
+        if c.last_result is not None and c.last_result.run_dir in mapping:
+            c.last_result.run_dir = mapping[c.last_result.run_dir]
+        self.weights_from = mapping.get(self.weights_from, self.weights_from)  # type: ignore
+        text = self.training_panel.message.text()
+        for old, new in sorted(mapping.items(), key=lambda m: -len(str(m[0]))):  # longest
+            for a, b in ((str(old), str(new)), (html.escape(str(old)), html.escape(str(new)))):
+                text = text.replace(a, b)
+                self._run_notes = getattr(self, "_run_notes", "").replace(a, b)
+        self.training_panel.message.setText(text)
+        chosen = [mapping.get(run.path, run.path) for run in self.runs_panel.selected_runs()]
+        self.runs_panel.refresh(self.runs_dir(), select=chosen)
+        self.runs_panel.set_note(note)
+        self._training_state(c.state)
 
     # ---- settings as undoable project edits --------------------------------------------
 

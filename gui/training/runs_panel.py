@@ -4,6 +4,7 @@ on the plots; selecting two also lists how their graphs differ."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QLabel, QListWidget, QListWidgetItem,
@@ -38,12 +39,17 @@ class RunsPanel(QWidget):
         layout.addWidget(split, 1)
         self.runs: list[RunRecord] = []
         self.runs_dir: Path | None = None
+        self.note = ""
         self.list.itemSelectionChanged.connect(self._selected)
 
-    def refresh(self, runs_dir: Path | None) -> None:
+    def refresh(self, runs_dir: Path | None, select: Iterable[Path] = ()) -> None:
+        """List the runs in `runs_dir`, newest first, with the runs in `select` selected."""
+        if runs_dir != self.runs_dir:
+            self.note = ""
         self.runs_dir = runs_dir
         self.runs = list(reversed(list_runs(runs_dir))) if runs_dir else []
-        self.where.setText(f"Runs in {runs_dir}" if runs_dir else "")
+        self._show_where()
+        chosen = {str(path) for path in select}
         self.list.blockSignals(True)
         self.list.clear()
         for run in self.runs:
@@ -51,12 +57,24 @@ class RunsPanel(QWidget):
             item.setToolTip(str(run.path))
             item.setData(Qt.ItemDataRole.UserRole, str(run.path))
             self.list.addItem(item)
+            item.setSelected(str(run.path) in chosen)
         if not self.runs:
             placeholder = QListWidgetItem("No runs yet: press Train.")
             placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
             self.list.addItem(placeholder)
         self.list.blockSignals(False)
         self._selected()
+
+    def set_note(self, text: str) -> None:
+        """A sentence under the folder's name (the runs moved here), kept until the panel
+        shows another folder."""
+        self.note = text
+        self._show_where()
+
+    def _show_where(self) -> None:
+        where = f"Runs in {self.runs_dir}" if self.runs_dir else ""
+        self.where.setText("\n".join(t for t in (where, self.note) if t))
+        self.where.setToolTip(self.note)
 
     def selected_runs(self) -> list[RunRecord]:
         paths = {item.data(Qt.ItemDataRole.UserRole) for item in self.list.selectedItems()}
