@@ -69,6 +69,7 @@ def test_first_save_moves_the_runs_and_everything_finds_them(window, qtbot, tmp_
     taken.mkdir(parents=True)
     (taken / "keep.txt").write_text("not mine")
 
+    window.runs_panel.list.item(0).setSelected(True)  # its curves on the plots
     press_ctrl_s(window, qtbot, tmp_path / "digits.json")
     new = tmp_path / "runs" / f"{old.name}-2"
     assert (tmp_path / "digits.json").exists() and new.is_dir() and not old.exists()
@@ -78,7 +79,8 @@ def test_first_save_moves_the_runs_and_everything_finds_them(window, qtbot, tmp_
     panel = window.runs_panel
     assert panel.runs_dir == tmp_path / "runs"
     assert [run.path for run in panel.runs] == [new]
-    assert "stopped" in panel.list.item(0).text()
+    assert "stopped" in panel.list.item(0).text() and panel.list.item(0).isSelected()
+    assert [run.path for run in panel.selected_runs()] == [new]
     assert "1 run moved here from" in panel.where.text() and f"is now {new.name}" in \
         panel.where.text()
     assert str(old) not in window.training_panel.message.text()
