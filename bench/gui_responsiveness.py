@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=4, help="GUI/headless run pairs")
     args = parser.parse_args()
     from torchloom.engine.project import load_project
-    from torchloom.engine.train.run import prepare_training
+    from torchloom.engine.tasks.prepare import prepare_training
     from torchloom.gui.app import make_app
     from torchloom.gui.engine_loader import engine_loader
     from torchloom.gui.main_window import MainWindow

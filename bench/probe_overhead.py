@@ -21,7 +21,8 @@ from pathlib import Path
 
 from torchloom.engine.probe import capture
 from torchloom.engine.project import load_project
-from torchloom.engine.train import Callback, prepare_training
+from torchloom.engine.tasks.prepare import prepare_training
+from torchloom.engine.train import Callback
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Training throughput: the Trainer against two hand-written loops, on identical weights and
+"""Training throughput: the run loop against two hand-written loops, on identical weights and
 batches, in one process.
 
     python bench/train_throughput.py [--device cpu|cuda] [--epochs 2] [--rounds 3]
@@ -6,8 +6,8 @@ batches, in one process.
 All three train the Keras MNIST CNN (resources/examples/mnist_cnn.json) at batch 64 with
 Adam on the mnist5k training split, normalised once, in the same shuffled order:
 
-- trainer:    torchloom's Trainer (data on the device, indexed per batch, channels-last
-              layout for this image model);
+- trainer:    torchloom's run loop with the classify task (data on the device, indexed
+              per batch, channels-last layout for this image model);
 - trainer-nchw: the same with channels-last switched off, to show what the layout buys;
 - dataloader: a hand-written loop over DataLoader(TensorDataset), collating every batch;
 - sliced:     a hand-written loop over pre-shuffled tensors, sliced per batch (views).
@@ -33,8 +33,9 @@ from torchloom.engine.data import fit_to_graph, load_dataset, split_dataset
 from torchloom.engine.data.dataset import Split
 from torchloom.engine.project import load_project
 from torchloom.engine.shapes import infer
-from torchloom.engine.train import TrainConfig, Trainer
-from torchloom.engine.train.trainer import batch_starts, epoch_permutation
+from torchloom.engine.tasks import get_task
+from torchloom.engine.train import RunLoop, TrainConfig
+from torchloom.engine.train.batches import batch_starts, epoch_permutation
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 64
@@ -66,7 +67,7 @@ def run_trainer(project, analysis, weights, train, val, device, epochs, amp="off
     empty = train.subset(torch.arange(0))
     split = Split(train, empty, None, train)
     config = TrainConfig(epochs=epochs, batch_size=BATCH, device=device, amp=amp, seed=0)
-    trainer = Trainer(model, split, config, report_interval=1e9)
+    trainer = RunLoop(get_task("classify"), model, split, config, report_interval=1e9)
     trainer.channels_last = channels_last
     start = time.perf_counter()
     result = trainer.fit()

@@ -20,3 +20,24 @@ def lazy_exports(package: str, where: dict[str, str]) -> Callable[[str], Any]:
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+class LazyModule:
+    """A module imported on its first attribute access. Task declarations are read by the
+    window before torch has loaded (the settings panel, the New project dialog); their
+    steps use torch through one of these, so importing a task does not import torch."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        module = importlib.import_module(self._name)
+        return getattr(module, attr)
+
+    def __repr__(self) -> str:
+        return f"<lazy module {self._name}>"
+
+
+def lazy_module(name: str) -> Any:
+    """`LazyModule(name)`, typed as Any so call sites read like the real module."""
+    return LazyModule(name)

@@ -24,10 +24,29 @@ from .params import (Choice, Float, Int, Param, ParamValueError, is_number, para
 
 FORMAT = "torchloom-project"
 VERSION = 1
-#: What a project trains. A file without ``"recipe"`` is a classifier (or regressor) with
-#: one ``"graph"``; a ``"gan"`` has a ``"generator"`` and a ``"discriminator"`` instead.
-RECIPES = ("classifier", "gan")
 GAN_GRAPHS = ("generator", "discriminator")
+
+
+@dataclass(frozen=True)
+class TaskFormat:
+    """What a project file means for one task: the graphs it holds, the losses it may name
+    and the training defaults that differ from `TRAINING_FIELDS`. The task's behaviour (its
+    loss, metrics, views) is its plug-in, ``engine/tasks/<name>.py``; this is only what
+    reading and writing a file needs, so the file format does not depend on the tasks."""
+
+    graphs: tuple[str, ...] = ("graph",)
+    losses: tuple[str, ...] = ("cross_entropy",)
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+#: The tasks a project may name in its top-level ``"task"`` key; ``"classify"`` when absent.
+#: Each has a plug-in of the same name in ``engine/tasks/``.
+TASKS: dict[str, TaskFormat] = {
+    "classify": TaskFormat(),
+    "regress": TaskFormat(losses=("mse", "l1", "huber"), defaults={"loss": "mse"}),
+    "gan": TaskFormat(graphs=GAN_GRAPHS, losses=(), defaults={"lr": 0.0002}),
+}
+DEFAULT_TASK = "classify"
 
 
 @dataclass(frozen=True)
@@ -60,21 +79,20 @@ TRAINING_FIELDS: dict[str, Param] = {
     "momentum": Float(0.9, "Momentum, for sgd only.", min=0.0, max=1.0, max_open=True),
     "schedule": Choice("constant", "Learning-rate schedule: constant, or cosine decay to zero "
                        "over the run.", choices=("constant", "cosine")),
-    "loss": Choice("cross_entropy", "Loss function: cross_entropy for classes, mse for "
-                   "numeric targets.", choices=("cross_entropy", "mse")),
+    "loss": Choice("cross_entropy", "Loss function; each task takes its own (classify: "
+                   "cross_entropy; regress: mse, l1 or huber).",
+                   choices=("cross_entropy", "mse", "l1", "huber")),
     "val_split": Float(0.2, "Fraction of the data held out for validation.", min=0.0, max=1.0,
                        max_open=True),
     "seed": Int(0, "Seeds weights, the split and shuffling.", min=0, max=2**63 - 1),
     "amp": Choice("off", "Mixed precision: bf16 (CPU or GPU) or fp16 (GPU only).",
                   choices=("off", "bf16", "fp16")),
-    # GAN recipe only (a classifier ignores them):
+    # GAN only (the other tasks ignore them):
     "betas": FloatPair((0.5, 0.999), "Adam's betas for both GAN optimizers."),
     "d_steps": Int(1, "Discriminator updates per generator update (GAN).", min=1, max=100),
     "label_smoothing": Float(0.0, "One-sided label smoothing: real targets are 1 - this (GAN).",
                              min=0.0, max=0.5),
 }
-#: Defaults that differ for a GAN (the DCGAN paper's Adam settings).
-GAN_TRAINING_DEFAULTS: dict[str, Any] = {"lr": 0.0002}
 #: `device` is free text ("auto", "cpu", "cuda:1"), checked when training starts.
 DEFAULT_DEVICE = "auto"
 
@@ -96,9 +114,9 @@ class Project:
     #: Initial weights: a safetensors file next to the project (relative path), keyed like a
     #: run folder's ``model.safetensors``. An import carries a module's weights this way.
     weights: str | None = None
-    #: ``"classifier"`` (the default, never written to the file) or ``"gan"``.
-    recipe: str = "classifier"
-    #: A GAN's two graphs (None for a classifier); `graph` then stays empty and unsaved.
+    #: The task's name, a key of `TASKS` (``"classify"``, the default, is never written).
+    task: str = DEFAULT_TASK
+    #: A GAN's two graphs (None for other tasks); `graph` then stays empty and unsaved.
     generator: Graph | None = None
     discriminator: Graph | None = None
     #: Unknown keys of each GAN graph object, written back on save.
@@ -108,7 +126,7 @@ class Project:
 
     def __post_init__(self) -> None:
         self.link_units()
-        if self.recipe == "gan":
+        if "generator" in TASKS[self.task].graphs:
             self.generator = self.generator if self.generator is not None else Graph()
             self.discriminator = (self.discriminator if self.discriminator is not None
                                   else Graph())
@@ -123,17 +141,14 @@ class Project:
             if graph is not None:
                 graph.units = self.units
 
-    @property
-    def is_gan(self) -> bool:
-        return self.recipe == "gan"
-
     def graphs(self) -> dict[str, Graph]:
-        """Every graph of the project by its file key: ``{"graph": g}`` for a classifier,
-        ``{"generator": g, "discriminator": d}`` (in that order) for a GAN."""
-        if self.is_gan:
-            assert self.generator is not None and self.discriminator is not None
-            return {"generator": self.generator, "discriminator": self.discriminator}
-        return {"graph": self.graph}
+        """Every graph of the project by its file key, in the task's order: ``{"graph": g}``
+        for most tasks, ``{"generator": g, "discriminator": d}`` for a GAN."""
+        held = {"graph": self.graph, "generator": self.generator,
+                "discriminator": self.discriminator}
+        out = {key: held[key] for key in TASKS[self.task].graphs}
+        assert all(g is not None for g in out.values())
+        return out  # type: ignore[return-value]
 
     def weights_path(self) -> Path | None:
         """Where the initial weights are, resolved against the project's folder."""
@@ -145,10 +160,9 @@ class Project:
         return path
 
     def training_config(self) -> dict[str, Any]:
-        """The training settings with defaults filled in."""
+        """The training settings with defaults filled in (the task's own defaults first)."""
         out: dict[str, Any] = {name: decl.default for name, decl in TRAINING_FIELDS.items()}
-        if self.is_gan:
-            out.update(GAN_TRAINING_DEFAULTS)
+        out.update(TASKS[self.task].defaults)
         out["device"] = DEFAULT_DEVICE
         out.update(self.training)
         return out
@@ -272,23 +286,21 @@ def project_from_dict(data: Any, path: str | None = None) -> Project:
             f"up to version {VERSION}): update Torchloom to open it", path=path)
     for v in range(version, VERSION):
         data = MIGRATIONS[v](data)
-    known = {"format", "version", "name", "graph", "dataset", "training", "weights", "recipe",
-             "units"}
+    known = {"format", "version", "name", "graph", "dataset", "training", "weights", "task",
+             "recipe", "units"}
     name = r.string(data.get("name", _default_name(path)), "name", limit=500)
-    recipe = r.string(data.get("recipe", "classifier"), "recipe", limit=100)
-    if recipe not in RECIPES:
-        raise r.fail(f"unknown recipe '{recipe[:40]}': use " + " or ".join(
-            f'"{k}"' for k in RECIPES), "recipe")
+    task = _read_task(data, r)
     gan: dict[str, Graph] = {}
     gan_extra: dict[str, dict[str, Any]] = {}
-    if recipe == "gan":
+    graph, graph_extra = Graph(), {}
+    holds = TASKS[task].graphs
+    if holds != ("graph",):
         if "graph" in data:
-            raise r.fail('a GAN project has "generator" and "discriminator" graphs, not '
-                          '"graph"', "graph")
-        known |= set(GAN_GRAPHS)
-        for key in GAN_GRAPHS:
+            raise r.fail(f"a {task} project has " + " and ".join(f'"{k}"' for k in holds)
+                         + ' graphs, not "graph"', "graph")
+        known |= set(holds)
+        for key in holds:
             gan[key], gan_extra[key] = graph_from_dict(data.get(key, {}), r, key)
-        graph, graph_extra = Graph(), {}
     else:
         graph, graph_extra = graph_from_dict(data.get("graph", {}), r, "graph")
     units = None
@@ -300,7 +312,7 @@ def project_from_dict(data: Any, path: str | None = None) -> Project:
     if dataset is not None:
         dataset = r.obj(dataset, "dataset")
     training = r.obj(data.get("training", {}), "training")
-    _check_training(training, r)
+    _check_training(training, r, task)
     weights = data.get("weights")
     if weights is not None:
         weights = r.string(weights, "weights", limit=1000)
@@ -308,7 +320,7 @@ def project_from_dict(data: Any, path: str | None = None) -> Project:
             raise r.fail("weights must name a .safetensors file next to the project", "weights")
     extra = {k: v for k, v in data.items() if k not in known}
     return Project(graph=graph, name=name, dataset=dataset, training=training, extra=extra,
-                   graph_extra=graph_extra, weights=weights, recipe=recipe,
+                   graph_extra=graph_extra, weights=weights, task=task,
                    generator=gan.get("generator"), discriminator=gan.get("discriminator"),
                    gan_graph_extra=gan_extra, units=units)
 
@@ -317,13 +329,52 @@ def _default_name(path: str | None) -> str:
     return Path(path).stem if path else "Untitled"
 
 
-def _check_training(training: dict[str, Any], r: _Reader) -> None:
+def task_of(data: Any) -> str:
+    """The task a parsed project file names, by the same rules as reading it, for a quick
+    look at a file without loading it (the start page's example cards); an unknown or
+    malformed task is the default here, and an error only when the file is opened."""
+    try:
+        return _read_task(data, _Reader(None)) if isinstance(data, dict) else DEFAULT_TASK
+    except ProjectFileError:
+        return DEFAULT_TASK
+
+
+def _read_task(data: dict[str, Any], r: _Reader) -> str:
+    """The top-level ``"task"``. Files from before it: ``"recipe": "gan"`` is the GAN task,
+    and a classifier-shaped file training with ``"loss": "mse"`` is a regression."""
+    if "task" in data:
+        task = r.string(data["task"], "task", limit=100)
+        if task not in TASKS:
+            raise r.fail(f"unknown task '{task[:40]}': use one of " + ", ".join(
+                f'"{k}"' for k in TASKS), "task")
+        return task
+    if "recipe" in data:
+        recipe = r.string(data["recipe"], "recipe", limit=100)
+        if recipe not in ("classifier", "gan"):
+            raise r.fail(f'unknown recipe \'{recipe[:40]}\': use "gan", or name the task with '
+                         '"task": one of ' + ", ".join(f'"{k}"' for k in TASKS), "recipe")
+        if recipe == "gan":
+            return "gan"
+    training = data.get("training")
+    if isinstance(training, dict) and training.get("loss") == "mse":
+        return "regress"
+    return DEFAULT_TASK
+
+
+def _check_training(training: dict[str, Any], r: _Reader, task: str) -> None:
     for key, decl in TRAINING_FIELDS.items():
         if key in training:
             try:
                 decl.validate(training[key])
             except ParamValueError as exc:
                 raise r.fail(f"{key} {exc}", f"training.{key}") from None
+    losses = TASKS[task].losses
+    if "loss" in training and losses and training["loss"] not in losses:
+        owner = next((name for name, fmt in TASKS.items() if training["loss"] in fmt.losses),
+                     None)
+        fix = f'; {training["loss"]} is a {owner} loss: set "task": "{owner}"' if owner else ""
+        raise r.fail(f"loss {training['loss']} is not one the {task} task takes (use "
+                     + " or ".join(losses) + f"){fix}", "training.loss")
     if "device" in training and not isinstance(training["device"], str):
         raise r.fail("device must be a string such as \"auto\", \"cpu\" or \"cuda:0\"",
                      "training.device")
@@ -408,12 +459,11 @@ def graph_to_dict(graph: Graph, extra: dict[str, Any] | None = None) -> dict[str
 
 def project_to_dict(project: Project) -> dict[str, Any]:
     out: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": project.name}
-    if project.is_gan:
-        out["recipe"] = project.recipe
-        for key, graph in project.graphs().items():
-            out[key] = graph_to_dict(graph, project.gan_graph_extra.get(key))
-    else:
-        out["graph"] = graph_to_dict(project.graph, project.graph_extra)
+    if project.task != DEFAULT_TASK:
+        out["task"] = project.task
+    for key, graph in project.graphs().items():
+        extra = project.graph_extra if key == "graph" else project.gan_graph_extra.get(key)
+        out[key] = graph_to_dict(graph, extra)
     if project.units:
         from .units.fileformat import units_to_dict
 

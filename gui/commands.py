@@ -123,3 +123,32 @@ def plain_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain_value(v) for v in value]
     return value
+
+
+class ProjectTaskCommand(QUndoCommand):
+    """Change what kind of model the project is (among tasks with the same graphs: a
+    classifier becomes a regression), undoably. A loss the new task does not take is
+    dropped, so the task's own default applies; undo puts it back."""
+
+    def __init__(self, document: Any, task: str, title: str) -> None:
+        super().__init__(f"Make it a {title.lower()}")
+        self.document = document
+        self.old, self.new = document.project.task, task
+        self.training = copy.deepcopy(document.project.training)
+
+    def _set(self, task: str, training: dict[str, Any]) -> None:
+        project = self.document.project
+        project.task = task
+        project.training = copy.deepcopy(training)
+        self.document.settings_changed.emit()
+
+    def redo(self) -> None:
+        from torchloom.engine.project import TASKS
+
+        training = copy.deepcopy(self.training)
+        if training.get("loss") not in TASKS[self.new].losses:
+            training.pop("loss", None)
+        self._set(self.new, training)
+
+    def undo(self) -> None:
+        self._set(self.old, self.training)

@@ -57,7 +57,8 @@ class Document(QObject):
         self.loader = loader or engine_loader()
         #: Each graph's latest analysis, by key; `analysis` is the active graph's.
         self.analyses: dict[str, Any] = {}
-        #: A GAN's `engine.gan.checks.GanAnalysis` (both graphs and the checks between them).
+        #: The analysis of a task with several graphs (a GAN's `gan.checks.GanAnalysis`:
+        #: both graphs and the checks between them).
         self.gan_analysis: Any = None
         self.active = next(iter(self.graphs()))
         self.undo_stack = QUndoStack(self)
@@ -75,8 +76,8 @@ class Document(QObject):
         for key, graph in self.graphs().items():
             self._listeners[key] = graph.events.any.connect(
                 lambda event, k=key: self._on_event(event, k))
-        if self.is_gan:  # the generator's output is checked against the dataset's samples
-            self.settings_changed.connect(self._refresh.start)
+        # the task checks the graph against the data (a GAN's generator against the samples)
+        self.settings_changed.connect(self._refresh.start)
         self._waiting_for_engine = not self.loader.is_ready
         if self._waiting_for_engine:
             self.loader.ready.connect(self.refresh)
@@ -94,8 +95,11 @@ class Document(QObject):
         return self.project.graphs()
 
     @property
-    def is_gan(self) -> bool:
-        return self.project.is_gan
+    def task(self) -> Any:
+        """The project's task class: its declaration (settings, charts, views, graphs)."""
+        from torchloom.engine.tasks import task_class
+
+        return task_class(self.project.task)
 
     @property
     def analysis(self) -> Any:
@@ -114,8 +118,8 @@ class Document(QObject):
         return [p for p in self.problems if p.severity == "error"]
 
     def data_key(self) -> str:
-        """The graph the dataset's samples go into: a GAN's discriminator."""
-        return "discriminator" if self.is_gan else "graph"
+        """The graph the dataset's samples go into (a GAN's discriminator)."""
+        return self.task.data_graph
 
     def set_active(self, key: str) -> None:
         """Show (and edit) another of the project's graphs."""
@@ -172,7 +176,7 @@ class Document(QObject):
         except TorchloomError as exc:
             self.message.emit(str(exc))
             return False
-        if self.is_gan:  # "Generator: Add Linear" in Edit → Undo; never merged across graphs
+        if len(self.graphs()) > 1:  # "Generator: Add Linear" in Edit → Undo; never merged
             text = f"{GRAPH_LABELS.get(key, key)}: {text}"
             merge_key = f"{key}:{merge_key}" if merge_key else None
         self.undo_stack.push(OpsCommand(graph, ops, inverses, text, merge_key))
@@ -213,13 +217,10 @@ class Document(QObject):
             self.loader.ready.disconnect(self.refresh)
             self._waiting_for_engine = False
         self._refresh.stop()
-        if self.is_gan:
-            from torchloom.engine.gan.checks import analyze_gan
-
-            self.gan_analysis = analyze_gan(self.project)
-            self.analyses = dict(self.gan_analysis.analyses)
-        else:
-            self.analyses = {"graph": self.loader.shapes.infer(self.graph)}  # type: ignore[union-attr]
+        checked = self.task().analyze(self.project)
+        several = getattr(checked, "analyses", None)  # a GAN's: one per graph, and between
+        self.gan_analysis = checked if several is not None else None
+        self.analyses = dict(several) if several is not None else {"graph": checked}
         self.analysis_changed.emit()
 
     # ---- files -----------------------------------------------------------------------

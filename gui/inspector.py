@@ -296,7 +296,7 @@ class Inspector(QScrollArea):
 
             return unit_overview(doc)
         text = f"<h3>{doc.project.name}</h3>"
-        network = f"{doc.active.capitalize()}: " if doc.is_gan else ""  # the tab on show
+        network = f"{doc.active.capitalize()}: " if len(doc.graphs()) > 1 else ""  # its tab
         text += f"<p>{network}{len(doc.graph)} blocks, {len(doc.graph.edges)} wires"
         if doc.analysis is not None:
             text += f", {format_count(doc.analysis.total_params)} parameters"

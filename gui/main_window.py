@@ -258,7 +258,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         else:
             self.undo_group.addStack(document.undo_stack)
             self.undo_group.setActiveStack(document.undo_stack)
-            if document.is_gan:
+            if len(document.graphs()) > 1:  # one canvas tab per network (a GAN's two)
                 self._build_gan_canvas(document)
             else:
                 self.scene = CanvasScene(document)
@@ -341,7 +341,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         if analysis is None:
             self.summary_label.setText(f"{len(doc.graph)} blocks")
             return
-        if doc.is_gan:
+        if doc.gan_analysis is not None:  # several graphs, checked together
             self._update_gan_summary()
             return
         out = analysis.output_spec
@@ -360,11 +360,11 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         doc = self.document
         assert doc is not None and doc.gan_analysis is not None
         gan = doc.gan_analysis
-        parts = [f"generator {format_count(gan.generator.total_params)} · discriminator "
-                 f"{format_count(gan.discriminator.total_params)} parameters"]
-        if gan.latent_shape is not None and gan.sample_shape is not None:
-            parts.append(f"noise {format_shape(gan.latent_shape)} → sample "
-                         f"{format_shape(gan.sample_shape)}")
+        parts = [" · ".join(f"{key} {format_count(a.total_params)}"
+                            for key, a in gan.analyses.items()) + " parameters"]
+        flow = gan.flow()
+        if flow is not None:
+            parts.append(" → ".join(f"{what} {format_shape(shape)}" for what, shape in flow))
         errors = len(gan.errors)
         if errors:
             parts.append(f"{errors} error{'s' * (errors > 1)}")

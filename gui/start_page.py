@@ -9,7 +9,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
+from torchloom.engine.project import task_of
 from torchloom.engine.resources import examples_dir
+from torchloom.engine.tasks import task_class
 
 from .paths import recent_files
 
@@ -19,10 +21,11 @@ def example_summary(path: Path) -> tuple[str, str]:
     try:
         data = json.loads(path.read_text())
         dataset = (data.get("dataset") or {}).get("name", "own data")
-        if data.get("recipe") == "gan":
-            g, d = (len(data.get(k, {}).get("nodes", [])) for k in ("generator", "discriminator"))
-            return data.get("name", path.stem), f"GAN · generator {g} blocks, discriminator " \
-                f"{d} blocks · {dataset}"
+        task = task_class(task_of(data))
+        if len(task.graph_keys()) > 1:
+            sizes = ", ".join(f"{key} {len(data.get(key, {}).get('nodes', []))} blocks"
+                              for key in task.graph_keys())
+            return data.get("name", path.stem), f"{task.title} · {sizes} · {dataset}"
         nodes = data.get("graph", {}).get("nodes", [])
         kinds = sorted({n.get("type") for n in nodes} & {"Conv2d", "LSTM", "GRU",
                                                           "MultiheadAttention",

@@ -97,21 +97,21 @@ class InspectActions:
             self.show_tab(self.inspect_panel, height=int(self.height() * 0.4))
 
     def _inspect_prepared(self, job: Any) -> None:
-        if self.document is not None and self.document.is_gan:
+        if self.document is not None and not self.document.task.probes:
             return
         tokens = job.split.full.info.get("tokens")
         self.inspect_panel.start_live(job.trainer.probe, tokens)
 
     def _inspect_finished(self, result: Any) -> None:
         if result.run_dir is None or result.status == "failed" or self.document is None \
-                or self.document.is_gan:
+                or not self.document.task.probes:
             return
         request_project = getattr(self, "_last_request_project", None)
         self.inspect_run(Path(result.run_dir), request_project)
 
     def _inspect_runs_selected(self, runs: list[Any]) -> None:
         if len(runs) == 1 and not self.controller.running and not (
-                self.document is not None and self.document.is_gan):
+                self.document is not None and not self.document.task.probes):
             self.inspect_run(runs[0].path)
 
     def _inspect_runs_moved(self, mapping: dict[Path, Path]) -> None:

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel, QMenu, QToolBar, QVBoxLayout, QWidget
 from torchloom.engine.edits import plan_set_param
 
 from . import theme
-from .commands import ProjectSettingCommand, plain_value
+from .commands import ProjectSettingCommand, ProjectTaskCommand, plain_value
 from .training.controller import TrainingController, TrainRequest
 from .training.data_panel import DataPanel
 from .training.runs_follow import project_runs_dir, unsaved_runs_dir
@@ -63,6 +63,7 @@ class TrainActions:
         tp.resume_clicked.connect(self.resume_training)
         tp.reset_clicked.connect(self.reset_weights)
         tp.setting_changed.connect(self._set_training_setting)
+        tp.task_changed.connect(self._set_task)
         self.data_panel.spec_changed.connect(self._set_dataset)
         self.data_panel.fit_input.connect(self._fit_input)
         self.runs_panel.selection_changed.connect(self._overlay_runs)
@@ -100,7 +101,7 @@ class TrainActions:
         doc = self.document
         if doc is None:
             return
-        self.training_panel.set_recipe(doc.project.recipe)
+        self.training_panel.set_task(doc.task)
         self.training_panel.show_settings(doc.project.training_config())
         base = doc.path.parent if doc.path else None
         self.data_panel.set_project(doc.project.dataset, base, self._input_spec())
@@ -157,6 +158,15 @@ class TrainActions:
             return
         doc.undo_stack.push(ProjectSettingCommand(doc, key, value))
 
+    def _set_task(self, name: str) -> None:
+        """The person chose another task (the Training tab's chooser)."""
+        from torchloom.engine.tasks import task_class
+
+        doc = self.document
+        if doc is None or doc.project.task == name:
+            return
+        doc.undo_stack.push(ProjectTaskCommand(doc, name, task_class(name).title))
+
     def _set_dataset(self, spec: dict[str, Any]) -> None:
         doc = self.document
         if doc is not None and spec != doc.project.dataset:
@@ -190,7 +200,7 @@ class TrainActions:
             return False
         if doc.errors:
             count = len(doc.errors)
-            what = "The networks have" if doc.is_gan else "The graph has"
+            what = "The networks have" if len(doc.graphs()) > 1 else "The graph has"
             text = (f"{what} {count} error{'s' * (count > 1)}: fix "
                     f"{'them' if count > 1 else 'it'} first (see the Problems panel).")
             self.training_panel.say(text, error=True)
@@ -202,7 +212,7 @@ class TrainActions:
         request = TrainRequest.snapshot(doc.project, resume=resume,
                                         init_from=None if resume else self.weights_from,
                                         runs_dir=self.runs_dir(),
-                                        probe_every=0 if doc.is_gan else LIVE_PROBE_EVERY)
+                                        probe_every=LIVE_PROBE_EVERY if doc.task.probes else 0)
         self._last_request_project = request.project
         self._run_prepared = False  # until the worker has a job: failures are "could not start"
         self._ensure_plots()
@@ -233,9 +243,11 @@ class TrainActions:
         self.show_tab(self.plots_holder, height=int(self.height() * 0.4))
 
     def _ensure_plots(self) -> None:
-        """The plots for the open project's recipe (a GAN has its own losses and samples)."""
-        gan = self.document is not None and self.document.is_gan
-        if self.plots is not None and getattr(self.plots, "is_gan", False) != gan \
+        """The plots the open project's task declares (its charts, a sample grid)."""
+        from torchloom.engine.tasks import task_class
+
+        task = self.document.task if self.document is not None else task_class("classify")
+        if self.plots is not None and self.plots.task is not task \
                 and not self.controller.running:
             self.plots.hide()
             self.plots.setParent(None)
@@ -244,16 +256,13 @@ class TrainActions:
         if self.plots is None:
             from .training.plots import PlotsPanel
 
-            if gan:
-                from .gan.plots import GanPlotsPanel as PlotsPanel  # type: ignore[assignment]
             layout = self.plots_holder.layout()
             while layout.count():
                 item = layout.takeAt(0)
                 if item.widget():
                     item.widget().hide()
                     item.widget().setParent(None)
-            self.plots = PlotsPanel(self.plots_holder)
-            self.plots.is_gan = gan
+            self.plots = PlotsPanel(task, self.plots_holder)
             layout.addWidget(self.plots)
 
     def _training_state(self, state: str) -> None:
@@ -284,9 +293,9 @@ class TrainActions:
     def _began(self, info: dict[str, Any]) -> None:
         if self.plots is not None:
             self.plots.set_epochs(info["epochs"])
-            if info.get("recipe") == "gan" or "val_samples" not in info:
-                self.plots.status.setText(f"Training a GAN on {info.get('device', '?')}: "
-                                          f"{info.get('train_samples', 0):,} real samples")
+            if not info.get("val_samples"):
+                self.plots.status.setText(f"Training on {info.get('device', '?')}: "
+                                          f"{info.get('train_samples', 0):,} samples")
             else:
                 self.plots.status.setText(f"Training on {info['device']}: "
                                           f"{info['train_samples']:,} train / "
@@ -313,11 +322,10 @@ class TrainActions:
         final = result.final
         text = {"finished": "Finished", "stopped": f"Stopped at step {result.step}: Resume "
                 "continues from the checkpoint", "failed": "Failed"}.get(result.status, "")
-        if final is not None and final.val_acc is not None:
-            text += f" · validation accuracy {final.val_acc:.4f}"
-        extra = getattr(final, "extra", None) or {}
-        if extra.get("d_loss") is not None and extra.get("g_loss") is not None:
-            text += f" · d_loss {extra['d_loss']:.3f} · g_loss {extra['g_loss']:.3f}"
+        metrics = final.metrics() if final is not None else {}
+        for key, label in (self.plots.task.headline if self.plots is not None else ()):
+            if metrics.get(key) is not None:
+                text += f" · {label} {metrics[key]:.4f}"
         if self.plots is not None and result.status != "failed":
             self.plots.finish(result.status, text)
         if result.status != "failed":

@@ -6,8 +6,10 @@
     safetensors  the weights keyed by node id, plus the graph as a JSON project
     torchrun     a folder with a DistributedDataParallel training script
 
-`export_project` is the one entry point (the command line and the GUI both call it). The
-formats load lazily, so importing this package does not import onnx or the exporters.
+`export_project` is the one entry point (the command line and the GUI both call it): it asks
+the project's task what export means for it (a GAN writes both networks as python and refuses
+the one-model formats; the one-graph tasks take every format, `formats.export_graph_project`).
+The formats load lazily, so importing this package does not import onnx or the exporters.
 """
 
 from __future__ import annotations
@@ -54,33 +56,13 @@ def export_project(project: Project, fmt: str, out: Path, *, weights: Path | Non
             block the format cannot express (named), or an export that does not
             reproduce the model.
     """
+    from ..tasks import task_for
+
     out = Path(out)
     weights = Path(weights) if weights is not None else None
-    if project.is_gan and fmt in FORMATS:  # two networks: python writes both, see gan.export
-        from ..gan.export import export_gan
-
-        return export_gan(project, fmt, out, weights)
-    if fmt == "python":
-        from .python_code import export_python
-
-        return export_python(project, out, weights)
-    if fmt == "onnx":
-        from .onnx_export import export_onnx
-
-        return export_onnx(project, out, weights)
-    if fmt == "pt2":
-        from .pt2_export import export_pt2
-
-        return export_pt2(project, out, weights)
-    if fmt == "safetensors":
-        from .safetensors_export import export_safetensors
-
-        return export_safetensors(project, out, weights)
-    if fmt == "torchrun":
-        from .torchrun_export import export_torchrun
-
-        return export_torchrun(project, out, weights)
-    raise ExportError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    return task_for(project).export(project, fmt, out, weights)
 
 
 __all__ = ["FORMATS", "ExportResult", "export_project"]

@@ -39,7 +39,7 @@ _OWN_NAMES = ("Model", "build")
 _LINE = 99  # longest line a constructor call is kept on one line for
 
 
-def python_source(model: ExportModel) -> str:
+def python_source(model: ExportModel, note: str | None = None) -> str:
     """The standalone ``.py`` text for `model`: torch imports, carried layer classes, any
     Code-block sources, ``class Model``, ``build()`` and a small ``__main__`` check.
 
@@ -57,12 +57,13 @@ def python_source(model: ExportModel) -> str:
                       + "\n" + ("\n\n" + aliases if aliases else "") + "\n\n"
                       + _ruler(f"end of {path.name}"))
     chunks += [*parts.units.classes(), _model_class(model, parts), *_build_and_main(model)]
-    head = (_header(model)
+    head = (_header(model, note)
             + "\nfrom __future__ import annotations\n\nimport torch\nfrom torch import nn\n")
     return head + "".join("\n\n" + chunk.strip("\n") + "\n" for chunk in chunks)
 
 
-def export_python(project: Project, out: Path, weights: Path | None = None) -> "ExportResult":
+def export_python(project: Project, out: Path, weights: Path | None = None,
+                  note: str | None = None) -> "ExportResult":
     """Write the ``.py`` file for `project` and check it reproduces the compiled model.
 
     The file is checked under a temporary name and only then renamed into place, so a
@@ -71,6 +72,8 @@ def export_python(project: Project, out: Path, weights: Path | None = None) -> "
     Args:
         out: the file to write (an existing folder receives ``model.py``).
         weights: a run folder or ``.safetensors`` file whose weights the check uses.
+        note: a line for the docstring on what the model was trained for (its task, loss
+            and metrics).
 
     Raises:
         ExportError: a block cannot be written, or the file does not reproduce the model.
@@ -82,7 +85,7 @@ def export_python(project: Project, out: Path, weights: Path | None = None) -> "
     model = prepare_model(project, weights, fmt=FMT)
     out = Path(out)
     path = prepare_target(out / "model.py" if out.is_dir() else out, FMT)
-    text = python_source(model)
+    text = python_source(model, note)
     with staged(path, FMT) as tmp, local_modules_importable(project):
         tmp.write_text(text, encoding="utf-8")
         checks = verify_python_file(tmp, model, shown=path)
@@ -309,7 +312,7 @@ def _placeholders(model: ExportModel) -> list[str]:
     return [str(n.target) for n in model.module.graph.nodes if n.op == "placeholder"]
 
 
-def _header(model: ExportModel) -> str:
+def _header(model: ExportModel, note: str | None = None) -> str:
     project = model.project
     source = f" ({_doc(project.path.name)})" if project.path is not None else ""
     out_spec = model.analysis.output_spec
@@ -318,7 +321,7 @@ def _header(model: ExportModel) -> str:
              f"Project: {_doc(project.name)}{source}",
              "Inputs (N is the batch size):", *_input_lines(model),
              f"Output: {out_spec.show() if out_spec else '?'}",
-             f"Parameters: {params:,}", "",
+             f"Parameters: {params:,}", *([_doc(note)] if note else []), "",
              "This file needs only PyTorch. Load a Torchloom run's weights (its",
              "model.safetensors; the names match this model's submodules) with:", "",
              "    import safetensors.torch",

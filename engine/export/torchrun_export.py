@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
@@ -51,6 +51,7 @@ def export_torchrun(project: Project, out: Path, weights: Path | None = None) ->
     Raises:
         ExportError: the graph, the data or the settings cannot make a training script.
     """
+    from ..tasks import task_for
     from . import ExportResult
 
     out = Path(out)
@@ -60,7 +61,7 @@ def export_torchrun(project: Project, out: Path, weights: Path | None = None) ->
     model = prepare_model(project, weights, fmt=FMT)
     config = _training_config(project)
     split, notes = _split(project)
-    arrays = data_arrays(split, config["loss"])
+    arrays = data_arrays(split, task_for(project).data_arrays_targets)
     try:
         out.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=".torchloom-export-", dir=out))
@@ -105,9 +106,8 @@ def _training_config(project: Project) -> dict[str, Any]:
 
 
 def _split(project: Project) -> tuple["Split", list[str]]:
-    """The data exactly as `train.prepare_training` prepares it."""
-    from ..data import fit_to_graph, load_dataset, split_dataset
-    from ..shapes import infer
+    """The data exactly as training prepares it (the project's task loads it)."""
+    from ..tasks import task_for
     from ..train.config import TrainConfig
 
     if not project.dataset:
@@ -115,18 +115,17 @@ def _split(project: Project) -> tuple["Split", list[str]]:
                           "training script", fmt=FMT)
     try:
         config = TrainConfig.from_project(project)
-        analysis = infer(project.graph)
-        base = project.path.parent if project.path is not None else None
-        data = load_dataset(project.dataset, base, config.task)
-        data, notes = fit_to_graph(data, project.graph, analysis, config.loss)
-        return split_dataset(data, config.val_split, config.seed), notes
+        split, notes, _ = task_for(project).load_split(project, config)
+        return split, notes
     except TorchloomError as exc:
         raise ExportError(exc.describe(), fmt=FMT) from None
 
 
-def data_arrays(split: "Split", loss: str, chunk: int = 4096) -> dict[str, np.ndarray]:
-    """The splits as the Trainer feeds them: inputs normalised (float32) or token ids
-    (int64), targets int64 classes or, for mse, float32 rows."""
+def data_arrays(split: "Split", targets: Callable[[torch.Tensor], torch.Tensor],
+                chunk: int = 4096) -> dict[str, np.ndarray]:
+    """The splits as the run loop feeds them: inputs normalised (float32) or token ids
+    (int64), targets as the task gives them to its loss (`targets(y)`: int64 classes, or a
+    regression's float32 rows)."""
     norm = split.normalization
     arrays: dict[str, np.ndarray] = {}
     for part, data in (("train", split.train), ("val", split.val)):
@@ -136,9 +135,7 @@ def data_arrays(split: "Split", loss: str, chunk: int = 4096) -> dict[str, np.nd
              else torch.zeros((0, *data.input_shape), dtype=getattr(torch, data.dtype)))
         if norm is not None and x.is_floating_point():
             x = norm.apply(x)
-        y = data.y
-        if loss == "mse":
-            y = y.float().reshape(len(y), -1)
+        y = targets(data.y)
         arrays[f"x_{part}"] = x.contiguous().numpy()
         arrays[f"y_{part}"] = y.contiguous().numpy()
     if norm is not None:

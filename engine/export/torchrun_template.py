@@ -182,9 +182,10 @@ def make_optimizer(params, lr: float) -> torch.optim.Optimizer:
 
 
 def loss_fn(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    if CONFIG["loss"] == "mse":
-        return F.mse_loss(out.float(), y)
-    return F.cross_entropy(out.float(), y)
+    if CONFIG["loss"] == "cross_entropy":
+        return F.cross_entropy(out.float(), y)
+    regress = {"mse": F.mse_loss, "l1": F.l1_loss, "huber": F.huber_loss}[CONFIG["loss"]]
+    return regress(out.float().reshape(y.shape), y)
 
 
 def batch_starts(n: int, batch: int) -> list[int]:

@@ -43,6 +43,12 @@ class GanAnalysis:
     def ok(self) -> bool:
         return not self.errors
 
+    def flow(self) -> list[tuple[str, tuple[int, ...]]] | None:
+        """What goes in and what comes out, for a status line: noise, then the sample."""
+        if self.latent_shape is None or self.sample_shape is None:
+            return None
+        return [("noise", self.latent_shape), ("sample", self.sample_shape)]
+
     @property
     def generator(self) -> Analysis:
         return self.analyses["generator"]

@@ -1,20 +1,17 @@
 """`torchloom summary` for a GAN project: both graphs, their totals and every problem.
 
-The classifier's output (`summary.Summary.to_json`, `format_table`) is left exactly as it is;
-a GAN's JSON wraps one such object per graph under ``"graphs"`` (see docs/cli.md).
+A one-graph task's output is `summary.Summary.to_json` and `format_table`; a GAN's JSON
+wraps one such object per graph under ``"graphs"`` (see docs/cli.md). ``"recipe": "gan"``
+stays beside ``"task"`` for scripts written before tasks.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-from typing import Any, Callable
+from typing import Any
 
 from ..project import Project
 from ..summary import Summary, format_table, shape_json, summarize
 from .checks import GanAnalysis, analyze_gan
-
-EXIT_OK, EXIT_GRAPH = 0, 1
 
 
 def gan_summaries(project: Project) -> tuple[GanAnalysis, dict[str, Summary]]:
@@ -34,6 +31,7 @@ def gan_summary_json(project: Project) -> dict[str, Any]:
         graphs[key] = body
     return {
         "name": project.name,
+        "task": "gan",
         "recipe": "gan",
         "total_params": sum(s.analysis.total_params for s in summaries.values()),
         "trainable_params": sum(s.analysis.trainable_params for s in summaries.values()),
@@ -45,32 +43,22 @@ def gan_summary_json(project: Project) -> dict[str, Any]:
     }
 
 
-def gan_summary(project: Project, path: str, as_json: bool,
-                out: Callable[..., None]) -> int:
-    """Print the summary; returns the exit code (1 when either graph has errors)."""
+def gan_summary_lines(project: Project, path: str) -> tuple[GanAnalysis, list[str]]:
+    """The text `torchloom summary` prints, and the checks (whose errors it prints after)."""
     checked, summaries = gan_summaries(project)
-    if as_json:
-        out(json.dumps(gan_summary_json(project), ensure_ascii=False))
-    else:
-        out(f"{project.name}  ({path})")
-        latent = _shape(checked.latent_shape)
-        sample = _shape(checked.sample_shape)
-        out(f"recipe gan: latent {latent} -> generator -> sample {sample} -> discriminator -> "
-            "[N, 1] logit")
-        for key, summary in summaries.items():
-            out()
-            out(key)
-            out(format_table(summary))
-        out()
-        total = sum(s.analysis.total_params for s in summaries.values())
-        out(f"total params {total:,} (generator "
-            f"{summaries['generator'].analysis.total_params:,}, discriminator "
-            f"{summaries['discriminator'].analysis.total_params:,})")
-        for problem in checked.warnings:
-            out(f"warning: {problem.describe()}")
-    for problem in checked.errors:
-        out(problem.describe(), sys.stderr if as_json else sys.stdout)
-    return EXIT_GRAPH if checked.errors else EXIT_OK
+    lines = [f"{project.name}  ({path})  ·  task gan"]
+    latent = _shape(checked.latent_shape)
+    sample = _shape(checked.sample_shape)
+    lines.append(f"recipe gan: latent {latent} -> generator -> sample {sample} -> "
+                 "discriminator -> [N, 1] logit")
+    for key, summary in summaries.items():
+        lines += ["", key, format_table(summary)]
+    total = sum(s.analysis.total_params for s in summaries.values())
+    lines += ["", f"total params {total:,} (generator "
+              f"{summaries['generator'].analysis.total_params:,}, discriminator "
+              f"{summaries['discriminator'].analysis.total_params:,})"]
+    lines += [f"warning: {problem.describe()}" for problem in checked.warnings]
+    return checked, lines
 
 
 def _shape(shape: tuple[int, ...] | None) -> str:

@@ -81,15 +81,13 @@ class TrainedModel:
         return x.long() if spec.is_int else x.float()
 
     def split(self) -> Split:
-        """The run's validation split, loaded again from the project's dataset."""
-        from ..data import fit_to_graph, load_dataset, split_dataset
+        """The run's validation split, loaded again from the project's dataset as its task
+        loads it for training."""
+        from ..tasks import task_for
         from ..train.config import TrainConfig
 
         config = TrainConfig.from_project(self.project)
-        base = self.project.path.parent if self.project.path is not None else None
-        data = load_dataset(self.project.dataset, base, config.task)
-        data, _ = fit_to_graph(data, self.graph, self.analysis, config.loss)
-        return split_dataset(data, config.val_split, config.seed)
+        return task_for(self.project).load_split(self.project, config)[0]
 
 
 def load_trained(run_dir: str | Path, project: Project | None = None,

@@ -1,4 +1,5 @@
-"""Training: a Qt-free Trainer with callbacks, checkpoints and exact resume.
+"""Training: the Qt-free run loop with callbacks, checkpoints and exact resume. What differs
+per kind of model is a task (``engine/tasks/``), which sits above this package.
 
 Names are imported on first use (PEP 562), so `from torchloom.engine.train.callbacks
 import Callback` does not import torch; the command line builds its parser without it.
@@ -11,8 +12,7 @@ from ..lazy import lazy_exports
 _WHERE = {
     "BatchReport": "callbacks", "Callback": "callbacks", "EpochReport": "callbacks",
     "TrainResult": "callbacks", "TrainConfig": "config", "list_devices": "config",
-    "resolve_device": "config", "TrainingJob": "run", "prepare_training": "run",
-    "Trainer": "trainer",
+    "resolve_device": "config", "TrainingJob": "run", "RunLoop": "loop", "Stat": "task_api",
 }
 
 __all__ = sorted(_WHERE)

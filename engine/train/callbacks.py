@@ -36,8 +36,8 @@ class BatchReport:
     accuracy: float | None
     samples_per_s: float
     lr: float
-    #: Recipe-specific numbers; empty for a classifier. A GAN's are listed in
-    #: `engine.gan.trainer` (d_loss, g_loss, d_real_acc, d_fake_acc...).
+    #: The task's own numbers; empty for a classifier. A GAN's are listed in
+    #: `engine.tasks.gan` (d_loss, g_loss, d_real_acc, d_fake_acc...).
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -52,16 +52,27 @@ class EpochReport:
     samples_per_s: float
     step: int = 0
     lr: float = 0.0
-    #: Recipe-specific numbers; empty for a classifier. A GAN's epoch carries d_loss, g_loss,
+    #: The task's own numbers: a regression's val_mae and val_r2, a GAN's d_loss, g_loss,
     #: the discriminator's accuracies, the diversity check and the sample grid's path.
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def row(self) -> dict[str, Any]:
-        """One metrics.csv row."""
-        return {k: getattr(self, k) for k in METRIC_COLUMNS}
+    def row(self, columns: tuple[str, ...] = METRIC_COLUMNS) -> dict[str, Any]:
+        """One metrics.csv row: each column from a field of the report or from `extra`."""
+        return {k: getattr(self, k) if k in _FIELDS else self.extra.get(k) for k in columns}
+
+    def metrics(self) -> dict[str, Any]:
+        """Every number of the epoch by its metric name (the fields, then `extra`), as
+        ``--metrics-json`` writes it."""
+        out = {k: getattr(self, k) for k in ("epoch", "train_loss", "train_acc", "val_loss",
+                                              "val_acc", "samples_per_s")}
+        out.update(self.extra)
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+_FIELDS = frozenset(EpochReport.__dataclass_fields__)
 
 
 @dataclass

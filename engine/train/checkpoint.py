@@ -229,16 +229,22 @@ def _read(path: Path, missing: str) -> bytes:
         raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
-def write_metrics(path: Path, history: list[EpochReport]) -> None:
+def write_metrics(path: Path, history: list[EpochReport],
+                  columns: tuple[str, ...] = METRIC_COLUMNS) -> None:
+    """metrics.csv: one row per epoch, the task's `columns` (a contract: people plot these
+    files), each from the report's fields or its task-specific `extra`."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=METRIC_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for report in history:
-        writer.writerow({k: ("" if v is None else _round(v)) for k, v in report.row().items()})
+        writer.writerow({k: ("" if v is None else _round(v))
+                         for k, v in report.row(columns).items()})
     atomic_write_text(path, out.getvalue())
 
 
 def _round(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
     return round(value, 6) if isinstance(value, float) else value
 
 
@@ -262,25 +268,41 @@ def read_project_copy(run_dir: Path) -> Project:
         raise CheckpointError(exc.describe()) from None
 
 
+def node_of(key: str, node_ids: dict[str, str]) -> tuple[str, str]:
+    """The node a state-dict key belongs to: (its module prefix, how a person names it).
+    ``fc1.weight`` is node ``fc1``; in a model of several graphs (a GAN's pair),
+    ``generator.fc1.weight`` is ``generator: fc1``."""
+    parts = key.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        prefix = ".".join(parts[:cut])
+        if prefix in node_ids:
+            graph = ".".join(parts[:cut - 1])
+            return prefix, f"{graph}: {node_ids[prefix]}" if graph else node_ids[prefix]
+    return parts[0], parts[0]
+
+
 def load_matching(model: nn.Module, saved: dict[str, torch.Tensor],
                   node_ids: dict[str, str]) -> tuple[list[str], list[str]]:
     """Copy saved weights into `model` for every node whose tensors all match by name and
     shape; the rest keep their fresh initialisation.
 
-    Returns (loaded node ids, re-initialised node ids). This is what keeps trained weights
-    across graph edits: ids are stable, so unchanged blocks find their tensors again.
+    Returns (loaded nodes, re-initialised nodes), named as `node_of` names them. This is
+    what keeps trained weights across graph edits: ids are stable, so unchanged blocks find
+    their tensors again.
     """
-    by_module: dict[str, dict[str, torch.Tensor]] = {}
+    by_node: dict[str, dict[str, torch.Tensor]] = {}
+    labels: dict[str, str] = {}
     for key, value in model.state_dict().items():
-        by_module.setdefault(key.split(".", 1)[0], {})[key] = value
+        prefix, label = node_of(key, node_ids)
+        by_node.setdefault(prefix, {})[key] = value
+        labels[prefix] = label
     loaded, fresh = [], []
     with torch.no_grad():
-        for name, tensors in by_module.items():
-            node = node_ids.get(name, name)
+        for prefix, tensors in by_node.items():
             if all(k in saved and saved[k].shape == v.shape for k, v in tensors.items()):
                 for k, v in tensors.items():
                     v.copy_(saved[k])
-                loaded.append(node)
+                loaded.append(labels[prefix])
             else:
-                fresh.append(node)
+                fresh.append(labels[prefix])
     return loaded, fresh

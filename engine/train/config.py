@@ -30,7 +30,7 @@ class TrainConfig:
     seed: int = 0
     device: str = DEFAULT_DEVICE
     amp: str = "off"
-    # GAN recipe only (see engine/gan):
+    # GAN only (see engine/tasks/gan.py):
     betas: tuple[float, float] = (0.5, 0.999)
     d_steps: int = 1
     label_smoothing: float = 0.0
@@ -56,11 +56,8 @@ class TrainConfig:
         return cls.from_dict(values)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def task(self) -> str:
-        return "classification" if self.loss == "cross_entropy" else "regression"
+        """Plain JSON data (tuples as lists), for run.json and the trainer state."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 def cuda_count() -> int:

@@ -48,15 +48,16 @@ def _divergence_hints(config: TrainConfig, target_max: float | None) -> list[str
     if config.amp == "fp16":
         hints.append("set amp to bf16 or off (fp16 overflows above 65504)")
     if target_max is not None and target_max > LARGE_TARGET:
-        hints.append(f"scale the targets down (they reach {target_max:.3g}, and mse squares "
-                     "them)")
+        hints.append(f"scale the targets down (they reach {target_max:.3g}, and {config.loss} "
+                     "grows with them)")
     return hints
 
 
 def loss_not_finite(value: float, step: int, epoch: int, config: TrainConfig, *,
-                    target_max: float | None = None) -> TrainingError:
-    """The training loss of `step` was NaN or infinite."""
-    where = f"the loss became NaN or infinite at step {step} (epoch {epoch}; it was {value})"
+                    target_max: float | None = None, what: str = "the loss") -> TrainingError:
+    """The training loss of `step` was NaN or infinite (`what` names it: "the loss", "the
+    discriminator loss")."""
+    where = f"{what} became NaN or infinite at step {step} (epoch {epoch}; it was {value})"
     if step == 1:  # before any update of this run: the learning rate cannot be the cause
         hints = [h for h in _divergence_hints(config, target_max)
                  if h.startswith(("scale", "set amp"))]

@@ -1,9 +1,9 @@
-"""From a project to a running Trainer: data, fit checks, compile, resume or warm start.
+"""A prepared run and what every task's run shares before its first step: run folders,
+resuming a checkpoint or warm-starting from one, the project's initial weights.
 
-`prepare_training` does everything that can fail on bad input before the first step, and
-raises typed errors for it (`ProjectFileError`, `CompileError`, `DataError`,
-`TrainingError`); `TrainingJob.run()` then trains. The command line and the GUI's worker
-both use this pair, so they train the same way.
+`tasks.prepare.prepare_training` builds a `TrainingJob` with these; `TrainingJob.run()`
+then trains. The command line and the GUI's worker both use that pair, so they train the
+same way.
 """
 
 from __future__ import annotations
@@ -11,26 +11,24 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from torch import fx
+from torch import nn
 
-from ..compile import compile_graph, module_names
-from ..data import Split, fit_to_graph, load_dataset, split_dataset
-from ..errors import CompileError, TrainingError
-from ..probe.batch import choose_probe_batch
+from ..data import Split
+from ..errors import TrainingError
 from ..project import Project, graph_to_dict
-from ..shapes import infer
 from . import checkpoint as ckpt
-from .callbacks import Callback, TrainResult
+from .batches import batch_starts
+from .callbacks import TrainResult
 from .config import TrainConfig
-from .trainer import Trainer, batch_starts
+from .loop import RunLoop
 
 
 @dataclass
 class TrainingJob:
-    trainer: Trainer
-    model: fx.GraphModule
+    trainer: RunLoop
+    model: nn.Module
     split: Split
     config: TrainConfig
     run_dir: Path | None
@@ -43,9 +41,14 @@ class TrainingJob:
         result.reinitialized = list(self.reinitialized)
         return result
 
+    def data(self) -> dict[str, Any]:
+        """What the run says of its data (names, sizes, shapes, classes)."""
+        info = self.trainer.data_info
+        return dict(info) if info is not None else self.split.describe()
+
 
 def check_resumable(state: dict[str, Any], config: TrainConfig, n: int) -> None:
-    """A checkpoint can continue under `config` (both recipes): epochs are left, and the
+    """A checkpoint can continue under `config` (any task): epochs are left, and the
     batch size fits where it stopped (see `match_batch_size`)."""
     if state["epoch"] >= config.epochs:
         raise TrainingError(
@@ -91,93 +94,65 @@ def default_run_dir(project: Project, runs_dir: Path | None = None) -> Path:
     return path
 
 
-def prepare_training(project: Project, *, overrides: dict[str, Any] | None = None,
-                     out_dir: Path | None = None, resume: Path | None = None,
-                     init_from: Path | None = None, runs_dir: Path | None = None,
-                     callbacks: Iterable[Callback] = (), save: bool = True,
-                     report_interval: float = 0.1, probe_every: int = 0) -> TrainingJob:
-    """Check and build everything a run needs. A GAN project (``"recipe": "gan"``) gets a
-    `gan.run.GanTrainingJob` instead, with the same `run()`, `trainer.stop()` and fields.
+def same_graphs(a: Project, b: Project) -> bool:
+    """Whether two projects train the same network(s): same task, every graph equal."""
+    if a.task != b.task:
+        return False
+    return all(graph_to_dict(g) == graph_to_dict(b.graphs()[k]) for k, g in a.graphs().items())
 
-    Args:
-        project: the project to train.
-        overrides: training settings that replace the project's (epochs, device, amp...).
-        out_dir: the run folder; default ``runs/<timestamp>`` next to the project.
-        resume: a run folder. With the same graph the run continues there at the same step;
-            with an edited graph it is a warm start: unchanged nodes keep their weights
-            (matched by id and shape), the others start fresh, listed in `reinitialized`.
-        init_from: a run folder whose weights start a *new* run, wherever they still fit
-            (same id, same shapes): keep training after editing the graph.
-        runs_dir: where new run folders go (default: ``runs`` next to the project).
-        callbacks: reporting hooks.
-        save: False trains without writing a run folder.
-        probe_every: hand a live probe to `on_probe` every this many steps (0: never).
+
+@dataclass
+class StartingPoint:
+    """Where a run's weights and counters come from (see `starting_point`)."""
+
+    run_dir: Path | None
+    state: dict[str, Any] | None = None
+    init_from: Path | None = None
+    notes: list[str] = field(default_factory=list)
+    reinitialized: list[str] = field(default_factory=list)
+
+
+def starting_point(project: Project, model: nn.Module, node_ids: dict[str, str],
+                   config: TrainConfig, n_train: int, *, out_dir: Path | None,
+                   resume: Path | None, init_from: Path | None) -> StartingPoint:
+    """Load the weights a run starts from into `model`, for any task.
+
+    `resume` with the same graph(s) continues that run folder at its step (its trainer
+    state comes back in `state`); with an edited graph it is a warm start. A warm start
+    (`init_from`, or the project's own ``weights``) keeps every node whose tensors still fit
+    by id and shape and lists the others in `reinitialized`. Every checkpoint read here is
+    checked against its checkpoint.json: one that a crash interrupted is refused
+    (`CheckpointError`), never loaded.
     """
-    if project.is_gan:
-        from ..gan.run import prepare_gan_training
-
-        return prepare_gan_training(  # type: ignore[return-value]
-            project, overrides=overrides, out_dir=out_dir, resume=resume, init_from=init_from,
-            runs_dir=runs_dir, callbacks=callbacks, save=save, report_interval=report_interval,
-            probe_every=probe_every)
-    config = TrainConfig.from_project(project, **(overrides or {}))
-    graph = project.graph
-    analysis = infer(graph)
-    if not analysis.ok:
-        raise CompileError(analysis.errors)
-    base = project.path.parent if project.path is not None else None
-    data = load_dataset(project.dataset, base, config.task)
-    data, notes = fit_to_graph(data, graph, analysis, config.loss)
-    split = split_dataset(data, config.val_split, config.seed)
-    if len(split.train) < 2:
-        raise TrainingError(f"only {len(split.train)} training sample(s): lower val_split or add "
-                            "data", kind="config")
-    model = compile_graph(graph, analysis, seed=config.seed)
-    names = module_names(n.id for n in graph.nodes)
-    node_ids = {name: node_id for node_id, name in names.items()}
-    run_dir = out_dir
-    reinitialized: list[str] = []
-    state = None
     for folder in (resume, init_from):
         if folder is not None and not Path(folder).is_dir():
             raise ckpt.CheckpointError(f"{folder}: no such run folder")
-    # Every checkpoint read below is checked against the run's checkpoint.json: one that a
-    # crash interrupted is refused (CheckpointError), never loaded.
+    start = StartingPoint(out_dir)
     if resume is not None:
         saved_project = ckpt.read_project_copy(resume)
-        weights = ckpt.load_weights(resume / ckpt.MODEL_FILE)
-        same_graph = graph_to_dict(saved_project.graph) == graph_to_dict(graph)
-        if same_graph:
+        if same_graphs(saved_project, project):
+            weights = ckpt.load_weights(resume / ckpt.MODEL_FILE)
             model.load_state_dict(weights)
             state = ckpt.load_state(resume / ckpt.STATE_FILE)
-            run_dir = run_dir or resume
-            notes.append(f"resuming {resume} at step {state['step']}")
-            check_resumable(state, config, len(split.train))
-        else:
-            init_from = resume
-    if init_from is None and state is None and project.weights_path() is not None:
+            start.run_dir = start.run_dir or resume
+            start.notes.append(f"resuming {resume} at step {state['step']}")
+            check_resumable(state, config, n_train)
+            start.state = state
+            return start
+        init_from = resume
+    if init_from is None and project.weights_path() is not None:
         file = project.weights_path()
         assert file is not None
-        loaded, reinitialized = ckpt.load_matching(model, ckpt.load_weights(file), node_ids)
-        notes.append(f"started from the project's weights {file.name}: kept {len(loaded)} "
-                     f"node(s); initialised {', '.join(reinitialized) or 'none'} fresh")
-    if init_from is not None and state is None:
-        weights = ckpt.load_weights(init_from / ckpt.MODEL_FILE)
-        loaded, reinitialized = ckpt.load_matching(model, weights, node_ids)
-        notes.append(f"warm start from {init_from}: kept the weights of {len(loaded)} "
-                     f"node(s); re-initialised {', '.join(reinitialized) or 'none'}")
-    if save and run_dir is None:
-        run_dir = default_run_dir(project, runs_dir)
-    run_info = {"project": project.name, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "resumed_from": str(resume) if resume else None,
-                "init_from": str(init_from) if init_from else None,
-                "reinitialized": reinitialized, "notes": notes}
-    probe = choose_probe_batch(split.val if len(split.val) else split.train, seed=config.seed)
-    trainer = Trainer(model, split, config, callbacks=callbacks,
-                      run_dir=run_dir if save else None, project=project, node_ids=node_ids,
-                      report_interval=report_interval, run_info=run_info, probe=probe,
-                      probe_every=probe_every)
-    if state is not None:
-        trainer.restore(state)
-    return TrainingJob(trainer, model, split, config, run_dir if save else None, notes,
-                       reinitialized, state is not None)
+        loaded, start.reinitialized = ckpt.load_matching(model, ckpt.load_weights(file),
+                                                         node_ids)
+        start.notes.append(f"started from the project's weights {file.name}: kept "
+                           f"{len(loaded)} node(s); initialised "
+                           f"{', '.join(start.reinitialized) or 'none'} fresh")
+    if init_from is not None:
+        weights = ckpt.load_weights(Path(init_from) / ckpt.MODEL_FILE)
+        loaded, start.reinitialized = ckpt.load_matching(model, weights, node_ids)
+        start.notes.append(f"warm start from {init_from}: kept the weights of {len(loaded)} "
+                           f"node(s); re-initialised "
+                           f"{', '.join(start.reinitialized) or 'none'}")
+    start.init_from = init_from
+    return start

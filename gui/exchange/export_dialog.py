@@ -31,16 +31,23 @@ FORMATS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-#: The formats a GAN project (two networks) exports to; the engine refuses the others.
-GAN_FORMATS = ("python",)
+#: Why a project of several networks (a GAN) cannot take a one-network format.
 GAN_REFUSED = "holds one network; a GAN has two: PyTorch code writes both."
 
 
+def refused_because(project: Project) -> str:
+    """Why a greyed-out format is not offered for `project`."""
+    if len(project.graphs()) > 1:
+        return GAN_REFUSED
+    return f"is not offered for the {project.task} task yet."
+
+
 def formats_for(project: Project) -> tuple[str, ...]:
-    """The format keys `project` can be exported to."""
-    if project.is_gan:
-        return GAN_FORMATS
-    return tuple(key for key, _l, _d, _s in FORMATS)
+    """The format keys `project` can be exported to: those its task says mean something."""
+    from torchloom.engine.tasks import task_class
+
+    exportable = task_class(project.task).export_formats
+    return tuple(key for key, _l, _d, _s in FORMATS if key in exportable)
 
 
 @dataclass
@@ -63,7 +70,7 @@ def matching_runs(project: Project, runs_dir: Path | None) -> list[RunRecord]:
         if run.status not in ("finished", "stopped"):
             continue
         saved = run.project()
-        if saved is not None and saved.recipe == project.recipe and graphs(saved) == current:
+        if saved is not None and saved.task == project.task and graphs(saved) == current:
             out.append(run)
     return out
 
@@ -80,14 +87,15 @@ class ExportDialog(QDialog):
         self.format = QComboBox()
         self.format.setObjectName("export_format")
         allowed = formats_for(project)
+        why = refused_because(project)
         for key, label, _doc, _suffix in FORMATS:
             self.format.addItem(label.removesuffix("…"), key)
             if key not in allowed:  # listed, greyed out, and the tooltip says why
                 item = self.format.model().item(self.format.count() - 1)  # type: ignore[attr-defined]
                 item.setEnabled(False)
-                item.setToolTip(f"{label.removesuffix('…')} {GAN_REFUSED}")
+                item.setToolTip(f"{label.removesuffix('…')} {why}")
         labels = {key: label.removesuffix("…") for key, label, _d, _s in FORMATS}
-        self.refused = "" if fmt in allowed else f"{labels[fmt]} {GAN_REFUSED}"
+        self.refused = "" if fmt in allowed else f"{labels[fmt]} {why}"
         if fmt not in allowed:
             fmt = allowed[0]
         self.about = QLabel()
@@ -137,7 +145,7 @@ class ExportDialog(QDialog):
     def _format_changed(self) -> None:
         fmt = self.format.currentData()
         about = {k: d for k, _l, d, _s in FORMATS}[fmt]
-        if self.project.is_gan and fmt == "python":
+        if len(self.project.graphs()) > 1 and fmt == "python":
             about = ("One Python file with both networks: Generator (noise → sample) and "
                      "Discriminator (sample → logit). Needs only torch.")
         if self.refused:

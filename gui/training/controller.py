@@ -99,7 +99,7 @@ class TrainingWorker(QObject):
     def _run(self) -> None:
         import torch
 
-        from torchloom.engine.train.run import prepare_training
+        from torchloom.engine.tasks.prepare import prepare_training
 
         from ..engine_loader import engine_loader
 

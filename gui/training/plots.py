@@ -1,4 +1,8 @@
-"""Live loss and accuracy plots (pyqtgraph) and the progress bar.
+"""Live training plots (pyqtgraph) and the progress bar, drawn from the task's charts.
+
+The task declares what a run shows (`tasks.base.Chart`: a classifier's loss and accuracy, a
+regression's loss, MAE and R², a GAN's two losses and the discriminator's accuracy); this
+panel draws whatever it declares, and the sample grid for tasks whose runs draw samples.
 
 The x axis is epochs, fractional while an epoch runs, so a live run and the per-epoch
 curves of earlier runs share one axis. Points go into preallocated numpy buffers and the
@@ -17,14 +21,18 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QProgressBar, QSl
                                QVBoxLayout, QWidget)
 
 from .. import theme
+from .sample_grid import SampleGrid
 
-TRAIN_COLOR = "#5b8def"
-VAL_COLOR = "#f08c3a"
+#: Curve colours, in the order a chart's values are listed (the first is the live
+#: training value, the second its validation partner).
+COLORS = ["#5b8def", "#f08c3a", "#3fa37a", "#d9486b", "#a86ad6"]
 #: pyqtgraph's grid is drawn through a QPicture on every repaint: 40 ms per update of
 #: these two plots here, against 6 ms without it, and that time holds the GIL the training
 #: thread needs. So no grid.
 GRID = False
 HISTORY_COLORS = ["#8d99ae", "#3fa37a", "#a86ad6", "#d9486b", "#2f9e9e"]
+#: How the live values of the reports are named in legends.
+BATCH_NAMES = {"loss": "train", "accuracy": "train"}
 
 
 class Series:
@@ -65,12 +73,32 @@ def ema(values: np.ndarray, alpha: float) -> np.ndarray:
     return out
 
 
+def batch_value(report: Any, key: str) -> float | None:
+    """A live report's value by the name a chart gives it."""
+    if key == "loss":
+        return float(report.loss)
+    if key == "accuracy":
+        return None if report.accuracy is None else float(report.accuracy)
+    value = (getattr(report, "extra", None) or {}).get(key)
+    return None if value is None else float(value)
+
+
+def epoch_label(key: str, chart: Any) -> str:
+    """``validation`` where a chart has one validation metric; the metric's name else."""
+    if key.startswith("val_") and len(chart.epoch) == 1:
+        return "validation"
+    return key
+
+
 class PlotsPanel(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    """The progress bar, the task's charts side by side, and its sample grid if any."""
+
+    def __init__(self, task: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         import pyqtgraph as pg
 
         self.pg = pg
+        self.task = task
         pg.setConfigOptions(antialias=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -83,6 +111,7 @@ class PlotsPanel(QWidget):
         self.progress.setTextVisible(True)
         self.progress.setFormat("idle")
         self.progress.setMinimumWidth(380)
+        self.progress.setAccessibleName("Training progress")
         top.addWidget(self.progress, 2)
         top.addWidget(self.status, 3)
         top.addStretch(1)
@@ -91,88 +120,131 @@ class PlotsPanel(QWidget):
         self.smoothing.setRange(0, 99)
         self.smoothing.setValue(60)
         self.smoothing.setFixedWidth(120)
-        self.smoothing.setToolTip("Exponential moving average of the per-batch loss")
+        self.smoothing.setToolTip("Exponential moving average of the per-batch losses")
+        self.smoothing.setAccessibleName("Smoothing")
         top.addWidget(self.smoothing)
         self.log_scale = QCheckBox("Log loss")
         top.addWidget(self.log_scale)
         layout.addLayout(top)
+        self.warning = QLabel("")
+        self.warning.setWordWrap(True)
+        self.warning.setObjectName("runWarning")
+        self.warning.hide()
+        layout.addWidget(self.warning)
         row = QHBoxLayout()
-        self.loss_plot = pg.PlotWidget()
-        self.acc_plot = pg.PlotWidget()
-        for plot, title, corner in ((self.loss_plot, "Loss", (-10, 10)),
-                                    (self.acc_plot, "Accuracy", (-10, -30))):
-            plot.setTitle(title)
+        self.charts = list(task.charts)
+        self.plots: list[Any] = []
+        #: live values by report key, and per-epoch metrics by name
+        self.series: dict[str, Series] = {}
+        #: (raw, smoothed or None) curves of each live value; points of each epoch metric
+        self.batch_curves: dict[str, tuple[Any, Any]] = {}
+        self.epoch_curves: dict[str, Any] = {}
+        for chart in self.charts:
+            plot = pg.PlotWidget()
+            plot.setTitle(chart.title)
             plot.showGrid(x=GRID, y=GRID, alpha=0.15)
             plot.setLabel("bottom", "epoch")
-            legend = plot.addLegend(offset=corner, labelTextSize="8pt")
+            # legends where the curves seldom are: losses fall, accuracies rise
+            legend = plot.addLegend(offset=(-10, -30) if chart.percent else (-10, 10),
+                                    labelTextSize="8pt")
             legend.setBrush((0, 0, 0, 60))
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setMenuEnabled(False)
-            row.addWidget(plot)
-        self.acc_plot.setYRange(0, 1)
+            if chart.percent:
+                plot.setYRange(0, 1.02, padding=0)
+            self._add_curves(plot, chart)
+            row.addWidget(plot, 3)
+            self.plots.append(plot)
+        self.loss_plot = self.plots[0]
+        self.samples: SampleGrid | None = None
+        if getattr(task, "samples", False):
+            self.samples = SampleGrid(self)
+            row.addWidget(self.samples, 2)
         layout.addLayout(row, 1)
-        pen = pg.mkPen
-        self.c_batch = self.loss_plot.plot(pen=pen(TRAIN_COLOR, width=1), name="train (batches)")
-        self.c_batch.setOpacity(0.25)
-        self.c_smooth = self.loss_plot.plot(pen=pen(TRAIN_COLOR, width=2), name="train (smoothed)")
-        self.c_val_loss = self.loss_plot.plot(pen=pen(VAL_COLOR, width=2), symbol="o",
-                                              symbolSize=7, symbolBrush=VAL_COLOR,
-                                              name="validation")
-        self.c_acc = self.acc_plot.plot(pen=pen(TRAIN_COLOR, width=2), name="train")
-        self.c_val_acc = self.acc_plot.plot(pen=pen(VAL_COLOR, width=2), symbol="o",
-                                            symbolSize=7, symbolBrush=VAL_COLOR,
-                                            name="validation")
-        self.batch_loss, self.batch_acc = Series(), Series()
-        self.val_loss, self.val_acc = Series(64), Series(64)
         self.history_items: list[Any] = []
-        self.smoothing.valueChanged.connect(lambda _v: self._redraw_smooth())
+        self.smoothing.valueChanged.connect(lambda _v: self._redraw_batches())
         self.log_scale.toggled.connect(self._set_log)
         self.started_at = 0.0
         self._loss_top, self._loss_bottom = -1.0, 0.0
-        self._start_step = None
+        self._start_step: int | None = None
         self.points = 0
         self.apply_theme()
+
+    def _add_curves(self, plot: Any, chart: Any) -> None:
+        pen = self.pg.mkPen
+        colours = iter(COLORS)
+        for key in chart.batch:
+            colour = next(colours)
+            name = BATCH_NAMES.get(key, key)
+            self.series[key] = Series()
+            if chart.percent:
+                self.batch_curves[key] = (plot.plot(pen=pen(colour, width=2), name=name), None)
+                continue
+            raw = plot.plot(pen=pen(colour, width=1), name=f"{name} (batches)")
+            raw.setOpacity(0.25)
+            smooth = plot.plot(pen=pen(colour, width=2), name=f"{name} (smoothed)")
+            self.batch_curves[key] = (raw, smooth)
+        for key in chart.epoch:
+            colour = next(colours)
+            self.series[key] = Series(64)
+            self.epoch_curves[key] = plot.plot(pen=pen(colour, width=2), symbol="o",
+                                               symbolSize=7, symbolBrush=colour,
+                                               name=epoch_label(key, chart))
 
     # ---- theme -------------------------------------------------------------------------
 
     def apply_theme(self) -> None:
         colors = theme.current()
-        for plot in (self.loss_plot, self.acc_plot):
+        for plot in self.plots:
             theme.style_plot(plot)
             plot.setTitle(plot.plotItem.titleLabel.text, color=colors.node_text)
+        self.warning.setStyleSheet(f"color: {colors.warning}; font-weight: 600;")
 
     # ---- a run -------------------------------------------------------------------------
 
     def reset(self, info: dict[str, Any] | None = None) -> None:
-        for series in (self.batch_loss, self.batch_acc, self.val_loss, self.val_acc):
+        for series in self.series.values():
             series.clear()
-        for curve in (self.c_batch, self.c_smooth, self.c_val_loss, self.c_acc, self.c_val_acc):
+        for raw, smooth in self.batch_curves.values():
+            raw.setData([], [])
+            if smooth is not None:
+                smooth.setData([], [])
+        for curve in self.epoch_curves.values():
             curve.setData([], [])
+        if self.samples is not None:
+            self.samples.clear()
+        self.warning.hide()
+        self.warning.setText("")
         self.progress.setValue(0)
         self._loss_top, self._loss_bottom = -1.0, 0.0
         self.loss_plot.enableAutoRange(y=self.log_scale.isChecked())
+        for plot, chart in zip(self.plots[1:], self.charts[1:]):
+            if not chart.percent:
+                plot.enableAutoRange(y=True)
         self.started_at = time.perf_counter()
-        self._start_step: int | None = None
+        self._start_step = None
         self.points = 0
         if info:
             self.progress.setFormat(f"starting on {info.get('device', '?')}…")
 
     def set_epochs(self, epochs: int) -> None:
         """A fixed x range for the run: the x axis is not recomputed on every redraw."""
-        for plot in (self.loss_plot, self.acc_plot):
+        for plot in self.plots:
             plot.setXRange(0, max(epochs, 1), padding=0.02)
             plot.enableAutoRange(x=False)
 
     def _fit_loss_range(self, shrink: bool = False) -> None:
-        """Grow the loss axis when a point falls outside it, shrink it once per epoch.
+        """Grow the first chart's (the losses') axis when a point falls outside it, shrink
+        it once per epoch.
 
         Re-ranging regenerates the axis (the costly part of a redraw), so it happens only
         when needed rather than with every new point.
         """
-        if self.log_scale.isChecked():
+        if self.log_scale.isChecked() or self.charts[0].percent:
             return
-        values = [self.batch_loss.ys, self.val_loss.ys]
+        chart = self.charts[0]
+        values = [self.series[k].ys for k in (*chart.batch, *chart.epoch)]
         values = [v for v in values if len(v)]
         if not values:
             return
@@ -186,34 +258,47 @@ class PlotsPanel(QWidget):
 
     def add_reports(self, reports: list[Any]) -> None:
         """Append what arrived since the last redraw and redraw once."""
+        if not reports:
+            return
         for r in reports:
             x = (r.epoch - 1) + r.step_in_epoch / max(r.steps_per_epoch, 1)
-            self.batch_loss.append(x, r.loss)
-            if r.accuracy is not None:
-                self.batch_acc.append(x, r.accuracy)
+            for key in self.batch_curves:
+                value = batch_value(r, key)
+                if value is not None:
+                    self.series[key].append(x, value)
         self.points += len(reports)
-        self.c_batch.setData(self.batch_loss.xs, self.batch_loss.ys)
-        self._redraw_smooth()
-        self.c_acc.setData(self.batch_acc.xs, self.batch_acc.ys)
+        self._redraw_batches()
         self._fit_loss_range()
-        last = reports[-1]
-        self._show_progress(last)
+        self._show_progress(reports[-1])
 
     def add_epoch(self, report: Any) -> None:
-        if report.val_loss is not None:
-            self.val_loss.append(report.epoch, report.val_loss)
-            self.c_val_loss.setData(self.val_loss.xs, self.val_loss.ys)
+        """An epoch ended: its metrics as points, its sample grid, its warning if any."""
+        metrics = report.metrics() if hasattr(report, "metrics") else {}
+        for key, curve in self.epoch_curves.items():
+            value = metrics.get(key)
+            if value is not None:
+                series = self.series[key]
+                series.append(report.epoch, float(value))
+                curve.setData(series.xs, series.ys)
         self._fit_loss_range(shrink=True)
-        if report.val_acc is not None:
-            self.val_acc.append(report.epoch, report.val_acc)
-            self.c_val_acc.setData(self.val_acc.xs, self.val_acc.ys)
+        extra = getattr(report, "extra", None) or {}
+        png = extra.get("samples_png")
+        if png and self.samples is not None:
+            self.samples.show_file(png, report.epoch)
+        warning = extra.get("warning")
+        if warning:
+            self.warning.setText(f"⚠ {warning[:1].upper()}{warning[1:]}")
+            self.warning.show()
+        elif self.warning.isVisible() and "(gone at epoch" not in self.warning.text():
+            self.warning.setText(f"{self.warning.text()} (gone at epoch {report.epoch})")
 
-    def _redraw_smooth(self) -> None:
-        ys = self.batch_loss.ys
-        if not len(ys):
-            self.c_smooth.setData([], [])
-            return
-        self.c_smooth.setData(self.batch_loss.xs, ema(ys, self.smoothing.value() / 100))
+    def _redraw_batches(self) -> None:
+        alpha = self.smoothing.value() / 100
+        for key, (raw, smooth) in self.batch_curves.items():
+            series = self.series[key]
+            raw.setData(series.xs, series.ys)
+            if smooth is not None:
+                smooth.setData(series.xs, ema(series.ys, alpha) if series.n else series.ys)
 
     def _set_log(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
@@ -242,22 +327,31 @@ class PlotsPanel(QWidget):
     # ---- earlier runs ------------------------------------------------------------------
 
     def show_history(self, runs: list[Any]) -> None:
-        """Per-epoch curves of earlier runs, faded, under the live ones."""
+        """Per-epoch curves of earlier runs, faded and dashed, under the live ones; with a
+        sample grid and nothing live, the newest run's last grid."""
         for plot, item in self.history_items:
             plot.removeItem(item)
         self.history_items = []
         pg = self.pg
         for i, run in enumerate(runs):
             colour = HISTORY_COLORS[i % len(HISTORY_COLORS)]
-            epochs = [row["epoch"] for row in run.metrics]
-            for plot, key in ((self.loss_plot, "val_loss"), (self.acc_plot, "val_acc")):
-                ys = [row.get(key) for row in run.metrics]
-                pairs = [(x, y) for x, y in zip(epochs, ys) if y is not None]
-                if not pairs:
-                    continue
-                item = plot.plot([p[0] for p in pairs], [p[1] for p in pairs],
-                                 pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine),
-                                 symbol="t", symbolSize=6, symbolBrush=colour,
-                                 name=f"{run.name} ({key.split('_')[0]})")
-                item.setOpacity(0.55)
-                self.history_items.append((plot, item))
+            rows = list(getattr(run, "metrics", []) or [])
+            for plot, chart in zip(self.plots, self.charts):
+                for key in chart.history_metrics:
+                    pairs = [(row.get("epoch"), row.get(key)) for row in rows]
+                    pairs = [(x, y) for x, y in pairs if x is not None and y is not None]
+                    if not pairs:
+                        continue
+                    item = plot.plot([float(p[0]) for p in pairs], [float(p[1]) for p in pairs],
+                                     pen=pg.mkPen(colour, width=1.5,
+                                                  style=Qt.PenStyle.DashLine),
+                                     symbol="t", symbolSize=6, symbolBrush=colour,
+                                     name=f"{run.name} ({key})")
+                    item.setOpacity(0.55)
+                    self.history_items.append((plot, item))
+        if runs and not self.points and self.samples is not None:
+            from pathlib import Path
+
+            grids = sorted((Path(runs[-1].path) / "samples").glob("*.png"))
+            if grids:
+                self.samples.show_file(grids[-1])

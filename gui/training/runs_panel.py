@@ -95,7 +95,7 @@ class RunsPanel(QWidget):
         for key, graph in a.graphs().items():  # a GAN's two networks, each named
             other = b.graphs().get(key)
             found = graph_diff(graph, other) if other is not None else [f"no {key} in {newer.name}"]
-            lines += [f"{key}: {line}" for line in found] if a.is_gan else found
+            lines += [f"{key}: {line}" for line in found] if len(a.graphs()) > 1 else found
         config = [f"{k}: {a.training.get(k)} -> {b.training.get(k)}"
                   for k in sorted(set(a.training) | set(b.training))
                   if a.training.get(k) != b.training.get(k)]

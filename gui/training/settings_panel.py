@@ -16,9 +16,6 @@ from ..inspector import ParamField
 #: Shown in this order; the rest of TRAINING_FIELDS follow.
 ORDER = ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "momentum", "schedule",
          "loss", "val_split", "seed", "amp")
-#: Settings only one recipe reads; the other recipe's form leaves them out.
-GAN_ONLY = ("betas", "d_steps", "label_smoothing")
-CLASSIFIER_ONLY = ("optimizer", "momentum", "loss", "val_split")
 
 
 class TrainingPanel(QScrollArea):
@@ -28,6 +25,8 @@ class TrainingPanel(QScrollArea):
     reset_clicked = Signal()
     #: (key, value) the person set; the window makes it an undoable project edit.
     setting_changed = Signal(str, object)
+    #: the task the person chose (its name); the window makes it an undoable edit
+    task_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,6 +69,16 @@ class TrainingPanel(QScrollArea):
         title.setObjectName("section")
         layout.addWidget(title)
         form = self.form = QFormLayout()
+        self.task_box = QComboBox()
+        self.task_box.setObjectName("task")
+        self.task_box.setAccessibleName("Task")
+        self.task_box.setToolTip("What kind of model this is: what it is trained to output "
+                                 "and how it is scored")
+        form.addRow(QLabel("task"), self.task_box)
+        self.task_about = QLabel("")
+        self.task_about.setObjectName("muted")
+        self.task_about.setWordWrap(True)
+        form.addRow("", self.task_about)
         self.fields: dict[str, ParamField] = {}
         for name in [*ORDER, *(k for k in TRAINING_FIELDS if k not in ORDER)]:
             field = ParamField(name, TRAINING_FIELDS[name], self._commit)
@@ -84,20 +93,66 @@ class TrainingPanel(QScrollArea):
         self.resume_button.clicked.connect(self.resume_clicked)
         self.reset_button.clicked.connect(self.reset_clicked)
         self.device.currentIndexChanged.connect(self._device_chosen)
+        self.task_box.currentIndexChanged.connect(self._task_chosen)
         self._quiet = False
-        self.set_recipe("classifier")
+        self.task: Any = None
+        from torchloom.engine.tasks import task_class
+
+        self.set_task(task_class("classify"))
         self.set_state("idle", can_resume=False)
 
-    def set_recipe(self, recipe: str) -> None:
-        """Show the settings the project's recipe uses (a GAN's Adam pair and steps)."""
-        hidden = CLASSIFIER_ONLY if recipe == "gan" else GAN_ONLY
+    def set_task(self, task: Any) -> None:
+        """Show the settings the project's task declares and no others (a GAN's Adam pair
+        and steps, a regression's choice of loss), each as the task takes it."""
+        if task is self.task:
+            return
+        self.task = task
+        self._fill_task_box(task)
+        shown = set(task.settings())
+        for name in self.fields:
+            decl = task.setting(name)
+            if decl is not self.fields[name].decl:  # the loss: this task's own choices
+                self._replace_field(name, decl)
         for name, field in self.fields.items():
-            self.form.setRowVisible(field.widget, name not in hidden)
-            self.form.setRowVisible(field.error, name not in hidden)
-            field.error.setVisible(name not in hidden and bool(field.error.text()))
+            self.form.setRowVisible(field.widget, name in shown)
+            self.form.setRowVisible(field.error, name in shown)
+            field.error.setVisible(name in shown and bool(field.error.text()))
+
+    def _fill_task_box(self, task: Any) -> None:
+        """The tasks this project can become: those with the same graphs (a classifier can
+        become a regression; a GAN is made with File → New GAN)."""
+        from torchloom.engine.tasks import task_class, task_names
+
+        quiet, self._quiet = self._quiet, True
+        self.task_box.clear()
+        for name in task_names():
+            other = task_class(name)
+            if other.graph_keys() == task.graph_keys():
+                self.task_box.addItem(other.title, name)
+                self.task_box.setItemData(self.task_box.count() - 1, other.summary,
+                                          Qt.ItemDataRole.ToolTipRole)
+        self.task_box.setCurrentIndex(max(self.task_box.findData(task.name), 0))
+        self.task_box.setEnabled(self.task_box.count() > 1)
+        self.task_about.setText(task.summary)
+        self._quiet = quiet
+
+    def _task_chosen(self, _index: int) -> None:
+        name = self.task_box.currentData()
+        if not self._quiet and name and (self.task is None or name != self.task.name):
+            self.task_changed.emit(name)
+
+    def _replace_field(self, name: str, decl: Any) -> None:
+        old = self.fields[name]
+        row = self.form.getWidgetPosition(old.widget)[0]
+        self.form.removeRow(row + 1)  # the error line under it
+        self.form.removeRow(row)
+        field = ParamField(name, decl, self._commit)
+        self.form.insertRow(row, QLabel(name), field.widget)
+        self.form.insertRow(row + 1, "", field.error)
+        self.fields[name] = field
 
     def _commit(self, name: str, value: Any) -> str | None:
-        decl = TRAINING_FIELDS[name]
+        decl = self.task.setting(name)
         try:
             value = decl.validate(value)
         except ValueError as exc:
@@ -148,6 +203,7 @@ class TrainingPanel(QScrollArea):
         for field in self.fields.values():
             field.widget.setEnabled(not training)
         self.device.setEnabled(not training)
+        self.task_box.setEnabled(not training and self.task_box.count() > 1)
 
     def say(self, text: str, error: bool = False) -> None:
         from .. import theme

@@ -92,8 +92,11 @@ class UnitDocument(Document):
         return {"graph": self._graph}
 
     @property
-    def is_gan(self) -> bool:
-        return False
+    def task(self) -> Any:
+        """A unit is edited as one graph, whatever the project's task."""
+        from torchloom.engine.tasks import task_class
+
+        return task_class("classify")
 
     @property
     def analysis(self) -> Any:

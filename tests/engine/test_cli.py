@@ -94,7 +94,7 @@ def test_check_many_files_one_line_each(capsys, tmp_path):
 def test_check_all_good_exits_0_and_json(capsys):
     code, out, _ = run(capsys, "check", CNN, "--json")
     assert code == 0 and json.loads(out) == {"ok": True, "files": [
-        {"file": CNN, "ok": True, "errors": []}]}
+        {"file": CNN, "ok": True, "task": "classify", "errors": []}]}
 
 
 def test_bad_arguments_exit_2(capsys):

@@ -45,7 +45,7 @@ def test_gan_example_sizes_and_shapes(name):
 
     g_params, d_params, latent, sample = GAN_EXPECTED[name]
     project = load_project(EXAMPLES / name)
-    assert project.recipe == "gan" and list(project.graphs()) == ["generator", "discriminator"]
+    assert project.task == "gan" and list(project.graphs()) == ["generator", "discriminator"]
     checked = analyze_gan(project)
     assert checked.ok and not checked.warnings, [p.describe() for p in checked.problems]
     assert checked.generator.total_params == g_params

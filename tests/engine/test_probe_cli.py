@@ -17,7 +17,7 @@ from torchloom.engine.probe.activations import capture
 from torchloom.engine.probe.loaded import load_trained
 from torchloom.engine.project import load_project, save_project
 from torchloom.engine.resources import examples_dir
-from torchloom.engine.train.run import prepare_training
+from torchloom.engine.tasks.prepare import prepare_training
 
 
 def _trained(root: Path, example: str, dataset: dict, epochs: int) -> tuple[Path, Path]:
@@ -185,7 +185,7 @@ def test_attention_axes_name_the_tokens_when_the_dataset_does():
     import torch
 
     from torchloom.engine.data.generators import retrieval_token_names
-    from torchloom.engine.probe_cli import _token_labels
+    from torchloom.engine.cli.probe import _token_labels
 
     x = torch.tensor([3, 17, 130])
     assert _token_labels(x, 3, retrieval_token_names()) == ["k0=v3", "k2=v1", "?k2"]

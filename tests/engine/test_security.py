@@ -31,7 +31,7 @@ from torchloom.engine.probe.loaded import load_trained
 from torchloom.engine.project import Project, load_project, save_project
 from torchloom.engine.shapes import infer
 from torchloom.engine.train import checkpoint as ckpt
-from torchloom.engine.train import prepare_training
+from torchloom.engine.tasks.prepare import prepare_training
 
 from .train.helpers import mlp_project
 

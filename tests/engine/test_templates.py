@@ -9,7 +9,7 @@ import pytest
 
 from torchloom.engine.project import load_project
 from torchloom.engine.resources import examples_dir
-from torchloom.engine.train import prepare_training
+from torchloom.engine.tasks.prepare import prepare_training
 
 # template: (minimum validation accuracy, epochs or None for the project's own)
 TARGETS = {

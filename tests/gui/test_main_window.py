@@ -42,7 +42,7 @@ def test_shapes_match_the_command_line_summary(window, example, capsys):
     from torchloom.engine.cli import main
 
     for name in sorted(p.name for p in examples_dir().glob("*.json")):
-        if '"recipe": "gan"' in (examples_dir() / name).read_text(encoding="utf-8"):
+        if '"task": "gan"' in (examples_dir() / name).read_text(encoding="utf-8"):
             continue  # two graphs, two canvases: tests/gui/gan compares those
         doc = example(name)
         main(["summary", str(examples_dir() / name), "--json"])

@@ -41,9 +41,9 @@ def test_clicking_train_draws_curves_and_fills_the_progress_bar(window, tmp_path
     assert window.controller.running and doc.locked
     wait_idle(qtbot, window)
     plots = window.plots
-    assert plots.batch_loss.n > 0 and plots.val_acc.n == 2
+    assert plots.series["loss"].n > 0 and plots.series["val_acc"].n == 2
     assert plots.progress.value() == 1000 and "100 %" in plots.progress.format()
-    assert np.all(np.diff(plots.batch_loss.xs) > 0)  # points in order along the epochs
+    assert np.all(np.diff(plots.series["loss"].xs) > 0)  # points in order along the epochs
     result = window.controller.last_result
     assert result.status == "finished" and result.final.val_acc > 0.5
     assert "validation accuracy" in window.training_panel.message.text()
@@ -129,6 +129,7 @@ def test_nan_shows_a_message_in_the_panel(window, tmp_path, qtbot):
     assert window.open_path(path)
     settle()
     doc = window.document
+    window._set_task("regress")
     for key, value in {"loss": "mse", "optimizer": "sgd", "lr": 10.0, "momentum": 0.0,
                        "epochs": 5}.items():
         window._set_training_setting(key, value)

@@ -9,7 +9,7 @@ import os
 
 import torch
 
-from torchloom.engine.train.trainer import Trainer
+from torchloom.engine.tasks.classify import Classify
 
 from .conftest import settle
 from .test_training import open_copy, wait_idle
@@ -55,14 +55,14 @@ def test_a_diverging_loss_says_which_settings_to_lower_and_a_saner_run_trains(
 
 def test_out_of_memory_shows_the_hint_keeps_the_checkpoint_and_the_next_run_trains(
         window, tmp_path, qtbot, monkeypatch):
-    loss = Trainer._loss
+    loss = Classify.loss
 
-    def loss_until_oom(self, out, y):  # the device fills up at step 50, in epoch 2
-        if self.model.training and self.step == 49:
+    def loss_until_oom(self, loop, out, y):  # the device fills up at step 50, in epoch 2
+        if loop.model.training and loop.step == 49:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return loss(self, out, y)
+        return loss(self, loop, out, y)
 
-    monkeypatch.setattr(Trainer, "_loss", loss_until_oom)
+    monkeypatch.setattr(Classify, "loss", loss_until_oom)
     open_copy(window, tmp_path, epochs=3, device="cpu")
     result = train_and_wait(window, qtbot)
     assert result.status == "failed" and result.error.kind == "oom"

@@ -9,12 +9,19 @@ from torchloom.engine.data import fit_to_graph, load_dataset
 from torchloom.engine.data.dataset import Dataset
 from torchloom.engine.errors import DataError
 from torchloom.engine.shapes import infer
+from torchloom.engine.tasks import get_task
 
 from ..builders import chain
 
 
 def fit(data, graph, loss="cross_entropy"):
-    return fit_to_graph(data, graph, infer(graph), loss)
+    """The data fitted to the graph, then its targets checked as the task the loss belongs
+    to checks them (classify for cross_entropy, regress for mse)."""
+    analysis = infer(graph)
+    fitted = fit_to_graph(data, graph, analysis)
+    get_task("classify" if loss == "cross_entropy" else "regress").check_targets(fitted[0],
+                                                                                 analysis)
+    return fitted
 
 
 def cnn(shape=(1, 28, 28), classes=10):

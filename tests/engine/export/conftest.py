@@ -17,7 +17,7 @@ from torchloom.engine.train.checkpoint import MODEL_FILE, save_project_copy, sav
 #: The one-model examples: every format exports them. A GAN project has two networks and
 #: only the python export writes it (tests/engine/gan/test_gan_export.py).
 EXAMPLES = sorted(p.stem for p in examples_dir().glob("*.json")
-                  if '"recipe": "gan"' not in p.read_text(encoding="utf-8"))
+                  if '"task": "gan"' not in p.read_text(encoding="utf-8"))
 
 
 class Examples:

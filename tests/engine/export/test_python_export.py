@@ -135,8 +135,8 @@ def test_weights_that_do_not_fit_are_refused(tmp_path, make_run):
 def test_a_file_that_does_not_reproduce_the_model_is_not_left_behind(tmp_path, monkeypatch):
     real = python_code.python_source
 
-    def wrong(model):  # what a bug in the writer would produce
-        return real(model).replace("self.relu = nn.ReLU()", "self.relu = nn.Tanh()")
+    def wrong(model, note=None):  # what a bug in the writer would produce
+        return real(model, note).replace("self.relu = nn.ReLU()", "self.relu = nn.Tanh()")
 
     monkeypatch.setattr(python_code, "python_source", wrong)
     with pytest.raises(ExportError) as err:

@@ -19,7 +19,7 @@ from torchloom.engine.export.model import prepare_model
 from torchloom.engine.export.torchrun_export import FILES, export_torchrun
 from torchloom.engine.project import Project, load_project
 from torchloom.engine.resources import examples_dir
-from torchloom.engine.train import prepare_training
+from torchloom.engine.tasks.prepare import prepare_training
 
 from .conftest import EXAMPLES
 

@@ -43,7 +43,7 @@ def tiny_gan(folder: Path, n: int = 96, high: float = 255.0, **training: Any) ->
                                 ("logit", "Linear", {"out_features": 1}))
     settings = {"epochs": 2, "batch_size": 16, "lr": 0.001, "seed": 3, "device": "cpu",
                 **training}
-    data = {"format": "torchloom-project", "version": 1, "name": "tiny gan", "recipe": "gan",
+    data = {"format": "torchloom-project", "version": 1, "name": "tiny gan", "task": "gan",
             "generator": generator, "discriminator": discriminator,
             "dataset": {"path": "data.npz"}, "training": settings}
     path = folder / "tiny_gan.json"

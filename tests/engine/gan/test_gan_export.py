@@ -15,7 +15,7 @@ from torchloom.engine.errors import ExportError
 from torchloom.engine.export import FORMATS, export_project
 from torchloom.engine.project import load_project
 from torchloom.engine.train import checkpoint as ckpt
-from torchloom.engine.train import prepare_training
+from torchloom.engine.tasks.prepare import prepare_training
 
 from .helpers import GAN_EXAMPLE, tiny_gan
 
@@ -36,7 +36,7 @@ def test_python_writes_both_networks_and_loads_a_gan_run(tmp_path):
     gan.eval()
     z = torch.randn(5, 8)
     with torch.no_grad():
-        assert torch.equal(gan.generator(z), job.trainer.generate(z).cpu())
+        assert torch.equal(gan.generator(z), job.trainer.task.generate(job.trainer, z).cpu())
         assert gan(z).shape == (5, 1)
 
 

@@ -17,7 +17,7 @@ from .helpers import GAN_EXAMPLE
 def test_the_example_round_trips_byte_for_byte():
     text = GAN_EXAMPLE.read_text()
     project = loads_project(text)
-    assert project.recipe == "gan" and project.is_gan
+    assert project.task == "gan"
     assert list(project.graphs()) == ["generator", "discriminator"]
     assert len(project.graph) == 0  # a GAN keeps its graphs in generator/discriminator
     assert dumps_project(project) == text
@@ -27,25 +27,34 @@ def test_the_example_round_trips_byte_for_byte():
 
 def test_saved_keys_and_order():
     data = project_to_dict(loads_project(GAN_EXAMPLE.read_text()))
-    assert list(data)[:6] == ["format", "version", "name", "recipe", "generator",
+    assert list(data)[:6] == ["format", "version", "name", "task", "generator",
                               "discriminator"]
-    assert "graph" not in data
+    assert "graph" not in data and "recipe" not in data
 
 
-def test_a_classifier_file_has_no_recipe_key_and_is_unchanged():
+def test_a_file_from_before_tasks_with_recipe_gan_loads_as_the_gan_task_and_saves_its_task():
+    old = GAN_EXAMPLE.read_text().replace('"task": "gan"', '"task": "gan"')
+    project = loads_project(old)
+    assert project.task == "gan" and list(project.graphs()) == ["generator", "discriminator"]
+    saved = project_to_dict(project)
+    assert saved["task"] == "gan" and "recipe" not in saved
+    assert dumps_project(project) == GAN_EXAMPLE.read_text()
+
+
+def test_a_classifier_file_has_no_task_key_and_is_unchanged():
     text = ('{"format": "torchloom-project", "version": 1, "name": "c", "graph": {"nodes": '
             '[{"id": "x", "type": "Input", "params": {"shape": [4], "dtype": "float32"}}], '
             '"edges": []}}')
     project = loads_project(text)
-    assert project.recipe == "classifier" and not project.is_gan
+    assert project.task == "classify"
     assert list(project.graphs()) == ["graph"] and project.generator is None
     out = json.loads(dumps_project(project))
-    assert "recipe" not in out and out == json.loads(text)
+    assert "task" not in out and "recipe" not in out and out == json.loads(text)
     assert project.training_config()["lr"] == 0.001  # the classifier's default stays
 
 
 def test_a_new_gan_project_has_two_empty_graphs_and_gan_defaults():
-    project = Project(recipe="gan")
+    project = Project(task="gan")
     assert isinstance(project.generator, Graph) and isinstance(project.discriminator, Graph)
     config = project.training_config()
     assert config["lr"] == 0.0002 and config["betas"] == (0.5, 0.999)
@@ -140,6 +149,6 @@ def test_the_gan_example_in_the_docs_loads_and_checks():
 
     doc = (Path(__file__).resolve().parents[3] / "docs" / "project-format.md").read_text()
     blocks = [b.split("```", 1)[0] for b in doc.split("```json")[1:]]
-    block = next(b for b in blocks if '"recipe": "gan"' in b)
+    block = next(b for b in blocks if '"task": "gan"' in b)
     project = loads_project(block)
-    assert project.is_gan and analyze_gan(project).ok
+    assert project.task == "gan" and analyze_gan(project).ok

@@ -1,5 +1,5 @@
-"""The GAN trainer: it learns digits, reports through the Trainer callbacks, checkpoints
-both networks and both optimizers, stops, and resumes exactly."""
+"""The GAN task over the run loop: it learns digits, reports through the callbacks,
+checkpoints both networks and both optimizers, stops, and resumes exactly."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from torchloom.engine.errors import CompileError, DataError
-from torchloom.engine.gan.state import GAN_METRIC_COLUMNS
-from torchloom.engine.gan.trainer import COLLAPSE_RATIO
 from torchloom.engine.project import load_project
+from torchloom.engine.tasks.gan import COLLAPSE_RATIO, GAN_METRIC_COLUMNS
+from torchloom.engine.tasks.prepare import prepare_training
 from torchloom.engine.train import checkpoint as ckpt
-from torchloom.engine.train import prepare_training
 from torchloom.engine.train.callbacks import Callback
 
 from .helpers import example_copy, set_param, tiny_gan
@@ -98,9 +97,9 @@ def test_reports_carry_gan_numbers_and_the_run_folder_holds_both_networks(tmp_pa
 
 
 def _final_state(job):
-    pair = job.trainer.pair
+    pair, optimizers = job.model, job.trainer.optimizers
     return ({k: v.clone() for k, v in pair.state_dict().items()},
-            job.trainer.g_opt.state_dict(), job.trainer.d_opt.state_dict())
+            optimizers["generator"].state_dict(), optimizers["discriminator"].state_dict())
 
 
 def _same_optimizer(a, b):
@@ -174,7 +173,7 @@ def test_a_generator_that_ignores_its_noise_is_reported_as_mode_collapse(tmp_pat
     path = tiny_gan(tmp_path, lr=1e-9, epochs=1)
     job = prepare_training(load_project(path), save=False)
     zeros = {f"generator.{k}": torch.zeros_like(v)
-             for k, v in job.trainer.pair.generator.state_dict().items()}
+             for k, v in job.model.generator.state_dict().items()}
     save_file(zeros, str(tmp_path / "init.safetensors"))
     data = json.loads(path.read_text())
     data["weights"] = "init.safetensors"

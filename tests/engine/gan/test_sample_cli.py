@@ -11,7 +11,7 @@ from PIL import Image
 from torchloom.engine.cli import main
 from torchloom.engine.project import load_project
 from torchloom.engine.resources import examples_dir
-from torchloom.engine.train import prepare_training
+from torchloom.engine.tasks.prepare import prepare_training
 
 from .helpers import example_copy, set_param, tiny_gan
 
@@ -80,7 +80,7 @@ def test_errors_and_exit_codes(mnist_run, tmp_path, capsys):
     out = tmp_path / "s.npz"
     code, _, err = run(capsys, "sample", examples_dir() / "mlp_digits.json", "--weights",
                        run_dir, "-o", out)
-    assert code == 2 and "classifier" in err
+    assert code == 2 and "is a classify project" in err
     code, stdout, err = run(capsys, "sample", project, "--weights", tmp_path / "nope", "-o",
                             out, "--json")
     assert code == 2 and "no such run folder" in err

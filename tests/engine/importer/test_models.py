@@ -129,7 +129,7 @@ def test_model_whose_own_forward_cannot_be_traced_is_one_code_node(tmp_path):
 
 
 def test_imported_project_trains_with_the_trainer(tmp_path):
-    from torchloom.engine.train.run import prepare_training
+    from torchloom.engine.tasks.prepare import prepare_training
 
     result, _ = imported(tmp_path, "untraceable:GatedNet", [1, 8, 8])
     project = load_project(result.project.path)

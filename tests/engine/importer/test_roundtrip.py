@@ -14,7 +14,7 @@ from torchloom.engine.shapes import infer
 
 #: One-model examples: an import makes one graph, a GAN's export holds two networks.
 EXAMPLES = sorted(p.stem for p in examples_dir().glob("*.json")
-                  if '"recipe": "gan"' not in p.read_text(encoding="utf-8"))
+                  if '"task": "gan"' not in p.read_text(encoding="utf-8"))
 
 
 def _graph_facts(graph):

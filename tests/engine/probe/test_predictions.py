@@ -15,7 +15,7 @@ from torchloom.engine.probe.predictions import (Predictions, class_metrics, conf
                                                 predict)
 from torchloom.engine.project import load_project
 from torchloom.engine.resources import examples_dir
-from torchloom.engine.train.run import prepare_training
+from torchloom.engine.tasks.prepare import prepare_training
 
 # Class 2 is present but never predicted; class 3 is predicted but never present.
 TARGET = [0, 0, 0, 1, 1, 2, 2, 2, 0, 1, 1, 2]

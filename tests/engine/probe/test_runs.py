@@ -10,7 +10,8 @@ from safetensors.torch import load_file
 from torchloom.engine.data.dataset import Dataset
 from torchloom.engine.errors import ProbeError
 from torchloom.engine.probe import ProbeBatch, capture, choose_probe_batch, load_trained
-from torchloom.engine.train import Callback, prepare_training
+from torchloom.engine.tasks.prepare import prepare_training
+from torchloom.engine.train import Callback
 
 from ..train.helpers import mlp_project, regression_project
 

@@ -38,7 +38,7 @@ def regression_project(tmp_path: Path, **training) -> Project:
     g.add_node("Input", {"shape": [4]}, "x")
     g.add_node("Linear", {"out_features": 1}, "fc")
     g.connect("x", "fc")
-    project = Project(g, name="reg", dataset={"path": "reg.npz"},
+    project = Project(g, name="reg", dataset={"path": "reg.npz"}, task="regress",
                       training={"loss": "mse", "epochs": 3, "batch_size": 16} | training)
     save_project(project, tmp_path / "reg.json")
     return project

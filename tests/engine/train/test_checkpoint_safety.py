@@ -17,7 +17,7 @@ from safetensors.torch import save
 from torchloom.engine.errors import ProbeError
 from torchloom.engine.probe.loaded import load_trained
 from torchloom.engine.train import checkpoint as ckpt
-from torchloom.engine.train import prepare_training
+from torchloom.engine.tasks.prepare import prepare_training
 
 from .helpers import mlp_project
 

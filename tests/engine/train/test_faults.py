@@ -16,7 +16,8 @@ from safetensors.torch import load_file
 
 from torchloom.engine.graph import Graph
 from torchloom.engine.project import Project, save_project
-from torchloom.engine.train import Callback, prepare_training
+from torchloom.engine.tasks.prepare import prepare_training
+from torchloom.engine.train import Callback
 from torchloom.engine.train import checkpoint as ckpt
 from torchloom.engine.train.checkpoint import CheckpointError
 
@@ -111,7 +112,8 @@ def test_an_infinite_loss_before_any_update_blames_the_targets_not_the_learning_
     g.add_node("Input", {"shape": [4]}, "x")
     g.add_node("Linear", {"out_features": 1}, "fc")
     g.connect("x", "fc")
-    project = Project(g, dataset={"path": "big.npz"}, training={"loss": "mse", "epochs": 2})
+    project = Project(g, dataset={"path": "big.npz"}, task="regress",
+                      training={"loss": "mse", "epochs": 2})
     save_project(project, tmp_path / "big.json")
     error = job_for(project, tmp_path).run().error
     assert error.kind == "nan" and error.step == 1
@@ -177,7 +179,7 @@ def test_out_of_memory_in_epoch_2_frees_memory_and_keeps_the_epoch_1_checkpoint(
     assert error.message == (
         "out of memory at step 50 with batch size 32 on cpu (epoch 2): try a smaller batch "
         "size (set batch_size to 16, now 32); set amp to bf16; or use a smaller model")
-    assert emptied == [1] and not trainer.optimizer.state
+    assert emptied == [1] and not trainer.optimizers[""].state
     assert all(p.grad is None for p in job.model.parameters())
     assert trainer._x_train is None and trainer._x_val is None
     run = tmp_path / "run"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from torchloom.engine.data import load_dataset
 from torchloom.engine.data.preview import preview
 from torchloom.engine.graph import Graph
-from torchloom.engine.train import prepare_training
+from torchloom.engine.tasks.prepare import prepare_training
 from torchloom.engine.train.history import graph_diff, list_runs, read_metrics
 
 from .helpers import mlp_project

@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from torchloom.engine.errors import TorchloomError, TrainingError
 from torchloom.engine.project import load_project
-from torchloom.engine.train import prepare_training
+from torchloom.engine.tasks.prepare import prepare_training
 
 from .helpers import Recorder, mlp_project, regression_project
 

@@ -7,7 +7,7 @@ import pytest
 
 from torchloom.engine.project import load_project
 from torchloom.engine.resources import examples_dir
-from torchloom.engine.train import prepare_training
+from torchloom.engine.tasks.prepare import prepare_training
 
 
 def test_both_templates_fit_on_one_screen():

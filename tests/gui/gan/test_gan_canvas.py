@@ -19,7 +19,7 @@ def open_gan(window, qtbot=None):
     """New → GAN from the start page, as a person clicks it."""
     window.start_page.new_gan.click()
     settle()
-    assert window.document is not None and window.document.is_gan
+    assert window.document is not None and window.document.project.task == "gan"
     return window.document
 
 
@@ -71,7 +71,7 @@ def test_the_file_menu_and_the_examples_offer_the_gan(window):
     assert window.act_new_gan in window.menuBar().actions()[0].menu().actions()
     window.act_new_gan.trigger()
     settle()
-    assert window.document.is_gan
+    assert window.document.project.task == "gan"
     cards = [c for c in window.start_page.cards if c.path.name == "gan_mnist.json"]
     assert cards and "GAN" in cards[0].findChildren(type(window.summary_label))[1].text()
 
@@ -136,14 +136,14 @@ def test_a_gan_saves_reopens_and_autosaves_with_both_graphs(window, tmp_path):
     settle()
     assert window.autosaver.save_now()
     saved = json.loads(window.autosaver.project_file.read_text())
-    assert saved["recipe"] == "gan" and "graph" not in saved
+    assert saved["task"] == "gan" and "graph" not in saved
     fc1 = next(n for n in saved["generator"]["nodes"] if n["id"] == "fc1")
     assert fc1["params"]["out_features"] == 64
     path = tmp_path / "gan.json"
     assert window.save_to(path)
     assert not doc.dirty
     project = load_project(path)
-    assert project.is_gan and len(project.generator) == 8 and len(project.discriminator) == 7
+    assert project.task == "gan" and len(project.generator) == 8 and len(project.discriminator) == 7
     window.set_document(None)
     assert window.open_path(path)
     settle()
@@ -154,21 +154,26 @@ def test_a_gan_saves_reopens_and_autosaves_with_both_graphs(window, tmp_path):
     # a recovered autosave opens as both networks too
     window.open_recovered(load_project(path))
     settle()
-    assert window.document.is_gan and window.gan_canvas is not None
+    assert window.document.project.task == "gan" and window.gan_canvas is not None
 
 
 def test_a_classifier_still_has_one_canvas_and_its_own_settings(window, example):
     doc = example("mlp_digits.json")
-    assert not doc.is_gan and window.gan_canvas is None
+    assert doc.project.task != "gan" and window.gan_canvas is None
     assert window.stack.currentWidget() is window.view
-    rows = window.training_panel.form
-    assert not rows.isRowVisible(window.training_panel.fields["betas"].widget)
-    assert rows.isRowVisible(window.training_panel.fields["loss"].widget)
+    panel = window.training_panel
+    rows = panel.form
+    assert not rows.isRowVisible(panel.fields["betas"].widget)
+    assert rows.isRowVisible(panel.fields["val_split"].widget)
+    assert not rows.isRowVisible(panel.fields["loss"].widget)  # classify has one loss
+    assert panel.task_box.currentText() == "Classification" and panel.task_box.isEnabled()
     assert all(window.export_actions[k].isEnabled() for k in window.export_actions)
     open_gan(window)
-    assert rows.isRowVisible(window.training_panel.fields["betas"].widget)
-    assert not rows.isRowVisible(window.training_panel.fields["loss"].widget)
-    assert window.training_panel.fields["lr"].widget.text() == "0.0002"
+    assert rows.isRowVisible(panel.fields["betas"].widget)
+    assert not rows.isRowVisible(panel.fields["loss"].widget)
+    assert not rows.isRowVisible(panel.fields["val_split"].widget)
+    assert panel.fields["lr"].widget.text() == "0.0002"
+    assert panel.task_box.currentText() == "GAN" and not panel.task_box.isEnabled()
 
 
 def test_export_offers_python_only_for_a_gan_and_writes_both_networks(window, tmp_path, qtbot,
@@ -249,7 +254,8 @@ def test_a_crashed_gan_session_is_recovered_with_both_networks(window, tmp_path,
     window.recover_leftovers()
     settle()
     recovered = window.document
-    assert recovered.is_gan and recovered.path == tmp_path / "gan.json" and recovered.dirty
+    assert recovered.project.task == "gan" and recovered.path == tmp_path / "gan.json"
+    assert recovered.dirty
     assert recovered.project.discriminator.node("fc1").params["out_features"] == 200
     assert recovered.project.generator.node("fc1").params["out_features"] == 128
     assert tab_texts(window) == ["Generator", "Discriminator"]

@@ -27,11 +27,15 @@ def test_one_click_trains_the_gan_and_shows_its_curves_and_samples(window, qtbot
     assert all(s.read_only for s in window.canvas_scenes())  # both canvases, not only the shown
     wait_idle(qtbot, window)
     plots = window.plots
-    assert plots.is_gan and window.bottom_tabs.currentWidget() is window.plots_holder
-    assert plots.d_loss.n > 0 and plots.g_loss.n == plots.d_loss.n
-    assert np.all(np.isfinite(plots.d_loss.ys)) and np.all(np.diff(plots.d_loss.xs) > 0)
-    assert plots.real_acc.n > 0 and 0 <= plots.real_acc.ys[-1] <= 1
-    assert plots.c_d.getData()[0] is not None and len(plots.c_g.getData()[1]) == plots.g_loss.n
+    assert plots.task.name == "gan" and window.bottom_tabs.currentWidget() is window.plots_holder
+    assert [p.plotItem.titleLabel.text for p in plots.plots] == ["Loss",
+                                                                 "Discriminator accuracy"]
+    d_loss, g_loss, real = (plots.series[k] for k in ("d_loss", "g_loss", "d_real_acc"))
+    assert d_loss.n > 0 and g_loss.n == d_loss.n
+    assert np.all(np.isfinite(d_loss.ys)) and np.all(np.diff(d_loss.xs) > 0)
+    assert real.n > 0 and 0 <= real.ys[-1] <= 1
+    smooth_d, smooth_g = plots.batch_curves["d_loss"][1], plots.batch_curves["g_loss"][1]
+    assert smooth_d.getData()[0] is not None and len(smooth_g.getData()[1]) == g_loss.n
     # the grid of the last epoch, read from the run folder, shown
     grid = plots.samples
     assert grid.pixmap is not None and not grid.pixmap.isNull() and grid.epoch == 2
@@ -59,7 +63,7 @@ def test_stop_ends_a_gan_run_and_resume_finishes_it(window, qtbot):
     window._set_training_setting("epochs", 2)
     settle()
     assert window.train()
-    qtbot.waitUntil(lambda: window.plots.d_loss.n > 0, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.plots.series["d_loss"].n > 0, timeout=TIMEOUT)
     qtbot.mouseClick(window.training_panel.stop_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, window)
     result = window.controller.last_result
@@ -79,9 +83,10 @@ def test_the_panel_shows_the_mode_collapse_warning_and_each_epochs_grid(window, 
 
     from PySide6.QtGui import QColor, QImage
 
-    from torchloom.gui.gan.plots import GanPlotsPanel
+    from torchloom.engine.tasks import task_class
+    from torchloom.gui.training.plots import PlotsPanel
 
-    panel = GanPlotsPanel()
+    panel = PlotsPanel(task_class("gan"))
     qtbot.addWidget(panel)
     panel.resize(1200, 360)
     panel.show()

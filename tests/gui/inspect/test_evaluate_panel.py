@@ -14,7 +14,7 @@ from torchloom.engine.probe.loaded import load_trained
 from torchloom.engine.probe.predictions import class_metrics
 from torchloom.engine.project import load_project
 from torchloom.engine.resources import examples_dir
-from torchloom.engine.train.run import prepare_training
+from torchloom.engine.tasks.prepare import prepare_training
 from torchloom.gui.inspect.evaluate_panel import PLACEHOLDER, REGRESSION, EvaluatePanel
 
 

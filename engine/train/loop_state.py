@@ -1,4 +1,4 @@
-"""What a Trainer keeps in its run folder and reads back from it: the checkpoint (weights,
+"""What the run loop keeps in its run folder and reads back from it: the checkpoint (weights,
 trainer state, metrics.csv), run.json, and `restore`.
 
 A checkpoint is written only with weights that are all finite (`_check_weights`), so a run
@@ -21,13 +21,15 @@ from . import checkpoint as ckpt
 from . import faults
 from .callbacks import EpochReport
 from .config import TrainConfig
+from .task_api import TaskHooks
 
-STATE_FORMAT = "torchloom-state"
+STATE_FORMAT = ckpt.STATE_FORMAT
 
 
-class TrainerState:
-    """The Trainer's saving and restoring half (a mixin: `Trainer` has the attributes)."""
+class LoopState:
+    """The run loop's saving and restoring half (a mixin: `RunLoop` has the attributes)."""
 
+    task: TaskHooks
     model: nn.Module
     split: Split
     config: TrainConfig
@@ -35,15 +37,16 @@ class TrainerState:
     run_dir: Path | None
     node_ids: dict[str, str]
     run_info: dict[str, Any]
+    data_info: dict[str, Any] | None
     history: list[EpochReport]
     epoch: int
     step_in_epoch: int
     step: int
     total_steps: int
-    optimizer: torch.optim.Optimizer
+    optimizers: dict[str, torch.optim.Optimizer]
     scaler: Any
     _carry: dict[str, Any]
-    _optimizer_state: dict[str, Any] | None
+    _optimizer_state: Any
     _scaler_state: dict[str, Any] | None
     _rng: dict[str, Any] | None
     _phase: str
@@ -54,10 +57,13 @@ class TrainerState:
         if state.get("format") != STATE_FORMAT:
             raise TrainingError("the run folder's state.pt is not a Torchloom trainer state",
                                 kind="config")
+        self.task.check_state(state)
         self.epoch, self.step_in_epoch, self.step = (int(state["epoch"]),
                                                      int(state["step_in_epoch"]),
                                                      int(state["step"]))
-        self._carry = dict(state["carry"])
+        carry = self._fresh_carry()  # type: ignore[attr-defined]
+        carry.update(state["carry"])
+        self._carry = carry
         self._optimizer_state = state["optimizer"]
         self._scaler_state = state.get("scaler")
         self._rng = state["rng"]
@@ -73,17 +79,21 @@ class TrainerState:
 
     def state_dict(self) -> dict[str, Any]:
         """The trainer state as saved in state.pt; only tensors and plain data, so it loads
-        with ``weights_only=True``."""
+        with ``weights_only=True``. One optimizer is saved as its own state dict, several
+        (a GAN's) by name."""
         rng: dict[str, Any] = {"cpu": torch.get_rng_state(), "cuda": None}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        return {"format": STATE_FORMAT, "version": 1, "epoch": self.epoch,
-                "step_in_epoch": self.step_in_epoch, "step": self.step,
-                "optimizer": self.optimizer.state_dict(),
-                "scheduler": {"kind": self.config.schedule, "total_steps": self.total_steps},
-                "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-                "rng": rng, "carry": dict(self._carry), "config": self.config.to_json(),
-                "history": [report.to_json() for report in self.history]}
+        optimizers = {name: opt.state_dict() for name, opt in self.optimizers.items()}
+        state = {"format": STATE_FORMAT, "version": 1, "task": self.task.name,
+                 "epoch": self.epoch, "step_in_epoch": self.step_in_epoch, "step": self.step,
+                 "optimizer": optimizers[""] if list(optimizers) == [""] else optimizers,
+                 "scheduler": {"kind": self.config.schedule, "total_steps": self.total_steps},
+                 "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+                 "rng": rng, "carry": dict(self._carry), "config": self.config.to_json(),
+                 "history": [report.to_json() for report in self.history]}
+        state.update(self.task.state_extra(self))  # type: ignore[arg-type]
+        return state
 
     def _save(self, epoch_end: bool) -> None:
         """Checkpoint the run as it stands. Weights that are no longer finite raise instead:
@@ -95,7 +105,8 @@ class TrainerState:
         self._saved = None  # from the first file written, the previous checkpoint is gone
         ckpt.save_checkpoint(self.run_dir, self.model, self.node_ids, self.state_dict())
         if epoch_end:
-            ckpt.write_metrics(self.run_dir / ckpt.METRICS_FILE, self.history)
+            ckpt.write_metrics(self.run_dir / ckpt.METRICS_FILE, self.history,
+                               self.task.metric_columns)
         self._saved = (self.epoch, self.step)
 
     def _checkpoint_on_disk(self) -> tuple[int, int] | None:
@@ -116,11 +127,13 @@ class TrainerState:
             return
         info = dict(self.run_info)
         saved = self._saved
-        info.update({"status": status, "message": message, "device": str(self.device),
-                     "epoch": self.epoch, "step": self.step, "config": self.config.to_json(),
+        data = self.data_info if self.data_info is not None else self.split.describe()
+        info.update({"status": status, "message": message, "task": self.task.name,
+                     "device": str(self.device), "epoch": self.epoch, "step": self.step,
+                     "config": self.config.to_json(),
                      "checkpoint": {"epoch": saved[0], "step": saved[1]} if saved else None,
-                     "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                     "data": self.split.describe()})
+                     "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), "data": data})
+        info.update(self.task.state_extra(self))  # type: ignore[arg-type]
         ckpt.write_json(self.run_dir / ckpt.RUN_FILE, info)
 
     def _check_weights(self) -> None:
@@ -134,16 +147,12 @@ class TrainerState:
         finite = torch.stack([t.isfinite().all() for _, t in named]).tolist()
         for (name, tensor), ok in zip(named, finite):
             if not ok:
-                node = self.node_ids.get(name.split(".", 1)[0], name.split(".", 1)[0])
                 # the epoch whose updates made it: at an epoch's end the counter moved on
                 epoch = self.epoch + 1 if self.step_in_epoch or not self.epoch else self.epoch
                 raise faults.weights_not_finite(
-                    node, name, bool(tensor.isnan().any()), self.step, epoch, self.config,
-                    self._target_max())
+                    self.node_label(name), name, bool(tensor.isnan().any()), self.step, epoch,
+                    self.config, self.task.target_max(self))  # type: ignore[arg-type]
 
-    def _target_max(self) -> float | None:
-        """The largest |target| of a regression, for advice on a loss that overflowed."""
-        y = getattr(self, "_y_train", None)
-        if self.config.loss != "mse" or y is None or not y.numel():
-            return None
-        return float(y.abs().max())
+    def node_label(self, tensor: str) -> str:
+        """The node a tensor belongs to, as a person names it (see `checkpoint.node_of`)."""
+        return ckpt.node_of(tensor, self.node_ids)[1]

@@ -15,8 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .errors import ProbeError, ProjectFileError, TorchloomError
-from .export_cli import _fail  # the same stderr / --json error shape as export
+from ..errors import ProbeError, ProjectFileError, TorchloomError
+from .output import fail as _fail
 
 EXIT_OK, EXIT_GRAPH, EXIT_BAD_INPUT = 0, 1, 2
 MAX_SAMPLES = 100_000
@@ -52,11 +52,11 @@ def generate(project: Any, run_dir: Path, n: int, seed: int = 0) -> tuple[Any, d
     that does not fit, `CompileError` for graph errors."""
     import torch
 
-    from .compile import compile_graph
-    from .errors import CompileError
-    from .gan.checks import analyze_gan
-    from .gan.data import DataRange
-    from .train import checkpoint as ckpt
+    from ..compile import compile_graph
+    from ..errors import CompileError
+    from ..gan.checks import analyze_gan
+    from ..gan.data import DataRange
+    from ..train import checkpoint as ckpt
 
     checked = analyze_gan(project)
     if not checked.ok:
@@ -98,16 +98,17 @@ def generate(project: Any, run_dir: Path, n: int, seed: int = 0) -> tuple[Any, d
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from .errors import CompileError
-    from .project import load_project
+    from ..errors import CompileError
+    from ..project import load_project
+    from ..tasks import task_class
 
     try:
         project = load_project(args.project)
     except ProjectFileError as exc:
         return _fail(args, EXIT_BAD_INPUT, exc.describe(), {"file": exc.path})
-    if not project.is_gan:
-        return _fail(args, EXIT_BAD_INPUT, f"{args.project}: is a classifier project; "
-                     "`torchloom sample` draws from a GAN (\"recipe\": \"gan\")",
+    if not getattr(task_class(project.task), "samples", False):
+        return _fail(args, EXIT_BAD_INPUT, f"{args.project}: is a {project.task} project; "
+                     "`torchloom sample` draws from a GAN (\"task\": \"gan\")",
                      {"file": args.project})
     out = Path(args.out)
     if out.is_dir():
@@ -146,7 +147,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def _write(out: Path, x: Any, png: str | None) -> None:
     import numpy as np
 
-    from .fileio import atomic_write_bytes
+    from ..fileio import atomic_write_bytes
 
     buffer = io.BytesIO()
     np.savez(buffer, x=x)
@@ -154,7 +155,7 @@ def _write(out: Path, x: Any, png: str | None) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out, buffer.getvalue())
     if png:
-        from .gan.samples import save_grid
+        from ..gan.samples import save_grid
 
         save_grid(_unit(x[:64]), Path(png))
 

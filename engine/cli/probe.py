@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ProbeError, ProjectFileError
+from ..errors import ProbeError, ProjectFileError
 
 if TYPE_CHECKING:  # numpy and torch load only when the command runs, not to parse it
     import numpy as np
@@ -84,20 +84,22 @@ def cmd_probe(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from .probe.activations import capture
-    from .probe.loaded import load_trained, probe_batch_for
-    from .probe.render import feature_grid, head_heatmaps, save_png, vector_strip
-    from .project import load_project
-    from .shapes import infer
+    from ..probe.activations import capture
+    from ..probe.loaded import load_trained, probe_batch_for
+    from ..probe.render import feature_grid, head_heatmaps, save_png, vector_strip
+    from ..project import load_project
+    from ..shapes import infer
+    from ..tasks import task_class
 
     try:
         project = load_project(args.project)
     except ProjectFileError as exc:
         print(f"error: {exc.describe()}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if project.is_gan:  # two networks and no labelled probe batch: see `torchloom sample`
-        print(f"error: {args.project}: is a GAN project; `torchloom probe` looks inside a "
-              "classifier. Draw a GAN's samples with `torchloom sample`", file=sys.stderr)
+    if not task_class(project.task).probes:  # e.g. a GAN: two networks, no probe batch
+        print(f"error: {args.project}: is a {project.task} project; `torchloom probe` looks "
+              "inside one-network models. Draw a GAN's samples with `torchloom sample`",
+              file=sys.stderr)
         return EXIT_BAD_INPUT
     errors = infer(project.graph).errors
     if errors:  # the graph itself is wrong: the same exit code as `summary`
@@ -172,7 +174,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 def _save_npy(path: Path, array: np.ndarray) -> Path:
     import numpy as np
 
-    from .fileio import atomic_write_bytes
+    from ..fileio import atomic_write_bytes
 
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)

@@ -9,18 +9,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import CompileError, TorchloomError
-from .train.callbacks import BatchReport, Callback, EpochReport, TrainResult
+from ..errors import CompileError, TorchloomError
+from ..train.callbacks import BatchReport, Callback, EpochReport, TrainResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
 
 
 class ProgressBar(Callback):
-    """A tqdm bar over all steps, with loss, accuracy and samples/s; one line per epoch."""
+    """A tqdm bar over all steps, with the losses, accuracy and samples/s; one line per
+    epoch, worded by the task (`Task.epoch_line`)."""
 
-    def __init__(self, stream: Any = None, enabled: bool = True) -> None:
+    def __init__(self, stream: Any = None, enabled: bool = True, task: Any = None) -> None:
         self.stream = stream or sys.stderr
         self.enabled = enabled
+        self.task = task
         self.bar: Any = None
 
     def on_train_begin(self, info: dict[str, Any]) -> None:
@@ -35,30 +37,19 @@ class ProgressBar(Callback):
         if self.bar is None:
             return
         self.bar.update(report.step - self.bar.n)
-        post = {"epoch": f"{report.epoch}/{report.epochs}", "loss": f"{report.loss:.4f}"}
-        if "d_loss" in report.extra:  # a GAN: both losses instead of one
-            post = {"epoch": post["epoch"], "d_loss": f"{report.extra['d_loss']:.3f}",
-                    "g_loss": f"{report.extra['g_loss']:.3f}"}
+        post = {"epoch": f"{report.epoch}/{report.epochs}"}
+        numbers = {k: v for k, v in report.extra.items() if isinstance(v, float)}
+        post.update({k: f"{v:.3f}" for k, v in numbers.items()} if numbers
+                    else {"loss": f"{report.loss:.4f}"})
         if report.accuracy is not None:
             post["acc"] = f"{report.accuracy:.3f}"
         post["samples/s"] = f"{report.samples_per_s:,.0f}"
         self.bar.set_postfix(post, refresh=False)
 
     def on_epoch_end(self, report: EpochReport) -> None:
-        if "d_loss" in report.extra:
-            self._write(gan_epoch_line(report))
-            if report.extra.get("warning"):
-                self._write(f"warning: {report.extra['warning']}")
-            return
-        line = f"epoch {report.epoch}: train loss {report.train_loss:.4f}"
-        if report.train_acc is not None:
-            line += f" acc {report.train_acc:.4f}"
-        if report.val_loss is not None:
-            line += f", val loss {report.val_loss:.4f}"
-        if report.val_acc is not None:
-            line += f" acc {report.val_acc:.4f}"
-        line += f", {report.samples_per_s:,.0f} samples/s, {report.seconds:.1f} s"
-        self._write(line)
+        self._write(self.task.epoch_line(report))
+        if report.extra.get("warning"):
+            self._write(f"warning: {report.extra['warning']}")
 
     def _write(self, line: str) -> None:
         if self.bar is not None:
@@ -71,21 +62,8 @@ class ProgressBar(Callback):
             self.bar.close()
 
 
-def gan_epoch_line(report: EpochReport) -> str:
-    """One GAN epoch as the command line prints it."""
-    e = report.extra
-    line = (f"epoch {report.epoch}: d_loss {e['d_loss']:.4f} g_loss {e['g_loss']:.4f}, "
-            f"D accuracy real {e['d_real_acc']:.3f} fake {e['d_fake_acc']:.3f}, diversity "
-            f"{e['diversity']:.2f}, {report.samples_per_s:,.0f} samples/s, "
-            f"{report.seconds:.1f} s")
-    if e.get("samples_png"):
-        line += f", samples {e['samples_png']}"
-    return line
-
-
-def _metrics_json(result: TrainResult) -> dict[str, Any]:
-    keys = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "samples_per_s")
-    return {"epochs": [{**{k: getattr(e, k) for k in keys}, **e.extra} for e in result.epochs],
+def _metrics_json(result: TrainResult, task: str) -> dict[str, Any]:
+    return {"task": task, "epochs": [e.metrics() for e in result.epochs],
             "device": result.device, "status": result.status,
             "run_dir": str(result.run_dir) if result.run_dir else None,
             "error": result.error.message if result.error else None,
@@ -93,12 +71,14 @@ def _metrics_json(result: TrainResult) -> dict[str, Any]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .project import load_project
-    from .train.run import prepare_training
+    from ..project import load_project
+    from ..tasks import task_for
+    from ..tasks.prepare import prepare_training
 
     progress = ProgressBar(enabled=not args.quiet)
     try:
         project = load_project(args.project)
+        progress.task = task_for(project)
         overrides = {"epochs": args.epochs, "device": args.device, "amp": args.amp,
                      "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed}
         job = prepare_training(project, overrides=overrides,
@@ -112,15 +92,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     except TorchloomError as exc:  # a project, data, device or setting problem
         print(f"error: {exc.describe()}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    data = job.split.describe()
-    if project.is_gan:
-        print(f"training the GAN {project.name} on {job.trainer.device}: {data['name']}, "
-              f"{data['train_samples']} samples of shape {data['sample_shape']}, latent "
-              f"{list(job.trainer.latent_shape)}")  # type: ignore[attr-defined]
-    else:
-        print(f"training {project.name} on {job.trainer.device}: {data['name']}, "
-              f"{data['train_samples']} train / {data['val_samples']} validation samples, "
-              f"input {data['input_shape']}, {len(data['classes'])} classes")
+    task = job.trainer.task
+    print(task.describe_start(project, job.data(), job.trainer.device))  # type: ignore[attr-defined]
     for note in job.notes:
         print(f"note: {note}")
     if job.run_dir is not None:
@@ -138,7 +111,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, previous)
         progress.close()
     if args.metrics_json:
-        Path(args.metrics_json).write_text(json.dumps(_metrics_json(result), indent=2) + "\n")
+        Path(args.metrics_json).write_text(
+            json.dumps(_metrics_json(result, project.task), indent=2) + "\n")
     if result.status == "failed":
         assert result.error is not None
         print(f"training failed: {result.error.message}", file=sys.stderr)
@@ -147,14 +121,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"stopped at step {result.step}; resume with: torchloom train {args.project} "
               f"--resume {result.run_dir}")
         return EXIT_STOPPED
-    final = result.final
-    if final is not None and final.val_acc is not None:
-        print(f"done: validation accuracy {final.val_acc:.4f} after {final.epoch} epochs")
-    elif final is not None and final.extra.get("samples_png"):
-        print(f"done: {final.epoch} epochs; last sample grid {final.extra['samples_png']}")
-    else:
-        print("done")
+    print(done_line(task, result))
     return EXIT_OK
+
+
+def done_line(task: Any, result: TrainResult) -> str:
+    """``done: validation accuracy 0.9812 after 3 epochs``: the task's headline metric."""
+    final = result.final
+    if final is None:
+        return "done"
+    if final.extra.get("samples_png"):
+        return f"done: {final.epoch} epochs; last sample grid {final.extra['samples_png']}"
+    metrics = final.metrics()
+    for key, label in task.headline[:1]:
+        if metrics.get(key) is not None:
+            return f"done: {label} {metrics[key]:.4f} after {final.epoch} epochs"
+    return f"done: {final.epoch} epochs"
 
 
 def add_parser(sub: Any) -> None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import ExportError, ExportPathError, ProjectFileError, TorchloomError
-from .export import FORMATS, ExportResult
+from ..errors import ExportError, ExportPathError, ProjectFileError, TorchloomError
+from ..export import FORMATS, ExportResult
+from .output import fail as _fail
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -26,9 +26,8 @@ _CHECKED_WITH = {"onnx": "ONNX Runtime", "pt2": "the reloaded program",
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export.model import prepare_model
-    from .project import load_project
-    from .shapes import infer
+    from ..project import load_project
+    from ..tasks import task_for
 
     fmt, out = args.format, Path(args.out)
     weights = Path(args.weights) if args.weights else None
@@ -36,12 +35,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         project = load_project(args.project)
     except ProjectFileError as exc:
         return _fail(args, EXIT_BAD_INPUT, exc.describe(), {"file": exc.path})
-    if project.is_gan:
-        from .gan.checks import analyze_gan
-
-        errors = analyze_gan(project).errors
-    else:
-        errors = infer(project.graph).errors
+    task = task_for(project)
+    errors = task.analyze(project).errors
     if errors:  # the graph itself is wrong: the same exit code as `summary`
         return _fail(args, EXIT_FAILED, f"the graph has {len(errors)} error(s)",
                      {"errors": [e.to_dict() for e in errors]},
@@ -49,26 +44,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     if weights is not None and not weights.exists():
         return _fail(args, EXIT_BAD_INPUT, f"{weights}: no such run folder or weights file",
                      {"file": str(weights)})
-    if project.is_gan and fmt != "python":  # the format cannot express two networks
-        from .gan.export import export_gan
-
+    if fmt not in task.export_formats:  # e.g. one-model formats for a GAN's two networks
         try:
-            export_gan(project, fmt, out, weights)
+            task.export(project, fmt, out, weights)
         except ExportError as exc:
             return _fail(args, EXIT_FAILED, exc.describe(), _where(exc))
     try:  # weights that cannot be read or do not fit: a file problem, before any writing
-        if project.is_gan:
-            from .gan.export import gan_models
-
-            weights_from = gan_models(project, weights, fmt)[1]
-        else:
-            weights_from = prepare_model(project, weights, fmt=fmt).weights_from
+        weights_from = task.weights_source(project, weights, fmt)
     except TorchloomError as exc:
         return _fail(args, EXIT_BAD_INPUT, exc.describe(), _where(exc))
     if fmt in ("onnx", "pt2", "safetensors") and out.is_dir():
         return _fail(args, EXIT_BAD_INPUT, f"{out}: is a folder; -o names the file to write",
                      {"file": str(out)})
-    from .export import export_project
+    from ..export import export_project
 
     try:
         result = export_project(project, fmt, out, weights=weights)
@@ -122,7 +110,7 @@ _OTHER_CHECKS = {"script_compiles": "the script compiles",
 
 def _normalization_note(run_dir: Path) -> list[str]:
     """Training fed the model normalised inputs; an exported model expects them too."""
-    from .train.runfiles import RUN_FILE
+    from ..train.runfiles import RUN_FILE
 
     try:
         info = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
@@ -162,17 +150,6 @@ def _where(exc: TorchloomError) -> dict[str, Any]:
         if value is not None:
             out[key] = value
     return out
-
-
-def _fail(args: argparse.Namespace, code: int, message: str, detail: dict[str, Any],
-          lines: list[str] | None = None) -> int:
-    """One line per problem on stderr; with --json also {"ok": false, "error"} on stdout."""
-    if args.json:
-        error = {"message": message, **{k: v for k, v in detail.items() if v is not None}}
-        print(json.dumps({"ok": False, "error": error}, ensure_ascii=False))
-    for line in lines or [message]:
-        print(f"error: {line}", file=sys.stderr)
-    return code
 
 
 def add_parser(sub: Any) -> None:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import TorchloomError
+from ..errors import TorchloomError
 
 EXIT_OK, EXIT_DIFFERS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -48,7 +48,7 @@ def parse_kwargs(text: str) -> dict[str, Any]:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .importer import import_module
+    from ..importer import import_module
 
     source = str(args.source)
     is_pt2 = source.lower().endswith(".pt2")

@@ -1,13 +1,20 @@
-"""The Trainer: a plain training loop, fast on the hot path, stoppable, resumable exactly.
+"""The run loop: one training loop for every kind of model, with the kind a plug-in.
+
+Keras splits `fit` from `train_step`; so does Torchloom. The loop owns what every task
+shares: epochs and steps over a seeded shuffle, a cooperative stop, faults (a loss that is
+no longer finite, out of memory, a full disk), checkpoints with exact resume, the run
+folder, callbacks, throughput, live probes and validation batches. A `task` (see
+`engine/tasks/`) declares what differs: its optimizers, one training step, the numbers a
+step records (`task.stats`), its validation metrics and its reports.
 
 The data moves to the device once and is indexed there with a fresh permutation per epoch
-(no DataLoader when it fits in memory). Loss and accuracy accumulate as device tensors and
-are read back once per report interval, so the loop never waits on the device per step.
-`stop()` may be called from any thread and takes effect before the next batch, in training
-and in validation alike; the run then leaves a checkpoint from which `restore` continues at
-the same step with the same random state, giving the same weights as a run that was never
-interrupted. A failure (a loss that is no longer finite, out of memory, a full disk) never
-writes a checkpoint: the run folder keeps its last complete one (see `faults`).
+(no DataLoader when it fits in memory). Each step writes its numbers into a preallocated
+device buffer; the loop reads the buffer back once per report interval, so it never waits
+on the device per step. `stop()` may be called from any thread and takes effect before the
+next batch, in training and in validation alike; the run then leaves a checkpoint from
+which `restore` continues at the same step with the same random state, giving the same
+weights as a run that was never interrupted. A failure never writes a checkpoint: the run
+folder keeps its last complete one (see `faults`).
 """
 
 from __future__ import annotations
@@ -20,7 +27,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..data.dataset import Split
@@ -28,51 +34,44 @@ from ..errors import DataError, TrainingError
 from ..project import Project
 from . import checkpoint as ckpt
 from . import faults
-from .callbacks import BatchReport, Callback, EpochReport, TrainResult
+from .batches import batch_starts, epoch_permutation
+from .callbacks import Callback, EpochReport, TrainResult
 from .config import TrainConfig, check_amp, resolve_device
+from .loop_state import STATE_FORMAT, LoopState
 from .runfiles import PROBE_FILE
-from .trainer_state import STATE_FORMAT, TrainerState
+from .task_api import Stat, TaskHooks
 
-__all__ = ["STATE_FORMAT", "Trainer", "batch_starts", "epoch_permutation"]
-
-
-def epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
-    """The shuffle of one epoch, from (seed, epoch) alone, so a resumed run reshuffles alike."""
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    return torch.randperm(n, generator=generator)
+__all__ = ["STATE_FORMAT", "RunLoop", "Stat", "batch_starts", "epoch_permutation"]
 
 
-def batch_starts(n: int, batch_size: int) -> list[int]:
-    """Batch offsets. A last batch of one sample is dropped: BatchNorm cannot train on it."""
-    starts = list(range(0, n, batch_size))
-    if starts and n - starts[-1] == 1 and len(starts) > 1:
-        starts.pop()
-    return starts
-
-
-class Trainer(TrainerState):
-    """Train `model` on `split` with `config`, reporting to `callbacks`.
+class RunLoop(LoopState):
+    """Train `model` on `split` with `config` as `task` says, reporting to `callbacks`.
 
     Args:
-        model: a compiled graph (or any module taking one tensor).
-        split: the data, already fitted to the model's Input.
+        task: the kind of model (a `tasks` plug-in): its steps, metrics and reports.
+        model: the compiled network(s), one module (a GAN's pair holds both).
+        split: the data, already fitted to the model's Input (a GAN's has no validation).
         config: the training settings.
         callbacks: receive reports on the training thread; keep them cheap.
         run_dir: where checkpoints go; None trains without saving.
         project: saved into the run folder as the graph snapshot.
         node_ids: module name -> node id, stored with the weights.
         report_interval: seconds between `on_batch_end` reports.
+        data_info: what run.json and `on_train_begin` say of the data (default: the split's
+            own description).
         probe: the fixed probe batch, saved into the run folder.
         probe_every: capture the probe batch every this many steps and hand it to
             `on_probe` (0: never). A capture is one eval-mode forward pass on the probe
             batch with hooks that are removed again, so its cost is bounded by the batch.
     """
 
-    def __init__(self, model: nn.Module, split: Split, config: TrainConfig, *,
-                 callbacks: Iterable[Callback] = (), run_dir: Path | None = None,
+    def __init__(self, task: TaskHooks, model: nn.Module, split: Split, config: TrainConfig,
+                 *, callbacks: Iterable[Callback] = (), run_dir: Path | None = None,
                  project: Project | None = None, node_ids: dict[str, str] | None = None,
                  report_interval: float = 0.1, run_info: dict[str, Any] | None = None,
-                 probe: Any = None, probe_every: int = 0) -> None:
+                 data_info: dict[str, Any] | None = None, probe: Any = None,
+                 probe_every: int = 0) -> None:
+        self.task = task
         self.model = model
         self.split = split
         self.config = config
@@ -82,18 +81,20 @@ class Trainer(TrainerState):
         self.node_ids = node_ids or {}
         self.report_interval = report_interval
         self.run_info = dict(run_info or {})
+        self.data_info = data_info
         self.probe = probe
         self.probe_every = probe_every
         self._probe_x: torch.Tensor | None = None
         self.device = resolve_device(config.device)
-        self.amp_dtype = check_amp(config.amp, self.device)
+        self.amp_dtype = check_amp(config.amp, self.device) if task.uses("amp") else None
         self.history: list[EpochReport] = []
         self.epoch = 0  # 0-based epoch in progress
         self.step_in_epoch = 0
         self.step = 0
-        self._carry = {"loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
+        self._carry = self._fresh_carry()
         self._stop = threading.Event()
-        self._optimizer_state: dict[str, Any] | None = None
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self._optimizer_state: Any = None
         self._scaler_state: dict[str, Any] | None = None
         self._rng: dict[str, Any] | None = None
         #: what the run is doing, for failure messages: "setting up", "training",
@@ -109,12 +110,19 @@ class Trainer(TrainerState):
         #: convolutions on it; measured 1.1-1.5x on this CNN on the CPU). None: decide from
         #: the model; tests and benchmarks may force it.
         self.channels_last: bool | None = None
+        self._x_train: torch.Tensor | None = None
+        self._x_val: torch.Tensor | None = None
+        self._y_train = self._y_val = torch.empty(0)
 
     # ---- control -----------------------------------------------------------------------
 
     def stop(self) -> None:
         """Ask the run to stop before its next batch. Safe from any thread."""
         self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     # ---- the run -----------------------------------------------------------------------
 
@@ -124,8 +132,7 @@ class Trainer(TrainerState):
         result = TrainResult("failed", device=str(self.device), run_dir=self.run_dir)
         try:
             self._setup()
-            status = self._loop()
-            result.status = status
+            result.status = self._loop()
         except TrainingError as exc:
             result.error = exc
         except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError
@@ -169,44 +176,39 @@ class Trainer(TrainerState):
                                     data_mb)
 
     def _release(self) -> None:
-        """After a failure, give back what the run holds on the device (the optimizer's
+        """After a failure, give back what the run holds on the device (the optimizers'
         moments, the gradients, the data copies) so the next run finds the memory free.
         The model keeps its weights: the caller may still look at them."""
-        optimizer = getattr(self, "optimizer", None)
-        if optimizer is not None:
+        for optimizer in self.optimizers.values():
             optimizer.state.clear()
         self._optimizer_state = None
         self.model.zero_grad(set_to_none=True)
         self._x_train = self._x_val = self._probe_x = None
         self._y_train = self._y_val = torch.empty(0)
+        self.task.release(self)
         faults.release_cached_memory()
 
     def _setup(self) -> None:
-        cfg, dev = self.config, self.device
+        cfg, dev, task = self.config, self.device, self.task
         self._phase = "setting up"
         self.model.to(dev)
         if self.channels_last is None:
-            self.channels_last = (len(self.split.train.input_shape) == 3 and any(
-                isinstance(m, nn.Conv2d) for m in self.model.modules()))
+            self.channels_last = task.channels_last and (
+                len(self.split.train.input_shape) == 3
+                and any(isinstance(m, nn.Conv2d) for m in self.model.modules()))
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.model.train()
         norm = self.split.normalization
         self._x_train, self._y_train = self._to_device(self.split.train, norm)
         self._x_val, self._y_val = self._to_device(self.split.val, norm)
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        if not params:
-            raise TrainingError("the model has no trainable weights: add a layer with weights "
-                                "(Linear, Conv2d, ...)", kind="config")
-        if cfg.optimizer == "sgd":
-            self.optimizer: torch.optim.Optimizer = torch.optim.SGD(
-                params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-        elif cfg.optimizer == "adamw":
-            self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        else:
-            self.optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.optimizers = task.make_optimizers(self)
         if self._optimizer_state is not None:
-            self.optimizer.load_state_dict(self._optimizer_state)
+            if list(self.optimizers) == [""]:
+                self.optimizers[""].load_state_dict(self._optimizer_state)
+            else:
+                for name, optimizer in self.optimizers.items():
+                    optimizer.load_state_dict(self._optimizer_state[name])
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         if self.scaler is not None and self._scaler_state:
             self.scaler.load_state_dict(self._scaler_state)
@@ -214,10 +216,11 @@ class Trainer(TrainerState):
             torch.set_rng_state(self._rng["cpu"])
             if dev.type == "cuda" and self._rng.get("cuda") is not None:
                 torch.cuda.set_rng_state(self._rng["cuda"], dev)
-        else:  # dropout draws from the global generator: seed it so runs repeat
+        else:  # dropout and noise draw from the global generator: seed it so runs repeat
             torch.manual_seed(cfg.seed)
         self.starts = batch_starts(len(self.split.train), cfg.batch_size)
         self.total_steps = len(self.starts) * cfg.epochs
+        task.on_setup(self)
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._saved = self._checkpoint_on_disk()
@@ -234,14 +237,13 @@ class Trainer(TrainerState):
         info = {"device": str(dev), "epochs": cfg.epochs, "steps_per_epoch": len(self.starts),
                 "total_steps": self.total_steps, "start_step": self.step,
                 "train_samples": len(self.split.train), "val_samples": len(self.split.val),
-                "run_dir": str(self.run_dir) if self.run_dir else None}
+                "run_dir": str(self.run_dir) if self.run_dir else None, "task": task.name}
+        info.update(task.begin_info(self))
         for cb in self.callbacks:
             cb.on_train_begin(info)
 
     def _to_device(self, data: Any, norm: Any) -> tuple[torch.Tensor | None, torch.Tensor]:
-        y = data.y.to(self.device)
-        if self.config.loss == "mse":
-            y = y.float().reshape(len(y), -1)
+        y = self.task.targets_to_device(data.y.to(self.device))
         if not data.in_memory:
             return None, y
         x = data.x.to(self.device)
@@ -250,27 +252,38 @@ class Trainer(TrainerState):
             x = x.contiguous(memory_format=torch.channels_last)
         return x, y
 
-    def _batch_x(self, which: str, idx: torch.Tensor) -> torch.Tensor:
+    def batch(self, which: str, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The inputs and targets of samples `idx` of "train" or "val", on the device."""
         x = self._x_train if which == "train" else self._x_val
+        y = self._y_train if which == "train" else self._y_val
         if x is not None:
-            return x[idx]
+            return x[idx], y[idx]
         data = self.split.train if which == "train" else self.split.val
         xb = data.read(idx.cpu()).to(self.device, non_blocking=True)
         norm = self.split.normalization
-        return norm.apply(xb) if norm is not None else xb
+        return (norm.apply(xb) if norm is not None else xb), y[idx]
 
-    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """Mixed precision as the settings ask, or nothing."""
         if self.amp_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
-    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        if self.config.loss == "mse":
-            return F.mse_loss(out.float(), y)
-        return F.cross_entropy(out.float(), y)
+    def update(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        """One optimisation step on `loss` (scaled under fp16)."""
+        optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
 
-    def _lr(self) -> float:
-        if self.config.schedule != "cosine" or not self.total_steps:
+    def lr(self) -> float:
+        """The learning rate at the current step (cosine decays it to zero over the run)."""
+        if self.config.schedule != "cosine" or not self.total_steps \
+                or not self.task.uses("schedule"):
             return self.config.lr
         return self.config.lr * 0.5 * (1 + math.cos(math.pi * self.step / self.total_steps))
 
@@ -283,16 +296,10 @@ class Trainer(TrainerState):
             self.model.train()
             if scores is None:  # stopped while validating: the epoch has no row yet
                 return self._stopped()
-            val_loss, val_acc = scores
-            carry = self._carry
-            seen, seconds = carry["seen"], carry["seconds"]
-            report = EpochReport(
-                epoch + 1, carry["loss_sum"] / max(seen, 1),
-                carry["correct"] / max(seen, 1) if self.config.loss == "cross_entropy" else None,
-                val_loss, val_acc, seconds, seen / max(seconds, 1e-9), self.step, self._lr())
+            report = self.task.epoch_report(self, epoch + 1, self.running(), scores)
             self.history.append(report)
             self.epoch, self.step_in_epoch = epoch + 1, 0
-            self._carry = {"loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
+            self._carry = self._fresh_carry()
             self._save(epoch_end=True)
             for cb in self.callbacks:
                 cb.on_epoch_end(report)
@@ -300,44 +307,31 @@ class Trainer(TrainerState):
         return "finished"
 
     def _train_epoch(self, epoch: int) -> bool:
-        """One epoch from `step_in_epoch` on; False if stopped. Per step, the loss and the
-        hit count go into preallocated device buffers (two small kernels); everything else
-        is computed from them once per report."""
-        cfg, dev = self.config, self.device
-        classify = cfg.loss == "cross_entropy"
+        """One epoch from `step_in_epoch` on; False if stopped. Per step the task writes its
+        numbers into one column of a preallocated device buffer (a few small kernels);
+        everything else is computed from the buffer once per report."""
+        cfg, dev, task = self.config, self.device, self.task
         n, steps = len(self.split.train), len(self.starts)
         perm = epoch_permutation(cfg.seed, epoch, n).to(dev)
         sizes = [min(cfg.batch_size, n - s) for s in self.starts]
-        losses = torch.zeros(steps, device=dev)
-        hits = torch.zeros(steps, device=dev, dtype=torch.int64)
+        stats = torch.zeros((len(task.stats), steps), device=dev, dtype=torch.float64)
         first = self.step_in_epoch  # where this sitting of the epoch began
         reported = first
         started = time.perf_counter() - self._carry["seconds"]
         last_time = time.perf_counter()
+        scheduled = cfg.schedule != "constant" and task.uses("schedule")
         self._phase = "training"
         for i in range(first, steps):
             if self._stop.is_set():
-                self._account(losses, hits, sizes, reported, i, started)
+                self._account(stats, sizes, reported, i, started)
                 return False
             idx = perm[self.starts[i]:self.starts[i] + cfg.batch_size]
-            xb, yb = self._batch_x("train", idx), self._y_train[idx]
-            if cfg.schedule != "constant":
-                for group in self.optimizer.param_groups:
-                    group["lr"] = self._lr()
-            with self._autocast():
-                out = self.model(xb)
-            loss = self._loss(out, yb)
-            self.optimizer.zero_grad(set_to_none=True)
-            if self.scaler is not None:
-                self.scaler.scale(loss).backward()
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-            else:
-                loss.backward()
-                self.optimizer.step()
-            losses[i] = loss.detach()
-            if classify:
-                torch.sum(out.detach().argmax(-1) == yb, dim=0, out=hits[i])
+            if scheduled:
+                lr = self.lr()
+                for optimizer in self.optimizers.values():
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr
+            task.train_step(self, idx, stats[:, i])
             self.step += 1
             self.step_in_epoch = i + 1
             if self._probe_x is not None and self.step % self.probe_every == 0:
@@ -345,45 +339,72 @@ class Trainer(TrainerState):
             now = time.perf_counter()
             if now - last_time >= self.report_interval or i == steps - 1:
                 before = self._carry["seen"]
-                window = self._account(losses, hits, sizes, reported, i + 1, started)
-                self._report_batch(window, (self._carry["seen"] - before) / (now - last_time))
+                window = self._account(stats, sizes, reported, i + 1, started)
+                report = task.batch_report(self, window, self.running(),
+                                           (self._carry["seen"] - before) / (now - last_time))
+                for cb in self.callbacks:
+                    cb.on_batch_end(report)
                 reported, last_time = i + 1, now
         return True
 
-    def _account(self, losses: torch.Tensor, hits: torch.Tensor, sizes: list[int], lo: int,
-                 hi: int, started: float) -> float:
-        """Fold steps [lo, hi) of the epoch into the running totals (one device read) and
-        return their mean loss. A NaN or infinite loss among them ends the run, naming the
-        step."""
-        if hi <= lo:
-            self._carry["seconds"] = time.perf_counter() - started
-            return float("nan")
-        weights = torch.tensor(sizes[lo:hi], device=losses.device, dtype=torch.float64)
-        window = losses[lo:hi].double()
-        finite = torch.isfinite(window)
-        values = torch.stack([(window * weights).sum(), window.sum(), hits[lo:hi].sum().double(),
-                              (~finite).double().argmax().double(), finite.all().double()])
-        loss_sum, plain_sum, correct, bad_at, ok = values.tolist()
-        if not ok:
-            bad = self.step - (hi - lo) + int(bad_at) + 1
-            raise faults.loss_not_finite(float(window[int(bad_at)]), bad, self.epoch + 1,
-                                         self.config, target_max=self._target_max())
-        carry = self._carry
-        carry["loss_sum"] += loss_sum
-        carry["correct"] += int(correct)
-        carry["seen"] += sum(sizes[lo:hi])
-        carry["seconds"] = time.perf_counter() - started
-        return plain_sum / (hi - lo)
+    # ---- accounting ----------------------------------------------------------------------
 
-    def _report_batch(self, window_loss: float, rate: float) -> None:
+    def _fresh_carry(self) -> dict[str, Any]:
+        carry: dict[str, Any] = {stat.carry_key: 0 if stat.kind == "count" else 0.0
+                                 for stat in self.task.stats}
+        carry.update({"seen": 0, "steps": 0, "seconds": 0.0})
+        return carry
+
+    def _account(self, stats: torch.Tensor, sizes: list[int], lo: int, hi: int,
+                 started: float) -> dict[str, float]:
+        """Fold steps [lo, hi) of the epoch into the running totals (one device read) and
+        return each loss's mean over them. A NaN or infinite loss among them ends the run,
+        naming the step."""
         carry = self._carry
-        report = BatchReport(
-            self.epoch + 1, self.config.epochs, self.step, self.step_in_epoch, len(self.starts),
-            self.total_steps, window_loss, carry["loss_sum"] / max(carry["seen"], 1),
-            carry["correct"] / max(carry["seen"], 1) if self.config.loss == "cross_entropy"
-            else None, rate, self._lr())
-        for cb in self.callbacks:
-            cb.on_batch_end(report)
+        if hi <= lo:
+            carry["seconds"] = time.perf_counter() - started
+            return {stat.name: float("nan") for stat in self.task.stats if stat.kind == "loss"}
+        weights = torch.tensor(sizes[lo:hi], device=stats.device, dtype=torch.float64)
+        parts, losses = [], []
+        for j, stat in enumerate(self.task.stats):
+            row = stats[j, lo:hi]
+            if stat.kind == "loss":
+                finite = torch.isfinite(row)
+                parts += [(row * weights).sum() if stat.per == "sample" else row.sum(),
+                          row.sum(), (~finite).double().argmax().double(),
+                          finite.all().double()]
+                losses.append(j)
+            else:
+                parts.append(row.sum())
+        values = torch.stack(parts).tolist()
+        window: dict[str, float] = {}
+        at = 0
+        for j, stat in enumerate(self.task.stats):
+            if stat.kind != "loss":
+                carry[stat.carry_key] += int(values[at])
+                at += 1
+                continue
+            total, plain, bad_at, ok = values[at:at + 4]
+            at += 4
+            if not ok:
+                bad = self.step - (hi - lo) + int(bad_at) + 1
+                raise faults.loss_not_finite(
+                    float(stats[j, lo + int(bad_at)]), bad, self.epoch + 1, self.config,
+                    target_max=self.task.target_max(self), what=stat.label)
+            carry[stat.carry_key] += total
+            window[stat.name] = plain / (hi - lo)
+        carry["seen"] += sum(sizes[lo:hi])
+        carry["steps"] += hi - lo
+        carry["seconds"] = time.perf_counter() - started
+        return window
+
+    def running(self) -> dict[str, float]:
+        """Every stat over the epoch so far: a loss's mean (per sample, or per step), a
+        count over the samples seen (an accuracy)."""
+        carry = self._carry
+        seen, steps = max(carry["seen"], 1), max(carry["steps"], 1)
+        return {stat.name: carry[stat.carry_key] / (steps if stat.per == "step" else seen)
+                for stat in self.task.stats}
 
     def _live_probe(self) -> None:
         """Capture the probe batch for `on_probe`. Eval mode draws no random numbers, so a
@@ -402,18 +423,20 @@ class Trainer(TrainerState):
         for cb in self.callbacks:
             cb.on_probe(result)
 
+    # ---- validation ----------------------------------------------------------------------
+
     @torch.no_grad()
-    def _evaluate(self) -> tuple[float | None, float | None] | None:
-        """Validation loss and accuracy; None if a stop came (checked before every batch,
-        so a stop lands within one batch here too)."""
+    def _evaluate(self) -> dict[str, Any] | None:
+        """The task's validation metrics (``val_loss`` and its own); None if a stop came
+        (checked before every batch, so a stop lands within one batch here too)."""
         n = len(self.split.val)
-        if n == 0:
-            return None, None
+        if n == 0 or not self.task.validates:
+            return {}
         self._phase = "validating"
         self.model.eval()
-        classify = self.config.loss == "cross_entropy"
+        task = self.task
         total = torch.zeros((), device=self.device, dtype=torch.float64)
-        correct = torch.zeros((), device=self.device, dtype=torch.int64)
+        sums = task.val_begin(self)
         size = self.val_batch_size or max(self.config.batch_size, 512)
         start = 0
         while start < n:
@@ -421,8 +444,8 @@ class Trainer(TrainerState):
                 return None
             idx = torch.arange(start, min(start + size, n), device=self.device)
             try:
-                xb, yb = self._batch_x("val", idx), self._y_val[idx]
-                with self._autocast():
+                xb, yb = self.batch("val", idx)
+                with self.autocast():
                     out = self.model(xb)
             except RuntimeError as exc:
                 if not faults.is_oom(exc) or size <= self.config.batch_size:
@@ -436,12 +459,11 @@ class Trainer(TrainerState):
                 self.val_batch_size = size
                 faults.release_cached_memory()
                 continue
-            total += self._loss(out, yb).double() * idx.shape[0]
-            if classify:
-                correct += (out.argmax(-1) == yb).sum()
+            total += task.loss(self, out, yb).double() * idx.shape[0]
+            task.val_batch(self, sums, out, yb)
             start += idx.shape[0]
         loss = float(total) / n
         if not math.isfinite(loss):
             self._check_weights()
             raise faults.validation_not_finite(loss, self.step, self.epoch + 1, self.config)
-        return loss, (int(correct) / n if classify else None)
+        return {"val_loss": loss, **task.val_metrics(self, sums, n)}

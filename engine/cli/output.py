@@ -1,0 +1,39 @@
+"""What every command prints the same way: exit codes, one-line messages, --json errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Any
+
+#: Exit codes (a public contract, see docs/cli.md): 0 all good; 1 the graph has errors (and
+#: per command: an export that cannot express or reproduce the model, an import whose graph
+#: differs, a failed training); 2 a file or argument cannot be used; 3 a bug in Torchloom.
+EXIT_OK, EXIT_GRAPH, EXIT_FILE, EXIT_INTERNAL = 0, 1, 2, 3
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def say(text: str = "", file: Any = None) -> None:
+    print(text, file=file or sys.stdout)
+
+
+def one_line(text: str) -> str:
+    """One line any UTF-8 terminal can print. A file name that is not valid UTF-8 reaches
+    Python as lone surrogates, and an id or a type in a file may hold a line break; both are
+    escaped (as JSON escapes them, so JSON output stays valid JSON)."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def fail(args: argparse.Namespace, code: int, message: str, detail: dict[str, Any],
+         lines: list[str] | None = None) -> int:
+    """One line per problem on stderr; with --json also {"ok": false, "error"} on stdout."""
+    if getattr(args, "json", False):
+        error = {"message": message, **{k: v for k, v in detail.items() if v is not None}}
+        print(json.dumps({"ok": False, "error": error}, ensure_ascii=False))
+    for line in lines or [message]:
+        print(f"error: {line}", file=sys.stderr)
+    return code

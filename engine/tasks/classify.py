@@ -1,0 +1,58 @@
+"""Classification: one class per sample, scored by cross-entropy (the default task)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..lazy import lazy_module
+from ..train.task_api import Stat
+from .base import Chart
+from .supervised import SupervisedTask
+
+if TYPE_CHECKING:
+    from ..data.dataset import Dataset
+    from ..shapes import Analysis
+
+torch = lazy_module("torch")
+F = lazy_module("torch.nn.functional")
+
+
+class Classify(SupervisedTask):
+    name = "classify"
+    title = "Classification"
+    summary = "One class per sample (digits, shapes, reviews): cross-entropy, accuracy."
+    stats = (Stat("loss"), Stat("correct", kind="count"))
+    metric_columns = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds",
+                      "samples_per_s")
+    charts = (Chart("Loss", ("loss",), ("val_loss",)),
+              Chart("Accuracy", ("accuracy",), ("val_acc",), percent=True))
+    headline = (("val_acc", "validation accuracy"),)
+    views = ("confusion", "saliency")
+    targets = "classification"
+
+    def check_targets(self, data: "Dataset", analysis: "Analysis") -> None:
+        from ..data.fit import check_classes
+
+        check_classes(data, analysis)
+
+    def describe_start(self, project: Any, data: dict[str, Any], device: Any) -> str:
+        return super().describe_start(project, data, device) + f", {len(data['classes'])} classes"
+
+    def loss(self, loop: Any, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(out.float(), y)
+
+    def record(self, row: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
+        row[1] = (out.argmax(-1) == y).sum()
+
+    def val_begin(self, loop: Any) -> dict[str, torch.Tensor]:
+        return {"correct": torch.zeros((), device=loop.device, dtype=torch.int64)}
+
+    def val_batch(self, loop: Any, sums: dict[str, torch.Tensor], out: torch.Tensor,
+                  y: torch.Tensor) -> None:
+        sums["correct"] += (out.argmax(-1) == y).sum()
+
+    def val_metrics(self, loop: Any, sums: dict[str, torch.Tensor], n: int) -> dict[str, Any]:
+        return {"val_acc": int(sums["correct"]) / n}
+
+
+TASK = Classify

@@ -1,0 +1,67 @@
+"""From a project to a run: the task builds the model and the data, the run loop trains.
+
+`prepare_training` does everything that can fail on bad input before the first step, and
+raises typed errors for it (`ProjectFileError`, `CompileError`, `DataError`,
+`TrainingError`); `TrainingJob.run()` then trains. The command line and the GUI's worker
+both use this pair, so they train the same way, whatever the task.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..project import Project
+from ..train.callbacks import Callback
+from ..train.config import TrainConfig
+from ..train.loop import RunLoop
+from ..train.run import TrainingJob, default_run_dir, starting_point
+from . import task_for
+
+
+def prepare_training(project: Project, *, overrides: dict[str, Any] | None = None,
+                     out_dir: Path | None = None, resume: Path | None = None,
+                     init_from: Path | None = None, runs_dir: Path | None = None,
+                     callbacks: Iterable[Callback] = (), save: bool = True,
+                     report_interval: float = 0.1, probe_every: int = 0) -> TrainingJob:
+    """Check and build everything a run needs.
+
+    Args:
+        project: the project to train.
+        overrides: training settings that replace the project's (epochs, device, amp...).
+        out_dir: the run folder; default ``runs/<timestamp>`` next to the project.
+        resume: a run folder. With the same graph the run continues there at the same step;
+            with an edited graph it is a warm start: unchanged nodes keep their weights
+            (matched by id and shape), the others start fresh, listed in `reinitialized`.
+        init_from: a run folder whose weights start a *new* run, wherever they still fit
+            (same id, same shapes): keep training after editing the graph.
+        runs_dir: where new run folders go (default: ``runs`` next to the project).
+        callbacks: reporting hooks.
+        save: False trains without writing a run folder.
+        probe_every: hand a live probe to `on_probe` every this many steps (0: never; only
+            for tasks whose runs can be probed).
+    """
+    task = task_for(project)
+    config = TrainConfig.from_project(project, **(overrides or {}))
+    built = task.prepare(project, config)
+    start = starting_point(project, built.model, built.node_ids, config, len(built.split.train),
+                           out_dir=out_dir, resume=resume, init_from=init_from)
+    run_dir = start.run_dir
+    if save and run_dir is None:
+        run_dir = default_run_dir(project, runs_dir)
+    notes = built.notes + start.notes
+    run_info = {"project": project.name, "task": task.name,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "resumed_from": str(resume) if resume else None,
+                "init_from": str(start.init_from) if start.init_from else None,
+                "reinitialized": start.reinitialized, "notes": notes}
+    loop = RunLoop(task, built.model, built.split, config, callbacks=callbacks,
+                   run_dir=run_dir if save else None, project=project,
+                   node_ids=built.node_ids, report_interval=report_interval,
+                   run_info=run_info, data_info=built.data_info, probe=built.probe,
+                   probe_every=probe_every if task.probes else 0)
+    if start.state is not None:
+        loop.restore(start.state)
+    return TrainingJob(loop, built.model, built.split, config, run_dir if save else None,
+                       notes, start.reinitialized, start.state is not None)
