@@ -44,6 +44,9 @@ class TaskFormat:
 TASKS: dict[str, TaskFormat] = {
     "classify": TaskFormat(),
     "regress": TaskFormat(losses=("mse", "l1", "huber"), defaults={"loss": "mse"}),
+    "multilabel": TaskFormat(losses=("bce",), defaults={"loss": "bce"}),
+    "segment": TaskFormat(),
+    "autoencode": TaskFormat(losses=("mse", "bce"), defaults={"loss": "mse"}),
     "gan": TaskFormat(graphs=GAN_GRAPHS, losses=(), defaults={"lr": 0.0002}),
 }
 DEFAULT_TASK = "classify"
@@ -79,9 +82,10 @@ TRAINING_FIELDS: dict[str, Param] = {
     "momentum": Float(0.9, "Momentum, for sgd only.", min=0.0, max=1.0, max_open=True),
     "schedule": Choice("constant", "Learning-rate schedule: constant, or cosine decay to zero "
                        "over the run.", choices=("constant", "cosine")),
-    "loss": Choice("cross_entropy", "Loss function; each task takes its own (classify: "
-                   "cross_entropy; regress: mse, l1 or huber).",
-                   choices=("cross_entropy", "mse", "l1", "huber")),
+    "loss": Choice("cross_entropy", "Loss function; each task takes its own (classify and "
+                   "segment: cross_entropy; regress: mse, l1 or huber; multilabel: bce; "
+                   "autoencode: mse or bce).",
+                   choices=("cross_entropy", "mse", "l1", "huber", "bce")),
     "val_split": Float(0.2, "Fraction of the data held out for validation.", min=0.0, max=1.0,
                        max_open=True),
     "seed": Int(0, "Seeds weights, the split and shuffling.", min=0, max=2**63 - 1),

@@ -247,11 +247,13 @@ def _port_inputs(graph: Graph, node: Node, block: Block) -> list[tuple[Port, str
     return [(port, edge.src) for port in block.inputs for edge in ports.get(port.name, [])]
 
 
-def infer(graph: Graph) -> Analysis:
+def infer(graph: Graph, vector_output: bool = True) -> Analysis:
     """Measure every node's output shape and collect every problem of the graph.
 
     A node whose own check fails gets the error; nodes downstream of it get no shape and no
-    error of their own, so the person sees one red node, not a red tail.
+    error of their own, so the person sees one red node, not a red tail. `vector_output`:
+    warn when the model does not end in one vector per sample (a classifier's need; a
+    segmentation, an autoencoder or a GAN's generator end in maps on purpose).
     """
     problems = graph.problems()
     broken = {p.node for p in problems if p.severity == "error" and p.node is not None}
@@ -295,7 +297,7 @@ def infer(graph: Graph) -> Analysis:
                 nodes[node_id].errors.append(problem)
     outputs = graph.output_ids()
     output = outputs[0] if len(outputs) == 1 else None
-    if output is not None and nodes[output].spec is not None:
+    if vector_output and output is not None and nodes[output].spec is not None:
         warning = _output_warning(graph.node(output), nodes[output].spec)
         if warning is not None:
             problems.append(warning)

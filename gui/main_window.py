@@ -188,11 +188,24 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         self.act_shortcuts = a("shortcuts", self.show_shortcuts)
         self.act_about = a("about", self.show_about)
         self._build_exchange_actions()
+        from torchloom.engine.tasks import task_class, task_names
+
+        #: File → New from template: one project per task ("gan" is New GAN itself)
+        self.template_actions = {"gan": self.act_new_gan}
+        for name in task_names():
+            task = task_class(name)
+            if task.template and name not in self.template_actions:
+                self.template_actions[name] = self._derived_action(
+                    f"{task.title}…", lambda n=name: self.new_from_template(n), task.summary)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file = bar.addMenu("&File")
-        for act in (self.act_new, self.act_new_gan, self.act_open):
+        file.addAction(self.act_new)
+        templates = file.addMenu("New from &template")
+        for act in self.template_actions.values():
+            templates.addAction(act)
+        for act in (self.act_new_gan, self.act_open):
             file.addAction(act)
         self.recent_menu = file.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton,
+from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QMenu, QPushButton,
                                QVBoxLayout, QWidget)
 
 from torchloom.engine.project import task_of
@@ -63,7 +63,7 @@ class ExampleCard(QFrame):
 
 class StartPage(QWidget):
     new_requested = Signal()
-    #: New from a template: "gan" (the classic MLP GAN).
+    #: New from a task's template, by the task's name ("gan": the classic MLP GAN).
     template_requested = Signal(str)
     open_requested = Signal()
     recent_requested = Signal(str)
@@ -92,9 +92,25 @@ class StartPage(QWidget):
         self.new_gan.setToolTip("A generator and a discriminator (the classic MLP GAN on "
                                 "mnist5k), trained against each other")
         self.new_gan.clicked.connect(lambda: self.template_requested.emit("gan"))
+        self.templates = QPushButton("From a template ▾")
+        self.templates.setToolTip("A small project of each kind of model, on data Torchloom "
+                                  "makes itself: regression, multi-label, segmentation...")
+        self.templates.setAccessibleName("New from a template")
+        menu = QMenu(self.templates)
+        from torchloom.engine.tasks import task_class, task_names
+
+        for name in task_names():
+            task = task_class(name)
+            if task.template:
+                act = menu.addAction(task.title)
+                act.setToolTip(task.summary)
+                act.triggered.connect(lambda _c=False, n=name: self.template_requested.emit(n))
+        menu.setToolTipsVisible(True)
+        self.templates.setMenu(menu)
         open_ = QPushButton("Open…")
         open_.clicked.connect(self.open_requested)
         buttons.addWidget(new)
+        buttons.addWidget(self.templates)
         buttons.addWidget(self.new_gan)
         buttons.addWidget(open_)
         buttons.addStretch(1)

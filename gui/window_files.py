@@ -18,8 +18,6 @@ from .paths import add_recent
 from .training.runs_follow import RunsFollowProject
 
 PROJECT_FILTER = "Torchloom projects (*.json);;All files (*)"
-#: File → New from template: name → bundled example file.
-TEMPLATES = {"gan": "gan_mnist.json"}
 
 
 class FileActions:
@@ -53,10 +51,13 @@ class FileActions:
         self.set_document(Document(project, self.loader))
 
     def new_from_template(self, name: str = "gan") -> bool:
-        """New → GAN: the bundled template opens as an untitled project."""
+        """New from template: the task `name`'s small project opens untitled."""
         from torchloom.engine.resources import examples_dir
+        from torchloom.engine.tasks import task_class
 
-        path = examples_dir() / TEMPLATES[name]
+        template = task_class(name).template
+        assert template is not None, name
+        path = examples_dir() / template
         if not self.confirm_discard():
             return False
         try:

@@ -17,10 +17,10 @@ from .inspect.jobs import Jobs
 #: Live probes every this many training steps. One probe is one forward pass on the probe
 #: batch (about 20 samples); the controller draws at most the newest one per 300 ms.
 LIVE_PROBE_EVERY = 20
-#: What Inspect and Evaluate say on a GAN project, instead of showing classifier views.
-GAN_TEXT = ("{what} is for classifiers: {views}. A GAN generates samples instead: watch them "
-            "in the sample grid of the Plots tab, or write them with the command torchloom "
-            "sample.")
+#: What Inspect and Evaluate say on a GAN project (two networks), instead of their views.
+GAN_TEXT = ("{what} looks at one trained network: {views}. A GAN generates samples instead: "
+            "watch them in the sample grid of the Plots tab, or write them with the command "
+            "torchloom sample.")
 
 
 class InspectActions:
@@ -67,8 +67,8 @@ class InspectActions:
                 what="Inspect", views="its activation and saliency views explain a predicted "
                 "class"))
             self.evaluate_panel.say(GAN_TEXT.format(
-                what="Evaluate", views="its confusion matrix, per-class metrics and mistakes "
-                "compare predicted classes with true ones"))
+                what="Evaluate", views="it compares the network's outputs on the validation "
+                "samples with the truth (classes, numbers, labels, masks)"))
             # a cost strip on each network's canvas, one colouring choice for both
             first, second = tabs.keys
             self.cost_overlay.attach(tabs.parts[first], tabs.scenes[first], tabs.views[first])

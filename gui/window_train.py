@@ -104,7 +104,8 @@ class TrainActions:
         self.training_panel.set_task(doc.task)
         self.training_panel.show_settings(doc.project.training_config())
         base = doc.path.parent if doc.path else None
-        self.data_panel.set_project(doc.project.dataset, base, self._input_spec())
+        self.data_panel.set_project(doc.project.dataset, base, self._input_spec(),
+                                    doc.task.targets)
 
     def _expected_input(self) -> None:
         self.data_panel.set_expected(self._input_spec())

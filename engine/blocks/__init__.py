@@ -17,6 +17,7 @@ CATEGORY_ORDER = (
     "Input",
     "Convolution",
     "Pooling",
+    "Resampling",
     "Normalization",
     "Core",
     "Activation",

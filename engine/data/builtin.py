@@ -62,9 +62,27 @@ def _retrieval(options: dict[str, Any]) -> Dataset:
                    {"vocab_size": 144, "tokens": generators.retrieval_token_names()})
 
 
+def _shape_masks(options: dict[str, Any]) -> Dataset:
+    x, masks, _ = generators.make_shape_scenes(options.get("n", 2000), options.get("seed", 0),
+                                               most=1)
+    return Dataset(x, masks, "shape_masks", ["background", *generators.SHAPE_CLASSES])
+
+
+def _shape_tags(options: dict[str, Any]) -> Dataset:
+    x, _, tags = generators.make_shape_scenes(options.get("n", 4000), options.get("seed", 0),
+                                              most=3)
+    return Dataset(x, tags, "shape_tags", list(generators.SHAPE_CLASSES))
+
+
+def _waves(options: dict[str, Any]) -> Dataset:
+    x, y = generators.make_waves(options.get("n", 3000), options.get("seed", 0))
+    return Dataset(x, y, "waves", [], {"targets": ["amplitude", "frequency"]})
+
+
 LOADERS: dict[str, Callable[[dict[str, Any]], Dataset]] = {
     "digits": _digits, "mnist5k": _mnist5k, "shapes": _shapes, "sequences": _sequences,
-    "retrieval": _retrieval,
+    "retrieval": _retrieval, "shape_masks": _shape_masks, "shape_tags": _shape_tags,
+    "waves": _waves,
 }
 
 

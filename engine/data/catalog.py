@@ -20,11 +20,18 @@ class BuiltinDataset:
     classes: int
     chance: float
     generated: bool
+    #: What its targets are, as the tasks ask the loaders for them: "classification",
+    #: "regression", "multilabel" or "segmentation".
+    targets: str = "classification"
+    #: The shape of one sample's target beyond a class index: [K] tags or numbers, [H, W]
+    #: masks.
+    target_shape: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "summary": self.summary, "input_shape": list(self.input_shape),
                 "dtype": self.dtype, "classes": self.classes, "chance_accuracy": self.chance,
-                "generated": self.generated}
+                "generated": self.generated, "targets": self.targets,
+                "target_shape": list(self.target_shape)}
 
 
 BUILTINS: dict[str, BuiltinDataset] = {d.name: d for d in (
@@ -38,4 +45,12 @@ BUILTINS: dict[str, BuiltinDataset] = {d.name: d for d in (
                    (32,), "int64", 2, 0.5, True),
     BuiltinDataset("retrieval", "generated key/value pairs: the value of the queried key",
                    (9,), "int64", 8, 1 / 8, True),
+    BuiltinDataset("shape_masks", "generated scenes of one shape with a mask: which shape "
+                   "(or the background) each pixel shows", (3, 32, 32), "float32", 4, 0.25,
+                   True, "segmentation", (32, 32)),
+    BuiltinDataset("shape_tags", "generated scenes of 1-3 shapes, tagged with the kinds they "
+                   "show (circle, square, triangle)", (3, 32, 32), "float32", 3, 0.5, True,
+                   "multilabel", (3,)),
+    BuiltinDataset("waves", "generated noisy sine waves and the amplitude and frequency that "
+                   "made each", (64,), "float32", 0, 0.0, True, "regression", (2,)),
 )}

@@ -19,10 +19,13 @@ Reader = Callable[[torch.Tensor], torch.Tensor]
 
 @dataclass
 class Dataset:
-    """Samples `x` [n, *shape] and targets `y` [n].
+    """Samples `x` [n, *shape] and their targets `y` [n, ...], as the task asked for them:
 
-    `y` holds int64 class indices 0..K-1 for classification (`classes` names them), or
-    float32 targets for regression (`classes` is empty).
+    - classification: int64 class indices [n], 0..K-1 (`classes` names them);
+    - regression: float32 numbers [n] or [n, K] (`classes` is empty);
+    - multi-label: float32 0/1 [n, K] (`classes` names the labels);
+    - segmentation: int64 class indices per pixel [n, H, W] (`classes` names them);
+    - none (an autoencoder, a GAN): [n, 0], nothing.
     """
 
     x: torch.Tensor | None
@@ -54,7 +57,8 @@ class Dataset:
 
     @property
     def is_classification(self) -> bool:
-        return bool(self.classes)
+        """One class per sample (not tags, masks or numbers)."""
+        return bool(self.classes) and self.y.dim() == 1 and not self.y.is_floating_point()
 
     @property
     def num_classes(self) -> int:
@@ -64,10 +68,18 @@ class Dataset:
     def in_memory(self) -> bool:
         return self.x is not None
 
+    @property
+    def target_shape(self) -> tuple[int, ...]:
+        """One sample's target beyond a class index: [K] tags or numbers, [H, W] a mask."""
+        return tuple(self.y.shape[1:])
+
     def class_counts(self) -> list[int]:
-        if not self.is_classification:
+        """Samples per class; for tags, samples per label; for masks, pixels per class."""
+        if not self.classes or not len(self):
             return []
-        return torch.bincount(self.y, minlength=self.num_classes).tolist()
+        if self.y.is_floating_point():  # tags: how many samples carry each label
+            return [int(v) for v in self.y.reshape(len(self), -1).sum(0).tolist()]
+        return torch.bincount(self.y.flatten(), minlength=self.num_classes).tolist()
 
     def subset(self, index: torch.Tensor) -> "Dataset":
         x = self.x[index] if self.x is not None else None

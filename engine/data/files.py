@@ -12,7 +12,7 @@ import gzip
 import io
 import zlib
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -135,6 +135,12 @@ def targets(raw: np.ndarray, task: str, path: str, what: str = "label",
 
     if raw.ndim == 0:
         raise fail(f"{what}s are a single value: a file needs one {what} per sample")
+    if task == "none":  # an autoencoder's or a GAN's data: the targets are not used
+        return torch.zeros((len(raw), 0)), []
+    if task == "multilabel":
+        return _tags(raw, what, fail, sample)
+    if task == "segmentation":
+        return _masks(raw, what, fail, sample)
     if task == "regression":
         if raw.dtype.kind in "US":
             i = _first_text(raw)
@@ -191,6 +197,54 @@ def targets(raw: np.ndarray, task: str, path: str, what: str = "label",
         return torch.from_numpy(raw), [str(int(v)) for v in uniq]
     mapped = np.searchsorted(uniq, raw)
     return torch.from_numpy(mapped.astype(np.int64)), [str(int(v)) for v in uniq]
+
+
+def _tags(raw: np.ndarray, what: str, fail: Callable[..., DataError],
+          sample: Callable[..., str]) -> tuple[torch.Tensor, list[str]]:
+    """Multi-label targets: [n, K] of 0 and 1 (labels named "0".."K-1")."""
+    if raw.ndim == 1:
+        raw = raw[:, None]
+    if raw.ndim != 2 or raw.shape[1] == 0:
+        raise fail(f"{what}s must be 0/1 per label, one row per sample (shape [n, labels]), "
+                   f"got shape {list(raw.shape)}")
+    if raw.dtype.kind not in "biuf":
+        raise fail(f"{what}s must be 0 or 1 per label, got {raw.dtype}")
+    bad = ~((raw == 0) | (raw == 1))
+    if bad.any():
+        i, k = (int(v) for v in np.argwhere(bad)[0])
+        raise fail(f"{sample(i)} holds {_shown(raw[i, k])} for label {k}: multi-label targets "
+                   "are 0 or 1 per label", i)
+    return torch.from_numpy(raw.astype(np.float32)), [str(k) for k in range(raw.shape[1])]
+
+
+def _masks(raw: np.ndarray, what: str, fail: Callable[..., DataError],
+           sample: Callable[..., str]) -> tuple[torch.Tensor, list[str]]:
+    """Segmentation targets: [n, H, W] class indices 0..K-1 per pixel (classes "0".."K-1",
+    K one more than the largest index)."""
+    if raw.ndim != 3:
+        raise fail(f"masks must hold one class per pixel, shape [n, height, width], got shape "
+                   f"{list(raw.shape)}")
+    if raw.dtype.kind not in "biuf":
+        raise fail(f"masks must hold whole-number classes, got {raw.dtype}")
+    flat = raw.reshape(len(raw), -1)
+    bad = (flat < 0) | (flat != np.round(flat)) if raw.dtype.kind == "f" else flat < 0
+    if raw.dtype.kind == "f":
+        bad |= ~np.isfinite(flat)
+    if bad.any():
+        i, p = (int(v) for v in np.argwhere(bad)[0])
+        y, x = divmod(p, raw.shape[2])
+        raise fail(f"the mask of sample {i} holds {_shown(flat[i, p])} at pixel ({y}, {x}): a "
+                   "mask holds class indices 0, 1, 2, ...", i)
+    if flat.max() >= MAX_LABEL:
+        raise fail(f"masks hold class {int(flat.max())}, too large to be a class index")
+    top = int(flat.max())
+    return torch.from_numpy(raw.astype(np.int64)), [str(k) for k in range(max(top + 1, 2))]
+
+
+def _shown(value: Any) -> str:
+    """A number from an array as a person writes it: 0.5, -1, nan."""
+    return f"{float(value):g}" if np.asarray(value).dtype.kind in "biuf" else printable(
+        str(value))
 
 
 def _first_text(raw: np.ndarray) -> int:

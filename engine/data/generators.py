@@ -3,6 +3,8 @@
 - `shapes`: colour images of circles, squares and triangles. Convolutions and feature maps.
 - `sequences`: token sequences whose class needs memory across time. LSTM and GRU.
 - `retrieval`: key/value pairs and a query. Attention, and the attention maps show it.
+- `shape_scenes`: several shapes per image, with a mask (segmentation) and tags (multi-label).
+- `waves`: noisy sines and their amplitude and frequency (regression).
 """
 
 from __future__ import annotations
@@ -32,6 +34,20 @@ def make_shapes(n: int = 3000, seed: int = 0, size: int = 32) -> tuple[torch.Ten
     cx = uniform(0, 1, n) * (size - 2 * radius) + radius
     cy = uniform(0, 1, n) * (size - 2 * radius) + radius
     angle = uniform(0, 2 * math.pi, n)
+    mask = shape_masks(y, cx, cy, radius, angle, size)
+    fg = uniform(0.35, 1.0, n, 3)
+    bg = uniform(0.0, 0.3, n, 3)
+    swap = torch.rand(n, generator=g) < 0.3  # sometimes dark shape on a light background
+    fg, bg = torch.where(swap[:, None], bg, fg), torch.where(swap[:, None], fg, bg)
+    img = torch.where(mask[:, None], fg[:, :, None, None], bg[:, :, None, None])
+    img = img + 0.05 * torch.randn(img.shape, generator=g)
+    return img.clamp(0, 1).float(), y
+
+
+def shape_masks(kind: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor, radius: torch.Tensor,
+                angle: torch.Tensor, size: int) -> torch.Tensor:
+    """[n, size, size] bool: for each i, the pixels inside a shape of `kind[i]` (0 circle, 1
+    square, 2 triangle) centred at (cx, cy) with circumradius `radius`, turned by `angle`."""
     coords = torch.arange(size, dtype=torch.float32) + 0.5
     yy, xx = torch.meshgrid(coords, coords, indexing="ij")
     dx = xx[None] - cx[:, None, None]
@@ -46,15 +62,59 @@ def make_shapes(n: int = 3000, seed: int = 0, size: int = 32) -> tuple[torch.Ten
     for k in range(3):
         theta = 2 * math.pi * k / 3
         tri &= (math.cos(theta) * u + math.sin(theta) * v) <= r * 0.5
-    mask = torch.where((y == 0)[:, None, None], circle,
-                       torch.where((y == 1)[:, None, None], square, tri))
-    fg = uniform(0.35, 1.0, n, 3)
+    return torch.where((kind == 0)[:, None, None], circle,
+                       torch.where((kind == 1)[:, None, None], square, tri))
+
+
+def make_shape_scenes(n: int = 2000, seed: int = 0, size: int = 32, most: int = 3
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Scenes of 1 to `most` shapes each: [n, 3, size, size] images in [0, 1], [n, size,
+    size] int64 masks (0 background, 1 + the kind of the shape on top at each pixel) and
+    [n, 3] float 0/1 tags (which kinds the scene shows). `shape_masks` has one shape per
+    scene (the kind is the outline of the whole shape, so a segmentation model needs a
+    receptive field as wide as the shape: a U-Net's); `shape_tags` up to three.
+
+    A shape drawn later covers earlier ones; a shape hidden entirely is not tagged. Sizes,
+    places, rotations and colours are jittered as in `make_shapes`, so only the outline
+    tells the kinds apart.
+    """
+    g = torch.Generator().manual_seed(seed)
+
+    def uniform(lo: float, hi: float, *shape: int) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(*shape, generator=g)
+
+    count = torch.randint(1, most + 1, (n,), generator=g)
     bg = uniform(0.0, 0.3, n, 3)
-    swap = torch.rand(n, generator=g) < 0.3  # sometimes dark shape on a light background
-    fg, bg = torch.where(swap[:, None], bg, fg), torch.where(swap[:, None], fg, bg)
-    img = torch.where(mask[:, None], fg[:, :, None, None], bg[:, :, None, None])
+    img = bg[:, :, None, None].expand(n, 3, size, size).clone()
+    masks = torch.zeros((n, size, size), dtype=torch.int64)
+    for k in range(most):
+        kind = torch.randint(0, 3, (n,), generator=g)
+        radius = uniform(size * 0.14, size * 0.24, n)
+        cx = uniform(0, 1, n) * (size - 2 * radius) + radius
+        cy = uniform(0, 1, n) * (size - 2 * radius) + radius
+        angle = uniform(0, 2 * math.pi, n)
+        inside = shape_masks(kind, cx, cy, radius, angle, size) & (k < count)[:, None, None]
+        fg = uniform(0.35, 1.0, n, 3)
+        img = torch.where(inside[:, None], fg[:, :, None, None], img)
+        masks = torch.where(inside, kind[:, None, None] + 1, masks)
     img = img + 0.05 * torch.randn(img.shape, generator=g)
-    return img.clamp(0, 1).float(), y
+    tags = torch.stack([(masks == kind + 1).flatten(1).any(1) for kind in range(3)], 1)
+    return img.clamp(0, 1).float(), masks, tags.float()
+
+
+def make_waves(n: int = 3000, seed: int = 0, length: int = 64
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Noisy sine waves [n, length] and what made each, [n, 2]: its amplitude (0.5 to 2) and
+    its frequency (1 to 4 periods over the window). Predicting them is a regression: a
+    model has to measure height and count crossings, not pick a class."""
+    g = torch.Generator().manual_seed(seed)
+    amplitude = 0.5 + 1.5 * torch.rand(n, generator=g)
+    frequency = 1.0 + 3.0 * torch.rand(n, generator=g)
+    phase = 2 * math.pi * torch.rand(n, generator=g)
+    t = torch.linspace(0, 1, length)
+    x = amplitude[:, None] * torch.sin(2 * math.pi * frequency[:, None] * t[None] + phase[:, None])
+    x = x + 0.1 * torch.randn(x.shape, generator=g)
+    return x.float(), torch.stack([amplitude, frequency], 1).float()
 
 
 def make_sequences(n: int = 4000, seed: int = 0, length: int = 32,

@@ -42,14 +42,18 @@ def load_npz(path: Path, spec: dict[str, Any], task: str) -> Dataset:
             handle.seek(0)
             with zipfile.ZipFile(handle) as archive:
                 members = _members(archive)
-                for key in (x_key, y_key):
+                needed = (x_key,) if task == "none" else (x_key, y_key)
+                for key in needed:
                     if key not in members:
                         held = printable(", ".join(members), 200) or "nothing"
                         raise DataError(f"has no array '{key}' (it holds: {held}); name the "
                                         "arrays with dataset.x_key / dataset.y_key",
                                         path=shown, where=f"key '{key}'")
                 x = _read_array(archive, members[x_key], x_key, shown, numbers_only=True)
-                y = _read_array(archive, members[y_key], y_key, shown, numbers_only=False)
+                if task == "none":  # the input is all there is to learn (the y is not read)
+                    y = np.zeros((int(x.shape[0]) if x.ndim else 0, 0))
+                else:
+                    y = _read_array(archive, members[y_key], y_key, shown, numbers_only=False)
     except DataError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
@@ -153,7 +157,7 @@ def _dataset(path: Path, x: np.ndarray, y: np.ndarray, x_key: str, y_key: str,
         raise DataError(f"array '{x_key}' has shape {list(x.shape)}: it needs one row per sample,"
                         " [n, features] or [n, channels, height, width]", path=shown,
                         where=f"key '{x_key}'")
-    if y.ndim == 0:
+    if y.ndim == 0 and task != "none":
         raise DataError(f"array '{y_key}' is a single value: it needs one label per sample",
                         path=shown, where=f"key '{y_key}'")
     if 0 in x.shape[1:]:

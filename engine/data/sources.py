@@ -11,6 +11,7 @@ from .dataset import Dataset
 from .files import exists, printable
 from .idx import load_idx
 from .images import load_image_folder
+from .masks import load_mask_folder
 from .npz import load_npz
 from .table import load_csv
 
@@ -30,16 +31,28 @@ def guess_format(path: Path) -> str | None:
     return None
 
 
+#: The targets the tasks ask the loaders for (see `Dataset` for what each is).
+TARGETS = ("classification", "regression", "multilabel", "segmentation", "none")
+#: How a message names the task that takes each kind of targets.
+TASK_OF = {"classification": "classify", "regression": "regress", "multilabel": "multilabel",
+           "segmentation": "segment"}
+
+
 def load_dataset(spec: Any, base_dir: str | Path | None = None,
                  task: str = "classification") -> Dataset:
-    """Load the dataset a project names. `task` is "classification" or "regression"."""
+    """Load the dataset a project names, with the targets `task` asks for (one of
+    `TARGETS`; "none" ignores whatever targets the data has)."""
     if not isinstance(spec, dict) or not ("name" in spec or "path" in spec):
         raise DataError('no dataset chosen: set "dataset" to {"name": "mnist5k"} or '
                         '{"path": "your-data.npz"}', where="dataset")
     if "name" in spec:
-        if task != "classification":
-            raise DataError(f"the built-in dataset {spec['name']!r} is a classification task: "
-                            "use the loss cross_entropy", where="dataset.name")
+        from .catalog import BUILTINS
+
+        entry = BUILTINS.get(str(spec["name"]))
+        if entry is not None and task not in (entry.targets, "none"):
+            raise DataError(f"the built-in dataset {spec['name']!r} holds {entry.targets} "
+                            f"targets: it is for the {TASK_OF[entry.targets]} task",
+                            where="dataset.name")
         options = {k: v for k, v in spec.items() if k != "name"}
         return load_builtin(str(spec["name"]), options)
     path = _resolve(spec["path"], base_dir)
@@ -49,12 +62,20 @@ def load_dataset(spec: Any, base_dir: str | Path | None = None,
     if fmt not in FORMATS:
         raise DataError("cannot tell the data format from the name: set dataset.format to one of "
                         + ", ".join(FORMATS), path=str(path))
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
     if fmt == "images":
-        if task != "classification":
-            raise DataError("an image folder is labelled by class: use the loss cross_entropy",
-                            path=str(path))
         if not path.is_dir():
             raise DataError("an image dataset is a folder with one sub-folder per class",
+                            path=str(path))
+        if task == "segmentation" or "masks" in spec:
+            if task not in ("segmentation", "none"):
+                raise DataError(f"a folder with masks is labelled per pixel: it is for the "
+                                f"segment task, not {TASK_OF.get(task, task)}", path=str(path))
+            return load_mask_folder(path, spec, base)
+        if task not in ("classification", "none"):
+            raise DataError(f"an image folder is labelled by class (one sub-folder each): it "
+                            f"is for the classify task, not {TASK_OF.get(task, task)}; a "
+                            "segmentation folder names its masks with dataset.masks",
                             path=str(path))
         return load_image_folder(path, spec)
     if path.is_dir():
@@ -65,7 +86,7 @@ def load_dataset(spec: Any, base_dir: str | Path | None = None,
         return load_npz(path, spec, task)
     if fmt == "csv":
         return load_csv(path, spec, task)
-    return load_idx(path, spec, task, Path(base_dir) if base_dir is not None else Path.cwd())
+    return load_idx(path, spec, task, base)
 
 
 def _resolve(raw: Any, base_dir: str | Path | None) -> Path:

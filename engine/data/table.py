@@ -45,13 +45,9 @@ def load_csv(path: Path, spec: dict[str, Any], task: str) -> Dataset:
     if not any(header):
         raise DataError("the header names no columns: the first line must name them, e.g. "
                         "a,b,target", path=shown, where=f"row {head_row}")
-    if target not in header:
-        raise DataError(f"has no column '{printable(str(target))}' (columns: "
-                        f"{printable(', '.join(header), 200)}): name the label column in the "
-                        "project's dataset.target", path=shown, where=f"row {head_row}")
-    t_col = header.index(target)
+    t_cols = _target_columns(spec, header, target, task, shown, head_row)
     features: list[list[float]] = []
-    labels: list[str] = []
+    labels: list[list[str]] = []
     rows: list[int] = []
     for line_no, row in records:
         if not any(cell.strip() for cell in row):
@@ -60,18 +56,55 @@ def load_csv(path: Path, spec: dict[str, Any], task: str) -> Dataset:
             raise DataError(f"has {len(row)} cells but the header has {len(header)}", path=shown,
                             where=f"row {line_no}")
         features.append([_number(cell, shown, line_no, header[col])
-                         for col, cell in enumerate(row) if col != t_col])
-        labels.append(row[t_col].strip())
+                         for col, cell in enumerate(row) if col not in t_cols])
+        labels.append([row[col].strip() for col in t_cols])
         rows.append(line_no)
     if not features:
         raise DataError("has a header but no data rows", path=shown)
-    if len(header) < 2:
+    if len(header) - len(t_cols) < 1:
         raise DataError("has no feature columns besides the label", path=shown)
-    y, classes = targets(_labels(labels, rows, target, shown), task, shown,
-                         row=lambda i: f"row {rows[i]}")
+    columns = [[label[j] for label in labels] for j in range(len(t_cols))]
+    raw = [_labels(column, rows, header[col], shown) for column, col in zip(columns, t_cols)]
+    if not raw:  # nothing to predict: the features are all there is (an autoencoder)
+        table = np.zeros((len(rows), 0))
+    elif "targets" in spec:  # several columns: one target row per sample
+        table = np.stack([np.asarray(r, dtype=np.float64) if r.dtype.kind == "f" else r
+                          for r in raw], axis=1)
+    else:
+        table = raw[0]
+    y, classes = targets(table, task, shown, row=lambda i: f"row {rows[i]}")
+    if "targets" in spec and task == "multilabel":
+        classes = [header[col] for col in t_cols]
     x = torch.tensor(features, dtype=torch.float32)
-    return Dataset(x, y, path.name, classes,
-                   {"format": "csv", "columns": [h for i, h in enumerate(header) if i != t_col]})
+    info: dict[str, Any] = {"format": "csv",
+                            "columns": [h for i, h in enumerate(header) if i not in t_cols]}
+    if "targets" in spec:
+        info["targets"] = [header[col] for col in t_cols]
+    return Dataset(x, y, path.name, classes, info)
+
+
+def _target_columns(spec: dict[str, Any], header: list[str], target: Any, task: str,
+                    path: str, head_row: int) -> list[int]:
+    """The columns that hold the targets: ``dataset.targets`` (a list, for several tags
+    or numbers per row), else ``dataset.target``; none for data without targets."""
+    names = spec.get("targets")
+    if names is not None:
+        if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
+            raise DataError("dataset.targets must be a list of column names",
+                            where="dataset.targets")
+        missing = [n for n in names if n not in header]
+        if missing:
+            raise DataError(f"has no column '{printable(missing[0])}' (columns: "
+                            f"{printable(', '.join(header), 200)}): dataset.targets names the "
+                            "target columns", path=path, where=f"row {head_row}")
+        return [header.index(n) for n in names]
+    if task == "none":
+        return [header.index(target)] if "target" in spec and target in header else []
+    if target not in header:
+        raise DataError(f"has no column '{printable(str(target))}' (columns: "
+                        f"{printable(', '.join(header), 200)}): name the label column in the "
+                        "project's dataset.target", path=path, where=f"row {head_row}")
+    return [header.index(target)]
 
 
 def _records(text: str, delimiter: str, path: str) -> Iterator[tuple[int, list[str]]]:

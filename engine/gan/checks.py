@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import GraphError, OutputShapeWarning, ShapeError
+from ..errors import GraphError, ShapeError
 from ..graph import Graph
 from ..project import GAN_GRAPHS, Project
 from ..shapes import Analysis, infer
@@ -149,11 +149,7 @@ def analyze_gan(project: Project, sample_shape: tuple[int, ...] | None = None,
 
 def _infer(graph: Graph) -> Analysis:
     """`infer`, without the classifier's output warning (a GAN has no classes)."""
-    analysis = infer(graph)
-    analysis.problems = [p for p in analysis.problems if not isinstance(p, OutputShapeWarning)]
-    for info in analysis.nodes.values():
-        info.errors = [p for p in info.errors if not isinstance(p, OutputShapeWarning)]
-    return analysis
+    return infer(graph, vector_output=False)
 
 
 def _single_input(graph: Graph, analysis: Analysis) -> str | None:

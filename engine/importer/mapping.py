@@ -154,6 +154,25 @@ def _flatten(m: nn.Flatten) -> dict[str, Any]:
     return {"start_dim": m.start_dim, "end_dim": m.end_dim}
 
 
+def _unflatten(m: nn.Unflatten) -> dict[str, Any]:
+    _need(isinstance(m.dim, int) and m.dim >= 1, "it unflattens the batch dimension")
+    return {"dim": m.dim, "unflattened_size": [int(s) for s in m.unflattened_size]}
+
+
+def _upsample(m: nn.Upsample) -> dict[str, Any]:
+    _need(not m.align_corners and not getattr(m, "recompute_scale_factor", None),
+          "align_corners / recompute_scale_factor have no block setting")
+    factor = m.scale_factor
+    if isinstance(factor, tuple):
+        _need(len(set(factor)) == 1, "a scale_factor per dimension has no block setting")
+        factor = factor[0]
+    size = m.size
+    if size is not None:
+        size = collapse(size)
+    return {"size": size, "scale_factor": None if factor is None else float(factor),
+            "mode": m.mode}
+
+
 def window(kernel: Any, stride: Any) -> tuple[Any, Any]:
     """Pooling sizes as a project writes them: a stride equal to the window is empty."""
     kernel, stride = collapse(kernel), collapse(stride)
@@ -274,7 +293,8 @@ MODULES: dict[type, Callable[[Any, fx.Node, Context], Mapped]] = {
     nn.GELU: _plain("GELU", lambda m: {"approximate": m.approximate}),
     nn.LeakyReLU: _plain("LeakyReLU", lambda m: {"negative_slope": m.negative_slope}),
     nn.Softmax: _plain("Softmax", _softmax), nn.Dropout: _plain("Dropout", lambda m: {"p": m.p}),
-    nn.Flatten: _plain("Flatten", _flatten),
+    nn.Flatten: _plain("Flatten", _flatten), nn.Unflatten: _plain("Unflatten", _unflatten),
+    nn.Upsample: _plain("Upsample", _upsample),
     nn.MaxPool1d: _plain("MaxPool1d", _maxpool), nn.MaxPool2d: _plain("MaxPool2d", _maxpool),
     nn.AvgPool2d: _plain("AvgPool2d", _avgpool),
     nn.AdaptiveAvgPool2d: _plain("AdaptiveAvgPool2d", _adaptive),

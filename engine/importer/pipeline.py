@@ -215,6 +215,7 @@ def pick_dataset(project: Project) -> dict[str, Any] | None:
         return None
     shape = list(inputs[0].params.get("shape", []))
     dtype = inputs[0].params.get("dtype", "float32")
-    found = [d.name for d in BUILTINS.values()
-             if list(d.input_shape) == shape and d.dtype == dtype]
+    found = [d.name for d in BUILTINS.values()  # an import is a classifier until told
+             if list(d.input_shape) == shape and d.dtype == dtype
+             and d.targets == "classification"]
     return {"name": found[0]} if len(found) == 1 else None

@@ -26,7 +26,8 @@ from ..errors import ModelImportError
 from ..project import Project
 from .build import Built, new_graph, place
 from .mapping import collapse, window
-from .pt2_read import READERS, Group, arg, op_name, product
+from .pt2_read import (READERS, Group, arg, op_name, product, unflatten_params,
+                       upsample_params)
 from .result import ImportResult
 from .source import first_line
 from .values import example_inputs
@@ -313,6 +314,11 @@ def _free_block(node: fx.Node, name: str, inputs: list[fx.Node]) -> Any:
             "padding": collapse(arg(node, 3, "padding", 0)),
             "dilation": collapse(arg(node, 4, "dilation", 1)),
             "ceil_mode": bool(arg(node, 5, "ceil_mode", False))}
+    if name == "unflatten" and int(arg(node, 1, "dim", 0)) % rank >= 1:
+        return "Unflatten", unflatten_params(node)
+    if name.startswith("upsample_") and rank == 4:
+        params = upsample_params(node)
+        return None if params is None else ("Upsample", params)
     if name == "adaptive_avg_pool2d":
         return "AdaptiveAvgPool2d", {"output_size": collapse(arg(node, 1, "output_size"))}
     if name in ("mean", "amax") and rank == 3 and list(arg(node, 1, "dim", []) or []) in (

@@ -214,6 +214,39 @@ def _concat(g: Group) -> dict[str, Any]:
     return {"dim": dim - 1 if dim > 0 else dim}
 
 
+def upsample_params(node: fx.Node) -> dict[str, Any] | None:
+    """An aten.upsample_* node as Upsample's parameters (None: no block setting for it)."""
+    name = op_name(node).removeprefix("upsample_")
+    mode = name.removesuffix("2d")
+    if mode not in ("nearest", "bilinear", "bicubic") or not name.endswith("2d"):
+        return None
+    if mode != "nearest" and arg(node, 2, "align_corners", False):
+        return None  # align_corners=True has no block setting
+    shape, out = tuple(node.args[0].meta["val"].shape), tuple(node.meta["val"].shape)
+    factors = {out[2] / shape[2], out[3] / shape[3]}
+    if len(factors) == 1:
+        return {"size": None, "scale_factor": float(factors.pop()), "mode": mode}
+    return {"size": [int(out[2]), int(out[3])], "scale_factor": None, "mode": mode}
+
+
+def unflatten_params(node: fx.Node) -> dict[str, Any]:
+    """aten.unflatten (or a view that splits the features) as Unflatten's parameters."""
+    if op_name(node) == "unflatten":
+        rank = len(node.args[0].meta["val"].shape)
+        return {"dim": int(arg(node, 1, "dim", 1)) % rank,
+                "unflattened_size": [int(v) for v in arg(node, 2, "sizes")]}
+    return {"dim": 1, "unflattened_size": [int(v) for v in node.meta["val"].shape[1:]]}
+
+
+def _upsample(g: Group) -> dict[str, Any]:
+    ops = "upsample_nearest2d|upsample_bilinear2d|upsample_bicubic2d"
+    g.only(*ops.split("|"))
+    params = upsample_params(g.op(*ops.split("|")))  # type: ignore[arg-type]
+    if params is None:
+        raise g.fail("its mode or align_corners has no block setting")
+    return params
+
+
 #: class name -> (block type, reader)
 READERS: dict[str, tuple[str, Callable[[Group], dict[str, Any]]]] = {
     "Conv1d": ("Conv1d", _conv), "Conv2d": ("Conv2d", _conv), "Linear": ("Linear", _linear),
@@ -229,6 +262,8 @@ READERS: dict[str, tuple[str, Callable[[Group], dict[str, Any]]]] = {
     "Flatten": ("Flatten", _simple("flatten|view|reshape", lambda n: {
         "start_dim": int(arg(n, 1, "start_dim", 1)) if op_name(n) == "flatten" else 1,
         "end_dim": int(arg(n, 2, "end_dim", -1)) if op_name(n) == "flatten" else -1})),
+    "Unflatten": ("Unflatten", _simple("unflatten|view|reshape", unflatten_params)),
+    "Upsample": ("Upsample", _upsample),
     "MaxPool1d": ("MaxPool1d", _simple("max_pool1d", _maxpool)),
     "MaxPool2d": ("MaxPool2d", _simple("max_pool2d", _maxpool)),
     "AvgPool2d": ("AvgPool2d", _simple("avg_pool2d", _avgpool)),

@@ -110,11 +110,18 @@ class Task:
     samples: ClassVar[bool] = False
     #: The graph the dataset's samples go into (the Data tab fits its Input).
     data_graph: ClassVar[str] = "graph"
+    #: A small project of this task that trains on data Torchloom ships or generates
+    #: (a file of ``resources/examples``): File → New from template opens it untitled.
+    template: ClassVar[str | None] = None
     #: Export formats that mean something for it.
     export_formats: ClassVar[tuple[str, ...]] = ("python", "onnx", "pt2", "safetensors",
                                                  "torchrun")
-    #: What the data loaders are asked for: "classification" or "regression" targets.
+    #: What the data loaders are asked for (`data.sources.TARGETS`): "classification",
+    #: "regression", "multilabel", "segmentation" or "none".
     targets: ClassVar[str] = "classification"
+    #: Whether float inputs are normalised with the training split's statistics (not for
+    #: an autoencoder, whose input is also the target it must reproduce, in its own units).
+    normalizes: ClassVar[bool] = True
 
     # ---- the declaration ----------------------------------------------------------------
 
@@ -178,6 +185,13 @@ class Task:
                 f"{data['train_samples']} train / {data['val_samples']} validation samples, "
                 f"input {data['input_shape']}")
 
+    def evaluate(self, trained: Any, data: Any) -> Any:
+        """What the Evaluate tab shows of a trained model on `data` (its validation split):
+        one of `probe.evaluations` (a classifier's `probe.predictions.Predictions`)."""
+        from ..errors import ProbeError
+
+        raise ProbeError(f"Evaluate has no view for the {self.name} task")
+
     def epoch_line(self, report: EpochReport) -> str:
         """One epoch as `torchloom train` prints it."""
         line = f"epoch {report.epoch}: train loss {report.train_loss:.4f}"
@@ -240,12 +254,17 @@ class Task:
         """One supervised step on samples `idx`: forward, loss, update; the loss (and what
         `record` adds) goes into `row`, one slot per stat."""
         xb, yb = loop.batch("train", idx)
+        yb = self.target(xb, yb)
         with loop.autocast():
             out = loop.model(xb)
         loss = self.loss(loop, out, yb)
         loop.update(loss, loop.optimizers[""])
         row[0] = loss.detach()
         self.record(row, out.detach(), yb)
+
+    def target(self, x: "torch.Tensor", y: "torch.Tensor") -> "torch.Tensor":
+        """What the output is compared with: the data's targets (an autoencoder's input)."""
+        return y
 
     def record(self, row: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
         """Stats beyond the loss for one training batch (a classifier's hits)."""

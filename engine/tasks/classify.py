@@ -20,6 +20,7 @@ F = lazy_module("torch.nn.functional")
 class Classify(SupervisedTask):
     name = "classify"
     title = "Classification"
+    template = "mlp_digits.json"
     summary = "One class per sample (digits, shapes, reviews): cross-entropy, accuracy."
     stats = (Stat("loss"), Stat("correct", kind="count"))
     metric_columns = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds",
@@ -54,5 +55,10 @@ class Classify(SupervisedTask):
     def val_metrics(self, loop: Any, sums: dict[str, torch.Tensor], n: int) -> dict[str, Any]:
         return {"val_acc": int(sums["correct"]) / n}
 
+
+    def evaluate(self, trained: Any, data: Any) -> Any:
+        from ..probe.predictions import predict
+
+        return predict(trained, data)
 
 TASK = Classify

@@ -57,6 +57,7 @@ GAN_METRIC_COLUMNS = ("epoch", "d_loss", "g_loss", "d_real_acc", "d_fake_acc", "
 class Gan(Task):
     name = "gan"
     title = "GAN"
+    template = "gan_mnist.json"
     summary = "A generator learns to make samples a discriminator cannot tell from the data."
     own_settings = ("betas", "d_steps", "label_smoothing")
     stats = (Stat("d_loss", per="step", label="the discriminator loss"),
@@ -136,7 +137,7 @@ class Gan(Task):
         if not checked.ok:
             raise CompileError(checked.errors)
         base = project.path.parent if project.path is not None else None
-        data = load_dataset(project.dataset, base, _targets(project.dataset))
+        data = load_dataset(project.dataset, base, "none")  # the samples are imitated
         d_input = _input_id(project)
         spec = checked.discriminator.nodes[d_input].spec
         assert spec is not None
@@ -314,16 +315,6 @@ def _scaled(data: "Dataset", scale: "DataRange") -> "Dataset":
     raw = data.read
     return Dataset(None, data.y, data.name, data.classes, data.info,
                    lambda idx: scale.to_model(raw(idx).float()), data.sample_shape, "float32")
-
-
-def _targets(spec: Any) -> str:
-    """The targets the loaders are asked for. A GAN ignores them, but the loaders check
-    them: built-ins and image folders are classes, files take any numbers."""
-    if not isinstance(spec, dict) or "name" in spec or spec.get("format") == "images":
-        return "classification"
-    path = str(spec.get("path", ""))
-    return "classification" if path.endswith(("/", "\\")) or "." not in Path(path).name \
-        else "regression"
 
 
 def _input_id(project: Project) -> str:

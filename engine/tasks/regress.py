@@ -26,6 +26,7 @@ LOSSES = {"mse": "mse_loss", "l1": "l1_loss", "huber": "huber_loss"}
 class Regress(SupervisedTask):
     name = "regress"
     title = "Regression"
+    template = "waves_regression.json"
     summary = "Numbers per sample (a price, a position): MSE, L1 or Huber; MAE and R²."
     metric_columns = ("epoch", "train_loss", "val_loss", "val_mae", "val_r2", "seconds",
                       "samples_per_s")
@@ -72,5 +73,10 @@ class Regress(SupervisedTask):
                          torch.zeros_like(total))
         return {"val_mae": float(sums["abs"].mean()) / n, "val_r2": float(r2.mean())}
 
+
+    def evaluate(self, trained: Any, data: Any) -> Any:
+        from ..probe.evaluations import regression
+
+        return regression(trained, data)
 
 TASK = Regress

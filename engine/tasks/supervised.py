@@ -25,13 +25,16 @@ class SupervisedTask(Task):
 
     own_settings = ("optimizer", "momentum", "schedule", "val_split", "amp")
     probes = True
+    #: Whether the model should end in one vector per sample (warned about on the output
+    #: node otherwise): a classifier's scores, a regression's numbers.
+    vector_output = True
 
     # ---- checks ---------------------------------------------------------------------
 
     def analyze(self, project: Project) -> "Analysis":
         from ..shapes import infer
 
-        return infer(project.graph)
+        return infer(project.graph, self.vector_output)
 
     def check_targets(self, data: "Dataset", analysis: "Analysis") -> None:
         """Raise `DataError` when the output cannot be compared with the targets, naming
@@ -40,14 +43,14 @@ class SupervisedTask(Task):
     def summary_json(self, project: Project) -> dict[str, Any]:
         from ..summary import summarize
 
-        out = summarize(project.graph, project.name).to_json()
+        out = summarize(project.graph, project.name, self.analyze(project)).to_json()
         out["task"] = self.name
         return out
 
     def summary_lines(self, project: Project, path: str) -> tuple["Analysis", list[str]]:
         from ..summary import format_table, summarize
 
-        summary = summarize(project.graph, project.name)
+        summary = summarize(project.graph, project.name, self.analyze(project))
         lines = [f"{project.name}  ({path})  ·  task {self.name}", "", format_table(summary)]
         lines += [f"warning: {problem.describe()}" for problem in summary.analysis.warnings]
         return summary.analysis, lines
@@ -61,14 +64,17 @@ class SupervisedTask(Task):
         from ..data import fit_to_graph, load_dataset, split_dataset
         from ..shapes import infer
 
-        analysis = infer(project.graph)
+        analysis = infer(project.graph, self.vector_output)
         if not analysis.ok:
             raise CompileError(analysis.errors)
         base = project.path.parent if project.path is not None else None
         data = load_dataset(project.dataset, base, self.targets)
         data, notes = fit_to_graph(data, project.graph, analysis)
         self.check_targets(data, analysis)
-        return split_dataset(data, config.val_split, config.seed), notes, analysis
+        split = split_dataset(data, config.val_split, config.seed)
+        if not self.normalizes:
+            split.normalization = None
+        return split, notes, analysis
 
     def prepare(self, project: Project, config: Any) -> Prepared:
         from ..compile import compile_graph, module_names

@@ -445,6 +445,7 @@ class RunLoop(LoopState):
             idx = torch.arange(start, min(start + size, n), device=self.device)
             try:
                 xb, yb = self.batch("val", idx)
+                yb = task.target(xb, yb)
                 with self.autocast():
                     out = self.model(xb)
             except RuntimeError as exc:

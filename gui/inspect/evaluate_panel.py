@@ -25,6 +25,7 @@ from .confusion_view import ConfusionView
 from .jobs import Jobs
 from .saliency_view import SaliencyView
 from .sample_views import SampleList, is_image
+from .task_evaluation import TaskEvaluation
 
 if TYPE_CHECKING:
     from torchloom.engine.data.dataset import Dataset, Split
@@ -94,6 +95,9 @@ class EvaluatePanel(QWidget):
         self.stack.addWidget(self.message)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.stack.addWidget(self.splitter)
+        #: what the other tasks show (regression, labels, masks, reconstructions)
+        self.task_view = TaskEvaluation()
+        self.stack.addWidget(self.task_view)
 
         self.confusion = ConfusionView()
         box, _ = column("Confusion matrix", self.confusion)
@@ -165,15 +169,16 @@ class EvaluatePanel(QWidget):
         lock = self.lock
 
         def work() -> Any:
-            from torchloom.engine.probe.predictions import predict
+            from torchloom.engine.tasks import task_for
 
             split = loader()
             data, name = (split.val, "validation") if len(split.val) else (split.train,
                                                                             "training")
-            if not data.classes:
+            task = task_for(trained.project)
+            if "confusion" in task.views and not data.classes:
                 return None
             with lock:
-                return predict(trained, data), data, name
+                return task.evaluate(trained, data), data, name
 
         self.jobs.submit("predict", work, self._predicted, self._failed)
 
@@ -205,8 +210,14 @@ class EvaluatePanel(QWidget):
         if result is None:
             self.say(REGRESSION)
             return
+        from torchloom.engine.probe.predictions import Predictions
+
         preds, data, name = result
-        self.show_predictions(preds, data, name)
+        if isinstance(preds, Predictions):  # a classifier's
+            self.show_predictions(preds, data, name)
+            return
+        self.task_view.show_eval(preds)  # the task's own evaluation
+        self.stack.setCurrentWidget(self.task_view)
 
     def _failed(self, message: str) -> None:
         self.say(f"Could not evaluate the model: {message}", error=True)

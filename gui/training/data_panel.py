@@ -58,6 +58,8 @@ class DataPanel(QScrollArea):
         self.data: Any = None
         self.expected: tuple[tuple[int, ...], str] | None = None
         self._token = 0
+        #: what the project's task reads from the data (`data.sources.TARGETS`)
+        self.targets = "classification"
         self._loaded = _Loaded()
         self._loaded.done.connect(self._on_loaded)
         self._quiet = False
@@ -126,10 +128,14 @@ class DataPanel(QScrollArea):
         self._quiet = False
 
     def set_project(self, spec: dict[str, Any] | None, base_dir: Path | None,
-                    expected: tuple[tuple[int, ...], str] | None) -> None:
-        """Show the project's dataset; `expected` is the Input node's (shape, dtype)."""
+                    expected: tuple[tuple[int, ...], str] | None,
+                    targets: str = "classification") -> None:
+        """Show the project's dataset; `expected` is the Input node's (shape, dtype);
+        `targets` what the project's task reads from it (its classes, tags, masks...)."""
         self.base_dir, self.expected = base_dir, expected
-        if spec != self.spec or self.data is None:
+        changed = targets != self.targets
+        self.targets = targets
+        if spec != self.spec or self.data is None or changed:
             self.spec = dict(spec) if spec else None
             self._select_spec()
             self._build_options()
@@ -244,6 +250,7 @@ class DataPanel(QScrollArea):
 
         self._token += 1
         token, spec, base = self._token, self.spec, self.base_dir
+        targets = self.targets
         self.data = None
         self.where.hide()
         loader = engine_loader()
@@ -269,7 +276,7 @@ class DataPanel(QScrollArea):
                 from torchloom.engine.errors import TorchloomError
 
                 try:
-                    result = (token, load_dataset(spec, base), None)
+                    result = (token, load_dataset(spec, base, targets), None)
                 except TorchloomError as exc:
                     result = (token, None, exc.describe())
             except Exception as exc:  # noqa: BLE001 - shown in the panel, never raised
@@ -353,8 +360,14 @@ class DataPanel(QScrollArea):
         html = (f"<p><b>{d['samples']:,}</b> samples · input <b>{d['input_shape']}</b> "
                 f"{d['dtype']}</p>")
         if classes:
-            html += (f"<p>{len(classes)} classes <span style='color:{muted}'>({pairs}{more})"
+            what = ("labels (samples with each)" if data.y.is_floating_point() else
+                    "classes per pixel (pixels of each)" if data.y.dim() == 3 else "classes")
+            html += (f"<p>{len(classes)} {what} <span style='color:{muted}'>({pairs}{more})"
                      "</span></p>")
+        elif data.target_shape:
+            names = d.get("targets") or []
+            html += (f"<p>{data.target_shape[0]} numbers to predict per sample"
+                     f"{': ' + escape(', '.join(map(str, names))) if names else ''}</p>")
         if d.get("summary"):
             html += f"<p style='color:{muted}'>{d['summary']}</p>"
         if "chance_accuracy" in d:
@@ -369,9 +382,11 @@ class DataPanel(QScrollArea):
         self._show_fit()
 
     def _show_preview(self, data: Any) -> None:
-        from torchloom.engine.data.preview import preview
+        from torchloom.engine.data.preview import preview, with_masks
 
         x, y = preview(data, per_class=4, limit=40)
+        if x.dim() == 4 and y.dim() == 3:  # segmentation: each image beside its mask
+            x = with_masks(x[:16], y[:16])
         if x.dim() == 4:
             self.table.hide()
             self._grid = image_grid(x.float().numpy(), columns=8)
@@ -387,7 +402,7 @@ class DataPanel(QScrollArea):
         self.table.setRowCount(rows.shape[0])
         self.table.setHorizontalHeaderLabels(["label", *columns[:width]])
         for r in range(rows.shape[0]):
-            label = data.classes[int(y[r])] if data.classes else f"{float(y[r]):.3g}"
+            label = target_text(data, y[r])
             self.table.setItem(r, 0, QTableWidgetItem(label))
             for c in range(width):
                 value = rows[r, c].item()
@@ -439,3 +454,12 @@ class DataPanel(QScrollArea):
         target = self._fitting_input()
         if target is not None:
             self.fit_input.emit(*target)
+
+
+def target_text(data: Any, y: Any) -> str:
+    """One sample's target in the preview table: its class, its tags, its numbers."""
+    if y.dim() == 0:
+        return data.classes[int(y)] if data.classes else f"{float(y):.3g}"
+    if data.classes and y.is_floating_point():  # tags
+        return ", ".join(name for name, on in zip(data.classes, y.tolist()) if on) or "none"
+    return ", ".join(f"{float(v):.3g}" for v in y.flatten()[:4])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from torchloom.engine.project import load_project
-from torchloom.engine.shapes import infer
+from torchloom.engine.tasks import task_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
@@ -26,6 +26,12 @@ EXPECTED = {
     # Units (issue 11): torchvision's CIFAR-style ResNet-18 count for 3 classes.
     "resnet18_units.json": (11_170_371, (3,), {"layer1": (64, 32, 32), "layer4": (512, 4, 4)}),
     "transformer6_units.json": (211_720, (8,), {"encoder": (9, 64), "pool": (64,)}),
+    # the tasks' templates (issue 17): a regression, tags, a U-Net, an autoencoder
+    "waves_regression.json": (16_706, (2,), {"relu2": (64,)}),
+    "shape_tags_cnn.json": (47_363, (3,), {"flatten": (512,)}),
+    "shape_masks_unet.json": (60_612, (4, 32, 32), {"mid_b": (32, 8, 8), "up2": (32, 16, 16),
+                                                   "skip2": (64, 16, 16), "skip1": (48, 32, 32)}),
+    "mnist_autoencoder.json": (419_120, (1, 28, 28), {"bottleneck": (32,)}),
 }
 
 
@@ -60,7 +66,7 @@ def test_gan_example_sizes_and_shapes(name):
 def test_example_sizes_and_shapes(name):
     total, out_shape, shapes = EXPECTED[name]
     project = load_project(EXAMPLES / name)
-    a = infer(project.graph)
+    a = task_for(project).analyze(project)  # the task's own warnings (a map output is fine)
     assert a.ok and not a.warnings, [p.describe() for p in a.problems]
     assert a.total_params == total
     assert a.output_spec.shape == out_shape

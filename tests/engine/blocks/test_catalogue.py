@@ -42,6 +42,10 @@ CASES: list[tuple[str, dict, list[TensorSpec], tuple[int, ...]]] = [
      [F(2, 7, 7)], (2, 4, 4)),
     ("AvgPool2d", {"kernel_size": 2}, [F(3, 8, 8)], (3, 4, 4)),
     ("AdaptiveAvgPool2d", {"output_size": 1}, [F(16, 7, 5)], (16, 1, 1)),
+    ("Upsample", {}, [F(8, 5, 7)], (8, 10, 14)),
+    ("Upsample", {"size": [9, 4], "mode": "bilinear"}, [F(3, 5, 7)],
+     (3, 9, 4)),
+    ("Upsample", {"scale_factor": 3, "mode": "linear"}, [F(2, 6)], (2, 18)),
     ("AdaptiveAvgPool2d", {"output_size": [2, 3]}, [F(4, 8, 8)], (4, 2, 3)),
     ("BatchNorm1d", {}, [F(16)], (16,)),
     ("BatchNorm1d", {"affine": False}, [F(8, 10)], (8, 10)),
@@ -99,8 +103,9 @@ def check_block(block_type: str, params: dict, specs: list[TensorSpec],
                 expected: tuple[int, ...]) -> None:
     block = get_block(block_type)
     assert block is not None, f"{block_type} is not in the catalogue"
-    resolved, problems = validate_params(block.params, params)
+    validated, problems = validate_params(block.params, params)
     assert not problems, problems
+    resolved = block.resolve(validated, None)  # as `Node.build_params` gives them
     block.check(resolved, specs)
 
     # 1. it builds, with real weights
@@ -119,9 +124,9 @@ def check_block(block_type: str, params: dict, specs: list[TensorSpec],
     assert measured.params == sum(p.numel() for p in module.parameters())
 
     # 3. the parameters survive a trip through a project file
-    saved = json.loads(json.dumps(params_to_json(block.params, resolved)))
+    saved = json.loads(json.dumps(params_to_json(block.params, validated)))
     again, problems = validate_params(block.params, saved)
-    assert not problems and again == resolved
+    assert not problems and again == validated
 
     # 4. one SGD step runs and moves the weights
     weights = [p for p in module.parameters() if p.requires_grad]
@@ -164,7 +169,8 @@ def test_param_names_follow_torch_constructors():
     from torch import nn
 
     for type_name in ("Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool2d",
-                      "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout",
+                      "AdaptiveAvgPool2d", "Upsample", "BatchNorm1d", "BatchNorm2d",
+                      "LayerNorm", "Dropout",
                       "Flatten", "Linear", "GELU", "LeakyReLU", "Softmax", "Embedding", "LSTM",
                       "GRU", "RNN", "MultiheadAttention", "TransformerEncoderLayer"):
         accepted = set(inspect.signature(getattr(nn, type_name)).parameters)

@@ -59,7 +59,8 @@ def test_python_export_imports_back(tmp_path: Path, name: str):
                            input_dtypes=[p["dtype"] for p in inputs])
     _check_same(original, result)
     assert result.outputs_identical
-    assert result.project.dataset == original.dataset  # every example uses a built-in
+    if original.task == "classify":  # an import cannot tell what else a model was for
+        assert result.project.dataset == original.dataset  # every example uses a built-in
     assert sorted(result.project.units) == sorted(original.units)  # repeated classes
 
 

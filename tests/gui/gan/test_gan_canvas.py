@@ -197,13 +197,13 @@ def test_export_offers_python_only_for_a_gan_and_writes_both_networks(window, tm
     assert "class Generator" in code and "class Discriminator" in code
 
 
-def test_inspect_and_evaluate_say_they_are_for_classifiers(window):
+def test_inspect_and_evaluate_say_they_look_at_one_network(window):
     open_gan(window)
-    assert "for classifiers" in window.inspect_panel.message.text()
-    assert "for classifiers" in window.evaluate_panel.message.text()
+    assert "looks at one trained network" in window.inspect_panel.message.text()
+    assert "looks at one trained network" in window.evaluate_panel.message.text()
     window.show_tab(window.evaluate_panel)
     settle()
-    assert "for classifiers" in window.evaluate_panel.message.text()
+    assert "A GAN generates samples instead" in window.evaluate_panel.message.text()
 
 
 def test_drop_and_wire_on_the_discriminator_tab(window, qtbot):

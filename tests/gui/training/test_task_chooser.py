@@ -66,3 +66,23 @@ def test_choosing_regression_is_one_undoable_step(window, example, qtbot):
     settle()
     assert doc.project.task == "classify" and panel.task_box.currentText() == "Classification"
     assert not panel.form.isRowVisible(panel.fields["loss"].widget)
+
+
+def test_new_from_template_opens_each_tasks_project_untitled(window, qtbot):
+    from torchloom.engine.tasks import task_names
+
+    menu = next(a.menu() for a in window.menuBar().actions()[0].menu().actions()
+                if a.menu() is not None and "template" in a.text())
+    assert menu.actions() == list(window.template_actions.values())
+    assert set(window.template_actions) == set(task_names())
+    assert window.template_actions["gan"] is window.act_new_gan
+    assert window.template_actions["segment"].text() == "Segmentation…"
+    window.template_actions["segment"].trigger()
+    settle()
+    doc = window.document
+    assert doc.project.task == "segment" and doc.path is None and doc.analysis.ok
+    assert window.training_panel.task_box.currentText() == "Segmentation"
+    assert not doc.analysis.warnings  # a map output is what segmentation wants
+    window.show_plots()
+    assert [p.plotItem.titleLabel.text for p in window.plots.plots] == [
+        "Loss", "Validation pixel accuracy and mean IoU"]
