@@ -111,7 +111,7 @@ def _train_and_wait(app: QApplication, window: MainWindow) -> int:
         print(f"error: training failed: {failures[0] if failures else 'no result'}",
               file=sys.stderr)
         return 1
-    final = result.final
-    print(f"trained {len(result.epochs)} epochs: validation accuracy "
-          f"{final.val_acc if final else float('nan'):.4f}")
+    from torchloom.engine.cli.train import done_line  # the words `torchloom train` ends with
+
+    print(f"trained {len(result.epochs)} epochs; {done_line(window.document.task, result)}")
     return 0

@@ -105,6 +105,7 @@ def load_builtin(name: str, options: dict[str, Any]) -> Dataset:
                 raise DataError(f"{key} must be a whole number from {low} to 1000000, got "
                                 f"{value!r}", where=f"dataset.{key}")
     data = LOADERS[name](options)
-    data.info.setdefault("chance_accuracy", round(entry.chance, 4))
+    if entry.targets == "classification":  # an accuracy only means something for classes
+        data.info.setdefault("chance_accuracy", round(entry.chance, 4))
     data.info.setdefault("summary", entry.summary)
     return data

@@ -40,7 +40,7 @@ def input_mismatch(data: Dataset, shape: tuple[int, ...], dtype: str) -> str | N
 def fit_to_graph(data: Dataset, graph: "Graph", analysis: "Analysis"
                  ) -> tuple[Dataset, list[str]]:
     """Return the data converted to what the Input expects, plus notes on what was done.
-    The targets are the task's to check (`check_classes`, `check_numbers`).
+    The targets are the task's to check (`tasks.supervised.SupervisedTask.check_targets`).
 
     Raises `DataError` when they cannot fit: the message names the data's shape and the
     Input node's, and says what to change.
@@ -92,37 +92,3 @@ def _check_token_ids(data: Dataset, graph: "Graph", input_id: str) -> None:
             if high >= size:
                 raise DataError(f"token ids go up to {high} but {node.id}'s num_embeddings is "
                                 f"{size}: raise num_embeddings to at least {high + 1}")
-
-
-def check_classes(data: Dataset, analysis: "Analysis") -> None:
-    """A classifier's output against class targets: [N, K] scores with K >= the classes."""
-    out = analysis.output_spec
-    output = analysis.output
-    if out is None or output is None:
-        return
-    if not data.is_classification:
-        raise DataError('the targets are numbers, not classes: set "task": "regress" (the '
-                        "Data tab's task chooser), or give class labels")
-    if len(out.shape) != 1:
-        hint = next((w.message.split(": ", 1)[-1] for w in analysis.nodes[output].errors
-                     if w.severity == "warning"), "end the model with a Linear layer")
-        raise DataError(f"the model outputs {out.show()} per batch, but classification "
-                        f"needs [N, classes]: {hint}")
-    if out.shape[0] < data.num_classes:
-        raise DataError(f"the model outputs {out.shape[0]} scores per sample but the data "
-                        f"has {data.num_classes} classes: set {output}'s out_features to "
-                        f"{data.num_classes}")
-
-
-def check_numbers(data: Dataset, analysis: "Analysis") -> None:
-    """A regression's output against number targets: one target may come out as [N] or
-    [N, 1]; K targets as [N, K]."""
-    out = analysis.output_spec
-    output = analysis.output
-    if out is None or output is None:
-        return
-    target_shape = tuple(data.y.shape[1:]) or (1,)
-    if out.shape != target_shape and not (target_shape == (1,) and out.shape == ()):
-        targets = _show(("N", *target_shape))  # type: ignore[arg-type]
-        raise DataError(f"the model outputs {out.show()} but the targets are {targets}: make "
-                        f"{output} output {_show(target_shape)}")

@@ -18,7 +18,6 @@ from .base import Chart, shown
 from .supervised import SupervisedTask
 
 if TYPE_CHECKING:
-    from ..data.dataset import Dataset
     from ..shapes import Analysis
 
 F = lazy_module("torch.nn.functional")
@@ -37,17 +36,15 @@ class Autoencode(SupervisedTask):
     normalizes = False
     export_formats = ("python", "onnx", "pt2", "safetensors")
 
-    def check_targets(self, data: "Dataset", analysis: "Analysis") -> None:
+    def output_problem(self, analysis: "Analysis", facts: Any) -> str | None:
         out, node = analysis.output_spec, analysis.output
-        if out is None or node is None:
-            return
-        want = tuple(data.input_shape)
-        if out.shape != want:
-            fix = (f"end the model with an Unflatten to {list(want)}"
-                   if len(out.shape) == 1 and len(want) > 1
-                   else f"make {node} output {list(want)}")
-            raise DataError(f"autoencode: the output of {node} is {out.show()} but the inputs "
-                            f"are {shown(want)}, and an autoencoder reproduces its input: {fix}")
+        want = tuple(facts.input_shape)
+        if out.shape == want:
+            return None
+        fix = (f"end the model with an Unflatten to {list(want)}"
+               if len(out.shape) == 1 and len(want) > 1 else f"make {node} output {list(want)}")
+        return (f"autoencode: the output of {node} is {out.show()} but the inputs are "
+                f"{shown(want)}, and an autoencoder reproduces its input: {fix}")
 
     def load_split(self, project: Any, config: Any) -> Any:
         split, notes, analysis = super().load_split(project, config)

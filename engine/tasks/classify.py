@@ -10,7 +10,6 @@ from .base import Chart
 from .supervised import SupervisedTask
 
 if TYPE_CHECKING:
-    from ..data.dataset import Dataset
     from ..shapes import Analysis
 
 torch = lazy_module("torch")
@@ -31,10 +30,21 @@ class Classify(SupervisedTask):
     views = ("confusion", "saliency")
     targets = "classification"
 
-    def check_targets(self, data: "Dataset", analysis: "Analysis") -> None:
-        from ..data.fit import check_classes
-
-        check_classes(data, analysis)
+    def output_problem(self, analysis: "Analysis", facts: Any) -> str | None:
+        out, node = analysis.output_spec, analysis.output
+        if facts.kind != "classification":
+            return ('the targets are numbers, not classes: set "task": "regress" (the '
+                    "Training tab's task chooser), or give class labels")
+        if len(out.shape) != 1:
+            hint = next((w.message.split(": ", 1)[-1] for w in analysis.nodes[node].errors
+                         if w.severity == "warning"), "end the model with a Linear layer")
+            return (f"the model outputs {out.show()} per batch, but classification needs "
+                    f"[N, classes]: {hint}")
+        if out.shape[0] < facts.num_classes:
+            return (f"the model outputs {out.shape[0]} scores per sample but the data has "
+                    f"{facts.num_classes} classes: set {node}'s out_features to "
+                    f"{facts.num_classes}")
+        return None
 
     def describe_start(self, project: Any, data: dict[str, Any], device: Any) -> str:
         return super().describe_start(project, data, device) + f", {len(data['classes'])} classes"

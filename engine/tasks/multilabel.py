@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DataError
 from ..lazy import lazy_module
 from .base import Chart, shown
 from .supervised import SupervisedTask
 
 if TYPE_CHECKING:
-    from ..data.dataset import Dataset
     from ..shapes import Analysis
 
 torch = lazy_module("torch")
@@ -40,16 +38,15 @@ class Multilabel(SupervisedTask):
     targets = "multilabel"
     export_formats = ("python", "onnx", "pt2", "safetensors")
 
-    def check_targets(self, data: "Dataset", analysis: "Analysis") -> None:
+    def output_problem(self, analysis: "Analysis", facts: Any) -> str | None:
         out, node = analysis.output_spec, analysis.output
-        if out is None or node is None:
-            return
-        labels = data.target_shape[0] if data.target_shape else 1
-        if out.shape != (labels,):
-            fix = (f"set {node}'s out_features to {labels}" if len(out.shape) == 1
-                   else f"end the model with a Linear of {labels} out_features")
-            raise DataError(f"multilabel: the output of {node} is {out.show()} but the data has "
-                            f"{labels} labels per sample ({shown((labels,))}): {fix}")
+        labels = facts.target_shape[0] if facts.target_shape else 1
+        if out.shape == (labels,):
+            return None
+        fix = (f"set {node}'s out_features to {labels}" if len(out.shape) == 1
+               else f"end the model with a Linear of {labels} out_features")
+        return (f"multilabel: the output of {node} is {out.show()} but the data has {labels} "
+                f"labels per sample ({shown((labels,))}): {fix}")
 
     def loss(self, loop: Any, out: Any, y: Any) -> Any:
         return F.binary_cross_entropy_with_logits(out.float(), y)

@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..lazy import lazy_module
-from .base import Chart
+from .base import Chart, shown
 from .supervised import SupervisedTask
 
 if TYPE_CHECKING:
-    from ..data.dataset import Dataset
     from ..shapes import Analysis
 
 torch = lazy_module("torch")
@@ -37,10 +36,13 @@ class Regress(SupervisedTask):
     views = ("scatter",)
     targets = "regression"
 
-    def check_targets(self, data: "Dataset", analysis: "Analysis") -> None:
-        from ..data.fit import check_numbers
-
-        check_numbers(data, analysis)
+    def output_problem(self, analysis: "Analysis", facts: Any) -> str | None:
+        out, node = analysis.output_spec, analysis.output
+        target = facts.target_shape or (1,)
+        if out.shape == target or (target == (1,) and out.shape == ()):
+            return None
+        return (f"the model outputs {out.show()} but the targets are {shown(target)}: make "
+                f"{node} output {list(target)}")
 
     def targets_to_device(self, y: torch.Tensor) -> torch.Tensor:
         return y.float().reshape(len(y), -1)

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DataError
 from ..lazy import lazy_module
 from .base import Chart
 from .supervised import SupervisedTask
 
 if TYPE_CHECKING:
-    from ..data.dataset import Dataset
     from ..shapes import Analysis
 
 torch = lazy_module("torch")
@@ -39,25 +37,26 @@ class Segment(SupervisedTask):
     targets = "segmentation"
     export_formats = ("python", "onnx", "pt2", "safetensors")
 
-    def check_targets(self, data: "Dataset", analysis: "Analysis") -> None:
+    def output_problem(self, analysis: "Analysis", facts: Any) -> str | None:
         out, node = analysis.output_spec, analysis.output
-        if out is None or node is None:
-            return
-        height, width = data.target_shape
-        classes = data.num_classes
+        if len(facts.target_shape) != 2:
+            return None  # not masks: the loader says so
+        height, width = facts.target_shape
+        classes = facts.num_classes
         if len(out.shape) != 3:
-            raise DataError(f"segment: the output of {node} is {out.show()} but segmentation "
-                            f"needs class scores per pixel, [N, classes, {height}, {width}]: end "
-                            f"the model with a Conv2d of {classes} out_channels")
+            return (f"segment: the output of {node} is {out.show()} but segmentation needs "
+                    f"class scores per pixel, [N, classes, {height}, {width}]: end the model "
+                    f"with a Conv2d of {classes} out_channels")
         k, h, w = out.shape
         if (h, w) != (height, width):
             fix = ("remove a pooling layer or add an Upsample" if h < height
                    else "add a pooling layer or a strided convolution")
-            raise DataError(f"segment: the output of {node} is {out.show()} but the masks are "
-                            f"{height}x{width}: {fix}")
+            return (f"segment: the output of {node} is {out.show()} but the masks are "
+                    f"{height}x{width}: {fix}")
         if k < classes:
-            raise DataError(f"segment: the masks hold classes 0 to {classes - 1} but {node} "
-                            f"gives {k} scores per pixel: set its out_channels to {classes}")
+            return (f"segment: the masks hold classes 0 to {classes - 1} but {node} gives {k} "
+                    f"scores per pixel: set its out_channels to {classes}")
+        return None
 
     def loss(self, loop: Any, out: Any, y: Any) -> Any:
         return F.cross_entropy(out.float(), y)

@@ -7,9 +7,10 @@ live here, so each task file stays a declaration and three short methods.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CompileError, TrainingError
+from ..errors import CompileError, DataError, TrainingError
 from ..project import Project
 from .base import Prepared, Task
 
@@ -18,6 +19,38 @@ if TYPE_CHECKING:
 
     from ..data.dataset import Dataset, Split
     from ..shapes import Analysis
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What the output is checked against: known from loaded data, or, for a built-in
+    dataset, from its declaration before anything is loaded (so the canvas can mark the
+    output node while the person builds)."""
+
+    input_shape: tuple[int, ...]
+    #: one sample's target beyond a class index: () classes, [K] numbers or tags, [H, W]
+    target_shape: tuple[int, ...]
+    num_classes: int
+    #: what the targets are (`data.sources.TARGETS`)
+    kind: str
+
+    @classmethod
+    def of(cls, data: "Dataset") -> "DataFacts":
+        kind = ("classification" if data.is_classification else
+                "segmentation" if data.y.dim() == 3 else
+                "multilabel" if data.classes else
+                "none" if data.y.dim() == 2 and data.y.shape[1] == 0 else "regression")
+        return cls(tuple(data.input_shape), data.target_shape, data.num_classes, kind)
+
+    @classmethod
+    def declared(cls, dataset: Any) -> "DataFacts | None":
+        from ..data.catalog import BUILTINS
+
+        entry = BUILTINS.get(dataset.get("name")) if isinstance(dataset, dict) else None
+        if entry is None or set(dataset) - {"name", "n", "seed"}:
+            return None
+        return cls(tuple(entry.input_shape), tuple(entry.target_shape), entry.classes,
+                   entry.targets)
 
 
 class SupervisedTask(Task):
@@ -32,13 +65,38 @@ class SupervisedTask(Task):
     # ---- checks ---------------------------------------------------------------------
 
     def analyze(self, project: Project) -> "Analysis":
+        """The graph's problems, and, where the dataset is a built-in whose declaration says
+        what its targets are, the output checked against them: an error on the output node
+        before any data is loaded."""
+        from ..errors import ShapeError
         from ..shapes import infer
 
-        return infer(project.graph, self.vector_output)
+        analysis = infer(project.graph, self.vector_output)
+        facts = DataFacts.declared(project.dataset)
+        node = analysis.output
+        if facts is None or self.targets not in (facts.kind, "none") or node is None \
+                or analysis.output_spec is None or not analysis.ok:
+            return analysis
+        problem = self.output_problem(analysis, facts)
+        if problem is not None:
+            error = ShapeError(problem, node=node, block_type=project.graph.node(node).type)
+            analysis.problems.append(error)
+            analysis.nodes[node].errors.append(error)
+        return analysis
 
     def check_targets(self, data: "Dataset", analysis: "Analysis") -> None:
         """Raise `DataError` when the output cannot be compared with the targets, naming
         the output node, both shapes and the fix."""
+        if analysis.output_spec is None or analysis.output is None:
+            return
+        problem = self.output_problem(analysis, DataFacts.of(data))
+        if problem is not None:
+            raise DataError(problem)
+
+    def output_problem(self, analysis: "Analysis", facts: DataFacts) -> str | None:
+        """Why the output (`analysis.output_spec`, at node `analysis.output`) cannot be
+        compared with targets like `facts`: one sentence with the fix; None if it can."""
+        return None
 
     def summary_json(self, project: Project) -> dict[str, Any]:
         from ..summary import summarize

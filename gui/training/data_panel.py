@@ -400,7 +400,8 @@ class DataPanel(QScrollArea):
         width = min(rows.shape[1], 40)
         self.table.setColumnCount(width + 1)
         self.table.setRowCount(rows.shape[0])
-        self.table.setHorizontalHeaderLabels(["label", *columns[:width]])
+        self.table.setHorizontalHeaderLabels(["label" if data.classes else "target",
+                                              *columns[:width]])
         for r in range(rows.shape[0]):
             label = target_text(data, y[r])
             self.table.setItem(r, 0, QTableWidgetItem(label))

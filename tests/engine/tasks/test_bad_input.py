@@ -108,3 +108,29 @@ def test_wrong_data_is_one_sentence_exit_2_and_no_run_folder(case, tmp_path, cap
     assert code == 2 and message in err, err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("task, template, edit, message", [
+    ("segment", "shape_masks_unet.json", ("classes", "stride", 2),
+     "segment: the output of classes is [N, 4, 16, 16] but the masks are 32x32: remove a "
+     "pooling layer or add an Upsample"),
+    ("multilabel", "shape_tags_cnn.json", ("tags", "out_features", 5),
+     "multilabel: the output of tags is [N, 5] but the data has 3 labels per sample"),
+    ("autoencode", "mnist_autoencoder.json", ("image", "unflattened_size", [1, 784]),
+     "autoencode: the output of image is [N, 1, 784] but the inputs are [N, 1, 28, 28]"),
+])
+def test_a_built_in_datasets_declaration_marks_the_output_node_before_any_loading(
+        task, template, edit, message, tmp_path, capsys):
+    from torchloom.engine.project import load_project, save_project
+    from torchloom.engine.resources import examples_dir
+    from torchloom.engine.tasks import task_for
+
+    project = load_project(examples_dir() / template)
+    node, param, value = edit
+    project.graph.node(node).params[param] = value
+    analysis = task_for(project).analyze(project)
+    shown = [e.message for e in analysis.nodes[analysis.output].errors]
+    assert any(message in m for m in shown), [e.describe() for e in analysis.problems]
+    save_project(project, tmp_path / "p.json")
+    assert main(["check", str(tmp_path / "p.json")]) == 1
+    assert message.split(":")[0] in capsys.readouterr().out
