@@ -97,7 +97,7 @@ def run_batch(kind: str, count: int, seed: int, current: Path | None = None) -> 
             if kind == "graph":
                 outcome = run_graph_spec(drawn)
             else:
-                outcome = run_project_bytes(drawn.data, folder)
+                outcome = run_project_bytes(drawn.data, folder, step_seconds=2.0)
         except Exception as exc:  # noqa: BLE001 - recorded, never hidden: that is the point
             report(t=time.perf_counter() - start, fail=_kind_of(exc), input=shown,
                    exc=f"{type(exc).__name__}: {str(exc)[:500]}",

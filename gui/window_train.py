@@ -137,6 +137,8 @@ class TrainActions:
         if c.last_result is not None and c.last_result.run_dir in mapping:
             c.last_result.run_dir = mapping[c.last_result.run_dir]
         self.weights_from = mapping.get(self.weights_from, self.weights_from)  # type: ignore
+        if self.plots is not None and self.plots.run_dir in mapping:  # a resume carries on
+            self.plots.run_dir = mapping[self.plots.run_dir]
         text = self.training_panel.message.text()
         for old, new in sorted(mapping.items(), key=lambda m: -len(str(m[0]))):  # longest
             for a, b in ((str(old), str(new)), (html.escape(str(old)), html.escape(str(new)))):
@@ -217,7 +219,15 @@ class TrainActions:
         self._last_request_project = request.project
         self._run_prepared = False  # until the worker has a job: failures are "could not start"
         self._ensure_plots()
-        self.plots.reset()
+        #: a resume of the run on show carries on its curves; of another, shows its epochs
+        self._carry_on = resume is not None and self.plots.run_dir == resume
+        if not self._carry_on:
+            self.plots.reset()
+            self.plots.run_dir = None
+            if resume is not None:
+                from torchloom.engine.train.history import read_metrics
+
+                self.plots.show_metrics(read_metrics(resume))
         self.plots.status.setText("Preparing: loading data and compiling…")
         self.training_panel.say("")
         self.show_plots()
@@ -286,6 +296,8 @@ class TrainActions:
 
     def _prepared(self, job: Any) -> None:
         self._run_prepared = True
+        if self.plots is not None:
+            self.plots.run_dir = job.run_dir
         self._run_warning = ""
         where = [f"Run folder: {job.run_dir}"] if job.run_dir else []
         self._run_notes = "<br>".join(where + list(job.notes))
@@ -293,6 +305,8 @@ class TrainActions:
 
     def _began(self, info: dict[str, Any]) -> None:
         if self.plots is not None:
+            if getattr(self, "_carry_on", False):
+                self.plots.resume(info)
             self.plots.set_epochs(info["epochs"])
             if not info.get("val_samples"):
                 self.plots.status.setText(f"Training on {info.get('device', '?')}: "

@@ -288,7 +288,8 @@ class Task:
                      running: dict[str, float], rate: float) -> BatchReport:
         return BatchReport(loop.epoch + 1, loop.config.epochs, loop.step, loop.step_in_epoch,
                            len(loop.starts), loop.total_steps, window["loss"],
-                           running["loss"], running.get("correct"), rate, loop.lr())
+                           running["loss"], running.get("correct"), rate, loop.lr(),
+                           batch_accuracy=window.get("correct"))
 
     def epoch_report(self, loop: "RunLoop", epoch: int, running: dict[str, float],
                      scores: dict[str, Any]) -> EpochReport:

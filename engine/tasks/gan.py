@@ -235,8 +235,9 @@ class Gan(Task):
     def batch_report(self, loop: Any, window: dict[str, float], running: dict[str, float],
                      rate: float) -> BatchReport:
         shown = self._running(running)
+        # the losses and the accuracies of the batches since the last report
         extra = {"d_loss": window["d_loss"], "g_loss": window["g_loss"],
-                 "d_real_acc": shown["d_real_acc"], "d_fake_acc": shown["d_fake_acc"]}
+                 "d_real_acc": window["real_hits"], "d_fake_acc": window["fake_hits"]}
         return BatchReport(loop.epoch + 1, loop.config.epochs, loop.step, loop.step_in_epoch,
                            len(loop.starts), loop.total_steps, window["g_loss"],
                            shown["g_loss"], None, rate, loop.config.lr, extra)

@@ -39,6 +39,9 @@ class BatchReport:
     #: The task's own numbers; empty for a classifier. A GAN's are listed in
     #: `engine.tasks.gan` (d_loss, g_loss, d_real_acc, d_fake_acc...).
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The accuracy of the batches since the previous report alone (`accuracy` is the
+    #: epoch's so far, which starts over each epoch): what a per-batch curve draws.
+    batch_accuracy: float | None = None
 
 
 @dataclass(frozen=True)

@@ -358,8 +358,9 @@ class RunLoop(LoopState):
     def _account(self, stats: torch.Tensor, sizes: list[int], lo: int, hi: int,
                  started: float) -> dict[str, float]:
         """Fold steps [lo, hi) of the epoch into the running totals (one device read) and
-        return each loss's mean over them. A NaN or infinite loss among them ends the run,
-        naming the step."""
+        return each stat over them alone: a loss's mean per step, a count over the samples
+        of those steps (the accuracy of the last few batches, not of the epoch so far). A NaN
+        or infinite loss among them ends the run, naming the step."""
         carry = self._carry
         if hi <= lo:
             carry["seconds"] = time.perf_counter() - started
@@ -378,10 +379,12 @@ class RunLoop(LoopState):
                 parts.append(row.sum())
         values = torch.stack(parts).tolist()
         window: dict[str, float] = {}
+        samples = sum(sizes[lo:hi])
         at = 0
         for j, stat in enumerate(self.task.stats):
             if stat.kind != "loss":
                 carry[stat.carry_key] += int(values[at])
+                window[stat.name] = values[at] / max(samples, 1)
                 at += 1
                 continue
             total, plain, bad_at, ok = values[at:at + 4]
@@ -393,7 +396,7 @@ class RunLoop(LoopState):
                     target_max=self.task.target_max(self), what=stat.label)
             carry[stat.carry_key] += total
             window[stat.name] = plain / (hi - lo)
-        carry["seen"] += sum(sizes[lo:hi])
+        carry["seen"] += samples
         carry["steps"] += hi - lo
         carry["seconds"] = time.perf_counter() - started
         return window

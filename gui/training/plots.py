@@ -5,7 +5,11 @@ regression's loss, MAE and R², a GAN's two losses and the discriminator's accur
 panel draws whatever it declares, and the sample grid for tasks whose runs draw samples.
 
 The x axis is epochs, fractional while an epoch runs, so a live run and the per-epoch
-curves of earlier runs share one axis. Points go into preallocated numpy buffers and the
+curves of earlier runs share one axis. Live training values are per batch (the batches
+since the previous report), drawn faint with a smoothed line over them: the training
+accuracy too, which as the epoch's running figure would restart at every epoch. A resumed
+run carries on the curve it stopped on. The ETA comes from the recent steady rate, not from
+the slow first batches. Points go into preallocated numpy buffers and the
 curves are given views of them: appending never copies the history, and redraws happen at
 most ten times a second (the controller coalesces reports).
 """
@@ -13,6 +17,7 @@ most ten times a second (the controller coalesces reports).
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -31,6 +36,8 @@ COLORS = ["#5b8def", "#f08c3a", "#3fa37a", "#d9486b", "#a86ad6"]
 #: thread needs. So no grid.
 GRID = False
 HISTORY_COLORS = ["#8d99ae", "#3fa37a", "#a86ad6", "#d9486b", "#2f9e9e"]
+#: Seconds of recent reports the ETA's rate is measured over.
+RATE_WINDOW = 10.0
 #: How the live values of the reports are named in legends.
 BATCH_NAMES = {"loss": "train", "accuracy": "train"}
 
@@ -77,8 +84,10 @@ def batch_value(report: Any, key: str) -> float | None:
     """A live report's value by the name a chart gives it."""
     if key == "loss":
         return float(report.loss)
-    if key == "accuracy":
-        return None if report.accuracy is None else float(report.accuracy)
+    if key == "accuracy":  # the last batches' accuracy; the epoch's where none is given
+        value = getattr(report, "batch_accuracy", None)
+        value = report.accuracy if value is None else value
+        return None if value is None else float(value)
     value = (getattr(report, "extra", None) or {}).get(key)
     return None if value is None else float(value)
 
@@ -169,6 +178,10 @@ class PlotsPanel(QWidget):
         self._loss_top, self._loss_bottom = -1.0, 0.0
         self._start_step: int | None = None
         self.points = 0
+        #: (time, step) of recent reports, for the ETA
+        self._recent: deque[tuple[float, int]] = deque()
+        #: the run folder the curves belong to (a resume of it carries on drawing)
+        self.run_dir: Any = None
         self.apply_theme()
 
     def _add_curves(self, plot: Any, chart: Any) -> None:
@@ -178,9 +191,6 @@ class PlotsPanel(QWidget):
             colour = next(colours)
             name = BATCH_NAMES.get(key, key)
             self.series[key] = Series()
-            if chart.percent:
-                self.batch_curves[key] = (plot.plot(pen=pen(colour, width=2), name=name), None)
-                continue
             raw = plot.plot(pen=pen(colour, width=1), name=f"{name} (batches)")
             raw.setOpacity(0.25)
             smooth = plot.plot(pen=pen(colour, width=2), name=f"{name} (smoothed)")
@@ -204,6 +214,7 @@ class PlotsPanel(QWidget):
     # ---- a run -------------------------------------------------------------------------
 
     def reset(self, info: dict[str, Any] | None = None) -> None:
+        self._recent.clear()
         for series in self.series.values():
             series.clear()
         for raw, smooth in self.batch_curves.values():
@@ -306,12 +317,53 @@ class PlotsPanel(QWidget):
         if not on:
             self._fit_loss_range(shrink=True)
 
-    def _show_progress(self, r: Any) -> None:
-        self.progress.setValue(int(r.step / max(r.total_steps, 1) * 1000))
+    def resume(self, info: dict[str, Any] | None = None) -> None:
+        """A resumed run of the curves on show: keep them and carry on drawing (points
+        after the resume point, which a stop in mid-epoch drew already, are dropped)."""
+        self._recent.clear()
+        self.started_at = time.perf_counter()
+        self._start_step = None
+        if info and "start_step" in info and "steps_per_epoch" in info:
+            x = info["start_step"] / max(info["steps_per_epoch"], 1)
+            for key in self.batch_curves:
+                series = self.series[key]
+                while series.n and series.xs[-1] > x + 1e-9:
+                    series.n -= 1
+            self._redraw_batches()
+        if info:
+            self.progress.setFormat(f"resuming on {info.get('device', '?')}…")
+
+    def show_metrics(self, rows: list[dict[str, Any]]) -> None:
+        """The epochs a run folder already holds (its metrics.csv), as this run's own
+        points: a run resumed in a new window shows its whole history."""
+        for key, curve in self.epoch_curves.items():
+            series = self.series[key]
+            for row in rows:
+                if row.get(key) is not None and row.get("epoch") is not None:
+                    series.append(float(row["epoch"]), float(row[key]))
+            curve.setData(series.xs, series.ys)
+        self._fit_loss_range(shrink=True)
+
+    def eta_seconds(self, r: Any, now: float | None = None) -> float:
+        """Seconds left, from the rate of the last `RATE_WINDOW` seconds of reports (the
+        first, slow batches of a run drop out of it); until there is such a window, from the
+        run's rate so far."""
+        now = time.perf_counter() if now is None else now
+        recent = self._recent
+        recent.append((now, r.step))
+        while len(recent) > 2 and now - recent[1][0] > RATE_WINDOW:
+            recent.popleft()
+        (t0, s0), (t1, s1) = recent[0], recent[-1]
+        if len(recent) >= 3 and t1 > t0 and s1 > s0:
+            return (r.total_steps - r.step) * (t1 - t0) / (s1 - s0)
         if self._start_step is None:  # a resumed run starts counting part-way
             self._start_step = r.step - 1
         done_here = max(r.step - self._start_step, 1)
-        remaining = (r.total_steps - r.step) * (time.perf_counter() - self.started_at) / done_here
+        return (r.total_steps - r.step) * (now - self.started_at) / done_here
+
+    def _show_progress(self, r: Any) -> None:
+        self.progress.setValue(int(r.step / max(r.total_steps, 1) * 1000))
+        remaining = self.eta_seconds(r)
         eta = time.strftime("%M:%S", time.gmtime(max(remaining, 0)))
         self.progress.setFormat(f"epoch {r.epoch}/{r.epochs} · step {r.step}/{r.total_steps} · "
                                 f"{r.samples_per_s:,.0f} samples/s · ETA {eta}")

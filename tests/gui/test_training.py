@@ -81,6 +81,8 @@ def test_stop_lands_within_one_batch_and_resume_continues_the_steps(window, tmp_
     assert stopped.step <= asked_at[0] + 1
     assert (stopped.run_dir / "state.pt").exists()
     assert window.training_panel.resume_button.isEnabled()
+    drawn = window.plots.series["loss"]
+    before, start = drawn.n, drawn.xs[0]
     firsts = []
     window.controller.reports.connect(lambda reports: firsts.append(reports[0].step))
     window._set_training_setting("epochs", 1)  # a shorter goal than 30, but past the stop
@@ -92,6 +94,10 @@ def test_stop_lands_within_one_batch_and_resume_continues_the_steps(window, tmp_
     resumed = window.controller.last_result
     assert firsts[0] > stopped.step and resumed.run_dir == stopped.run_dir
     assert resumed.step > stopped.step
+    # the resumed run's curve carries on the one drawn before the stop (issue 19, 8)
+    drawn = window.plots.series["loss"]
+    assert drawn.n > before and drawn.xs[0] == start
+    assert all(b > a for a, b in zip(drawn.xs, drawn.xs[1:]))
 
 
 def test_a_graph_with_errors_refuses_to_train_and_points_at_problems(window, tmp_path):

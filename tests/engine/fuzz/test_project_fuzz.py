@@ -56,7 +56,8 @@ BIG = big_cases()
 
 
 @pytest.mark.parametrize("damaged", BIG, ids=lambda d: d.how)
-def test_big_and_deep_files_are_read_in_bounded_time(tmp_path, damaged):
+def test_big_and_deep_files_are_read_whole_or_refused(tmp_path, damaged):
+    # how long they take is bench/fuzz_soak.py's to report, never a pass/fail here
     assert run_project_bytes(damaged.data, tmp_path) in ("file-error", "errors", "ran")
 
 
@@ -64,10 +65,10 @@ def test_big_and_deep_files_are_read_in_bounded_time(tmp_path, damaged):
                          ids=lambda d: d.how)
 def test_big_files_are_read_in_bounded_memory(tmp_path, damaged):
     # tracemalloc slows every allocation (a list of 5 million numbers takes seconds), so
-    # memory is measured on the 10 MB strings and the time limit is lifted here.
+    # memory is measured on the 10 MB strings.
     tracemalloc.start()
     try:
-        run_project_bytes(damaged.data, tmp_path, step_seconds=60.0)
+        run_project_bytes(damaged.data, tmp_path)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

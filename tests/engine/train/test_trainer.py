@@ -58,11 +58,13 @@ def test_stop_from_another_thread(tmp_path):
     worker.start()
     while not rec.of("batch"):
         time.sleep(0.01)
-    asked = time.perf_counter()
+    at = job.trainer.step
     job.trainer.stop()
-    worker.join(timeout=10)
-    assert not worker.is_alive() and time.perf_counter() - asked < 2
-    assert done[0].status == "stopped" and done[0].step < 200 * 45
+    worker.join(timeout=60)
+    # the stop lands within one batch: the step in progress ends, no other begins (counted
+    # in steps, not seconds: a busy machine must not turn this red)
+    assert not worker.is_alive() and done[0].status == "stopped"
+    assert at <= done[0].step <= at + 1
 
 
 def test_checkpoint_files(tmp_path):
