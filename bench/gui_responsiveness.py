@@ -4,7 +4,7 @@
 
 Trains the Keras MNIST CNN on mnist5k from the GUI's worker thread, offscreen, while a
 10 ms main-thread QTimer records how late each tick fires, and trains the same project
-headless (the engine Trainer alone, on a plain thread) in the same process; the two
+headless (the engine's run loop alone, on a plain thread) in the same process; the two
 alternate for a few pairs. Prints the time from Train to the
 first plotted point, the tick lateness, and the throughput ratio GUI / headless. Targets:
 first point < 1 s, lateness p99 < 30 ms, ratio >= 0.95. One warm-up epoch runs first, so

@@ -3,7 +3,7 @@
     python bench/probe_overhead.py [--device cpu|cuda] [--epochs 2] [--rounds 5] [--every 50]
 
 Trains the Keras MNIST CNN (resources/examples/mnist_cnn.json) on mnist5k at batch 64, the
-same seed both ways, and compares the Trainer's own samples/s (which counts the probe time:
+same seed both ways, and compares the run loop's own samples/s (which counts the probe time:
 a probe runs inside the training loop). Each probe captures every node on the run's probe
 batch (20 validation samples) and hands it to a callback that keeps it, as the GUI's does.
 Rounds alternate the order; the ratio is the median over rounds. On a busy 2-core machine

@@ -1,6 +1,6 @@
 """The in-memory dataset every loader returns, its train/validation split and normalisation.
 
-Everything is plain tensors on the CPU; the Trainer moves them to the device once. Image
+Everything is plain tensors on the CPU; the run loop moves them to the device once. Image
 folders too big for memory carry a `reader` instead of `x` and are streamed through a
 DataLoader.
 """

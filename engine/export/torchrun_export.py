@@ -2,7 +2,7 @@
 
 It is the path past one machine. The folder holds ``train.py`` (DistributedDataParallel,
 see `torchrun_template`), ``model.py`` (the `python` export), ``data.npz`` (the project's
-data already prepared the way the Trainer prepares it: fitted to the Input, split with the
+data already prepared the way the run loop prepares it: fitted to the Input, split with the
 project's seed, normalised with the training split's statistics) and ``init.pt`` (the
 weights a Torchloom run would start from), so the script needs no Torchloom and a run on N
 processes starts where a Torchloom run starts.

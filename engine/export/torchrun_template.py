@@ -2,7 +2,7 @@
 
 Kept apart from `torchrun_export` so the script reads as the script it is. The export fills
 in ``__TITLE__`` and ``__CONFIG__`` (the project's training settings); nothing else in it
-is generated. It mirrors Torchloom's Trainer (same optimisers, loss, cosine schedule, same
+is generated. It mirrors Torchloom's run loop (same optimisers, loss, cosine schedule, same
 dropped one-sample last batch) so a run on N processes lands where a Torchloom run does.
 """
 

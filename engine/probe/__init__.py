@@ -1,6 +1,6 @@
 """Looking inside a model: activations, attention per head, predictions, saliency, weight
 statistics and per-node cost. Nothing here imports Qt; the GUI's inspect and evaluate
-panels, `torchloom probe` and the Trainer's live probes all call these functions.
+panels, `torchloom probe` and the run loop's live probes all call these functions.
 
 Names are imported on first use, like the data and train packages.
 """

@@ -173,7 +173,7 @@ def memory_estimate(graph: Graph, analysis: Analysis, batch_size: int, optimizer
     - activations: every node's output at the batch, counted twice (the output itself and
       what backward saves for it); half that under amp "bf16"/"fp16".
 
-    Left out: the dataset (the Trainer keeps in-memory data on the device as well), the
+    Left out: the dataset (the run loop keeps in-memory data on the device as well), the
     framework's own workspace (cuDNN, the CUDA context, a few hundred MB on a GPU) and
     fragmentation of the allocator. Only nodes that feed the output count, as only those
     are compiled.

@@ -142,24 +142,11 @@ def predict(trained: "TrainedModel", data: "Dataset", batch_size: int = 512) -> 
     """
     if not data.classes:
         raise ProbeError("predictions need class labels; this dataset is a regression")
-    n = len(data)
-    if n == 0:
-        raise ProbeError("the split has no samples to evaluate")
-    model = trained.model
-    was_training = model.training
-    model.eval()
-    chunks = []
-    try:
-        with torch.no_grad():
-            for start in range(0, n, batch_size):
-                index = torch.arange(start, min(start + batch_size, n))
-                out = model(trained.prepare(data.read(index)))
-                out = out[0] if isinstance(out, tuple) else out
-                if out.dim() != 2 or out.shape[1] != len(data.classes):
-                    shown = "[" + ", ".join(map(str, out.shape)) + "]"
-                    raise ProbeError(f"the model's output is {shown}, not one score per class "
-                                     f"([N, {len(data.classes)}])")
-                chunks.append(out.float().cpu())
-    finally:
-        model.train(was_training)
-    return Predictions.from_logits(torch.cat(chunks), data.y, data.classes)
+    from .evaluations import model_outputs
+
+    out = model_outputs(trained, data, batch_size)
+    if out.dim() != 2 or out.shape[1] != len(data.classes):
+        shown = "[" + ", ".join(["N", *map(str, out.shape[1:])]) + "]"
+        raise ProbeError(f"the model's output is {shown}, not one score per class "
+                         f"([N, {len(data.classes)}])")
+    return Predictions.from_logits(out, data.y, data.classes)

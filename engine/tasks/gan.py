@@ -72,6 +72,7 @@ class Gan(Task):
     export_formats = ("python",)
     samples = True
     data_graph = "discriminator"
+    targets = "none"  # the samples are imitated; their labels, if any, are not used
 
     def __init__(self) -> None:
         self.fixed_z: Any = None
@@ -137,7 +138,7 @@ class Gan(Task):
         if not checked.ok:
             raise CompileError(checked.errors)
         base = project.path.parent if project.path is not None else None
-        data = load_dataset(project.dataset, base, "none")  # the samples are imitated
+        data = load_dataset(project.dataset, base, self.targets)
         d_input = _input_id(project)
         spec = checked.discriminator.nodes[d_input].spec
         assert spec is not None

@@ -1,4 +1,4 @@
-"""What the Trainer reports, and the callback interface it reports through.
+"""What the run loop reports, and the callback interface it reports through.
 
 Callbacks run on the training thread. They must return quickly: the GUI's callback only
 emits a Qt signal, the command line's only moves a progress bar.

@@ -47,7 +47,7 @@ __all__ = ["CHECKPOINT_FILE", "METRICS_FILE", "MODEL_FILE", "PROJECT_FILE", "RUN
            "STATE_FILE"]
 
 CHECKPOINT_FORMAT = "torchloom-checkpoint"
-STATE_FORMAT = "torchloom-state"  # the Trainer's state_dict format
+STATE_FORMAT = "torchloom-state"  # the run loop's state_dict format
 #: safetensors refuses headers above 100 MB; so does the header peek here.
 _MAX_HEADER = 100 * 1024 * 1024
 

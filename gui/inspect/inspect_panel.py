@@ -4,7 +4,7 @@ Click a node on the canvas: convolutions show their feature maps, attention bloc
 heatmap per head, everything else a histogram and its strongest units. After a run (or
 when a run is picked in Runs) the run's weights are loaded and the whole probe batch is
 captured once, off the GUI thread; clicking through nodes then only redraws. While
-training, live probes from the Trainer replace the capture, so the maps change as the
+training, live probes from the run loop replace the capture, so the maps change as the
 model learns.
 """
 

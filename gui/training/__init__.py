@@ -1,1 +1,1 @@
-"""Click-to-train: the worker thread around the engine Trainer and the panels that show it."""
+"""Click-to-train: the worker thread around the engine's run loop and the panels that show it."""

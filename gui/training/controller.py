@@ -1,10 +1,10 @@
 """Training beside the GUI: a QThread worker around the engine's `prepare_training` and
-Trainer, whose callbacks become Qt signals.
+run loop, whose callbacks become Qt signals.
 
 Everything slow (loading data, compiling, moving data to the device, training) happens on
-the worker thread. Reports arrive at most every 0.1 s from the Trainer and are coalesced
+the worker thread. Reports arrive at most every 0.1 s from the run loop and are coalesced
 here into one `reports` signal per 300 ms, so the plots redraw at a human rate whatever the
-batch rate. Stop is the Trainer's cooperative stop: it lands within one batch.
+batch rate. Stop is the run loop's cooperative stop: it lands within one batch.
 """
 
 from __future__ import annotations
