@@ -76,8 +76,10 @@ class Document(QObject):
         for key, graph in self.graphs().items():
             self._listeners[key] = graph.events.any.connect(
                 lambda event, k=key: self._on_event(event, k))
-        # the task checks the graph against the data (a GAN's generator against the samples)
-        self.settings_changed.connect(self._refresh.start)
+        # the task checks the graph against the data (a GAN's generator against the samples,
+        # a segmentation's output against the masks): a new task or dataset re-checks it
+        self._checked_against: Any = None
+        self.settings_changed.connect(self._data_or_task_changed)
         self._waiting_for_engine = not self.loader.is_ready
         if self._waiting_for_engine:
             self.loader.ready.connect(self.refresh)
@@ -209,6 +211,12 @@ class Document(QObject):
         if event.kind != "node_moved":
             self._refresh.start()
 
+    def _data_or_task_changed(self) -> None:
+        """Only what the analysis depends on (the task, the dataset) re-checks the graph;
+        another training setting (epochs, lr) does not."""
+        if (self.project.task, repr(self.project.dataset)) != self._checked_against:
+            self._refresh.start()
+
     def refresh(self) -> None:
         """Infer shapes now (cached per block, so an edit re-measures only what changed)."""
         if not self.loader.is_ready:
@@ -217,6 +225,7 @@ class Document(QObject):
             self.loader.ready.disconnect(self.refresh)
             self._waiting_for_engine = False
         self._refresh.stop()
+        self._checked_against = (self.project.task, repr(self.project.dataset))
         checked = self.task().analyze(self.project)
         several = getattr(checked, "analyses", None)  # a GAN's: one per graph, and between
         self.gan_analysis = checked if several is not None else None

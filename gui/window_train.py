@@ -29,6 +29,8 @@ class TrainActions:
     def _build_training(self) -> None:
         self.controller = TrainingController(self)  # type: ignore[arg-type]
         self.weights_from: Path | None = None
+        #: the run starting resumes the one the plots show: its curves carry on
+        self._carry_on = False
         self.data_panel = DataPanel(self)  # type: ignore[arg-type]
         self.training_panel = TrainingPanel(self)  # type: ignore[arg-type]
         self.runs_panel = RunsPanel(self)  # type: ignore[arg-type]
@@ -219,7 +221,7 @@ class TrainActions:
         self._last_request_project = request.project
         self._run_prepared = False  # until the worker has a job: failures are "could not start"
         self._ensure_plots()
-        #: a resume of the run on show carries on its curves; of another, shows its epochs
+        # a resume of the run on show carries on its curves; of another, shows its epochs
         self._carry_on = resume is not None and self.plots.run_dir == resume
         if not self._carry_on:
             self.plots.reset()
@@ -305,7 +307,7 @@ class TrainActions:
 
     def _began(self, info: dict[str, Any]) -> None:
         if self.plots is not None:
-            if getattr(self, "_carry_on", False):
+            if self._carry_on:
                 self.plots.resume(info)
             self.plots.set_epochs(info["epochs"])
             if not info.get("val_samples"):

@@ -61,7 +61,7 @@ def export_torchrun(project: Project, out: Path, weights: Path | None = None) ->
     model = prepare_model(project, weights, fmt=FMT)
     config = _training_config(project)
     split, notes = _split(project)
-    arrays = data_arrays(split, task_for(project).data_arrays_targets)
+    arrays = data_arrays(split, task_for(project).targets_to_device)
     try:
         out.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=".torchloom-export-", dir=out))

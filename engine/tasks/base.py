@@ -47,7 +47,7 @@ class Chart:
             with a smoothed line over them.
         epoch: per-epoch metrics drawn as points (``val_loss``).
         history: the metrics drawn for earlier runs (default: `epoch`).
-        percent: values in [0, 1] (accuracies): a fixed axis, no smoothing.
+        percent: values in [0, 1] (accuracies): a fixed axis.
     """
 
     title: str

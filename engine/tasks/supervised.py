@@ -15,7 +15,6 @@ from ..project import Project
 from .base import Prepared, Task
 
 if TYPE_CHECKING:
-    import torch
 
     from ..data.dataset import Dataset, Split
     from ..shapes import Analysis
@@ -148,7 +147,3 @@ class SupervisedTask(Task):
         probe = choose_probe_batch(split.val if len(split.val) else split.train,
                                    seed=config.seed)
         return Prepared(model, split, node_ids, notes, probe=probe)
-
-    def data_arrays_targets(self, y: "torch.Tensor") -> "torch.Tensor":
-        """Targets as the run loop feeds them, for files written outside it (torchrun)."""
-        return self.targets_to_device(y)

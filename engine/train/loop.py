@@ -87,6 +87,8 @@ class RunLoop(LoopState):
         self._probe_x: torch.Tensor | None = None
         self.device = resolve_device(config.device)
         self.amp_dtype = check_amp(config.amp, self.device) if task.uses("amp") else None
+        #: whether the learning rate follows `config.schedule` (asked once, not per step)
+        self.scheduled = config.schedule != "constant" and task.uses("schedule")
         self.history: list[EpochReport] = []
         self.epoch = 0  # 0-based epoch in progress
         self.step_in_epoch = 0
@@ -282,8 +284,7 @@ class RunLoop(LoopState):
 
     def lr(self) -> float:
         """The learning rate at the current step (cosine decays it to zero over the run)."""
-        if self.config.schedule != "cosine" or not self.total_steps \
-                or not self.task.uses("schedule"):
+        if not self.scheduled or self.config.schedule != "cosine" or not self.total_steps:
             return self.config.lr
         return self.config.lr * 0.5 * (1 + math.cos(math.pi * self.step / self.total_steps))
 
@@ -319,14 +320,13 @@ class RunLoop(LoopState):
         reported = first
         started = time.perf_counter() - self._carry["seconds"]
         last_time = time.perf_counter()
-        scheduled = cfg.schedule != "constant" and task.uses("schedule")
         self._phase = "training"
         for i in range(first, steps):
             if self._stop.is_set():
                 self._account(stats, sizes, reported, i, started)
                 return False
             idx = perm[self.starts[i]:self.starts[i] + cfg.batch_size]
-            if scheduled:
+            if self.scheduled:
                 lr = self.lr()
                 for optimizer in self.optimizers.values():
                     for group in optimizer.param_groups:

@@ -178,7 +178,7 @@ class EvaluatePanel(QWidget):
             if "confusion" in task.views and not data.classes:
                 return None
             with lock:
-                return task.evaluate(trained, data), data, name
+                return task.views, task.evaluate(trained, data), data, name
 
         self.jobs.submit("predict", work, self._predicted, self._failed)
 
@@ -210,13 +210,11 @@ class EvaluatePanel(QWidget):
         if result is None:
             self.say(REGRESSION)
             return
-        from torchloom.engine.probe.predictions import Predictions
-
-        preds, data, name = result
-        if isinstance(preds, Predictions):  # a classifier's
+        views, preds, data, name = result
+        if "confusion" in views:  # a classifier's: the matrix, its samples, saliency
             self.show_predictions(preds, data, name)
             return
-        self.task_view.show_eval(preds)  # the task's own evaluation
+        self.task_view.show_eval(preds, views[0])  # the view the task declares
         self.stack.setCurrentWidget(self.task_view)
 
     def _failed(self, message: str) -> None:

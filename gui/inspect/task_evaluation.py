@@ -293,24 +293,23 @@ class ReconstructionView(QWidget):
         self.pages.setCurrentWidget(self.curves)
 
 
-#: The view for each kind of evaluation, by the class name `evaluate` returns.
-VIEWS = {"RegressionEval": RegressionView, "LabelEval": LabelView, "MaskEval": MaskView,
-         "ReconstructionEval": ReconstructionView}
+#: The widget of each Evaluate view, by the name a task declares in its `views`.
+VIEWS = {"scatter": RegressionView, "labels": LabelView, "masks": MaskView,
+         "reconstructions": ReconstructionView}
 
 
 class TaskEvaluation(QStackedWidget):
-    """Shows whichever evaluation it is given, in its view (made on first use)."""
+    """Shows a task's evaluation in the view the task declares (made on first use)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.views: dict[str, QWidget] = {}
 
-    def show_eval(self, ev: Any) -> QWidget:
-        kind = type(ev).__name__
-        if kind not in self.views:
-            self.views[kind] = VIEWS[kind]()
-            self.addWidget(self.views[kind])
-        view = self.views[kind]
+    def show_eval(self, ev: Any, name: str) -> QWidget:
+        if name not in self.views:
+            self.views[name] = VIEWS[name]()
+            self.addWidget(self.views[name])
+        view = self.views[name]
         view.show_eval(ev)  # type: ignore[attr-defined]
         self.setCurrentWidget(view)
         return view

@@ -145,7 +145,7 @@ class PlotsPanel(QWidget):
         self.plots: list[Any] = []
         #: live values by report key, and per-epoch metrics by name
         self.series: dict[str, Series] = {}
-        #: (raw, smoothed or None) curves of each live value; points of each epoch metric
+        #: (raw, smoothed) curves of each live value; points of each epoch metric
         self.batch_curves: dict[str, tuple[Any, Any]] = {}
         self.epoch_curves: dict[str, Any] = {}
         for chart in self.charts:
@@ -219,8 +219,7 @@ class PlotsPanel(QWidget):
             series.clear()
         for raw, smooth in self.batch_curves.values():
             raw.setData([], [])
-            if smooth is not None:
-                smooth.setData([], [])
+            smooth.setData([], [])
         for curve in self.epoch_curves.values():
             curve.setData([], [])
         if self.samples is not None:
@@ -308,8 +307,7 @@ class PlotsPanel(QWidget):
         for key, (raw, smooth) in self.batch_curves.items():
             series = self.series[key]
             raw.setData(series.xs, series.ys)
-            if smooth is not None:
-                smooth.setData(series.xs, ema(series.ys, alpha) if series.n else series.ys)
+            smooth.setData(series.xs, ema(series.ys, alpha) if series.n else series.ys)
 
     def _set_log(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)

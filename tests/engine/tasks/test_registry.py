@@ -92,3 +92,4 @@ def test_every_task_has_a_template_of_its_own_task_that_checks():
         project = load_project(examples_dir() / task.template)
         assert project.task == name, task.template
         assert task().analyze(project).ok, task.template
+
