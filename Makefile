@@ -34,11 +34,12 @@ lint: setup
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check engine gui tests bench docs
 
+# One worker per core (tests/conftest.py gives each one torch thread).
 test: setup lint
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n auto --dist worksteal
 
 test-fast: setup
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m "not slow" -q
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n auto --dist worksteal -m "not slow" -q
 
 screenshots: setup
 	for f in resources/examples/*.json; do \

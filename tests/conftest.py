@@ -9,6 +9,11 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TORCHLOOM_DATA_DIR", tempfile.mkdtemp(prefix="torchloom-tests-"))
+# `make test` runs one pytest-xdist worker per core; each computes with one thread. Two
+# workers with torch's default team each oversubscribe the cores, and OpenMP threads that
+# spin while they wait made the whole suite 3.4x slower that way, not merely shared.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)
