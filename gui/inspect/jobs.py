@@ -37,9 +37,9 @@ class Jobs(QObject):
 
         def work() -> None:
             try:
-                import torch
+                from ..engine_loader import set_thread_count
 
-                torch.set_num_threads(1)
+                set_thread_count(1)
                 result, error = fn(), None
             except Exception as exc:  # noqa: BLE001 - shown where the job was asked for
                 describe = getattr(exc, "describe", None)

@@ -3,7 +3,7 @@ run loop, whose callbacks become Qt signals.
 
 Everything slow (loading data, compiling, moving data to the device, training) happens on
 the worker thread. Reports arrive at most every 0.1 s from the run loop and are coalesced
-here into one `reports` signal per 300 ms, so the plots redraw at a human rate whatever the
+here into one `reports` signal per 500 ms, so the plots redraw at a human rate whatever the
 batch rate. Stop is the run loop's cooperative stop: it lands within one batch.
 """
 
@@ -21,9 +21,10 @@ from torchloom.engine.project import Project, dumps_project, loads_project
 from torchloom.engine.train.callbacks import BatchReport, Callback, EpochReport, TrainResult
 
 #: Plots redraw at most this often. A redraw costs the GUI thread 1-4 ms of Python, and
-#: holds the GIL the training thread needs: at ~3 redraws a second training keeps ~97 % of
-#: its headless speed, at 5 about 93 % (bench/gui_responsiveness.py, this machine).
-FLUSH_MS = 300
+#: holds the GIL the training thread needs: with a redraw every 300 ms training kept 0.92x
+#: of `torchloom train`'s speed, every 500 ms 0.95-0.96x (bench/gui_responsiveness.py, two
+#: cores). Two updates a second still read as live.
+FLUSH_MS = 500
 
 
 @dataclass
@@ -97,13 +98,11 @@ class TrainingWorker(QObject):
                 thread.quit()
 
     def _run(self) -> None:
-        import torch
-
         from torchloom.engine.tasks.prepare import prepare_training
 
-        from ..engine_loader import engine_loader
+        from ..engine_loader import engine_loader, set_thread_count
 
-        torch.set_num_threads(engine_loader().train_threads)  # this thread's own setting
+        set_thread_count(engine_loader().train_threads)
         req = self.request
         try:
             job = prepare_training(req.project, overrides=req.overrides, resume=req.resume,
