@@ -105,6 +105,23 @@ def plan_add(graph: Graph, type_name: str, pos: tuple[float, float] | None = Non
     return [Op("add_node", node=Node(node.id, node.type, dict(node.params), node.pos))]
 
 
+def plan_add_after(graph: Graph, type_name: str, after: str,
+                   pos: tuple[float, float] | None = None, params: dict[str, Any] | None = None,
+                   node_id: str | None = None) -> list[Op]:
+    """Add a block fed by `after`: the new block's first input takes `after`'s output, in
+    one edit (Tab or a palette double-click with one block selected, so a chain can be
+    typed). A block without inputs (an Input) is only added."""
+    graph.node(after)  # a missing node raises the engine's error before anything is planned
+    ops = plan_add(graph, type_name, pos, params, node_id)
+    node = ops[0].node
+    assert node is not None
+    block = block_for(node.type, graph.units)
+    if block is None or not block.inputs:
+        return ops
+    port = None if len(block.inputs) == 1 else block.inputs[0].name
+    return ops + [Op("connect", edge=Edge(after, node.id, port))]
+
+
 def plan_connect(graph: Graph, src: str, dst: str, port: str | None = None) -> list[Op]:
     """Wire src into dst (the first free input when `port` is None); raises the engine's
     typed error when the wire is refused (a loop, a taken input)."""
