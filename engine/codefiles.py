@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from .errors import CodeTrustError, ModelImportError
 from .fileio import atomic_write_text
+from .safe_read import FileTooBigError, read_limited
 from .userdata import data_dir
 
 if TYPE_CHECKING:
@@ -47,11 +48,10 @@ def file_sha256(path: Path) -> str:
 
 def _read(path: Path) -> bytes:
     try:
-        size = path.stat().st_size
-        if size > MAX_CODE_BYTES:
-            raise ModelImportError(f"is {size // 1024} KiB; a code file is at most "
-                                   f"{MAX_CODE_BYTES // 2**20} MiB", path=str(path))
-        return path.read_bytes()
+        return read_limited(path, MAX_CODE_BYTES)
+    except FileTooBigError as exc:
+        raise ModelImportError(f"is {exc.size // 1024} KiB or more; a code file is at most "
+                               f"{MAX_CODE_BYTES // 2**20} MiB", path=str(path)) from None
     except FileNotFoundError:
         raise ModelImportError("no such code file (it belongs next to the project file)",
                                path=str(path)) from None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import NewerVersionError, ProjectFileError
+from .safe_read import FileTooBigError, NotAFileError, read_limited
 from .fileio import atomic_write_text
 from .graph import Edge, Graph, Node
 from .jsontree import check_tree
@@ -180,13 +181,12 @@ def load_project(path: str | os.PathLike[str]) -> Project:
     shown = str(path)
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if p.is_dir():
-            raise ProjectFileError("is a folder, not a project file", path=shown)
-        if size > MAX_FILE_BYTES:
-            raise ProjectFileError(f"is {size / 2**20:.0f} MiB; a project file is at most "
-                                   f"{MAX_FILE_BYTES // 2**20} MiB", path=shown)
-        raw = p.read_bytes()
+        raw = read_limited(p, MAX_FILE_BYTES)
+    except NotAFileError as exc:
+        raise ProjectFileError(f"is {exc.kind}, not a project file", path=shown) from None
+    except FileTooBigError as exc:
+        raise ProjectFileError(f"is {exc.size / 2**20:.0f} MiB or more; a project file is at "
+                               f"most {MAX_FILE_BYTES // 2**20} MiB", path=shown) from None
     except FileNotFoundError:
         raise ProjectFileError("no such file", path=shown) from None
     except PermissionError:

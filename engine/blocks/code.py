@@ -47,10 +47,17 @@ class CodeBlock(Block):
 
         if not params["file"] or not params["class_name"]:
             raise BlockCheckError("choose the Python file and the class name of your module")
+        from ..safe_read import NotAFileError, check_regular
+
         path = Path(params["file"])
-        if not path.is_file():
+        try:
+            check_regular(path)
+        except NotAFileError as exc:
+            raise BlockCheckError(f"the code file {path} is {exc.kind}, not a Python file") \
+                from None
+        except OSError:
             raise BlockCheckError(f"the code file {path.name} is missing: it belongs next to "
-                                  "the project file")
+                                  "the project file") from None
         if not is_trusted(path):
             raise BlockCheckError(f"not trusted: {path.name}: {TRUST_HINT}")
         try:

@@ -110,10 +110,11 @@ _OTHER_CHECKS = {"script_compiles": "the script compiles",
 
 def _normalization_note(run_dir: Path) -> list[str]:
     """Training fed the model normalised inputs; an exported model expects them too."""
-    from ..train.runfiles import RUN_FILE
+    from ..safe_read import read_limited
+    from ..train.runfiles import MAX_RECORD_BYTES, RUN_FILE
 
     try:
-        info = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
+        info = json.loads(read_limited(run_dir / RUN_FILE, MAX_RECORD_BYTES))
         norm = info["data"]["normalization"]
         mean, std = list(norm["mean"]), list(norm["std"])
     except (OSError, ValueError, KeyError, TypeError):  # no run.json, or no normalisation

@@ -37,12 +37,15 @@ def read_samples(path: str, limit: int | None = None) -> np.ndarray:
     names the file. Nothing in it is unpickled."""
     import numpy as np
 
+    from ..safe_read import NotAFileError, check_regular
+
     try:
+        check_regular(path)  # numpy would wait on a FIFO and read a device for ever
         loaded = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise ProbeError("no such file", path=path) from None
-    except IsADirectoryError:
-        raise ProbeError("is a folder, not an .npz file", path=path) from None
+    except NotAFileError as exc:
+        raise ProbeError(f"is {exc.kind}, not an .npz file", path=path) from None
     except ValueError as exc:  # numpy guesses "pickle" for any file it does not recognise
         reason = "not an .npz file" if "pickle" in str(exc) else f"cannot be read ({exc})"
         raise ProbeError(reason, path=path) from None

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
+from ..safe_read import file_size, open_regular
 
 #: Files (and what a gzipped file unpacks to) above this size are refused before they are
 #: read into memory.
@@ -28,8 +29,7 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 MAX_LABEL = 2**53
 
 
-def check_size(path: Path) -> None:
-    size = path.stat().st_size
+def check_size(path: Path, size: int) -> None:
     if size > MAX_TABLE_BYTES:
         raise DataError(f"is {size / 2**30:.1f} GiB; files above {MAX_TABLE_BYTES // 2**30} "
                         "GiB are not read into memory", path=str(path))
@@ -53,8 +53,10 @@ def read_data(path: Path) -> bytes:
     The unpacked size is bounded too, so a small gzip bomb cannot fill the memory."""
     shown = str(path)
     try:
-        check_size(path)
-        raw = path.read_bytes()
+        with open_regular(path) as handle:
+            check_size(path, file_size(handle))
+            raw = handle.read(MAX_TABLE_BYTES + 1)  # what /proc and growing files claim lies
+        check_size(path, len(raw))
     except FileNotFoundError:
         raise DataError("no such file", path=shown) from None
     except OSError as exc:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
+from ..safe_read import NotAFileError, check_regular
 from .dataset import Dataset
 from .files import exists, first_unusable, read_data, size_text, targets
 
@@ -25,8 +26,10 @@ def read_idx(path: Path) -> np.ndarray:
     shown = str(path)
     if not exists(path):
         raise DataError("no such file", path=shown)
-    if not path.is_file():
-        raise DataError("is not a file", path=shown)
+    try:
+        check_regular(path)
+    except NotAFileError as exc:
+        raise DataError(f"is {exc.kind}, not an IDX file", path=shown) from None
     raw = read_data(path)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
         raise DataError("is not an IDX file (wrong magic number): expected the MNIST format, "

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
+from ..safe_read import open_regular
 from .dataset import Dataset
 from .files import printable, reason
 
@@ -50,7 +51,7 @@ def decode(path: Path, size: tuple[int, int], mode: str) -> np.ndarray:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow warns on odd but readable files
-        with Image.open(path) as img:
+        with open_regular(path) as handle, Image.open(handle) as img:
             img = img.convert(mode).resize((size[1], size[0]), Image.Resampling.BILINEAR)
             arr = np.asarray(img, dtype=np.float32) / 255.0
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
@@ -60,7 +61,7 @@ def _verify(path: Path) -> None:
     """Raises what Pillow raises for a broken file, without decoding the pixels."""
     from PIL import Image
 
-    with Image.open(path) as img:
+    with open_regular(path) as handle, Image.open(handle) as img:
         img.verify()
 
 

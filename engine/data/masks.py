@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
+from ..safe_read import open_regular
 from .dataset import Dataset
 from .files import printable, reason
 from .images import IMAGE_EXTENSIONS, MAX_IN_MEMORY_BYTES, _mode, _size, _why, decode
@@ -31,7 +32,7 @@ def decode_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with Image.open(path) as img:
+        with open_regular(path) as handle, Image.open(handle) as img:
             if img.mode not in ("L", "P", "I", "I;16", "1"):
                 raise DataError(f"is a {img.mode} image; a mask is one channel (grey or "
                                 "palette) whose values are the class of each pixel",

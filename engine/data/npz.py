@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
+from ..safe_read import file_size, open_regular
 from .dataset import Dataset
 from .files import (MAX_TABLE_BYTES, check_size, first_unusable, printable, reason, size_text,
                     targets)
@@ -31,11 +32,11 @@ def load_npz(path: Path, spec: dict[str, Any], task: str) -> Dataset:
     shown = str(path)
     x_key, y_key = _key(spec, "x_key", "x"), _key(spec, "y_key", "y")
     try:
-        check_size(path)
-        if path.stat().st_size == 0:
-            raise DataError("is empty (0 bytes): an .npz archive holds arrays x and y",
-                            path=shown)
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
+            check_size(path, file_size(handle))
+            if file_size(handle) == 0:
+                raise DataError("is empty (0 bytes): an .npz archive holds arrays x and y",
+                                path=shown)
             if handle.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
                 raise DataError("holds one array (an .npy file), not named arrays: save x and y "
                                 "together with numpy.savez(path, x=..., y=...)", path=shown)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
+from ..safe_read import NotAFileError, check_regular
 from .builtin import load_builtin
 from .dataset import Dataset
 from .files import exists, printable
@@ -80,8 +81,10 @@ def load_dataset(spec: Any, base_dir: str | Path | None = None,
         return load_image_folder(path, spec)
     if path.is_dir():
         raise DataError(f"is a folder, but the format {fmt} needs a file", path=str(path))
-    if not path.is_file():  # a pipe or a device would block or never end
-        raise DataError("is not a regular file", path=str(path))
+    try:
+        check_regular(path)  # a pipe or a device would block or never end
+    except NotAFileError as exc:
+        raise DataError(f"is {exc.kind}, not a data file", path=str(path)) from None
     if fmt == "npz":
         return load_npz(path, spec, task)
     if fmt == "csv":

@@ -24,6 +24,7 @@ from torch import fx
 
 from ..errors import ModelImportError
 from ..project import Project
+from ..safe_read import NotAFileError, check_regular
 from .build import Built, new_graph, place
 from .mapping import collapse, window
 from .pt2_read import (READERS, Group, arg, op_name, product, unflatten_params,
@@ -95,8 +96,12 @@ def import_pt2(path: Path, out: Path) -> ImportResult:
 
 
 def _load(path: Path) -> Any:
-    if not path.is_file():
-        raise ModelImportError("no such file", path=str(path))
+    try:
+        check_regular(path)
+    except NotAFileError as exc:
+        raise ModelImportError(f"is {exc.kind}, not a .pt2 file", path=str(path)) from None
+    except OSError:
+        raise ModelImportError("no such file", path=str(path)) from None
     refuse_pickles(path)
     try:
         with _quiet(), _weights_only():

@@ -22,7 +22,9 @@ from typing import Any, Iterator
 
 from torch import nn
 
+from ..codefiles import MAX_CODE_BYTES
 from ..errors import ModelImportError
+from ..safe_read import read_limited
 
 
 @dataclass
@@ -130,10 +132,10 @@ def _on_path(folder: Path) -> Iterator[None]:
 def _execute(path: Path) -> types.ModuleType:
     """Run the file as a module with a unique name (two imports never share state)."""
     resolved = path.resolve()
-    digest = hashlib.sha256(str(resolved).encode() + path.read_bytes()).hexdigest()[:12]
-    name = f"torchloom_import_{digest}_{_ident(path.stem)}"
     try:
-        source = path.read_bytes()
+        source = read_limited(path, MAX_CODE_BYTES)
+        digest = hashlib.sha256(str(resolved).encode() + source).hexdigest()[:12]
+        name = f"torchloom_import_{digest}_{_ident(path.stem)}"
         compile(source, str(path), "exec")
     except SyntaxError as exc:
         raise ModelImportError(f"has a syntax error: {exc.msg}", path=str(path),

@@ -17,6 +17,7 @@ import torch
 from ..data.dataset import Dataset
 from ..errors import ProbeError
 from ..fileio import atomic_write_bytes
+from ..safe_read import check_regular
 
 
 @dataclass
@@ -54,6 +55,7 @@ class ProbeBatch:
     @classmethod
     def load(cls, path: Path) -> "ProbeBatch":
         try:
+            check_regular(path)
             with np.load(path, allow_pickle=False) as data:
                 x, y, index = data["x"], data["y"], data["index"]
                 classes = [str(c) for c in data["classes"]] if "classes" in data else []

@@ -22,7 +22,8 @@ from ..graph import Graph
 from ..project import Project, graph_to_dict
 from ..shapes import Analysis, infer
 from ..train import checkpoint as ckpt
-from ..train.runfiles import PROBE_FILE, RUN_FILE
+from ..safe_read import read_limited
+from ..train.runfiles import MAX_RECORD_BYTES, PROBE_FILE, RUN_FILE
 from .batch import ProbeBatch, choose_probe_batch
 
 
@@ -148,6 +149,6 @@ def probe_batch_for(trained: TrainedModel) -> ProbeBatch:
 
 def _read_info(run_dir: Path) -> dict[str, Any]:
     try:
-        return json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
+        return json.loads(read_limited(run_dir / RUN_FILE, MAX_RECORD_BYTES))
     except (OSError, ValueError):
         return {}

@@ -38,10 +38,11 @@ from torch import nn
 
 from ..errors import ProjectFileError, TorchloomError
 from ..fileio import atomic_write_bytes, atomic_write_text
-from ..project import Project, dumps_project, loads_project
+from ..project import MAX_FILE_BYTES, Project, dumps_project, loads_project
+from ..safe_read import FileTooBigError, NotAFileError, open_regular, read_limited, size_text
 from .callbacks import METRIC_COLUMNS, EpochReport
-from .runfiles import (CHECKPOINT_FILE, METRICS_FILE, MODEL_FILE, PROJECT_FILE, RUN_FILE,
-                       STATE_FILE)
+from .runfiles import (CHECKPOINT_FILE, MAX_RECORD_BYTES, METRICS_FILE, MODEL_FILE, PROJECT_FILE,
+                       RUN_FILE, STATE_FILE)
 
 __all__ = ["CHECKPOINT_FILE", "METRICS_FILE", "MODEL_FILE", "PROJECT_FILE", "RUN_FILE",
            "STATE_FILE"]
@@ -50,6 +51,8 @@ CHECKPOINT_FORMAT = "torchloom-checkpoint"
 STATE_FORMAT = "torchloom-state"  # the run loop's state_dict format
 #: safetensors refuses headers above 100 MB; so does the header peek here.
 _MAX_HEADER = 100 * 1024 * 1024
+#: Weights and trainer states are read whole; above this a file is refused before reading.
+MAX_WEIGHTS_BYTES = 16 * 2**30
 
 
 class CheckpointError(TorchloomError):
@@ -177,7 +180,7 @@ def check_complete(run_dir: Path, name: str, data: bytes) -> None:
 def read_marker(path: Path) -> dict[str, Any]:
     """The parsed checkpoint.json, checked."""
     try:
-        marker = json.loads(path.read_text(encoding="utf-8"))
+        marker = json.loads(read_limited(path, MAX_RECORD_BYTES).decode("utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise CheckpointError(f"{path}: damaged ({reason}): the checkpoint cannot be trusted; "
@@ -195,7 +198,7 @@ def written_step(model: bytes | Path) -> int | None:
     header alone; None for weights without one, or a file that is not safetensors."""
     try:
         if isinstance(model, Path):
-            with model.open("rb") as handle:
+            with open_regular(model) as handle:
                 head = handle.read(8)
                 size = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
                 header = handle.read(size) if 0 < size <= _MAX_HEADER else b""
@@ -218,13 +221,16 @@ def _is_run_folder(folder: Path) -> bool:
     return (folder / CHECKPOINT_FILE).exists() or (folder / STATE_FILE).exists()
 
 
-def _read(path: Path, missing: str) -> bytes:
+def _read(path: Path, missing: str, limit: int = MAX_WEIGHTS_BYTES) -> bytes:
     try:
-        return path.read_bytes()
+        return read_limited(path, limit)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: {missing}") from None
-    except IsADirectoryError:
-        raise CheckpointError(f"{path}: is a folder, not a file") from None
+    except NotAFileError as exc:
+        raise CheckpointError(f"{path}: is {exc.kind}, not a file") from None
+    except FileTooBigError:
+        raise CheckpointError(f"{path}: is larger than {size_text(limit)}, the most Torchloom "
+                              "reads as weights or a trainer state") from None
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
@@ -259,7 +265,7 @@ def save_project_copy(run_dir: Path, project: Project) -> None:
 def read_project_copy(run_dir: Path) -> Project:
     path = run_dir / PROJECT_FILE
     try:
-        return loads_project(path.read_bytes(), path=str(path))
+        return loads_project(read_limited(path, MAX_FILE_BYTES), path=str(path))
     except (FileNotFoundError, NotADirectoryError):
         raise CheckpointError(f"{run_dir}: not a run folder (no {PROJECT_FILE})") from None
     except OSError as exc:

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..graph import Graph
-from ..project import Project, loads_project
+from ..project import MAX_FILE_BYTES, Project, loads_project
+from ..safe_read import read_limited
 from . import runfiles as ckpt
 
 
@@ -47,7 +48,7 @@ class RunRecord:
     def project(self) -> Project | None:
         path = self.path / ckpt.PROJECT_FILE
         try:
-            return loads_project(path.read_bytes(), path=str(path))
+            return loads_project(read_limited(path, MAX_FILE_BYTES), path=str(path))
         except Exception:  # noqa: BLE001 - a damaged old run is skipped, not fatal
             return None
 
@@ -72,7 +73,7 @@ def list_runs(runs_dir: Path) -> list[RunRecord]:
     records = []
     for path in sorted(p for p in runs_dir.iterdir() if (p / ckpt.PROJECT_FILE).exists()):
         try:
-            info = json.loads((path / ckpt.RUN_FILE).read_text())
+            info = json.loads(read_limited(path / ckpt.RUN_FILE, ckpt.MAX_RECORD_BYTES))
         except (OSError, ValueError):
             info = {}
         records.append(RunRecord(path, info, read_metrics(path)))

@@ -9,4 +9,6 @@ CHECKPOINT_FILE = "checkpoint.json"
 METRICS_FILE = "metrics.csv"
 PROJECT_FILE = "project.json"
 RUN_FILE = "run.json"
+#: checkpoint.json and run.json are a few kilobytes; a bigger one is refused unread.
+MAX_RECORD_BYTES = 16 * 2**20
 PROBE_FILE = "probe.npz"

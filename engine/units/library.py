@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ProjectFileError
 from ..fileio import atomic_write_text
+from ..safe_read import FileTooBigError, read_limited
 from ..userdata import data_dir
 from .errors import UnitError
 from .fileformat import unit_dependencies, unit_to_dict, units_from_dict
@@ -95,12 +96,15 @@ def _read(path: Path) -> Units:
 
     shown = str(path)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise ProjectFileError("is too big for a block-library file", path=shown)
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_limited(path, MAX_BYTES).decode("utf-8"))
+    except FileTooBigError:
+        raise ProjectFileError(f"is too big for a block-library file (at most "
+                               f"{MAX_BYTES // 2**20} MiB)", path=shown) from None
     except FileNotFoundError:
         raise ProjectFileError("no such block in My blocks", path=shown) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise ProjectFileError(f"cannot be read: {exc.strerror or exc}", path=shown) from None
+    except UnicodeDecodeError as exc:
         raise ProjectFileError(f"cannot be read: {exc}", path=shown) from None
     except json.JSONDecodeError as exc:
         raise ProjectFileError(f"not valid JSON: {exc.msg}", path=shown, line=exc.lineno,
