@@ -18,6 +18,8 @@ from ..safe_read import NotAFileError, check_regular
 from .dataset import Dataset
 from .files import exists, first_unusable, read_data, size_text, targets
 
+#: numpy's own limit is 64; images with a channel dimension have 4.
+MAX_DIMS = 8
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -35,6 +37,9 @@ def read_idx(path: Path) -> np.ndarray:
         raise DataError("is not an IDX file (wrong magic number): expected the MNIST format, "
                         "e.g. train-images-idx3-ubyte", path=shown)
     ndim = raw[3]
+    if ndim > MAX_DIMS:
+        raise DataError(f"declares {ndim} dimensions; an IDX file of images or labels has at "
+                        f"most {MAX_DIMS}", path=shown)
     head = 4 + 4 * ndim
     if len(raw) < head:
         raise DataError("is too short to hold its own header", path=shown)

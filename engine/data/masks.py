@@ -32,6 +32,7 @@ def decode_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)  # as for images
         with open_regular(path) as handle, Image.open(handle) as img:
             if img.mode not in ("L", "P", "I", "I;16", "1"):
                 raise DataError(f"is a {img.mode} image; a mask is one channel (grey or "

@@ -121,3 +121,30 @@ def test_a_fifo_among_images_is_skipped_as_unreadable(tmp_path):
 def test_the_summary_command_refuses_a_folder_as_the_project(tmp_path, capsys):
     assert main(["summary", str(tmp_path)]) == 2
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_an_image_above_pillows_pixel_limit_is_skipped_not_decoded(tmp_path, monkeypatch):
+    """A small file can declare a huge image (a 410 KB PNG of 144 megapixels took 1.45 GB);
+    Pillow's limit, a warning by default, refuses it. The limit is lowered here so that the
+    test image stays small."""
+    from PIL import Image
+
+    for label in ("a", "b"):
+        folder = tmp_path / "imgs" / label
+        folder.mkdir(parents=True)
+        for i in range(2):
+            Image.new("L", (8, 8), 40 * i).save(folder / f"{i}.png")
+    Image.new("L", (64, 64)).save(tmp_path / "imgs" / "a" / "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64x64 is above it, not twice it
+    data = load_dataset({"path": "imgs", "image_size": [8, 8]}, tmp_path)
+    assert len(data) == 4
+
+
+def test_an_idx_file_declaring_255_dimensions_is_a_data_error(tmp_path):
+    from torchloom.engine.data.idx import read_idx
+    from torchloom.engine.errors import DataError
+
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 0x08, 255]) + b"\x00\x00\x00\x01" * 255)
+    with pytest.raises(DataError, match="declares 255 dimensions"):
+        read_idx(path)
