@@ -18,7 +18,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 from ..errors import TorchloomError
-from .output import EXIT_FILE, EXIT_GRAPH, EXIT_INTERNAL, EXIT_OK, say
+from .output import EXIT_FILE, EXIT_GRAPH, EXIT_INTERNAL, EXIT_OK, one_line, say
 
 __all__ = ["COMMANDS", "EXIT_FILE", "EXIT_GRAPH", "EXIT_INTERNAL", "EXIT_OK", "build_parser",
            "main"]
@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None,
     try:
         return args.func(args)
     except TorchloomError as exc:
-        say(f"error: {exc.describe()}", sys.stderr)
+        say(one_line(f"error: {exc.describe()}"), sys.stderr)
         return EXIT_FILE
     except BrokenPipeError:  # e.g. `torchloom check *.json | head -1`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

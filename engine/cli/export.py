@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import ExportError, ExportPathError, ProjectFileError, TorchloomError
 from ..export import FORMATS, ExportResult
-from .output import fail as _fail
+from .output import fail as _fail, say
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -73,11 +73,11 @@ def cmd_export(args: argparse.Namespace) -> int:
                          ensure_ascii=False))
         return EXIT_OK
     for file in result.files:
-        print(f"wrote {file}{_size(file)}")
-    print(f"weights: {weights_from}")
-    print(checks_line(result))
+        say(f"wrote {file}{_size(file)}")
+    say(f"weights: {weights_from}")
+    say(checks_line(result))
     for note in result.notes:
-        print(f"note: {note}")
+        say(f"note: {note}")
     return EXIT_OK
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TorchloomError
+from .output import say
 
 EXIT_OK, EXIT_DIFFERS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -57,8 +58,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                    "--input-shape 1,28,28 (a .pt2 carries its own)")
         return _fail(args, message, {"message": message})
     if is_pt2 and (args.input_shape or args.input_dtype or args.kwargs):
-        print("note: a .pt2 carries its own input shapes and weights; --input-shape, "
-              "--input-dtype and --kwargs are ignored", file=sys.stderr)
+        say("note: a .pt2 carries its own input shapes and weights; --input-shape, "
+            "--input-dtype and --kwargs are ignored", sys.stderr)
     try:
         result = import_module(source, Path(args.out), input_shapes=args.input_shape,
                                input_dtypes=args.input_dtype, kwargs=args.kwargs,
@@ -73,14 +74,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:
         for line in result.lines():
-            print(line)
+            say(line)
     return EXIT_OK if result.ok else EXIT_DIFFERS
 
 
 def _fail(args: argparse.Namespace, text: str, error: dict[str, Any]) -> int:
     if args.json:
         print(json.dumps({"ok": False, "error": error}, ensure_ascii=False))
-    print(f"error: {text}", file=sys.stderr)
+    say(f"error: {text}", sys.stderr)
     return EXIT_BAD_INPUT
 
 

@@ -16,8 +16,14 @@ EXIT_OK, EXIT_GRAPH, EXIT_FILE, EXIT_INTERNAL = 0, 1, 2, 3
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-def say(text: str = "", file: Any = None) -> None:
-    print(text, file=file or sys.stdout)
+def say(text: object = "", file: Any = None) -> None:
+    """Every human-readable line a command prints goes through here, escaped: an id, a file
+    name or a message from a file may hold escape sequences that would rewrite the person's
+    terminal. Line breaks in `text` stay; text that is one line whatever it holds (a table
+    row, an error) is passed through `one_line` first, so an id's line break cannot fake a
+    line of output."""
+    lines = str(text).split("\n")
+    print("\n".join(one_line(line) for line in lines), file=file or sys.stdout)
 
 
 def one_line(text: str) -> str:
@@ -35,5 +41,5 @@ def fail(args: argparse.Namespace, code: int, message: str, detail: dict[str, An
         error = {"message": message, **{k: v for k, v in detail.items() if v is not None}}
         print(json.dumps({"ok": False, "error": error}, ensure_ascii=False))
     for line in lines or [message]:
-        print(f"error: {line}", file=sys.stderr)
+        say(one_line(f"error: {line}"), sys.stderr)
     return code

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ProbeError, ProjectFileError
+from .output import one_line, say
 
 if TYPE_CHECKING:  # numpy and torch load only when the command runs, not to parse it
     import numpy as np
@@ -97,17 +98,16 @@ def cmd_probe(args: argparse.Namespace) -> int:
     try:
         project = load_project(args.project)
     except ProjectFileError as exc:
-        print(f"error: {exc.describe()}", file=sys.stderr)
+        say(one_line(f"error: {exc.describe()}"), sys.stderr)
         return EXIT_BAD_INPUT
     if not task_class(project.task).probes:  # e.g. a GAN: two networks, no probe batch
-        print(f"error: {args.project}: is a {project.task} project; `torchloom probe` looks "
-              "inside one-network models. Draw a GAN's samples with `torchloom sample`",
-              file=sys.stderr)
+        say(f"error: {args.project}: is a {project.task} project; `torchloom probe` looks "
+            "inside one-network models. Draw a GAN's samples with `torchloom sample`", sys.stderr)
         return EXIT_BAD_INPUT
     errors = infer(project.graph).errors
     if errors:  # the graph itself is wrong: the same exit code as `summary`
         for err in errors:
-            print(f"error: {err.describe()}", file=sys.stderr)
+            say(one_line(f"error: {err.describe()}"), sys.stderr)
         return EXIT_GRAPH
     trained = load_trained(args.weights, project)
     node_id = args.node
@@ -170,7 +170,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
                           "files": [str(f) for f in files]}, ensure_ascii=False))
     else:
         for f in files:
-            print(f)
+            say(f)
     return EXIT_OK
 
 

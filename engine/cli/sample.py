@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProbeError, ProjectFileError, TorchloomError
-from .output import fail as _fail
+from .output import fail as _fail, say
 
 EXIT_OK, EXIT_GRAPH, EXIT_BAD_INPUT = 0, 1, 2
 MAX_SAMPLES = 100_000
@@ -136,11 +136,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
-        print(f"wrote {out}: x {list(x.shape)} float32, values {low:.3f} .. {high:.3f} "
-              f"(data range {used['data_range']['low']:g} .. {used['data_range']['high']:g}), "
-              f"from {args.weights} at step {used['step']}")
+        say(f"wrote {out}: x {list(x.shape)} float32, values {low:.3f} .. {high:.3f} "
+            f"(data range {used['data_range']['low']:g} .. {used['data_range']['high']:g}), "
+            f"from {args.weights} at step {used['step']}")
         if args.png:
-            print(f"wrote {args.png}: a grid of the first {min(len(x), 64)} samples")
+            say(f"wrote {args.png}: a grid of the first {min(len(x), 64)} samples")
     return EXIT_OK
 
 

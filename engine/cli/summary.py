@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from ..errors import ProjectFileError
-from .output import EXIT_FILE, EXIT_GRAPH, EXIT_OK, say
+from .output import EXIT_FILE, EXIT_GRAPH, EXIT_OK, one_line, say
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -21,7 +21,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     except ProjectFileError as exc:
         if args.json:
             say(json.dumps({"error": exc.to_dict()}))
-        say(f"error: {exc.describe()}", sys.stderr)
+        say(one_line(f"error: {exc.describe()}"), sys.stderr)
         return EXIT_FILE
     task = task_for(project)
     if args.json:
@@ -31,10 +31,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
     else:
         analysis, lines = task.summary_lines(project, args.project)
         for line in lines:
-            say(line)
+            say(one_line(line))  # an id's line break must not start a fake line
         errors = analysis.errors
     for problem in errors:
-        say(problem.describe(), sys.stderr if args.json else sys.stdout)
+        say(one_line(problem.describe()), sys.stderr if args.json else sys.stdout)
     return EXIT_GRAPH if errors else EXIT_OK
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import CompileError, TorchloomError
 from ..train.callbacks import BatchReport, Callback, EpochReport, TrainResult
+from .output import one_line, say
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
 
@@ -55,7 +56,7 @@ class ProgressBar(Callback):
         if self.bar is not None:
             self.bar.write(line, file=sys.stdout)
         else:
-            print(line)
+            say(line)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -87,20 +88,20 @@ def cmd_train(args: argparse.Namespace) -> int:
                                callbacks=[progress])
     except CompileError as exc:
         for err in exc.errors:
-            print(err.describe(), file=sys.stderr)
+            say(one_line(err.describe()), sys.stderr)
         return EXIT_BAD_INPUT
     except TorchloomError as exc:  # a project, data, device or setting problem
-        print(f"error: {exc.describe()}", file=sys.stderr)
+        say(one_line(f"error: {exc.describe()}"), sys.stderr)
         return EXIT_BAD_INPUT
     task = job.trainer.task
-    print(task.describe_start(project, job.data(), job.trainer.device))  # type: ignore[attr-defined]
+    say(task.describe_start(project, job.data(), job.trainer.device))  # type: ignore[attr-defined]
     for note in job.notes:
-        print(f"note: {note}")
+        say(f"note: {note}")
     if job.run_dir is not None:
-        print(f"run folder: {job.run_dir}")
+        say(f"run folder: {job.run_dir}")
 
     def on_sigint(signum: int, frame: Any) -> None:
-        print("\nstopping after this batch (Ctrl+C again to abort)", file=sys.stderr)
+        say("\nstopping after this batch (Ctrl+C again to abort)", sys.stderr)
         job.trainer.stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
@@ -115,13 +116,13 @@ def cmd_train(args: argparse.Namespace) -> int:
             json.dumps(_metrics_json(result, project.task), indent=2) + "\n")
     if result.status == "failed":
         assert result.error is not None
-        print(f"training failed: {result.error.message}", file=sys.stderr)
+        say(f"training failed: {result.error.message}", sys.stderr)
         return EXIT_FAILED
     if result.status == "stopped":
-        print(f"stopped at step {result.step}; resume with: torchloom train {args.project} "
-              f"--resume {result.run_dir}")
+        say(f"stopped at step {result.step}; resume with: torchloom train {args.project} "
+            f"--resume {result.run_dir}")
         return EXIT_STOPPED
-    print(done_line(task, result))
+    say(done_line(task, result))
     return EXIT_OK
 
 

@@ -127,3 +127,20 @@ def test_code_blocks_run_only_with_trust_code(tmp_path, capsys):
     assert "--trust-code" in capsys.readouterr().out
     assert main(["summary", str(path), "--trust-code"]) == 0
     assert "[N, 4]" in capsys.readouterr().out
+
+
+def test_control_characters_in_ids_never_reach_the_terminal(tmp_path, capsys):
+    """An id is text from someone's file: an escape sequence in it would clear the person's
+    screen or fake a line of output. Every human-readable line is escaped."""
+    nasty = "fc\x1b[2J\nfake: all good\x07"
+    path = write_project(tmp_path, "nasty.json",
+                         [{"id": "x", "type": "Input", "params": {"shape": [4]}},
+                          {"id": nasty, "type": "Linear", "params": {"out_features": 2}}],
+                         [edge("x", nasty)])
+    for command in ("summary", "check"):
+        main([command, str(path)])
+        out, err = capsys.readouterr()
+        assert "\x1b" not in out + err and "\x07" not in out + err, command
+        assert "\nfake: all good" not in out + err, command
+        if command == "summary":  # check names only nodes with problems
+            assert "\\u001b[2J" in out, out  # shown, escaped, not dropped
