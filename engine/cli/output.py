@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from typing import Any
@@ -23,7 +24,23 @@ def say(text: object = "", file: Any = None) -> None:
     row, an error) is passed through `one_line` first, so an id's line break cannot fake a
     line of output."""
     lines = str(text).split("\n")
-    print("\n".join(one_line(line) for line in lines), file=file or sys.stdout)
+    stream = file or sys.stdout
+    try:
+        print("\n".join(one_line(line) for line in lines), file=stream, flush=True)
+    except BrokenPipeError:  # `torchloom train ... | head`: the reader left
+        silence(stream)
+
+
+def silence(stream: Any) -> None:
+    """Output to a reader that has gone is dropped from now on, never an error: a closed
+    pipe must not fail a training run whose checkpoint is fine (nor print Python's
+    "Exception ignored" when the interpreter flushes at exit)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture it)
+        pass
 
 
 def one_line(text: str) -> str:

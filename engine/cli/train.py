@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import CompileError, TorchloomError
 from ..train.callbacks import BatchReport, Callback, EpochReport, TrainResult
-from .output import one_line, say
+from .output import one_line, say, silence
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
 
@@ -53,10 +53,14 @@ class ProgressBar(Callback):
             self._write(f"warning: {report.extra['warning']}")
 
     def _write(self, line: str) -> None:
-        if self.bar is not None:
-            self.bar.write(line, file=sys.stdout)
-        else:
+        if self.bar is None:
             say(line)
+            return
+        try:
+            self.bar.write(one_line(line), file=sys.stdout)
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader of stdout left; the run goes on
+            silence(sys.stdout)
 
     def close(self) -> None:
         if self.bar is not None:

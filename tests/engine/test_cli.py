@@ -144,3 +144,20 @@ def test_control_characters_in_ids_never_reach_the_terminal(tmp_path, capsys):
         assert "\nfake: all good" not in out + err, command
         if command == "summary":  # check names only nodes with problems
             assert "\\u001b[2J" in out, out  # shown, escaped, not dropped
+
+
+def test_a_closed_stdout_does_not_fail_the_run(tmp_path):
+    """`torchloom train ... | head -1`: the reader leaves after the first line. The run was
+    recorded as failed ("saving the checkpoint failed: Broken pipe") though nothing was wrong
+    with it; output errors must never fail training."""
+    shutil.copy(EXAMPLES / "mlp_digits.json", tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "torchloom.engine.cli", "train",
+                             str(tmp_path / "mlp_digits.json"), "--epochs", "3", "--out",
+                             str(tmp_path / "run")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline().startswith(b"training ")
+    proc.stdout.close()  # what head does after its line; the epochs are still to come
+    _, err = proc.communicate(timeout=300)
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["status"] == "finished", (info, err)
+    assert proc.returncode == 0 and b"Broken pipe" not in err, err
