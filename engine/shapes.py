@@ -269,6 +269,12 @@ def infer(graph: Graph, vector_output: bool = True) -> Analysis:
         assert block is not None  # unknown types are in `broken`
         params = node.build_params(graph.base_dir)
         if block.is_input:
+            try:
+                block.check(params, ())
+            except BlockCheckError as exc:  # an impossible sample size: nothing downstream
+                problems.append(ShapeError(exc.message, node=node.id, block_type=node.type,
+                                           param="shape"))
+                continue
             info.spec = block.output_spec(params)  # type: ignore[attr-defined]
             continue
         args = _port_inputs(graph, node, block)

@@ -15,7 +15,7 @@ import torch
 from ..errors import DataError
 from ..resources import data_dir
 from . import generators
-from .catalog import BUILTINS
+from .catalog import BUILTINS, builtin_problem
 from .dataset import Dataset
 
 DIGIT_CLASSES = [str(d) for d in range(10)]
@@ -89,21 +89,10 @@ LOADERS: dict[str, Callable[[dict[str, Any]], Dataset]] = {
 def load_builtin(name: str, options: dict[str, Any]) -> Dataset:
     """Load a built-in. Generated ones take `n` (samples) and `seed` (the generator's own,
     independent of the training seed, so the data stays put when that changes)."""
-    entry = BUILTINS.get(name)
-    if entry is None:
-        known = ", ".join(BUILTINS)
-        raise DataError(f"there is no built-in dataset '{name}' (built-ins: {known})",
-                        where="dataset.name")
-    for key in ("n", "seed"):
-        if key in options:
-            value = options[key]
-            if not entry.generated:
-                raise DataError(f"'{key}' only applies to generated datasets, not {name}",
-                                where=f"dataset.{key}")
-            low = 10 if key == "n" else 0
-            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 10**6:
-                raise DataError(f"{key} must be a whole number from {low} to 1000000, got "
-                                f"{value!r}", where=f"dataset.{key}")
+    problem = builtin_problem(name, options)
+    if problem is not None:
+        raise problem
+    entry = BUILTINS[name]
     data = LOADERS[name](options)
     if entry.targets == "classification":  # an accuracy only means something for classes
         data.info.setdefault("chance_accuracy", round(entry.chance, 4))

@@ -55,7 +55,7 @@ def load_dataset(spec: Any, base_dir: str | Path | None = None,
                             f"targets: it is for the {TASK_OF[entry.targets]} task",
                             where="dataset.name")
         options = {k: v for k, v in spec.items() if k != "name"}
-        return load_builtin(str(spec["name"]), options)
+        return load_builtin(spec["name"], options)
     path = _resolve(spec["path"], base_dir)
     if not exists(path):
         raise DataError("no such file or folder", path=str(path))

@@ -86,8 +86,11 @@ class Gan(Task):
 
     def analyze(self, project: Project) -> "GanAnalysis":
         from ..gan.checks import analyze_gan
+        from ..project_checks import project_problems
 
-        return analyze_gan(project)
+        analysis = analyze_gan(project)
+        analysis.problems.extend(project_problems(project, self.validates))
+        return analysis
 
     def summary_json(self, project: Project) -> dict[str, Any]:
         from ..gan.report import gan_summary_json

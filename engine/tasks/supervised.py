@@ -70,17 +70,19 @@ class SupervisedTask(Task):
         from ..errors import ShapeError
         from ..shapes import infer
 
+        from ..project_checks import project_problems
+
         analysis = infer(project.graph, self.vector_output)
         facts = DataFacts.declared(project.dataset)
         node = analysis.output
-        if facts is None or self.targets not in (facts.kind, "none") or node is None \
-                or analysis.output_spec is None or not analysis.ok:
-            return analysis
-        problem = self.output_problem(analysis, facts)
-        if problem is not None:
-            error = ShapeError(problem, node=node, block_type=project.graph.node(node).type)
-            analysis.problems.append(error)
-            analysis.nodes[node].errors.append(error)
+        if facts is not None and self.targets in (facts.kind, "none") and node is not None \
+                and analysis.output_spec is not None and analysis.ok:
+            problem = self.output_problem(analysis, facts)
+            if problem is not None:
+                error = ShapeError(problem, node=node, block_type=project.graph.node(node).type)
+                analysis.problems.append(error)
+                analysis.nodes[node].errors.append(error)
+        analysis.problems.extend(project_problems(project, self.validates))
         return analysis
 
     def check_targets(self, data: "Dataset", analysis: "Analysis") -> None:

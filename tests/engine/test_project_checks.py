@@ -1,0 +1,58 @@
+"""`check` names nonsense outside the graph instead of calling the project ok (issue 20)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from torchloom.engine.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+
+
+def _variant(tmp_path: Path, change) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path / "p.json"
+    shutil.copy(EXAMPLES / "mlp_digits.json", path)
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _input_shape(shape):  # type: ignore[no-untyped-def]
+    def change(data):  # type: ignore[no-untyped-def]
+        next(n for n in data["graph"]["nodes"] if n["type"] == "Input")["params"]["shape"] = shape
+    return change
+
+
+@pytest.mark.parametrize("change, key, words", [
+    (lambda d: d.update(dataset={"name": True}), "dataset.name", "no built-in dataset true"),
+    (lambda d: d.update(dataset={"name": "mnist5k", "n": 50}), "dataset.n", "only applies"),
+    (lambda d: d.update(dataset={"path": 7}), "dataset.path", "name of a file"),
+    (lambda d: d["training"].update(val_split=0), "training.val_split", "needs a validation"),
+])
+def test_a_bad_setting_is_an_error_naming_its_key(tmp_path, capsys, change, key, words):
+    path = _variant(tmp_path, change)
+    assert main(["check", str(path), "--json"]) == 1
+    error = json.loads(capsys.readouterr().out)["files"][0]["errors"][0]
+    assert error["key"] == key and words in error["message"], error
+    assert main(["summary", str(path)]) == 1
+    assert f"{key}: " in capsys.readouterr().out
+
+
+def test_an_input_of_a_trillion_trillion_values_is_an_error_on_the_input(tmp_path, capsys):
+    path = _variant(tmp_path, _input_shape([10**6, 10**6, 10**6]))
+    assert main(["check", str(path), "--json"]) == 1
+    error = json.loads(capsys.readouterr().out)["files"][0]["errors"][0]
+    assert error["node"] == "x" and "values per sample" in error["message"], error
+
+
+def test_a_gan_without_validation_may_have_val_split_0(tmp_path, capsys):
+    path = tmp_path / "gan.json"
+    data = json.loads((EXAMPLES / "gan_mnist.json").read_text())
+    data.setdefault("training", {})["val_split"] = 0
+    path.write_text(json.dumps(data))
+    assert main(["check", str(path)]) == 0, capsys.readouterr().out
