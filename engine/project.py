@@ -20,8 +20,8 @@ from .safe_read import FileTooBigError, NotAFileError, read_limited
 from .fileio import atomic_write_text
 from .graph import Edge, Graph, Node
 from .jsontree import check_tree
-from .params import (Choice, Float, Int, Param, ParamValueError, is_number, params_to_json,
-                     validate_params)
+from .params import (Choice, Float, Int, JsonObject, Param, ParamValueError, is_number,
+                     params_to_json, validate_params)
 
 FORMAT = "torchloom-project"
 VERSION = 1
@@ -92,6 +92,11 @@ TRAINING_FIELDS: dict[str, Param] = {
     "seed": Int(0, "Seeds weights, the split and shuffling.", min=0, max=2**63 - 1),
     "amp": Choice("off", "Mixed precision: bf16 (CPU or GPU) or fp16 (GPU only).",
                   choices=("off", "bf16", "fp16")),
+    "clip_grad_norm": Float(0.0, "Clip the gradients' total norm to this before each step "
+                            "(0: no clipping).", min=0.0, max=1e6),
+    "early_stopping": JsonObject({}, "Stop when a metric stops improving, e.g. {\"metric\": "
+                                 "\"val_loss\", \"mode\": \"min\", \"patience\": 3, "
+                                 "\"min_delta\": 0.0}; {} for no early stopping."),
     # GAN only (the other tasks ignore them):
     "betas": FloatPair((0.5, 0.999), "Adam's betas for both GAN optimizers."),
     "d_steps": Int(1, "Discriminator updates per generator update (GAN).", min=1, max=100),

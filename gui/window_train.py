@@ -339,6 +339,10 @@ class TrainActions:
         final = result.final
         text = {"finished": "Finished", "stopped": f"Stopped at step {result.step}: Resume "
                 "continues from the checkpoint", "failed": "Failed"}.get(result.status, "")
+        if result.status == "finished" and result.early_stop is not None:
+            from torchloom.engine.train.early_stop import describe
+
+            text = describe(result.early_stop).capitalize()
         metrics = final.metrics() if final is not None else {}
         for key, label in (self.plots.task.headline if self.plots is not None else ()):
             if metrics.get(key) is not None:

@@ -75,6 +75,16 @@ def _metrics_json(result: TrainResult, task: str) -> dict[str, Any]:
             "reinitialized": result.reinitialized}
 
 
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object such as {\"patience\": 3}")
+    return value
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from ..project import load_project
     from ..tasks import task_for
@@ -85,7 +95,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         project = load_project(args.project)
         progress.task = task_for(project)
         overrides = {"epochs": args.epochs, "device": args.device, "amp": args.amp,
-                     "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed}
+                     "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+                     "clip_grad_norm": args.clip_grad_norm,
+                     "early_stopping": args.early_stopping}
         job = prepare_training(project, overrides=overrides,
                                out_dir=Path(args.out) if args.out else None,
                                resume=Path(args.resume) if args.resume else None,
@@ -126,6 +138,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         say(f"stopped at step {result.step}; resume with: torchloom train {args.project} "
             f"--resume {result.run_dir}")
         return EXIT_STOPPED
+    if result.early_stop is not None:
+        from ..train.early_stop import describe
+
+        say(describe(result.early_stop))
     say(done_line(task, result))
     return EXIT_OK
 
@@ -155,6 +171,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--batch-size", type=int, dest="batch_size", help="override the batch size")
     p.add_argument("--lr", type=float, help="override the learning rate")
     p.add_argument("--seed", type=int, help="override the seed")
+    p.add_argument("--clip-grad-norm", type=float, dest="clip_grad_norm", metavar="X",
+                   help="clip the gradients' total norm to X before each step (0: off)")
+    p.add_argument("--early-stopping", type=_json_object, dest="early_stopping",
+                   metavar="JSON", help='stop when a metric stops improving, e.g. '
+                   '\'{"metric": "val_loss", "patience": 3}\' (\'{}\': off)')
     p.add_argument("--out", metavar="DIR", help="run folder (default: runs/<timestamp> next to "
                                                 "the project)")
     p.add_argument("--resume", metavar="DIR", help="continue a run folder (or warm-start from it "

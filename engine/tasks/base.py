@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 torch = lazy_module("torch")
 
 #: Settings every task reads.
-COMMON_SETTINGS = ("epochs", "batch_size", "lr", "weight_decay", "seed")
+COMMON_SETTINGS = ("epochs", "batch_size", "lr", "weight_decay", "seed", "clip_grad_norm",
+                   "early_stopping")
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,8 @@ class TrainResult:
     #: (epoch, step) of the last complete checkpoint in `run_dir`, None if it has none. A
     #: failed run writes none of its own, so this is what a person still has.
     checkpoint: tuple[int, int] | None = None
+    #: why a finished run ended before its last epoch (see `train.early_stop`), else None
+    early_stop: dict[str, Any] | None = None
 
     @property
     def final(self) -> EpochReport | None:

@@ -6,7 +6,7 @@ The settings are the project's ``"training"`` object (declared once, in
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -30,6 +30,9 @@ class TrainConfig:
     seed: int = 0
     device: str = DEFAULT_DEVICE
     amp: str = "off"
+    clip_grad_norm: float = 0.0
+    #: {} for off; checked against the task's metrics by `early_stop.EarlyStopping`
+    early_stopping: dict[str, Any] = field(default_factory=dict)
     # GAN only (see engine/tasks/gan.py):
     betas: tuple[float, float] = (0.5, 0.999)
     d_steps: int = 1

@@ -37,6 +37,8 @@ from . import faults
 from .batches import batch_starts, epoch_permutation
 from .callbacks import Callback, EpochReport, TrainResult
 from .config import TrainConfig, check_amp, resolve_device
+from .early_stop import EarlyStopping
+from .early_stop import describe as describe_early_stop
 from .loop_state import STATE_FORMAT, LoopState
 from .runfiles import PROBE_FILE
 from .task_api import Stat, TaskHooks
@@ -89,6 +91,10 @@ class RunLoop(LoopState):
         self.amp_dtype = check_amp(config.amp, self.device) if task.uses("amp") else None
         #: whether the learning rate follows `config.schedule` (asked once, not per step)
         self.scheduled = config.schedule != "constant" and task.uses("schedule")
+        self.early_stopping = EarlyStopping.from_setting(config.early_stopping,
+                                                         task.metric_columns)
+        #: why the run stopped before its last epoch (`early_stop.EarlyStopping.verdict`)
+        self.early_stop: dict[str, Any] | None = None
         self.history: list[EpochReport] = []
         self.epoch = 0  # 0-based epoch in progress
         self.step_in_epoch = 0
@@ -151,6 +157,7 @@ class RunLoop(LoopState):
                 f"{self._phase} failed at step {self._fault_step()}: {exc.strerror or exc}"
                 f"{where}", kind="io", step=self._fault_step())
         result.epochs, result.step = list(self.history), self.step
+        result.early_stop = self.early_stop
         result.checkpoint = self._saved
         if result.error is not None:
             self._release()  # outside the except: the traceback's frames are gone by now
@@ -274,13 +281,25 @@ class RunLoop(LoopState):
     def update(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
         """One optimisation step on `loss` (scaled under fp16)."""
         optimizer.zero_grad(set_to_none=True)
+        clip = self.config.clip_grad_norm
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
+            if clip > 0:
+                self.scaler.unscale_(optimizer)  # clip the true gradients, not scaled ones
+                self._clip(optimizer, clip)
             self.scaler.step(optimizer)
             self.scaler.update()
         else:
             loss.backward()
+            if clip > 0:
+                self._clip(optimizer, clip)
             optimizer.step()
+
+    @staticmethod
+    def _clip(optimizer: torch.optim.Optimizer, max_norm: float) -> None:
+        params = [p for group in optimizer.param_groups for p in group["params"]
+                  if p.grad is not None]
+        torch.nn.utils.clip_grad_norm_(params, max_norm)
 
     def lr(self) -> float:
         """The learning rate at the current step (cosine decays it to zero over the run)."""
@@ -304,6 +323,12 @@ class RunLoop(LoopState):
             self._save(epoch_end=True)
             for cb in self.callbacks:
                 cb.on_epoch_end(report)
+            if self.early_stopping is not None:
+                self.early_stop = self.early_stopping.verdict(self.history)
+                if self.early_stop is not None:
+                    self.run_info["early_stop"] = self.early_stop
+                    self._write_run_info("finished", describe_early_stop(self.early_stop))
+                    return "finished"
         self._write_run_info("finished")
         return "finished"
 
