@@ -72,9 +72,11 @@ ACTIONS: dict[str, ActionSpec] = {
     "light": ActionSpec("&Light theme", "Light theme"),
     "train": ActionSpec("▶  &Train", "Compile the graph and train a new run",
                         ("Ctrl+Return",)),
-    "stop": ActionSpec("■  &Stop", "Stop after the current batch", ("Ctrl+.",)),
-    "resume": ActionSpec("⟳  &Resume", "Continue the stopped run"),
-    "reset": ActionSpec("Reset &weights", "The next run starts from fresh weights"),
+    "stop": ActionSpec("■  &Stop", "Stop after the current batch; a checkpoint is kept",
+                       ("Ctrl+.",)),
+    "resume": ActionSpec("⟳  &Resume", "Continue the stopped run from its checkpoint"),
+    "reset": ActionSpec("Reset &weights", "The next run starts from fresh weights instead of "
+                        "the last run's"),
     "shortcuts": ActionSpec("&Keyboard shortcuts", "This list", (K.HelpContents, "F1")),
     "about": ActionSpec("&About Torchloom", "About Torchloom"),
 }
@@ -133,6 +135,22 @@ def keys_text(sequences: Iterable[QKeySequence]) -> str:
     few keyboards have."""
     shown = [s for s in sequences if on_every_keyboard(s)] or list(sequences)
     return " / ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in shown)
+
+
+def plain_name(name: str) -> str:
+    """The action's name as a screen reader should say it: no mnemonic `&`, no glyph, no
+    ellipsis ("▶  &Train" is "Train")."""
+    text = ACTIONS[name].text.replace("&", "").replace("…", "")
+    return text.lstrip("▶■⟳ ").strip()
+
+
+def tool_tip(name: str, keys: dict[str, list[QKeySequence]] | None = None) -> str:
+    """What the action does, with its shortcut: "Compile the graph and train a new run
+    (Ctrl+Return)". Toolbar buttons and the panels' buttons for the action show this."""
+    spec = ACTIONS[name]
+    sequences = (keys if keys is not None else bindings())[name]
+    shown = keys_text(sequences)
+    return (spec.does or plain_name(name)) + (f" ({shown})" if shown else "")
 
 
 def shortcut_rows() -> list[tuple[str, str]]:

@@ -83,6 +83,8 @@ class ParamField:
                 self.widget.setPlaceholderText('{"name": value}')
         self.widget.setToolTip(f"{decl.doc}\nAccepts {decl.expects()}.")
         self.widget.setObjectName(f"param_{name}")
+        self.widget.setAccessibleName(name)  # the parameter's name, as the form's label
+        self.widget.setAccessibleDescription(decl.doc)
 
     def set_value(self, value: Any) -> None:
         self._quiet = True

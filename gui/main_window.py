@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, Q
 
 
 from . import theme
-from .actions import ACTIONS, bindings, shortcut_rows
+from .actions import ACTIONS, bindings, shortcut_rows, tool_tip
 from .autosave import Autosaver
 from .canvas.scene import CanvasScene
 from .canvas.style import format_count, format_shape
@@ -148,6 +148,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         """Give `action` the keys and the tip `actions.ACTIONS` declares for `name`."""
         spec = ACTIONS[name]
         action.setShortcuts(self._bindings[name])
+        action.setToolTip(tool_tip(name, self._bindings))  # toolbar buttons show it
         if spec.does:
             action.setStatusTip(spec.does)
 

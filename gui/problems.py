@@ -64,6 +64,9 @@ class ProblemsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.tree = QTreeWidget(self)
+        self.tree.setAccessibleName("Problems")
+        self.tree.setToolTip("The graph's errors and warnings; click one to show its "
+                             "block")
         self.tree.setColumnCount(4)
         self.tree.setHeaderLabels(["", "Block", "Problem", ""])
         self.tree.setRootIsDecorated(False)

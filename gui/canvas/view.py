@@ -38,6 +38,9 @@ class CanvasView(QGraphicsView):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setAcceptDrops(True)
+        self.setAccessibleName("Canvas")
+        self.setAccessibleDescription("The model's blocks and wires. Tab adds a block, Delete "
+                                      "removes the selection, F fits the graph to the view")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._pan_from: QPoint | None = None
         self._space = False

@@ -31,6 +31,7 @@ class AttentionView(QWidget):
         self.hover.setObjectName("muted")
         layout.addWidget(self.hover)
         self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.setAccessibleName("Attention weights per head")
         layout.addWidget(self.canvas, 1)
         self.canvas.scene().sigMouseMoved.connect(self._hovered)
         self.plots: list[object] = []

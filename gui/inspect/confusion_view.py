@@ -62,6 +62,7 @@ class ConfusionView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         self.plot = pg.PlotWidget()
+        self.plot.setAccessibleName("Confusion matrix")
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()

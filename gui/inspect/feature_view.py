@@ -57,6 +57,7 @@ class FeatureMapView(QWidget):
         top.addWidget(self.normalise)
         left.addLayout(top)
         self.grid_plot = pg.PlotWidget()
+        self.grid_plot.setAccessibleName("Feature maps, one per channel")
         self.grid_plot.setMenuEnabled(False)
         self.grid_plot.hideAxis("left")
         self.grid_plot.hideAxis("bottom")

@@ -60,6 +60,7 @@ class InspectPanel(QWidget):
         top.addWidget(self.thumb)
         top.addWidget(QLabel("Sample"))
         self.sample = QComboBox()
+        self.sample.setAccessibleName("Probe sample")
         self.sample.setMinimumWidth(150)
         self.sample.setToolTip("One of the run's probe samples: a few per class, fixed for "
                                "the whole run")

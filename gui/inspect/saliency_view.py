@@ -109,6 +109,7 @@ class SaliencyView(QWidget):
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout.addWidget(self.title)
         self.nodes = QComboBox()
+        self.nodes.setAccessibleName("Layer")
         self.nodes.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.nodes.setMinimumContentsLength(8)
@@ -160,6 +161,7 @@ class SaliencyView(QWidget):
 
         self.pg = pg
         self.bars = pg.PlotWidget()
+        self.bars.setAccessibleName("Saliency per token")
         self.bars.setMenuEnabled(False)
         self.bars.hideButtons()
         self.bars.setLabel("bottom", "feature")

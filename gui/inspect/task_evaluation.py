@@ -70,8 +70,9 @@ class PictureGrid(QLabel):
             Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)))
 
 
-def table(headers: list[str]) -> QTableWidget:
+def table(headers: list[str], name: str) -> QTableWidget:
     view = QTableWidget(0, len(headers))
+    view.setAccessibleName(name)
     view.setHorizontalHeaderLabels(headers)
     view.verticalHeader().hide()
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -127,6 +128,7 @@ class RegressionView(QWidget):
         top.addStretch(1)
         left.addLayout(top)
         self.scatter = pg.PlotWidget()
+        self.scatter.setAccessibleName("Predicted against true")
         self.scatter.setLabel("bottom", "true")
         self.scatter.setLabel("left", "predicted")
         left.addWidget(self.scatter, 1)
@@ -134,8 +136,9 @@ class RegressionView(QWidget):
         right = QVBoxLayout()
         right.addWidget(heading("Residuals (predicted − true)"))
         self.hist = pg.PlotWidget()
+        self.hist.setAccessibleName("Residuals")
         right.addWidget(self.hist, 1)
-        self.metrics = table(["target", "MAE", "R²"])
+        self.metrics = table(["target", "MAE", "R²"], "Metrics per target")
         self.metrics.setMaximumHeight(120)
         right.addWidget(self.metrics)
         layout.addLayout(right, 2)
@@ -199,7 +202,7 @@ class LabelView(QWidget):
         layout.addLayout(top)
         self.summary = QLabel(" ")
         layout.addWidget(self.summary)
-        self.table = table(["label", "precision", "recall", "F1", "support"])
+        self.table = table(["label", "precision", "recall", "F1", "support"], "Metrics per label")
         layout.addWidget(self.table, 1)
         self.ev: Any = None
 
@@ -233,7 +236,7 @@ class MaskView(QWidget):
         right.addWidget(heading("IoU per class"))
         self.summary = QLabel(" ")
         right.addWidget(self.summary)
-        self.table = table(["class", "IoU", "pixels"])
+        self.table = table(["class", "IoU", "pixels"], "IoU per class")
         right.addWidget(self.table, 1)
         layout.addLayout(right, 2)
 
@@ -268,6 +271,7 @@ class ReconstructionView(QWidget):
         self.pages = QStackedWidget()
         self.pictures = PictureGrid()
         self.curves = pg.PlotWidget()
+        self.curves.setAccessibleName("Inputs and their reconstructions")
         theme.style_plot(self.curves)
         self.pages.addWidget(self.pictures)
         self.pages.addWidget(self.curves)

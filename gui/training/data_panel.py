@@ -94,6 +94,7 @@ class DataPanel(QScrollArea):
         self.fit_message.setWordWrap(True)
         self.fit_message.setObjectName("error")
         self.fit_button = QPushButton("")
+        self.fit_button.setAccessibleName("Fit the Input to the data")
         self.fit_button.setProperty("primary", True)
         self.fit_button.hide()
         fit_row.addWidget(self.fit_message, 1)
@@ -102,6 +103,7 @@ class DataPanel(QScrollArea):
         self.preview = QLabel()
         self.preview.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.table = QTableWidget()
+        self.table.setAccessibleName("Data preview")
         self.table.setMinimumHeight(180)
         self.table.hide()
         layout.addWidget(self.preview)
@@ -436,6 +438,7 @@ class DataPanel(QScrollArea):
         self.fit_message.setText(f"The data's samples are {have} {self.data.dtype}, but the "
                                  f"Input expects {list(shape)} {dtype}.")
         self.fit_button.setText(f"Set the Input to {target[0]} {target[1]}")
+        self.fit_button.setAccessibleName(self.fit_button.text())
         self.fit_button.show()
 
     def _fitting_input(self) -> tuple[list[int], str] | None:

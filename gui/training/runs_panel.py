@@ -27,6 +27,7 @@ class RunsPanel(QWidget):
         layout.addWidget(self.where)
         split = QSplitter(Qt.Orientation.Horizontal)
         self.list = QListWidget()
+        self.list.setAccessibleName("Runs")
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.diff = QLabel("Select two runs to see how their graphs differ.")
         self.diff.setObjectName("muted")

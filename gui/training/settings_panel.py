@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QLabel, QPus
 
 from torchloom.engine.project import TRAINING_FIELDS
 
+from ..actions import plain_name, tool_tip
 from ..inspector import ParamField
 
 #: Shown in this order; the rest of TRAINING_FIELDS follow.
@@ -40,11 +41,10 @@ class TrainingPanel(QScrollArea):
         self.stop_button = QPushButton("■  Stop")
         self.resume_button = QPushButton("⟳  Resume")
         self.reset_button = QPushButton("Reset weights")
-        self.train_button.setToolTip("Compile the graph and train a new run (Ctrl+Return)")
-        self.stop_button.setToolTip("Stop after the current batch; a checkpoint is kept")
-        self.resume_button.setToolTip("Continue the stopped run from its checkpoint")
-        self.reset_button.setToolTip("The next run starts from fresh weights instead of the "
-                                     "last run's")
+        for button, action in ((self.train_button, "train"), (self.stop_button, "stop"),
+                               (self.resume_button, "resume"), (self.reset_button, "reset")):
+            button.setAccessibleName(plain_name(action))
+            button.setToolTip(tool_tip(action))  # the window's action, declared once
         buttons.addWidget(self.train_button, 0, 0)
         buttons.addWidget(self.stop_button, 0, 1)
         buttons.addWidget(self.resume_button, 1, 0)
