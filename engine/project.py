@@ -81,8 +81,22 @@ TRAINING_FIELDS: dict[str, Param] = {
     "lr": Float(0.001, "Learning rate.", min=0.0, min_open=True, max=10.0),
     "weight_decay": Float(0.0, "L2 penalty (decoupled for adamw).", min=0.0, max=1.0),
     "momentum": Float(0.9, "Momentum, for sgd only.", min=0.0, max=1.0, max_open=True),
-    "schedule": Choice("constant", "Learning-rate schedule: constant, or cosine decay to zero "
-                       "over the run.", choices=("constant", "cosine")),
+    "schedule": Choice("constant", "Learning-rate schedule: constant; cosine (to zero over the "
+                       "run); step (times gamma every step_size epochs); warmup_cosine "
+                       "(warmup_steps up, then cosine); onecycle (up to max_lr and down); "
+                       "plateau (times gamma when the validation loss stalls for "
+                       "plateau_patience epochs).",
+                       choices=("constant", "cosine", "step", "warmup_cosine", "onecycle",
+                                "plateau")),
+    "step_size": Int(10, "Epochs between two cuts of the step schedule.", min=1, max=10**6),
+    "gamma": Float(0.1, "Factor of each cut (step and plateau schedules).", min=0.0,
+                   min_open=True, max=1.0),
+    "warmup_steps": Int(100, "Steps of linear warm-up (warmup_cosine schedule).", min=1,
+                        max=10**9),
+    "max_lr": Float(0.01, "Peak learning rate (onecycle schedule).", min=0.0, min_open=True,
+                    max=10.0),
+    "plateau_patience": Int(2, "Epochs without a better validation loss before the plateau "
+                            "schedule cuts the rate.", min=0, max=1000),
     "loss": Choice("cross_entropy", "Loss function; each task takes its own (classify and "
                    "segment: cross_entropy; regress: mse, l1 or huber; multilabel: bce; "
                    "autoencode: mse or bce).",
@@ -429,7 +443,18 @@ def graph_from_dict(data: Any, r: _Reader | None = None,
             port = r.string(port, f"{at}.to_port", limit=200)
         extra = {k: v for k, v in raw.items() if k not in ("from", "to", "to_port")}
         graph.insert_edge(Edge(src, dst, port, extra))
-    return graph, {k: v for k, v in data.items() if k not in ("nodes", "edges")}
+    graph.renamed = _renames(data.get("renamed", []), r, f"{where}.renamed")
+    return graph, {k: v for k, v in data.items() if k not in ("nodes", "edges", "renamed")}
+
+
+def _renames(data: Any, r: _Reader, where: str) -> list[tuple[str, str]]:
+    """The graph's rename log: ``[{"from": old id, "to": new id}, ...]``, oldest first."""
+    out = []
+    for i, raw in enumerate(r.lst(data, where)):
+        raw = r.obj(raw, f"{where}[{i}]")
+        out.append((r.string(raw.get("from"), f"{where}[{i}].from", limit=MAX_ID_LENGTH),
+                    r.string(raw.get("to"), f"{where}[{i}].to", limit=MAX_ID_LENGTH)))
+    return out
 
 
 # ---- writing ---------------------------------------------------------------------------
@@ -473,6 +498,8 @@ def project_to_dict(project: Project) -> dict[str, Any]:
     for key, graph in project.graphs().items():
         extra = project.graph_extra if key == "graph" else project.gan_graph_extra.get(key)
         out[key] = graph_to_dict(graph, extra)
+        if graph.renamed:  # not part of what the graph is (graph_to_dict compares graphs)
+            out[key]["renamed"] = [{"from": a, "to": b} for a, b in graph.renamed]
     if project.units:
         from .units.fileformat import units_to_dict
 

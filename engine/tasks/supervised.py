@@ -55,7 +55,8 @@ class DataFacts:
 class SupervisedTask(Task):
     """One graph, one Input, one output compared with the data's targets."""
 
-    own_settings = ("optimizer", "momentum", "schedule", "val_split", "amp")
+    own_settings = ("optimizer", "momentum", "schedule", "step_size", "gamma", "warmup_steps",
+                    "max_lr", "plateau_patience", "val_split", "amp")
     probes = True
     #: Whether the model should end in one vector per sample (warned about on the output
     #: node otherwise): a classifier's scores, a regression's numbers.

@@ -25,6 +25,11 @@ class TrainConfig:
     weight_decay: float = 0.0
     momentum: float = 0.9
     schedule: str = "constant"
+    step_size: int = 10
+    gamma: float = 0.1
+    warmup_steps: int = 100
+    max_lr: float = 0.01
+    plateau_patience: int = 2
     loss: str = "cross_entropy"
     val_split: float = 0.2
     seed: int = 0

@@ -38,6 +38,7 @@ from .batches import batch_starts, epoch_permutation
 from .callbacks import Callback, EpochReport, TrainResult
 from .config import TrainConfig, check_amp, resolve_device
 from .early_stop import EarlyStopping
+from .schedules import learning_rate
 from .early_stop import describe as describe_early_stop
 from .loop_state import STATE_FORMAT, LoopState
 from .runfiles import PROBE_FILE
@@ -302,10 +303,11 @@ class RunLoop(LoopState):
         torch.nn.utils.clip_grad_norm_(params, max_norm)
 
     def lr(self) -> float:
-        """The learning rate at the current step (cosine decays it to zero over the run)."""
-        if not self.scheduled or self.config.schedule != "cosine" or not self.total_steps:
+        """The learning rate at the current step, as `config.schedule` has it."""
+        if not self.scheduled:
             return self.config.lr
-        return self.config.lr * 0.5 * (1 + math.cos(math.pi * self.step / self.total_steps))
+        return learning_rate(self.config, self.step, self.total_steps, self.epoch,
+                             [e.val_loss for e in self.history])
 
     def _loop(self) -> str:
         for epoch in range(self.epoch, self.config.epochs):

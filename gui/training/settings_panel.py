@@ -11,14 +11,12 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QLabel, QPus
 
 from torchloom.engine.project import TRAINING_FIELDS
 
+from torchloom.engine.train.schedules import SCHEDULE_SETTINGS
+
 from ..actions import plain_name, tool_tip
 from ..inspector import ParamField
 
 #: Shown in this order; the rest of TRAINING_FIELDS follow.
-ORDER = ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "momentum", "schedule",
-         "loss", "val_split", "seed", "amp")
-
-
 class TrainingPanel(QScrollArea):
     train_clicked = Signal()
     stop_clicked = Signal()
@@ -80,7 +78,7 @@ class TrainingPanel(QScrollArea):
         self.task_about.setWordWrap(True)
         form.addRow("", self.task_about)
         self.fields: dict[str, ParamField] = {}
-        for name in [*ORDER, *(k for k in TRAINING_FIELDS if k not in ORDER)]:
+        for name in TRAINING_FIELDS:  # in the order they are declared
             field = ParamField(name, TRAINING_FIELDS[name], self._commit)
             form.addRow(QLabel(name), field.widget)
             form.addRow("", field.error)
@@ -96,6 +94,7 @@ class TrainingPanel(QScrollArea):
         self.task_box.currentIndexChanged.connect(self._task_chosen)
         self._quiet = False
         self.task: Any = None
+        self._schedule = "constant"
         from torchloom.engine.tasks import task_class
 
         self.set_task(task_class("classify"))
@@ -108,11 +107,18 @@ class TrainingPanel(QScrollArea):
             return
         self.task = task
         self._fill_task_box(task)
-        shown = set(task.settings())
         for name in self.fields:
             decl = task.setting(name)
             if decl is not self.fields[name].decl:  # the loss: this task's own choices
                 self._replace_field(name, decl)
+        self._show_rows()
+
+    def _show_rows(self) -> None:
+        """The task's settings, and of the schedule's own settings only the chosen
+        schedule's (step_size with step, max_lr with onecycle...)."""
+        of_schedules = {name for names in SCHEDULE_SETTINGS.values() for name in names}
+        chosen = set(SCHEDULE_SETTINGS.get(self._schedule, ()))
+        shown = {n for n in self.task.settings() if n not in of_schedules or n in chosen}
         for name, field in self.fields.items():
             self.form.setRowVisible(field.widget, name in shown)
             self.form.setRowVisible(field.error, name in shown)
@@ -165,6 +171,9 @@ class TrainingPanel(QScrollArea):
         self._quiet = True
         for name, field in self.fields.items():
             field.set_value(config.get(name))
+        if config.get("schedule", "constant") != self._schedule:
+            self._schedule = str(config.get("schedule", "constant"))
+            self._show_rows()
         self._select_device(str(config.get("device", "auto")))
         self._quiet = False
 

@@ -108,3 +108,21 @@ def test_typing_a_learning_rate_is_one_step_named_for_it(window, qtbot):
     qtbot.keyClick(window.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     settle()
     assert edit.text() == "0.001" and "lr" not in doc.project.training
+
+
+def test_a_schedule_shows_its_own_settings_and_no_others(qtbot):
+    from torchloom.gui.training.settings_panel import TrainingPanel
+
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+
+    def visible(name: str) -> bool:
+        return not panel.fields[name].widget.isHidden()
+
+    panel.show_settings({"schedule": "constant"})
+    assert not any(visible(n) for n in ("step_size", "gamma", "max_lr", "warmup_steps"))
+    panel.show_settings({"schedule": "step"})
+    assert visible("step_size") and visible("gamma") and not visible("max_lr")
+    panel.show_settings({"schedule": "onecycle"})
+    assert visible("max_lr") and not visible("step_size")
