@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..conftest import settle
 
-TIMEOUT = 30_000
+TIMEOUT = 60_000  # a hang guard, not a speed: generous for a loaded machine
 
 
 def wait_cost(qtbot, window, measured=False):

@@ -269,7 +269,7 @@ def test_colour_by_parameters_colours_both_networks(window, qtbot):
     window.cost_actions["params"].trigger()
     for overlay in tabs.cost_overlays:
         qtbot.waitUntil(lambda o=overlay: o.result is not None and o.result.get("ok"),
-                        timeout=30_000)
+                        timeout=60_000)
     settle()
     assert all(o.metric == "params" for o in tabs.cost_overlays)
     assert "params" in tabs.scenes["generator"].node_items["fc3"].cost_text

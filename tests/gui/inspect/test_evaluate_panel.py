@@ -46,7 +46,7 @@ def panel(qtbot):
 @pytest.fixture
 def evaluated(panel, trained, split, qtbot):
     panel.set_trained(trained, lambda: split)
-    qtbot.waitUntil(lambda: panel.preds is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: panel.preds is not None, timeout=60_000)
     return panel
 
 
@@ -127,7 +127,7 @@ def test_choosing_a_sample_shows_its_saliency(evaluated, qtbot):
         strip.setCurrentRow(0)
     assert chosen.args == [first]
     saliency = evaluated.saliency
-    qtbot.waitUntil(lambda: saliency.gradient is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: saliency.gradient is not None, timeout=60_000)
     assert saliency.gradient.shape == (32, 32)  # the input's height and width
     assert saliency.cam is not None and saliency.cam.shape == (32, 32)
     assert 0.0 <= saliency.cam.min() and saliency.cam.max() <= 1.0
@@ -137,7 +137,7 @@ def test_choosing_a_sample_shows_its_saliency(evaluated, qtbot):
     assert saliency.node() == "pool3"  # the last feature map is offered first
     before = saliency.cam
     saliency.select_node("conv1")
-    qtbot.waitUntil(lambda: saliency.cam is not before, timeout=20_000)
+    qtbot.waitUntil(lambda: saliency.cam is not before, timeout=60_000)
     assert saliency.cam.shape == (32, 32)
     assert not np.allclose(saliency.cam, before)
 
@@ -156,7 +156,7 @@ def test_a_failing_split_loader_is_shown_not_raised(panel, trained, qtbot):
         raise ProbeError("the dataset file is gone", path="data/shapes.csv")
 
     panel.set_trained(trained, broken)
-    qtbot.waitUntil(lambda: "gone" in panel.message.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "gone" in panel.message.text(), timeout=60_000)
     assert "data/shapes.csv" in panel.message.text()
     assert panel.stack.currentWidget() is panel.message
 
@@ -165,7 +165,7 @@ def test_regression_data_says_it_needs_classes(panel, trained, qtbot):
     data = Dataset(torch.rand(10, 3, 32, 32), torch.rand(10), "numbers")
     split = Split(data, data, None, data)
     panel.set_trained(trained, lambda: split)
-    qtbot.waitUntil(lambda: panel.message.text() == REGRESSION, timeout=10_000)
+    qtbot.waitUntil(lambda: panel.message.text() == REGRESSION, timeout=60_000)
     assert panel.preds is None
 
 
