@@ -70,6 +70,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             if getattr(exc, attr, None) is not None:
                 error[key] = getattr(exc, attr)
         return _fail(args, exc.describe(), error)
+    except OSError as exc:  # reading is checked inside; this is writing: a full disk, no rights
+        where = exc.filename or args.out
+        message = f"{where}: cannot be written ({exc.strerror or exc})"
+        return _fail(args, message, {"message": message, "file": str(where)})
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:

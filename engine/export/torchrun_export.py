@@ -15,6 +15,7 @@ after those checks.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -62,10 +63,12 @@ def export_torchrun(project: Project, out: Path, weights: Path | None = None) ->
     config = _training_config(project)
     split, notes = _split(project)
     arrays = data_arrays(split, task_for(project).targets_to_device)
+    created = not out.exists()  # a folder this export makes goes again if the export fails
     try:
         out.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=".torchloom-export-", dir=out))
     except OSError as exc:
+        _remove_if_empty(out, created)
         raise ExportPathError(f"cannot create or write to the folder "
                               f"({exc.strerror or exc})", fmt=FMT, path=str(out)) from None
     try:
@@ -82,8 +85,14 @@ def export_torchrun(project: Project, out: Path, weights: Path | None = None) ->
         for name in FILES:
             os.replace(stage / name, out / name)
     except OSError as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        _remove_if_empty(out, created)
         raise ExportPathError(f"cannot write there ({exc.strerror or exc})", fmt=FMT,
                               path=str(out)) from None
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        _remove_if_empty(out, created)
+        raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     checks.update({"train_samples": int(len(arrays["y_train"])),
@@ -180,3 +189,10 @@ def _verify(folder: Path, model: Any, arrays: dict[str, np.ndarray]) -> dict[str
                                                for k in expected):
         raise ExportError("init.pt does not read back as the model's weights", fmt=FMT)
     return {"script_compiles": True, "data_roundtrip": True, **checks}
+
+
+def _remove_if_empty(folder: Path, created: bool) -> None:
+    """A failed export leaves no empty folder it made (a folder that was there stays)."""
+    if created:
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only if empty: whatever was put there meanwhile is kept

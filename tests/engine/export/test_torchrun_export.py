@@ -177,3 +177,20 @@ def test_the_script_reads_the_npz_like_numpy_does(tmp_path):
         assert set(mine) == numeric and {"x_train", "y_train", "x_val", "y_val"} <= numeric
         for key in numeric:
             assert torch.equal(mine[key], torch.from_numpy(data[key]))
+
+
+def test_a_failed_export_leaves_no_empty_folder_behind(tmp_path, monkeypatch):
+    """A full disk while the files are written: the export fails with "cannot write there"
+    (the CLI's exit 2), and the folder it had made for them is gone again."""
+    import errno
+
+    from torchloom.engine.errors import ExportPathError
+
+    def full(self, data):  # the disk fills while the files are written
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    out = tmp_path / "multi_gpu"
+    with pytest.raises(ExportPathError, match="No space left on device"):
+        export_torchrun(load_project(examples_dir() / "mlp_digits.json"), out)
+    assert not out.exists()

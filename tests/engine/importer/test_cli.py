@@ -89,3 +89,19 @@ def test_help_says_importing_runs_the_file(capsys):
     except SystemExit:
         pass
     assert "Importing a .py file RUNS it" in capsys.readouterr().out
+
+
+def test_a_full_disk_is_a_clear_message_and_exit_2_not_an_internal_error(
+        capsys, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def full(_fd):  # the disk fills while the files are flushed
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    code, out, err = run(capsys, "import", source("mnist_cnn:Net"), "-o",
+                         str(tmp_path / "cnn.json"), "--input-shape", "1,28,28")
+    assert code == 2, err
+    assert "No space left on device" in err and "internal error" not in err
+    assert not (tmp_path / "cnn.json").exists()
