@@ -14,6 +14,10 @@ os.environ.setdefault("TORCHLOOM_DATA_DIR", tempfile.mkdtemp(prefix="torchloom-t
 # spin while they wait made the whole suite 3.4x slower that way, not merely shared.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # Each worker its own user-data folder: inherited from the controller, one folder was
+    # shared, and one worker's cleanup removed the trust store another was removing.
+    os.environ["TORCHLOOM_DATA_DIR"] = tempfile.mkdtemp(
+        prefix=f"torchloom-tests-{os.environ['PYTEST_XDIST_WORKER']}-")
 
 
 @pytest.fixture(autouse=True)
@@ -24,5 +28,4 @@ def _no_trust_leaks():
 
     codefiles.forget_session_trust()
     store = codefiles._store_path()
-    if store.exists():
-        store.unlink()
+    store.unlink(missing_ok=True)

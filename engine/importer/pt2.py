@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -107,8 +106,21 @@ def _load(path: Path) -> Any:
         with _quiet(), _weights_only():
             return torch.export.load(str(path))
     except Exception as exc:  # noqa: BLE001 - a foreign or damaged file raises anything
+        if _is_torch_save(path):
+            raise ModelImportError("is a torch.save file (a pickle of weights or a module), "
+                                   "not a torch.export program: save one with "
+                                   "torch.export.save(torch.export.export(model, (x,)), path)",
+                                   path=str(path)) from None
         raise ModelImportError(f"is not a readable torch.export program: {first_line(exc)}",
                                path=str(path)) from None
+
+
+def _is_torch_save(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("/data.pkl") for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def refuse_pickles(path: Path) -> None:
@@ -155,8 +167,11 @@ def _weights_only() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    """torch.export logs a failed load's whole traceback as a warning: a person never sees
+    a traceback, so its loggers are silenced as the exporters' are."""
+    from ..export.verify import quiet
+
+    with quiet():
         yield
 
 

@@ -77,3 +77,21 @@ def test_a_file_that_is_not_an_archive_says_so(tmp_path):
     bad.write_bytes(b"not a zip")
     with pytest.raises(ModelImportError, match="not a readable torch.export program"):
         import_module(bad, tmp_path / "x.json")
+
+
+def test_a_torch_save_file_named_pt2_is_one_clear_line_without_a_traceback(tmp_path):
+    """torch.export logs the failed load's whole traceback as a warning; a person sees only
+    what the file is and what to do."""
+    import subprocess
+    import sys
+
+    import torch
+
+    path = tmp_path / "weights.pt2"
+    torch.save({"fc.weight": torch.zeros(2, 2)}, path)
+    done = subprocess.run([sys.executable, "-m", "torchloom.engine.cli", "import", str(path),
+                           "-o", str(tmp_path / "out.json")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2, done
+    assert "Traceback" not in done.stderr + done.stdout, done.stderr
+    assert "is a torch.save file" in done.stderr and "torch.export.save" in done.stderr
