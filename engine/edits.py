@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from .errors import Fix, GraphError
 from .graph import Edge, Graph, Node, block_for
-from .layout import auto_layout
+from .layout import Measure, auto_layout
 from .project import edge_to_dict, node_to_dict
 
 FRAGMENT_FORMAT = "torchloom-fragment"
@@ -156,8 +156,8 @@ def plan_moves(positions: dict[str, tuple[float, float]]) -> list[Op]:
     return [Op("move", node_id=n, value=(float(p[0]), float(p[1]))) for n, p in positions.items()]
 
 
-def plan_layout(graph: Graph) -> list[Op]:
-    return plan_moves(auto_layout(graph))
+def plan_layout(graph: Graph, measure: Measure | None = None) -> list[Op]:
+    return plan_moves(auto_layout(graph, measure))
 
 
 def _between(a: Node, b: Node) -> tuple[float, float] | None:

@@ -1,88 +1,332 @@
-"""Automatic layout: columns by topological generation, left to right.
+"""Automatic layout: a layered drawing that reads left to right.
 
-Used for imported graphs and files without positions. Within a column, nodes keep the order
-of their first predecessor's row, so straight chains stay straight and branches fan out.
-A deep graph wraps into bands that read left to right, top to bottom.
+Used for imported graphs, files without positions and Auto-layout (Ctrl+L). The steps are
+the classic layered (Sugiyama) ones, kept small:
+
+1. Layers by longest path, so every wire points right; a block without inputs (a second
+   Input) sits just before the first block it feeds, not far off at the left edge.
+2. The main path, the longest chain from an input to an output, is one straight row.
+3. Within each layer blocks are ordered to cut wire crossings (barycentre sweeps over the
+   layered graph, long wires stood in for by dummy points that keep a lane free).
+4. A wire that skips over blocks of the main row (a residual join) is drawn by the canvas
+   as an arc above the row; the layout leaves `ARC_ROOM` free above that row for it.
+5. Each gap between two columns is as wide as the widest shape label on its wires needs,
+   so labels are never cut.
+6. A graph deeper than `MAX_COLUMNS` layers wraps into bands stacked top to bottom,
+   `BAND_GAP` apart; the wire between two bands runs in that gap. Bands are cut where
+   the fewest wires cross.
+
+The engine does not know how big the canvas draws a block or a label: the GUI passes a
+`Measure`; without one (headless import) `DEFAULT_MEASURE` guesses.
 """
 
 from __future__ import annotations
 
-import networkx as nx
+import math
+from dataclasses import dataclass
+from typing import Callable
 
-from .graph import Graph
+from .graph import Edge, Graph
 
-COLUMN = 220.0
-ROW = 150.0
-#: A graph more columns deep than this is wrapped into bands, read like lines of text,
-#: so a 20-block import does not shrink to a thin strip when fitted to the window.
-MAX_COLUMNS = 6
+#: The shortest wire between two neighbouring columns (port to port).
+MIN_WIRE = 56.0
+#: Clear space each side of a shape label, inside the gap it sits in.
+LABEL_PAD = 24.0
+#: Vertical space between two rows of blocks.
+ROW_GAP = 72.0
+#: How far above the tops of the blocks it passes an arc over the main row runs (the canvas
+#: draws it there: gui.canvas.routing), and the space the layout keeps free for it and its
+#: label.
+ARC_RISE = 30.0
+ARC_ROOM = ARC_RISE + 9.0 + 16.0
+#: Vertical space between two bands of a wrapped graph: the wire from one band to the next
+#: runs along it.
+BAND_GAP = 130.0
+#: A graph more layers deep than this wraps into bands, read like lines of text, so a deep
+#: import does not shrink to a thin strip when fitted to the window.
+MAX_COLUMNS = 5
+#: Sweeps of crossing reduction (each one down and one up).
+SWEEPS = 6
 
-
-def auto_layout(graph: Graph, column: float = COLUMN, row: float = ROW
-                ) -> dict[str, tuple[float, float]]:
-    """A position for every node. Nodes on loops (which have no generation) go last."""
-    dag = nx.DiGraph()
-    dag.add_nodes_from(n.id for n in graph.nodes)
-    dag.add_edges_from((e.src, e.dst) for e in graph.edges if e.src != e.dst)
-    try:
-        generations = [list(g) for g in nx.topological_generations(dag)]
-    except nx.NetworkXUnfeasible:  # a loop: lay out what can be, stack the rest
-        order = graph.topological_order()
-        rest = [n.id for n in graph.nodes if n.id not in order]
-        generations = [[n] for n in order] + [rest]
-    file_order = {n.id: i for i, n in enumerate(graph.nodes)}
-    placed: dict[str, tuple[float, float]] = {}
-    for x, gen in enumerate(generations):
-        def key(node_id: str) -> tuple[float, int]:
-            preds = [placed[p][1] for p in graph.predecessors(node_id) if p in placed]
-            return (min(preds) if preds else 0.0, file_order[node_id])
-
-        ordered = sorted(gen, key=key)
-        top = -(len(ordered) - 1) * row / 2
-        for y, node_id in enumerate(ordered):
-            placed[node_id] = (x * column, top + y * row)
-    _lift_bypassed(graph, placed, column, row)
-    _wrap(placed, len(generations), column, row)
-    return placed
+Pos = tuple[float, float]
 
 
-def _wrap(placed: dict[str, tuple[float, float]], columns: int, column: float,
-          row: float) -> None:
-    """Cut a deep layout into bands of at most `MAX_COLUMNS` columns (balanced, so the last
-    band is not a stub), stacked top to bottom with a row of space between them."""
-    if columns <= MAX_COLUMNS:
-        return
-    bands = -(-columns // MAX_COLUMNS)
-    per_band = -(-columns // bands)
-    members: dict[int, list[str]] = {}
-    for node_id, (x, _y) in placed.items():
-        members.setdefault(min(int(round(x / column)) // per_band, bands - 1),
-                           []).append(node_id)
-    top = 0.0
-    for band in sorted(members):
-        ys = [placed[n][1] for n in members[band]]
-        low, high = min(ys), max(ys)
-        for node_id in members[band]:
-            x, y = placed[node_id]
-            placed[node_id] = (x - band * per_band * column, top + (y - low))
-        top += (high - low) + 2 * row
+@dataclass(frozen=True)
+class Measure:
+    """How the canvas draws what the layout places."""
+
+    #: node id -> (width, height) of its block
+    size: Callable[[str], tuple[float, float]]
+    #: edge -> width of its shape label (0: no label)
+    label: Callable[[Edge], float]
 
 
-def _lift_bypassed(graph: Graph, placed: dict[str, tuple[float, float]], column: float,
-                   row: float) -> None:
-    """A wire that skips columns along a row (a residual join, ``x * sigmoid(x)``) would run
-    straight through the blocks between its ends and hide behind them; lift those blocks
-    a row (half a row where that is taken) so the wire shows."""
-    lifted: set[str] = set()
+#: A block 190 wide and 80 tall and a label of ``N×128×14×14``: the canvas's usual sizes.
+DEFAULT_MEASURE = Measure(size=lambda _node_id: (190.0, 80.0), label=lambda _edge: 90.0)
+
+
+def auto_layout(graph: Graph, measure: Measure | None = None) -> dict[str, Pos]:
+    """A top-left position for every node (see the module docstring)."""
+    measure = measure or DEFAULT_MEASURE
+    ids = [n.id for n in graph.nodes]
+    if not ids:
+        return {}
+    edges = _acyclic_edges(graph, ids)
+    layer = _layers(ids, edges)
+    main = _main_path(ids, edges, layer)
+    layers = _order(ids, edges, layer, main)
+    bands = _bands(len(layers), edges, layer)
+    return _place(layers, bands, main, edges, layer, measure)
+
+
+# ---- 1. layers ------------------------------------------------------------------------------
+
+
+def _acyclic_edges(graph: Graph, ids: list[str]) -> list[Edge]:
+    """The edges, less self-loops and those closing a loop (found depth first, in file
+    order), so the rest can be layered."""
+    out: dict[str, list[Edge]] = {i: [] for i in ids}
     for edge in graph.edges:
-        if edge.src not in placed or edge.dst not in placed:
+        if edge.src != edge.dst and edge.src in out and edge.dst in out:
+            out[edge.src].append(edge)
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    back: set[int] = set()
+    for root in ids:
+        if root in state:
             continue
-        (x0, y0), (x1, y1) = placed[edge.src], placed[edge.dst]
-        if abs(y0 - y1) > 1e-6 or x1 - x0 <= column * 1.5:
+        state[root] = 1
+        stack = [(root, iter(out[root]))]
+        while stack:
+            node, children = stack[-1]
+            edge = next(children, None)
+            if edge is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(edge.dst) == 1:
+                back.add(id(edge))
+            elif edge.dst not in state:
+                state[edge.dst] = 1
+                stack.append((edge.dst, iter(out[edge.dst])))
+    return [e for es in out.values() for e in es if id(e) not in back]
+
+
+def _topological(ids: list[str], edges: list[Edge]) -> list[str]:
+    """Kahn's order, ties in file order (so the same file always lays out the same)."""
+    import heapq
+
+    index = {n: i for i, n in enumerate(ids)}
+    indegree = {n: 0 for n in ids}
+    succ: dict[str, list[str]] = {n: [] for n in ids}
+    for e in edges:
+        indegree[e.dst] += 1
+        succ[e.src].append(e.dst)
+    ready = [index[n] for n in ids if indegree[n] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        node = ids[heapq.heappop(ready)]
+        order.append(node)
+        for s in succ[node]:
+            indegree[s] -= 1
+            if indegree[s] == 0:
+                heapq.heappush(ready, index[s])
+    return order
+
+
+def _layers(ids: list[str], edges: list[Edge]) -> dict[str, int]:
+    preds: dict[str, list[str]] = {n: [] for n in ids}
+    succs: dict[str, list[str]] = {n: [] for n in ids}
+    for e in edges:
+        preds[e.dst].append(e.src)
+        succs[e.src].append(e.dst)
+    layer: dict[str, int] = {}
+    for node in _topological(ids, edges):
+        layer[node] = max((layer[p] + 1 for p in preds[node]), default=0)
+    for node in ids:  # a source sits just before what it feeds
+        if not preds[node] and succs[node]:
+            layer[node] = max(layer[node], min(layer[s] for s in succs[node]) - 1)
+    return layer
+
+
+# ---- 2. the main path ---------------------------------------------------------------------
+
+
+def _main_path(ids: list[str], edges: list[Edge], layer: dict[str, int]) -> list[str]:
+    """The longest chain (by blocks), ties to the earlier block in the file; it has one
+    block in every layer from 0 to its end."""
+    index = {n: i for i, n in enumerate(ids)}
+    preds: dict[str, list[str]] = {n: [] for n in ids}
+    for e in edges:
+        preds[e.dst].append(e.src)
+    length: dict[str, int] = {}
+    back: dict[str, str | None] = {}
+    for node in _topological(ids, edges):
+        best = min(preds[node], key=lambda p: (-length[p], index[p]), default=None)
+        length[node] = 1 + (length[best] if best is not None else 0)
+        back[node] = best
+    end: str | None = max(ids, key=lambda n: (length[n], index[n]))
+    path = []
+    while end is not None:
+        path.append(end)
+        end = back[end]
+    path.reverse()
+    # A source pulled right (see _layers) may leave the path's start off layer 0's slot;
+    # keep only the part that steps one layer at a time.
+    return [n for i, n in enumerate(path) if layer[n] == layer[path[0]] + i]
+
+
+def skips_over(edge: Edge, layer: dict[str, int], main: set[str]) -> bool:
+    """Whether `edge` joins two blocks of the main row past others (drawn as an arc)."""
+    return edge.src in main and edge.dst in main and layer[edge.dst] - layer[edge.src] > 1
+
+
+# ---- 3. order within layers ---------------------------------------------------------------
+
+
+def _order(ids: list[str], edges: list[Edge], layer: dict[str, int],
+           main: list[str]) -> list[list[str]]:
+    """Each layer's members top to bottom: block ids and dummy points (``"\\0..."``) of the
+    long wires that do not arc over the main row."""
+    on_main = set(main)
+    depth = max(layer.values()) + 1
+    layers: list[list[str]] = [[] for _ in range(depth)]
+    for node in ids:
+        layers[layer[node]].append(node)
+    links: list[tuple[str, str]] = []  # between neighbouring layers only
+    for k, edge in enumerate(edges):
+        a, b = layer[edge.src], layer[edge.dst]
+        if b - a <= 1 or skips_over(edge, layer, on_main):
+            if b - a == 1:
+                links.append((edge.src, edge.dst))
             continue
-        for node_id, (x, y) in list(placed.items()):
-            if x0 < x < x1 and abs(y - y0) < 1e-6 and node_id not in lifted:
-                taken = any(abs(px - x) < 1e-6 and abs(py - (y - row)) < row / 2
-                            for other, (px, py) in placed.items() if other != node_id)
-                placed[node_id] = (x, y - (row / 2 if taken else row))
-                lifted.add(node_id)
+        prev = edge.src
+        for step in range(a + 1, b):
+            dummy = f"\0{k}:{step}"
+            layers[step].append(dummy)
+            links.append((prev, dummy))
+            prev = dummy
+        links.append((prev, edge.dst))
+    up: dict[str, list[str]] = {}
+    down: dict[str, list[str]] = {}
+    for a, b in links:
+        down.setdefault(a, []).append(b)
+        up.setdefault(b, []).append(a)
+
+    best = [list(members) for members in layers]
+    best_crossings = _crossings(best, down)
+    for _ in range(SWEEPS):
+        for i in range(1, depth):
+            _sort_by_barycentre(layers[i], layers[i - 1], up)
+        for i in range(depth - 2, -1, -1):
+            _sort_by_barycentre(layers[i], layers[i + 1], down)
+        crossings = _crossings(layers, down)
+        if crossings < best_crossings:
+            best, best_crossings = [list(m) for m in layers], crossings
+        if best_crossings == 0:
+            break
+    return best
+
+
+def _sort_by_barycentre(members: list[str], fixed: list[str],
+                        neighbours: dict[str, list[str]]) -> None:
+    where = {n: i for i, n in enumerate(fixed)}
+    keys = {}
+    for i, node in enumerate(members):
+        near = [where[n] for n in neighbours.get(node, ()) if n in where]
+        keys[node] = (sum(near) / len(near)) if near else float(i)
+    members.sort(key=lambda n: keys[n])  # stable: ties keep their order
+
+
+def _crossings(layers: list[list[str]], down: dict[str, list[str]]) -> int:
+    """Wire crossings between neighbouring layers (inversions, counted by merge sort)."""
+    total = 0
+    for upper, lower in zip(layers, layers[1:]):
+        where = {n: i for i, n in enumerate(lower)}
+        ends = [where[b] for a in upper for b in sorted(down.get(a, ()), key=where.get)
+                if b in where]
+        total += _inversions(ends)
+    return total
+
+
+def _inversions(values: list[int]) -> int:
+    if len(values) < 2:
+        return 0
+    mid = len(values) // 2
+    left, right = sorted(values[:mid]), sorted(values[mid:])
+    count = _inversions(values[:mid]) + _inversions(values[mid:])
+    j = 0
+    for x in left:  # pairs (x in left, y in right) with y < x
+        while j < len(right) and right[j] < x:
+            j += 1
+        count += j
+    return count
+
+
+# ---- 6. bands -----------------------------------------------------------------------------
+
+
+def _bands(depth: int, edges: list[Edge], layer: dict[str, int]) -> list[tuple[int, int]]:
+    """(first layer, end layer) of each band: at most `MAX_COLUMNS` (one more where that
+    saves a cut through a skip) layers, balanced, cut where the fewest wires cross."""
+    if depth <= MAX_COLUMNS:
+        return [(0, depth)]
+    count = math.ceil(depth / MAX_COLUMNS)
+
+    def crossing(cut: int) -> int:
+        return sum(1 for e in edges if layer[e.src] < cut <= layer[e.dst])
+
+    cuts = [0]
+    for j in range(1, count):
+        ideal = round(j * depth / count)
+        options = [c for c in (ideal - 1, ideal, ideal + 1)
+                   if cuts[-1] + 2 <= c <= depth - 2 and c - cuts[-1] <= MAX_COLUMNS + 1]
+        cuts.append(min(options, key=lambda c: (crossing(c), abs(c - ideal)))
+                    if options else ideal)
+    cuts.append(depth)
+    return list(zip(cuts, cuts[1:]))
+
+
+# ---- 4, 5. coordinates --------------------------------------------------------------------
+
+
+def _place(layers: list[list[str]], bands: list[tuple[int, int]], main: list[str],
+           edges: list[Edge], layer: dict[str, int], measure: Measure) -> dict[str, Pos]:
+    on_main = set(main)
+    size = {n: measure.size(n) for members in layers for n in members if n[0] != "\0"}
+    room: dict[int, float] = {}  # layer -> the label room its gap to the next needs
+    arcs: set[int] = set()  # bands with an arc over their main row
+    band_of = {k: b for b, (lo, hi) in enumerate(bands) for k in range(lo, hi)}
+    for edge in edges:
+        a, b = layer[edge.src], layer[edge.dst]
+        if b - a == 1:
+            room[a] = max(room.get(a, 0.0), measure.label(edge) + 2 * LABEL_PAD)
+        elif skips_over(edge, layer, on_main) and band_of[a] == band_of[b]:
+            arcs.add(band_of[a])
+    placed: dict[str, Pos] = {}
+    top = 0.0
+    for b, (lo, hi) in enumerate(bands):
+        rows: dict[str, int] = {}
+        for k in range(lo, hi):
+            members = layers[k]
+            anchor = next((i for i, n in enumerate(members) if n in on_main), -1)
+            for i, node in enumerate(members):
+                rows[node] = i - anchor
+        real = [n for n in rows if n[0] != "\0"]
+        tallest = max(size[n][1] for n in real)
+        pitch = tallest + ROW_GAP
+        above = max(pitch, tallest + ARC_ROOM) if b in arcs else pitch
+
+        def y_of(row: int, pitch: float = pitch, above: float = above) -> float:
+            return row * pitch if row >= 0 else -(above + (-row - 1) * pitch)
+
+        low = min(min(y_of(r) for r in rows.values()), -ARC_ROOM if b in arcs else 0.0)
+        high = max(y_of(rows[n]) + size[n][1] for n in real)
+        x = 0.0
+        for k in range(lo, hi):
+            blocks = [n for n in layers[k] if n[0] != "\0"]
+            for node in blocks:
+                placed[node] = (round(x, 1), round(top - low + y_of(rows[node]), 1))
+            x += max((size[n][0] for n in blocks), default=0.0)
+            x += max(MIN_WIRE, room.get(k, 0.0))
+        top += (high - low) + BAND_GAP
+    return placed

@@ -286,7 +286,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
             document.analysis_changed.connect(self._update_summary)
             document.message.connect(self.flash)
             assert self.view is not None
-            self.view.fit()
+            self.view.fit_readable()
             self.view.setFocus()
         self.inspector.set_document(document)
         self._training_document()

@@ -98,7 +98,10 @@ class EditActions:
     def auto_layout(self) -> None:
         doc = self.edit_doc  # type: ignore[attr-defined]  # an opened unit's, or the project's
         if doc is not None:
-            doc.plan_and_edit(lambda: plan_layout(doc.graph), "Auto-layout")
+            scene = self.scene  # type: ignore[attr-defined]
+            own = scene is not None and scene.document is doc
+            measure = scene.layout_measure() if own else None
+            doc.plan_and_edit(lambda: plan_layout(doc.graph, measure), "Auto-layout")
             self.fit()
 
     def apply_fix(self, fix) -> None:  # type: ignore[no-untyped-def]

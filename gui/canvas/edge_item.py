@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, Q
 from torchloom.engine.graph import Edge
 
 from .. import theme
+from .routing import route
 
 if TYPE_CHECKING:
     from .node_item import NodeItem
@@ -20,24 +21,18 @@ if TYPE_CHECKING:
 _LABEL_FONT = QFont()
 _LABEL_FONT.setPointSizeF(8.0)
 _METRICS = QFontMetricsF(_LABEL_FONT)
+#: Below this zoom a wire's shape label is not drawn (too small to read).
+LABEL_ZOOM = 0.55
 
 
 def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
-    """Wires leave and enter ports sideways. Forward: one cubic. Backward (a graph that
-    wraps onto the next row): out, down to halfway, across, and in, so the wire never
-    crosses the blocks it connects."""
-    path = QPainterPath(start)
-    if end.x() >= start.x() + 30 or abs(end.y() - start.y()) < 40:
-        dx = max(40.0, abs(end.x() - start.x()) * 0.5)
-        path.cubicTo(QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()), end)
-        return path
-    mid_y = (start.y() + end.y()) / 2
-    bend = 60.0
-    path.cubicTo(QPointF(start.x() + bend, start.y()), QPointF(start.x() + bend, mid_y),
-                 QPointF(start.x(), mid_y))
-    path.lineTo(QPointF(end.x(), mid_y))
-    path.cubicTo(QPointF(end.x() - bend, mid_y), QPointF(end.x() - bend, end.y()), end)
-    return path
+    """The wire between two points with nothing in its way (a wire being dragged)."""
+    return route(start, end)[0]
+
+
+def label_width(text: str) -> float:
+    """How wide a wire's shape label draws (the layout leaves room for it)."""
+    return _METRICS.horizontalAdvance(text) + 12 if text else 0.0
 
 
 class EdgeItem(QGraphicsItem):
@@ -49,6 +44,7 @@ class EdgeItem(QGraphicsItem):
         self.is_int = False
         self.broken = False
         self._path = QPainterPath()
+        self._label_at: QPointF | None = None
         self._label_rect = QRectF()
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0)
@@ -62,16 +58,40 @@ class EdgeItem(QGraphicsItem):
             self.update()
 
     def update_path(self) -> None:
+        """Re-route: after either end moved, or a block moved into or out of the way."""
         self.prepareGeometryChange()
-        self._path = wire_path(self.src.output_port_pos(), self.dst.input_port_pos(self.port))
+        self._path, self._label_at = route(self.src.output_port_pos(),
+                                           self.dst.input_port_pos(self.port), self._blocks)
         self._place_label()
+
+    @property
+    def routed(self) -> bool:
+        """Whether the wire goes round blocks (an arc or a channel), not straight."""
+        return self._label_at is not None
+
+    def _blocks(self, rect: QRectF) -> list[QRectF]:
+        scene = self.scene()
+        if scene is None:
+            return []
+        return [item.body_rect() for item in scene.items(rect)
+                if getattr(item, "body_rect", None) is not None
+                and item is not self.src and item is not self.dst
+                and item.body_rect().intersects(rect)]
+
+    def label_scene_rect(self) -> QRectF:
+        """Where the shape label shows, in scene coordinates (empty: none)."""
+        return self.mapRectToScene(self._label_rect) if self.label else QRectF()
 
     def _place_label(self) -> None:
         if not self.label:
             self._label_rect = QRectF()
             return
+        width = label_width(self.label)
+        if self._label_at is not None:  # on an arc's or a channel's level run
+            at = self._label_at
+            self._label_rect = QRectF(at.x() - width / 2, at.y() - 9, width, 18)
+            return
         mid = self._path.pointAtPercent(0.5)
-        width = _METRICS.horizontalAdvance(self.label) + 12
         start, end = self._path.pointAtPercent(0), self._path.pointAtPercent(1)
         short = abs(end.x() - start.x()) < width + 16 and abs(end.y() - start.y()) < 40
         lift = 13 if short else 0  # a short wire carries its label above it, clear of ports
@@ -101,7 +121,7 @@ class EdgeItem(QGraphicsItem):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if not self.label or lod < 0.55:
+        if not self.label or lod < LABEL_ZOOM:
             return
         painter.setPen(QPen(colour, 1.0))
         painter.setBrush(QColor(colors.label_background))

@@ -142,6 +142,10 @@ class NodeItem(QGraphicsItem):
         index = self.port_names.index(name) if name in self.port_names else 0
         return self.mapToScene(QPointF(0, HEADER + 18 + index * PORT_GAP))
 
+    def body_rect(self) -> QRectF:
+        """The block's body in scene coordinates: what a wire or a label must not cross."""
+        return self.mapRectToScene(QRectF(0, 0, WIDTH, self.height))
+
     def output_port_pos(self) -> QPointF:
         return self.mapToScene(QPointF(WIDTH, HEADER + 18))
 

@@ -7,18 +7,18 @@ events, and asks the engine for every change (a wire, a move, a delete) through
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QTransform
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
 from torchloom.engine.edits import plan_connect, plan_delete, plan_moves
 from torchloom.engine.events import Event
 from torchloom.engine.graph import Edge
-from torchloom.engine.layout import auto_layout
+from torchloom.engine.layout import DEFAULT_MEASURE, Measure, auto_layout
 
 from .. import theme
 from ..document import Document
-from .edge_item import DraftWire, EdgeItem
+from .edge_item import DraftWire, EdgeItem, label_width
 from .node_item import NodeItem
 from .style import format_shape
 
@@ -39,6 +39,10 @@ class CanvasScene(QGraphicsScene):
         self._draft: DraftWire | None = None
         self._draft_from: tuple[str, str, str | None] | None = None
         self.read_only = False
+        self._dirty: list[QRectF] = []  # where blocks moved since wires were last routed
+        self._rewire_timer = QTimer(self)
+        self._rewire_timer.setSingleShot(True)
+        self._rewire_timer.timeout.connect(self.reroute_wires)
         self.setSceneRect(-SCENE_HALF, -SCENE_HALF, 2 * SCENE_HALF, 2 * SCENE_HALF)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.setBackgroundBrush(QColor(theme.current().background))
@@ -81,6 +85,7 @@ class CanvasScene(QGraphicsScene):
             return
         item = EdgeItem(edge, src, dst, self.document.graph.port_of(edge))
         self.addItem(item)
+        item.update_path()  # now that it can see the blocks in its way
         self.edge_items[id(edge)] = item
 
     def _remove_edge_item(self, edge: Edge) -> None:
@@ -158,6 +163,34 @@ class CanvasScene(QGraphicsScene):
             edge_item = self.edge_items.get(id(edge))
             if edge_item is not None:
                 edge_item.update_path()
+        self._dirty.append(item.body_rect())
+        if not self._rewire_timer.isActive():
+            self._rewire_timer.start(0)  # once for a whole layout's or drag's moves
+
+    def reroute_wires(self) -> None:
+        """Wires a moved block now stands in the way of, or no longer does, find their way
+        again: every routed wire, and every wire whose path meets where a block moved."""
+        dirty, self._dirty = self._dirty, []
+        self._rewire_timer.stop()
+        for item in self.edge_items.values():
+            if item.routed or any(item.sceneBoundingRect().intersects(r) for r in dirty):
+                item.update_path()
+
+    def layout_measure(self) -> Measure:
+        """Auto-layout's view of this canvas: each block's size and its wires' label widths
+        (a wire whose shape is not known yet gets the usual width)."""
+        labels = {id(item.edge): label_width(item.label)
+                  for item in self.edge_items.values() if item.label}
+
+        def size(node_id: str) -> tuple[float, float]:
+            item = self.node_items.get(node_id)
+            if item is None:
+                return DEFAULT_MEASURE.size(node_id)
+            rect = item.body_rect()
+            return (rect.width(), rect.height())
+
+        return Measure(size=size,
+                       label=lambda edge: labels.get(id(edge), DEFAULT_MEASURE.label(edge)))
 
     def commit_moves(self) -> None:
         """After a drag: one undo step for every node that moved."""

@@ -12,6 +12,7 @@ from PySide6.QtGui import (QColor, QContextMenuEvent, QDragEnterEvent, QDragMove
 from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
 
 from .. import theme
+from .edge_item import LABEL_ZOOM
 from .quick_add import QuickAdd
 from .scene import CanvasScene
 
@@ -43,6 +44,7 @@ class CanvasView(QGraphicsView):
                                       "removes the selection, F fits the graph to the view")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._pan_from: QPoint | None = None
+        self._fit_pending = False
         self._space = False
         self._popup: QuickAdd | None = None
         #: Backspace or Esc on an opened unit's canvas: back out (gui.units); None: no-op.
@@ -62,6 +64,7 @@ class CanvasView(QGraphicsView):
         self.scale(factor / self.zoom(), factor / self.zoom())
 
     def wheelEvent(self, event: QWheelEvent) -> None:
+        self._fit_pending = False
         steps = event.angleDelta().y() / 120.0
         if steps:
             target = self.zoom() * math.pow(1.15, steps)
@@ -70,22 +73,48 @@ class CanvasView(QGraphicsView):
         event.accept()
 
     def fit(self) -> None:
+        """F: the whole graph in the view, however small that makes it."""
+        self._fit_pending = False
+        self._fit(readable=False)
+
+    def fit_readable(self) -> None:
+        """On opening a project: the whole graph if it fits at a zoom where the wires'
+        shape labels show, else its start (top left) at that zoom. Until a person zooms,
+        pans or clicks, this is redone as the view gets its size (a view that is not laid
+        out yet is tiny, which is how a project used to open as a speck)."""
+        self._fit_pending = True
+        self._fit(readable=True)
+
+    def _fit(self, readable: bool) -> None:
         items = self.canvas.itemsBoundingRect()
         if items.isEmpty():
             self.resetTransform()
             self.centerOn(0, 0)
             return
-        self.fitInView(items.adjusted(-60, -60, 60, 60), Qt.AspectRatioMode.KeepAspectRatio)
+        framed = items.adjusted(-60, -60, 60, 60)
+        self.fitInView(framed, Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > 1.2:
             self.set_zoom(1.2)
+        if readable and self.zoom() < LABEL_ZOOM:
+            self.set_zoom(LABEL_ZOOM)
+            seen = self.mapToScene(self.viewport().rect()).boundingRect()
+            self.centerOn(framed.left() + seen.width() / 2, framed.top() + seen.height() / 2)
+            return
         self.centerOn(items.center())
+
+    def resizeEvent(self, event: Any) -> None:  # type: ignore[override]
+        super().resizeEvent(event)
+        if self._fit_pending:
+            self._fit(readable=True)
 
     def center_on_node(self, node_id: str) -> None:
         item = self.canvas.node_items.get(node_id)
         if item is not None:
+            self._fit_pending = False
             self.centerOn(item.sceneBoundingRect().center())
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._fit_pending = False
         if event.button() == Qt.MouseButton.MiddleButton or (
                 self._space and event.button() == Qt.MouseButton.LeftButton):
             self._pan_from = event.position().toPoint()
@@ -115,6 +144,7 @@ class CanvasView(QGraphicsView):
         super().mouseReleaseEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        self._fit_pending = False
         key = event.key()
         if key == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = True

@@ -127,6 +127,5 @@ def test_layout_goes_left_to_right_by_generation():
     roundtrip(g, plan_layout(g))
     xs = {n.id: n.pos[0] for n in g.nodes}
     assert xs["x"] < xs["a"] < xs["b"] < xs["add"]
-    # the residual wire x -> add keeps its row; the chain it skips is lifted, still straight
-    assert g.node("x").pos[1] == g.node("add").pos[1]
-    assert g.node("a").pos[1] == g.node("b").pos[1] < g.node("x").pos[1]
+    # one straight row: the residual wire x -> add arcs over the chain it skips
+    assert len({n.pos[1] for n in g.nodes}) == 1
