@@ -99,7 +99,7 @@ class EditActions:
         doc = self.edit_doc  # type: ignore[attr-defined]  # an opened unit's, or the project's
         if doc is not None:
             scene = self.scene  # type: ignore[attr-defined]
-            own = scene is not None and scene.document is doc
+            own = scene is not None and scene.document.graph is doc.graph  # a GAN's tab too
             measure = scene.layout_measure() if own else None
             doc.plan_and_edit(lambda: plan_layout(doc.graph, measure), "Auto-layout")
             self.fit()
