@@ -25,7 +25,8 @@ FRAGMENT_FORMAT = "torchloom-fragment"
 @dataclass(frozen=True)
 class Op:
     """One primitive edit. `kind` is one of: add_node, remove_node, restore_node, connect,
-    disconnect, set_param, unset_param, move."""
+    disconnect, set_param, unset_param, move, rename (`node_id` becomes `name`; planned by
+    `engine.rename.plan_rename`) and unrename (its undo)."""
 
     kind: str
     node: Node | None = None
@@ -69,6 +70,18 @@ def apply(graph: Graph, op: Op) -> Op:
         if had:
             return Op("set_param", node_id=op.node_id, name=op.name, value=copy.deepcopy(old))
         return Op("unset_param", node_id=op.node_id, name=op.name)
+    if op.kind in ("rename", "unrename"):
+        old, new = op.node_id, op.name
+        assert old is not None and new is not None
+        graph.rename_node(old, new)
+        if graph.units is not None:  # a unit's ports and promoted targets name inner nodes
+            graph.units.rename_inner(graph, old, new)
+        if op.kind == "rename":  # the log the project file keeps (see engine.rename)
+            graph.renamed.append((old, new))
+            return Op("unrename", node_id=new, name=old)
+        if graph.renamed and graph.renamed[-1] == (new, old):
+            graph.renamed.pop()
+        return Op("rename", node_id=new, name=old)
     if op.kind == "move":
         node = graph.node(op.node_id)  # type: ignore[arg-type]
         old = node.pos

@@ -74,14 +74,17 @@ class Edge:
 class GraphEvents(EmitterGroup):
     node_added: EventEmitter
     node_removed: EventEmitter
+    #: before a rename's removal and re-addition (`old`, `new`: the ids), so a view that
+    #: follows a node (the inspector) follows it to its new id
+    node_renamed: EventEmitter
     node_changed: EventEmitter
     node_moved: EventEmitter
     edge_added: EventEmitter
     edge_removed: EventEmitter
 
     def __init__(self) -> None:
-        super().__init__("node_added", "node_removed", "node_changed", "node_moved",
-                         "edge_added", "edge_removed")
+        super().__init__("node_added", "node_removed", "node_renamed", "node_changed",
+                         "node_moved", "edge_added", "edge_removed")
 
 
 def _id_prefix(type_name: str) -> str:
@@ -100,6 +103,10 @@ class Graph:
         #: The project's folder, where Code blocks find their Python files (not saved).
         self.base_dir: Path | None = None
         self._units: Any = None
+        #: The renames made in this graph, oldest first, as (old id, new id): the project
+        #: file keeps them (``"renamed"``), so runs trained before a rename find their
+        #: weights under the new ids (`engine.rename`).
+        self.renamed: list[tuple[str, str]] = []
 
     @property
     def units(self) -> Any:
@@ -331,6 +338,30 @@ class Graph:
         self.insert_node(node, index)
         for index, edge in sorted(edges, key=lambda item: item[0]):
             self.insert_edge(edge, index)
+
+    def rename_node(self, old: str, new: str) -> Node:
+        """Give node `old` the id `new`: its edges follow and it keeps its place in the node
+        order (and each edge its place in the edge order). Emits ``node_renamed``, then the
+        removal and the re-addition, which views redraw from. Checks only that `new` is a
+        free non-empty string; `engine.rename.check_new_id` decides what a person may type.
+        """
+        node = self.node(old)
+        if not isinstance(new, str) or not new:
+            raise GraphError(f"node ids must be non-empty strings, got {new!r}")
+        if new in self._nodes:
+            raise DuplicateNodeError(f"there is already a node '{new}'", node=new,
+                                     block_type=self._nodes[new].type)
+        self.events.node_renamed.emit(node=node, old=old, new=new)
+        index = self.node_index(old)
+        _, edges = self.remove_node(old)
+        renamed = Node(new, node.type, dict(node.params), node.pos, dict(node.extra))
+
+        def follow(edge: Edge) -> Edge:
+            return Edge(new if edge.src == old else edge.src, new if edge.dst == old else edge.dst,
+                        edge.port, dict(edge.extra))
+
+        self.restore_node(renamed, [(i, follow(e)) for i, e in edges], index)
+        return renamed
 
     def connect(self, src: str, dst: str, port: str | None = None,
                 index: int | None = None) -> Edge:

@@ -443,7 +443,18 @@ def graph_from_dict(data: Any, r: _Reader | None = None,
             port = r.string(port, f"{at}.to_port", limit=200)
         extra = {k: v for k, v in raw.items() if k not in ("from", "to", "to_port")}
         graph.insert_edge(Edge(src, dst, port, extra))
-    return graph, {k: v for k, v in data.items() if k not in ("nodes", "edges")}
+    graph.renamed = _renames(data.get("renamed", []), r, f"{where}.renamed")
+    return graph, {k: v for k, v in data.items() if k not in ("nodes", "edges", "renamed")}
+
+
+def _renames(data: Any, r: _Reader, where: str) -> list[tuple[str, str]]:
+    """The graph's rename log: ``[{"from": old id, "to": new id}, ...]``, oldest first."""
+    out = []
+    for i, raw in enumerate(r.lst(data, where)):
+        raw = r.obj(raw, f"{where}[{i}]")
+        out.append((r.string(raw.get("from"), f"{where}[{i}].from", limit=MAX_ID_LENGTH),
+                    r.string(raw.get("to"), f"{where}[{i}].to", limit=MAX_ID_LENGTH)))
+    return out
 
 
 # ---- writing ---------------------------------------------------------------------------
@@ -487,6 +498,8 @@ def project_to_dict(project: Project) -> dict[str, Any]:
     for key, graph in project.graphs().items():
         extra = project.graph_extra if key == "graph" else project.gan_graph_extra.get(key)
         out[key] = graph_to_dict(graph, extra)
+        if graph.renamed:  # not part of what the graph is (graph_to_dict compares graphs)
+            out[key]["renamed"] = [{"from": a, "to": b} for a, b in graph.renamed]
     if project.units:
         from .units.fileformat import units_to_dict
 

@@ -20,6 +20,7 @@ from torchloom.engine.errors import TorchloomError
 from torchloom.engine.params import Param
 
 from . import theme
+from .rename_field import IdField
 from .canvas.style import format_count, format_shape
 from .document import Document
 
@@ -177,8 +178,15 @@ class Inspector(QScrollArea):
             self.node_id = node_id
             self.rebuild()
 
+    def _renamed(self, new: str) -> None:
+        self.node_id = new
+        self._pending.start()
+
     def _on_event(self, event: Any) -> None:
-        if event.kind == "node_removed" and event.node.id == self.node_id:
+        if event.kind == "node_renamed" and event.old == self.node_id:
+            self.node_id = event.new  # an undo or redo of a rename: follow the block
+            self._pending.start()
+        elif event.kind == "node_removed" and event.node.id == self.node_id:
             self.node_id = None
             self._pending.start()
         elif event.kind == "node_changed" and event.node.id == self.node_id:
@@ -213,6 +221,12 @@ class Inspector(QScrollArea):
         node = doc.graph.node(self.node_id)
         block = node.block
         self.header.setText(self._node_header())
+        self.id_field = IdField(doc, node.id, hasattr(doc, "promoted_targets"), self._renamed)
+        ids = QFormLayout()
+        ids.addRow(QLabel("id"), self.id_field.widget)
+        ids.addRow("", self.id_field.error)
+        ids.addRow("", self.id_field.note)
+        layout.addLayout(ids)
         if block is not None and block.params:
             title = QLabel("Parameters")
             title.setObjectName("section")

@@ -110,6 +110,15 @@ def prepare_model(project: Project, weights: Path | None = None, fmt: str | None
         except ckpt.CheckpointError as exc:
             reason = exc.describe().removeprefix(f"{file}: ")  # `path` names the file once
             raise ExportError(reason, fmt=fmt, path=str(file)) from None
+        if weights is not None and weights.is_dir():  # a run: follow renames since it trained
+            from ..rename import rename_weights
+
+            saved = rename_weights(saved, ckpt.project_copy_or_none(weights),
+                                   project)
+        elif weights is None:  # the project's initial weights, keyed before any rename
+            from ..rename import rename_weights
+
+            saved = rename_weights(saved, None, project)
         saved = _by_module_name(saved, names)
         expected = module.state_dict()
         missing = sorted(set(expected) - set(saved))

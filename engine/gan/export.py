@@ -60,6 +60,11 @@ def gan_models(project: Project, weights: Path | None, fmt: str = FMT
         except ckpt.CheckpointError as exc:
             raise ExportError(exc.describe().removeprefix(f"{file}: "), fmt=fmt,
                               path=str(file)) from None
+        if weights.is_dir():  # a run: its tensors under the ids the graphs have now
+            from ..rename import rename_weights
+
+            saved = rename_weights(saved, ckpt.project_copy_or_none(weights),
+                                  project)
         for key, model in models.items():
             prefix = key + "."
             mine = {k[len(prefix):]: v for k, v in saved.items() if k.startswith(prefix)}

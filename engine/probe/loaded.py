@@ -109,6 +109,11 @@ def load_trained(run_dir: str | Path, project: Project | None = None,
         weights = ckpt.load_weights(run_dir / ckpt.MODEL_FILE)
     except TorchloomError as exc:
         raise ProbeError(exc.describe()) from None
+    if project is not None:  # the run's tensors under the ids the project uses now
+        from ..rename import follow_renames, rename_weights
+
+        weights = rename_weights(weights, saved, project)
+        saved = follow_renames(saved, project)
     project = project or saved
     graph = project.graph
     analysis = infer(graph)

@@ -274,6 +274,15 @@ def read_project_copy(run_dir: Path) -> Project:
         raise CheckpointError(exc.describe()) from None
 
 
+def project_copy_or_none(run_dir: Path) -> Project | None:
+    """The run's project copy, or None when it has none or it cannot be read (weights put
+    in a folder by hand): for following renames, where no copy means keys as they are."""
+    try:
+        return read_project_copy(run_dir)
+    except CheckpointError:
+        return None
+
+
 def node_of(key: str, node_ids: dict[str, str]) -> tuple[str, str]:
     """The node a state-dict key belongs to: (its module prefix, how a person names it).
     ``fc1.weight`` is node ``fc1``; in a model of several graphs (a GAN's pair),

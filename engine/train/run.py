@@ -127,11 +127,14 @@ def starting_point(project: Project, model: nn.Module, node_ids: dict[str, str],
     for folder in (resume, init_from):
         if folder is not None and not Path(folder).is_dir():
             raise ckpt.CheckpointError(f"{folder}: no such run folder")
+    from ..rename import follow_renames, rename_weights
+
     start = StartingPoint(out_dir)
     if resume is not None:
         saved_project = ckpt.read_project_copy(resume)
-        if same_graphs(saved_project, project):
-            weights = ckpt.load_weights(resume / ckpt.MODEL_FILE)
+        if same_graphs(follow_renames(saved_project, project), project):
+            weights = rename_weights(ckpt.load_weights(resume / ckpt.MODEL_FILE),
+                                     saved_project, project)
             model.load_state_dict(weights)
             state = ckpt.load_state(resume / ckpt.STATE_FILE)
             start.run_dir = start.run_dir or resume
@@ -143,13 +146,14 @@ def starting_point(project: Project, model: nn.Module, node_ids: dict[str, str],
     if init_from is None and project.weights_path() is not None:
         file = project.weights_path()
         assert file is not None
-        loaded, start.reinitialized = ckpt.load_matching(model, ckpt.load_weights(file),
-                                                         node_ids)
+        loaded, start.reinitialized = ckpt.load_matching(
+            model, rename_weights(ckpt.load_weights(file), None, project), node_ids)
         start.notes.append(f"started from the project's weights {file.name}: kept "
                            f"{len(loaded)} node(s); initialised "
                            f"{', '.join(start.reinitialized) or 'none'} fresh")
     if init_from is not None:
         weights = ckpt.load_weights(Path(init_from) / ckpt.MODEL_FILE)
+        weights = rename_weights(weights, ckpt.project_copy_or_none(Path(init_from)), project)
         loaded, start.reinitialized = ckpt.load_matching(model, weights, node_ids)
         start.notes.append(f"warm start from {init_from}: kept the weights of {len(loaded)} "
                            f"node(s); re-initialised "

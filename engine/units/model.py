@@ -162,6 +162,20 @@ class Units:
         defn = self.defs.get(name)
         return UnitBlock(defn, self) if defn is not None else None
 
+    def rename_inner(self, graph: "Graph", old: str, new: str) -> None:
+        """Node `old` of a unit's graph is now `new`: the unit's ports and the targets of its
+        promoted parameters follow. A graph that is no unit's changes nothing here."""
+        for defn in self.defs.values():
+            if defn.graph is not graph:
+                continue
+            for port in (*defn.inputs, *defn.outputs):
+                if port.node == old:
+                    port.node = new
+            for promoted in defn.params.values():
+                for target in promoted.targets:
+                    if target.node == old:
+                        target.node = new
+
     def free_name(self, base: str) -> str:
         """`base`, or `base2`, `base3`... whichever is not taken yet."""
         name, n = base, 2

@@ -107,8 +107,14 @@ class CanvasScene(QGraphicsScene):
 
     def _on_event(self, event: Event) -> None:
         kind = event.kind
-        if kind == "node_added":
-            self._add_node_item(event.node)
+        if kind == "node_renamed":  # removed and added again under the new id: stay selected
+            item = self.node_items.get(event.old)
+            self._reselect = event.new if item is not None and item.isSelected() else None
+        elif kind == "node_added":
+            item = self._add_node_item(event.node)
+            if event.node.id == getattr(self, "_reselect", None):
+                self._reselect = None
+                item.setSelected(True)
         elif kind == "node_removed":
             item = self.node_items.pop(event.node.id, None)
             if item is not None:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
 from torchloom.engine.project import Project, graph_to_dict
+from torchloom.engine.rename import follow_renames
 from torchloom.engine.train.history import RunRecord, list_runs
 
 #: (format, menu label, what it is, file suffix; "" for a folder)
@@ -70,6 +71,8 @@ def matching_runs(project: Project, runs_dir: Path | None) -> list[RunRecord]:
         if run.status not in ("finished", "stopped"):
             continue
         saved = run.project()
+        if saved is not None:  # a block renamed since the run keeps its weights
+            saved = follow_renames(saved, project)
         if saved is not None and saved.task == project.task and graphs(saved) == current:
             out.append(run)
     return out
