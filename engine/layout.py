@@ -12,9 +12,10 @@ the classic layered (Sugiyama) ones, kept small:
    as an arc above the row; the layout leaves `ARC_ROOM` free above that row for it.
 5. Each gap between two columns is as wide as the widest shape label on its wires needs,
    so labels are never cut.
-6. A graph deeper than `MAX_COLUMNS` layers wraps into bands stacked top to bottom,
-   `BAND_GAP` apart; the wire between two bands runs in that gap. Bands are cut where
-   the fewest wires cross.
+6. A graph too long to read in one row wraps into bands stacked top to bottom,
+   `BAND_GAP` apart; the wire between two bands runs in that gap. The number of bands is
+   the fewest that show the graph at `COMFORT_ZOOM` in the canvas (else the one that
+   shows it biggest; up to `ONE_ROW` layers stay one row), and bands are cut where the fewest wires cross.
 
 The engine does not know how big the canvas draws a block or a label: the GUI passes a
 `Measure`; without one (headless import) `DEFAULT_MEASURE` guesses.
@@ -22,7 +23,6 @@ The engine does not know how big the canvas draws a block or a label: the GUI pa
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -42,9 +42,15 @@ ARC_ROOM = ARC_RISE + 9.0 + 16.0
 #: Vertical space between two bands of a wrapped graph: the wire from one band to the next
 #: runs along it.
 BAND_GAP = 130.0
-#: A graph more layers deep than this wraps into bands, read like lines of text, so a deep
-#: import does not shrink to a thin strip when fitted to the window.
-MAX_COLUMNS = 5
+#: A graph is wrapped into bands, read like lines of text, until it shows at this zoom in
+#: the canvas, so a deep import does not shrink to a thin strip when fitted to the window.
+COMFORT_ZOOM = 0.7
+#: A graph this few layers deep always reads in one row, and no band is shorter than 3.
+ONE_ROW = 6
+#: The most bands tried (a 10,000-block import is not made readable by more).
+MAX_BANDS = 60
+#: The margin round a fitted graph (gui.canvas.view), for the zoom it will get.
+FIT_MARGIN = 120.0
 #: Sweeps of crossing reduction (each one down and one up).
 SWEEPS = 6
 
@@ -59,6 +65,9 @@ class Measure:
     size: Callable[[str], tuple[float, float]]
     #: edge -> width of its shape label (0: no label)
     label: Callable[[Edge], float]
+    #: the canvas's size in pixels: a deep graph wraps into as many bands as show it
+    #: biggest there
+    view: tuple[float, float] = (1000.0, 640.0)
 
 
 #: A block 190 wide and 80 tall and a label of ``N×128×14×14``: the canvas's usual sizes.
@@ -75,8 +84,40 @@ def auto_layout(graph: Graph, measure: Measure | None = None) -> dict[str, Pos]:
     layer = _layers(ids, edges)
     main = _main_path(ids, edges, layer)
     layers = _order(ids, edges, layer, main)
-    bands = _bands(len(layers), edges, layer)
-    return _place(layers, bands, main, edges, layer, measure)
+    on_main = set(main)
+    size = {n: measure.size(n) for members in layers for n in members if n[0] != "\0"}
+    gaps = _gaps(edges, layer, measure)
+    crossing = _crossing_counts(len(layers), edges, layer)
+    best: dict[str, Pos] = {}
+    best_zoom, best_count = -1.0, 0
+    most = 1 if len(layers) <= ONE_ROW else min(MAX_BANDS, len(layers) // 3)
+    for count in range(1, most + 1):
+        placed = _place(layers, _bands(len(layers), count, crossing), on_main, edges,
+                        layer, size, gaps)
+        zoom = _fit_zoom(placed, size, measure.view)
+        if zoom > best_zoom + 1e-9:
+            best, best_zoom, best_count = placed, zoom, count
+        if best_zoom >= COMFORT_ZOOM or count > best_count + 1:  # good enough, or past it
+            break
+    return best
+
+
+def _fit_zoom(placed: dict[str, Pos], size: dict[str, tuple[float, float]],
+              view: tuple[float, float]) -> float:
+    width = max(x + size[n][0] for n, (x, _) in placed.items()) - min(x for x, _ in placed.values())
+    height = max(y + size[n][1] for n, (_, y) in placed.items()) - min(y for _, y in
+                                                                       placed.values())
+    return min(view[0] / (width + FIT_MARGIN), view[1] / (height + FIT_MARGIN))
+
+
+def _gaps(edges: list[Edge], layer: dict[str, int], measure: Measure) -> dict[int, float]:
+    """Layer -> the width of the gap after it: its widest label's room, or `MIN_WIRE`."""
+    room: dict[int, float] = {}
+    for edge in edges:
+        a, b = layer[edge.src], layer[edge.dst]
+        if b - a == 1:
+            room[a] = max(room.get(a, MIN_WIRE), measure.label(edge) + 2 * LABEL_PAD)
+    return room
 
 
 # ---- 1. layers ------------------------------------------------------------------------------
@@ -265,22 +306,32 @@ def _inversions(values: list[int]) -> int:
 # ---- 6. bands -----------------------------------------------------------------------------
 
 
-def _bands(depth: int, edges: list[Edge], layer: dict[str, int]) -> list[tuple[int, int]]:
-    """(first layer, end layer) of each band: at most `MAX_COLUMNS` (one more where that
-    saves a cut through a skip) layers, balanced, cut where the fewest wires cross."""
-    if depth <= MAX_COLUMNS:
-        return [(0, depth)]
-    count = math.ceil(depth / MAX_COLUMNS)
+def _crossing_counts(depth: int, edges: list[Edge], layer: dict[str, int]) -> list[int]:
+    """Cut -> how many wires a cut before layer `cut` would cross."""
+    diff = [0] * (depth + 2)
+    for e in edges:
+        diff[layer[e.src] + 1] += 1
+        diff[layer[e.dst] + 1] -= 1
+    out, running = [], 0
+    for value in diff:
+        running += value
+        out.append(running)
+    return out
 
-    def crossing(cut: int) -> int:
-        return sum(1 for e in edges if layer[e.src] < cut <= layer[e.dst])
+
+def _bands(depth: int, count: int, crossing: list[int]) -> list[tuple[int, int]]:
+    """(first layer, end layer) of each of `count` bands: balanced (one layer more or less
+    where that saves a cut through a skip), cut where the fewest wires cross."""
+    if count <= 1:
+        return [(0, depth)]
+    most = -(-depth // count) + 1
 
     cuts = [0]
     for j in range(1, count):
         ideal = round(j * depth / count)
         options = [c for c in (ideal - 1, ideal, ideal + 1)
-                   if cuts[-1] + 2 <= c <= depth - 2 and c - cuts[-1] <= MAX_COLUMNS + 1]
-        cuts.append(min(options, key=lambda c: (crossing(c), abs(c - ideal)))
+                   if cuts[-1] + 2 <= c <= depth - 2 and c - cuts[-1] <= most]
+        cuts.append(min(options, key=lambda c: (crossing[c], abs(c - ideal)))
                     if options else ideal)
     cuts.append(depth)
     return list(zip(cuts, cuts[1:]))
@@ -289,18 +340,14 @@ def _bands(depth: int, edges: list[Edge], layer: dict[str, int]) -> list[tuple[i
 # ---- 4, 5. coordinates --------------------------------------------------------------------
 
 
-def _place(layers: list[list[str]], bands: list[tuple[int, int]], main: list[str],
-           edges: list[Edge], layer: dict[str, int], measure: Measure) -> dict[str, Pos]:
-    on_main = set(main)
-    size = {n: measure.size(n) for members in layers for n in members if n[0] != "\0"}
-    room: dict[int, float] = {}  # layer -> the label room its gap to the next needs
+def _place(layers: list[list[str]], bands: list[tuple[int, int]], on_main: set[str],
+           edges: list[Edge], layer: dict[str, int], size: dict[str, tuple[float, float]],
+           room: dict[int, float]) -> dict[str, Pos]:
     arcs: set[int] = set()  # bands with an arc over their main row
     band_of = {k: b for b, (lo, hi) in enumerate(bands) for k in range(lo, hi)}
     for edge in edges:
         a, b = layer[edge.src], layer[edge.dst]
-        if b - a == 1:
-            room[a] = max(room.get(a, 0.0), measure.label(edge) + 2 * LABEL_PAD)
-        elif skips_over(edge, layer, on_main) and band_of[a] == band_of[b]:
+        if skips_over(edge, layer, on_main) and band_of[a] == band_of[b]:
             arcs.add(band_of[a])
     placed: dict[str, Pos] = {}
     top = 0.0
@@ -312,7 +359,7 @@ def _place(layers: list[list[str]], bands: list[tuple[int, int]], main: list[str
             for i, node in enumerate(members):
                 rows[node] = i - anchor
         real = [n for n in rows if n[0] != "\0"]
-        tallest = max(size[n][1] for n in real)
+        tallest = max((size[n][1] for n in real), default=0.0)
         pitch = tallest + ROW_GAP
         above = max(pitch, tallest + ARC_ROOM) if b in arcs else pitch
 
@@ -320,7 +367,7 @@ def _place(layers: list[list[str]], bands: list[tuple[int, int]], main: list[str
             return row * pitch if row >= 0 else -(above + (-row - 1) * pitch)
 
         low = min(min(y_of(r) for r in rows.values()), -ARC_ROOM if b in arcs else 0.0)
-        high = max(y_of(rows[n]) + size[n][1] for n in real)
+        high = max((y_of(rows[n]) + size[n][1] for n in real), default=0.0)
         x = 0.0
         for k in range(lo, hi):
             blocks = [n for n in layers[k] if n[0] != "\0"]

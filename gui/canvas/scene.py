@@ -195,8 +195,12 @@ class CanvasScene(QGraphicsScene):
             rect = item.body_rect()
             return (rect.width(), rect.height())
 
+        views = self.views()
+        shown = views[0].viewport().size() if views else None
+        view = (float(shown.width()), float(shown.height())) if shown else DEFAULT_MEASURE.view
         return Measure(size=size,
-                       label=lambda edge: labels.get(id(edge), DEFAULT_MEASURE.label(edge)))
+                       label=lambda edge: labels.get(id(edge), DEFAULT_MEASURE.label(edge)),
+                       view=view)
 
     def commit_moves(self) -> None:
         """After a drag: one undo step for every node that moved."""
