@@ -20,7 +20,7 @@ from .. import theme
 from ..document import Document
 from .edge_item import DraftWire, EdgeItem
 from .node_item import WIDTH, NodeItem, node_bounds
-from .placement import CHAIN_GAP, Rect, free_offset
+from .placement import CHAIN_GAP, Rect, free_offset, union
 from .style import format_shape
 
 SCENE_HALF = 100_000.0
@@ -199,6 +199,20 @@ class CanvasScene(QGraphicsScene):
         min_left = None if min_x is None else box[0] + (min_x - pos[0])
         dx, dy = free_offset(box, self.taken_rects(), min_left=min_left)
         return (round(pos[0] + dx, 1), round(pos[1] + dy, 1))
+
+    def group_offset(self, blocks: list[tuple[str, tuple[float, float]]],
+                     at: tuple[float, float] | None = None) -> tuple[float, float]:
+        """How far to shift pasted `blocks` (type, position) as one group: its middle to
+        `at` (the mouse), or where they are (beside the copied ones), then by the smallest
+        offset that clears every block here, so a paste never lands on anything."""
+        if not blocks:
+            return (0.0, 0.0)
+        box = union([self.block_bounds(type_name, pos) for type_name, pos in blocks])
+        dx, dy = (0.0, 0.0) if at is None else (at[0] - (box[0] + box[2]) / 2,
+                                                 at[1] - (box[1] + box[3]) / 2)
+        fx, fy = free_offset((box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy),
+                             self.taken_rects())
+        return (round(dx + fx, 1), round(dy + fy, 1))
 
     def pos_after(self, node_id: str, type_name: str) -> tuple[float, float]:
         """Where a block added after `node_id` goes: a wire's length to its right, level with
