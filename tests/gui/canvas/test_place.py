@@ -220,3 +220,20 @@ def test_palette_double_click_amid_blocks_takes_the_nearest_free_spot_in_view(wi
     # no further than just under every block, which is always free
     assert rect.top() <= lowest + CLEARANCE + 1
     assert view.mapToScene(view.viewport().rect()).boundingRect().contains(rect)
+
+
+def test_the_bounds_placement_expects_are_the_ones_the_block_draws(window):
+    """`block_bounds` is known before the item exists; it must be what the item covers, or a
+    free spot could still overlap (a three-input block is taller than a one-input one)."""
+    window.new_project()
+    settle()
+    scene = window.scene
+    heights = []
+    for i, type_name in enumerate(["Conv2d", "Add", "MultiheadAttention"]):
+        node_id = window.add_block(type_name, QPointF(400 * i, 900))
+        item = scene.node_items[node_id]
+        pos = (item.pos().x(), item.pos().y())
+        r = item.sceneBoundingRect()
+        assert scene.block_bounds(type_name, pos) == (r.left(), r.top(), r.right(), r.bottom())
+        heights.append(r.height())
+    assert heights[0] < heights[2]  # the sizes checked differ
