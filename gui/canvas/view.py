@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (QColor, QContextMenuEvent, QCursor, QDragEnterEvent, QDragMoveEvent,
                            QDropEvent, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent)
-from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
+from PySide6.QtWidgets import QApplication, QFrame, QGraphicsView, QWidget
 
 from .. import theme
 from .quick_add import QuickAdd
@@ -153,9 +153,12 @@ class CanvasView(QGraphicsView):
 
     def mouse_scene_pos(self) -> QPointF | None:
         """The scene position under the mouse, or None when the mouse is not over the
-        canvas (a paste from the menu or with the mouse on a panel goes elsewhere)."""
-        local = self.viewport().mapFromGlobal(QCursor.pos())
-        if not self.isVisible() or not self.viewport().rect().contains(local):
+        canvas (on a panel, a menu, another window or the canvas's own overlays)."""
+        where = QCursor.pos()
+        under = QApplication.widgetAt(where)  # None where Qt knows no window of ours
+        local = self.viewport().mapFromGlobal(where)
+        if under not in (None, self.viewport()) or not self.isVisible() \
+                or not self.viewport().rect().contains(local):
             return None
         return self.mapToScene(local)
 
