@@ -278,6 +278,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
                 self.scene = CanvasScene(document)
                 self.view = CanvasView(self.scene, self)
                 self.view.add_block_requested.connect(self.add_block)
+                self.view.add_next_requested.connect(self.add_next)
                 self.stack.addWidget(self.view)
                 self.stack.setCurrentWidget(self.view)
                 self.scene.node_selection_changed.connect(self.inspector.show_nodes)
@@ -302,6 +303,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         for key, scene in tabs.scenes.items():
             view = tabs.views[key]
             view.add_block_requested.connect(self.add_block)
+            view.add_next_requested.connect(self.add_next)
             scene.node_selection_changed.connect(
                 lambda ids, s=scene: self.inspector.show_nodes(ids) if s is self.scene else None)
         self.scene, self.view = tabs.scenes[tabs.key], tabs.views[tabs.key]

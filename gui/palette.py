@@ -40,7 +40,8 @@ class BlockTree(QTreeWidget):
 
 
 class Palette(QWidget):
-    """Drag a block onto the canvas, or double-click it to add it at the view's centre."""
+    """Drag a block onto the canvas, or double-click it to add it after the one selected
+    block, wired from it (else in the middle of the view); the window places it."""
 
     add_requested = Signal(str)
     #: Right-click → Remove from My blocks on a library unit (its name).
@@ -57,7 +58,8 @@ class Palette(QWidget):
         self.search.setClearButtonEnabled(True)
         self.tree = BlockTree(self)
         self.tree.setAccessibleName("Blocks")
-        self.tree.setToolTip("Drag a block onto the canvas, or double-click it to add it")
+        self.tree.setToolTip("Drag a block onto the canvas, or double-click it to add it "
+                             "after the selected block")
         self.tree.setHeaderHidden(True)
         self.tree.setDragEnabled(True)
         self.tree.setIndentation(12)

@@ -39,6 +39,23 @@ _REPEAT_FONT.setPointSizeF(15.0)
 _REPEAT_FONT.setBold(True)
 
 
+#: Below this zoom a block draws only its silhouette: no type, id, shape or ports.
+TEXT_ZOOM = 0.4
+
+
+def node_height(port_count: int) -> float:
+    """A block's body height: room for its input ports (two rows at least)."""
+    return HEADER + 14 + max(2, port_count) * PORT_GAP
+
+
+def node_bounds(port_count: int, is_unit: bool = False) -> QRectF:
+    """What a block covers, in its own coordinates (ports, problem badge and a unit's card
+    stack included): `NodeItem.boundingRect`, known before the item exists."""
+    stack = STACK if is_unit else 0.0
+    return QRectF(-PORT_RADIUS - 2, -BADGE_RADIUS - 2, WIDTH + 2 * PORT_RADIUS + 4 + stack,
+                  node_height(port_count) + BADGE_RADIUS + 4 + stack)
+
+
 class NodeItem(QGraphicsItem):
     def __init__(self, node: Node) -> None:
         super().__init__()
@@ -54,8 +71,7 @@ class NodeItem(QGraphicsItem):
         self.cost_level: float | None = None
         self.cost_text = ""
         self.cost_tip = ""
-        rows = max(2, len(self.port_names))
-        self.height = HEADER + 14 + rows * PORT_GAP
+        self.height = node_height(len(self.port_names))
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -128,9 +144,7 @@ class NodeItem(QGraphicsItem):
         return f"×{self.repeat}" if self.repeat > 1 else ""
 
     def boundingRect(self) -> QRectF:
-        stack = STACK if self.is_unit else 0.0
-        return QRectF(-PORT_RADIUS - 2, -BADGE_RADIUS - 2, WIDTH + 2 * PORT_RADIUS + 4 + stack,
-                      self.height + BADGE_RADIUS + 4 + stack)
+        return node_bounds(len(self.port_names), self.is_unit)
 
     def shape(self) -> QPainterPath:  # type: ignore[override]
         path = QPainterPath()
@@ -205,7 +219,7 @@ class NodeItem(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(header_color)
         painter.drawPath(header.united(square))
-        if lod < 0.4:  # far out: the silhouette is enough, and much cheaper
+        if lod < TEXT_ZOOM:  # far out: the silhouette is enough, and much cheaper
             self._paint_badge(painter, colors)
             return
         small = QFontMetricsF(_SMALL_FONT)

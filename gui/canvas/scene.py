@@ -13,13 +13,14 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
 from torchloom.engine.edits import plan_connect, plan_delete, plan_moves
 from torchloom.engine.events import Event
-from torchloom.engine.graph import Edge
+from torchloom.engine.graph import Edge, block_for
 from torchloom.engine.layout import DEFAULT_MEASURE, Measure, auto_layout
 
 from .. import theme
 from ..document import Document
 from .edge_item import DraftWire, EdgeItem, label_width
-from .node_item import NodeItem
+from .node_item import WIDTH, NodeItem, node_bounds
+from .placement import CHAIN_GAP, Rect, free_offset, union
 from .style import format_shape
 
 SCENE_HALF = 100_000.0
@@ -214,6 +215,54 @@ class CanvasScene(QGraphicsScene):
         if moved:
             what = next(iter(moved)) if len(moved) == 1 else f"{len(moved)} blocks"
             self.document.edit(plan_moves(moved), f"Move {what}")
+
+    # ---- placing new blocks ------------------------------------------------------------
+
+    def block_bounds(self, type_name: str, pos: tuple[float, float]) -> Rect:
+        """What a block of `type_name` at `pos` would cover (a `NodeItem`'s bounds)."""
+        block = block_for(type_name, self.document.graph.units)
+        ports = len(block.inputs) if block is not None else 1
+        r = node_bounds(ports, type_name.startswith("unit:")).translated(*pos)
+        return (r.left(), r.top(), r.right(), r.bottom())
+
+    def taken_rects(self, exclude: tuple[str, ...] = ()) -> list[Rect]:
+        """What every block on the canvas covers (but `exclude`), for `free_offset`."""
+        rects = []
+        for node_id, item in self.node_items.items():
+            if node_id not in exclude:
+                r = item.sceneBoundingRect()
+                rects.append((r.left(), r.top(), r.right(), r.bottom()))
+        return rects
+
+    def free_pos(self, type_name: str, pos: tuple[float, float],
+                 min_x: float | None = None) -> tuple[float, float]:
+        """The free spot nearest to `pos` for a new block (its top-left, as `Node.pos`);
+        with `min_x`, never left of it."""
+        box = self.block_bounds(type_name, pos)
+        min_left = None if min_x is None else box[0] + (min_x - pos[0])
+        dx, dy = free_offset(box, self.taken_rects(), min_left=min_left)
+        return (round(pos[0] + dx, 1), round(pos[1] + dy, 1))
+
+    def group_offset(self, blocks: list[tuple[str, tuple[float, float]]],
+                     at: tuple[float, float] | None = None) -> tuple[float, float]:
+        """How far to shift pasted `blocks` (type, position) as one group: its middle to
+        `at` (the mouse), or where they are (beside the copied ones), then by the smallest
+        offset that clears every block here, so a paste never lands on anything."""
+        if not blocks:
+            return (0.0, 0.0)
+        box = union([self.block_bounds(type_name, pos) for type_name, pos in blocks])
+        dx, dy = (0.0, 0.0) if at is None else (at[0] - (box[0] + box[2]) / 2,
+                                                 at[1] - (box[1] + box[3]) / 2)
+        fx, fy = free_offset((box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy),
+                             self.taken_rects())
+        return (round(dx + fx, 1), round(dy + fy, 1))
+
+    def pos_after(self, node_id: str, type_name: str) -> tuple[float, float]:
+        """Where a block added after `node_id` goes: a wire's length to its right, level with
+        it, or the nearest free spot that is not further left."""
+        item = self.node_items[node_id]
+        x = item.pos().x() + WIDTH + CHAIN_GAP  # output port to input port
+        return self.free_pos(type_name, (x, item.pos().y()), min_x=x)
 
     # ---- selection ---------------------------------------------------------------------
 

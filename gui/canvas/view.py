@@ -7,9 +7,9 @@ import math
 from typing import Any
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import (QColor, QContextMenuEvent, QDragEnterEvent, QDragMoveEvent,
+from PySide6.QtGui import (QColor, QContextMenuEvent, QCursor, QDragEnterEvent, QDragMoveEvent,
                            QDropEvent, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent)
-from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
+from PySide6.QtWidgets import QApplication, QFrame, QGraphicsView, QWidget
 
 from .. import theme
 from .edge_item import LABEL_ZOOM
@@ -21,8 +21,11 @@ MIN_ZOOM, MAX_ZOOM = 0.08, 3.0
 
 
 class CanvasView(QGraphicsView):
-    #: A block type to add at a scene position (from a drop, Tab, or the palette).
+    #: A block type to add at a scene position (a drop from the palette).
     add_block_requested = Signal(str, QPointF)
+    #: Tab's choice: a block type to add after the one selected block, else at the scene
+    #: position (the cursor's when Tab was pressed), so a chain can be typed.
+    add_next_requested = Signal(str, QPointF)
     #: Right-click: the global position for the menu and the scene position under it.
     context_menu_requested = Signal(QPoint, QPointF)
 
@@ -178,16 +181,33 @@ class CanvasView(QGraphicsView):
 
     # ---- adding blocks -----------------------------------------------------------------
 
-    def cursor_scene_pos(self) -> QPointF:
-        local = self.mapFromGlobal(self.cursor().pos())
-        if not self.viewport().rect().contains(local):
-            local = self.viewport().rect().center()
+    def mouse_scene_pos(self) -> QPointF | None:
+        """The scene position under the mouse, or None when the mouse is not over the
+        canvas (on a panel, a menu, another window or the canvas's own overlays)."""
+        where = QCursor.pos()
+        under = QApplication.widgetAt(where)  # None where Qt knows no window of ours
+        local = self.viewport().mapFromGlobal(where)
+        if under not in (None, self.viewport()) or not self.isVisible() \
+                or not self.viewport().rect().contains(local):
+            return None
         return self.mapToScene(local)
+
+    def cursor_scene_pos(self) -> QPointF:
+        """Under the mouse, or the middle of the view when the mouse is elsewhere."""
+        pos = self.mouse_scene_pos()
+        return pos if pos is not None else self.mapToScene(self.viewport().rect().center())
 
     def open_quick_add(self) -> "QuickAdd":
         pos = self.cursor_scene_pos()
-        self._popup = QuickAdd(self, lambda type_name: self.add_block_requested.emit(type_name,
-                                                                                     pos))
+
+        def chosen(type_name: str) -> None:
+            # The keys go back to the canvas, so the next Tab continues the chain (a closed
+            # popup can otherwise stay the active window and swallow them).
+            self.window().activateWindow()
+            self.setFocus()
+            self.add_next_requested.emit(type_name, pos)
+
+        self._popup = QuickAdd(self, chosen)
         local = self.mapFromScene(pos)
         self._popup.move(self.viewport().mapToGlobal(local))
         self._popup.show()

@@ -122,6 +122,8 @@ class LibraryActions:
         graph = doc.graph
         node_id = graph.new_id(unit_type(final))
         pos = (round(scene_pos.x() - WIDTH / 2, 1), round(scene_pos.y() - 24, 1))
+        if self.scene is not None:  # type: ignore[attr-defined]  # on no other block
+            pos = self.scene.free_pos(unit_type(final), pos)  # type: ignore[attr-defined]
         node = Node(node_id, unit_type(final), {}, pos)
         graph.insert_node(node)
         text = f"Add {final} from My blocks" + (f" (as {final})" if final != name else "")

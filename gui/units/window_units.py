@@ -237,6 +237,7 @@ class UnitActions(LibraryActions):
         layout.addWidget(view, 1)
         holder.crumb = crumb  # type: ignore[attr-defined]
         view.add_block_requested.connect(self.add_block)  # type: ignore[attr-defined]
+        view.add_next_requested.connect(self.add_next)  # type: ignore[attr-defined]
         scene.node_selection_changed.connect(self.inspector.show_nodes)  # type: ignore
         doc.message.connect(self.flash)  # type: ignore[attr-defined]
         self._wire_canvas(scene, view)

@@ -232,20 +232,6 @@ def test_the_keras_mnist_cnn_built_from_an_empty_canvas_matches_the_example(wind
     assert window.summary_label.text().startswith("225,034 parameters")
 
 
-def test_double_click_in_the_palette_adds_at_the_view_centre(window, example, qtbot):
-    doc = example()
-    item = window.palette.items["GELU"]
-    window.palette.tree.scrollToItem(item)
-    rect = window.palette.tree.visualItemRect(item)
-    viewport = window.palette.tree.viewport()
-    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())  # as a hand does
-    qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
-    settle()
-    (gelu,) = [n for n in doc.graph.nodes if n.type == "GELU"]
-    centre = window.view.mapToScene(window.view.viewport().rect().center())
-    assert window.scene.node_items[gelu.id].sceneBoundingRect().contains(centre)
-
-
 def test_palette_search_filters_blocks(window):
     window.palette.search.setText("pool")
     visible = [name for name, item in window.palette.items.items() if not item.isHidden()]
