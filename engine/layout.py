@@ -15,7 +15,8 @@ the classic layered (Sugiyama) ones, kept small:
 6. A graph too long to read in one row wraps into bands stacked top to bottom,
    `BAND_GAP` apart; the wire between two bands runs in that gap. The number of bands is
    the fewest that show the graph at `COMFORT_ZOOM` in the canvas (else the one that
-   shows it biggest; up to `ONE_ROW` layers stay one row), and bands are cut where the fewest wires cross.
+   shows it biggest; one row is kept down to `ONE_ROW_ZOOM`), and bands are cut where the
+   fewest wires cross.
 
 The engine does not know how big the canvas draws a block or a label: the GUI passes a
 `Measure`; without one (headless import) `DEFAULT_MEASURE` guesses.
@@ -45,8 +46,9 @@ BAND_GAP = 130.0
 #: A graph is wrapped into bands, read like lines of text, until it shows at this zoom in
 #: the canvas, so a deep import does not shrink to a thin strip when fitted to the window.
 COMFORT_ZOOM = 0.7
-#: A graph this few layers deep always reads in one row, and no band is shorter than 3.
-ONE_ROW = 6
+#: One row reads best: it is kept down to this zoom (where the canvas still draws the
+#: wires' shape labels, gui.canvas.edge_item.LABEL_ZOOM). No band is shorter than 3 layers.
+ONE_ROW_ZOOM = 0.55
 #: The most bands tried (a 10,000-block import is not made readable by more).
 MAX_BANDS = 60
 #: The margin round a fitted graph (gui.canvas.view), for the zoom it will get.
@@ -90,14 +92,15 @@ def auto_layout(graph: Graph, measure: Measure | None = None) -> dict[str, Pos]:
     crossing = _crossing_counts(len(layers), edges, layer)
     best: dict[str, Pos] = {}
     best_zoom, best_count = -1.0, 0
-    most = 1 if len(layers) <= ONE_ROW else min(MAX_BANDS, len(layers) // 3)
+    most = min(MAX_BANDS, max(1, len(layers) // 3))
     for count in range(1, most + 1):
         placed = _place(layers, _bands(len(layers), count, crossing), on_main, edges,
                         layer, size, gaps)
         zoom = _fit_zoom(placed, size, measure.view)
         if zoom > best_zoom + 1e-9:
             best, best_zoom, best_count = placed, zoom, count
-        if best_zoom >= COMFORT_ZOOM or count > best_count + 1:  # good enough, or past it
+        enough = ONE_ROW_ZOOM if count == 1 else COMFORT_ZOOM
+        if best_zoom >= enough or count > best_count + 1:  # good enough, or past it
             break
     return best
 

@@ -158,7 +158,9 @@ class EditActions:
             own = scene is not None and scene.document.graph is doc.graph  # a GAN's tab too
             measure = scene.layout_measure() if own else None
             doc.plan_and_edit(lambda: plan_layout(doc.graph, measure), "Auto-layout")
-            self.fit()
+            view = self.view  # type: ignore[attr-defined]
+            if view is not None:
+                view.fit_readable()  # the whole graph if labels still read, else its start
 
     def apply_fix(self, fix) -> None:  # type: ignore[no-untyped-def]
         doc = self.edit_doc  # type: ignore[attr-defined]  # an opened unit's, or the project's
