@@ -1,7 +1,8 @@
 """Feature maps of a convolution: every channel in one grid, and one channel large.
 
 The grid is one `ImageItem` over a tiled array (one texture, however many channels), with
-a colour bar; the large view is an `ImageView` whose time slider steps through channels.
+a colour bar; the large view (channel_view.py) is one channel in pixel axes with its own
+colour bar and a slider that steps through channels.
 Clicking a cell in the grid shows that channel large.
 """
 
@@ -13,6 +14,7 @@ import numpy as np
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .. import theme
+from .channel_view import ChannelView
 
 
 def tile_channels(maps: np.ndarray, normalise: bool = True,
@@ -72,18 +74,9 @@ class FeatureMapView(QWidget):
         self.grid_plot.scene().sigMouseClicked.connect(self._grid_clicked)
         left.addWidget(self.grid_plot, 1)
         layout.addLayout(left, 3)
-        right = QVBoxLayout()
-        self.channel_label = QLabel("")
-        right.addWidget(self.channel_label)
-        self.channel_view = pg.ImageView(view=pg.PlotItem())
-        self.channel_view.ui.roiBtn.hide()
-        self.channel_view.ui.menuBtn.hide()
-        self.channel_view.view.invertY(True)
-        self.channel_view.view.setMenuEnabled(False)
-        self.channel_view.setColorMap(self.cmap)
-        self.channel_view.sigTimeChanged.connect(self._channel_changed)
-        right.addWidget(self.channel_view, 1)
-        layout.addLayout(right, 2)
+        self.channel_view = ChannelView(self.cmap)
+        self.channel_label = self.channel_view.label
+        layout.addWidget(self.channel_view, 2)
         self.maps: np.ndarray | None = None
         self.cols = 1
         self.apply_theme()
@@ -95,9 +88,7 @@ class FeatureMapView(QWidget):
     def apply_theme(self) -> None:
         colors = theme.current()
         self.grid_plot.setBackground(colors.background)
-        self.channel_view.ui.graphicsView.setBackground(colors.background)
-        self.channel_view.ui.histogram.setBackground(colors.background)
-        self.channel_view.ui.roiPlot.setBackground(colors.background)  # the channel slider
+        self.channel_view.apply_theme()
 
     def show_maps(self, maps: np.ndarray, keep_channel: bool = True) -> None:
         """[C, H, W] activations of one sample."""
@@ -107,9 +98,7 @@ class FeatureMapView(QWidget):
         c, h, w = self.maps.shape
         self.caption.setText(f"{c} channels of {h}×{w} · click one to enlarge it")
         self._draw_grid(autorange=not same_shape)
-        self.channel_view.setImage(self.maps, xvals=np.arange(c), autoRange=not same_shape,
-                                   autoLevels=True, autoHistogramRange=True)
-        self.set_channel(min(channel, c - 1))
+        self.channel_view.show_maps(self.maps, channel)
 
     def _draw_grid(self, autorange: bool = False) -> None:
         if self.maps is None:
@@ -124,18 +113,10 @@ class FeatureMapView(QWidget):
             self.grid_plot.autoRange(padding=0.01)
 
     def current_channel(self) -> int:
-        return int(self.channel_view.currentIndex)
+        return self.channel_view.current_channel()
 
     def set_channel(self, channel: int) -> None:
-        self.channel_view.setCurrentIndex(channel)
-        self._channel_changed()
-
-    def _channel_changed(self, *_args: object) -> None:
-        if self.maps is not None:
-            c = self.current_channel()
-            m = self.maps[c]
-            self.channel_label.setText(f"channel {c} of {self.channels} · min {m.min():.3g}, "
-                                       f"max {m.max():.3g}, mean {m.mean():.3g}")
+        self.channel_view.set_channel(channel)
 
     def channel_at(self, x: float, y: float) -> int | None:
         """The channel under grid coordinates (x, y), or None in a gap."""
