@@ -18,6 +18,7 @@ from .autosave import Autosaver
 from .canvas.scene import CanvasScene
 from .canvas.style import format_count, format_shape
 from .canvas.view import CanvasView
+from .dialog_focus import FocusReturn
 from .document import Document
 from .engine_loader import engine_loader
 from .gan.canvas_tabs import GanCanvas
@@ -65,6 +66,8 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         self._build_inspect()
         self._build_runs_follow()
         self._build_units()
+        #: the canvas in front gets the keys back whenever one of our dialogs closes
+        self.focus_return = FocusReturn(self, lambda: self.view)
         self.start_page.new_requested.connect(self.new_project)
         self.start_page.template_requested.connect(self.new_from_template)
         self.start_page.open_requested.connect(self.open_dialog)

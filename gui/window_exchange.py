@@ -17,6 +17,7 @@ from torchloom.engine.project import Project, dumps_project, loads_project
 
 from .actions import ACTIONS
 from .exchange.export_dialog import FORMATS, ExportDialog, matching_runs
+from .exchange.export_done import ExportDoneDialog, export_message
 from .inspect.jobs import Jobs
 
 
@@ -122,14 +123,12 @@ class ExchangeActions:
         def done(result: Any) -> None:
             self._set_exchange_busy(False)
             self.last_export = result
-            files = "\n".join(f"  {f}" for f in result.files)
-            checks = describe_checks(result.checks)
-            notes = "\n".join(result.notes)
             self.flash(f"Exported {choice.fmt}: {result.files[0] if result.files else ''}")
-            QMessageBox.information(
-                self, "Export finished",  # type: ignore[arg-type]
-                f"Wrote:\n{files}\n\nVerified: {checks or 'yes'}" + (f"\n\n{notes}" if notes
-                                                                      else ""))
+            message = export_message([str(f) for f in result.files],
+                                     describe_checks(result.checks), list(result.notes))
+            dialog = ExportDoneDialog(message, self)  # type: ignore[arg-type]
+            self._export_done = dialog  # tests reach it while it is open
+            dialog.exec()
 
         def failed(message: str) -> None:
             self._set_exchange_busy(False)

@@ -18,9 +18,13 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .. import theme
+from .cell_font import fitted_font, min_cell, text_size
 
-#: Beyond this many classes the counts no longer fit in the cells; the colours stay.
+#: Beyond this many classes the counts are not written at all; the colours stay.
 MAX_WRITTEN = 20
+#: The most room (pixels) the matrix asks for so that its counts fit; past it (many classes,
+#: big counts) the cells get what there is and a count that does not fit is not written.
+MAX_ROOM = (460, 300)
 #: Beyond this many classes only every n-th class name is written on the axes.
 MAX_TICKS = 24
 
@@ -122,22 +126,59 @@ class ConfusionView(QWidget):
             self.plot.removeItem(text)
         self.texts = []
         if k <= MAX_WRITTEN:
-            font = self.font()
-            font.setPointSizeF(max(7.0, 11.0 - 0.25 * k))
             for t in range(k):
                 for p in range(k):
                     level = int(round(float(share[t, p]) * 255))
                     dark = luminance(self.lut[level]) > 0.55
                     text = self.pg.TextItem(str(int(self.matrix[t, p])), anchor=(0.5, 0.5),
                                             color="#111418" if dark else "#f4f6fa")
-                    text.setFont(font)
                     text.setPos(p + 0.5, t + 0.5)
                     self.plot.addItem(text)
                     self.texts.append(text)
         self._update_ticks()
         self.vb.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
+        self._ask_room()
+        self._fit_texts()
         self.frame.hide()
         self.hover.setText(self.idle)
+
+    def widest_count(self) -> str:
+        """The written count that takes the most room (not always the biggest number)."""
+        counts = [str(int(n)) for n in np.unique(self.matrix)] or ["0"]
+        return max(counts, key=lambda n: text_size(self.font(), n)[0])
+
+    def cell_size(self) -> tuple[float, float]:
+        """One cell's (width, height) in pixels as it is drawn now."""
+        a = self.vb.mapViewToScene(QPointF(0, 0))
+        b = self.vb.mapViewToScene(QPointF(1, 1))
+        return abs(b.x() - a.x()), abs(b.y() - a.y())
+
+    def _ask_room(self) -> None:
+        """A minimum size for the plot at which the widest count fits its cell at a
+        comfortable font (ROOM_POINTS, capped at MAX_ROOM): the splitter column then cannot
+        squeeze the cells below what their numbers need."""
+        k = self.matrix.shape[0]
+        if not k or k > MAX_WRITTEN:
+            self.plot.setMinimumSize(0, 0)
+            return
+        cell_w, cell_h = min_cell(self.font(), self.widest_count())
+        # the axes, their labels and the view's padding around the cells
+        extra_w = self.plot.width() - self.vb.width() if self.vb.width() > 0 else 90.0
+        extra_h = self.plot.height() - self.vb.height() if self.vb.height() > 0 else 50.0
+        width = min(MAX_ROOM[0], int(np.ceil(k * 1.04 * cell_w + extra_w)) + 1)
+        height = min(MAX_ROOM[1], int(np.ceil(k * 1.04 * cell_h + extra_h)) + 1)
+        self.plot.setMinimumSize(width, height)
+
+    def _fit_texts(self) -> None:
+        """Every count in the same font, the largest at which the widest count fits its cell
+        with a margin; none written if even the smallest does not fit."""
+        if not self.texts:
+            return
+        font = fitted_font(self.font(), self.widest_count(), *self.cell_size())
+        for text in self.texts:
+            if font is not None:
+                text.setFont(font)
+            text.setVisible(font is not None)
 
     def _update_ticks(self) -> None:
         """Class names on both axes; along the bottom, where the cells are too narrow for
@@ -158,6 +199,8 @@ class ConfusionView(QWidget):
     def _resized(self, *_args: Any) -> None:
         if self.classes:
             self._update_ticks()
+            self._ask_room()  # the axes' share of the plot is only known once laid out
+            self._fit_texts()
 
     def clear(self) -> None:
         self.matrix = np.zeros((0, 0), dtype=np.int64)

@@ -8,15 +8,19 @@ from pathlib import Path
 from PySide6.QtWidgets import QMessageBox
 
 from torchloom.gui.exchange.export_dialog import ExportDialog
+from torchloom.gui.exchange.export_done import ExportDoneDialog
 from torchloom.gui.exchange.import_dialog import ImportDialog, module_classes
 
 from .conftest import settle
 
 
 def _quiet_messages(monkeypatch) -> list[str]:
+    """The messages after an export or import, recorded instead of waiting for a click."""
     shown: list[str] = []
     monkeypatch.setattr(QMessageBox, "information",
                         lambda _parent, title, text: shown.append(f"{title}: {text}"))
+    monkeypatch.setattr(ExportDoneDialog, "exec",
+                        lambda self: shown.append(f"{self.windowTitle()}: {self.message}") or 1)
     return shown
 
 

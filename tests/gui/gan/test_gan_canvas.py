@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QMessageBox
 
 from torchloom.engine.project import load_project
 from torchloom.gui.exchange.export_dialog import ExportDialog
+from torchloom.gui.exchange.export_done import ExportDoneDialog
 
 from ..conftest import settle
 
@@ -179,8 +179,8 @@ def test_a_classifier_still_has_one_canvas_and_its_own_settings(window, example)
 def test_export_offers_python_only_for_a_gan_and_writes_both_networks(window, tmp_path, qtbot,
                                                                      monkeypatch):
     shown: list[str] = []
-    monkeypatch.setattr(QMessageBox, "information",
-                        lambda _parent, title, text: shown.append(f"{title}: {text}"))
+    monkeypatch.setattr(ExportDoneDialog, "exec",
+                        lambda self: shown.append(f"{self.windowTitle()}: {self.message}") or 1)
     doc = open_gan(window)
     assert window.save_to(tmp_path / "gan.json")
     assert window.export_actions["python"].isEnabled()
