@@ -99,9 +99,14 @@ class CanvasView(QGraphicsView):
         if self.zoom() > 1.2:
             self.set_zoom(1.2)
         if readable and self.zoom() < LABEL_ZOOM:
-            self.set_zoom(LABEL_ZOOM)
+            self.set_zoom(LABEL_ZOOM * 1.02)  # a hair above: float error must not hide labels
             seen = self.mapToScene(self.viewport().rect()).boundingRect()
-            self.centerOn(framed.left() + seen.width() / 2, framed.top() + seen.height() / 2)
+            # its start where it does not fit, its middle where it does (a long single row)
+            x = (items.center().x() if framed.width() <= seen.width()
+                 else framed.left() + seen.width() / 2)
+            y = (items.center().y() if framed.height() <= seen.height()
+                 else framed.top() + seen.height() / 2)
+            self.centerOn(x, y)
             return
         self.centerOn(items.center())
 
