@@ -31,7 +31,7 @@ class EditActions:
             return None
         if type_name.startswith(LIBRARY_PREFIX):  # from My blocks in the palette
             return self.add_library_unit(type_name[len(LIBRARY_PREFIX):],  # type: ignore
-                                         scene_pos)
+                                         scene_pos, after)
         scene = self.scene
         node_id = doc.graph.new_id(type_name)
         pos = (round(scene_pos.x() - WIDTH / 2, 1), round(scene_pos.y() - 24, 1))

@@ -82,10 +82,10 @@ class AddUnitCommand(QUndoCommand):
     identical unit was already there) and one node. The import is done when pushed."""
 
     def __init__(self, document: Any, graph: Graph, defs: list[Any], node: Node, text: str,
-                 on_change: Callable[[], None] | None = None) -> None:
+                 on_change: Callable[[], None] | None = None, wires: list[Any] = ()) -> None:
         super().__init__(text)
         self.document, self.graph, self.defs = document, graph, list(defs)
-        self.node, self.on_change = node, on_change
+        self.node, self.on_change, self.wires = node, on_change, list(wires)
         self._applied = True
 
     def redo(self) -> None:
@@ -95,6 +95,8 @@ class AddUnitCommand(QUndoCommand):
         for defn in self.defs:
             self.document.project.units.add(defn)
         self.graph.insert_node(self.node)
+        for edge in self.wires:  # a unit added after a selected block is wired from it
+            self.graph.insert_edge(edge)
         self._changed()
 
     def undo(self) -> None:

@@ -94,10 +94,13 @@ class LibraryActions:
         self.flash(f"Saved {target} to My blocks ({library_dir()})")  # type: ignore
         return path
 
-    def add_library_unit(self, name: str, scene_pos: QPointF) -> str | None:
+    def add_library_unit(self, name: str, scene_pos: QPointF, after: str | None = None
+                         ) -> str | None:
         """A My blocks entry dropped on the canvas: import it (an identical unit of that
         name is reused, a different one keeps its name and this one gets a free name) and
-        place one node; undo takes both back."""
+        place one node; undo takes both back. With `after` (Tab or a double-click with one
+        block selected) the node goes after that block, wired from it, as any block does."""
+        from torchloom.engine.edits import plan_add_after
         from torchloom.engine.units.library import import_library_unit
         from torchloom.engine.units.model import unit_type
 
@@ -122,13 +125,23 @@ class LibraryActions:
         graph = doc.graph
         node_id = graph.new_id(unit_type(final))
         pos = (round(scene_pos.x() - WIDTH / 2, 1), round(scene_pos.y() - 24, 1))
-        if self.scene is not None:  # type: ignore[attr-defined]  # on no other block
-            pos = self.scene.free_pos(unit_type(final), pos)  # type: ignore[attr-defined]
+        scene = self.scene  # type: ignore[attr-defined]
+        chained = scene is not None and after in scene.node_items and after in graph
+        if chained:
+            pos = scene.pos_after(after, unit_type(final))
+        elif scene is not None:  # on no other block
+            pos = scene.free_pos(unit_type(final), pos)
         node = Node(node_id, unit_type(final), {}, pos)
+        wires = [op.edge for op in plan_add_after(graph, unit_type(final), after, pos,
+                                                  node_id=node_id) if op.kind == "connect"
+                 ] if chained else []
         graph.insert_node(node)
+        for edge in wires:
+            graph.insert_edge(edge)
         text = f"Add {final} from My blocks" + (f" (as {final})" if final != name else "")
         outer.undo_stack.push(AddUnitCommand(outer, graph, added, node, text,
-                                             self._units_changed))  # type: ignore[attr-defined]
+                                             self._units_changed,  # type: ignore[attr-defined]
+                                             wires))
         outer._refresh.start()
         self._units_changed()  # type: ignore[attr-defined]
         if self.scene is not None:  # type: ignore[attr-defined]

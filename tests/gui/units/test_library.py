@@ -96,3 +96,38 @@ def test_a_library_unit_whose_name_is_taken_gets_a_fresh_name(window, example, q
     settle()
     assert doc.graph.node(window.scene.selected_node_ids()[0]).type == "unit:Block2"
     assert QApplication.instance() is not None and QPoint  # noqa: B018
+
+
+def test_a_my_blocks_entry_double_clicked_with_a_block_selected_is_wired_after_it(window,
+                                                                                example, qtbot):
+    example()
+    window.ask_unit_name = lambda default: "ConvBlock"
+    window.scene.select_nodes(["conv1", "relu1", "pool1"])
+    window.act_group.trigger()
+    settle()
+    window.ask_library_name = lambda default: default
+    window.act_save_unit.trigger()
+    example("mnist_cnn.json")
+    doc = window.document
+    window.scene.select_nodes(["x"])
+    settle()
+    item = window.palette.library_group.child(0)
+    window.palette.tree.scrollToItem(item)
+    rect = window.palette.tree.visualItemRect(item)
+    viewport = window.palette.tree.viewport()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())  # as a hand does
+    qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
+    settle()
+    (new_id,) = window.scene.selected_node_ids()
+    assert doc.graph.node(new_id).type == "unit:ConvBlock"
+    assert ("x", new_id) in [(e.src, e.dst) for e in doc.graph.edges]
+    x, added = window.scene.node_items["x"], window.scene.node_items[new_id]
+    assert added.pos().x() > x.pos().x()
+    assert not any(added.sceneBoundingRect().intersects(i.sceneBoundingRect())
+                   for n, i in window.scene.node_items.items() if n != new_id)
+    window.act_undo.trigger()
+    settle()
+    assert new_id not in doc.graph and ("x", "conv1") in [(e.src, e.dst) for e in doc.graph.edges]
+    window.act_redo.trigger()
+    settle()
+    assert ("x", new_id) in [(e.src, e.dst) for e in doc.graph.edges]
