@@ -60,7 +60,7 @@ def export_weights_offered(window, qtbot, monkeypatch) -> list[str]:
 
 def test_first_save_moves_the_runs_and_everything_finds_them(window, qtbot, tmp_path,
                                                             data_dir, monkeypatch):
-    doc = untitled_digits(window, epochs=2)
+    doc = untitled_digits(window, epochs=50)  # a stop lands before the end
     stopped = train_and_stop_at_once(window, qtbot)
     old = stopped.run_dir
     assert stopped.status == "stopped" and old.parent == unsaved_runs_dir(doc.project)
