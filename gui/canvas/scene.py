@@ -41,6 +41,8 @@ class CanvasScene(QGraphicsScene):
         self._draft_from: tuple[str, str, str | None] | None = None
         self.read_only = False
         self._dirty: list[QRectF] = []  # where blocks moved since wires were last routed
+        self._routed: set[EdgeItem] = set()  # wires going round blocks (arcs, channels)
+        self._reselect: str | None = None  # a renamed block's new id, to select once re-added
         self._rewire_timer = QTimer(self)
         self._rewire_timer.setSingleShot(True)
         self._rewire_timer.timeout.connect(self.reroute_wires)
@@ -88,6 +90,8 @@ class CanvasScene(QGraphicsScene):
         self.addItem(item)
         item.update_path()  # now that it can see the blocks in its way
         self.edge_items[id(edge)] = item
+        if item.routed:
+            self._routed.add(item)
 
     def _remove_edge_item(self, edge: Edge) -> None:
         item = self.edge_items.pop(id(edge), None)
@@ -113,7 +117,7 @@ class CanvasScene(QGraphicsScene):
             self._reselect = event.new if item is not None and item.isSelected() else None
         elif kind == "node_added":
             item = self._add_node_item(event.node)
-            if event.node.id == getattr(self, "_reselect", None):
+            if event.node.id == self._reselect:
                 self._reselect = None
                 item.setSelected(True)
         elif kind == "node_removed":
@@ -179,9 +183,11 @@ class CanvasScene(QGraphicsScene):
         again: every routed wire, and every wire whose path meets where a block moved."""
         dirty, self._dirty = self._dirty, []
         self._rewire_timer.stop()
-        for item in self.edge_items.values():
-            if item.routed or any(item.sceneBoundingRect().intersects(r) for r in dirty):
+        near = {i for r in dirty for i in self.items(r) if isinstance(i, EdgeItem)}
+        for item in near | self._routed:  # the scene's index, not every wire, per drag step
+            if item.scene() is self:
                 item.update_path()
+        self._routed = {i for i in self._routed | near if i.routed and i.scene() is self}
 
     def layout_measure(self) -> Measure:
         """Auto-layout's view of this canvas: each block's size and its wires' label widths

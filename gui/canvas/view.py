@@ -11,6 +11,8 @@ from PySide6.QtGui import (QColor, QContextMenuEvent, QCursor, QDragEnterEvent, 
                            QDropEvent, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent)
 from PySide6.QtWidgets import QApplication, QFrame, QGraphicsView, QWidget
 
+from torchloom.engine.layout import FIT_MARGIN
+
 from .. import theme
 from .edge_item import LABEL_ZOOM
 from .quick_add import QuickAdd
@@ -94,7 +96,8 @@ class CanvasView(QGraphicsView):
             self.resetTransform()
             self.centerOn(0, 0)
             return
-        framed = items.adjusted(-60, -60, 60, 60)
+        margin = FIT_MARGIN / 2  # the same margin auto-layout sizes the graph for
+        framed = items.adjusted(-margin, -margin, margin, margin)
         self.fitInView(framed, Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > 1.2:
             self.set_zoom(1.2)

@@ -103,3 +103,13 @@ def drag(window, start: QPointF, end: QPointF, steps: int = 5) -> None:
         send_mouse(window, "move", point)
     send_mouse(window, "release", end)
     settle()
+
+
+def double_click_palette_item(window, qtbot, item) -> None:
+    """A click then a double-click on a palette entry, as a hand does it."""
+    window.palette.tree.scrollToItem(item)
+    rect = window.palette.tree.visualItemRect(item)
+    viewport = window.palette.tree.viewport()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
+    settle()

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from torchloom.gui.canvas.node_item import WIDTH
 from torchloom.gui.canvas.placement import CLEARANCE
 
-from ..conftest import activate, send_mouse, settle
+from ..conftest import activate, double_click_palette_item, send_mouse, settle
 
 
 def overlapping(scene) -> list[tuple[str, str]]:
@@ -182,13 +182,7 @@ def test_palette_double_click_with_a_block_selected_adds_it_after_that_block(win
 
 
 def double_click_in_palette(window, qtbot, type_name: str) -> None:
-    item = window.palette.items[type_name]
-    window.palette.tree.scrollToItem(item)
-    rect = window.palette.tree.visualItemRect(item)
-    viewport = window.palette.tree.viewport()
-    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())  # as a hand does
-    qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
-    settle()
+    double_click_palette_item(window, qtbot, window.palette.items[type_name])
 
 
 def test_palette_double_click_with_nothing_selected_lands_in_the_middle_of_the_view(

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 from torchloom.gui.canvas.view import BLOCK_MIME
 
-from tests.gui.conftest import settle
+from tests.gui.conftest import double_click_palette_item, settle
 
 
 def drop_on_canvas(window, payload: str, scene_pos: QPointF) -> None:
@@ -111,13 +111,7 @@ def test_a_my_blocks_entry_double_clicked_with_a_block_selected_is_wired_after_i
     doc = window.document
     window.scene.select_nodes(["x"])
     settle()
-    item = window.palette.library_group.child(0)
-    window.palette.tree.scrollToItem(item)
-    rect = window.palette.tree.visualItemRect(item)
-    viewport = window.palette.tree.viewport()
-    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())  # as a hand does
-    qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
-    settle()
+    double_click_palette_item(window, qtbot, window.palette.library_group.child(0))
     (new_id,) = window.scene.selected_node_ids()
     assert doc.graph.node(new_id).type == "unit:ConvBlock"
     assert ("x", new_id) in [(e.src, e.dst) for e in doc.graph.edges]
