@@ -28,6 +28,23 @@ CATEGORY_ORDER = (
     "Code",
 )
 
+#: The blocks most models use, most used first: each category lists these first, in this
+#: order, then its other blocks alphabetically. Search ties keep this order too, so typing
+#: "conv" offers Conv2d before Conv1d and Conv3d.
+MOST_USED = (
+    "Input",
+    "Conv2d", "Conv1d",
+    "MaxPool2d", "AdaptiveAvgPool2d", "AvgPool2d", "MaxPool1d",
+    "Upsample",
+    "BatchNorm2d", "LayerNorm", "BatchNorm1d",
+    "Linear", "Flatten", "Dropout", "Unflatten",
+    "ReLU", "GELU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax",
+    "Embedding", "PositionalEmbedding",
+    "LSTM", "GRU", "RNN", "SequencePool",
+    "TransformerEncoderLayer", "MultiheadAttention",
+    "Add", "Concat",
+)
+
 for _info in pkgutil.iter_modules(__path__):
     if _info.name != "base":
         importlib.import_module(f"{__name__}.{_info.name}")
@@ -52,9 +69,12 @@ def suggest_type(type_name: str) -> str | None:
 
 
 def by_category() -> dict[str, list[Block]]:
-    """Blocks grouped for the palette, categories in `CATEGORY_ORDER`, blocks by name."""
+    """Blocks grouped for the palette, categories in `CATEGORY_ORDER`, the `MOST_USED`
+    blocks first in each, then the others by name."""
+    used = {name: i for i, name in enumerate(MOST_USED)}
     groups: dict[str, list[Block]] = {}
-    for block in sorted(registry().values(), key=lambda b: b.type_name):
+    for block in sorted(registry().values(),
+                        key=lambda b: (used.get(b.type_name, len(used)), b.type_name)):
         groups.setdefault(block.category, []).append(block)
     rank = {name: i for i, name in enumerate(CATEGORY_ORDER)}
     return dict(sorted(groups.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
@@ -64,6 +84,7 @@ __all__ = [
     "Block",
     "BlockCheckError",
     "CATEGORY_ORDER",
+    "MOST_USED",
     "Port",
     "TensorSpec",
     "block_types",

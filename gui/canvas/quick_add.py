@@ -1,49 +1,17 @@
-"""Tab on the canvas: a search box over the block catalogue; Enter adds the best match.
-
-The list is ranked, not just filtered: the block named exactly what was typed comes first,
-then the names that start with it, then the names that contain it, then blocks whose
-category matches. So `ReLU` picks ReLU, not LeakyReLU, which comes first in the catalogue.
-"""
+"""Tab on the canvas: a search box over the block catalogue; Enter adds the best match
+(ranked by `engine.block_search`, as the palette's search is)."""
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, \
     QWidget
 
+from torchloom.engine.block_search import rank_blocks
 from torchloom.engine.blocks import by_category
-
-#: How a block matches the typed text, best first.
-EXACT, PREFIX, CONTAINS, CATEGORY = range(4)
-
-
-def match_rank(needle: str, name: str, category: str) -> int | None:
-    """How well `name` (in `category`) matches `needle`, lower is better; None: no match.
-    Case is ignored; an empty needle matches every block equally."""
-    needle, low = needle.strip().lower(), name.lower()
-    if not needle:
-        return CONTAINS
-    if low == needle:
-        return EXACT
-    if low.startswith(needle):
-        return PREFIX
-    if needle in low:
-        return CONTAINS
-    if needle in category.lower():
-        return CATEGORY
-    return None
-
-
-def rank_blocks(needle: str, blocks: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The (name, category) pairs that match `needle`, best first; ties keep their order
-    (the catalogue's)."""
-    ranked = [(rank, i, block) for i, block in enumerate(blocks)
-              if (rank := match_rank(needle, *block)) is not None]
-    return [block for _rank, _i, block in sorted(ranked)]
-
 
 class QuickAdd(QFrame):
     """Tab on the canvas: type a few letters, Enter adds the highlighted block (the best
