@@ -151,11 +151,12 @@ class SoftplusBlock(_ActivationBlock):
     type_name = "Softplus"
     module = "torch.nn.Softplus"
     doc = "log(1 + exp(beta * x)) / beta: a smooth ReLU whose output is always positive."
+    # Bounded, as LeakyReLU's slope: beyond float32 both pass on meta and fail the forward.
     params = {
         "beta": Float(1.0, "Sharpness; larger is closer to ReLU.", min=0.0, min_open=True,
                       max=1000.0),
         "threshold": Float(20.0, "Above beta * x = threshold the output is x itself, for "
-                           "numerical stability.", min=0.0, min_open=True),
+                           "numerical stability.", min=0.0, min_open=True, max=1000.0),
     }
 
 
