@@ -26,25 +26,45 @@ class PositionalEmbedding(nn.Module):
         return x + self.weight[: x.shape[1]]
 
 
-class LSTMSequence(nn.LSTM):
-    """nn.LSTM that returns only the output sequence [N, L, H * directions]."""
+class _RecurrentOutput:
+    """What a recurrent layer passes on, so that one tensor flows along the edge.
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return super().forward(x)[0]
+    ``output="sequence"``: every step, [N, L, H * directions]. ``output="hidden"``: the last
+    layer's final hidden state, [N, H * directions], the directions side by side (forward
+    first): a classifier's one vector per sample, which for the backward direction is its
+    state after reading the whole sequence, not the output at the last step. Only a plain
+    attribute is added, so the weights' names are those of the torch class.
+    """
+
+    def __init__(self, *args: object, output: str = "sequence", **kwargs: object) -> None:
+        if output not in ("sequence", "hidden"):
+            raise ValueError(f"output must be 'sequence' or 'hidden', got {output!r}")
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        self.output = output
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        sequence, state = super().forward(x)  # type: ignore[misc]
+        if self.output == "sequence":
+            return sequence
+        h_n = state[0] if isinstance(state, tuple) else state  # an LSTM's is (h_n, c_n)
+        directions = 2 if self.bidirectional else 1  # type: ignore[attr-defined]
+        return h_n[-directions:].transpose(0, 1).flatten(1)
+
+    def extra_repr(self) -> str:
+        text = super().extra_repr()  # type: ignore[misc]
+        return text if self.output == "sequence" else f"{text}, output={self.output!r}"
 
 
-class GRUSequence(nn.GRU):
-    """nn.GRU that returns only the output sequence [N, L, H * directions]."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return super().forward(x)[0]
+class LSTMSequence(_RecurrentOutput, nn.LSTM):
+    """nn.LSTM that returns one tensor: the output sequence or the final hidden state."""
 
 
-class RNNSequence(nn.RNN):
-    """nn.RNN that returns only the output sequence [N, L, H * directions]."""
+class GRUSequence(_RecurrentOutput, nn.GRU):
+    """nn.GRU that returns one tensor: the output sequence or the final hidden state."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return super().forward(x)[0]
+
+class RNNSequence(_RecurrentOutput, nn.RNN):
+    """nn.RNN that returns one tensor: the output sequence or the final hidden state."""
 
 
 class SequencePool(nn.Module):

@@ -229,6 +229,10 @@ def _port_mismatch(graph: Graph, node: Node, block: Block, port: Port, spec: Ten
     if port.ranks == (3,) and rank == 2 and upstream.type == "SequencePool":
         return err(f"{expected}: the sequence was already pooled by {upstream.id}; move the "
                    "SequencePool after this block")
+    if port.ranks == (3,) and rank == 2 and upstream.resolved_params().get("output") == "hidden":
+        return err(f"{expected}: {upstream.id} passes on only its final hidden state "
+                   "(output='hidden'); set its output to 'sequence' to pass every step",
+                   Fix("set_param", upstream.id, param="output", value="sequence"))
     if port.ranks == (3,) and rank == 2:
         return err(f"{expected}: it reads a sequence; token ids need an Embedding first, "
                    "features per step need a [length, features] Input")

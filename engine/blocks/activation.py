@@ -71,3 +71,111 @@ class SoftmaxBlock(_ActivationBlock):
         if not -rank <= params["dim"] < rank:
             raise BlockCheckError(f"dim={params['dim']} does not exist in {inputs[0].show()}: "
                                   f"use -{rank} to {rank - 1} (0 is the batch, -1 the last)")
+
+
+@register
+class LogSoftmaxBlock(SoftmaxBlock):
+    type_name = "LogSoftmax"
+    module = "torch.nn.LogSoftmax"
+    doc = ("Log of the softmax along `dim`, computed stably; pairs with an NLL loss. A "
+           "cross-entropy loss needs neither.")
+    params = {"dim": Int(-1, "Dimension the softmax runs along, counting the batch as 0; -1 "
+                         "is the last.", min=-8, max=8)}
+
+
+@register
+class Softmax2dBlock(_ActivationBlock):
+    type_name = "Softmax2d"
+    module = "torch.nn.Softmax2d"
+    doc = "Softmax over the channels at every pixel of [N, C, H, W] (per-pixel class scores)."
+    # Only 4-D: torch would read a 3-D [N, H, W] as one unbatched [C, H, W] image and mix
+    # the samples of the batch.
+    inputs = (Port("in", ranks=(4,), layout="[N, C, H, W]"),)
+
+
+@register
+class SiLUBlock(_ActivationBlock):
+    type_name = "SiLU"
+    module = "torch.nn.SiLU"
+    doc = "x * sigmoid(x), also called swish (EfficientNet, Llama's feed-forward)."
+
+
+@register
+class ELUBlock(_ActivationBlock):
+    type_name = "ELU"
+    module = "torch.nn.ELU"
+    doc = "Exponential linear unit: x for x > 0, alpha * (exp(x) - 1) below."
+    params = {"alpha": Float(1.0, "Value the output approaches for very negative x (as "
+                             "-alpha).", min=0.0, max=1000.0)}
+
+
+@register
+class SELUBlock(_ActivationBlock):
+    type_name = "SELU"
+    module = "torch.nn.SELU"
+    doc = ("Scaled ELU with fixed constants that keep activations normalised in deep plain "
+           "networks; pair it with AlphaDropout.")
+
+
+@register
+class MishBlock(_ActivationBlock):
+    type_name = "Mish"
+    module = "torch.nn.Mish"
+    doc = "x * tanh(softplus(x)): smooth, like SiLU."
+
+
+@register
+class PReLUBlock(_ActivationBlock):
+    type_name = "PReLU"
+    module = "torch.nn.PReLU"
+    doc = ("LeakyReLU whose negative slope is learned: one slope for all channels, or one "
+           "per channel (dimension 1).")
+    params = {
+        "num_parameters": Int(1, "Number of learned slopes: 1, or the number of channels.",
+                              min=1, max=1 << 20),
+        "init": Float(0.25, "Starting value of the slopes.", min=-1000.0, max=1000.0),
+    }
+
+    def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
+        # torch: "Mismatch of parameter numbers and input channel size", raised only when
+        # the model runs.
+        channels, wanted = inputs[0].shape[0], params["num_parameters"]
+        if wanted not in (1, channels):
+            raise BlockCheckError(
+                f"num_parameters={wanted} fits neither one shared slope nor the {channels} "
+                f"channels of {inputs[0].show()} (dimension 1): set it to 1 or {channels}")
+
+
+@register
+class SoftplusBlock(_ActivationBlock):
+    type_name = "Softplus"
+    module = "torch.nn.Softplus"
+    doc = "log(1 + exp(beta * x)) / beta: a smooth ReLU whose output is always positive."
+    # Bounded, as LeakyReLU's slope: beyond float32 both pass on meta and fail the forward.
+    params = {
+        "beta": Float(1.0, "Sharpness; larger is closer to ReLU.", min=0.0, min_open=True,
+                      max=1000.0),
+        "threshold": Float(20.0, "Above beta * x = threshold the output is x itself, for "
+                           "numerical stability.", min=0.0, min_open=True, max=1000.0),
+    }
+
+
+@register
+class HardswishBlock(_ActivationBlock):
+    type_name = "Hardswish"
+    module = "torch.nn.Hardswish"
+    doc = "A cheap piecewise approximation of SiLU (MobileNetV3)."
+
+
+@register
+class HardsigmoidBlock(_ActivationBlock):
+    type_name = "Hardsigmoid"
+    module = "torch.nn.Hardsigmoid"
+    doc = "A cheap piecewise-linear sigmoid: 0 below -3, 1 above 3, linear between."
+
+
+@register
+class ReLU6Block(_ActivationBlock):
+    type_name = "ReLU6"
+    module = "torch.nn.ReLU6"
+    doc = "min(max(0, x), 6): a ReLU capped at 6 (MobileNet)."

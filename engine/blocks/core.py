@@ -1,4 +1,4 @@
-"""Dense layers and plumbing: Linear, Flatten, Unflatten, Dropout."""
+"""Dense layers and plumbing: Linear, Flatten, Unflatten, and the Dropout family."""
 
 from __future__ import annotations
 
@@ -88,4 +88,41 @@ class DropoutBlock(Block):
     doc = "Zero a random fraction p of values while training; a no-op when evaluating."
     inputs = (Port("in", layout="any float tensor"),)
     module = "torch.nn.Dropout"
+    params = {"p": Float(0.5, "Fraction of values dropped.", min=0.0, max=1.0, max_open=True)}
+
+
+def _channel_p() -> dict[str, Any]:
+    return {"p": Float(0.5, "Fraction of channels dropped.", min=0.0, max=1.0, max_open=True)}
+
+
+@register
+class Dropout1dBlock(Block):
+    type_name = "Dropout1d"
+    category = "Core"
+    doc = ("Zero whole channels of [N, C, L] at random while training (neighbouring steps "
+           "are correlated, so single values would leak through).")
+    # Only 3-D: torch would read a 2-D [N, C] as one unbatched [C, L] and drop whole samples.
+    inputs = (Port("in", ranks=(3,), layout="[N, C, L]"),)
+    module = "torch.nn.Dropout1d"
+    params = _channel_p()
+
+
+@register
+class Dropout2dBlock(Block):
+    type_name = "Dropout2d"
+    category = "Core"
+    doc = "Zero whole channels (feature maps) of [N, C, H, W] at random while training."
+    inputs = (Port("in", ranks=(4,), layout="[N, C, H, W]"),)
+    module = "torch.nn.Dropout2d"
+    params = _channel_p()
+
+
+@register
+class AlphaDropoutBlock(Block):
+    type_name = "AlphaDropout"
+    category = "Core"
+    doc = ("Dropout that keeps the mean and variance of its input, for networks built on "
+           "SELU; a no-op when evaluating.")
+    inputs = (Port("in", layout="any float tensor"),)
+    module = "torch.nn.AlphaDropout"
     params = {"p": Float(0.5, "Fraction of values dropped.", min=0.0, max=1.0, max_open=True)}

@@ -1,4 +1,5 @@
-"""Recurrent layers and sequence pooling. Always batch-first; they output the whole sequence.
+"""Recurrent layers and sequence pooling. Always batch-first; they output the whole sequence
+or, with ``output="hidden"``, the last layer's final hidden state.
 
 Measured on a small real CPU tensor, not on meta: the meta kernels of LSTM/GRU/RNN run one
 Python-level step per time step (about 1.6 ms each here), which would stall the canvas on
@@ -22,6 +23,10 @@ def _rnn_params() -> dict[str, Any]:
                          min=0.0, max=1.0, max_open=True),
         "bidirectional": Bool(False, "Also read the sequence backwards; doubles the output "
                               "features."),
+        "output": Choice("sequence", "'sequence': every step, [N, L, H * directions]; "
+                         "'hidden': the last layer's final hidden state, [N, H * directions], "
+                         "one vector per sample for a classifier.",
+                         choices=("sequence", "hidden")),
     }
 
 
@@ -44,7 +49,8 @@ class _RecurrentBlock(Block):
 class LSTMBlock(_RecurrentBlock):
     type_name = "LSTM"
     module = "torchloom.engine.layers.LSTMSequence"
-    doc = "Long short-term memory over [N, L, features]; outputs every step's hidden state."
+    doc = ("Long short-term memory over [N, L, features]; outputs every step's hidden state, "
+           "or only the final one.")
     params = _rnn_params()
 
 
@@ -52,7 +58,8 @@ class LSTMBlock(_RecurrentBlock):
 class GRUBlock(_RecurrentBlock):
     type_name = "GRU"
     module = "torchloom.engine.layers.GRUSequence"
-    doc = "Gated recurrent unit over [N, L, features]; outputs every step's hidden state."
+    doc = ("Gated recurrent unit over [N, L, features]; outputs every step's hidden state, "
+           "or only the final one.")
     params = _rnn_params()
 
 
@@ -60,7 +67,8 @@ class GRUBlock(_RecurrentBlock):
 class RNNBlock(_RecurrentBlock):
     type_name = "RNN"
     module = "torchloom.engine.layers.RNNSequence"
-    doc = "Plain (Elman) recurrent layer over [N, L, features]; outputs every step."
+    doc = ("Plain (Elman) recurrent layer over [N, L, features]; outputs every step, or only "
+           "the final hidden state.")
     params = {**_rnn_params(),
               "nonlinearity": Choice("tanh", "Activation of the hidden state.",
                                      choices=("tanh", "relu"))}

@@ -85,6 +85,44 @@ CASES: list[tuple[str, dict, list[TensorSpec], tuple[int, ...]]] = [
     ("Add", {}, [F(5), F(5), F(5)], (5,)),
     ("Concat", {"dim": 0}, [F(8, 4, 4), F(16, 4, 4)], (24, 4, 4)),
     ("Concat", {"dim": -1}, [F(3, 4), F(3, 6)], (3, 10)),
+    # --- blocks-b ---
+    ("GroupNorm", {"num_groups": 4}, [F(8, 5, 5)], (8, 5, 5)),
+    ("GroupNorm", {"num_groups": 3, "eps": 1e-3, "affine": False}, [F(6, 10)], (6, 10)),
+    ("GroupNorm", {"num_groups": 1}, [F(12)], (12,)),
+    ("InstanceNorm1d", {}, [F(4, 9)], (4, 9)),
+    ("InstanceNorm1d", {"affine": True, "track_running_stats": True}, [F(4, 9)], (4, 9)),
+    ("InstanceNorm2d", {}, [F(3, 6, 6)], (3, 6, 6)),
+    ("InstanceNorm2d", {"affine": True, "momentum": 0.3}, [F(3, 6, 5)], (3, 6, 5)),
+    ("RMSNorm", {}, [F(10, 32)], (10, 32)),
+    ("RMSNorm", {"eps": 1e-6, "elementwise_affine": False}, [F(16)], (16,)),
+    ("LocalResponseNorm", {"size": 3}, [F(8, 5, 5)], (8, 5, 5)),
+    ("LocalResponseNorm", {"size": 5, "alpha": 1e-3, "beta": 0.5, "k": 2.0}, [F(6, 7)],
+     (6, 7)),
+    ("BatchNorm3d", {}, [F(4, 3, 5, 5)], (4, 3, 5, 5)),
+    ("BatchNorm3d", {"affine": False, "track_running_stats": False}, [F(2, 2, 3, 3)],
+     (2, 2, 3, 3)),
+    ("SiLU", {}, [F(4, 3)], (4, 3)),
+    ("ELU", {"alpha": 0.5}, [F(6)], (6,)),
+    ("SELU", {}, [F(6)], (6,)),
+    ("Mish", {}, [F(3, 4, 4)], (3, 4, 4)),
+    ("PReLU", {}, [F(8, 4, 4)], (8, 4, 4)),
+    ("PReLU", {"num_parameters": 8, "init": 0.1}, [F(8, 4, 4)], (8, 4, 4)),
+    ("PReLU", {"num_parameters": 5}, [F(5)], (5,)),
+    ("Softplus", {"beta": 2.0, "threshold": 10.0}, [F(6)], (6,)),
+    ("Hardswish", {}, [F(6)], (6,)),
+    ("Hardsigmoid", {}, [F(6)], (6,)),
+    ("ReLU6", {}, [F(6)], (6,)),
+    ("LogSoftmax", {}, [F(10)], (10,)),
+    ("LogSoftmax", {"dim": 1}, [F(4, 7)], (4, 7)),
+    ("Softmax2d", {}, [F(5, 4, 4)], (5, 4, 4)),
+    ("Dropout1d", {"p": 0.3}, [F(4, 9)], (4, 9)),
+    ("Dropout2d", {}, [F(4, 6, 6)], (4, 6, 6)),
+    ("AlphaDropout", {"p": 0.2}, [F(20)], (20,)),
+    ("LSTM", {"hidden_size": 20, "output": "hidden"}, [F(7, 5)], (20,)),
+    ("LSTM", {"hidden_size": 8, "num_layers": 2, "bidirectional": True, "output": "hidden"},
+     [F(6, 4)], (16,)),
+    ("GRU", {"hidden_size": 12, "bidirectional": True, "output": "hidden"}, [F(7, 5)], (24,)),
+    ("RNN", {"hidden_size": 12, "num_layers": 3, "output": "hidden"}, [F(7, 5)], (12,)),
 ]
 
 
@@ -172,10 +210,16 @@ def test_param_names_follow_torch_constructors():
                       "AdaptiveAvgPool2d", "Upsample", "BatchNorm1d", "BatchNorm2d",
                       "LayerNorm", "Dropout",
                       "Flatten", "Linear", "GELU", "LeakyReLU", "Softmax", "Embedding", "LSTM",
-                      "GRU", "RNN", "MultiheadAttention", "TransformerEncoderLayer"):
+                      "GRU", "RNN", "MultiheadAttention", "TransformerEncoderLayer",
+                      # blocks-b
+                      "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "RMSNorm",
+                      "LocalResponseNorm", "BatchNorm3d", "ELU", "PReLU", "Softplus",
+                      "LogSoftmax", "Dropout1d", "Dropout2d", "AlphaDropout"):
         accepted = set(inspect.signature(getattr(nn, type_name)).parameters)
         if type_name in ("LSTM", "GRU", "RNN"):
-            accepted |= set(inspect.signature(nn.RNNBase).parameters) | {"nonlinearity"}
+            # `output` is Torchloom's (engine.layers._RecurrentOutput): which tensor to pass on
+            accepted |= set(inspect.signature(nn.RNNBase).parameters) | {"nonlinearity",
+                                                                          "output"}
         declared = set(get_block(type_name).params)
         assert declared <= accepted, (type_name, declared - accepted)
 

@@ -100,7 +100,8 @@ def test_torchloom_layers_travel_with_the_file():
     assert "class Add(nn.Module):" in text and "self.residual = Add()" in text
     assert "residual = self.residual(bn_b, stem_relu)" in text
     seq = python_source(prepare_model(example("lstm_text_classifier")))
-    assert "class LSTMSequence(nn.LSTM):" in seq and "class SequencePool(nn.Module):" in seq
+    assert "class LSTMSequence(_RecurrentOutput, nn.LSTM):" in seq
+    assert "class _RecurrentOutput:" in seq and "class SequencePool(nn.Module):" in seq
     assert "def forward(self, tokens: torch.Tensor)" in seq
     assert "class Add" not in seq
 

@@ -73,7 +73,7 @@ def test_lstm_classifier_reading_the_last_step(tmp_path):
     assert graph.node("sequencepool").params == {"mode": "last"}
     assert graph.node("lstm").resolved_params() == {
         "hidden_size": 64, "num_layers": 1, "bias": True, "dropout": 0.0,
-        "bidirectional": False}
+        "bidirectional": False, "output": "sequence"}
     assert result.params_imported == _param_count(reference) == 25_730
     x = batch([32], "int64")
     assert torch.equal(outputs(reloaded_model(result), x), outputs(reference, x))

@@ -18,7 +18,7 @@ def test_typing_relu_highlights_relu_and_enter_chooses_it(qtbot):
     popup.show()
     popup.search.setFocus()
     qtbot.keyClicks(popup.search, "ReLU")
-    assert popup.shown_names()[:2] == ["ReLU", "LeakyReLU"]
+    assert popup.shown_names()[:3] == ["ReLU", "ReLU6", "LeakyReLU"]  # exact, prefix, inside
     assert popup.list.currentItem().text().startswith("ReLU ")
     qtbot.keyClick(popup.search, Qt.Key.Key_Return)
     assert chosen == ["ReLU"] and not popup.isVisible()
@@ -34,7 +34,7 @@ def test_down_moves_the_highlight_to_the_next_match(qtbot):
     qtbot.keyClicks(popup.search, "relu")
     qtbot.keyClick(popup.search, Qt.Key.Key_Down)
     qtbot.keyClick(popup.search, Qt.Key.Key_Return)
-    assert chosen == ["LeakyReLU"]
+    assert chosen == ["ReLU6"]  # after ReLU, the one name that starts with "relu"
 
 
 def test_tab_relu_enter_on_the_canvas_adds_relu(window, qtbot):
