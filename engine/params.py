@@ -344,6 +344,8 @@ class ReshapeShape(Param):
     kind: str = field(default="reshape_shape", init=False)
 
     def check(self, value: Any) -> tuple[int, ...]:
+        if _is_int(value):  # what the inspector makes of a typed "-1"
+            value = [value]
         if (isinstance(value, (list, tuple)) and 1 <= len(value) <= self.max_dims
                 and all(_is_int(v) and (v == -1 or 1 <= v <= self.max_size) for v in value)
                 and sum(v == -1 for v in value) <= 1):
@@ -352,7 +354,8 @@ class ReshapeShape(Param):
 
     def expects(self) -> str:
         return (f"a list of 1 to {self.max_dims} integers between 1 and {self.max_size}, one "
-                "of which may be -1 for the size that is left, without the batch dimension")
+                "of which may be -1 for the size that is left, without the batch dimension "
+                "(one integer alone is a list of one)")
 
     def _schema_extra(self) -> dict[str, Any]:
         return {"max_dims": self.max_dims}

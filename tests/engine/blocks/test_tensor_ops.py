@@ -11,7 +11,7 @@ from torchloom.engine.compile import compile_graph
 from torchloom.engine.export import export_project
 from torchloom.engine.export.model import prepare_model
 from torchloom.engine.graph import Graph
-from torchloom.engine.params import validate_params
+from torchloom.engine.params import ParamValueError, validate_params
 from torchloom.engine.project import Project
 from torchloom.engine.shapes import infer
 
@@ -48,6 +48,14 @@ def test_a_reshape_that_does_not_hold_the_values_gives_both_counts():
     assert "holds 20 values" in message and "has 32" in message and "-1" in message
     message = error(chain(("r", "Reshape", {"shape": [-1, 5]}), shape=[8, 4]), "r")
     assert "32" in message and "not a multiple of 5" in message
+
+
+def test_reshape_shape_takes_one_minus_one_at_most():
+    decl = get_block("Reshape").params["shape"]
+    assert decl.validate([-1, 4]) == (-1, 4) and decl.validate(-1) == (-1,)
+    for bad in ([-1, -1], [0, 4], [-2], [], [1.5]):
+        with pytest.raises(ParamValueError):
+            decl.validate(bad)
 
 
 def test_permute_dims_must_order_every_dimension_once():
