@@ -129,6 +129,8 @@ def test_dims_are_counted_without_the_batch():
     assert torch.equal(build("Max", {"dims": -1, "keepdim": True}, (4, 5))(x),
                        x.amax(2, keepdim=True))
     assert torch.equal(build("Slice", {"dim": 0, "index": -1}, (4, 5))(x), x[:, -1])
+    assert torch.equal(build("Slice", {"dim": 1, "start": 3, "index": 1}, (4, 5))(x),
+                       x[:, :, 1])  # index wins over start and stop
     assert torch.equal(build("Slice", {"dim": -1, "start": 1, "step": 2}, (4, 5))(x),
                        x[:, :, 1::2])
     assert torch.equal(build("Reshape", {"shape": [5, -1]}, (4, 5))(x), x.reshape(3, 5, 4))
