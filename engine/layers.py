@@ -121,3 +121,194 @@ class Concat(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class SampleDims(nn.Module):
+    """Base of the tensor operations whose dims are counted without the batch: 0 is the
+    first dimension after it, negative dims count from the end, so the batch never moves."""
+
+    @staticmethod
+    def axis(dim: int) -> int:
+        return dim + 1 if dim >= 0 else dim
+
+    @classmethod
+    def axes(cls, dims: int | tuple[int, ...]) -> int | tuple[int, ...]:
+        return cls.axis(dims) if isinstance(dims, int) else tuple(cls.axis(d) for d in dims)
+
+
+class Reshape(nn.Module):
+    """Reshape each sample to `shape` (one size may be -1); the batch stays first.
+
+    `reshape`, not `view`, so an input that is not contiguous (after a Transpose) works.
+    """
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}"
+
+
+class Permute(SampleDims):
+    """Reorder the dimensions after the batch: `dims` is a permutation of 0..rank-1."""
+
+    def __init__(self, dims: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(0, *(self.axis(d) for d in self.dims))
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}"
+
+
+class Transpose(SampleDims):
+    """Swap two dimensions, counted without the batch: [N, C, L] with 0, 1 is [N, L, C]."""
+
+    def __init__(self, dim0: int = 0, dim1: int = 1) -> None:
+        super().__init__()
+        self.dim0, self.dim1 = dim0, dim1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.transpose(self.axis(self.dim0), self.axis(self.dim1))
+
+    def extra_repr(self) -> str:
+        return f"dim0={self.dim0}, dim1={self.dim1}"
+
+
+class Reduce(SampleDims):
+    """Base of Mean, Sum and Max over `dims` (counted without the batch)."""
+
+    def __init__(self, dims: int | tuple[int, ...] = -1, keepdim: bool = False) -> None:
+        super().__init__()
+        self.dims, self.keepdim = dims, keepdim
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}, keepdim={self.keepdim}"
+
+
+class Mean(Reduce):
+    """The mean over `dims`."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=self.axes(self.dims), keepdim=self.keepdim)
+
+
+class Sum(Reduce):
+    """The sum over `dims`."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.sum(dim=self.axes(self.dims), keepdim=self.keepdim)
+
+
+class Max(Reduce):
+    """The largest value over `dims` (the values only, not where they are)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.amax(dim=self.axes(self.dims), keepdim=self.keepdim)
+
+
+class Slice(SampleDims):
+    """``x[..., start:stop:step]`` along `dim` (without the batch); with `index` set, the one
+    position ``x[..., index]`` and that dimension dropped, as ``x[:, -1]`` takes the last
+    step of a sequence."""
+
+    def __init__(self, dim: int = 0, start: int | None = None, stop: int | None = None,
+                 step: int = 1, index: int | None = None) -> None:
+        super().__init__()
+        self.dim, self.start, self.stop, self.step, self.index = dim, start, stop, step, index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        axis = self.axis(self.dim) % x.dim()
+        if self.index is not None:
+            return x.select(axis, self.index)
+        return x[(slice(None),) * axis + (slice(self.start, self.stop, self.step),)]
+
+    def extra_repr(self) -> str:
+        if self.index is not None:
+            return f"dim={self.dim}, index={self.index}"
+        return f"dim={self.dim}, start={self.start}, stop={self.stop}, step={self.step}"
+
+
+class Scale(nn.Module):
+    """Multiply by a constant `factor` (e.g. 1/sqrt(d) before a softmax)."""
+
+    def __init__(self, factor: float = 1.0) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor}"
+
+
+class Interpolate(nn.Module):
+    """`torch.nn.functional.interpolate` as a module: resize to `size` or by `scale_factor`."""
+
+    def __init__(self, size: int | tuple[int, ...] | None = None,
+                 scale_factor: float | None = None, mode: str = "nearest",
+                 align_corners: bool | None = None) -> None:
+        super().__init__()
+        self.size, self.scale_factor = size, scale_factor
+        self.mode, self.align_corners = mode, align_corners
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.interpolate(x, size=self.size, scale_factor=self.scale_factor,
+                                         mode=self.mode, align_corners=self.align_corners)
+
+    def extra_repr(self) -> str:
+        return (f"size={self.size}, scale_factor={self.scale_factor}, mode={self.mode!r}, "
+                f"align_corners={self.align_corners}")
+
+
+class Multiply(nn.Module):
+    """Element-wise product of any number of tensors, broadcasting sizes of 1 (a gate, or
+    squeeze-and-excitation's [N, C, H, W] * [N, C, 1, 1])."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+
+
+class Subtract(nn.Module):
+    """`input` minus `other`, broadcasting sizes of 1."""
+
+    def forward(self, input: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+        return input - other
+
+
+class MatMul(nn.Module):
+    """Matrix product of each sample's last two dimensions: [N, A, B] @ [N, B, C]."""
+
+    def forward(self, input: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(input, other)
+
+
+class LearnedTensor(nn.Module):
+    """A learned tensor of `shape`, repeated for each sample of the input's batch.
+
+    The input gives only the batch size: the output is [N, *shape], ready to be added to a
+    sequence (a position embedding) or concatenated with it (a class token).
+    """
+
+    def __init__(self, shape: tuple[int, ...], init: str = "normal") -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(*shape))
+        if init == "normal":
+            nn.init.normal_(self.weight, std=0.02)
+        elif init == "ones":
+            nn.init.ones_(self.weight)
+        else:
+            nn.init.zeros_(self.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.weight.expand(x.shape[0], *self.weight.shape)

@@ -24,6 +24,7 @@ CATEGORY_ORDER = (
     "Embedding",
     "Recurrent",
     "Attention",
+    "Tensor",
     "Merge",
     "Code",
 )

@@ -123,6 +123,36 @@ CASES: list[tuple[str, dict, list[TensorSpec], tuple[int, ...]]] = [
      [F(6, 4)], (16,)),
     ("GRU", {"hidden_size": 12, "bidirectional": True, "output": "hidden"}, [F(7, 5)], (24,)),
     ("RNN", {"hidden_size": 12, "num_layers": 3, "output": "hidden"}, [F(7, 5)], (12,)),
+    # --- tensor-ops ---
+    ("Reshape", {"shape": [64, 16]}, [F(64, 4, 4)], (64, 16)),
+    ("Reshape", {"shape": [-1, 4]}, [F(3, 8)], (6, 4)),
+    ("Reshape", {}, [F(2, 3, 4)], (24,)),
+    ("Permute", {"dims": [1, 0]}, [F(5, 7)], (7, 5)),
+    ("Permute", {"dims": [2, 0, 1]}, [F(4, 5, 3)], (3, 4, 5)),
+    ("Transpose", {}, [F(8, 10)], (10, 8)),
+    ("Transpose", {"dim0": -1, "dim1": 0}, [F(3, 4, 5)], (5, 4, 3)),
+    ("Mean", {"dims": 0}, [F(7, 12)], (12,)),
+    ("Mean", {"dims": [1, 2], "keepdim": True}, [F(8, 5, 5)], (8, 1, 1)),
+    ("Sum", {"dims": -1}, [F(4, 6)], (4,)),
+    ("Max", {"dims": [0, -1]}, [F(3, 4, 5)], (4,)),
+    ("Max", {"dims": 1, "keepdim": True}, [F(3, 4)], (3, 1)),
+    ("Slice", {"dim": 0, "index": -1}, [F(7, 12)], (12,)),
+    ("Slice", {"dim": -1, "start": 1, "stop": 7, "step": 2}, [F(3, 10)], (3, 3)),
+    ("Slice", {"start": -2}, [F(5, 4)], (2, 4)),
+    ("Scale", {"factor": 0.125}, [F(4, 8)], (4, 8)),
+    ("Identity", {}, [F(6)], (6,)),
+    ("Interpolate", {}, [F(8, 5, 7)], (8, 10, 14)),
+    ("Interpolate", {"size": [9, 4], "mode": "bilinear", "align_corners": True}, [F(3, 5, 7)],
+     (3, 9, 4)),
+    ("Interpolate", {"scale_factor": 0.5, "mode": "linear"}, [F(2, 8)], (2, 4)),
+    ("Multiply", {}, [F(8, 4, 4), F(8, 1, 1)], (8, 4, 4)),
+    ("Multiply", {}, [F(5), F(5), F(5)], (5,)),
+    ("Subtract", {}, [F(3, 4), F(1, 4)], (3, 4)),
+    ("MatMul", {}, [F(4, 16), F(16, 5)], (4, 5)),
+    ("MatMul", {}, [F(2, 4, 8), F(1, 8, 3)], (2, 4, 3)),
+    ("Parameter", {"shape": [1, 16]}, [F(9, 16)], (1, 16)),
+    ("Parameter", {"shape": [9, 16], "init": "zeros"}, [F(9, 16)], (9, 16)),
+    ("Parameter", {"shape": [4], "init": "ones"}, [I(5)], (4,)),
 ]
 
 
@@ -176,7 +206,9 @@ def check_block(block_type: str, params: dict, specs: list[TensorSpec],
     if weights:
         assert any(not torch.equal(b, w) for b, w in zip(before, weights))
     float_args = [a for a in args if a.is_floating_point()]
-    assert all(a.grad is not None for a in float_args) or block_type == "Embedding"
+    # Embedding reads ids; Parameter reads only its input's batch size
+    assert all(a.grad is not None for a in float_args) or block_type in ("Embedding",
+                                                                         "Parameter")
 
 
 @pytest.mark.parametrize("block_type,params,specs,expected", CASES,
@@ -214,7 +246,9 @@ def test_param_names_follow_torch_constructors():
                       # blocks-b
                       "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "RMSNorm",
                       "LocalResponseNorm", "BatchNorm3d", "ELU", "PReLU", "Softplus",
-                      "LogSoftmax", "Dropout1d", "Dropout2d", "AlphaDropout"):
+                      "LogSoftmax", "Dropout1d", "Dropout2d", "AlphaDropout",
+                      # tensor-ops
+                      "Identity"):
         accepted = set(inspect.signature(getattr(nn, type_name)).parameters)
         if type_name in ("LSTM", "GRU", "RNN"):
             # `output` is Torchloom's (engine.layers._RecurrentOutput): which tensor to pass on
@@ -222,6 +256,9 @@ def test_param_names_follow_torch_constructors():
                                                                           "output"}
         declared = set(get_block(type_name).params)
         assert declared <= accepted, (type_name, declared - accepted)
+    # blocks for torch functions take the function's argument names
+    declared = set(get_block("Interpolate").params)
+    assert declared <= set(inspect.signature(nn.functional.interpolate).parameters), declared
 
 
 def test_inferred_sizes_are_never_parameters():
@@ -234,7 +271,8 @@ def test_inferred_sizes_are_never_parameters():
 def test_palette_groups_are_ordered():
     groups = by_category()
     assert list(groups)[:3] == ["Input", "Convolution", "Pooling"]
-    assert [b.type_name for b in groups["Merge"]] == ["Add", "Concat"]
+    assert [b.type_name for b in groups["Merge"]] == ["Add", "Concat", "MatMul", "Multiply",
+                                                      "Subtract"]
 
 
 def test_block_reference_in_docs_is_current():

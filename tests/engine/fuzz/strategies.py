@@ -82,6 +82,13 @@ def _small_valid(name: str, schema: dict[str, Any], decl: Any) -> st.SearchStrat
         return st.one_of(options)
     if kind == "shape":
         return input_shapes()
+    if kind == "dims":
+        low = -3 if schema["negative"] else 0
+        many = st.lists(st.integers(low, 3), min_size=1, max_size=4, unique=True)
+        return st.one_of(st.integers(low, 3), many) if schema["single"] else many
+    if kind == "reshape_shape":
+        return st.lists(st.sampled_from([-1, 1, 2, 3, 4, 6, 8]), min_size=1, max_size=4
+                        ).filter(lambda v: v.count(-1) <= 1)
     return st.just(schema["default"])  # pragma: no cover - text/json belong to Code only
 
 
