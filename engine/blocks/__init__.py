@@ -37,13 +37,14 @@ MOST_USED = (
     "Conv2d", "Conv1d",
     "MaxPool2d", "AdaptiveAvgPool2d", "AvgPool2d", "MaxPool1d",
     "Upsample",
-    "BatchNorm2d", "LayerNorm", "BatchNorm1d",
-    "Linear", "Flatten", "Dropout", "Unflatten",
-    "ReLU", "GELU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax",
+    "BatchNorm2d", "LayerNorm", "BatchNorm1d", "GroupNorm", "RMSNorm",
+    "Linear", "Flatten", "Dropout", "Unflatten", "Dropout2d",
+    "ReLU", "GELU", "SiLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax",
     "Embedding", "PositionalEmbedding",
     "LSTM", "GRU", "RNN", "SequencePool",
     "TransformerEncoderLayer", "MultiheadAttention",
-    "Add", "Concat",
+    "Reshape", "Permute", "Transpose", "Slice", "Mean", "Parameter", "Identity",
+    "Add", "Concat", "Multiply",
 )
 
 for _info in pkgutil.iter_modules(__path__):

@@ -77,3 +77,13 @@ def test_down_in_the_search_moves_into_the_list_at_the_highlighted_block(qtbot):
     settle()
     assert palette.tree.hasFocus()
     assert palette.tree.currentItem().text(0) == "MaxPool2d"
+
+
+def test_every_category_but_merge_and_code_has_its_own_colour():
+    from torchloom.engine.blocks import CATEGORY_ORDER
+    from torchloom.gui.theme import CATEGORY_COLORS, DEFAULT_CATEGORY_COLOR
+
+    coloured = [c for c in CATEGORY_ORDER if c not in ("Merge", "Code")]
+    assert all(CATEGORY_COLORS.get(c, DEFAULT_CATEGORY_COLOR) != DEFAULT_CATEGORY_COLOR
+               for c in coloured), [c for c in coloured if c not in CATEGORY_COLORS]
+    assert len({CATEGORY_COLORS[c] for c in coloured}) == len(coloured)
