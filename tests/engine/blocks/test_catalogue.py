@@ -271,7 +271,7 @@ def test_inferred_sizes_are_never_parameters():
 def test_palette_groups_are_ordered():
     groups = by_category()
     assert list(groups)[:3] == ["Input", "Convolution", "Pooling"]
-    assert [b.type_name for b in groups["Merge"]] == ["Add", "Concat", "MatMul", "Multiply",
+    assert [b.type_name for b in groups["Merge"]] == ["Add", "Concat", "Multiply", "MatMul",
                                                       "Subtract"]
 
 
