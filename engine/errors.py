@@ -260,7 +260,8 @@ class TrainingError(TorchloomError):
     """Training stopped on its own: a loss that became NaN, out of memory, a device problem.
 
     `kind` is ``"nan"``, ``"oom"``, ``"device"``, ``"config"``, ``"io"`` (a checkpoint could
-    not be written), ``"data"`` (a sample could not be read mid-run) or ``"runtime"``; `step`
+    not be written), ``"path"`` (the run folder cannot be written at all), ``"data"`` (a
+    sample could not be read mid-run) or ``"runtime"``; `step`
     is the global step it happened at, when known.
     """
 

@@ -18,7 +18,7 @@ from ..errors import ExportError
 from ..project import Project
 from . import ExportResult
 from .model import ExportModel, prepare_model
-from .verify import (EXPORT_BATCH, batch_dims, block_failure, compare, first_line,
+from .verify import (EXPORT_BATCH, batch_dims, block_failure, cannot_write, compare, first_line,
                      prepare_target, quiet, staged)
 
 FORMAT = "onnx"
@@ -35,7 +35,7 @@ def export_onnx(project: Project, out: Path, weights: Path | None = None) -> Exp
     model = prepare_model(project, weights, fmt=FORMAT)
     out = prepare_target(Path(out), FORMAT)
     with staged(out, FORMAT) as tmp:
-        opset = _export(model, tmp)
+        opset = _export(model, tmp, out)
         checks = compare(model, _runner(tmp, model.input_ids()), FORMAT, "ONNX Runtime")
     checks["opset"] = opset
     notes = [f"inputs: {', '.join(model.input_ids())} (batch dimension dynamic); "
@@ -43,7 +43,7 @@ def export_onnx(project: Project, out: Path, weights: Path | None = None) -> Exp
     return ExportResult(FORMAT, [out], checks, notes)
 
 
-def _export(model: ExportModel, path: Path) -> int | None:
+def _export(model: ExportModel, path: Path, out: Path) -> int | None:
     args = model.example_inputs(EXPORT_BATCH)
     try:
         with quiet():
@@ -57,6 +57,8 @@ def _export(model: ExportModel, path: Path) -> int | None:
     try:
         with quiet():
             program.save(str(path), external_data=False)
+    except OSError as exc:  # a full disk, a quota: the place, not the model
+        raise cannot_write(exc, FORMAT, out) from None
     except Exception as exc:  # noqa: BLE001 - e.g. a model past protobuf's 2 GB limit
         raise ExportError(f"the ONNX file cannot be written: {first_line(exc)}",
                           fmt=FORMAT) from None

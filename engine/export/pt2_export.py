@@ -18,7 +18,7 @@ from ..errors import ExportError
 from ..project import Project
 from . import ExportResult
 from .model import ExportModel, prepare_model
-from .verify import (EXPORT_BATCH, batch_dims, block_failure, compare, first_line,
+from .verify import (EXPORT_BATCH, batch_dims, block_failure, cannot_write, compare, first_line,
                      prepare_target, quiet, staged)
 
 FORMAT = "pt2"
@@ -39,10 +39,13 @@ def export_pt2(project: Project, out: Path, weights: Path | None = None) -> Expo
             buffer = io.BytesIO()  # saved by name, the archive's top folder would be tmp's
             with quiet():
                 torch.export.save(program, buffer)
-            tmp.write_bytes(buffer.getvalue())
         except Exception as exc:  # noqa: BLE001 - e.g. a constant torch cannot serialise
             raise ExportError(f"the program cannot be saved: {first_line(exc)}",
                               fmt=FORMAT) from None
+        try:
+            tmp.write_bytes(buffer.getvalue())
+        except OSError as exc:  # a full disk, a quota: the place, not the model
+            raise cannot_write(exc, FORMAT, out) from None
         checks = compare(model, _runner(tmp), FORMAT, "the reloaded program")
     notes = [f"inputs: {', '.join(model.input_ids())} (batch dimension dynamic)",
              "load with torch.export.load(path).module(); it may unpickle parts of a file, "

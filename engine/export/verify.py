@@ -175,6 +175,13 @@ def prepare_target(out: Path, fmt: str) -> Path:
     return out
 
 
+def cannot_write(exc: OSError, fmt: str, out: Path) -> ExportPathError:
+    """A write that failed for the place (a full disk, a read-only folder, a quota): exit
+    code 2 like every path that cannot be used, never 1, which means the model."""
+    return ExportPathError(f"cannot write there ({exc.strerror or exc})", fmt=fmt,
+                           path=str(out))
+
+
 @contextlib.contextmanager
 def staged(out: Path, fmt: str) -> Iterator[Path]:
     """A temporary path beside `out`, renamed onto `out` when the block finishes, removed
@@ -191,8 +198,7 @@ def staged(out: Path, fmt: str) -> Iterator[Path]:
         os.chmod(tmp, _file_mode(out))
         os.replace(tmp, out)
     except OSError as exc:
-        raise ExportPathError(f"cannot write there ({exc.strerror or exc})", fmt=fmt,
-                              path=str(out)) from None
+        raise cannot_write(exc, fmt, out) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

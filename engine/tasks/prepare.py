@@ -16,7 +16,7 @@ from ..project import Project
 from ..train.callbacks import Callback
 from ..train.config import TrainConfig
 from ..train.loop import RunLoop
-from ..train.run import TrainingJob, default_run_dir, starting_point
+from ..train.run import TrainingJob, check_run_folder, default_run_dir, starting_point
 from . import task_for
 
 
@@ -50,6 +50,8 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
     run_dir = start.run_dir
     if save and run_dir is None:
         run_dir = default_run_dir(project, runs_dir)
+    if save and run_dir is not None:
+        check_run_folder(run_dir)
     notes = built.notes + start.notes
     run_info = {"project": project.name, "task": task.name,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -8,6 +8,9 @@ same way.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +95,28 @@ def default_run_dir(project: Project, runs_dir: Path | None = None) -> Path:
         path = base / f"{stamp}-{n}"
         n += 1
     return path
+
+
+def check_run_folder(run_dir: Path) -> None:
+    """Make sure the run folder can be written before the first step: a read-only folder or
+    a full disk is a path that cannot be used (the command line's exit 2), said at once,
+    not a failed run minutes later. A folder made here and then refused is removed again."""
+    existed = run_dir.exists()
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".write-check-", dir=run_dir)
+        try:
+            os.write(fd, b"0" * 4096)
+        finally:
+            os.close(fd)
+            os.unlink(name)
+    except OSError as exc:
+        if not existed:
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()
+        raise TrainingError(f"cannot write the run folder {run_dir} "
+                            f"({exc.strerror or exc}): choose another with --out",
+                            kind="path") from None
 
 
 def same_graphs(a: Project, b: Project) -> bool:

@@ -198,3 +198,26 @@ def test_weights_that_are_not_a_weights_file_name_the_file_once(capsys, tmp_path
     error = json.loads(stdout)["error"]
     assert error["file"] == str(bogus) and error["message"].count(str(bogus)) == 1
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "pt2"])
+def test_a_full_disk_exits_2_like_every_place_that_cannot_be_written(capsys, tmp_path,
+                                                                    monkeypatch, fmt):
+    """The disk is the problem, not the model: the code every "cannot write there" has,
+    the file named, nothing left behind."""
+    import errno
+    from pathlib import Path
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if fmt == "onnx":
+        monkeypatch.setattr(torch.onnx.ONNXProgram, "save", full)
+    else:
+        monkeypatch.setattr(Path, "write_bytes", full)
+    out = tmp_path / f"model.{fmt}"
+    code = main(["export", str(examples_dir() / "mlp_digits.json"), "-f", fmt, "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "cannot write there (No space left on device)" in err and str(out) in err
+    assert list(tmp_path.iterdir()) == []
