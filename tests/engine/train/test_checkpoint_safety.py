@@ -162,3 +162,17 @@ def test_a_lone_weights_file_outside_a_run_folder_needs_no_record(tmp_path):
     copy.write_bytes((run / ckpt.MODEL_FILE).read_bytes())
     assert ckpt.load_weights(copy).keys() == {"fc1.weight", "fc1.bias", "fc2.weight",
                                                "fc2.bias"}
+
+
+def test_a_stray_state_file_stops_resume_but_not_the_weights_probe_and_export_read(tmp_path):
+    """As docs/cli.md says: resume needs both files as the record has them; probe and
+    export read only the weights, and those are the recorded ones."""
+    from torchloom.engine.export import export_project
+
+    project, run = one_epoch_run(tmp_path)
+    (run / ckpt.STATE_FILE).write_bytes((run / ckpt.STATE_FILE).read_bytes() + b"\0")
+    with pytest.raises(ckpt.CheckpointError, match="state.pt is not the one"):
+        prepare_training(project, resume=run, overrides={"epochs": 2})
+    assert load_trained(run).model is not None
+    result = export_project(project, "safetensors", tmp_path / "w.safetensors", weights=run)
+    assert result.files
