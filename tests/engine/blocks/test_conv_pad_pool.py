@@ -13,6 +13,7 @@ import torch
 
 from torchloom.engine.blocks import BlockCheckError, TensorSpec, get_block
 from torchloom.engine.compile import compile_graph
+from torchloom.engine.errors import ParamError
 from torchloom.engine.export.model import prepare_model
 from torchloom.engine.export.python_code import export_python
 from torchloom.engine.params import validate_params
@@ -114,6 +115,16 @@ def test_checks_refuse_exactly_what_torch_refuses(block_type, params, shape):
     except RuntimeError:
         runs = False
     assert checked == runs
+
+
+def test_a_transposed_stride_that_crashes_torch_is_refused_as_a_parameter():
+    """oneDNN's CPU transposed convolution segfaults from stride 32768 on any input (and
+    from 64 on long ones), which would kill the app: the parameter stops at 32."""
+    with pytest.raises(ParamError) as err:
+        chain(("up", "ConvTranspose1d", {"out_channels": 2, "stride": 32768}), shape=[2, 2])
+    assert err.value.param == "stride" and "<= 32" in err.value.message
+    assert infer(chain(("up", "ConvTranspose1d", {"out_channels": 2, "stride": 32}),
+                       shape=[2, 2])).nodes["up"].shape == (2, 35)
 
 
 # ---- old project files ------------------------------------------------------------------
