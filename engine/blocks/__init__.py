@@ -34,7 +34,7 @@ CATEGORY_ORDER = (
 #: "conv" offers Conv2d before Conv1d and Conv3d.
 MOST_USED = (
     "Input",
-    "Conv2d", "Conv1d",
+    "Conv2d", "Conv1d", "ConvTranspose2d", "Conv3d",
     "MaxPool2d", "AdaptiveAvgPool2d", "AvgPool2d", "MaxPool1d",
     "Upsample",
     "BatchNorm2d", "LayerNorm", "BatchNorm1d", "GroupNorm", "RMSNorm",

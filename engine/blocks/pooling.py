@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 from ..params import Bool, Ints
 from .base import Block, BlockCheckError, Port, TensorSpec, register
-from .conv import _per_dim, check_window
+from .conv import _per_dim, check_window, dims_text
 
 
 class _PoolBlock(Block):
@@ -27,7 +27,7 @@ _INT32 = 2**31 - 1
 
 
 def _window_params(dims: int, dilation: bool) -> dict[str, Any]:
-    pair = "" if dims == 1 else ", or [height, width]"
+    pair = dims_text(dims)
     out = {
         "kernel_size": Ints(2, f"Window size: one integer{pair}.", n=dims, min=1, max=_INT32),
         "stride": Ints(None, "Step between windows; empty means the window size.", n=dims,
@@ -78,5 +78,59 @@ class AdaptiveAvgPool2dBlock(Block):
     doc = "Average down to a fixed output size whatever the input size; 1 gives global pooling."
     inputs = (Port("in", ranks=(4,), layout="[N, C, H, W]"),)
     module = "torch.nn.AdaptiveAvgPool2d"
+    params = {"output_size": Ints(1, "Output height and width: one integer or [h, w].", n=2,
+                                  min=1)}
+
+
+@register
+class AvgPool1dBlock(_PoolBlock):
+    type_name = "AvgPool1d"
+    dims = 1
+    module = "torch.nn.AvgPool1d"
+    doc = "Average over sliding windows of [N, C, L] sequences."
+    inputs = (Port("in", ranks=(3,), layout="[N, C, L]"),)
+    params = {**_window_params(1, dilation=False),
+              "count_include_pad": Bool(True, "Count padding zeros in the average.")}
+
+
+@register
+class MaxPool3dBlock(_PoolBlock):
+    type_name = "MaxPool3d"
+    dims = 3
+    module = "torch.nn.MaxPool3d"
+    doc = "Max over sliding windows of [N, C, D, H, W] volumes."
+    inputs = (Port("in", ranks=(5,), layout="[N, C, D, H, W]"),)
+    params = _window_params(3, dilation=True)
+
+
+@register
+class AvgPool3dBlock(_PoolBlock):
+    type_name = "AvgPool3d"
+    dims = 3
+    module = "torch.nn.AvgPool3d"
+    doc = "Average over sliding windows of [N, C, D, H, W] volumes."
+    inputs = (Port("in", ranks=(5,), layout="[N, C, D, H, W]"),)
+    params = {**_window_params(3, dilation=False),
+              "count_include_pad": Bool(True, "Count padding zeros in the average.")}
+
+
+@register
+class AdaptiveAvgPool1dBlock(Block):
+    type_name = "AdaptiveAvgPool1d"
+    category = "Pooling"
+    doc = ("Average [N, C, L] sequences down to a fixed length whatever the input length; 1 "
+           "gives global pooling.")
+    inputs = (Port("in", ranks=(3,), layout="[N, C, L]"),)
+    module = "torch.nn.AdaptiveAvgPool1d"
+    params = {"output_size": Ints(1, "Output length.", n=1, min=1)}
+
+
+@register
+class AdaptiveMaxPool2dBlock(Block):
+    type_name = "AdaptiveMaxPool2d"
+    category = "Pooling"
+    doc = "Max down to a fixed output size whatever the input size; 1 gives global max pooling."
+    inputs = (Port("in", ranks=(4,), layout="[N, C, H, W]"),)
+    module = "torch.nn.AdaptiveMaxPool2d"
     params = {"output_size": Ints(1, "Output height and width: one integer or [h, w].", n=2,
                                   min=1)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..params import Choice, Float, Ints
+from ..params import Choice, Float, Int, Ints
 from .base import Block, BlockCheckError, Port, TensorSpec, register
 
 #: The interpolation modes torch.nn.Upsample takes, by the input rank each works on.
@@ -49,3 +49,47 @@ class UpsampleBlock(Block):
         if params.get("size") is not None:
             return {**params, "scale_factor": None}
         return params
+
+
+@register
+class PixelShuffleBlock(Block):
+    type_name = "PixelShuffle"
+    category = "Resampling"
+    module = "torch.nn.PixelShuffle"
+    doc = ("Trade channels for resolution: [N, C*r*r, H, W] to [N, C, H*r, W*r] with "
+           "r = `upscale_factor` (the sub-pixel upsampling of a super-resolution head).")
+    inputs = (Port("in", ranks=(4,), layout="[N, C, H, W]"),)
+    params = {"upscale_factor": Int(2, "r: height and width grow r times, channels shrink r*r "
+                                    "times.", min=1, max=256)}
+
+    def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
+        factor = params["upscale_factor"]
+        channels = inputs[0].shape[0]
+        if channels % (factor * factor):
+            fits = [r for r in range(2, 9) if channels % (r * r) == 0]
+            other = (" or set upscale_factor to " + " or ".join(map(str, fits))) if fits else ""
+            raise BlockCheckError(
+                f"upscale_factor={factor} needs the channels to be a multiple of {factor}*"
+                f"{factor} = {factor * factor}, but the input has {channels}: give the block "
+                f"before it out_channels = (channels you want) * {factor * factor}{other}")
+
+
+@register
+class PixelUnshuffleBlock(Block):
+    type_name = "PixelUnshuffle"
+    category = "Resampling"
+    module = "torch.nn.PixelUnshuffle"
+    doc = ("Trade resolution for channels, the inverse of PixelShuffle: [N, C, H*r, W*r] to "
+           "[N, C*r*r, H, W] with r = `downscale_factor`.")
+    inputs = (Port("in", ranks=(4,), layout="[N, C, H, W]"),)
+    params = {"downscale_factor": Int(2, "r: height and width shrink r times, channels grow "
+                                      "r*r times.", min=1, max=256)}
+
+    def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
+        factor = params["downscale_factor"]
+        height, width = inputs[0].shape[1:]
+        if height % factor or width % factor:
+            raise BlockCheckError(
+                f"downscale_factor={factor} must divide both the height and the width, but "
+                f"the input is {height}x{width}: pick a factor that divides both, or pad or "
+                "resize the input (e.g. ZeroPad2d) to a multiple of it")

@@ -153,6 +153,52 @@ CASES: list[tuple[str, dict, list[TensorSpec], tuple[int, ...]]] = [
     ("Parameter", {"shape": [1, 16]}, [F(9, 16)], (1, 16)),
     ("Parameter", {"shape": [9, 16], "init": "zeros"}, [F(9, 16)], (9, 16)),
     ("Parameter", {"shape": [4], "init": "ones"}, [I(5)], (4,)),
+    # --- blocks-a ---
+    ("Conv1d", {"out_channels": 4, "kernel_size": 3, "padding": 1, "padding_mode": "reflect"},
+     [F(2, 10)], (4, 10)),
+    ("Conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 2, "padding_mode": "circular"},
+     [F(3, 6, 6)], (4, 8, 8)),
+    ("Conv2d", {"out_channels": 4, "kernel_size": 4, "padding": "same",
+                "padding_mode": "replicate"}, [F(3, 5, 5)], (4, 5, 5)),
+    ("Conv3d", {"out_channels": 4, "kernel_size": 3}, [F(2, 6, 6, 6)], (4, 4, 4, 4)),
+    ("Conv3d", {"out_channels": 4, "kernel_size": [1, 3, 3], "stride": [1, 2, 2],
+                "padding": [0, 1, 1], "padding_mode": "reflect"}, [F(2, 4, 8, 8)], (4, 4, 4, 4)),
+    ("ConvTranspose1d", {"out_channels": 4, "kernel_size": 4, "stride": 2, "padding": 1},
+     [F(3, 10)], (4, 20)),
+    ("ConvTranspose1d", {"out_channels": 2, "stride": 2, "output_padding": 1}, [F(3, 5)],
+     (2, 12)),
+    ("ConvTranspose2d", {"out_channels": 8}, [F(4, 5, 5)], (8, 7, 7)),
+    ("ConvTranspose2d", {"out_channels": 8, "stride": 2, "padding": 1, "output_padding": 1},
+     [F(4, 5, 5)], (8, 10, 10)),
+    ("ConvTranspose2d", {"out_channels": 6, "kernel_size": [2, 3], "stride": [2, 1],
+                         "padding": [0, 1], "output_padding": [1, 0], "dilation": [1, 2],
+                         "groups": 2, "bias": False}, [F(4, 4, 6)], (6, 9, 8)),
+    # output_padding may reach stride when it stays below dilation
+    ("ConvTranspose2d", {"out_channels": 2, "dilation": 2, "output_padding": 1}, [F(2, 5, 5)],
+     (2, 10, 10)),
+    ("PixelShuffle", {}, [F(8, 3, 4)], (2, 6, 8)),
+    ("PixelShuffle", {"upscale_factor": 3}, [F(9, 2, 2)], (1, 6, 6)),
+    ("PixelUnshuffle", {}, [F(2, 6, 4)], (8, 3, 2)),
+    ("ZeroPad2d", {"padding": 2}, [F(3, 4, 5)], (3, 8, 9)),
+    ("ZeroPad2d", {"padding": [1, 0, 2, 3]}, [F(1, 4, 5)], (1, 9, 6)),
+    ("ReflectionPad2d", {"padding": 3}, [F(2, 4, 4)], (2, 10, 10)),
+    ("ReflectionPad2d", {"padding": [0, 1, 2, 3]}, [F(2, 4, 5)], (2, 9, 6)),
+    ("ReplicationPad2d", {"padding": 5}, [F(2, 3, 3)], (2, 13, 13)),
+    ("ReplicationPad2d", {"padding": [2, 0, 0, 1]}, [F(1, 3, 4)], (1, 4, 6)),
+    ("AvgPool1d", {"kernel_size": 2}, [F(3, 9)], (3, 4)),
+    ("AvgPool1d", {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True,
+                   "count_include_pad": False}, [F(2, 8)], (2, 5)),
+    ("AdaptiveAvgPool1d", {}, [F(6, 10)], (6, 1)),
+    ("AdaptiveAvgPool1d", {"output_size": 4}, [F(3, 10)], (3, 4)),
+    ("AdaptiveMaxPool2d", {}, [F(5, 7, 6)], (5, 1, 1)),
+    ("AdaptiveMaxPool2d", {"output_size": [2, 3]}, [F(4, 8, 8)], (4, 2, 3)),
+    ("MaxPool3d", {"kernel_size": 2}, [F(2, 4, 6, 6)], (2, 2, 3, 3)),
+    ("MaxPool3d", {"kernel_size": [1, 3, 3], "stride": [1, 2, 2], "padding": [0, 1, 1]},
+     [F(2, 3, 7, 7)], (2, 3, 4, 4)),
+    ("MaxPool3d", {"kernel_size": 2, "dilation": 2}, [F(1, 5, 5, 5)], (1, 2, 2, 2)),
+    ("AvgPool3d", {"kernel_size": 2}, [F(2, 4, 4, 4)], (2, 2, 2, 2)),
+    ("AvgPool3d", {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False},
+     [F(1, 5, 6, 7)], (1, 3, 3, 4)),
 ]
 
 
@@ -248,7 +294,12 @@ def test_param_names_follow_torch_constructors():
                       "LocalResponseNorm", "BatchNorm3d", "ELU", "PReLU", "Softplus",
                       "LogSoftmax", "Dropout1d", "Dropout2d", "AlphaDropout",
                       # tensor-ops
-                      "Identity"):
+                      "Identity",
+                      # blocks-a
+                      "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "PixelShuffle",
+                      "PixelUnshuffle", "ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d",
+                      "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool2d", "MaxPool3d",
+                      "AvgPool3d"):
         accepted = set(inspect.signature(getattr(nn, type_name)).parameters)
         if type_name in ("LSTM", "GRU", "RNN"):
             # `output` is Torchloom's (engine.layers._RecurrentOutput): which tensor to pass on

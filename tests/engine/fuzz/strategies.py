@@ -22,7 +22,7 @@ from torchloom.engine.blocks import Block, registry
 BLOCKS: dict[str, Block] = {n: b for n, b in sorted(registry().items()) if n != "Code"}
 BODY_TYPES = [n for n, b in BLOCKS.items() if not b.is_input]
 ALL_PORTS = sorted({p.name for b in BLOCKS.values() for p in b.inputs})
-UNKNOWN_TYPES = ["Conv3d", "", "Linear ", "x" * 300, "Code2", "relu"]
+UNKNOWN_TYPES = ["Conv4d", "", "Linear ", "x" * 300, "Code2", "relu"]
 
 #: Upper bounds for "small" values, so a plausible graph runs a real forward in milliseconds.
 SMALL = {"out_channels": 16, "out_features": 32, "hidden_size": 16, "embedding_dim": 16,
