@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..params import Int
-from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
+from .base import (Block, BlockCheckError, NoBlockSetting, Port, SampleShape, TensorSpec,
+                   register)
 
 
 @register
@@ -48,3 +49,9 @@ class PositionalEmbeddingBlock(Block):
 
     def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
         return {"embedding_dim": input_shapes[0][-1]}
+
+    def read_module(self, module: Any) -> dict[str, Any]:
+        weight = getattr(module, "weight", None)  # the table's rows are the positions
+        if weight is None or len(weight.shape) != 2:
+            raise NoBlockSetting("it has no [max_len, embedding_dim] weight table")
+        return {"max_len": int(weight.shape[0])}

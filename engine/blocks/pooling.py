@@ -5,8 +5,15 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..params import Bool, Ints
-from .base import Block, BlockCheckError, Port, TensorSpec, register
+from .base import Block, BlockCheckError, Port, TensorSpec, collapse, register
 from .conv import _per_dim, check_window
+
+
+def window(kernel: Any, stride: Any) -> tuple[Any, Any]:
+    """Pooling sizes as a project writes them: a stride equal to the window is empty (torch
+    keeps the window there when no stride was given)."""
+    kernel, stride = collapse(kernel), collapse(stride)
+    return kernel, (None if stride in (None, [], kernel) else stride)
 
 
 class _PoolBlock(Block):
@@ -19,6 +26,11 @@ class _PoolBlock(Block):
         if any(2 * p > k for p, k in zip(padding, kernel)):
             raise BlockCheckError("padding must be at most half of kernel_size: lower padding")
         check_window(inputs[0].shape[1:], params, "pooling window")
+
+    def read_module(self, module: Any) -> dict[str, Any]:
+        out = super().read_module(module)
+        out["kernel_size"], out["stride"] = window(out["kernel_size"], out["stride"])
+        return out
 
 
 #: Torch's CPU pooling kernels take 32-bit sizes: a larger stride or dilation passed on meta
