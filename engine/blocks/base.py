@@ -82,32 +82,34 @@ _MISSING = object()
 
 def collapse(value: Any) -> Any:
     """(3, 3) -> 3, as a project writes it; unequal sizes stay a list."""
-    if isinstance(value, (tuple, list)):
-        items = [int(v) for v in value]
-        return items[0] if len(set(items)) == 1 else items
-    return value
+    if not isinstance(value, (tuple, list)) or not value:
+        return list(value) if isinstance(value, (tuple, list)) else value
+    first = int(value[0])
+    if all(v == first for v in value[1:]):
+        return first
+    return [int(v) for v in value]
 
 
 def read_value(decl: Param, name: str, value: Any) -> Any:
     """A module attribute as the parameter `decl` holds it: torch keeps sizes as tuples
     (``(3, 3)``), a bias as a tensor or None, a scale as a tuple per dimension."""
-    if decl.kind == "bool":
+    kind = decl.kind
+    if kind == "bool":
         # a learned bias is kept as its tensor, or None when there is none
         return value if isinstance(value, bool) else value is not None
-    if value is None or isinstance(value, str):
-        return value
-    if decl.kind == "ints":
-        if isinstance(value, (tuple, list)) and not all(
-                isinstance(v, int) and not isinstance(v, bool) for v in value):
+    if value is None or value.__class__ in (int, float, str):  # most settings: as they are
+        return float(value) if kind == "float" and value.__class__ is int else value
+    if kind == "ints":
+        if isinstance(value, (tuple, list)) and not all(v.__class__ is int for v in value):
             raise NoBlockSetting(f"{name}={value!r} has no block setting")
         return collapse(value)
-    if decl.kind in ("int", "float") and isinstance(value, (tuple, list)):
+    if kind in ("int", "float") and isinstance(value, (tuple, list)):
         if len(set(value)) != 1:  # one value per dimension
             raise NoBlockSetting(f"{name}={value!r} (one per dimension) has no block setting")
         value = value[0]
-    if decl.kind == "float" and is_number(value):
+    if kind == "float" and is_number(value):
         return float(value)
-    if decl.kind == "shape" and isinstance(value, (tuple, list)):
+    if kind == "shape" and isinstance(value, (tuple, list)):
         return [int(v) for v in value]
     return value
 

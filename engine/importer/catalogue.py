@@ -52,6 +52,7 @@ class _Catalogue:
 
 _catalogue: _Catalogue | None = None
 _constructors: dict[type, dict[str, Any]] = {}
+_unheld_cache: dict[tuple[str, type], list[tuple[str, Any]]] = {}
 
 
 def _torch_base(cls: type) -> type | None:
@@ -152,6 +153,19 @@ def constructor_arguments(cls: type) -> dict[str, Any]:
     return out
 
 
+def _unheld(block: Block, cls: type) -> list[tuple[str, Any]]:
+    """The constructor arguments of `cls` with a default that `block` has no parameter or
+    fixed value for; per pair, as an import checks hundreds of modules of a few classes."""
+    key = (block.type_name, cls)
+    cached = _unheld_cache.get(key)
+    if cached is None:
+        known = set(block.params) | set(block.fixed) | IGNORED
+        cached = [(name, default) for name, default in constructor_arguments(cls).items()
+                  if name not in known and default is not _REQUIRED]
+        _unheld_cache[key] = cached
+    return cached
+
+
 def _plain(value: Any) -> bool:
     """A value that compares by equality: no tensors, modules or functions."""
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -215,9 +229,8 @@ def check_unheld(block: Block, module: nn.Module, shapes: Sequence[SampleShape])
         if _plain(have) and _plain(want) and _as_written(have) != _as_written(want):
             raise Unmapped(f"{name}={have!r} does not follow from its input (the "
                            f"{block.type_name} block would use {want!r})")
-    known = set(block.params) | set(block.fixed) | set(inferred) | IGNORED
-    for name, default in constructor_arguments(type(module)).items():
-        if name in known or default is _REQUIRED:
+    for name, default in _unheld(block, type(module)):
+        if name in inferred:
             continue
         value = getattr(module, name, _MISSING)
         if value is _MISSING or not (_plain(value) and _plain(default)):
