@@ -5,15 +5,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..params import Bool, Ints
-from .base import Block, BlockCheckError, Port, TensorSpec, collapse, register
+from .base import Block, BlockCheckError, Port, TensorSpec, register
 from .conv import _per_dim, check_window
-
-
-def window(kernel: Any, stride: Any) -> tuple[Any, Any]:
-    """Pooling sizes as a project writes them: a stride equal to the window is empty (torch
-    keeps the window there when no stride was given)."""
-    kernel, stride = collapse(kernel), collapse(stride)
-    return kernel, (None if stride in (None, [], kernel) else stride)
 
 
 class _PoolBlock(Block):
@@ -28,8 +21,11 @@ class _PoolBlock(Block):
         check_window(inputs[0].shape[1:], params, "pooling window")
 
     def read_module(self, module: Any) -> dict[str, Any]:
+        """torch keeps the window as the stride when none was given: a project leaves a
+        stride equal to the window empty."""
         out = super().read_module(module)
-        out["kernel_size"], out["stride"] = window(out["kernel_size"], out["stride"])
+        if out["stride"] == out["kernel_size"]:
+            out["stride"] = None
         return out
 
 

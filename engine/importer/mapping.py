@@ -22,7 +22,6 @@ from torch import fx, nn
 
 from ..blocks import get_block
 from ..blocks.base import SampleShape, collapse
-from ..blocks.pooling import window
 from ..params import validate_params
 from .catalogue import Found, Unmapped, check_unheld, find_block, read_settings
 from .values import Value
@@ -71,6 +70,12 @@ class Context:
             raise Unmapped(f"its {what} is not a batch-first tensor computed from the "
                            "model's inputs")
         return node
+
+
+def window(kernel: Any, stride: Any) -> tuple[Any, Any]:
+    """Pooling sizes as a project writes them: a stride equal to the window is empty."""
+    kernel, stride = collapse(kernel), collapse(stride)
+    return kernel, (None if stride in (None, [], kernel) else stride)
 
 
 def _need(ok: bool, reason: str) -> None:
