@@ -90,9 +90,6 @@ class TransformerEncoderLayerBlock(Block):
     def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
         check_heads(params["nhead"], inputs[0].shape[-1], "nhead")
 
-    def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
-        return {"d_model": input_shapes[0][-1]}
-
     def read_module(self, module: Any) -> dict[str, Any]:
         """torch keeps these settings only inside the layer's parts."""
         activation = {1: "relu", 2: "gelu"}.get(module.activation_relu_or_gelu)
@@ -104,3 +101,6 @@ class TransformerEncoderLayerBlock(Block):
                 "layer_norm_eps": module.norm1.eps, "norm_first": module.norm_first,
                 "bias": module.linear1.bias is not None,
                 "batch_first": module.self_attn.batch_first}
+
+    def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
+        return {"d_model": input_shapes[0][-1]}
