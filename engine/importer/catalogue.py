@@ -166,6 +166,16 @@ def _unheld(block: Block, cls: type) -> list[tuple[str, Any]]:
     return cached
 
 
+def _check_tensor_slot(module: nn.Module, name: str, default: bool) -> None:
+    """A switch torch keeps as a learned tensor or None (BatchNorm's ``bias``). Without it
+    the module may learn nothing at all, and then the switch follows from another setting
+    (``affine=False``); with other weights there, it was switched off on its own."""
+    present = module._parameters[name] is not None
+    learns = any(t is not None for t in module._parameters.values())
+    if present != default and (present or learns):
+        raise Unmapped(f"{name}={present} has no block setting")
+
+
 def _plain(value: Any) -> bool:
     """A value that compares by equality: no tensors, modules or functions."""
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -231,6 +241,9 @@ def check_unheld(block: Block, module: nn.Module, shapes: Sequence[SampleShape])
                            f"{block.type_name} block would use {want!r})")
     for name, default in _unheld(block, type(module)):
         if name in inferred:
+            continue
+        if name in module._parameters and isinstance(default, bool):
+            _check_tensor_slot(module, name, default)
             continue
         value = getattr(module, name, _MISSING)
         if value is _MISSING or not (_plain(value) and _plain(default)):

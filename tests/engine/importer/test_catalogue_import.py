@@ -10,6 +10,7 @@ visible here (and its test fails once the gap is closed: xfail is strict).
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,28 @@ def test_block_imports_as_itself(tmp_path: Path, type_name: str, case: tuple | N
     assert torch.equal(got, want)
 
 
+def _every_module_case() -> list:
+    return [pytest.param(*case[:3], id=f"{case[0]}-{i}") for i, case in enumerate(CASES)
+            if get_block(case[0]) is not None and get_block(case[0]).module
+            and case[0] not in NOT_IMPORTABLE]
+
+
+@pytest.mark.parametrize("type_name,params,specs", _every_module_case())
+def test_every_harness_case_reads_back(type_name: str, params: dict, specs: list):
+    """Every case, not only the first: the module the block builds reads back as the same
+    parameters, with nothing refused (no import run, so this is quick)."""
+    from torchloom.engine.importer.catalogue import check_unheld, find_block, read_settings
+
+    block = get_block(type_name)
+    shapes = [s.shape for s in specs]
+    module = block.build(_resolved(type_name, params), shapes)
+    found = find_block(module)
+    assert found is not None and found.block is block
+    read = read_settings(block, module)
+    check_unheld(block, module, shapes)
+    assert _resolved(type_name, read) == _resolved(type_name, params)
+
+
 # ---- the rules every block's import follows -------------------------------------------
 
 
@@ -175,6 +198,8 @@ def _refusal(module: torch.nn.Module, *shapes: tuple[int, ...]) -> str | None:
      "add_bias_kv=True has no block setting"),
     (torch.nn.MultiheadAttention(8, 2, batch_first=True, add_zero_attn=True), [(5, 8)],
      "add_zero_attn=True has no block setting"),
+    *([(torch.nn.BatchNorm2d(4, bias=False), [(4, 3, 3)], "bias=False has no block setting")]
+      if "bias" in inspect.signature(torch.nn.BatchNorm2d).parameters else []),
 ])
 def test_a_setting_the_block_lacks_is_refused_by_name(module, shapes, reason):
     assert _refusal(module, *shapes) == reason
@@ -186,6 +211,7 @@ def test_a_setting_the_block_lacks_is_refused_by_name(module, shapes, reason):
     (torch.nn.Upsample(scale_factor=(2, 2)), [(1, 4, 4)]),
     (torch.nn.Conv1d(2, 4, 3, padding="same", bias=False), [(2, 9)]),
     (torch.nn.LayerNorm(6, elementwise_affine=False), [(5, 6)]),
+    (torch.nn.BatchNorm2d(4, affine=False), [(4, 3, 3)]),  # no bias follows from affine
 ])
 def test_settings_torch_keeps_its_own_way_are_read(module, shapes):
     assert _refusal(module, *shapes) is None
