@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..params import Bool, Choice, Float, Int
-from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
+from .base import (Block, BlockCheckError, NoBlockSetting, Port, SampleShape, TensorSpec,
+                   register)
 
 
 def _divisor_hint(size: int) -> str:
@@ -61,6 +62,11 @@ class MultiheadAttentionBlock(Block):
         vdim = input_shapes[2][-1] if len(input_shapes) > 2 else kdim
         return {"embed_dim": embed, "kdim": kdim, "vdim": vdim}
 
+    def read_module(self, module: Any) -> dict[str, Any]:
+        if module.bias_k is not None:  # torch keeps add_bias_kv only as these tensors
+            raise NoBlockSetting("add_bias_kv=True has no block setting")
+        return {**super().read_module(module), "bias": module.in_proj_bias is not None}
+
 
 @register
 class TransformerEncoderLayerBlock(Block):
@@ -83,6 +89,18 @@ class TransformerEncoderLayerBlock(Block):
 
     def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
         check_heads(params["nhead"], inputs[0].shape[-1], "nhead")
+
+    def read_module(self, module: Any) -> dict[str, Any]:
+        """torch keeps these settings only inside the layer's parts."""
+        activation = {1: "relu", 2: "gelu"}.get(module.activation_relu_or_gelu)
+        if activation is None:
+            raise NoBlockSetting("its activation is neither relu nor gelu")
+        return {"nhead": module.self_attn.num_heads,
+                "dim_feedforward": module.linear1.out_features,
+                "dropout": float(module.dropout.p), "activation": activation,
+                "layer_norm_eps": module.norm1.eps, "norm_first": module.norm_first,
+                "bias": module.linear1.bias is not None,
+                "batch_first": module.self_attn.batch_first}
 
     def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
         return {"d_model": input_shapes[0][-1]}

@@ -11,7 +11,7 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
-from ..params import Param
+from ..params import Param, is_number
 
 if TYPE_CHECKING:  # torch is imported only when a block is built, never to read the catalogue
     from pathlib import Path
@@ -71,6 +71,49 @@ class BlockCheckError(Exception):
         self.fix = fix
 
 
+class NoBlockSetting(Exception):
+    """Raised by `Block.read_module`: the module uses a setting the block cannot hold. The
+    importer keeps such a module as code and shows the message as the reason."""
+
+
+#: What `getattr` gives for a setting the module does not keep.
+_MISSING = object()
+
+
+def collapse(value: Any) -> Any:
+    """(3, 3) -> 3, as a project writes it; unequal sizes stay a list."""
+    if not isinstance(value, (tuple, list)) or not value:
+        return list(value) if isinstance(value, (tuple, list)) else value
+    first = int(value[0])
+    if all(v == first for v in value[1:]):
+        return first
+    return [int(v) for v in value]
+
+
+def read_value(decl: Param, name: str, value: Any) -> Any:
+    """A module attribute as the parameter `decl` holds it: torch keeps sizes as tuples
+    (``(3, 3)``), a bias as a tensor or None, a scale as a tuple per dimension."""
+    kind = decl.kind
+    if kind == "bool":
+        # a learned bias is kept as its tensor, or None when there is none
+        return value if isinstance(value, bool) else value is not None
+    if value is None or value.__class__ in (int, float, str):  # most settings: as they are
+        return float(value) if kind == "float" and value.__class__ is int else value
+    if kind == "ints":
+        if isinstance(value, (tuple, list)) and not all(v.__class__ is int for v in value):
+            raise NoBlockSetting(f"{name}={value!r} has no block setting")
+        return collapse(value)
+    if kind in ("int", "float") and isinstance(value, (tuple, list)):
+        if len(set(value)) != 1:  # one value per dimension
+            raise NoBlockSetting(f"{name}={value!r} (one per dimension) has no block setting")
+        value = value[0]
+    if kind == "float" and is_number(value):
+        return float(value)
+    if kind == "shape" and isinstance(value, (tuple, list)):
+        return [int(v) for v in value]
+    return value
+
+
 class Block:
     """Base class of a block declaration. Subclasses set the class attributes.
 
@@ -86,7 +129,10 @@ class Block:
     doc: ClassVar[str] = ""
     inputs: ClassVar[tuple[Port, ...]] = (Port("in"),)
     params: ClassVar[dict[str, Param]] = {}
-    #: The torch module class, e.g. ``"torch.nn.Conv2d"``.
+    #: The torch module class, e.g. ``"torch.nn.Conv2d"``. An import reads an instance of it
+    #: as this block (`read_module`); for one of Torchloom's own layers (engine/layers.py)
+    #: also the torch.nn class it subclasses (nn.LSTM for LSTMSequence) and a copy of it
+    #: that a python export carries.
     module: ClassVar[str] = ""
     #: Constructor arguments Torchloom always sets, e.g. ``batch_first=True``.
     fixed: ClassVar[dict[str, Any]] = {}
@@ -118,6 +164,24 @@ class Block:
 
     def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> "nn.Module":
         return self.module_class()(**self.inferred(input_shapes), **self.fixed, **params)
+
+    def read_module(self, module: "nn.Module") -> dict[str, Any]:
+        """The settings of an existing `module` (a person's model being imported), so the
+        importer needs no copy of each block's parameter list.
+
+        Default: every parameter and `fixed` argument the module keeps as an attribute of
+        the same name (torch's own modules do), as a project writes it; one it does not keep
+        is left out. Override where torch keeps a value another way (a pooling stride equal
+        to the window), and raise `NoBlockSetting` for a setting the block cannot hold.
+        Never imports torch: `module` is only read.
+        """
+        out: dict[str, Any] = {}
+        for name in (*self.params, *self.fixed):
+            value = getattr(module, name, _MISSING)
+            if value is not _MISSING:
+                decl = self.params.get(name)
+                out[name] = read_value(decl, name, value) if decl is not None else value
+        return out
 
     # ---- derived -----------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..params import Int
-from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
+from .base import (Block, BlockCheckError, NoBlockSetting, Port, SampleShape, TensorSpec,
+                   register)
 
 
 @register
@@ -45,6 +46,12 @@ class PositionalEmbeddingBlock(Block):
             raise BlockCheckError(
                 f"the sequence has {length} positions but max_len is {params['max_len']}: "
                 f"raise max_len to at least {length}")
+
+    def read_module(self, module: Any) -> dict[str, Any]:
+        weight = getattr(module, "weight", None)  # the table's rows are the positions
+        if weight is None or len(weight.shape) != 2:
+            raise NoBlockSetting("it has no [max_len, embedding_dim] weight table")
+        return {"max_len": int(weight.shape[0])}
 
     def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
         return {"embedding_dim": input_shapes[0][-1]}

@@ -60,6 +60,12 @@ class LayerNormBlock(Block):
     }
     module = "torch.nn.LayerNorm"
 
+    def read_module(self, module: Any) -> dict[str, Any]:
+        out = super().read_module(module)
+        if not out["elementwise_affine"]:  # no bias tensor then, whatever bias= said
+            out["bias"] = True
+        return out
+
     def inferred(self, input_shapes: Sequence[SampleShape]) -> dict[str, Any]:
         return {"normalized_shape": input_shapes[0][-1]}
 

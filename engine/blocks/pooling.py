@@ -20,6 +20,14 @@ class _PoolBlock(Block):
             raise BlockCheckError("padding must be at most half of kernel_size: lower padding")
         check_window(inputs[0].shape[1:], params, "pooling window")
 
+    def read_module(self, module: Any) -> dict[str, Any]:
+        """torch keeps the window as the stride when none was given: a project leaves a
+        stride equal to the window empty."""
+        out = super().read_module(module)
+        if out["stride"] == out["kernel_size"]:
+            out["stride"] = None
+        return out
+
 
 #: Torch's CPU pooling kernels take 32-bit sizes: a larger stride or dilation passed on meta
 #: and failed the real forward ("value cannot be converted to type int without overflow").
