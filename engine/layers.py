@@ -302,6 +302,7 @@ class LearnedTensor(nn.Module):
 
     def __init__(self, shape: tuple[int, ...], init: str = "normal") -> None:
         super().__init__()
+        self.shape, self.init = tuple(shape), init  # kept, so an import reads them back
         self.weight = nn.Parameter(torch.empty(*shape))
         if init == "normal":
             nn.init.normal_(self.weight, std=0.02)

@@ -277,7 +277,7 @@ def compare(original: nn.Module, imported: nn.Module, inputs: tuple[torch.Tensor
     if want.shape != got.shape:
         return False, None, f"output shapes differ: {list(want.shape)} vs {list(got.shape)}"
     if want.is_floating_point():
-        diff = float((want - got).abs().max()) if want.numel() else 0.0
+        diff = float((want - got).detach().abs().max()) if want.numel() else 0.0
     else:
         diff = float((want != got).sum())
     return bool(torch.equal(want, got)), diff, None

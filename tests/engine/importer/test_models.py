@@ -42,7 +42,7 @@ def test_keras_style_mnist_cnn(tmp_path):
     graph = result.project.graph
     assert graph.node("conv2").resolved_params() == {
         "out_channels": 64, "kernel_size": 3, "stride": 1, "padding": 0, "dilation": 1,
-        "groups": 1, "bias": True}
+        "groups": 1, "bias": True, "padding_mode": "zeros"}
     assert graph.node("pool").resolved_params()["stride"] is None  # = the window, as drawn
     assert graph.node("dropout2").params == {"p": 0.5}
     assert not result.code_nodes and not result.fresh
