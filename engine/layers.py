@@ -85,18 +85,87 @@ class SequencePool(nn.Module):
         return f"mode={self.mode!r}"
 
 
-class SequenceAttention(nn.MultiheadAttention):
+class AttentionMasks:
+    """What attention may not look at: later positions (causal) and padding. A base class
+    rather than functions, so exported code carries it with the layers that use it."""
+
+    #: The token id padded text carries (engine/text pads with it): attention never attends
+    #: to it, so a sample gives the same result however much padding its batch adds.
+    PAD_ID = 0
+
+    @staticmethod
+    def hidden(length: int, source: int, device: torch.device, causal: bool,
+               tokens: torch.Tensor | None) -> torch.Tensor | None:
+        """True where a query may not look: [L, S] for causal alone, [N, L, S] with token
+        ids (their padding keys hidden), None when nothing is hidden. A query that would
+        see nothing (a padding position first in a causal sequence) sees every key instead,
+        so no row is NaN; padding keys stay hidden from every real position."""
+        mask = (torch.ones(length, source, dtype=torch.bool, device=device).triu(1)
+                if causal else None)
+        if tokens is None:
+            return mask
+        padding = (tokens == AttentionMasks.PAD_ID)[:, None, :]
+        full = padding.expand(-1, length, -1) if mask is None else padding | mask
+        return full & ~full.all(dim=-1, keepdim=True)
+
+    @staticmethod
+    def for_torch(mask: torch.Tensor | None, heads: int) -> torch.Tensor | None:
+        """`hidden` as torch's attention takes it: [L, S], or [N * heads, L, S]."""
+        if mask is None or mask.dim() == 2:
+            return mask
+        return mask.repeat_interleave(heads, dim=0)
+
+    @staticmethod
+    def split_token_ids(args: tuple[torch.Tensor, ...]
+                        ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor | None]:
+        """Attention's optional token-id input comes last and is the only integer tensor,
+        so it is found whichever of key and value are wired."""
+        if args and not args[-1].is_floating_point():
+            return args[:-1], args[-1]
+        return args, None
+
+
+class SequenceAttention(AttentionMasks, nn.MultiheadAttention):
     """Batch-first multi-head attention; `key` defaults to `query` and `value` to `key`.
 
-    With only the query wired it is self-attention. Weights are not returned, so torch can
-    use its fused kernels; probes ask the parent class for them on a probe batch only.
+    With only the query wired it is self-attention. `causal` lets each position attend only
+    to itself and earlier ones; token ids wired last mask the padding keys. Weights are not
+    returned, so torch can use its fused kernels (a causal mask goes as `is_causal`); probes
+    ask the parent class for them on a probe batch only.
     """
 
-    def forward(self, query: torch.Tensor, key: torch.Tensor | None = None,  # type: ignore[override]
-                value: torch.Tensor | None = None) -> torch.Tensor:
-        key = query if key is None else key
-        value = key if value is None else value
-        return super().forward(query, key, value, need_weights=False)[0]
+    def __init__(self, *args: object, causal: bool = False, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.causal = causal
+
+    def forward(self, query: torch.Tensor,  # type: ignore[override]
+                *rest: torch.Tensor) -> torch.Tensor:
+        rest, tokens = self.split_token_ids(rest)
+        key = rest[0] if rest else query
+        value = rest[1] if len(rest) > 1 else key
+        mask = self.hidden(query.shape[1], key.shape[1], query.device, self.causal, tokens)
+        # causal alone goes as `is_causal` too, so torch can take its fused causal kernel
+        return super().forward(query, key, value, need_weights=False,
+                               attn_mask=self.for_torch(mask, self.num_heads),
+                               is_causal=self.causal and tokens is None)[0]
+
+    def extra_repr(self) -> str:
+        return f"causal={self.causal}" if self.causal else ""
+
+
+class MaskedEncoderLayer(AttentionMasks, nn.TransformerEncoderLayer):
+    """`nn.TransformerEncoderLayer` with the `causal` setting and the optional token ids
+    whose padding it ignores, so a decoder (a GPT) is the same block with one box ticked."""
+
+    def __init__(self, *args: object, causal: bool = False, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.causal = causal
+
+    def forward(self, src: torch.Tensor,  # type: ignore[override]
+                tokens: torch.Tensor | None = None) -> torch.Tensor:
+        mask = self.hidden(src.shape[1], src.shape[1], src.device, self.causal, tokens)
+        return super().forward(src, src_mask=self.for_torch(mask, self.self_attn.num_heads),
+                               is_causal=self.causal and tokens is None)
 
 
 class Add(nn.Module):

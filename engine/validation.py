@@ -90,7 +90,10 @@ def node_problems(graph: Graph, node_id: str) -> list[GraphError]:
             what = "its inputs are" if decl.variadic else f"input '{name}' is"
             found.append(DanglingInputError(f"{what} not connected: wire a block into it",
                                             node=node.id, block_type=node.type, port=name))
-        if edges and decl.optional and previous is not None and not ports.get(previous):
+        # optional inputs go by position, so one may not skip another; token ids (an int
+        # port) are the exception: the layer finds them by their dtype (engine/layers.py)
+        if edges and decl.optional and decl.dtype != "int" and previous is not None \
+                and not ports.get(previous):
             found.append(PortError(f"'{name}' is wired but '{previous}' is not: wire "
                                    f"'{previous}' too", node=node.id,
                                    block_type=node.type, port=name))

@@ -247,16 +247,24 @@ def _tensor_args(op: fx.Node) -> list[fx.Node]:
     return out
 
 
+def _is_token_ids(node: fx.Node) -> bool:
+    val = node.meta.get("val")
+    return val is not None and not val.dtype.is_floating_point
+
+
 def _add(graph: Any, node_id: str, type_name: str, params: dict[str, Any],
          inputs: list[fx.Node], value_of: dict[fx.Node, str], group: Group | None) -> None:
-    if type_name == "MultiheadAttention" and len(inputs) != 1:
+    attention = type_name in ("MultiheadAttention", "TransformerEncoderLayer")
+    # attention's token ids (the padding mask's source) are its one integer input
+    ports = [("tokens" if attention and _is_token_ids(src) else
+              "query" if type_name == "MultiheadAttention" else None) for src in inputs]
+    if type_name == "MultiheadAttention" and ports.count("query") != 1:
         raise ModelImportError(f"module {node_id}: only self-attention (one input) can be "
                                "read from a .pt2")
     try:
         graph.add_node(type_name, params, node_id)
-        for source in inputs:
-            graph.connect(value_of[source], node_id, "query" if type_name ==
-                          "MultiheadAttention" else None)
+        for source, port in zip(inputs, ports):
+            graph.connect(value_of[source], node_id, port)
     except KeyError as exc:
         raise ModelImportError(f"{node_id} reads a value that is not a wire ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - a parameter outside the block's range

@@ -182,9 +182,12 @@ def _attention(g: Group) -> dict[str, Any]:
     if "bias_k" in g.params:
         raise g.fail("uses add_bias_kv, which the block cannot express")
     sdpa = g.op("scaled_dot_product_attention", required=False)
-    dropout = float(arg(sdpa, 3, "dropout_p", 0.0)) if sdpa is not None else 0.0
+    # aten's signature: (query, key, value, attn_mask, dropout_p, is_causal)
+    dropout = float(arg(sdpa, 4, "dropout_p", 0.0) or 0.0) if sdpa is not None else 0.0
+    causal = any(op_name(n) == "triu" for n in g.ops) or (  # engine.layers' causal mask
+        sdpa is not None and bool(arg(sdpa, 5, "is_causal", False)))
     return {"num_heads": heads(g, embed), "dropout": dropout,
-            "bias": "in_proj_bias" in g.params}
+            "bias": "in_proj_bias" in g.params, "causal": causal}
 
 
 def _encoder_layer(g: Group) -> dict[str, Any]:
@@ -198,7 +201,8 @@ def _encoder_layer(g: Group) -> dict[str, Any]:
             "dropout": float(arg(drop, 1, "p", 0.0)) if drop is not None else 0.0,
             "activation": "gelu" if "gelu" in names else "relu",
             "layer_norm_eps": float(arg(norm, 4, "eps", 1e-5)),
-            "norm_first": first_norm < first_linear, "bias": "linear1.bias" in g.params}
+            "norm_first": first_norm < first_linear, "bias": "linear1.bias" in g.params,
+            "causal": "triu" in names}
 
 
 def _sequence_pool(g: Group) -> dict[str, Any]:
@@ -276,6 +280,7 @@ READERS: dict[str, tuple[str, Callable[[Group], dict[str, Any]]]] = {
     "MultiheadAttention": ("MultiheadAttention", _attention),
     "SequenceAttention": ("MultiheadAttention", _attention),
     "TransformerEncoderLayer": ("TransformerEncoderLayer", _encoder_layer),
+    "MaskedEncoderLayer": ("TransformerEncoderLayer", _encoder_layer),
     "PositionalEmbedding": ("PositionalEmbedding",
                             lambda g: {"max_len": g.shape("weight")[0]}),
     "SequencePool": ("SequencePool", _sequence_pool),

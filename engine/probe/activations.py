@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import ProbeError
+from ..layers import AttentionMasks
 
 
 @dataclass
@@ -23,7 +24,8 @@ class NodeProbe:
     """What one node produced on the probe samples (on the CPU).
 
     `activation` is the node's output [K, ...]; `attention` is [K, heads, L, S] for
-    attention nodes (each row sums to 1), else None.
+    attention nodes (each row sums to 1; NaN where the query may not look: a causal
+    layer's later positions, padding), else None.
     """
 
     node_id: str
@@ -50,20 +52,34 @@ def attention_nodes(model: nn.Module, names: dict[str, str]) -> list[str]:
 
 
 def _attention_weights(module: nn.Module, args: tuple[torch.Tensor, ...]) -> torch.Tensor | None:
-    """Per-head weights [N, heads, L, S] for the inputs a module was just called with."""
+    """Per-head weights [N, heads, L, S] for the inputs a module was just called with.
+
+    Where the query may not look (a causal layer's later positions, padding) the weight is
+    NaN, not 0: a view shows it as masked instead of as something the model learned.
+    """
+    causal = bool(getattr(module, "causal", False))
     if isinstance(module, nn.MultiheadAttention):
-        query = args[0]
-        key = args[1] if len(args) > 1 else query
-        value = args[2] if len(args) > 2 else key
-        _, weights = nn.MultiheadAttention.forward(module, query, key, value, need_weights=True,
-                                                   average_attn_weights=False)
-        return weights
-    if isinstance(module, nn.TransformerEncoderLayer):
+        seqs, tokens = AttentionMasks.split_token_ids(args)
+        query = seqs[0]
+        key = seqs[1] if len(seqs) > 1 else query
+        value = seqs[2] if len(seqs) > 2 else key
+        mask = AttentionMasks.hidden(query.shape[1], key.shape[1], query.device, causal, tokens)
+        attend = module
+    elif isinstance(module, nn.TransformerEncoderLayer):
         x = args[0]
-        h = module.norm1(x) if module.norm_first else x
-        _, weights = module.self_attn(h, h, h, need_weights=True, average_attn_weights=False)
+        tokens = args[1] if len(args) > 1 else None
+        mask = AttentionMasks.hidden(x.shape[1], x.shape[1], x.device, causal, tokens)
+        query = key = value = module.norm1(x) if module.norm_first else x
+        attend = module.self_attn
+    else:
+        return None
+    _, weights = nn.MultiheadAttention.forward(
+        attend, query, key, value, need_weights=True, average_attn_weights=False,
+        attn_mask=AttentionMasks.for_torch(mask, attend.num_heads))
+    if mask is None:
         return weights
-    return None
+    hidden = mask if mask.dim() == 3 else mask[None]
+    return weights.masked_fill(hidden[:, None], float("nan"))
 
 
 def capture(model: nn.Module, x: torch.Tensor | tuple[torch.Tensor, ...], names: dict[str, str],

@@ -40,6 +40,9 @@ VIRIDIS: np.ndarray = _make_lut(_VIRIDIS_ANCHORS)
 BACKGROUND = (22, 22, 26)
 """The dark page the cells sit on (close to the GUI's dark theme)."""
 TEXT = (220, 220, 225)
+MASKED = (58, 58, 64)
+"""Attention cells a query may not look at (NaN weights): grey with a diagonal, never a
+colour of the scale, so a causal triangle does not read as learned zeros."""
 GAP = 2
 MAX_SIDE = 2048  # no picture grows past this; huge maps are shown smaller, not cropped
 
@@ -164,7 +167,8 @@ def head_heatmaps(weights: Any, query_labels: Sequence[Any] | None = None,
 
     The colour scale is fixed at 0..1 for every head, because the weights are
     probabilities: a head that spreads its attention looks dim, one that locks on a single
-    key shows one bright cell, and heads compare at a glance. Labels (token ids, words)
+    key shows one bright cell, and heads compare at a glance. NaN cells (masked: a causal
+    layer's later positions, padding) are grey with a diagonal. Labels (token ids, words)
     go along the left (queries) and the top (keys, turned upright), cut to 10 characters;
     long sequences get smaller cells and lose their labels when they would not fit.
     """
@@ -195,9 +199,15 @@ def head_heatmaps(weights: Any, query_labels: Sequence[Any] | None = None,
     for h in range(heads):
         page = Image.new("RGB", (width, height), BACKGROUND)
         rgb = colorize(w[h], 0.0, 1.0)
+        hidden = np.isnan(w[h])
+        rgb[hidden] = MASKED
         page.paste(Image.fromarray(rgb).resize((map_w, map_h), Image.Resampling.NEAREST),
                    (left, top))
         draw = ImageDraw.Draw(page)
+        if cell >= 6:
+            for i, j in zip(*np.nonzero(hidden)):
+                x0, y0 = left + j * cell, top + i * cell
+                draw.line((x0 + 1, y0 + cell - 2, x0 + cell - 2, y0 + 1), fill=BACKGROUND)
         draw.text((left, GAP * 2), f"head {h}", font=font, fill=TEXT)
         for i, tile in enumerate(q_tiles):
             y = top + i * cell + (cell - tile.height) // 2

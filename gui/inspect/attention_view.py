@@ -11,10 +11,14 @@ import numpy as np
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from torchloom.engine.probe.render import MASKED as MASKED_RGB
+
 from .. import theme
 
 #: Heads per row of the grid.
 PER_ROW = 4
+HINT = "Hover a cell to read its weight. Rows: queries · columns: keys; each row sums to 1."
+MASKED_HINT = " Grey cells are masked (causal or padding): the query may not look there."
 
 
 class AttentionView(QWidget):
@@ -26,8 +30,8 @@ class AttentionView(QWidget):
         self.cmap = pg.colormap.get("viridis")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.hover = QLabel("Hover a cell to read its weight. Rows: queries · columns: keys; "
-                            "each row sums to 1.")
+        self.hover = QLabel(HINT)
+        self.hover.setWordWrap(True)
         self.hover.setObjectName("muted")
         layout.addWidget(self.hover)
         self.canvas = pg.GraphicsLayoutWidget()
@@ -36,6 +40,7 @@ class AttentionView(QWidget):
         self.canvas.scene().sigMouseMoved.connect(self._hovered)
         self.plots: list[object] = []
         self.images: list[object] = []
+        self.unders: list[object] = []  # grey behind each map: masked (NaN) cells show it
         self.colorbar = None
         self.weights: np.ndarray | None = None
         self.query_labels: list[str] = []
@@ -60,8 +65,11 @@ class AttentionView(QWidget):
                 self.images[0].image.shape != self.weights.shape[1:]:  # type: ignore[attr-defined]
             self._build(heads)
         colors = theme.current()
+        masked = bool(np.isnan(self.weights).any())
+        self.hover.setText(HINT + (MASKED_HINT if masked else ""))
         for h, (plot, image) in enumerate(zip(self.plots, self.images)):
             image.setImage(self.weights[h], levels=(0.0, 1.0))  # type: ignore[attr-defined]
+            self.unders[h].setRect(0, 0, source, length)  # type: ignore[attr-defined]
             left, bottom, top = (plot.getAxis(name)  # type: ignore[attr-defined]
                                  for name in ("left", "bottom", "top"))
             left.setTicks([[(i + 0.5, t) for i, t in enumerate(self.query_labels)]])
@@ -78,7 +86,7 @@ class AttentionView(QWidget):
     def _build(self, heads: int) -> None:
         pg = self.pg
         self.canvas.clear()
-        self.plots, self.images = [], []
+        self.plots, self.images, self.unders = [], [], []
         for h in range(heads):
             if h and h % PER_ROW == 0:
                 self.canvas.nextRow()
@@ -93,9 +101,13 @@ class AttentionView(QWidget):
             small.setPointSizeF(7.5)
             for name in ("bottom", "top"):
                 plot.getAxis(name).setStyle(tickTextOffset=2, tickFont=small)
+            under = pg.ImageItem(np.full((1, 1, 3), MASKED_RGB, dtype=np.uint8),
+                                 axisOrder="row-major", levels=(0, 255))
+            plot.addItem(under)
             image = pg.ImageItem(axisOrder="row-major")
             image.setColorMap(self.cmap)
             plot.addItem(image)
+            self.unders.append(under)
             self.plots.append(plot)
             self.images.append(image)
         rows = math.ceil(heads / PER_ROW)
@@ -106,8 +118,9 @@ class AttentionView(QWidget):
     def cell_text(self, head: int, query: int, key: int) -> str:
         assert self.weights is not None
         w = self.weights[head, query, key]
+        weight = "masked" if np.isnan(w) else f"{w:.3f}"
         return (f"head {head} · query {query} ({self.query_labels[query]}) → key {key} "
-                f"({self.key_labels[key]}): {w:.3f}")
+                f"({self.key_labels[key]}): {weight}")
 
     def _hovered(self, pos: object) -> None:
         if self.weights is None:

@@ -99,7 +99,8 @@ def test_sequence_layers_and_pooling(tmp_path):
     result, reference = import_text(tmp_path, SEQUENCE, "Sequence", [10], "int64")
     graph = result.project.graph
     assert graph.node("attn").type == "MultiheadAttention"
-    assert graph.node("attn").params == {"num_heads": 4, "dropout": 0.0, "bias": True}
+    assert graph.node("attn").params == {"num_heads": 4, "dropout": 0.0, "bias": True,
+                                         "causal": False}
     assert [(e.src, graph.port_of(e)) for e in graph.in_edges("attn")] == [("embed", "query")]
     assert graph.node("gru").params["bidirectional"] is True
     pools = {n.params["mode"] for n in graph.nodes if n.type == "SequencePool"}
