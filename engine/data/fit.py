@@ -77,7 +77,7 @@ def fit_to_graph(data: Dataset, graph: "Graph", analysis: "Analysis"
 
 
 def _with_x(data: Dataset, x: torch.Tensor) -> Dataset:
-    return Dataset(x, data.y, data.name, data.classes, data.info)
+    return data.with_x(x)
 
 
 def _check_token_ids(data: Dataset, graph: "Graph", input_id: str) -> None:
