@@ -28,11 +28,11 @@ import numpy as np
 import torch
 
 from ..errors import DataError
+from ..train.runfiles import TOKENIZER_FILE
 
 KINDS = ("char", "word", "bpe")
 PAD, UNK = "<pad>", "<unk>"
 FORMAT = "torchloom-tokenizer"
-TOKENIZER_FILE = "tokenizer.json"
 #: The file is a vocabulary and, for BPE, its merges: a few MB at most.
 MAX_TOKENIZER_BYTES = 64 * 2**20
 MAX_VOCAB = 1 << 20
