@@ -189,7 +189,8 @@ class Tokenizer:
         """The share of real (not padding) tokens that are ``<unk>``."""
         if self.unk_id is None or ids.numel() == 0:
             return 0.0
-        real = ids != self.pad_id if self.pad_id is not None else torch.ones_like(ids, dtype=torch.bool)
+        real = (ids != self.pad_id if self.pad_id is not None
+                else torch.ones_like(ids, dtype=torch.bool))
         count = int(real.sum())
         return int(((ids == self.unk_id) & real).sum()) / count if count else 0.0
 
