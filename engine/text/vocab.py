@@ -63,7 +63,7 @@ def learn_vocab(project: "Project", targets: str = "none", val_split: float | No
     seed = int(config.get("seed", 0)) if seed is None else seed
     base = project.path.parent if project.path is not None else None
     key = json.dumps([project.dataset, str(base), val, seed], sort_keys=True, default=str)
-    if getattr(graph, "vocab_source", None) in (key, "data"):
+    if getattr(graph, "vocab_source", None) == key:
         return graph.vocab_size
     if key not in _KNOWN:
         try:

@@ -46,8 +46,7 @@ def test_vocab_sizes_resolve_from_the_data_and_show_an_error_without_it(tmp_path
     embed = project.graph.node("embed")
     assert embed.params["num_embeddings"] == "vocab"  # the file keeps the word
     assert embed.build_params()["num_embeddings"] == project.graph.vocab_size == 2 + 7
-    project.graph.vocab_size = None
-    project.graph.vocab_source = "data"
+    project.dataset = {"name": "sequences"}  # token ids, but no tokenizer: no "vocab"
     errors = task_for(project).analyze(project).errors
     assert errors and errors[0].node == "embed" and '"vocab"' in errors[0].message
 
