@@ -22,7 +22,7 @@ from .blocks import Block, get_block, suggest_type
 from .errors import (CycleError, DuplicateNodeError, GraphError, InputAlreadyConnected,
                      MissingNodeError, ParamError, PortError, UnknownBlockError)
 from .events import EmitterGroup, EventEmitter
-from .params import validate_params
+from .params import VOCAB, validate_params
 
 
 @dataclass
@@ -38,6 +38,9 @@ class Node:
     #: The project's unit definitions (`engine.units.Units`), which a ``unit:<Name>`` node
     #: reads its block from; set by the graph the node is in. Not saved, not compared.
     units: Any = field(default=None, repr=False, compare=False)
+    #: The vocabulary size of the project's text data, which a ``"vocab"`` parameter value
+    #: stands for; set by the graph the node is in once the data is known. Not saved.
+    vocab_size: int | None = field(default=None, repr=False, compare=False)
 
     @property
     def block(self) -> Block | None:
@@ -48,7 +51,10 @@ class Node:
         resolved against the project folder (see `Block.resolve`)."""
         block = self.block
         assert block is not None
-        return block.resolve(validate_params(block.params, self.params)[0], base_dir)
+        params = block.resolve(validate_params(block.params, self.params)[0], base_dir)
+        if self.vocab_size is not None and VOCAB in params.values():
+            params = {k: self.vocab_size if v == VOCAB else v for k, v in params.items()}
+        return params
 
     def resolved_params(self) -> dict[str, Any]:
         """All parameters, defaults filled in; invalid values fall back to the default."""
@@ -103,6 +109,7 @@ class Graph:
         #: The project's folder, where Code blocks find their Python files (not saved).
         self.base_dir: Path | None = None
         self._units: Any = None
+        self._vocab_size: int | None = None
         #: The renames made in this graph, oldest first, as (old id, new id): the project
         #: file keeps them (``"renamed"``), so runs trained before a rename find their
         #: weights under the new ids (`engine.rename`).
@@ -118,6 +125,18 @@ class Graph:
         self._units = units
         for node in self._nodes.values():
             node.units = units
+
+    @property
+    def vocab_size(self) -> int | None:
+        """What a ``"vocab"`` parameter value becomes: the text data's vocabulary size, or
+        None while it is not known (`engine.text.vocab` sets it)."""
+        return self._vocab_size
+
+    @vocab_size.setter
+    def vocab_size(self, size: int | None) -> None:
+        self._vocab_size = size
+        for node in self._nodes.values():
+            node.vocab_size = size
 
     # ---- reading -----------------------------------------------------------------------
 
@@ -316,6 +335,7 @@ class Graph:
             items.insert(max(index, 0), (node.id, node))
             self._nodes = dict(items)
         node.units = self._units
+        node.vocab_size = self._vocab_size
         self._nx.add_node(node.id)
         self.events.node_added.emit(node=node)
         return node

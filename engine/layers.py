@@ -67,31 +67,54 @@ class RNNSequence(_RecurrentOutput, nn.RNN):
     """nn.RNN that returns one tensor: the output sequence or the final hidden state."""
 
 
-class SequencePool(nn.Module):
-    """Reduce [N, L, H] to [N, H]: the last step, the mean or the max over time."""
+class TokenPadding:
+    """The token id padded text carries (engine/text puts `<pad>` first, so it is 0).
+    Layers that take token ids leave it out, so a sample gives the same result however
+    much padding its batch adds."""
+
+    PAD_ID = 0
+
+
+class SequencePool(TokenPadding, nn.Module):
+    """Reduce [N, L, H] to [N, H]: the last step, the mean or the max over time.
+
+    With `tokens` (the [N, L] token ids the sequence was read from), positions holding the
+    pad id 0 are left out: 'mean' averages the real tokens only, 'max' takes the largest
+    over them, 'last' is the last real token. A text of no real tokens pools to zeros.
+    """
 
     def __init__(self, mode: str = "last") -> None:
         super().__init__()
         self.mode = mode
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, tokens: torch.Tensor | None = None) -> torch.Tensor:
+        if tokens is None:
+            if self.mode == "last":
+                return x[:, -1]
+            if self.mode == "mean":
+                return x.mean(dim=1)
+            return x.amax(dim=1)
+        real = tokens != self.PAD_ID
+        any_real = real.any(dim=1, keepdim=True)
         if self.mode == "last":
-            return x[:, -1]
+            steps = torch.arange(x.shape[1], device=x.device)
+            last = torch.where(real, steps, torch.zeros_like(steps)).amax(dim=1)
+            picked = x[torch.arange(x.shape[0], device=x.device), last]
+            return torch.where(any_real, picked, torch.zeros_like(picked))
+        weight = real.unsqueeze(-1).to(x.dtype)
         if self.mode == "mean":
-            return x.mean(dim=1)
-        return x.amax(dim=1)
+            return (x * weight).sum(dim=1) / weight.sum(dim=1).clamp(min=1)
+        low = torch.finfo(x.dtype).min
+        top = x.masked_fill(~real.unsqueeze(-1), low).amax(dim=1)
+        return torch.where(any_real, top, torch.zeros_like(top))
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}"
 
 
-class AttentionMasks:
+class AttentionMasks(TokenPadding):
     """What attention may not look at: later positions (causal) and padding. A base class
     rather than functions, so exported code carries it with the layers that use it."""
-
-    #: The token id padded text carries (engine/text pads with it): attention never attends
-    #: to it, so a sample gives the same result however much padding its batch adds.
-    PAD_ID = 0
 
     @staticmethod
     def hidden(length: int, source: int, device: torch.device, causal: bool,

@@ -107,13 +107,22 @@ def _range_text(lo: float | None, hi: float | None, lo_open: bool = False,
     return " and ".join(parts)
 
 
+#: The value of a size that is the tokenizer's vocabulary size (`Int(vocab=True)`), kept as
+#: it is in the project file and resolved when the data is known (`engine.text.vocab`).
+VOCAB = "vocab"
+
+
 @dataclass(frozen=True)
 class Int(Param):
     min: int | None = None
     max: int | None = None
+    #: Also accepts `VOCAB`: an Embedding's table or a Linear's outputs, one per token.
+    vocab: bool = False
     kind: str = field(default="int", init=False)
 
-    def check(self, value: Any) -> int:
+    def check(self, value: Any) -> int | str:
+        if self.vocab and value == VOCAB:
+            return VOCAB
         if not _is_int(value):
             raise self.fail(value)
         too_low = self.min is not None and value < self.min
@@ -123,10 +132,14 @@ class Int(Param):
 
     def expects(self) -> str:
         rng = _range_text(self.min, self.max)
-        return f"an integer {rng}" if rng else "an integer"
+        text = f"an integer {rng}" if rng else "an integer"
+        return text + ' or "vocab" (the vocabulary size of the text data)' if self.vocab else text
 
     def _schema_extra(self) -> dict[str, Any]:
-        return {"min": self.min, "max": self.max}
+        out: dict[str, Any] = {"min": self.min, "max": self.max}
+        if self.vocab:
+            out["vocab"] = True
+        return out
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from .blocks import Block, Port, TensorSpec, get_block
 from .blocks.base import BlockCheckError
 from .errors import CodeError, Fix, GraphError, OutputShapeWarning, ShapeError
 from .graph import Graph, Node
+from .params import VOCAB
 
 #: Blocks that measure on the CPU (see `Block.measure_on`) fall back to meta above this
 #: many bytes of weights and activations, so a huge hidden size cannot exhaust memory.
@@ -286,7 +287,8 @@ def infer(graph: Graph, vector_output: bool = True) -> Analysis:
         if any(spec is None for spec in specs):
             continue  # an upstream node failed; it carries the error
         info.input_specs = tuple(specs)  # type: ignore[arg-type]
-        error = _check_node(graph, node, block, params, args, info.input_specs)
+        error = _unknown_vocab(node, params) or _check_node(graph, node, block, params, args,
+                                                            info.input_specs)
         if error is None and getattr(block, "is_unit", False):
             error = _measure_unit(node, block, params, info)
         elif error is None:
@@ -345,6 +347,17 @@ def _output_warning(node: Node, spec: TensorSpec) -> GraphError | None:
         f"the model outputs {what} {spec.show()}; a classifier needs one vector per sample "
         f"[N, classes]: insert a {block}{extra} {where}", node=node.id, block_type=node.type,
         fix=fix)
+
+
+def _unknown_vocab(node: Node, params: dict[str, Any]) -> GraphError | None:
+    """A ``"vocab"`` size while no text data says what it is (`Node.vocab_size`)."""
+    name = next((k for k, v in params.items() if v == VOCAB), None)
+    if name is None:
+        return None
+    return ShapeError(f'{name} is "vocab", the vocabulary size of the text data, but the '
+                      "dataset is not text with a tokenizer (or did not load): choose text "
+                      f"data, or set {name} to a number", node=node.id, block_type=node.type,
+                      param=name)
 
 
 def _check_node(graph: Graph, node: Node, block: Block, params: dict[str, Any],

@@ -71,6 +71,9 @@ class ParamField:
             if decl.optional:
                 low -= 1
                 box.setSpecialValueText("none")
+            elif getattr(decl, "vocab", False):  # one below the range: the data's size
+                low -= 1
+                box.setSpecialValueText("vocab")
             box.setRange(max(low, -INT_LIMIT), min(high, INT_LIMIT))
             box.setKeyboardTracking(False)
             box.valueChanged.connect(self._send_int)
@@ -96,7 +99,7 @@ class ParamField:
             elif isinstance(w, QComboBox):
                 w.setCurrentText(str(value))
             elif isinstance(w, QSpinBox):
-                w.setValue(w.minimum() if value is None else int(value))
+                w.setValue(w.minimum() if value is None or value == "vocab" else int(value))
             elif not w.hasFocus():
                 w.setText(self._show(value))
                 self._typed = False
@@ -106,6 +109,9 @@ class ParamField:
     def _send_int(self, value: int) -> None:
         box = self.widget
         assert isinstance(box, QSpinBox)
+        if getattr(self.decl, "vocab", False) and value == box.minimum():
+            self._send("vocab")
+            return
         self._send(None if self.decl.optional and value == box.minimum() else value)
 
     def _show(self, value: Any) -> str:

@@ -17,8 +17,9 @@ class LinearBlock(Block):
            "[N, L, features]. Images need a Flatten first.")
     inputs = (Port("in", ranks=(2, 3), layout="a flat [N, features] (or [N, L, features])"),)
     params = {
-        "out_features": Int(10, "Number of output features (classes, for the last layer).",
-                            min=1, max=1 << 20),
+        "out_features": Int(10, "Number of output features (classes, for the last layer; "
+                            '"vocab": one per token of the text data, for a language model).',
+                            min=1, max=1 << 20, vocab=True),
         "bias": Bool(True, "Learn an additive bias."),
     }
     module = "torch.nn.Linear"

@@ -17,8 +17,9 @@ class EmbeddingBlock(Block):
     doc = "Look up a learned vector for each token id: [N, L] int64 becomes [N, L, embedding_dim]."
     inputs = (Port("in", dtype="int", layout="int64 token ids [N, L]"),)
     params = {
-        "num_embeddings": Int(1000, "Vocabulary size: token ids run from 0 to this minus 1.",
-                              min=1, max=1 << 24),
+        "num_embeddings": Int(1000, "Vocabulary size: token ids run from 0 to this minus 1; "
+                              '"vocab": the text data\'s vocabulary size.', min=1, max=1 << 24,
+                              vocab=True),
         "embedding_dim": Int(64, "Length of each token's vector.", min=1, max=1 << 16),
         "padding_idx": Int(None, "A token id whose vector stays zero (e.g. padding); empty for "
                            "none.", min=0, optional=True),

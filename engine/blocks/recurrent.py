@@ -79,8 +79,19 @@ class SequencePoolBlock(Block):
     type_name = "SequencePool"
     category = "Recurrent"
     doc = ("Turn a sequence [N, L, H] into one vector [N, H] for a classifier: the last step, "
-           "the mean, or the max over time.")
-    inputs = (Port("in", ranks=(3,), layout="a sequence [N, L, H]"),)
+           "the mean, or the max over time; wire the token ids into 'tokens' to leave padding "
+           "(id 0) out.")
+    inputs = (Port("in", ranks=(3,), layout="a sequence [N, L, H]"),
+              Port("tokens", ranks=(2,), dtype="int", optional=True,
+                   layout="int64 token ids [N, L]",
+                   doc="The token ids the sequence was read from: positions holding the pad "
+                       "id 0 are left out ('mean' over real tokens, 'last' real token)."))
     module = "torchloom.engine.layers.SequencePool"
     params = {"mode": Choice("last", "'last' step, 'mean' or 'max' over time.",
                              choices=("last", "mean", "max"))}
+
+    def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
+        if len(inputs) == 2 and inputs[1].shape[0] != inputs[0].shape[0]:
+            raise BlockCheckError(f"the sequence has {inputs[0].shape[0]} steps but 'tokens' "
+                                  f"has {inputs[1].shape[0]}: wire the token ids the sequence "
+                                  "was read from")

@@ -86,14 +86,50 @@ LOADERS: dict[str, Callable[[dict[str, Any]], Dataset]] = {
 }
 
 
-def load_builtin(name: str, options: dict[str, Any]) -> Dataset:
+def _shakespeare(options: dict[str, Any], fit: Any) -> Dataset:
+    from ..text.corpus import corpus_dataset
+    from ..text.reading import decode_text
+
+    path = data_dir() / "tinyshakespeare.txt.gz"
+    try:
+        with gzip.open(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raise DataError("the bundled data file is missing: reinstall Torchloom",
+                        path=str(path)) from None
+    return corpus_dataset(decode_text(raw, "utf-8", str(path)), options, fit, "shakespeare")
+
+
+def _reviews(options: dict[str, Any], fit: Any) -> Dataset:
+    from ..text.reviews import CLASSES, make_reviews
+    from ..text.table_text import text_dataset
+
+    texts, labels = make_reviews(options.get("n", 4000), options.get("seed", 0))
+    y = torch.tensor([CLASSES.index(label) for label in labels], dtype=torch.int64)
+    return text_dataset(texts, y, list(CLASSES), options, fit, "reviews", {},
+                        defaults={"kind": "word", "max_len": 32})
+
+
+#: Text built-ins: they fit a tokenizer on the training split, so they take `TextFit` too.
+TEXT_LOADERS: dict[str, Callable[[dict[str, Any], Any], Dataset]] = {
+    "shakespeare": _shakespeare, "reviews": _reviews,
+}
+
+
+def load_builtin(name: str, options: dict[str, Any], fit: Any = None) -> Dataset:
     """Load a built-in. Generated ones take `n` (samples) and `seed` (the generator's own,
-    independent of the training seed, so the data stays put when that changes)."""
+    independent of the training seed, so the data stays put when that changes). Text ones
+    fit their tokenizer on the training split `fit` (`engine.text.TextFit`) describes."""
     problem = builtin_problem(name, options)
     if problem is not None:
         raise problem
     entry = BUILTINS[name]
-    data = LOADERS[name](options)
+    if name in TEXT_LOADERS:
+        from ..text.fitting import TextFit
+
+        data = TEXT_LOADERS[name](options, fit or TextFit())
+    else:
+        data = LOADERS[name](options)
     if entry.targets == "classification":  # an accuracy only means something for classes
         data.info.setdefault("chance_accuracy", round(entry.chance, 4))
     data.info.setdefault("summary", entry.summary)

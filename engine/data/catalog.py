@@ -54,6 +54,11 @@ BUILTINS: dict[str, BuiltinDataset] = {d.name: d for d in (
     BuiltinDataset("shape_tags", "generated scenes of 1-3 shapes, tagged with the kinds they "
                    "show (circle, square, triangle)", (3, 32, 32), "float32", 3, 0.5, True,
                    "multilabel", (3,)),
+    BuiltinDataset("shakespeare", "1.1 MB of Shakespeare's plays as windows of 128 "
+                   "characters, each with the next character to predict (a language model)",
+                   (128,), "int64", 0, 0.0, False, "tokens", (128,)),
+    BuiltinDataset("reviews", "generated short film reviews, positive or negative; negation "
+                   "and 'but' make word order matter", (32,), "int64", 2, 0.5, True),
     BuiltinDataset("waves", "generated noisy sine waves and the amplitude and frequency that "
                    "made each", (64,), "float32", 0, 0.0, True, "regression", (2,)),
 )}

@@ -8,7 +8,7 @@ DataLoader.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import torch
@@ -36,6 +36,14 @@ class Dataset:
     reader: Reader | None = None
     sample_shape: tuple[int, ...] | None = None
     sample_dtype: str | None = None
+    #: Text data: the tokenizer fitted on the training split (`engine.text.Tokenizer`), which
+    #: the run folder saves as ``tokenizer.json``; None for everything else.
+    tokenizer: Any = None
+    #: Text data: each sample's text as it was read (the preview shows it); None otherwise.
+    texts: list[str] | None = None
+    #: Data split by position (a text corpus): the first `split_at` samples are the training
+    #: split, the rest validation, whatever the seed; None: a seeded random split.
+    split_at: int | None = None
 
     def __post_init__(self) -> None:
         if self.x is not None:
@@ -87,8 +95,13 @@ class Dataset:
         if self.reader is not None:
             parent, mapping = self.reader, index.clone()
             reader = lambda i: parent(mapping[i])  # noqa: E731 - a closure is the point
+        texts = [self.texts[i] for i in index.tolist()] if self.texts is not None else None
         return Dataset(x, self.y[index], self.name, list(self.classes), dict(self.info), reader,
-                       self.sample_shape, self.sample_dtype)
+                       self.sample_shape, self.sample_dtype, self.tokenizer, texts)
+
+    def with_x(self, x: torch.Tensor) -> "Dataset":
+        """The same data with other samples (converted for the Input), keeping the rest."""
+        return replace(self, x=x, sample_shape=None, sample_dtype=None)
 
     def read(self, index: torch.Tensor) -> torch.Tensor:
         """Samples by index, from memory or from disk."""
@@ -165,15 +178,26 @@ class Split:
         return out
 
 
-def split_dataset(data: Dataset, val_split: float, seed: int) -> Split:
-    """A seeded random split; `val_split` is the fraction held out for validation.
-
-    At least one sample stays on each side when `val_split` > 0.
-    """
-    n = len(data)
+def split_indices(n: int, val_split: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training, validation) sample indices of a seeded random split, each sorted. Text
+    loaders call it before `split_dataset` does, to fit their tokenizer on the training
+    samples only: the same n, fraction and seed give the same split."""
     generator = torch.Generator().manual_seed(seed)
     order = torch.randperm(n, generator=generator)
     n_val = 0 if val_split <= 0 else min(n - 1, max(1, math.floor(n * val_split + 0.5)))
-    val_idx, train_idx = order[:n_val].sort().values, order[n_val:].sort().values
+    return order[n_val:].sort().values, order[:n_val].sort().values
+
+
+def split_dataset(data: Dataset, val_split: float, seed: int) -> Split:
+    """A seeded random split; `val_split` is the fraction held out for validation.
+
+    At least one sample stays on each side when `val_split` > 0. Data that was split by
+    position when it was read (`Dataset.split_at`, a text corpus) keeps that split.
+    """
+    n = len(data)
+    if data.split_at is not None:
+        train_idx, val_idx = torch.arange(data.split_at), torch.arange(data.split_at, n)
+    else:
+        train_idx, val_idx = split_indices(n, val_split, seed)
     train, val = data.subset(train_idx), data.subset(val_idx)
     return Split(train, val, normalization_for(train), data)

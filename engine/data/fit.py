@@ -77,7 +77,7 @@ def fit_to_graph(data: Dataset, graph: "Graph", analysis: "Analysis"
 
 
 def _with_x(data: Dataset, x: torch.Tensor) -> Dataset:
-    return Dataset(x, data.y, data.name, data.classes, data.info)
+    return data.with_x(x)
 
 
 def _check_token_ids(data: Dataset, graph: "Graph", input_id: str) -> None:
@@ -88,7 +88,7 @@ def _check_token_ids(data: Dataset, graph: "Graph", input_id: str) -> None:
     for edge in graph.out_edges(input_id):
         node = graph.node(edge.dst)
         if node.type == "Embedding":
-            size = node.resolved_params()["num_embeddings"]
+            size = node.build_params(graph.base_dir)["num_embeddings"]
             if high >= size:
                 raise DataError(f"token ids go up to {high} but {node.id}'s num_embeddings is "
                                 f"{size}: raise num_embeddings to at least {high + 1}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError
 from ..safe_read import NotAFileError, check_regular
@@ -16,7 +16,10 @@ from .masks import load_mask_folder
 from .npz import load_npz
 from .table import load_csv
 
-FORMATS = ("npz", "csv", "images", "idx")
+if TYPE_CHECKING:
+    from ..text.fitting import TextFit
+
+FORMATS = ("npz", "csv", "images", "idx", "text")
 
 
 def guess_format(path: Path) -> str | None:
@@ -29,20 +32,30 @@ def guess_format(path: Path) -> str | None:
         return "csv"
     if "idx" in name or name.endswith(("-ubyte", "-ubyte.gz")):
         return "idx"
+    if name.endswith((".txt", ".txt.gz")):
+        return "text"
     return None
 
 
 #: The targets the tasks ask the loaders for (see `Dataset` for what each is).
-TARGETS = ("classification", "regression", "multilabel", "segmentation", "none")
+#: "tokens": a text corpus's next tokens (`engine.text.corpus`).
+TARGETS = ("classification", "regression", "multilabel", "segmentation", "tokens", "none")
 #: How a message names the task that takes each kind of targets.
 TASK_OF = {"classification": "classify", "regression": "regress", "multilabel": "multilabel",
-           "segmentation": "segment"}
+           "segmentation": "segment", "tokens": "language_model"}
 
 
 def load_dataset(spec: Any, base_dir: str | Path | None = None,
-                 task: str = "classification") -> Dataset:
+                 task: str = "classification", fit: "TextFit | None" = None) -> Dataset:
     """Load the dataset a project names, with the targets `task` asks for (one of
-    `TARGETS`; "none" ignores whatever targets the data has)."""
+    `TARGETS`; "none" ignores whatever targets the data has).
+
+    Text data (a CSV with a ``text`` column, a ``.txt`` corpus, the text built-ins) fits its
+    tokenizer on the training split that `fit` describes (the training settings' val_split
+    and seed), or encodes with `fit.tokenizer`, a run's saved one."""
+    from ..text.fitting import TextFit
+
+    fit = fit or TextFit()
     if not isinstance(spec, dict) or not ("name" in spec or "path" in spec):
         raise DataError('no dataset chosen: set "dataset" to {"name": "mnist5k"} or '
                         '{"path": "your-data.npz"}', where="dataset")
@@ -55,7 +68,7 @@ def load_dataset(spec: Any, base_dir: str | Path | None = None,
                             f"targets: it is for the {TASK_OF[entry.targets]} task",
                             where="dataset.name")
         options = {k: v for k, v in spec.items() if k != "name"}
-        return load_builtin(spec["name"], options)
+        return load_builtin(spec["name"], options, fit)
     path = _resolve(spec["path"], base_dir)
     if not exists(path):
         raise DataError("no such file or folder", path=str(path))
@@ -87,6 +100,19 @@ def load_dataset(spec: Any, base_dir: str | Path | None = None,
         raise DataError(f"is {exc.kind}, not a data file", path=str(path)) from None
     if fmt == "npz":
         return load_npz(path, spec, task)
+    if fmt == "text":
+        if task not in ("tokens", "none"):
+            raise DataError(f"a plain text corpus holds no labels, only text: it is for the "
+                            f"language_model task, not {TASK_OF.get(task, task)} (a CSV with "
+                            "a text column and a label column is for classify)",
+                            path=str(path))
+        from ..text.corpus import load_corpus
+
+        return load_corpus(path, spec, fit)
+    if fmt == "csv" and "text" in spec:
+        from ..text.table_text import load_text_csv
+
+        return load_text_csv(path, spec, task, fit)
     if fmt == "csv":
         return load_csv(path, spec, task)
     return load_idx(path, spec, task, base)

@@ -14,7 +14,7 @@ import torch
 from torch import fx
 
 from ..compile import compile_graph, module_names
-from ..errors import CompileError, ExportError
+from ..errors import CompileError, ExportError, TorchloomError
 from ..project import Project
 from ..shapes import Analysis, infer
 
@@ -86,8 +86,17 @@ def prepare_model(project: Project, weights: Path | None = None, fmt: str | None
     Raises:
         ExportError: the graph has errors, or the weights do not fit it.
     """
+    from ..text.vocab import learn_vocab, run_tokenizer, set_vocab
     from ..train import checkpoint as ckpt
 
+    try:  # a "vocab" size: the run's tokenizer says it, else the data as training reads it
+        tokenizer = run_tokenizer(weights) if weights is not None and weights.is_dir() else None
+    except TorchloomError as exc:
+        raise ExportError(exc.describe(), fmt=fmt) from None
+    if tokenizer is not None:
+        set_vocab(project.graph, tokenizer)
+    else:
+        learn_vocab(project)
     analysis = infer(project.graph)
     if not analysis.ok:
         raise ExportError(str(CompileError(analysis.errors)), fmt=fmt)

@@ -21,6 +21,7 @@ from ..errors import ProbeError, TorchloomError
 from ..graph import Graph
 from ..project import Project, graph_to_dict
 from ..shapes import Analysis, infer
+from ..text.vocab import run_tokenizer, set_vocab
 from ..train import checkpoint as ckpt
 from ..safe_read import read_limited
 from ..train.runfiles import MAX_RECORD_BYTES, PROBE_FILE, RUN_FILE
@@ -44,6 +45,9 @@ class TrainedModel:
     run_dir: Path
     probe: ProbeBatch | None
     info: dict[str, Any]
+    #: Text data: the tokenizer the run fitted (its ``tokenizer.json``), which everything
+    #: after training encodes with; None for other data.
+    tokenizer: Any = None
 
     @property
     def device(self) -> torch.device:
@@ -88,7 +92,7 @@ class TrainedModel:
         from ..train.config import TrainConfig
 
         config = TrainConfig.from_project(self.project)
-        return task_for(self.project).load_split(self.project, config)[0]
+        return task_for(self.project).load_split(self.project, config, self.tokenizer)[0]
 
 
 def load_trained(run_dir: str | Path, project: Project | None = None,
@@ -116,6 +120,12 @@ def load_trained(run_dir: str | Path, project: Project | None = None,
         saved = follow_renames(saved, project)
     project = project or saved
     graph = project.graph
+    try:
+        tokenizer = run_tokenizer(run_dir)
+    except TorchloomError as exc:
+        raise ProbeError(exc.describe()) from None
+    if tokenizer is not None:
+        set_vocab(graph, tokenizer)
     analysis = infer(graph)
     if not analysis.ok:
         raise ProbeError("the graph has errors: " + "; ".join(
@@ -136,7 +146,7 @@ def load_trained(run_dir: str | Path, project: Project | None = None,
     normalization = Normalization.from_json(norm_json) if norm_json else None
     probe = ProbeBatch.load(run_dir / PROBE_FILE) if (run_dir / PROBE_FILE).exists() else None
     return TrainedModel(project, graph, analysis, model, names, normalization, run_dir, probe,
-                        info)
+                        info, tokenizer)
 
 
 def probe_batch_for(trained: TrainedModel) -> ProbeBatch:

@@ -72,7 +72,9 @@ class SupervisedTask(Task):
         from ..shapes import infer
 
         from ..project_checks import project_problems
+        from ..text.vocab import learn_vocab
 
+        learn_vocab(project, self.targets)
         analysis = infer(project.graph, self.vector_output)
         facts = DataFacts.declared(project.dataset)
         node = analysis.output
@@ -117,19 +119,29 @@ class SupervisedTask(Task):
 
     # ---- data -----------------------------------------------------------------------
 
-    def load_split(self, project: Project, config: Any
+    def load_split(self, project: Project, config: Any, tokenizer: Any = None
                    ) -> tuple["Split", list[str], "Analysis"]:
         """The data fitted to the graph and split as training splits it; probes, Evaluate
-        and the torchrun export read it again the same way."""
+        and the torchrun export read it again the same way. Text data is encoded with
+        `tokenizer` (a run's saved one) where given, else with one fitted on the training
+        split; a graph with a ``"vocab"`` size learns it from that tokenizer."""
         from ..data import fit_to_graph, load_dataset, split_dataset
         from ..shapes import infer
+        from ..text.fitting import TextFit
+        from ..text.vocab import set_vocab, uses_vocab
 
+        def load() -> "Dataset":
+            base = project.path.parent if project.path is not None else None
+            fit = TextFit(config.val_split, config.seed, tokenizer)
+            return load_dataset(project.dataset, base, self.targets, fit)
+
+        data = load() if uses_vocab(project.graph) else None  # the size comes from the data
+        if data is not None:
+            set_vocab(project.graph, data.tokenizer)
         analysis = infer(project.graph, self.vector_output)
         if not analysis.ok:
             raise CompileError(analysis.errors)
-        base = project.path.parent if project.path is not None else None
-        data = load_dataset(project.dataset, base, self.targets)
-        data, notes = fit_to_graph(data, project.graph, analysis)
+        data, notes = fit_to_graph(data or load(), project.graph, analysis)
         self.check_targets(data, analysis)
         split = split_dataset(data, config.val_split, config.seed)
         if not self.normalizes:

@@ -41,7 +41,7 @@ from .early_stop import EarlyStopping
 from .schedules import learning_rate
 from .early_stop import describe as describe_early_stop
 from .loop_state import STATE_FORMAT, LoopState
-from .runfiles import PROBE_FILE
+from .runfiles import PROBE_FILE, TOKENIZER_FILE
 from .task_api import Stat, TaskHooks
 
 __all__ = ["STATE_FORMAT", "RunLoop", "Stat", "batch_starts", "epoch_permutation"]
@@ -236,6 +236,9 @@ class RunLoop(LoopState):
             self._saved = self._checkpoint_on_disk()
             if self.project is not None:
                 ckpt.save_project_copy(self.run_dir, self.project)
+            tokenizer = self.split.full.tokenizer  # text data: what the run's ids mean
+            if tokenizer is not None:
+                tokenizer.save(self.run_dir / TOKENIZER_FILE)
             if self.probe is not None and not (self.run_dir / PROBE_FILE).exists():
                 self.probe.save(self.run_dir / PROBE_FILE)
         if self.probe is not None and self.probe_every > 0:

@@ -12,3 +12,6 @@ RUN_FILE = "run.json"
 #: checkpoint.json and run.json are a few kilobytes; a bigger one is refused unread.
 MAX_RECORD_BYTES = 16 * 2**20
 PROBE_FILE = "probe.npz"
+#: Text data: the tokenizer fitted on the training split (`engine.text.tokenizers`); probes,
+#: Evaluate, export and generation encode with it, never with a refit.
+TOKENIZER_FILE = "tokenizer.json"

@@ -90,6 +90,9 @@ class NodeItem(QGraphicsItem):
         params_text = format_count(num_params) + " params" if num_params else "no weights"
         if self.node.block is not None and self.node.block.is_input:
             params_text = "input"
+        if "vocab" in self.node.params.values():  # the size the text data gave it
+            size = self.node.vocab_size
+            params_text = f"{size if size is not None else '?'} (vocab) · {params_text}"
         changed = (shape_text, params_text, [e.message for e in errors], is_output) != (
             self.shape_text, self.params_text, [e.message for e in self.errors], self.is_output)
         self.shape_text, self.params_text, self.errors = shape_text, params_text, list(errors)

@@ -106,8 +106,14 @@ class DataPanel(QScrollArea):
         self.table.setAccessibleName("Data preview")
         self.table.setMinimumHeight(180)
         self.table.hide()
+        from .text_preview import TextPreview
+
+        self.text_preview = TextPreview()
+        self.text_preview.setMinimumHeight(260)
+        self.text_preview.hide()
         layout.addWidget(self.preview)
         layout.addWidget(self.table)
+        layout.addWidget(self.text_preview)
         layout.addStretch(1)
         self.setWidget(page)
         self.source.currentIndexChanged.connect(self._source_chosen)
@@ -350,6 +356,7 @@ class DataPanel(QScrollArea):
             self._grid = None  # or a resize would paint the previous dataset's preview again
             self.preview.clear()
             self.table.hide()
+            self.text_preview.hide()
             self._show_fit()
             return
         self.data = data
@@ -386,6 +393,13 @@ class DataPanel(QScrollArea):
     def _show_preview(self, data: Any) -> None:
         from torchloom.engine.data.preview import preview, with_masks
 
+        self.text_preview.setVisible(data.tokenizer is not None)
+        if data.tokenizer is not None:  # text: samples as text and as token ids
+            self._grid = None
+            self.preview.clear()
+            self.table.hide()
+            self.text_preview.show_data(data)
+            return
         x, y = preview(data, per_class=4, limit=40)
         if x.dim() == 4 and y.dim() == 3:  # segmentation: each image beside its mask
             x = with_masks(x[:16], y[:16])

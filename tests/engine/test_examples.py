@@ -19,6 +19,9 @@ EXPECTED = {
     "shapes_cnn.json": (15_875, (3,), {"pool3": (32, 4, 4), "flatten": (512,)}),
     "lstm_text_classifier.json": (25_730, (2,), {"embed": (32, 32), "lstm": (32, 64),
                                                  "pool": (64,)}),
+    # text (issue 21): the Embedding's "vocab" is the reviews' 73 words and specials
+    "review_sentiment.json": (73 * 32 + 25_088 + 130, (2,), {"embed": (32, 32),
+                                                            "lstm": (32, 64), "pool": (64,)}),
     "attention_classifier.json": (27_528, (8,), {"attn": (9, 64), "residual": (9, 64),
                                                  "pool": (64,)}),
     "transformer_classifier.json": (44_232, (8,), {"encoder": (9, 64), "pool": (64,)}),
