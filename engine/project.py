@@ -49,6 +49,7 @@ TASKS: dict[str, TaskFormat] = {
     "segment": TaskFormat(),
     "autoencode": TaskFormat(losses=("mse", "bce"), defaults={"loss": "mse"}),
     "gan": TaskFormat(graphs=GAN_GRAPHS, losses=(), defaults={"lr": 0.0002}),
+    "language_model": TaskFormat(defaults={"lr": 0.001}),
 }
 DEFAULT_TASK = "classify"
 

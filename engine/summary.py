@@ -102,6 +102,12 @@ def human(n: int) -> str:
 
 
 def format_table(summary: Summary) -> str:
+    return "\n".join(table_lines(summary))
+
+
+def table_lines(summary: Summary) -> list[str]:
+    """The summary table, one string per printed line (so a command escapes each line on
+    its own and an id's line break cannot fake a row)."""
     header = ("node", "type", "output shape", "params", "FLOPs")
     body = [(r["id"], r["type"], _shape_text(r["output_shape"]), f"{r['params']:,}",
              human(r["flops"])) for r in summary.rows]
@@ -119,7 +125,7 @@ def format_table(summary: Summary) -> str:
     out.append("")
     out.append(f"total params {a.total_params:,} (trainable {a.trainable_params:,}), "
                f"FLOPs {human(summary.total_flops)} per sample")
-    return "\n".join(out)
+    return out
 
 
 def _shape_text(shape: list[Any] | None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..project import Project
-from ..summary import Summary, format_table, shape_json, summarize
+from ..summary import Summary, shape_json, summarize, table_lines
 from .checks import GanAnalysis, analyze_gan
 
 
@@ -52,7 +52,7 @@ def gan_summary_lines(project: Project, path: str) -> tuple[GanAnalysis, list[st
     lines.append(f"recipe gan: latent {latent} -> generator -> sample {sample} -> "
                  "discriminator -> [N, 1] logit")
     for key, summary in summaries.items():
-        lines += ["", key, format_table(summary)]
+        lines += ["", key, *table_lines(summary)]
     total = sum(s.analysis.total_params for s in summaries.values())
     lines += ["", f"total params {total:,} (generator "
               f"{summaries['generator'].analysis.total_params:,}, discriminator "

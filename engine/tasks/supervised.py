@@ -110,10 +110,10 @@ class SupervisedTask(Task):
         return out
 
     def summary_lines(self, project: Project, path: str) -> tuple["Analysis", list[str]]:
-        from ..summary import format_table, summarize
+        from ..summary import summarize, table_lines
 
         summary = summarize(project.graph, project.name, self.analyze(project))
-        lines = [f"{project.name}  ({path})  ·  task {self.name}", "", format_table(summary)]
+        lines = [f"{project.name}  ({path})  ·  task {self.name}", "", *table_lines(summary)]
         lines += [f"warning: {problem.describe()}" for problem in summary.analysis.warnings]
         return summary.analysis, lines
 

@@ -27,8 +27,10 @@ def run(capsys, *argv):
 def test_summary_table(capsys):
     code, out, _ = run(capsys, "summary", CNN)
     assert code == 0
-    assert "conv1    Conv2d     [N, 32, 26, 26]      320" in out
-    assert "total params 225,034 (trainable 225,034)" in out
+    lines = out.splitlines()
+    assert "\\u000a" not in out  # every row on its own line, none escaped into one
+    assert any(line.startswith("conv1    Conv2d     [N, 32, 26, 26]      320") for line in lines)
+    assert any(line.startswith("total params 225,034 (trainable 225,034)") for line in lines)
 
 
 def test_summary_json_contract(capsys):

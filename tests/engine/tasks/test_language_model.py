@@ -1,0 +1,144 @@
+"""The language_model task: a small causal model learns a corpus from `torchloom train`,
+reports loss and perplexity per epoch, and `torchloom generate` continues a prompt with the
+run's own tokenizer, the same text for the same seed."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from torchloom.engine.cli import main
+from torchloom.engine.graph import Graph
+from torchloom.engine.project import Project, load_project, save_project
+from torchloom.engine.tasks import task_for
+
+CONTEXT = 16
+#: A corpus a tiny model learns in a few epochs: three sentences in a seeded random order,
+#: so windows start at every place in a sentence (a fixed phrase over and over would not).
+SENTENCES = ("the cat sat on the mat. ", "a dog ran to the park. ", "my bird can sing. ")
+WORDS = {w.strip(".") for s in SENTENCES for w in s.split()}
+
+
+def _corpus(n: int) -> str:
+    import random
+
+    rng = random.Random(0)
+    return "".join(rng.choice(SENTENCES) for _ in range(n))
+
+
+def _graph(out_features: object = "vocab", pool: bool = False) -> Graph:
+    g = Graph()
+    g.add_node("Input", {"shape": [CONTEXT], "dtype": "int64"}, "tokens")
+    g.add_node("Embedding", {"num_embeddings": "vocab", "embedding_dim": 32}, "embed")
+    g.add_node("PositionalEmbedding", {"max_len": CONTEXT}, "pos")
+    g.add_node("TransformerEncoderLayer", {"nhead": 2, "dim_feedforward": 64, "dropout": 0.0,
+                                           "norm_first": True, "causal": True}, "block")
+    g.add_node("Linear", {"out_features": out_features}, "head")
+    chain = ["tokens", "embed", "pos", "block"]
+    if pool:
+        g.add_node("SequencePool", {"mode": "mean"}, "pool")
+        chain.append("pool")
+    for a, b in zip(chain + ["head"], chain[1:] + ["head"]):
+        if a != b:
+            g.connect(a, b)
+    return g
+
+
+def _project(tmp_path: Path, graph: Graph | None = None, repeats: int = 300) -> Path:
+    (tmp_path / "corpus.txt").write_text(_corpus(repeats))
+    project = Project(graph or _graph(), name="tiny gpt", task="language_model",
+                      dataset={"path": "corpus.txt", "tokenizer": {"kind": "char"},
+                               "context": CONTEXT},
+                      training={"epochs": 8, "batch_size": 16, "optimizer": "adamw",
+                                "lr": 0.01, "val_split": 0.1, "seed": 0, "device": "cpu"})
+    path = tmp_path / "gpt.json"
+    save_project(project, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("lm")
+    path = _project(tmp)
+    run = tmp / "run"
+    code = main(["train", str(path), "--out", str(run), "--metrics-json",
+                 str(tmp / "metrics.json")])
+    assert code == 0
+    return path, run, json.loads((tmp / "metrics.json").read_text())
+
+
+def test_it_learns_the_corpus_and_reports_loss_and_perplexity_per_epoch(trained):
+    _path, run, metrics = trained
+    epochs = metrics["epochs"]
+    assert len(epochs) == 8
+    for row in epochs:
+        assert row["val_ppl"] == pytest.approx(math.exp(row["val_loss"]), rel=1e-6)
+    # about 20 distinct characters: chance is a perplexity near 20; within a sentence the
+    # next character is certain, only the choice of the next sentence is not
+    assert epochs[-1]["val_ppl"] < 1.5 < epochs[0]["val_ppl"] * 4
+    header = (run / "metrics.csv").read_text().splitlines()[0]
+    assert header.split(",") == ["epoch", "train_loss", "val_loss", "val_ppl", "seconds",
+                                 "samples_per_s"]
+    assert (run / "tokenizer.json").is_file()
+
+
+def test_generate_continues_the_phrase_the_same_for_the_same_seed(trained, capsys):
+    path, run, _ = trained
+    args = ["generate", str(path), "--weights", str(run), "--prompt", "the cat ",
+            "--tokens", "24", "--temperature", "0.5", "--seed", "3", "--json"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(args) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert first == again
+    assert first["prompt"] == "the cat " and len(first["tokens"]) == 24
+    words = (first["prompt"] + first["text"]).split()[:-1]  # the last may be cut
+    assert len(words) >= 4 and all(w.strip(".") in WORDS for w in words), words
+    assert main(["generate", str(path), "--weights", str(run), "--prompt", "the",
+                 "--tokens", "40"]) == 0  # longer than the context: it keeps the latest
+    assert capsys.readouterr().out.startswith("the")
+
+
+@pytest.mark.parametrize("prompt,expected", [
+    ("the cat Z", "'Z'"),
+    ("", "empty"),
+    ("the cat sat on the mat. the", "context is 16"),
+])
+def test_a_prompt_it_cannot_use_says_why(trained, capsys, prompt, expected):
+    path, run, _ = trained
+    code = main(["generate", str(path), "--weights", str(run), "--prompt", prompt, "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 2 and out["ok"] is False and expected in out["error"]["message"]
+
+
+def test_generate_refuses_a_project_of_another_task(tmp_path, capsys):
+    from torchloom.engine.resources import examples_dir
+
+    code = main(["generate", str(examples_dir() / "mnist_cnn.json"), "--weights",
+                 str(tmp_path), "--prompt", "hi"])
+    assert code == 2 and "language_model" in capsys.readouterr().err
+
+
+def test_an_output_that_is_not_a_score_per_position_is_an_error_on_the_output(tmp_path):
+    project = load_project(_project(tmp_path, _graph(pool=True), repeats=20))
+    analysis = task_for(project).analyze(project)
+    from torchloom.engine.tasks.prepare import prepare_training
+    from torchloom.engine.errors import TorchloomError
+
+    with pytest.raises(TorchloomError) as caught:
+        prepare_training(project, save=False)
+    assert "language_model: the output of head is" in str(caught.value.describe())
+    assert analysis is not None
+
+
+def test_a_fixed_vocabulary_smaller_than_the_data_is_an_error_naming_vocab(tmp_path):
+    project = load_project(_project(tmp_path, _graph(out_features=5), repeats=20))
+    from torchloom.engine.errors import TorchloomError
+    from torchloom.engine.tasks.prepare import prepare_training
+
+    with pytest.raises(TorchloomError) as caught:
+        prepare_training(project, save=False)
+    assert 'out_features to "vocab"' in caught.value.describe()
