@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..errors import DataError
 from ..safe_read import NotAFileError, check_regular
@@ -40,9 +40,13 @@ TASK_OF = {"classification": "classify", "regression": "regress", "multilabel": 
 
 
 def load_dataset(spec: Any, base_dir: str | Path | None = None,
-                 task: str = "classification") -> Dataset:
+                 task: str = "classification", inputs: Sequence[str] = ()) -> Dataset:
     """Load the dataset a project names, with the targets `task` asks for (one of
-    `TARGETS`; "none" ignores whatever targets the data has)."""
+    `TARGETS`; "none" ignores whatever targets the data has).
+
+    `inputs`: the model's Input node ids in placeholder order (`compile.input_order`); with
+    two or more, an NPZ feeds each from the array named after it. The other formats hold
+    one input per sample (`fit_to_graph` says so)."""
     if not isinstance(spec, dict) or not ("name" in spec or "path" in spec):
         raise DataError('no dataset chosen: set "dataset" to {"name": "mnist5k"} or '
                         '{"path": "your-data.npz"}', where="dataset")
@@ -86,7 +90,7 @@ def load_dataset(spec: Any, base_dir: str | Path | None = None,
     except NotAFileError as exc:
         raise DataError(f"is {exc.kind}, not a data file", path=str(path)) from None
     if fmt == "npz":
-        return load_npz(path, spec, task)
+        return load_npz(path, spec, task, inputs)
     if fmt == "csv":
         return load_csv(path, spec, task)
     return load_idx(path, spec, task, base)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import ProbeError
+from ..train.inputs import call
 
 
 @dataclass
@@ -120,7 +121,7 @@ def capture(model: nn.Module, x: torch.Tensor | tuple[torch.Tensor, ...], names:
     try:
         model.eval()
         with torch.no_grad():
-            output = model(*x) if isinstance(x, tuple) else model(x)
+            output = model(*x) if isinstance(x, tuple) else call(model, x)
     finally:
         for handle in handles:
             handle.remove()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..errors import ProbeError
+from ..train.inputs import call
 from .predictions import ClassMetrics, class_metrics, confusion_matrix
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def model_outputs(trained: "TrainedModel", data: "Dataset", batch_size: int = 25
         with torch.no_grad():
             for start in range(0, n, batch_size):
                 index = torch.arange(start, min(start + batch_size, n))
-                out = model(trained.prepare(data.read(index)))
+                out = call(model, trained.prepare(data.read(index)))
                 chunks.append((out[0] if isinstance(out, tuple) else out).float().cpu())
     finally:
         model.train(was_training)

@@ -39,7 +39,8 @@ class DataFacts:
                 "segmentation" if data.y.dim() == 3 else
                 "multilabel" if data.classes else
                 "none" if data.y.dim() == 2 and data.y.shape[1] == 0 else "regression")
-        return cls(tuple(data.input_shape), data.target_shape, data.num_classes, kind)
+        shape = () if data.several else tuple(data.input_shape)  # tasks that read it refuse several
+        return cls(shape, data.target_shape, data.num_classes, kind)
 
     @classmethod
     def declared(cls, dataset: Any) -> "DataFacts | None":
@@ -61,6 +62,8 @@ class SupervisedTask(Task):
     #: Whether the model should end in one vector per sample (warned about on the output
     #: node otherwise): a classifier's scores, a regression's numbers.
     vector_output = True
+    #: Why the task cannot train a model with several Input nodes ("" : it can).
+    single_input_only = ""
 
     # ---- checks ---------------------------------------------------------------------
 
@@ -121,14 +124,20 @@ class SupervisedTask(Task):
                    ) -> tuple["Split", list[str], "Analysis"]:
         """The data fitted to the graph and split as training splits it; probes, Evaluate
         and the torchrun export read it again the same way."""
+        from ..compile import input_order
         from ..data import fit_to_graph, load_dataset, split_dataset
         from ..shapes import infer
 
         analysis = infer(project.graph, self.vector_output)
         if not analysis.ok:
             raise CompileError(analysis.errors)
+        order = input_order(project.graph, analysis)
+        if len(order) >= 2 and self.single_input_only:
+            raise DataError(f"the {self.name} task {self.single_input_only}: this model has "
+                            f"{len(order)} Input nodes ({', '.join(order)}); keep one")
         base = project.path.parent if project.path is not None else None
-        data = load_dataset(project.dataset, base, self.targets)
+        data = load_dataset(project.dataset, base, self.targets,
+                            order if len(order) >= 2 else ())
         data, notes = fit_to_graph(data, project.graph, analysis)
         self.check_targets(data, analysis)
         split = split_dataset(data, config.val_split, config.seed)
