@@ -78,6 +78,16 @@ def fit_to_graph(data: Dataset, graph: "Graph", analysis: "Analysis"
     return data, notes
 
 
+def input_shape_problem(node_id: str, want: tuple[int, ...], have: tuple[int, ...]
+                        ) -> str | None:
+    """Why array `node_id`'s samples of shape `have` cannot feed the Input node `node_id`
+    of shape `want` (a missing channel dimension is added, so it fits); None if they can."""
+    if want == have or want == (1, *have):
+        return None
+    return (f"array '{node_id}' has samples of shape {_show(have)} but the Input node "
+            f"{node_id} expects {_show(want)}: set {node_id}'s shape to {_show(have)}")
+
+
 def _fit_several(data: Dataset, graph: "Graph", analysis: "Analysis"
                  ) -> tuple[Dataset, list[str]]:
     """Each Input's array fitted to its node as one Input's data is: shape (a missing
@@ -104,14 +114,13 @@ def _fit_several(data: Dataset, graph: "Graph", analysis: "Analysis"
                             where=f"Input node {node_id}")
         x = held[node_id]
         want, have = tuple(spec.shape), tuple(x.shape[1:])
-        if want == (1, *have):
+        problem = input_shape_problem(node_id, want, have)
+        if problem is not None:
+            raise DataError(problem, where=f"Input node {node_id}")
+        if want != have:
             x = x.unsqueeze(1)
             notes.append(f"{node_id}: added a channel dimension: samples {_show(have)} -> "
                          f"{_show(want)}")
-        elif want != have:
-            raise DataError(f"array '{node_id}' has samples of shape {_show(have)} but the Input "
-                            f"node {node_id} expects {_show(want)}: set {node_id}'s shape to "
-                            f"{_show(have)}", where=f"Input node {node_id}")
         if spec.dtype == "int64":
             if x.is_floating_point() and not torch.equal(x, x.round()):
                 raise DataError(f"the Input node {node_id} expects int64 token ids but array "

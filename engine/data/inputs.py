@@ -110,3 +110,51 @@ def normalization_from_json(data: dict[str, Any]) -> Normalization | InputsNorma
     if "inputs" in data:
         return InputsNormalization.from_json(data)
     return Normalization.from_json(data)
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """One line of "which array goes to which Input", as the data panel shows it."""
+
+    key: str
+    node: str
+    #: one sample's shape in the file (None: the file has no such array)
+    have: tuple[int, ...] | None
+    want: tuple[int, ...]
+    #: why the array cannot feed the node, in words; None when it can
+    problem: str | None
+
+
+def key_rows(arrays: dict[str, tuple[tuple[int, ...], str]],
+             wanted: dict[str, tuple[int, ...]]) -> list[KeyRow]:
+    """For each Input node (id -> its shape, in placeholder order), the array that feeds it
+    and whether it fits, by the rule training applies (`fit.input_shape_problem`).
+
+    Args:
+        arrays: the file's arrays, name -> (shape with the sample dimension, dtype), as
+            `npz.npz_arrays` reads them.
+    """
+    from .fit import input_shape_problem
+
+    rows = []
+    held = ", ".join(arrays) or "nothing"
+    for node_id, want in wanted.items():
+        if node_id not in arrays:
+            rows.append(KeyRow(node_id, node_id, None, tuple(want),
+                               f"the file has no array '{node_id}' (it holds: {held})"))
+            continue
+        shape = tuple(arrays[node_id][0])
+        have = shape[1:]
+        problem = (f"array '{node_id}' has shape {list(shape)}: it needs one row per sample"
+                   if len(shape) < 2 else input_shape_problem(node_id, tuple(want), have))
+        rows.append(KeyRow(node_id, node_id, have, tuple(want), problem))
+    return rows
+
+
+def shown_samples(x: Any) -> torch.Tensor:
+    """What a view draws of samples that may feed several Inputs: the first Input that
+    takes images [C, H, W], else the first Input; one Input's tensor as it is."""
+    if not isinstance(x, Inputs):
+        return x
+    tensors = x.values()
+    return next((t for t in tensors if t.dim() == 4), tensors[0])

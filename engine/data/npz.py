@@ -81,6 +81,26 @@ def load_npz(path: Path, spec: dict[str, Any], task: str, inputs: Sequence[str] 
     return _dataset(path, x, y, x_key, y_key, task)
 
 
+def npz_arrays(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Array name -> (shape, dtype) from the headers alone (no data is read), for showing
+    which array feeds which Input before, or without, loading the file."""
+    shown = str(path)
+    try:
+        with open_regular(path) as handle:
+            check_size(path, file_size(handle))
+            with zipfile.ZipFile(handle) as archive:
+                out = {}
+                for key, info in _members(archive).items():
+                    with archive.open(info) as member:
+                        shape, _, dtype = _header(member, key, shown)
+                    out[key] = (tuple(shape), str(dtype))
+                return out
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise DataError(f"is not a readable .npz archive ({reason(exc)})", path=shown) from None
+
+
 def _check_input_keys(members: dict[str, zipfile.ZipInfo], inputs: Sequence[str],
                       path: str) -> None:
     """Every Input node needs an array under its id: one message naming the first Input
@@ -89,9 +109,9 @@ def _check_input_keys(members: dict[str, zipfile.ZipInfo], inputs: Sequence[str]
         if node_id not in members:
             held = printable(", ".join(members), 200) or "nothing"
             wanted = ", ".join(inputs)
-            raise DataError(f"has no array '{node_id}' for the Input node {node_id} (it holds: "
-                            f"{held}); a model with several Inputs reads one array per Input, "
-                            f"named after its node id ({wanted})", path=path,
+            raise DataError(f"has no array '{node_id}' (it holds: {held}): a model with "
+                            "several Inputs reads one array per Input, named after its node "
+                            f"id ({wanted})", path=path,
                             where=f"Input node {node_id}")
 
 

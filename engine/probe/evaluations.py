@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..errors import ProbeError
+from ..data.inputs import shown_samples
 from ..train.inputs import call
 from .predictions import ClassMetrics, class_metrics, confusion_matrix
 
@@ -169,7 +170,7 @@ def labels(trained: "TrainedModel", data: "Dataset") -> LabelEval:
 def masks(trained: "TrainedModel", data: "Dataset", limit: int = 512) -> MaskEval:
     data = data if len(data) <= limit else data.subset(torch.arange(limit))
     out = model_outputs(trained, data)
-    return MaskEval(data.read(torch.arange(len(data))), out.argmax(1), data.y,
+    return MaskEval(shown_samples(data.read(torch.arange(len(data)))), out.argmax(1), data.y,
                     [data.classes[k] if k < len(data.classes) else str(k)
                      for k in range(out.shape[1])])
 

@@ -80,7 +80,7 @@ class TrainedModel:
 
     def check_samples(self, x: torch.Tensor, source: str) -> torch.Tensor:
         """Samples a person brought, checked against the Input: shape, and dtype made fit."""
-        self.refuse_several("probing samples from a file (--input)")
+        self.refuse_several("probing samples from a file")
         spec = self.analysis.nodes[self.analysis.inputs[0]].spec
         assert spec is not None
         want = tuple(spec.shape)
