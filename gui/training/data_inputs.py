@@ -12,12 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from .. import theme
 
-COLUMNS = ("Array in the file", "Input node", "Samples in the file", "Input takes", "")
+COLUMNS = ("Array", "Input node", "Shape")
 
 
 def input_rows(spec: dict[str, Any] | None, base: Path | None,
@@ -59,6 +60,9 @@ class InputsTable(QTableWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.horizontalHeader().setStretchLastSection(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._problems: list[str] = []
         self.hide()
 
     def show_rows(self, found: tuple[list[Any], str | None] | None) -> None:
@@ -69,26 +73,28 @@ class InputsTable(QTableWidget):
             return
         rows, labels = found
         error = QColor(theme.current().error)
+        self._problems = [row.problem for row in rows if row.problem]
         self.setRowCount(len(rows) + (1 if labels else 0))
         for r, row in enumerate(rows):
+            shape = _shape(row.have)
+            if row.have is not None and row.problem:
+                shape += f" ≠ Input {_shape(row.want)}"
             cells = (f"'{row.key}'" if row.have is not None else f"'{row.key}' (missing)",
-                     f"→ {row.node}", _shape(row.have), _shape(row.want),
-                     row.problem or "fits")
+                     f"→ {row.node}", shape)
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if row.problem is not None and c in (0, 2, 4):
+                item.setToolTip(row.problem or f"feeds the Input node {row.node}")
+                if row.problem is not None and c != 1:
                     item.setForeground(error)
-                if c == 4 and row.problem:
-                    item.setToolTip(row.problem)
                 self.setItem(r, c, item)
         if labels:
-            for c, text in enumerate((f"'{labels}'", "→ labels (targets)", "", "", "")):
+            for c, text in enumerate((f"'{labels}'", "→ labels (targets)", "")):
                 self.setItem(len(rows), c, QTableWidgetItem(text))
-        self.setFixedHeight(self.horizontalHeader().height() + 6
+        self.setFixedHeight(self.horizontalHeader().sizeHint().height() + 2 * self.frameWidth()
                             + sum(self.rowHeight(r) for r in range(self.rowCount())))
         self.show()
 
     def problems(self) -> list[str]:
-        """The problems shown, one per Input that cannot be fed (tests, the panel)."""
-        return [self.item(r, 4).text() for r in range(self.rowCount())
-                if self.item(r, 4) is not None and self.item(r, 4).text() not in ("fits", "")]
+        """The problems shown (as tooltips and in the error colour), one per Input that
+        cannot be fed."""
+        return list(self._problems)
