@@ -68,3 +68,44 @@ def test_two_inputs_train_to_the_accuracy_of_the_model_by_hand(tmp_path):
     assert img_only < 0.5 and meta_only < 0.5
     info = json.loads((job.run_dir / "run.json").read_text())
     assert info["data"]["input_shape"] == {"img": [1, 8, 8], "meta": [K]}
+
+
+def test_an_npz_missing_an_inputs_key_fails_with_one_line_and_no_run_folder(tmp_path, capsys):
+    from torchloom.engine.cli import main
+
+    write_two_inputs(tmp_path, drop=("meta",), n=30)
+    two_input_project(tmp_path)
+    code = main(["train", str(tmp_path / "two.json"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and "two.npz" in err[0] and "Input node meta" in err[0]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_two_input_run_is_probed_and_evaluated_and_refuses_what_takes_one_input(
+        tmp_path, capsys):
+    from torchloom.engine.cli import main
+    from torchloom.engine.errors import ProbeError
+    from torchloom.engine.probe.loaded import load_trained, probe_batch_for
+    from torchloom.engine.probe.saliency import input_gradient
+    from torchloom.engine.tasks import task_for
+
+    write_two_inputs(tmp_path, n=60)
+    project = two_input_project(tmp_path, epochs=1)
+    job = prepare_training(project)
+    assert job.run().status == "finished"
+    trained = load_trained(job.run_dir, project)
+    batch = probe_batch_for(trained)  # read back from probe.npz
+    assert batch.x.keys() == ["img", "meta"] and len(batch) == batch.y.shape[0]
+    preds = task_for(project).evaluate(trained, trained.split().val)
+    assert len(preds.pred) == 12
+    with pytest.raises(ProbeError, match="saliency takes a model with one Input"):
+        input_gradient(trained, batch.x[:1])
+    code = main(["probe", str(tmp_path / "two.json"), "--weights", str(job.run_dir),
+                 "--node", "relu", "--out", str(tmp_path / "p"), "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["shape"] == [len(batch), 64]
+    code = main(["probe", str(tmp_path / "two.json"), "--weights", str(job.run_dir),
+                 "--node", "relu", "--out", str(tmp_path / "q"),
+                 "--input", str(tmp_path / "two.npz")])
+    assert code == 2 and "--input" in capsys.readouterr().err
