@@ -111,9 +111,8 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, *, seed: int |
     fx_graph = fx.Graph()
     values: dict[str, fx.Node] = {}
     used = nx_ancestors_and_self(graph, analysis.output)
-    for node_id in graph.input_ids():
-        if node_id in used:
-            values[node_id] = fx_graph.placeholder(names[node_id])
+    for node_id in input_order(graph, analysis):
+        values[node_id] = fx_graph.placeholder(names[node_id])
     for node_id in analysis.order:
         if node_id not in modules or node_id not in used:
             continue
@@ -131,6 +130,16 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, *, seed: int |
     if device is not None:
         gm.to(device)
     return gm
+
+
+def input_order(graph: Graph, analysis: Analysis) -> list[str]:
+    """The Input nodes the output depends on, in the order the compiled module's forward
+    takes them (one placeholder each): the data of a model with several Inputs is held and
+    passed in this order."""
+    if analysis.output is None:
+        return []
+    used = nx_ancestors_and_self(graph, analysis.output)
+    return [node_id for node_id in graph.input_ids() if node_id in used]
 
 
 def beyond_memory(graph: Graph, analysis: Analysis) -> GraphError | None:

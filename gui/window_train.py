@@ -106,11 +106,27 @@ class TrainActions:
         self.training_panel.set_task(doc.task)
         self.training_panel.show_settings(doc.project.training_config())
         base = doc.path.parent if doc.path else None
+        self.data_panel.wanted = self._input_shapes()
         self.data_panel.set_project(doc.project.dataset, base, self._input_spec(),
                                     doc.task.targets)
 
     def _expected_input(self) -> None:
+        self.data_panel.set_inputs(self._input_shapes())
         self.data_panel.set_expected(self._input_spec())
+
+    def _input_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The data graph's Inputs (id -> shape) in the order the model takes them."""
+        doc = self.document
+        analysis = doc.analyses.get(doc.data_key()) if doc is not None else None
+        if analysis is None or not analysis.ok:
+            return {}
+        from torchloom.engine.compile import input_order
+
+        graph = doc.graphs().get(doc.data_key())  # type: ignore[union-attr]
+        if graph is None:
+            return {}
+        return {i: tuple(analysis.nodes[i].spec.shape) for i in input_order(graph, analysis)
+                if analysis.nodes[i].spec is not None}
 
     def _input_spec(self) -> tuple[tuple[int, ...], str] | None:
         """The shape the data must have: the Input's (a GAN's discriminator's)."""

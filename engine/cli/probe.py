@@ -116,6 +116,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         raise ProbeError(f"node '{node_id}' does not exist or has no layer: choose one of "
                          f"{', '.join(valid)}")
     if args.input:
+        trained.refuse_several("probing samples from a file (--input)")
         raw = torch.from_numpy(read_samples(args.input, args.samples))
         x = trained.check_samples(raw, source=args.input)
     else:

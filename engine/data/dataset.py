@@ -2,7 +2,8 @@
 
 Everything is plain tensors on the CPU; the run loop moves them to the device once. Image
 folders too big for memory carry a `reader` instead of `x` and are streamed through a
-DataLoader.
+DataLoader. A model with several Input nodes reads an `inputs.Inputs` (one tensor per Input
+node id) in place of the one tensor ``x``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class Dataset:
     - multi-label: float32 0/1 [n, K] (`classes` names the labels);
     - segmentation: int64 class indices per pixel [n, H, W] (`classes` names them);
     - none (an autoencoder, a GAN): [n, 0], nothing.
+
+    For a model with several Inputs, `x` is an `inputs.Inputs` (see `inputs`).
     """
 
     x: torch.Tensor | None
@@ -46,7 +49,7 @@ class Dataset:
     split_at: int | None = None
 
     def __post_init__(self) -> None:
-        if self.x is not None:
+        if self.x is not None and not self.several:
             self.sample_shape = tuple(self.x.shape[1:])
             self.sample_dtype = str(self.x.dtype).removeprefix("torch.")
 
@@ -54,9 +57,28 @@ class Dataset:
         return int(self.y.shape[0])
 
     @property
+    def several(self) -> bool:
+        """Whether the samples feed several Input nodes (`x` is an `inputs.Inputs`)."""
+        from .inputs import Inputs
+
+        return isinstance(self.x, Inputs)
+
+    @property
+    def inputs(self) -> dict[str, torch.Tensor] | None:
+        """Input node id -> samples, for a model with several Inputs; None for one."""
+        return dict(self.x.tensors) if self.several else None  # type: ignore[union-attr]
+
+    @property
     def input_shape(self) -> tuple[int, ...]:
+        if self.several:
+            raise TypeError(f"{self.name} feeds several Inputs: ask for input_shapes")
         assert self.sample_shape is not None
         return self.sample_shape
+
+    @property
+    def input_shapes(self) -> dict[str, tuple[int, ...]]:
+        """One sample's shape per Input node id (several Inputs only)."""
+        return self.x.shapes  # type: ignore[union-attr]
 
     @property
     def dtype(self) -> str:
@@ -112,8 +134,13 @@ class Dataset:
 
     def describe(self) -> dict[str, Any]:
         """What the data panel and `torchloom train` report about the data."""
+        if self.several:  # run.json's data.input_shape: a dict only for several Inputs
+            shape: Any = {k: list(v) for k, v in self.input_shapes.items()}
+            dtype: Any = self.x.dtypes  # type: ignore[union-attr]
+        else:
+            shape, dtype = list(self.input_shape), self.dtype
         out: dict[str, Any] = {"name": self.name, "samples": len(self),
-                               "input_shape": list(self.input_shape), "dtype": self.dtype,
+                               "input_shape": shape, "dtype": dtype,
                                "classes": list(self.classes), "class_counts": self.class_counts()}
         out.update({k: v for k, v in self.info.items() if k not in out})
         return out
@@ -144,14 +171,27 @@ class Normalization:
                    torch.tensor(data["std"]).reshape(shape))
 
 
-def normalization_for(train: Dataset, max_samples: int = 20_000) -> Normalization | None:
+def normalization_for(train: Dataset, max_samples: int = 20_000) -> Any:
     """Statistics of float inputs; None for token ids. Images [C, H, W] get one value per
-    channel, everything else one per feature (last dimension)."""
+    channel, everything else one per feature (last dimension). Several Inputs get an
+    `inputs.InputsNormalization`, each Input's statistics computed the same way."""
+    if train.several:
+        from .inputs import InputsNormalization
+
+        count = min(len(train), max_samples)
+        x = train.read(torch.arange(count))
+        return InputsNormalization({k: _statistics(t) for k, t in x.items()})
     if train.dtype != "float32" or len(train) == 0:
         return None
     count = min(len(train), max_samples)
-    x = train.read(torch.arange(count)).double()
-    shape = train.input_shape
+    return _statistics(train.read(torch.arange(count)))
+
+
+def _statistics(samples: torch.Tensor) -> Normalization | None:
+    if samples.dtype != torch.float32 or len(samples) == 0:
+        return None
+    x = samples.double()
+    shape = tuple(samples.shape[1:])
     if len(shape) == 3:
         dims, keep = (0, 2, 3), (shape[0], 1, 1)
     else:
@@ -168,7 +208,8 @@ class Split:
 
     train: Dataset
     val: Dataset
-    normalization: Normalization | None
+    #: one per Input (an `inputs.InputsNormalization`) for several Inputs
+    normalization: Any
     full: Dataset
 
     def describe(self) -> dict[str, Any]:

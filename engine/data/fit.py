@@ -48,9 +48,11 @@ def fit_to_graph(data: Dataset, graph: "Graph", analysis: "Analysis"
     notes: list[str] = []
     inputs = [i for i in analysis.inputs if analysis.nodes[i].spec is not None
               and graph.out_edges(i)]
+    if len(inputs) >= 2 or data.several:
+        return _fit_several(data, graph, analysis)
     if len(inputs) != 1:
         raise DataError(f"the model has {len(inputs)} wired Input blocks; training takes "
-                        "models with exactly one")
+                        "models with one or more")
     input_id = inputs[0]
     spec = analysis.nodes[input_id].spec
     assert spec is not None
@@ -72,17 +74,72 @@ def fit_to_graph(data: Dataset, graph: "Graph", analysis: "Analysis"
         if data.x is not None:
             data = _with_x(data, data.x.float())
     if spec.dtype == "int64":
-        _check_token_ids(data, graph, input_id)
+        _check_token_ids(data.x, graph, input_id)  # type: ignore[arg-type]
     return data, notes
+
+
+def input_shape_problem(node_id: str, want: tuple[int, ...], have: tuple[int, ...]
+                        ) -> str | None:
+    """Why array `node_id`'s samples of shape `have` cannot feed the Input node `node_id`
+    of shape `want` (a missing channel dimension is added, so it fits); None if they can."""
+    if want == have or want == (1, *have):
+        return None
+    return (f"array '{node_id}' has samples of shape {_show(have)} but the Input node "
+            f"{node_id} expects {_show(want)}: set {node_id}'s shape to {_show(have)}")
+
+
+def _fit_several(data: Dataset, graph: "Graph", analysis: "Analysis"
+                 ) -> tuple[Dataset, list[str]]:
+    """Each Input's array fitted to its node as one Input's data is: shape (a missing
+    channel dimension added), dtype, token ids. Messages name the node, the key and both
+    shapes."""
+    from ..compile import input_order
+    from .inputs import Inputs
+
+    order = input_order(graph, analysis)
+    wanted = ", ".join(order)
+    if not data.several:
+        raise DataError(f"the model has {len(order)} Input nodes ({wanted}) but {data.name} "
+                        "holds one input per sample: save an .npz with one array per Input, "
+                        f"named after its node id ({wanted}), and the labels as y")
+    held = data.inputs or {}
+    notes: list[str] = []
+    fitted: dict[str, torch.Tensor] = {}
+    for node_id in order:
+        spec = analysis.nodes[node_id].spec
+        assert spec is not None
+        if node_id not in held:
+            raise DataError(f"there is no array '{node_id}' for the Input node {node_id} "
+                            f"(the data holds: {', '.join(held) or 'nothing'})",
+                            where=f"Input node {node_id}")
+        x = held[node_id]
+        want, have = tuple(spec.shape), tuple(x.shape[1:])
+        problem = input_shape_problem(node_id, want, have)
+        if problem is not None:
+            raise DataError(problem, where=f"Input node {node_id}")
+        if want != have:
+            x = x.unsqueeze(1)
+            notes.append(f"{node_id}: added a channel dimension: samples {_show(have)} -> "
+                         f"{_show(want)}")
+        if spec.dtype == "int64":
+            if x.is_floating_point() and not torch.equal(x, x.round()):
+                raise DataError(f"the Input node {node_id} expects int64 token ids but array "
+                                f"'{node_id}' holds fractions: set {node_id}'s dtype to "
+                                "float32", where=f"Input node {node_id}")
+            x = x.long()
+            _check_token_ids(x, graph, node_id)
+        else:
+            x = x.float()
+        fitted[node_id] = x
+    return Dataset(Inputs(fitted), data.y, data.name, data.classes, data.info), notes
 
 
 def _with_x(data: Dataset, x: torch.Tensor) -> Dataset:
     return data.with_x(x)
 
 
-def _check_token_ids(data: Dataset, graph: "Graph", input_id: str) -> None:
-    assert data.x is not None
-    low, high = int(data.x.min()), int(data.x.max())
+def _check_token_ids(x: torch.Tensor, graph: "Graph", input_id: str) -> None:
+    low, high = int(x.min()), int(x.max())
     if low < 0:
         raise DataError(f"token ids must not be negative, but the data holds {low}")
     for edge in graph.out_edges(input_id):

@@ -1,5 +1,9 @@
 """NPZ files: a zip of ``.npy`` arrays, ``x`` (samples) and ``y`` (labels) by default.
 
+A model with several Input nodes reads one array per Input, named after the Input's node
+id (``img``, ``meta`` and ``y`` for Inputs ``img`` and ``meta``); a single-input model
+keeps reading ``x`` (or ``dataset.x_key``).
+
 Each array's header is read and checked before its data: a header that declares more data
 than the archive holds (or more than fits in memory), Python objects (pickles, which could
 run code and are never loaded) or a type that is not numbers is refused before anything is
@@ -13,7 +17,7 @@ import tokenize
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Sequence
 
 import numpy as np
 import torch
@@ -21,6 +25,7 @@ import torch
 from ..errors import DataError
 from ..safe_read import file_size, open_regular
 from .dataset import Dataset
+from .inputs import Inputs
 from .files import (MAX_TABLE_BYTES, check_size, first_unusable, printable, reason, size_text,
                     targets)
 
@@ -28,9 +33,13 @@ _READABLE = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfil
 _NPY_MAGIC = b"\x93NUMPY"
 
 
-def load_npz(path: Path, spec: dict[str, Any], task: str) -> Dataset:
+def load_npz(path: Path, spec: dict[str, Any], task: str, inputs: Sequence[str] = ()
+             ) -> Dataset:
+    """Read the arrays; with two or more `inputs` (Input node ids), one array per Input
+    under its id instead of ``x``."""
     shown = str(path)
     x_key, y_key = _key(spec, "x_key", "x"), _key(spec, "y_key", "y")
+    several = len(inputs) >= 2
     try:
         with open_regular(path) as handle:
             check_size(path, file_size(handle))
@@ -43,14 +52,22 @@ def load_npz(path: Path, spec: dict[str, Any], task: str) -> Dataset:
             handle.seek(0)
             with zipfile.ZipFile(handle) as archive:
                 members = _members(archive)
-                needed = (x_key,) if task == "none" else (x_key, y_key)
+                if several:
+                    _check_input_keys(members, inputs, shown)
+                needed = ((() if several else (x_key,))
+                          + (() if task == "none" else (y_key,)))
                 for key in needed:
                     if key not in members:
                         held = printable(", ".join(members), 200) or "nothing"
                         raise DataError(f"has no array '{key}' (it holds: {held}); name the "
                                         "arrays with dataset.x_key / dataset.y_key",
                                         path=shown, where=f"key '{key}'")
-                x = _read_array(archive, members[x_key], x_key, shown, numbers_only=True)
+                if several:
+                    arrays = {key: _read_array(archive, members[key], key, shown,
+                                               numbers_only=True) for key in inputs}
+                    x = arrays[inputs[0]]
+                else:
+                    x = _read_array(archive, members[x_key], x_key, shown, numbers_only=True)
                 if task == "none":  # the input is all there is to learn (the y is not read)
                     y = np.zeros((int(x.shape[0]) if x.ndim else 0, 0))
                 else:
@@ -59,7 +76,43 @@ def load_npz(path: Path, spec: dict[str, Any], task: str) -> Dataset:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise DataError(f"is not a readable .npz archive ({reason(exc)})", path=shown) from None
+    if several:
+        return _several(path, arrays, y, y_key, task)
     return _dataset(path, x, y, x_key, y_key, task)
+
+
+def npz_arrays(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Array name -> (shape, dtype) from the headers alone (no data is read), for showing
+    which array feeds which Input before, or without, loading the file."""
+    shown = str(path)
+    try:
+        with open_regular(path) as handle:
+            check_size(path, file_size(handle))
+            with zipfile.ZipFile(handle) as archive:
+                out = {}
+                for key, info in _members(archive).items():
+                    with archive.open(info) as member:
+                        shape, _, dtype = _header(member, key, shown)
+                    out[key] = (tuple(shape), str(dtype))
+                return out
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise DataError(f"is not a readable .npz archive ({reason(exc)})", path=shown) from None
+
+
+def _check_input_keys(members: dict[str, zipfile.ZipInfo], inputs: Sequence[str],
+                      path: str) -> None:
+    """Every Input node needs an array under its id: one message naming the first Input
+    without one and the arrays the file holds."""
+    for node_id in inputs:
+        if node_id not in members:
+            held = printable(", ".join(members), 200) or "nothing"
+            wanted = ", ".join(inputs)
+            raise DataError(f"has no array '{node_id}' (it holds: {held}): a model with "
+                            "several Inputs reads one array per Input, named after its node "
+                            f"id ({wanted})", path=path,
+                            where=f"Input node {node_id}")
 
 
 def _key(spec: dict[str, Any], option: str, default: str) -> str:
@@ -148,6 +201,17 @@ def _read_exactly(member: BinaryIO, size: int) -> bytearray:
             return out[:done]
         done += got
     return out
+
+
+def _several(path: Path, arrays: dict[str, np.ndarray], y: np.ndarray, y_key: str,
+             task: str) -> Dataset:
+    """Check each Input's array as `x` is checked against `y` (so they also match each
+    other's sample count)."""
+    tensors = {}
+    for key, x in arrays.items():
+        single = _dataset(path, x, y, key, y_key, task)
+        tensors[key] = single.x
+    return Dataset(Inputs(tensors), single.y, single.name, single.classes, {"format": "npz"})
 
 
 def _dataset(path: Path, x: np.ndarray, y: np.ndarray, x_key: str, y_key: str,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import DataError
 from ..safe_read import NotAFileError, check_regular
@@ -46,13 +46,18 @@ TASK_OF = {"classification": "classify", "regression": "regress", "multilabel": 
 
 
 def load_dataset(spec: Any, base_dir: str | Path | None = None,
-                 task: str = "classification", fit: "TextFit | None" = None) -> Dataset:
+                 task: str = "classification", fit: "TextFit | None" = None,
+                 inputs: Sequence[str] = ()) -> Dataset:
     """Load the dataset a project names, with the targets `task` asks for (one of
     `TARGETS`; "none" ignores whatever targets the data has).
 
     Text data (a CSV with a ``text`` column, a ``.txt`` corpus, the text built-ins) fits its
     tokenizer on the training split that `fit` describes (the training settings' val_split
-    and seed), or encodes with `fit.tokenizer`, a run's saved one."""
+    and seed), or encodes with `fit.tokenizer`, a run's saved one.
+
+    `inputs`: the model's Input node ids in placeholder order (`compile.input_order`); with
+    two or more, an NPZ feeds each from the array named after it. The other formats hold
+    one input per sample (`fit_to_graph` says so)."""
     from ..text.fitting import TextFit
 
     fit = fit or TextFit()
@@ -99,7 +104,7 @@ def load_dataset(spec: Any, base_dir: str | Path | None = None,
     except NotAFileError as exc:
         raise DataError(f"is {exc.kind}, not a data file", path=str(path)) from None
     if fmt == "npz":
-        return load_npz(path, spec, task)
+        return load_npz(path, spec, task, inputs)
     if fmt == "text":
         if task not in ("tokens", "none"):
             raise DataError(f"a plain text corpus holds no labels, only text: it is for the "

@@ -60,6 +60,11 @@ def export_torchrun(project: Project, out: Path, weights: Path | None = None) ->
         raise ExportPathError("is a file: the torchrun export writes a folder (give -o a "
                               "folder name)", fmt=FMT, path=str(out))
     model = prepare_model(project, weights, fmt=FMT)
+    inputs = model.input_ids()
+    if len(inputs) >= 2:  # its train.py and data.npz hold one x per split
+        raise ExportError(f"the torchrun export trains a model with one Input; this one has "
+                          f"{len(inputs)} ({', '.join(inputs)}): export python, onnx or pt2 "
+                          "instead", fmt=FMT)
     config = _training_config(project)
     split, notes = _split(project)
     arrays = data_arrays(split, task_for(project).targets_to_device)

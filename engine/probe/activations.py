@@ -17,6 +17,7 @@ from torch import nn
 
 from ..errors import ProbeError
 from ..layers import AttentionMasks
+from ..train.inputs import call
 
 
 @dataclass
@@ -136,7 +137,7 @@ def capture(model: nn.Module, x: torch.Tensor | tuple[torch.Tensor, ...], names:
     try:
         model.eval()
         with torch.no_grad():
-            output = model(*x) if isinstance(x, tuple) else model(x)
+            output = model(*x) if isinstance(x, tuple) else call(model, x)
     finally:
         for handle in handles:
             handle.remove()

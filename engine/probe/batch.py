@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..data.dataset import Dataset
+from ..data.inputs import Inputs
 from ..errors import ProbeError
 from ..fileio import atomic_write_bytes
 from ..safe_read import check_regular
@@ -25,16 +27,17 @@ class ProbeBatch:
     """Raw samples (not normalised) with their targets.
 
     `index` holds each sample's position in the validation split; it is -1 for samples a
-    person brought (``--input``).
+    person brought (``--input``). For a model with several Inputs, `x` is an `Inputs`,
+    saved as ``input_0``, ``input_1``... with their node ids in ``inputs``.
     """
 
-    x: torch.Tensor
+    x: Any
     y: torch.Tensor
     index: torch.Tensor
     classes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return int(self.x.shape[0])
+        return len(self.x) if isinstance(self.x, Inputs) else int(self.x.shape[0])
 
     def head(self, k: int) -> "ProbeBatch":
         return ProbeBatch(self.x[:k], self.y[:k], self.index[:k], list(self.classes))
@@ -48,7 +51,12 @@ class ProbeBatch:
 
     def save(self, path: Path) -> None:
         buffer = io.BytesIO()
-        np.savez(buffer, x=self.x.numpy(), y=self.y.numpy(), index=self.index.numpy(),
+        if isinstance(self.x, Inputs):
+            samples = {f"input_{i}": t.numpy() for i, t in enumerate(self.x.values())}
+            samples["inputs"] = np.array(self.x.keys(), dtype=np.str_)
+        else:
+            samples = {"x": self.x.numpy()}
+        np.savez(buffer, **samples, y=self.y.numpy(), index=self.index.numpy(),
                  classes=np.array(self.classes, dtype=np.str_))
         atomic_write_bytes(path, buffer.getvalue())
 
@@ -57,13 +65,18 @@ class ProbeBatch:
         try:
             check_regular(path)
             with np.load(path, allow_pickle=False) as data:
-                x, y, index = data["x"], data["y"], data["index"]
+                if "inputs" in data:
+                    x: Any = Inputs({str(key): torch.from_numpy(data[f"input_{i}"])
+                                     for i, key in enumerate(data["inputs"])})
+                else:
+                    x = torch.from_numpy(data["x"])
+                y, index = data["y"], data["index"]
                 classes = [str(c) for c in data["classes"]] if "classes" in data else []
         except FileNotFoundError:
             raise ProbeError("no probe batch in this run folder", path=str(path)) from None
         except Exception as exc:  # noqa: BLE001 - numpy raises many types for a bad file
             raise ProbeError(f"the probe batch cannot be read ({exc})", path=str(path)) from None
-        return cls(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(index), classes)
+        return cls(x, torch.from_numpy(y), torch.from_numpy(index), classes)
 
 
 def choose_probe_batch(val: Dataset, per_class: int = 2, seed: int = 0,

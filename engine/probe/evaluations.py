@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..errors import ProbeError
+from ..data.inputs import shown_samples
+from ..train.inputs import call
 from .predictions import ClassMetrics, class_metrics, confusion_matrix
 
 if TYPE_CHECKING:
@@ -37,7 +39,7 @@ def model_outputs(trained: "TrainedModel", data: "Dataset", batch_size: int = 25
         with torch.no_grad():
             for start in range(0, n, batch_size):
                 index = torch.arange(start, min(start + batch_size, n))
-                out = model(trained.prepare(data.read(index)))
+                out = call(model, trained.prepare(data.read(index)))
                 chunks.append((out[0] if isinstance(out, tuple) else out).float().cpu())
     finally:
         model.train(was_training)
@@ -168,7 +170,7 @@ def labels(trained: "TrainedModel", data: "Dataset") -> LabelEval:
 def masks(trained: "TrainedModel", data: "Dataset", limit: int = 512) -> MaskEval:
     data = data if len(data) <= limit else data.subset(torch.arange(limit))
     out = model_outputs(trained, data)
-    return MaskEval(data.read(torch.arange(len(data))), out.argmax(1), data.y,
+    return MaskEval(shown_samples(data.read(torch.arange(len(data)))), out.argmax(1), data.y,
                     [data.classes[k] if k < len(data.classes) else str(k)
                      for k in range(out.shape[1])])
 

@@ -15,8 +15,9 @@ from typing import Any
 import torch
 from torch import fx
 
-from ..compile import compile_graph, module_names
-from ..data.dataset import Normalization, Split
+from ..compile import compile_graph, input_order, module_names
+from ..data.dataset import Split
+from ..data.inputs import normalization_from_json
 from ..errors import ProbeError, TorchloomError
 from ..graph import Graph
 from ..project import Project, graph_to_dict
@@ -24,6 +25,7 @@ from ..shapes import Analysis, infer
 from ..text.vocab import run_tokenizer, set_vocab
 from ..train import checkpoint as ckpt
 from ..safe_read import read_limited
+from ..train.inputs import place
 from ..train.runfiles import MAX_RECORD_BYTES, PROBE_FILE, RUN_FILE
 from .batch import ProbeBatch, choose_probe_batch
 
@@ -41,7 +43,8 @@ class TrainedModel:
     analysis: Analysis
     model: fx.GraphModule
     names: dict[str, str]
-    normalization: Normalization | None
+    #: a `Normalization`, one per Input (`InputsNormalization`) or None
+    normalization: Any
     run_dir: Path
     probe: ProbeBatch | None
     info: dict[str, Any]
@@ -54,12 +57,22 @@ class TrainedModel:
         first = next(self.model.parameters(), None)
         return first.device if first is not None else torch.device("cpu")
 
-    def prepare(self, x: torch.Tensor) -> torch.Tensor:
-        """Raw samples -> what the model was trained on (normalised, on its device)."""
-        x = x.to(self.device)
-        if self.normalization is not None and x.is_floating_point():
-            x = self.normalization.apply(x)
-        return x
+    def prepare(self, x: Any) -> Any:
+        """Raw samples (a tensor, or an `Inputs` for several Inputs) -> what the model was
+        trained on (normalised, on its device)."""
+        return place(x, self.normalization, self.device)
+
+    @property
+    def input_ids(self) -> list[str]:
+        """The Input nodes the model takes, in the order its forward takes them."""
+        return input_order(self.graph, self.analysis)
+
+    def refuse_several(self, what: str) -> None:
+        """Raise `ProbeError` for a view that takes one Input when the model has several."""
+        ids = self.input_ids
+        if len(ids) >= 2:
+            raise ProbeError(f"{what} takes a model with one Input; this one has "
+                             f"{len(ids)} ({', '.join(ids)})", path=str(self.run_dir))
 
     def node_ids(self) -> list[str]:
         """Node ids that have a layer to probe, in graph order."""
@@ -71,6 +84,7 @@ class TrainedModel:
 
     def check_samples(self, x: torch.Tensor, source: str) -> torch.Tensor:
         """Samples a person brought, checked against the Input: shape, and dtype made fit."""
+        self.refuse_several("probing samples from a file")
         spec = self.analysis.nodes[self.analysis.inputs[0]].spec
         assert spec is not None
         want = tuple(spec.shape)
@@ -143,7 +157,7 @@ def load_trained(run_dir: str | Path, project: Project | None = None,
     model.to(device).eval()
     info = _read_info(run_dir)
     norm_json = (info.get("data") or {}).get("normalization")
-    normalization = Normalization.from_json(norm_json) if norm_json else None
+    normalization = normalization_from_json(norm_json) if norm_json else None
     probe = ProbeBatch.load(run_dir / PROBE_FILE) if (run_dir / PROBE_FILE).exists() else None
     return TrainedModel(project, graph, analysis, model, names, normalization, run_dir, probe,
                         info, tokenizer)

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ProbeError
+from ..train.inputs import call
 
 if TYPE_CHECKING:
     from .loaded import TrainedModel
@@ -44,6 +45,7 @@ def gradient_pass(model: nn.Module) -> Iterator[None]:
 
 def _one_sample(trained: "TrainedModel", x_raw: torch.Tensor) -> torch.Tensor:
     """`x_raw` as a batch of one: [1, ...]; a single sample without the batch is accepted."""
+    trained.refuse_several("saliency")
     spec = trained.analysis.nodes[trained.analysis.inputs[0]].spec
     if spec is not None and tuple(x_raw.shape) == tuple(spec.shape):
         x_raw = x_raw.unsqueeze(0)
@@ -87,7 +89,7 @@ def _run_with_leaf(trained: "TrainedModel", module: nn.Module, x: torch.Tensor,
     handle = module.register_forward_hook(leaf)
     try:
         with gradient_pass(trained.model):
-            score = _score(trained.model(x), target)
+            score = _score(call(trained.model, x), target)
             assert leaf.value is not None, "the hooked module did not run"
             (grad,) = torch.autograd.grad(score, leaf.value, allow_unused=True)
     finally:

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ProbeError
+from ..train.inputs import call, count
 from .saliency import gradient_pass
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def gradient_stats(model: nn.Module, names: dict[str, str], x: torch.Tensor, y: 
         return {}
     device = owned[0][2].device
     with gradient_pass(model):
-        out = model(x.to(device))
+        out = call(model, x.to(device))
         out = out[0] if isinstance(out, tuple) else out
         value = _loss(out, y.to(device), loss)
         grads = torch.autograd.grad(value, [p for _, _, p in owned], allow_unused=True)
@@ -149,14 +150,15 @@ def dead_relu_fraction(model: nn.Module, names: dict[str, str], graph: "Graph | 
             alive[node_id] = fired if node_id not in alive else alive[node_id] | fired
         return hook
 
-    device = next((p.device for p in model.parameters()), x.device)
+    device = next((p.device for p in model.parameters()),
+                  x.device if isinstance(x, torch.Tensor) else torch.device("cpu"))
     handles = [modules[node_id].register_forward_hook(hook_for(node_id)) for node_id in relus]
     was_training = model.training
     try:
         model.eval()
         with torch.no_grad():
-            for start in range(0, x.shape[0], batch_size):
-                model(x[start:start + batch_size].to(device))
+            for start in range(0, count(x), batch_size):
+                call(model, x[start:start + batch_size].to(device))
     finally:
         for handle in handles:
             handle.remove()

@@ -35,6 +35,7 @@ class Autoencode(SupervisedTask):
     targets = "none"
     normalizes = False
     export_formats = ("python", "onnx", "pt2", "safetensors")
+    single_input_only = "reproduces its one input, so it takes a model with one Input"
 
     def output_problem(self, analysis: "Analysis", facts: Any) -> str | None:
         out, node = analysis.output_spec, analysis.output

@@ -254,10 +254,12 @@ class Task:
     def train_step(self, loop: "RunLoop", idx: torch.Tensor, row: torch.Tensor) -> None:
         """One supervised step on samples `idx`: forward, loss, update; the loss (and what
         `record` adds) goes into `row`, one slot per stat."""
+        from ..train.inputs import call
+
         xb, yb = loop.batch("train", idx)
         yb = self.target(xb, yb)
         with loop.autocast():
-            out = loop.model(xb)
+            out = call(loop.model, xb)
         loss = self.loss(loop, out, yb)
         loop.update(loss, loop.optimizers[""])
         row[0] = loss.detach()

@@ -39,7 +39,8 @@ class DataFacts:
                 "segmentation" if data.y.dim() == 3 else
                 "multilabel" if data.classes else
                 "none" if data.y.dim() == 2 and data.y.shape[1] == 0 else "regression")
-        return cls(tuple(data.input_shape), data.target_shape, data.num_classes, kind)
+        shape = () if data.several else tuple(data.input_shape)  # tasks that read it refuse several
+        return cls(shape, data.target_shape, data.num_classes, kind)
 
     @classmethod
     def declared(cls, dataset: Any) -> "DataFacts | None":
@@ -61,6 +62,8 @@ class SupervisedTask(Task):
     #: Whether the model should end in one vector per sample (warned about on the output
     #: node otherwise): a classifier's scores, a regression's numbers.
     vector_output = True
+    #: Why the task cannot train a model with several Input nodes ("" : it can).
+    single_input_only = ""
 
     # ---- checks ---------------------------------------------------------------------
 
@@ -125,15 +128,16 @@ class SupervisedTask(Task):
         and the torchrun export read it again the same way. Text data is encoded with
         `tokenizer` (a run's saved one) where given, else with one fitted on the training
         split; a graph with a ``"vocab"`` size learns it from that tokenizer."""
+        from ..compile import input_order
         from ..data import fit_to_graph, load_dataset, split_dataset
         from ..shapes import infer
         from ..text.fitting import TextFit
         from ..text.vocab import set_vocab, uses_vocab
 
-        def load() -> "Dataset":
+        def load(order: tuple[str, ...] | list[str] = ()) -> "Dataset":
             base = project.path.parent if project.path is not None else None
             fit = TextFit(config.val_split, config.seed, tokenizer)
-            return load_dataset(project.dataset, base, self.targets, fit)
+            return load_dataset(project.dataset, base, self.targets, fit, order)
 
         data = load() if uses_vocab(project.graph) else None  # the size comes from the data
         if data is not None:
@@ -141,7 +145,13 @@ class SupervisedTask(Task):
         analysis = infer(project.graph, self.vector_output)
         if not analysis.ok:
             raise CompileError(analysis.errors)
-        data, notes = fit_to_graph(data or load(), project.graph, analysis)
+        order = input_order(project.graph, analysis)
+        if len(order) >= 2 and self.single_input_only:
+            raise DataError(f"the {self.name} task {self.single_input_only}: this model has "
+                            f"{len(order)} Input nodes ({', '.join(order)}); keep one")
+        if data is None:
+            data = load(order if len(order) >= 2 else ())
+        data, notes = fit_to_graph(data, project.graph, analysis)
         self.check_targets(data, analysis)
         split = split_dataset(data, config.val_split, config.seed)
         if not self.normalizes:

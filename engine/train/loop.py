@@ -40,6 +40,7 @@ from .config import TrainConfig, check_amp, resolve_device
 from .early_stop import EarlyStopping
 from .schedules import learning_rate
 from .early_stop import describe as describe_early_stop
+from .inputs import call, has_image_input, place
 from .loop_state import STATE_FORMAT, LoopState
 from .runfiles import PROBE_FILE, TOKENIZER_FILE
 from .task_api import Stat, TaskHooks
@@ -204,7 +205,7 @@ class RunLoop(LoopState):
         self.model.to(dev)
         if self.channels_last is None:
             self.channels_last = task.channels_last and (
-                len(self.split.train.input_shape) == 3
+                has_image_input(self.split.train)
                 and any(isinstance(m, nn.Conv2d) for m in self.model.modules()))
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
@@ -242,10 +243,7 @@ class RunLoop(LoopState):
             if self.probe is not None and not (self.run_dir / PROBE_FILE).exists():
                 self.probe.save(self.run_dir / PROBE_FILE)
         if self.probe is not None and self.probe_every > 0:
-            x = self.probe.x.to(dev)
-            x = norm.apply(x) if norm is not None and x.is_floating_point() else x
-            self._probe_x = (x.contiguous(memory_format=torch.channels_last)
-                             if self.channels_last else x)
+            self._probe_x = place(self.probe.x, norm, dev, bool(self.channels_last))
         self._write_run_info("running")
         info = {"device": str(dev), "epochs": cfg.epochs, "steps_per_epoch": len(self.starts),
                 "total_steps": self.total_steps, "start_step": self.step,
@@ -259,11 +257,7 @@ class RunLoop(LoopState):
         y = self.task.targets_to_device(data.y.to(self.device))
         if not data.in_memory:
             return None, y
-        x = data.x.to(self.device)
-        x = norm.apply(x) if norm is not None else x
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x, y
+        return place(data.x, norm, self.device, bool(self.channels_last)), y
 
     def batch(self, which: str, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The inputs and targets of samples `idx` of "train" or "val", on the device."""
@@ -480,7 +474,7 @@ class RunLoop(LoopState):
                 xb, yb = self.batch("val", idx)
                 yb = task.target(xb, yb)
                 with self.autocast():
-                    out = self.model(xb)
+                    out = call(self.model, xb)
             except RuntimeError as exc:
                 if not faults.is_oom(exc) or size <= self.config.batch_size:
                     raise

@@ -291,12 +291,15 @@ class EvaluatePanel(QWidget):
             return None
         import torch
 
-        return self.data.read(torch.tensor(index, dtype=torch.int64)).numpy()
+        from torchloom.engine.data.inputs import shown_samples
+
+        return shown_samples(self.data.read(torch.tensor(index, dtype=torch.int64))).numpy()
 
     # ---- saliency --------------------------------------------------------------------
 
     def _conv_nodes(self) -> list[str]:
-        if self.trained is None or self.data is None or not is_image(self.data.input_shape):
+        if self.trained is None or self.data is None or self.data.several \
+                or not is_image(self.data.input_shape):
             return []
         from torchloom.engine.probe.saliency import conv_nodes
 
@@ -327,7 +330,8 @@ class EvaluatePanel(QWidget):
             self.saliency.show_message("Saliency needs the trained model.", title=title)
             return
         self.saliency.show_message("Computing…", title=title)
-        node = self.saliency.node() if is_image(data.input_shape) else None
+        node = (self.saliency.node() if not data.several and is_image(data.input_shape)
+                else None)
         lock = self.lock
 
         def work() -> Any:

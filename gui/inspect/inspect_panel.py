@@ -204,7 +204,9 @@ class InspectPanel(QWidget):
         the attention runs over them (self-attention on the input sequence)."""
         if self.batch is None:
             return None, None
-        x = self.batch.x[self.sample_index]
+        from torchloom.engine.data.inputs import shown_samples
+
+        x = shown_samples(self.batch.x)[self.sample_index]
         if x.dim() != 1 or x.is_floating_point() or len(x) != length or length != source:
             return None, None
         ids = x.tolist()
@@ -216,7 +218,9 @@ class InspectPanel(QWidget):
         if self.batch is None:
             self.thumb.clear()
             return
-        x = self.batch.x[self.sample_index]
+        from torchloom.engine.data.inputs import shown_samples
+
+        x = shown_samples(self.batch.x)[self.sample_index]
         if is_image(tuple(x.shape)):
             self.thumb.setPixmap(thumbnail(x.numpy(), 40))
         else:

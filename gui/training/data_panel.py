@@ -21,12 +21,14 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from .. import theme
+from .data_inputs import InputsTable, input_rows
 
 OWN_FILE, OWN_FOLDER = "__file__", "__folder__"
 
 
 class _Loaded(QObject):
-    done = Signal(int, object, object)  # token, Dataset or None, error text or None
+    # token, Dataset or None, error text or None, the arrays feeding several Inputs or None
+    done = Signal(int, object, object, object)
 
 
 def image_grid(x: np.ndarray, columns: int) -> QImage:
@@ -60,6 +62,8 @@ class DataPanel(QScrollArea):
         self._token = 0
         #: what the project's task reads from the data (`data.sources.TARGETS`)
         self.targets = "classification"
+        #: the model's Input nodes (id -> shape) in the order its forward takes them
+        self.wanted: dict[str, tuple[int, ...]] = {}
         self._loaded = _Loaded()
         self._loaded.done.connect(self._on_loaded)
         self._quiet = False
@@ -89,6 +93,8 @@ class DataPanel(QScrollArea):
         self.info.setWordWrap(True)
         self.info.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.info)
+        self.inputs_table = InputsTable()
+        layout.addWidget(self.inputs_table)
         fit_row = QHBoxLayout()
         self.fit_message = QLabel("")
         self.fit_message.setWordWrap(True)
@@ -150,6 +156,16 @@ class DataPanel(QScrollArea):
             self.reload()
         else:
             self._show_fit()
+
+    def set_inputs(self, wanted: dict[str, tuple[int, ...]]) -> None:
+        """The model's Inputs (id -> shape); with two or more, an NPZ feeds each from the
+        array named after it, so a change of them reads the file again."""
+        wanted = dict(wanted)
+        if wanted != self.wanted:
+            several = len(wanted) >= 2 or len(self.wanted) >= 2
+            self.wanted = wanted
+            if several and self.spec:
+                self.reload()
 
     def set_expected(self, expected: tuple[tuple[int, ...], str] | None) -> None:
         self.expected = expected
@@ -258,7 +274,7 @@ class DataPanel(QScrollArea):
 
         self._token += 1
         token, spec, base = self._token, self.spec, self.base_dir
-        targets = self.targets
+        targets, wanted = self.targets, dict(self.wanted)
         self.data = None
         self.where.hide()
         loader = engine_loader()
@@ -273,6 +289,7 @@ class DataPanel(QScrollArea):
             self._grid = None
             self.preview.clear()
             self.table.hide()
+            self.inputs_table.show_rows(None)
             self._show_fit()
             return
         self.info.setText("Loading…")
@@ -283,12 +300,14 @@ class DataPanel(QScrollArea):
                 from torchloom.engine.data import load_dataset
                 from torchloom.engine.errors import TorchloomError
 
+                rows = input_rows(spec, base, wanted)
+                ids = list(wanted) if len(wanted) >= 2 else []
                 try:
-                    result = (token, load_dataset(spec, base, targets), None)
+                    result = (token, load_dataset(spec, base, targets, inputs=ids), None, rows)
                 except TorchloomError as exc:
-                    result = (token, None, exc.describe())
+                    result = (token, None, exc.describe(), rows)
             except Exception as exc:  # noqa: BLE001 - shown in the panel, never raised
-                result = (token, None, f"{type(exc).__name__}: {exc}")
+                result = (token, None, f"{type(exc).__name__}: {exc}", None)
             try:
                 self._loaded.done.emit(*result)
             except RuntimeError:  # the window closed while the data loaded: nobody to tell
@@ -346,9 +365,10 @@ class DataPanel(QScrollArea):
             time.sleep(0.01)
         return self.info.text() != "Loading…"
 
-    def _on_loaded(self, token: int, data: Any, error: str | None) -> None:
+    def _on_loaded(self, token: int, data: Any, error: str | None, rows: Any = None) -> None:
         if token != self._token:
             return  # a newer choice is loading
+        self.inputs_table.show_rows(rows)
         colors = theme.current()
         if error is not None:
             self.data = None
@@ -366,8 +386,13 @@ class DataPanel(QScrollArea):
         pairs = ", ".join(f"{c}: {n}" for c, n in list(zip(classes, counts))[:12])
         more = " …" if len(classes) > 12 else ""
         muted = colors.node_subtext
-        html = (f"<p><b>{d['samples']:,}</b> samples · input <b>{d['input_shape']}</b> "
-                f"{d['dtype']}</p>")
+        if data.several:
+            shapes = ", ".join(f"{k} <b>{v}</b> {d['dtype'][k]}"
+                               for k, v in d["input_shape"].items())
+            html = f"<p><b>{d['samples']:,}</b> samples · inputs {shapes}</p>"
+        else:
+            html = (f"<p><b>{d['samples']:,}</b> samples · input <b>{d['input_shape']}</b> "
+                    f"{d['dtype']}</p>")
         if classes:
             what = ("labels (samples with each)" if data.y.is_floating_point() else
                     "classes per pixel (pixels of each)" if data.y.dim() == 3 else "classes")
@@ -391,6 +416,7 @@ class DataPanel(QScrollArea):
         self._show_fit()
 
     def _show_preview(self, data: Any) -> None:
+        from torchloom.engine.data.inputs import shown_samples
         from torchloom.engine.data.preview import preview, with_masks
 
         self.text_preview.setVisible(data.tokenizer is not None)
@@ -401,6 +427,7 @@ class DataPanel(QScrollArea):
             self.text_preview.show_data(data)
             return
         x, y = preview(data, per_class=4, limit=40)
+        x = shown_samples(x)  # several Inputs: the images, or the first one
         if x.dim() == 4 and y.dim() == 3:  # segmentation: each image beside its mask
             x = with_masks(x[:16], y[:16])
         if x.dim() == 4:
@@ -460,8 +487,8 @@ class DataPanel(QScrollArea):
         (by the engine's own rule, the one training applies)."""
         from torchloom.engine.data.fit import input_mismatch
 
-        if self.data is None or self.expected is None:
-            return None
+        if self.data is None or self.expected is None or self.data.several:
+            return None  # several Inputs: the table says what does not fit
         shape, dtype = self.expected
         problem = input_mismatch(self.data, shape, dtype)
         if problem is None:

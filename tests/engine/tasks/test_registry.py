@@ -18,7 +18,7 @@ INPUT = {"id": "x", "type": "Input", "params": {"shape": [4]}}
 
 def test_every_task_of_the_format_has_a_plug_in_that_declares_itself():
     assert task_names() == ("classify", "regress", "multilabel", "segment", "autoencode",
-                            "gan")
+                            "gan", "language_model")
     for name in task_names():
         task = task_class(name)
         assert task.name == name and task.title and task.summary
