@@ -36,6 +36,7 @@ class LanguageModel(SupervisedTask):
               Chart("Validation perplexity", epoch=("val_ppl",)))
     headline = (("val_ppl", "validation perplexity"), ("val_loss", "validation loss"))
     targets = "tokens"
+    views = ("generate",)
     normalizes = False
     channels_last = False
     # torchrun's script feeds classifier-style batches; the rest export the model as it is
@@ -85,6 +86,11 @@ class LanguageModel(SupervisedTask):
     def val_metrics(self, loop: Any, sums: dict[str, Any], n: int) -> dict[str, Any]:
         per_token = float(sums["nll"]) / max(int(sums["tokens"]), 1)
         return {"val_ppl": math.exp(min(per_token, 700.0))}
+
+    def evaluate(self, trained: Any, data: Any) -> Any:
+        from ..probe.token_loss import token_losses
+
+        return token_losses(trained, data)
 
 
 TASK = LanguageModel

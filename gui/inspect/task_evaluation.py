@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QHB
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from .. import theme
+from .generate_view import LanguageModelView
 from .sample_views import qimage, to_rgb
 
 #: Samples shown in a picture grid, at most.
@@ -299,7 +300,7 @@ class ReconstructionView(QWidget):
 
 #: The widget of each Evaluate view, by the name a task declares in its `views`.
 VIEWS = {"scatter": RegressionView, "labels": LabelView, "masks": MaskView,
-         "reconstructions": ReconstructionView}
+         "reconstructions": ReconstructionView, "generate": LanguageModelView}
 
 
 class TaskEvaluation(QStackedWidget):

@@ -1,0 +1,194 @@
+"""A language model's Evaluate view: Generate text from a prompt (tokens stream in as they
+come), and a validation passage coloured by how surprised the model was at each token."""
+
+from __future__ import annotations
+
+import html
+import threading
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QPlainTextEdit, QPushButton, QSpinBox, QTextBrowser,
+                               QVBoxLayout, QWidget)
+
+from .. import theme
+
+#: A loss (nats) at or above this is drawn fully red: a token the model did not see coming.
+SURPRISED = 4.0
+
+
+class _Stream(QObject):
+    """Tokens from the generating thread to the GUI thread (queued signals)."""
+
+    token = Signal(int, str)  # serial, text
+    done = Signal(int, object)  # serial, error message or None
+
+
+def loss_colour(loss: float) -> str:
+    """Green for an expected token, through yellow, to red for a surprising one."""
+    t = max(0.0, min(1.0, loss / SURPRISED))
+    red, green = (int(255 * min(1.0, 2 * t)), int(255 * min(1.0, 2 * (1 - t))))
+    return f"rgba({red}, {green}, 60, 0.55)"
+
+
+def passage_html(tokens: list[str], losses: list[float]) -> str:
+    spans = []
+    for token, loss in zip(tokens, losses):
+        text = html.escape(token).replace("\n", "↵<br>")
+        spans.append(f'<span style="background:{loss_colour(loss)}" title="loss {loss:.2f} '
+                     f'nats">{text}</span>')
+    return ('<div style="font-family: monospace; white-space: pre-wrap">' + "".join(spans)
+            + "</div>")
+
+
+class LanguageModelView(QWidget):
+    """Generate controls over the generated text, and the per-token loss passage."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.trained: Any = None
+        self.serial = 0
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.stream = _Stream(self)
+        self.stream.token.connect(self._token)
+        self.stream.done.connect(self._done)
+        layout = QVBoxLayout(self)
+        title = QLabel("Generate")
+        title.setObjectName("heading")
+        layout.addWidget(title)
+        form = QFormLayout()
+        self.prompt = QLineEdit("ROMEO:")
+        self.prompt.setAccessibleName("Prompt")
+        form.addRow("Prompt", self.prompt)
+        row = QHBoxLayout()
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 5.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setValue(0.8)
+        self.temperature.setToolTip("Below 1 is safer, above 1 wilder; 0 always takes the "
+                                    "likeliest token.")
+        self.top_k = QSpinBox()
+        self.top_k.setRange(0, 100_000)
+        self.top_k.setSpecialValueText("all")
+        self.top_k.setToolTip("Sample only among the k likeliest tokens (all: no limit).")
+        self.length = QSpinBox()
+        self.length.setRange(1, 5000)
+        self.length.setValue(200)
+        for label, widget in (("temperature", self.temperature), ("top-k", self.top_k),
+                              ("tokens", self.length)):
+            row.addWidget(QLabel(label))
+            row.addWidget(widget)
+        self.button = QPushButton("Generate")
+        self.button.setToolTip("Continue the prompt (Ctrl+Return); click again to stop.")
+        self.button.clicked.connect(self.toggle)
+        row.addWidget(self.button)
+        row.addStretch(1)
+        form.addRow("", row)
+        layout.addLayout(form)
+        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.toggle)
+        self.prompt.returnPressed.connect(self.toggle)
+        self.output = QPlainTextEdit()
+        self.output.setReadOnly(True)
+        self.output.setAccessibleName("Generated text")
+        self.output.setPlaceholderText("The continuation appears here, token by token.")
+        layout.addWidget(self.output, 2)
+        self.status = QLabel("")
+        self.status.setObjectName("muted")
+        layout.addWidget(self.status)
+        heading = QLabel("Where the model is surprised (validation text)")
+        heading.setObjectName("heading")
+        layout.addWidget(heading)
+        self.summary = QLabel("")
+        self.summary.setObjectName("muted")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        self.passage = QTextBrowser()
+        self.passage.setAccessibleName("Per-token loss")
+        layout.addWidget(self.passage, 3)
+
+    # ---- entry points ----------------------------------------------------------------
+
+    def show_eval(self, ev: Any) -> None:
+        """`ev`: a `probe.token_loss.TokenLossEval` (its run is what Generate uses)."""
+        self.halt()
+        self.trained = ev.trained
+        self.passage.setHtml(passage_html(ev.tokens, ev.losses))
+        self.summary.setText(
+            f"{len(ev.tokens):,} tokens, mean loss {ev.mean:.3f} nats per token (perplexity "
+            f"{ev.perplexity:.2f}). Green: the model saw the token coming; red: it did not. "
+            "Hover a token for its loss.")
+        self.status.setText("")
+
+    def toggle(self) -> None:
+        if self.thread is not None and self.thread.is_alive():
+            self.halt()
+        else:
+            self.generate()
+
+    def generate(self) -> None:
+        if self.trained is None:
+            self.status.setText("Train the model first: Generate continues text with a run.")
+            return
+        from torchloom.engine.text.generate import generate_text
+
+        self.serial += 1
+        serial, stop, stream, trained = self.serial, threading.Event(), self.stream, self.trained
+        self.stop = stop
+        prompt = self.prompt.text()
+        settings = (self.length.value(), self.temperature.value(), self.top_k.value() or None)
+        self.output.setPlainText(prompt)
+        self.status.setText("Generating…")
+        self.button.setText("Stop")
+
+        def work() -> None:
+            error = None
+            try:
+                generate_text(trained, prompt, *settings, seed=serial,
+                              on_token=lambda _t, piece: (stream.token.emit(serial, piece),
+                                                          not stop.is_set())[1])
+            except Exception as exc:  # noqa: BLE001 - shown under the text
+                describe = getattr(exc, "describe", None)
+                error = describe() if callable(describe) else f"{type(exc).__name__}: {exc}"
+            try:
+                stream.done.emit(serial, error)
+            except RuntimeError:  # the window closed meanwhile
+                pass
+
+        self.thread = threading.Thread(target=work, name="torchloom-generate", daemon=True)
+        self.thread.start()
+
+    def halt(self, timeout: float = 5.0) -> None:
+        """Stop a generation in progress (within one token) and wait for it."""
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
+        self.thread = None
+        self.button.setText("Generate")
+
+    # ---- from the generating thread ------------------------------------------------
+
+    def _token(self, serial: int, piece: str) -> None:
+        if serial != self.serial:
+            return
+        cursor = self.output.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        cursor.insertText(piece)
+        self.output.setTextCursor(cursor)
+
+    def _done(self, serial: int, error: Any) -> None:
+        if serial != self.serial:
+            return
+        self.button.setText("Generate")
+        if error:
+            self.status.setStyleSheet(f"color: {theme.current().error}")
+            self.status.setText(str(error))
+        else:
+            self.status.setStyleSheet("")
+            self.status.setText(f"Done (seed {serial}; Generate again for another sample).")
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802
+        self.halt()
+        super().closeEvent(event)

@@ -1,0 +1,76 @@
+"""The language model's Evaluate view alone: Generate streams a continuation of the prompt,
+Stop stops it, a bad prompt says why, and the validation passage is coloured per token."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from torchloom.engine.cli import main
+from torchloom.engine.probe.loaded import load_trained
+from torchloom.engine.project import load_project
+from torchloom.engine.tasks import task_for
+from torchloom.gui.inspect.generate_view import LanguageModelView, loss_colour
+
+from ...engine.tasks.test_language_model import WORDS, _project
+
+
+@pytest.fixture(scope="module")
+def evaluation(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("lm-view")
+    path = _project(tmp)
+    assert main(["train", str(path), "--out", str(tmp / "run"), "--quiet"]) == 0
+    project = load_project(path)
+    trained = load_trained(tmp / "run", project)
+    task = task_for(project)
+    split = trained.split()
+    return task.evaluate(trained, split.val)
+
+
+@pytest.fixture
+def view(qtbot, evaluation):
+    widget = LanguageModelView()
+    qtbot.addWidget(widget)
+    widget.resize(700, 600)
+    widget.show_eval(evaluation)
+    yield widget
+    widget.halt()
+
+
+def test_generate_streams_a_continuation_of_the_prompt(view, qtbot):
+    view.prompt.setText("a dog ")
+    view.temperature.setValue(0.3)
+    view.length.setValue(30)
+    qtbot.mouseClick(view.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.status.text().startswith("Done"), timeout=20_000)
+    text = view.output.toPlainText()
+    assert text.startswith("a dog ") and len(text) == len("a dog ") + 30
+    words = text.split()[:-1]
+    assert all(w.strip(".") in WORDS for w in words), words
+    assert view.button.text() == "Generate"
+
+
+def test_stop_ends_a_long_generation(view, qtbot):
+    view.prompt.setText("the ")
+    view.length.setValue(5000)
+    qtbot.mouseClick(view.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(view.output.toPlainText()) > len(view.prompt.text()) + 3,
+                    timeout=20_000)
+    qtbot.mouseClick(view.button, Qt.MouseButton.LeftButton)  # it reads "Stop" now
+    qtbot.waitUntil(lambda: view.status.text().startswith("Done"), timeout=20_000)
+    assert len(view.output.toPlainText()) < len(view.prompt.text()) + 5000
+
+
+def test_a_prompt_the_tokenizer_cannot_read_says_which_characters(view, qtbot):
+    view.prompt.setText("a dog Ж")
+    qtbot.keyClick(view.prompt, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "Ж" in view.status.text(), timeout=20_000)
+    assert "prompt" in view.status.text()
+
+
+def test_the_passage_is_coloured_by_the_loss_of_each_token(view, evaluation):
+    html = view.passage.toHtml()
+    assert len(evaluation.tokens) == len(evaluation.losses) > 0
+    assert "perplexity" in view.summary.text()
+    assert loss_colour(0.0) != loss_colour(10.0)
+    assert html.count("<span") >= len(evaluation.tokens) // 2
