@@ -22,6 +22,7 @@ from .blocks import Block, Port, TensorSpec, get_block, is_single
 from .blocks.base import SINGLE_OUTPUT, BlockCheckError
 from .errors import CodeError, Fix, GraphError, OutputShapeWarning, PortError, ShapeError
 from .graph import Edge, Graph, Node
+from .ports import source_spec
 
 #: Blocks that measure on the CPU (see `Block.measure_on`) fall back to meta above this
 #: many bytes of weights and activations, so a huge hidden size cannot exhaust memory.
@@ -269,28 +270,6 @@ def _port_inputs(graph: Graph, node: Node, block: Block) -> list[tuple[Port, Edg
     variadic port in edge order, unwired optional ports left out."""
     ports = graph.inputs_of(node.id)
     return [(port, edge) for port in block.inputs for edge in ports.get(port.name, [])]
-
-
-def source_spec(graph: Graph, info: NodeInfo, edge: Edge) -> TensorSpec | str:
-    """What `edge` carries from its source (whose measurement is `info`), or the sentence
-    saying why it carries nothing: it names an output its source does not have, or names
-    none from a block with several."""
-    src = graph.node(edge.src)
-    names = list(info.outputs)
-    wanted = edge.from_port
-    if wanted is None and not info.multi_output:
-        return info.outputs[SINGLE_OUTPUT]
-    if wanted is not None and wanted in info.outputs:
-        return info.outputs[wanted]
-    listed = ", ".join(names)
-    if wanted is None:
-        return (f"the wire from {src.id} does not say which of its outputs ({listed}) it "
-                f"carries: wire again from one of {src.id}'s output ports")
-    if not info.multi_output:
-        return (f"the wire from {src.id} names its output '{wanted[:40]}', but {src.type} has "
-                f"one output: wire again from {src.id}")
-    return (f"the wire from {src.id} names its output '{wanted[:40]}', which {src.id} does "
-            f"not have (its outputs: {listed}): wire again from one of them")
 
 
 def infer(graph: Graph, vector_output: bool = True) -> Analysis:
