@@ -24,7 +24,10 @@ def render() -> str:
              "not edit by hand.", "",
              "Shapes are written with the batch as `N`. Sizes that follow from the input "
              "(`in_channels`, `in_features`, `input_size`, `embed_dim`, `num_features`, "
-             "`normalized_shape`) are measured, never set.", ""]
+             "`normalized_shape`) are measured, never set.", "",
+             "Every block has one output, `out`, unless its entry lists its outputs: a wire "
+             "from a block with several names the one it carries (`from_port` in the project "
+             "file, see project-format.md).", ""]
     for category, blocks in by_category().items():
         lines += [f"## {category}", ""]
         for block in blocks:
@@ -37,6 +40,8 @@ def render() -> str:
                                          "optional" if port.optional else "") if n]
                     ports.append(f"`{port.name}`" + (f" ({'; '.join(notes)})" if notes else ""))
                 lines += ["Inputs: " + ", ".join(ports) + ".", ""]
+            if block.outputs_doc:  # several outputs; one `out` is not worth a line
+                lines += [f"Outputs: {block.outputs_doc}.", ""]
             if block.params:
                 lines += ["| parameter | default | accepts | meaning |",
                           "| --- | --- | --- | --- |"]

@@ -2,6 +2,8 @@
 
 One placeholder per Input block, one ``call_module`` per block (named after the node id so
 `state_dict` keys survive edits), one output; the fx graph is linted before it is wrapped.
+A block with several outputs (Split) returns a tuple; a wire from its port i reads
+``getitem(x, i)``, which fx writes as ``x[i]``.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import builtins
 import keyword
 import math
+import operator
 import os
 import re
 import unicodedata
@@ -18,7 +21,7 @@ import torch
 from torch import fx, nn
 
 from .errors import CompileError, GraphError
-from .graph import Graph
+from .graph import Edge, Graph
 from .shapes import Analysis, infer
 
 
@@ -110,6 +113,7 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, *, seed: int |
     root = nn.Module()
     fx_graph = fx.Graph()
     values: dict[str, fx.Node] = {}
+    pieces: dict[tuple[str, str], fx.Node] = {}  # one getitem per output port read
     used = nx_ancestors_and_self(graph, analysis.output)
     for node_id in input_order(graph, analysis):
         values[node_id] = fx_graph.placeholder(names[node_id])
@@ -122,7 +126,8 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, *, seed: int |
         block = node.block
         assert block is not None
         ports = graph.inputs_of(node_id)
-        args = tuple(values[e.src] for port in block.inputs for e in ports.get(port.name, []))
+        args = tuple(_carried(fx_graph, values, pieces, analysis, e)
+                     for port in block.inputs for e in ports.get(port.name, []))
         values[node_id] = fx_graph.call_module(name, args)
     fx_graph.output(values[analysis.output])
     fx_graph.lint()
@@ -140,6 +145,21 @@ def input_order(graph: Graph, analysis: Analysis) -> list[str]:
         return []
     used = nx_ancestors_and_self(graph, analysis.output)
     return [node_id for node_id in graph.input_ids() if node_id in used]
+
+
+def _carried(fx_graph: fx.Graph, values: dict[str, fx.Node],
+             pieces: dict[tuple[str, str], fx.Node], analysis: Analysis, edge: Edge) -> fx.Node:
+    """The fx value an edge carries: its source's output, or the one tensor of the tuple
+    that its `from_port` names (the shape pass has checked the port exists)."""
+    info = analysis.nodes[edge.src]
+    if not info.multi_output:
+        return values[edge.src]
+    port = str(edge.from_port)
+    key = (edge.src, port)
+    if key not in pieces:
+        index = list(info.outputs).index(port)
+        pieces[key] = fx_graph.call_function(operator.getitem, (values[edge.src], index))
+    return pieces[key]
 
 
 def beyond_memory(graph: Graph, analysis: Analysis) -> GraphError | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from .errors import Fix, GraphError
+from .blocks import is_single
 from .graph import Edge, Graph, Node, block_for
 from .layout import Measure, auto_layout
 from .project import edge_to_dict, node_to_dict
@@ -132,16 +133,36 @@ def plan_add_after(graph: Graph, type_name: str, after: str,
     if block is None or not block.inputs:
         return ops
     port = None if len(block.inputs) == 1 else block.inputs[0].name
-    return ops + [Op("connect", edge=Edge(after, node.id, port))]
+    edge = Edge(after, node.id, port, from_port=free_output(graph, after))
+    return ops + [Op("connect", edge=edge)]
 
 
-def plan_connect(graph: Graph, src: str, dst: str, port: str | None = None) -> list[Op]:
-    """Wire src into dst (the first free input when `port` is None); raises the engine's
-    typed error when the wire is refused (a loop, a taken input)."""
+def free_output(graph: Graph, node_id: str) -> str | None:
+    """The output a new wire from `node_id` takes when no port was picked: None for a
+    block's one output; for a block with several, the first not wired yet (else the first).
+    Its ports are read from its parameters, so a Split by size not yet wired offers out0."""
+    node = graph.node(node_id)
+    block = node.block
+    if block is None:
+        return None
+    ports = block.output_ports(node.resolved_params())
+    if is_single(ports):
+        return None
+    wired = {e.from_port for e in graph.out_edges(node_id)}
+    return next((p.name for p in ports if p.name not in wired), ports[0].name)
+
+
+def plan_connect(graph: Graph, src: str, dst: str, port: str | None = None,
+                 from_port: str | None = None) -> list[Op]:
+    """Wire src's output `from_port` into dst (the first free input when `port` is None);
+    raises the engine's typed error when the wire is refused (a loop, a taken input)."""
     resolved = graph.check_connect(src, dst, port)
     block = graph.node(dst).block
     single = block is not None and len(block.inputs) == 1
-    return [Op("connect", edge=Edge(src, dst, None if single else resolved))]
+    if from_port is None:
+        from_port = free_output(graph, src)
+    return [Op("connect", edge=Edge(src, dst, None if single else resolved,
+                                    from_port=from_port))]
 
 
 def plan_delete(graph: Graph, node_ids: Iterable[str], edges: Iterable[Edge] = ()) -> list[Op]:
@@ -195,7 +216,8 @@ def plan_fix(graph: Graph, fix: Fix) -> list[Op]:
         new_id = graph.new_id(fix.block or "")
         ops = [Op("disconnect", edge=edge)]
         ops += plan_add(graph, fix.block or "", _between(src, target), node_id=new_id)
-        ops.append(Op("connect", edge=Edge(edge.src, new_id), index=index))
+        ops.append(Op("connect", edge=Edge(edge.src, new_id, from_port=edge.from_port),
+                      index=index))
         ops.append(Op("connect", edge=Edge(new_id, fix.node, edge.port), index=index + 1))
         return ops
     if fix.action == "append":
@@ -212,11 +234,12 @@ def plan_fix(graph: Graph, fix: Fix) -> list[Op]:
         feeding = graph.in_edges(fix.node)
         ops = []
         if len(feeding) == 1:
-            src = feeding[0].src
+            src, src_port = feeding[0].src, feeding[0].from_port
             for edge in graph.out_edges(fix.node):
                 index = graph.edges.index(edge)
                 ops += [Op("disconnect", edge=edge),
-                        Op("connect", edge=Edge(src, edge.dst, edge.port), index=index)]
+                        Op("connect", edge=Edge(src, edge.dst, edge.port, from_port=src_port),
+                           index=index)]
         return ops + [Op("remove_node", node_id=fix.node)]
     raise GraphError(f"unknown fix '{fix.action}'", node=fix.node)
 
@@ -267,8 +290,11 @@ def plan_paste(graph: Graph, fragment: Any, offset: tuple[float, float] = (40.0,
             ops.append(Op("add_node", node=Node(new, str(raw["type"]),
                                                 dict(raw.get("params", {})), pos)))
         for raw in fragment["edges"]:
+            if not isinstance(raw.get("from_port"), (str, type(None))):
+                raise TypeError("from_port is not a port name")
             ops.append(Op("connect", edge=Edge(mapping[raw["from"]], mapping[raw["to"]],
-                                               raw.get("to_port"))))
+                                               raw.get("to_port"),
+                                               from_port=raw.get("from_port"))))
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise GraphError(f"the clipboard content is damaged ({exc})") from None
     return ops, mapping

@@ -10,6 +10,7 @@ the person is still building it. networkx keeps order, cycles and reachability.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import heapq
 import re
 from dataclasses import dataclass, field
@@ -66,15 +67,19 @@ class Node:
 
 @dataclass(frozen=True)
 class Edge:
-    """A wire from `src`'s output into `dst`'s input `port`.
+    """A wire from `src`'s output `from_port` into `dst`'s input `port`.
 
     `port` is None when the file left `to_port` out; `Graph.port_of` resolves it.
+    `from_port` is None for the one output of most blocks (``"out"``); a block with several
+    outputs (Split, Chunk) has one port per output, and every wire from it names one. It
+    comes last so that the positional ``Edge(src, dst, port, extra)`` keeps its meaning.
     """
 
     src: str
     dst: str
     port: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    from_port: str | None = None
 
 
 class GraphEvents(EmitterGroup):
@@ -377,19 +382,22 @@ class Graph:
         renamed = Node(new, node.type, dict(node.params), node.pos, dict(node.extra))
 
         def follow(edge: Edge) -> Edge:
-            return Edge(new if edge.src == old else edge.src, new if edge.dst == old else edge.dst,
-                        edge.port, dict(edge.extra))
+            return dataclasses.replace(edge, src=new if edge.src == old else edge.src,
+                                       dst=new if edge.dst == old else edge.dst,
+                                       extra=dict(edge.extra))
 
         self.restore_node(renamed, [(i, follow(e)) for i, e in edges], index)
         return renamed
 
     def connect(self, src: str, dst: str, port: str | None = None,
-                index: int | None = None) -> Edge:
-        """Wire `src` into `dst`. `port` may be omitted to take the first free input."""
+                index: int | None = None, from_port: str | None = None) -> Edge:
+        """Wire `src` (its output `from_port`, None for the one output) into `dst`. `port`
+        may be omitted to take the first free input. Whether `src` has that output depends
+        on its input's shape (a Split's pieces), so `shapes.infer` reports a wrong one."""
         resolved = self.check_connect(src, dst, port)
         block = self._nodes[dst].block
         single = block is not None and len(block.inputs) == 1
-        edge = Edge(src, dst, None if single else resolved)
+        edge = Edge(src, dst, None if single else resolved, from_port=from_port)
         return self.insert_edge(edge, index)
 
     def insert_edge(self, edge: Edge, index: int | None = None) -> Edge:

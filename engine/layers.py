@@ -327,6 +327,39 @@ class Slice(SampleDims):
         return f"dim={self.dim}, start={self.start}, stop={self.stop}, step={self.step}"
 
 
+class Split(SampleDims):
+    """`torch.split` along `dim` (without the batch): a tuple, one tensor per output port.
+
+    `split_size_or_sections` is one size or a list of section sizes, as torch takes it.
+    """
+
+    def __init__(self, split_size_or_sections: int | tuple[int, ...], dim: int = 0) -> None:
+        super().__init__()
+        pieces = split_size_or_sections
+        self.split_size_or_sections = pieces if isinstance(pieces, int) else list(pieces)
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(torch.split(x, self.split_size_or_sections, dim=self.axis(self.dim)))
+
+    def extra_repr(self) -> str:
+        return f"split_size_or_sections={self.split_size_or_sections}, dim={self.dim}"
+
+
+class Chunk(SampleDims):
+    """`torch.chunk` along `dim` (without the batch): a tuple of `chunks` tensors."""
+
+    def __init__(self, chunks: int = 2, dim: int = 0) -> None:
+        super().__init__()
+        self.chunks, self.dim = chunks, dim
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(torch.chunk(x, self.chunks, dim=self.axis(self.dim)))
+
+    def extra_repr(self) -> str:
+        return f"chunks={self.chunks}, dim={self.dim}"
+
+
 class Scale(nn.Module):
     """Multiply by a constant `factor` (e.g. 1/sqrt(d) before a softmax)."""
 

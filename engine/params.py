@@ -18,8 +18,12 @@ class ParamValueError(ValueError):
     """A value does not fit its declaration; the message completes "<name> must be ..."."""
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
+    """An int that is not a bool (JSON's true is not a size)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+_is_int = is_int
 
 
 def is_number(value: Any) -> bool:
@@ -344,69 +348,10 @@ def params_to_json(declared: dict[str, Param], resolved: dict[str, Any]) -> dict
     return {name: declared[name].to_json(resolved[name]) for name in declared}
 
 
-@dataclass(frozen=True)
-class ReshapeShape(Param):
-    """A shape to reshape into, without the batch dimension, where one size may be -1.
+# Parameters that name sizes and dimensions of a sample live in `params_sizes`, so this module
+# stays small; they are re-exported here, where blocks import every parameter type from.
+from .params_sizes import MAX_PIECES, Dims, Pieces, ReshapeShape  # noqa: E402
 
-    `Shape` takes only sizes >= 1; a reshape target needs torch's "-1: whatever is left"
-    so a person need not work out that size by hand.
-    """
-
-    max_dims: int = 6
-    max_size: int = 1 << 24
-    kind: str = field(default="reshape_shape", init=False)
-
-    def check(self, value: Any) -> tuple[int, ...]:
-        if _is_int(value):  # what the inspector makes of a typed "-1"
-            value = [value]
-        if (isinstance(value, (list, tuple)) and 1 <= len(value) <= self.max_dims
-                and all(_is_int(v) and (v == -1 or 1 <= v <= self.max_size) for v in value)
-                and sum(v == -1 for v in value) <= 1):
-            return tuple(int(v) for v in value)
-        raise self.fail(value)
-
-    def expects(self) -> str:
-        return (f"a list of 1 to {self.max_dims} integers between 1 and {self.max_size}, one "
-                "of which may be -1 for the size that is left, without the batch dimension "
-                "(one integer alone is a list of one)")
-
-    def _schema_extra(self) -> dict[str, Any]:
-        return {"max_dims": self.max_dims}
-
-
-@dataclass(frozen=True)
-class Dims(Param):
-    """Dimensions of a tensor, counted without the batch (0 is the first after it).
-
-    One integer (where `single`) or a list of distinct ones; negative ones count from the
-    end unless `negative` is False. Whether they exist is the block's check: only it knows
-    the input's rank.
-    """
-
-    single: bool = True
-    negative: bool = True
-    max_dims: int = 8
-    kind: str = field(default="dims", init=False)
-
-    def check(self, value: Any) -> int | tuple[int, ...]:
-        low = -self.max_dims if self.negative else 0
-
-        def fits(v: Any) -> bool:
-            return _is_int(v) and low <= v < self.max_dims
-
-        if self.single and fits(value):
-            return int(value)
-        if (isinstance(value, (list, tuple)) and 1 <= len(value) <= self.max_dims
-                and all(fits(v) for v in value) and len(set(value)) == len(value)):
-            return tuple(int(v) for v in value)
-        raise self.fail(value)
-
-    def expects(self) -> str:
-        low = -self.max_dims if self.negative else 0
-        each = f"integers from {low} to {self.max_dims - 1}"
-        text = (f"an integer from {low} to {self.max_dims - 1} or a list of distinct such "
-                "integers") if self.single else f"a list of distinct {each}"
-        return text + ", counted without the batch (0 is the first dimension after it)"
-
-    def _schema_extra(self) -> dict[str, Any]:
-        return {"single": self.single, "negative": self.negative, "max_dims": self.max_dims}
+__all__ = ["MAX_PIECES", "Bool", "Choice", "Dims", "Float", "Int", "Ints", "JsonObject",
+           "Param", "ParamValueError", "Pieces", "ReshapeShape", "Shape", "Text", "is_int",
+           "is_number", "params_to_json", "unknown_param_message", "validate_params"]

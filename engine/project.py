@@ -442,8 +442,11 @@ def graph_from_dict(data: Any, r: _Reader | None = None,
         port = raw.get("to_port")
         if port is not None:
             port = r.string(port, f"{at}.to_port", limit=200)
-        extra = {k: v for k, v in raw.items() if k not in ("from", "to", "to_port")}
-        graph.insert_edge(Edge(src, dst, port, extra))
+        from_port = raw.get("from_port")  # which output of a block with several (Split)
+        if from_port is not None:
+            from_port = r.string(from_port, f"{at}.from_port", limit=200)
+        extra = {k: v for k, v in raw.items() if k not in EDGE_KEYS}
+        graph.insert_edge(Edge(src, dst, port, extra, from_port))
     graph.renamed = _renames(data.get("renamed", []), r, f"{where}.renamed")
     return graph, {k: v for k, v in data.items() if k not in ("nodes", "edges", "renamed")}
 
@@ -477,8 +480,17 @@ def node_to_dict(node: Node) -> dict[str, Any]:
     return out
 
 
+#: The keys of an edge in a file; any other key is kept as it is (`Edge.extra`).
+EDGE_KEYS = ("from", "from_port", "to", "to_port")
+
+
 def edge_to_dict(edge: Edge) -> dict[str, Any]:
-    out: dict[str, Any] = {"from": edge.src, "to": edge.dst}
+    """An edge as a file writes it. ``from_port`` and ``to_port`` only when they are set,
+    so a graph without multi-output blocks is written as before, byte for byte."""
+    out: dict[str, Any] = {"from": edge.src}
+    if edge.from_port is not None:
+        out["from_port"] = edge.from_port
+    out["to"] = edge.dst
     if edge.port is not None:
         out["to_port"] = edge.port
     out.update(edge.extra)

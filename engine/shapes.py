@@ -18,11 +18,12 @@ from typing import Any
 
 import torch
 
-from .blocks import Block, Port, TensorSpec, get_block
-from .blocks.base import BlockCheckError
-from .errors import CodeError, Fix, GraphError, OutputShapeWarning, ShapeError
-from .graph import Graph, Node
+from .blocks import Block, Port, TensorSpec, get_block, is_single
+from .blocks.base import SINGLE_OUTPUT, BlockCheckError
+from .errors import CodeError, Fix, GraphError, OutputShapeWarning, PortError, ShapeError
+from .graph import Edge, Graph, Node
 from .params import VOCAB
+from .ports import source_spec
 
 #: Blocks that measure on the CPU (see `Block.measure_on`) fall back to meta above this
 #: many bytes of weights and activations, so a huge hidden size cannot exhaust memory.
@@ -35,19 +36,31 @@ BATCH = 2
 
 @dataclass
 class NodeInfo:
-    """What the canvas shows on a node: its output, its size and its problems."""
+    """What the canvas shows on a node: its output, its size and its problems.
+
+    `outputs` holds the spec of each output port, in port order (``{"out": spec}`` for the
+    one output of most blocks); `spec` is the first of them, the node's output.
+    """
 
     spec: TensorSpec | None = None
     num_params: int = 0
     trainable_params: int = 0
     errors: list[GraphError] = field(default_factory=list)
     input_specs: tuple[TensorSpec, ...] = ()
+    outputs: dict[str, TensorSpec] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, ...] | None:
         return self.spec.shape if self.spec else None
 
+    @property
+    def multi_output(self) -> bool:
+        """Whether the module returns a tuple, one tensor per output port."""
+        return bool(self.outputs) and list(self.outputs) != [SINGLE_OUTPUT]
+
     def show(self) -> str:
+        if self.multi_output:
+            return " · ".join(f"{name} {spec.show()}" for name, spec in self.outputs.items())
         return self.spec.show() if self.spec else "?"
 
 
@@ -88,12 +101,15 @@ class Analysis:
 
 @dataclass(frozen=True)
 class _Measured:
+    #: the output's spec; the first one's when the module returns a tuple (`specs`)
     spec: TensorSpec | None
     params: int = 0
     trainable: int = 0
     error: str | None = None
     #: (file, line) in a Code block's own file where its forward raised.
     where: tuple[str, int] | None = None
+    #: one spec per tensor when the module returns a tuple (Split, Chunk); else None
+    specs: tuple[TensorSpec, ...] | None = None
 
 
 class _FrozenDict(tuple):
@@ -141,15 +157,20 @@ def _measure(type_name: str, params_key: tuple, specs: tuple[TensorSpec, ...]) -
                 return _Measured(None, error=f"{Path(where[0]).name}:{where[1]}: forward raised "
                                  f"{type(again).__name__}: {_first_line(again)}", where=where)
             return _Measured(None, error=f"does not fit its input {shown}: {_first_line(exc)}")
-    if not isinstance(out, torch.Tensor):
-        return _Measured(None, error=f"returned {type(out).__name__}, not a tensor")
-    if out.dim() == 0 or out.shape[0] != BATCH:
-        return _Measured(None, error=f"changes the batch dimension (got {list(out.shape)}): "
-                                     "blocks must keep dimension 0 as the batch")
-    dtype = str(out.dtype).removeprefix("torch.")
+    several = isinstance(out, tuple) and len(out) > 0
+    outs = out if several else (out,)
+    for one in outs:
+        if not isinstance(one, torch.Tensor):
+            what = f"a tuple holding {type(one).__name__}" if several else type(out).__name__
+            return _Measured(None, error=f"returned {what}, not a tensor")
+        if one.dim() == 0 or one.shape[0] != BATCH:
+            return _Measured(None, error=f"changes the batch dimension (got {list(one.shape)}): "
+                                         "blocks must keep dimension 0 as the batch")
+    specs = tuple(TensorSpec(tuple(o.shape[1:]), str(o.dtype).removeprefix("torch."))
+                  for o in outs)
     n_params = sum(p.numel() for p in module.parameters())
     trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    return _Measured(TensorSpec(tuple(out.shape[1:]), dtype), n_params, trainable)
+    return _Measured(specs[0], n_params, trainable, specs=specs if several else None)
 
 
 def _code_line(params: dict[str, Any], exc: BaseException) -> tuple[str, int] | None:
@@ -245,11 +266,11 @@ def _port_mismatch(graph: Graph, node: Node, block: Block, port: Port, spec: Ten
     return err(f"{expected}: the input has too many dimensions for this block")
 
 
-def _port_inputs(graph: Graph, node: Node, block: Block) -> list[tuple[Port, str]]:
-    """(port, source node) per argument, in call order: ports in declaration order, edges
-    of a variadic port in edge order, unwired optional ports left out."""
+def _port_inputs(graph: Graph, node: Node, block: Block) -> list[tuple[Port, Edge]]:
+    """(port, edge) per argument, in call order: ports in declaration order, edges of a
+    variadic port in edge order, unwired optional ports left out."""
     ports = graph.inputs_of(node.id)
-    return [(port, edge.src) for port in block.inputs for edge in ports.get(port.name, [])]
+    return [(port, edge) for port in block.inputs for edge in ports.get(port.name, [])]
 
 
 def infer(graph: Graph, vector_output: bool = True) -> Analysis:
@@ -281,12 +302,18 @@ def infer(graph: Graph, vector_output: bool = True) -> Analysis:
                                            param="shape"))
                 continue
             info.spec = block.output_spec(params)  # type: ignore[attr-defined]
+            info.outputs = {SINGLE_OUTPUT: info.spec}
             continue
         args = _port_inputs(graph, node, block)
-        specs = [nodes[src].spec for _port, src in args]
-        if any(spec is None for spec in specs):
+        if any(nodes[edge.src].spec is None for _port, edge in args):
             continue  # an upstream node failed; it carries the error
-        info.input_specs = tuple(specs)  # type: ignore[arg-type]
+        carried = [source_spec(graph, nodes[edge.src], edge) for _port, edge in args]
+        wrong = [(port, text) for (port, _e), text in zip(args, carried) if isinstance(text, str)]
+        if wrong:  # a stale wire (Chunk's chunks lowered): the node it feeds shows it
+            problems += [PortError(text, node=node.id, block_type=node.type, port=port.name)
+                         for port, text in wrong]
+            continue
+        info.input_specs = tuple(carried)  # type: ignore[arg-type]
         error = _unknown_vocab(node, params) or _check_node(graph, node, block, params, args,
                                                             info.input_specs)
         if error is None and getattr(block, "is_unit", False):
@@ -299,8 +326,7 @@ def infer(graph: Graph, vector_output: bool = True) -> Analysis:
             elif measured.error is not None:
                 error = ShapeError(measured.error, node=node.id, block_type=node.type)
             else:
-                info.spec = measured.spec
-                info.num_params, info.trainable_params = measured.params, measured.trainable
+                error = _set_outputs(node, block, params, info, measured)
         if error is not None:
             problems.append(error)
     for problem in problems:
@@ -309,12 +335,42 @@ def infer(graph: Graph, vector_output: bool = True) -> Analysis:
                 nodes[node_id].errors.append(problem)
     outputs = graph.output_ids()
     output = outputs[0] if len(outputs) == 1 else None
-    if vector_output and output is not None and nodes[output].spec is not None:
+    if output is not None and nodes[output].multi_output:
+        node = graph.node(output)
+        tuple_out = ShapeError(
+            f"gives {len(nodes[output].outputs)} outputs ({', '.join(nodes[output].outputs)}) "
+            "but a model ends in one tensor: wire its pieces onward (into a Concat, say)",
+            node=output, block_type=node.type)
+        problems.append(tuple_out)
+        nodes[output].errors.append(tuple_out)
+    elif vector_output and output is not None and nodes[output].spec is not None:
         warning = _output_warning(graph.node(output), nodes[output].spec)
         if warning is not None:
             problems.append(warning)
             nodes[output].errors.append(warning)
     return Analysis(nodes, _in_graph_order(graph, problems), order, graph.input_ids(), output)
+
+
+def _set_outputs(node: Node, block: Block, params: dict[str, Any], info: NodeInfo,
+                 measured: _Measured) -> GraphError | None:
+    """The measured tensor(s) onto the node's output ports; an error when the module gave
+    a different number of tensors than the block declares ports (a bug in the block, or a
+    Code block returning a tuple)."""
+    ports = block.output_ports(params, info.input_specs)
+    specs = measured.specs if measured.specs is not None else None
+    if is_single(ports) and specs is None:
+        info.outputs = {SINGLE_OUTPUT: measured.spec}  # type: ignore[dict-item]
+    elif not is_single(ports) and specs is not None and len(specs) == len(ports):
+        info.outputs = {port.name: spec for port, spec in zip(ports, specs)}
+    else:
+        given = len(specs) if specs is not None else 1
+        return ShapeError(f"gives {given} tensor{'s' if given != 1 else ''} but has "
+                          f"{len(ports)} output port{'s' if len(ports) != 1 else ''} "
+                          f"({', '.join(p.name for p in ports)}): they must match",
+                          node=node.id, block_type=node.type)
+    info.spec = measured.spec
+    info.num_params, info.trainable_params = measured.params, measured.trainable
+    return None
 
 
 def _measure_unit(node: Node, block: Block, params: dict[str, Any], info: NodeInfo
@@ -327,6 +383,7 @@ def _measure_unit(node: Node, block: Block, params: dict[str, Any], info: NodeIn
                             info.input_specs)
     if measured.error is None:
         info.spec = measured.spec
+        info.outputs = {SINGLE_OUTPUT: measured.spec}
         info.num_params, info.trainable_params = measured.num_params, measured.trainable
     return measured.error
 
@@ -361,9 +418,10 @@ def _unknown_vocab(node: Node, params: dict[str, Any]) -> GraphError | None:
 
 
 def _check_node(graph: Graph, node: Node, block: Block, params: dict[str, Any],
-                args: list[tuple[Port, str]], specs: tuple[TensorSpec, ...]) -> GraphError | None:
-    for (port, src), spec in zip(args, specs):
-        mismatch = _port_mismatch(graph, node, block, port, spec, src)
+                args: list[tuple[Port, Edge]], specs: tuple[TensorSpec, ...]
+                ) -> GraphError | None:
+    for (port, edge), spec in zip(args, specs):
+        mismatch = _port_mismatch(graph, node, block, port, spec, edge.src)
         if mismatch is not None:
             return mismatch
     try:

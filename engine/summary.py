@@ -86,10 +86,13 @@ def summarize(graph: Graph, name: str = "", analysis: Analysis | None = None) ->
     rows = []
     for node in graph.nodes:
         info = analysis.nodes[node.id]
-        rows.append({"id": node.id, "type": node.type,
-                     "output_shape": shape_json(info.shape), "dtype": info.spec.dtype
-                     if info.spec else None, "params": info.num_params,
-                     "flops": flops.get(node.id, 0)})
+        row = {"id": node.id, "type": node.type,
+               "output_shape": shape_json(info.shape), "dtype": info.spec.dtype
+               if info.spec else None, "params": info.num_params,
+               "flops": flops.get(node.id, 0)}
+        if info.multi_output:  # Split, Chunk: the shape of each output port as well
+            row["outputs"] = {port: shape_json(spec.shape) for port, spec in info.outputs.items()}
+        rows.append(row)
     return Summary(name, analysis, flops, rows)
 
 
@@ -109,7 +112,7 @@ def table_lines(summary: Summary) -> list[str]:
     """The summary table, one string per printed line (so a command escapes each line on
     its own and an id's line break cannot fake a row)."""
     header = ("node", "type", "output shape", "params", "FLOPs")
-    body = [(r["id"], r["type"], _shape_text(r["output_shape"]), f"{r['params']:,}",
+    body = [(r["id"], r["type"], _outputs_text(r), f"{r['params']:,}",
              human(r["flops"])) for r in summary.rows]
     widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
     right = {3, 4}
@@ -130,3 +133,9 @@ def table_lines(summary: Summary) -> list[str]:
 
 def _shape_text(shape: list[Any] | None) -> str:
     return "?" if shape is None else "[" + ", ".join(map(str, shape)) + "]"
+
+
+def _outputs_text(row: dict[str, Any]) -> str:
+    if "outputs" in row:
+        return " · ".join(f"{port} {_shape_text(shape)}" for port, shape in row["outputs"].items())
+    return _shape_text(row["output_shape"])

@@ -10,7 +10,8 @@ import difflib
 import importlib
 import pkgutil
 
-from .base import Block, BlockCheckError, Port, TensorSpec, register, registry
+from .base import (Block, BlockCheckError, OutputPort, Port, TensorSpec, is_single, register,
+                   registry)
 
 #: Palette order. A category not listed here sorts after these, alphabetically.
 CATEGORY_ORDER = (
@@ -87,11 +88,13 @@ __all__ = [
     "BlockCheckError",
     "CATEGORY_ORDER",
     "MOST_USED",
+    "OutputPort",
     "Port",
     "TensorSpec",
     "block_types",
     "by_category",
     "get_block",
+    "is_single",
     "register",
     "suggest_type",
 ]

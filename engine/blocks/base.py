@@ -62,6 +62,24 @@ class Port:
     doc: str = ""
 
 
+@dataclass(frozen=True)
+class OutputPort:
+    """An output port: the name an edge's ``from_port`` uses, and what it carries."""
+
+    name: str
+    doc: str = ""
+
+
+#: The one output of most blocks. An edge from it leaves ``from_port`` out (None).
+SINGLE_OUTPUT = "out"
+
+
+def is_single(ports: Sequence[OutputPort]) -> bool:
+    """Whether `ports` is the usual one output: the module returns one tensor. Any other
+    list means the module returns a tuple, one tensor per port in this order."""
+    return len(ports) == 1 and ports[0].name == SINGLE_OUTPUT
+
+
 class BlockCheckError(Exception):
     """Raised by `Block.check`; the shape pass attaches it to the node with its fix."""
 
@@ -158,6 +176,18 @@ class Block:
     def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
         """Raise `BlockCheckError` for a mistake torch would word badly. Default: none."""
 
+    def output_ports(self, params: dict[str, Any],
+                     inputs: Sequence[TensorSpec] | None = None) -> list[OutputPort]:
+        """The outputs a node of this block has with these (validated) parameters, and the
+        input specs when they are known. Default: one port, ``"out"``, and the module
+        returns a tensor. A block with several outputs returns one port per tensor of the
+        tuple its module returns, in order; shape inference checks the two agree."""
+        return [OutputPort(SINGLE_OUTPUT)]
+
+    #: How the docs describe a block's outputs when it has several (their names follow
+    #: from its parameters); "" for the one output ``out``.
+    outputs_doc: ClassVar[str] = ""
+
     def module_class(self) -> type["nn.Module"]:
         path, _, name = self.module.rpartition(".")
         return getattr(importlib.import_module(path), name)
@@ -204,6 +234,7 @@ class Block:
             "inputs": [{"name": p.name, "layout": p.layout, "dtype": p.dtype,
                         "variadic": p.variadic, "optional": p.optional} for p in self.inputs],
             "params": {name: decl.schema() for name, decl in self.params.items()},
+            "outputs": self.outputs_doc or SINGLE_OUTPUT,
         }
 
 

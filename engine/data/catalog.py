@@ -29,6 +29,9 @@ class BuiltinDataset:
     #: The shape of one sample's target beyond a class index: [K] tags or numbers, [H, W]
     #: masks.
     target_shape: tuple[int, ...] = ()
+    #: Text whose token ids come from a tokenizer fitted to it (so its vocabulary, and the
+    #: ids, depend on the fit): an imported model with its own vocabulary does not fit it.
+    tokenized: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "summary": self.summary, "input_shape": list(self.input_shape),
@@ -56,9 +59,10 @@ BUILTINS: dict[str, BuiltinDataset] = {d.name: d for d in (
                    "multilabel", (3,)),
     BuiltinDataset("shakespeare", "1.1 MB of Shakespeare's plays as windows of 128 "
                    "characters, each with the next character to predict (a language model)",
-                   (128,), "int64", 0, 0.0, False, "tokens", (128,)),
+                   (128,), "int64", 0, 0.0, False, "tokens", (128,), tokenized=True),
     BuiltinDataset("reviews", "generated short film reviews, positive or negative; negation "
-                   "and 'but' make word order matter", (32,), "int64", 2, 0.5, True),
+                   "and 'but' make word order matter", (32,), "int64", 2, 0.5, True,
+                   tokenized=True),
     BuiltinDataset("waves", "generated noisy sine waves and the amplitude and frequency that "
                    "made each", (64,), "float32", 0, 0.0, True, "regression", (2,)),
 )}

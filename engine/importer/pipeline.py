@@ -217,5 +217,5 @@ def pick_dataset(project: Project) -> dict[str, Any] | None:
     dtype = inputs[0].params.get("dtype", "float32")
     found = [d.name for d in BUILTINS.values()  # an import is a classifier until told
              if list(d.input_shape) == shape and d.dtype == dtype
-             and d.targets == "classification"]
+             and d.targets == "classification" and not d.tokenized]
     return {"name": found[0]} if len(found) == 1 else None

@@ -254,8 +254,8 @@ def _is_token_ids(node: fx.Node) -> bool:
 
 def _add(graph: Any, node_id: str, type_name: str, params: dict[str, Any],
          inputs: list[fx.Node], value_of: dict[fx.Node, str], group: Group | None) -> None:
-    attention = type_name in ("MultiheadAttention", "TransformerEncoderLayer")
-    # attention's token ids (the padding mask's source) are its one integer input
+    attention = type_name in ("MultiheadAttention", "TransformerEncoderLayer", "SequencePool")
+    # the token ids of attention and pooling (where padding is) are their one integer input
     ports = [("tokens" if attention and _is_token_ids(src) else
               "query" if type_name == "MultiheadAttention" else None) for src in inputs]
     if type_name == "MultiheadAttention" and ports.count("query") != 1:

@@ -206,8 +206,11 @@ def _encoder_layer(g: Group) -> dict[str, Any]:
 
 
 def _sequence_pool(g: Group) -> dict[str, Any]:
-    g.only("select", "slice", "mean", "amax")
     names = {op_name(n) for n in g.ops}
+    if "ne" in names:  # token ids wired in: engine.layers.SequencePool leaves padding out
+        mode = "max" if "masked_fill" in names else "mean" if "sum" in names else "last"
+        return {"mode": mode}
+    g.only("select", "slice", "mean", "amax")
     mode = "mean" if "mean" in names else "max" if "amax" in names else "last"
     return {"mode": mode}
 

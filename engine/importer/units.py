@@ -120,7 +120,7 @@ def _group_all(work: Project, scopes: dict[str, str], instances: list[tuple[str,
         if len(set(local.values())) != len(ids) or any(v == "in" for v in local.values()):
             continue
         edges = tuple((local[e.src] if e.src in local else f"<{plan.sources.index(e.src)}>",
-                       local[e.dst], e.port) for e in graph.edges if e.dst in local)
+                       local[e.dst], e.port, e.from_port) for e in graph.edges if e.dst in local)
         sig = (cls, tuple((local[i], graph.node(i).type) for i in ids), edges,
                local[plan.output])
         by_sig.setdefault(sig, []).append((path, ids))
@@ -192,7 +192,7 @@ def _rename_inner(unit: Any, path: str) -> None:
     for n in old.nodes:
         new.insert_node(Node(rename[n.id], n.type, n.params, n.pos, n.extra))
     for e in old.edges:
-        new.insert_edge(Edge(rename[e.src], rename[e.dst], e.port, e.extra))
+        new.insert_edge(Edge(rename[e.src], rename[e.dst], e.port, e.extra, e.from_port))
     unit.graph = new
     new.units = old.units
     for port in (*unit.inputs, *unit.outputs):
@@ -204,7 +204,7 @@ def _rename_node(graph: Graph, old: str, new: str) -> None:
     node, edges = graph.remove_node(old)
     node.id = new
     moved = [(i, Edge(new if e.src == old else e.src, new if e.dst == old else e.dst, e.port,
-                      e.extra)) for i, e in edges]
+                      e.extra, e.from_port)) for i, e in edges]
     graph.restore_node(node, moved, index)
 
 
@@ -230,7 +230,7 @@ def _merge_repeats(graph: Graph, where: dict[str, _Where]) -> None:
         for later in chain[1:]:
             graph.remove_node(later)
         for e in last_outs:
-            graph.insert_edge(Edge(chain[0], e.dst, e.port, e.extra))
+            graph.insert_edge(Edge(chain[0], e.dst, e.port, e.extra, e.from_port))
         node.params[REPEAT] = len(chain)
         copy_of = {uid: k for k, uid in enumerate(chain)}
         for flat_id, (uid, _k, local) in list(where.items()):

@@ -102,8 +102,8 @@ def graph_diff(a: Graph, b: Graph) -> list[str]:
             if before.get(key) != after.get(key):
                 lines.append(f"{node.id}.{key}: {_show(before.get(key))} -> "
                              f"{_show(after.get(key))}")
-    wires_a = {(e.src, e.dst, a.port_of(e)) for e in a.edges}
-    wires_b = {(e.src, e.dst, b.port_of(e)) for e in b.edges}
+    wires_a = {(e.src, e.from_port, e.dst, a.port_of(e)) for e in a.edges}
+    wires_b = {(e.src, e.from_port, e.dst, b.port_of(e)) for e in b.edges}
     for src, dst, _port in sorted(wires_b - wires_a):
         if src in ids_a and dst in ids_a:
             lines.append(f"wired {src} -> {dst}")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from ..graph import Edge, Graph, Node
 from .errors import UnitError
 from .model import NAME_RE, REPEAT, UnitDef, UnitPort, Units, unit_name, unit_type
+from .ports import check_one_port_each, fed_spec
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -118,6 +119,7 @@ def plan_group(graph: Graph, node_ids: Iterable[str]) -> GroupPlan:
                         node=order[0], block_type=graph.node(order[0]).type)
     leaving = list(dict.fromkeys(e.src for e in graph.edges
                                  if e.src in selected and e.dst not in selected))
+    check_one_port_each(graph, selected)
     ends = [n for n in order if not graph.out_edges(n)]
     outs = list(dict.fromkeys(leaving + ends))
     if len(outs) != 1:
@@ -156,7 +158,7 @@ def group(project: "Project", node_ids: Iterable[str], name: str | None = None,
         while entry_id in selected or entry_id in entry.values():
             entry_id += "_"
         entry[src] = entry_id
-        spec = analysis.nodes[src].spec if analysis and src in analysis.nodes else None
+        spec = fed_spec(g, analysis, src, selected)
         params = ({"shape": list(spec.shape), "dtype": spec.dtype}
                   if spec is not None and spec.dtype in ("float32", "int64")
                   and 1 <= len(spec.shape) <= 5 else {"shape": [1]})
@@ -175,10 +177,13 @@ def group(project: "Project", node_ids: Iterable[str], name: str | None = None,
     for edge in g.edges:
         if edge.dst in selected:
             src = entry.get(edge.src, edge.src)
-            inner.insert_edge(Edge(src, edge.dst, edge.port, dict(edge.extra)))
+            inside = edge.src in selected  # from the entry Input's one output otherwise
+            inner.insert_edge(Edge(src, edge.dst, edge.port, dict(edge.extra),
+                                   edge.from_port if inside else None))
             if edge.src not in selected and edge.src not in fed:
                 fed.add(edge.src)
-                final.append(Edge(edge.src, unit_id, port_of[edge.src] if multi else None))
+                final.append(Edge(edge.src, unit_id, port_of[edge.src] if multi else None,
+                                  from_port=edge.from_port))
         elif edge.src in selected:
             final.append(Edge(unit_id, edge.dst, edge.port, dict(edge.extra)))
         else:
@@ -236,7 +241,7 @@ def ungroup(project: "Project", node_id: str, graph: Graph | None = None,
     inner = defn.graph
     entries = {p.node: p.name for p in defn.inputs}
     into = g.inputs_of(node_id)
-    feeds = {p.name: [e.src for e in into.get(p.name, [])] for p in defn.inputs}
+    feeds = {p.name: [(e.src, e.from_port) for e in into.get(p.name, [])] for p in defn.inputs}
     shift = _shift(node.pos, _centre(inner.nodes, [n.id for n in inner.nodes
                                                    if n.id not in entries]))
     taken = set(g._nodes) - {node_id}  # noqa: SLF001 - ids in use outside the unit
@@ -264,10 +269,12 @@ def ungroup(project: "Project", node_id: str, graph: Graph | None = None,
             new_nodes.append(Node(new, n.type, params, pos, copy.deepcopy(n.extra)))
         for e in inner.edges:
             if e.src in entries:
-                srcs = [prev_out] if prev_out is not None else feeds[entries[e.src]]
-                new_edges += [Edge(s, ids[e.dst], e.port, dict(e.extra)) for s in srcs if s]
+                srcs = [(prev_out, None)] if prev_out is not None else feeds[entries[e.src]]
+                new_edges += [Edge(s, ids[e.dst], e.port, dict(e.extra), p)
+                              for s, p in srcs if s]
             else:
-                new_edges.append(Edge(ids[e.src], ids[e.dst], e.port, dict(e.extra)))
+                new_edges.append(Edge(ids[e.src], ids[e.dst], e.port, dict(e.extra),
+                                      e.from_port))
         prev_out = ids[defn.outputs[0].node]
     assert prev_out is not None
     final: list[Edge] = []

@@ -70,7 +70,7 @@ def concrete_graph(units: Units, defn: UnitDef, params: dict[str, Any],
         if node.id not in entries:
             graph.insert_node(Node(node.id, node.type, copy.deepcopy(node.params), node.pos))
     for edge in inner.edges:
-        graph.insert_edge(Edge(edge.src, edge.dst, edge.port))
+        graph.insert_edge(Edge(edge.src, edge.dst, edge.port, from_port=edge.from_port))
     for pname, promoted in defn.params.items():
         if pname in params:
             for target in promoted.targets:

@@ -60,7 +60,7 @@ class EdgeItem(QGraphicsItem):
     def update_path(self) -> None:
         """Re-route: after either end moved, or a block moved into or out of the way."""
         self.prepareGeometryChange()
-        self._path, self._label_at = route(self.src.output_port_pos(),
+        self._path, self._label_at = route(self.src.output_port_pos(self.edge.from_port),
                                            self.dst.input_port_pos(self.port), self._blocks)
         self._place_label()
 

@@ -1,8 +1,9 @@
 """NodeItem: how a `Node` looks on the canvas. It mirrors the engine node; it owns nothing.
 
 A coloured header (the block's category) with the type and id, the output shape and the
-parameter count in the body, input ports on the left, the output port on the right, and a
-badge when the engine reports a problem. Zoomed far out it draws only its silhouette.
+parameter count in the body, input ports on the left, the output ports on the right (one
+for most blocks; one per piece, labelled, for a Split), and a badge when the engine reports
+a problem. Zoomed far out it draws only its silhouette.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, 
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsSceneHoverEvent, QStyle,
                                QStyleOptionGraphicsItem, QWidget)
 
+from torchloom.engine.blocks import Block
 from torchloom.engine.graph import Node
 
 from .. import theme
@@ -56,6 +58,16 @@ def node_bounds(port_count: int, is_unit: bool = False) -> QRectF:
                   node_height(port_count) + BADGE_RADIUS + 4 + stack)
 
 
+def declared_outputs(block: Block | None, params: dict[str, Any]) -> list[str]:
+    """A block's output port names from its parameters alone, before shapes are measured."""
+    if block is None:
+        return ["out"]
+    try:
+        return [p.name for p in block.output_ports(params)] or ["out"]
+    except Exception:  # noqa: BLE001 - a damaged parameter: the shape pass reports it
+        return ["out"]
+
+
 class NodeItem(QGraphicsItem):
     def __init__(self, node: Node) -> None:
         super().__init__()
@@ -63,6 +75,8 @@ class NodeItem(QGraphicsItem):
         block = node.block
         self.category = block.category if block else ""
         self.port_names: list[str] = [p.name for p in block.inputs] if block else ["in"]
+        #: output port names; ["out"] for the one output of most blocks
+        self.output_names = declared_outputs(block, node.resolved_params())
         self.shape_text = ""
         self.params_text = ""
         self.errors: list[Any] = []
@@ -71,7 +85,7 @@ class NodeItem(QGraphicsItem):
         self.cost_level: float | None = None
         self.cost_text = ""
         self.cost_tip = ""
-        self.height = node_height(len(self.port_names))
+        self.height = node_height(self.port_rows)
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -83,9 +97,35 @@ class NodeItem(QGraphicsItem):
 
     # ---- what it shows -----------------------------------------------------------------
 
-    def set_info(self, spec: Any, num_params: int, errors: list[Any], is_output: bool) -> None:
+    @property
+    def port_rows(self) -> int:
+        """Rows of ports: inputs on the left, outputs on the right, whichever are more."""
+        return max(len(self.port_names), len(self.output_names))
+
+    @property
+    def multi_output(self) -> bool:
+        return self.output_names != ["out"]
+
+    def set_outputs(self, names: list[str]) -> bool:
+        """Show these output ports (a Split's pieces follow its input); True if changed,
+        so the scene re-routes the wires that leave them."""
+        names = list(names) or ["out"]
+        if names == self.output_names:
+            return False
+        self.prepareGeometryChange()
+        self.output_names = names
+        self.height = node_height(self.port_rows)
+        self.update()
+        return True
+
+    def set_info(self, spec: Any, num_params: int, errors: list[Any], is_output: bool,
+                 outputs: dict[str, Any] | None = None) -> None:
         shape_text = format_shape(spec.shape) if spec is not None else "?"
-        if spec is not None and spec.dtype == "int64":
+        if outputs and list(outputs) != ["out"]:  # several outputs: each wire shows its own
+            shapes = [format_shape(s.shape) for s in outputs.values()]
+            shape_text = (f"{len(shapes)} × {shapes[0]}" if len(set(shapes)) == 1
+                          else " · ".join(shapes))
+        elif spec is not None and spec.dtype == "int64":
             shape_text += "  int64"
         params_text = format_count(num_params) + " params" if num_params else "no weights"
         if self.node.block is not None and self.node.block.is_input:
@@ -147,7 +187,7 @@ class NodeItem(QGraphicsItem):
         return f"×{self.repeat}" if self.repeat > 1 else ""
 
     def boundingRect(self) -> QRectF:
-        return node_bounds(len(self.port_names), self.is_unit)
+        return node_bounds(self.port_rows, self.is_unit)
 
     def shape(self) -> QPainterPath:  # type: ignore[override]
         path = QPainterPath()
@@ -163,17 +203,22 @@ class NodeItem(QGraphicsItem):
         """The block's body in scene coordinates: what a wire or a label must not cross."""
         return self.mapRectToScene(QRectF(0, 0, WIDTH, self.height))
 
-    def output_port_pos(self) -> QPointF:
-        return self.mapToScene(QPointF(WIDTH, HEADER + 18))
+    def output_port_pos(self, name: str | None = None) -> QPointF:
+        """Scene position of an output port (the first one when `name` is None or unknown:
+        a stale wire still ends somewhere while its problem shows)."""
+        index = self.output_names.index(name) if name in self.output_names else 0
+        return self.mapToScene(QPointF(WIDTH, HEADER + 18 + index * PORT_GAP))
 
     def port_at(self, scene_pos: QPointF) -> tuple[str, str | None] | None:
-        """("in", port name) or ("out", None) when `scene_pos` is on a port."""
+        """("in", port name) or ("out", port name) when `scene_pos` is on a port; the one
+        output of most blocks is ("out", None), as an edge from it names no port."""
         if self.node.block is None or not self.node.block.is_input:
             for name in self.port_names:
                 if _near(self.input_port_pos(name), scene_pos):
                     return ("in", name)
-        if _near(self.output_port_pos(), scene_pos):
-            return ("out", None)
+        for name in self.output_names:
+            if _near(self.output_port_pos(name), scene_pos):
+                return ("out", name if self.multi_output else None)
         return None
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
@@ -254,13 +299,17 @@ class NodeItem(QGraphicsItem):
                                                             self.cost_level), 5))
         painter.setFont(_BODY_FONT)
         painter.setPen(QColor(colors.node_text))
-        text_rect = QRectF(left, HEADER + 6, WIDTH - left - 14, 18)
+        right = 44.0 if self.multi_output else 14.0  # room for the output ports' names
+        text_rect = QRectF(left, HEADER + 6, WIDTH - left - right, 18)
         status = code_status(self.node, self.errors)  # a Code block says why it cannot run
         headline = self.shape_text or "…"
         if status is not None:
             painter.setPen(QColor(colors.error))
             headline = QFontMetricsF(_BODY_FONT).elidedText(
                 status[0], Qt.TextElideMode.ElideRight, text_rect.width())
+        if status is None:
+            headline = QFontMetricsF(_BODY_FONT).elidedText(
+                headline, Qt.TextElideMode.ElideRight, text_rect.width())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          headline)
         if self.repeat_text():
@@ -276,7 +325,7 @@ class NodeItem(QGraphicsItem):
             sub = status[1]
         if self.cost_level is not None:
             sub = self.cost_text
-        painter.drawText(QRectF(left, HEADER + 24, WIDTH - left - 14, 16),
+        painter.drawText(QRectF(left, HEADER + 24, WIDTH - left - right, 16),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, sub)
 
     def _paint_ports(self, painter: QPainter, colors: theme.CanvasColors) -> None:
@@ -294,12 +343,18 @@ class NodeItem(QGraphicsItem):
                 painter.setPen(QColor(colors.node_subtext))
                 painter.drawText(QRectF(10, centre.y() - 8, 48, 16),
                                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
-        centre = QPointF(WIDTH, HEADER + 18)
-        hovered = self._hover_port == ("out", None)
-        painter.setPen(QPen(QColor(colors.node_body), 2))
-        painter.setBrush(QColor(colors.selected) if hovered else theme.category_color(
-            self.category))
-        painter.drawEllipse(centre, PORT_RADIUS + (1.5 if hovered else 0), PORT_RADIUS)
+        for i, name in enumerate(self.output_names):
+            centre = QPointF(WIDTH, HEADER + 18 + i * PORT_GAP)
+            hovered = self._hover_port == ("out", name if self.multi_output else None)
+            painter.setPen(QPen(QColor(colors.node_body), 2))
+            painter.setBrush(QColor(colors.selected) if hovered else theme.category_color(
+                self.category))
+            painter.drawEllipse(centre, PORT_RADIUS + (1.5 if hovered else 0), PORT_RADIUS)
+            if self.multi_output:
+                painter.setPen(QColor(colors.node_subtext))
+                painter.drawText(QRectF(WIDTH - 50, centre.y() - 8, 40, 16),
+                                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                                 name)
 
     def _paint_badge(self, painter: QPainter, colors: theme.CanvasColors) -> None:
         severity = self.severity

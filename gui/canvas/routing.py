@@ -39,6 +39,9 @@ LANE = 24.0
 #: between two columns does not pass for the gap between two rows.
 REACH = 200.0
 _CORNER = 12.0
+#: Ends closer than this in height are on one row (a block's lower input port sits a port
+#: or two below its first): a wire between them that has blocks in its way arcs over them.
+SAME_ROW = 48.0
 
 
 def route(start: QPointF, end: QPointF, blocks: Blocks | None = None
@@ -47,7 +50,7 @@ def route(start: QPointF, end: QPointF, blocks: Blocks | None = None
     the middle of the path)."""
     blocks = blocks or (lambda _rect: [])
     forward = end.x() - start.x() > 2 * BEND
-    if forward and abs(end.y() - start.y()) < 4:
+    if forward and abs(end.y() - start.y()) < SAME_ROW:
         corridor = QRectF(start.x() + 6, min(start.y(), end.y()) - 4,
                           end.x() - start.x() - 12, abs(end.y() - start.y()) + 8)
         in_way = blocks(corridor)

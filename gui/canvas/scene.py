@@ -15,11 +15,12 @@ from torchloom.engine.edits import plan_connect, plan_delete, plan_moves
 from torchloom.engine.events import Event
 from torchloom.engine.graph import Edge, block_for
 from torchloom.engine.layout import DEFAULT_MEASURE, Measure, auto_layout
+from torchloom.engine.ports import source_spec
 
 from .. import theme
 from ..document import Document
 from .edge_item import DraftWire, EdgeItem, label_width
-from .node_item import WIDTH, NodeItem, node_bounds
+from .node_item import WIDTH, NodeItem, declared_outputs, node_bounds
 from .placement import CHAIN_GAP, Rect, free_offset, union
 from .style import format_shape
 
@@ -146,20 +147,31 @@ class CanvasScene(QGraphicsScene):
         analysis = self.document.analysis
         if analysis is None:
             return
+        graph = self.document.graph
+        ports_moved: set[str] = set()
         for node_id, item in self.node_items.items():
             info = analysis.nodes.get(node_id)
             if info is not None:
-                item.set_info(info.spec, info.num_params, info.errors, node_id == analysis.output)
-        graph = self.document.graph
+                item.set_info(info.spec, info.num_params, info.errors, node_id == analysis.output,
+                              info.outputs)
+                # measured ports (a Split by size has as many as its input holds), else the
+                # ones its parameters declare (an upstream block failed)
+                names = list(info.outputs) or declared_outputs(item.node.block,
+                                                               item.node.resolved_params())
+                if item.set_outputs(names):
+                    ports_moved.add(node_id)
         for edge in graph.edges:
             item = self.edge_items.get(id(edge))
             info = analysis.nodes.get(edge.src)
             if item is None or info is None:
                 continue
+            if edge.src in ports_moved:
+                item.update_path()
             port = graph.port_of(edge)
             broken = any(getattr(e, "port", None) == port and e.severity == "error"
                          for e in analysis.nodes[edge.dst].errors)
-            spec = info.spec
+            spec = source_spec(graph, info, edge) if info.outputs else None
+            spec = spec if not isinstance(spec, str) else None  # a stale port: no shape
             item.set_info(format_shape(spec.shape) if spec else "", bool(spec and spec.is_int),
                           broken)
 
@@ -227,7 +239,8 @@ class CanvasScene(QGraphicsScene):
     def block_bounds(self, type_name: str, pos: tuple[float, float]) -> Rect:
         """What a block of `type_name` at `pos` would cover (a `NodeItem`'s bounds)."""
         block = block_for(type_name, self.document.graph.units)
-        ports = len(block.inputs) if block is not None else 1
+        ports = max(len(block.inputs), len(declared_outputs(block, {
+            name: decl.default for name, decl in block.params.items()}))) if block else 1
         r = node_bounds(ports, type_name.startswith("unit:")).translated(*pos)
         return (r.left(), r.top(), r.right(), r.bottom())
 
@@ -331,7 +344,8 @@ class CanvasScene(QGraphicsScene):
                 return
             if hit is not None:
                 item, (kind, name) = hit
-                start = item.output_port_pos() if kind == "out" else item.input_port_pos(name)
+                start = (item.output_port_pos(name) if kind == "out"
+                         else item.input_port_pos(name))
                 self._draft = DraftWire(start, from_output=kind == "out")
                 self._draft_from = (kind, item.node.id, name)
                 self.addItem(self._draft)
@@ -366,7 +380,8 @@ class CanvasScene(QGraphicsScene):
 
     def _finish_wire(self, start: tuple[str, str, str | None], pos: QPointF) -> None:
         """Drop on a port: wire it. Drop on a node: its first free input (or its output, when
-        dragging from an input). Drop on empty canvas: nothing."""
+        dragging from an input; of a block with several, the first not wired yet). Drop on
+        empty canvas: nothing. A wire from one output of several names it (`from_port`)."""
         kind, node_id, port = start
         on_port = self.port_at(pos)
         target = on_port[0] if on_port else self.node_item_at(pos)
@@ -374,12 +389,13 @@ class CanvasScene(QGraphicsScene):
             return
         hit = on_port[1] if on_port else None
         if kind == "out":
-            src, dst = node_id, target.node.id
+            src, dst, from_port = node_id, target.node.id, port
             dst_port = hit[1] if hit and hit[0] == "in" else None
         else:
             src, dst, dst_port = target.node.id, node_id, port
+            from_port = hit[1] if hit and hit[0] == "out" else None
         graph = self.document.graph
-        self.document.plan_and_edit(lambda: plan_connect(graph, src, dst, dst_port),
+        self.document.plan_and_edit(lambda: plan_connect(graph, src, dst, dst_port, from_port),
                                     f"Connect {src} → {dst}")
 
     def connect_nodes(self, src: str, dst: str, port: str | None = None) -> bool:

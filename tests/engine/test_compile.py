@@ -13,6 +13,7 @@ from torchloom.engine.compile import compile_graph, module_names
 from torchloom.engine.errors import CompileError
 from torchloom.engine.graph import Graph
 from torchloom.engine.project import load_project
+from torchloom.engine.text.vocab import learn_vocab
 
 from .builders import chain
 
@@ -142,6 +143,7 @@ def test_awkward_ids_become_legal_distinct_names():
 @pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.json")))
 def test_every_example_compiles_and_runs_forward_and_backward(example):
     project = load_project(EXAMPLES / example)
+    learn_vocab(project)  # a text model's "vocab" sizes come from its data
     for graph in project.graphs().values():  # a GAN has two, a classifier one
         gm = compile_graph(graph, seed=0)
         spec = graph.node(graph.input_ids()[0]).params

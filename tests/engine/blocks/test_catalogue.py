@@ -9,6 +9,7 @@ round-trip through JSON, and that one SGD step runs and moves its weights.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import torch
@@ -27,8 +28,9 @@ def I(*shape: int) -> TensorSpec:  # noqa: E743 - reads as "int tensor"
     return TensorSpec(shape, "int64")
 
 
-# (block type, params, input specs, expected output shape without the batch)
-CASES: list[tuple[str, dict, list[TensorSpec], tuple[int, ...]]] = [
+# (block type, params, input specs, expected output shape without the batch; for a block
+# with several outputs, a list with the shape of each output port in order)
+CASES: list[tuple[str, dict, list[TensorSpec], Any]] = [
     ("Conv1d", {"out_channels": 8, "kernel_size": 3}, [F(4, 20)], (8, 18)),
     ("Conv1d", {"out_channels": 6, "kernel_size": 5, "padding": "same"}, [F(3, 11)], (6, 11)),
     ("Conv2d", {"out_channels": 32, "kernel_size": 3}, [F(1, 28, 28)], (32, 26, 26)),
@@ -199,6 +201,10 @@ CASES: list[tuple[str, dict, list[TensorSpec], tuple[int, ...]]] = [
     ("AvgPool3d", {"kernel_size": 2}, [F(2, 4, 4, 4)], (2, 2, 2, 2)),
     ("AvgPool3d", {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False},
      [F(1, 5, 6, 7)], (1, 3, 3, 4)),
+    # --- ports: one output port per piece ---
+    ("Split", {"split_size_or_sections": 2}, [F(5, 3)], [(2, 3), (2, 3), (1, 3)]),
+    ("Split", {"split_size_or_sections": [1, 3], "dim": -1}, [F(2, 4)], [(2, 1), (2, 3)]),
+    ("Chunk", {"chunks": 3, "dim": 1}, [F(2, 6, 4)], [(2, 2, 4)] * 3),
 ]
 
 
@@ -213,8 +219,7 @@ def _real_inputs(block_type: str, params: dict, specs: list[TensorSpec], batch: 
     return out
 
 
-def check_block(block_type: str, params: dict, specs: list[TensorSpec],
-                expected: tuple[int, ...]) -> None:
+def check_block(block_type: str, params: dict, specs: list[TensorSpec], expected: Any) -> None:
     block = get_block(block_type)
     assert block is not None, f"{block_type} is not in the catalogue"
     validated, problems = validate_params(block.params, params)
@@ -229,12 +234,20 @@ def check_block(block_type: str, params: dict, specs: list[TensorSpec],
     # 2. the meta measurement, the real forward and the expectation agree
     measured = _measure(block_type, _freeze(resolved), tuple(specs))
     assert measured.error is None, measured.error
-    assert measured.spec is not None and measured.spec.shape == expected
+    ports = [p.name for p in block.output_ports(resolved, specs)]
     batch = BATCH + 2
     args = _real_inputs(block_type, resolved, specs, batch)
     module.train()
     out = module(*args)
-    assert tuple(out.shape) == (batch, *expected)
+    if isinstance(expected, list):  # several outputs: a tuple, one tensor per port
+        assert measured.specs is not None and [s.shape for s in measured.specs] == expected
+        assert isinstance(out, tuple) and len(ports) == len(out) == len(expected)
+        assert [tuple(o.shape) for o in out] == [(batch, *e) for e in expected]
+        out = torch.cat([o.flatten(1) for o in out], dim=1)  # one tensor for the SGD step
+    else:
+        assert ports == ["out"] and measured.specs is None
+        assert measured.spec is not None and measured.spec.shape == expected
+        assert tuple(out.shape) == (batch, *expected)
     assert measured.params == sum(p.numel() for p in module.parameters())
 
     # 3. the parameters survive a trip through a project file

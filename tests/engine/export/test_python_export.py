@@ -101,7 +101,8 @@ def test_torchloom_layers_travel_with_the_file():
     assert "residual = self.residual(bn_b, stem_relu)" in text
     seq = python_source(prepare_model(example("lstm_text_classifier")))
     assert "class LSTMSequence(_RecurrentOutput, nn.LSTM):" in seq
-    assert "class _RecurrentOutput:" in seq and "class SequencePool(nn.Module):" in seq
+    assert "class _RecurrentOutput:" in seq
+    assert "class TokenPadding:" in seq and "class SequencePool(TokenPadding, nn.Module):" in seq
     assert "def forward(self, tokens: torch.Tensor)" in seq
     assert "class Add" not in seq
 
