@@ -104,10 +104,10 @@ def graph_diff(a: Graph, b: Graph) -> list[str]:
                              f"{_show(after.get(key))}")
     wires_a = {(e.src, e.from_port, e.dst, a.port_of(e)) for e in a.edges}
     wires_b = {(e.src, e.from_port, e.dst, b.port_of(e)) for e in b.edges}
-    for src, dst, _port in sorted(wires_b - wires_a):
+    for src, _out, dst, _port in sorted(wires_b - wires_a, key=repr):
         if src in ids_a and dst in ids_a:
             lines.append(f"wired {src} -> {dst}")
-    for src, dst, _port in sorted(wires_a - wires_b):
+    for src, _out, dst, _port in sorted(wires_a - wires_b, key=repr):
         if src in ids_b and dst in ids_b:
             lines.append(f"unwired {src} -> {dst}")
     return lines
