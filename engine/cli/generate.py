@@ -16,29 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProjectFileError, TorchloomError
-from .output import EXIT_FILE, EXIT_GRAPH, EXIT_OK, fail as _fail
-
-
-def _whole(low: int, high: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
-        return value
-    return parse
-
-
-def _temperature(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 100.0:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 100, got {value}")
-    return value
+from .output import EXIT_FILE, EXIT_GRAPH, EXIT_OK, MAX_SEED, fail as _fail, in_range
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -96,14 +74,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--weights", required=True, metavar="RUN_DIR",
                    help="a run folder from `torchloom train`")
     p.add_argument("--prompt", required=True, metavar="TEXT", help="the text to continue")
-    p.add_argument("--tokens", type=_whole(1, 100_000), default=200,
+    p.add_argument("--tokens", type=in_range(int, 1, 100_000), default=200,
                    help="how many tokens to add (default 200)")
-    p.add_argument("--temperature", type=_temperature, default=1.0,
+    p.add_argument("--temperature", type=in_range(float, 0.0, 100.0), default=1.0,
                    help="below 1 is safer, above 1 wilder; 0 always takes the likeliest "
                         "token (default 1)")
-    p.add_argument("--top-k", type=_whole(1, 1 << 30), default=None, metavar="K",
+    p.add_argument("--top-k", type=in_range(int, 1, 1 << 30), default=None, metavar="K",
                    help="sample only among the K likeliest tokens (default: all)")
-    p.add_argument("--seed", type=_whole(0, 2**63 - 1), default=0,
+    p.add_argument("--seed", type=in_range(int, 0, MAX_SEED, "2**63 - 1"), default=0,
                    help="seeds the sampling (default 0)")
     p.add_argument("--json", action="store_true",
                    help='print one JSON object {"prompt", "text", "tokens"}')

@@ -17,6 +17,27 @@ EXIT_OK, EXIT_GRAPH, EXIT_FILE, EXIT_INTERNAL = 0, 1, 2, 3
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+#: The largest seed torch's generators take.
+MAX_SEED = 2**63 - 1
+
+
+def in_range(kind: type, low: float, high: float, shown: str | None = None) -> Any:
+    """An argparse `type` for a number from `low` to `high`, so every command words a bad
+    count, seed or temperature the same way (`shown` spells a bound like 2**63 - 1)."""
+    word = "a whole number" if kind is int else "a number"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {word}: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be from {low} to {shown or high}, got {value}")
+        return value
+    return parse
+
+
 def say(text: object = "", file: Any = None) -> None:
     """Every human-readable line a command prints goes through here, escaped: an id, a file
     name or a message from a file may hold escape sequences that would rewrite the person's

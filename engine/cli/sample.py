@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProbeError, ProjectFileError, TorchloomError
-from .output import fail as _fail, say
+from .output import MAX_SEED, fail as _fail, in_range, say
 
 EXIT_OK, EXIT_GRAPH, EXIT_BAD_INPUT = 0, 1, 2
 MAX_SAMPLES = 100_000
@@ -24,26 +24,6 @@ MAX_SAMPLES = 100_000
 
 class SampleError(ProbeError):
     """A run folder or an output that `torchloom sample` cannot use."""
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= MAX_SAMPLES:
-        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_SAMPLES}, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 2**63 - 1, got {value}")
-    return value
 
 
 def generate(project: Any, run_dir: Path, n: int, seed: int = 0) -> tuple[Any, dict[str, Any]]:
@@ -178,10 +158,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("project", metavar="PROJECT", help="the GAN's .json project file")
     p.add_argument("--weights", required=True, metavar="RUN_DIR",
                    help="a run folder from `torchloom train`")
-    p.add_argument("--n", type=_count, default=64, help="how many samples (default 64)")
+    p.add_argument("--n", type=in_range(int, 1, MAX_SAMPLES), default=64,
+                   help="how many samples (default 64)")
     p.add_argument("-o", "--out", required=True, metavar="OUT.npz", help="the .npz to write")
     p.add_argument("--png", metavar="GRID.png", help="also write a grid of the first 64")
-    p.add_argument("--seed", type=_seed, default=0, help="seeds the noise (default 0)")
+    p.add_argument("--seed", type=in_range(int, 0, MAX_SEED, "2**63 - 1"), default=0,
+                   help="seeds the noise (default 0)")
     p.add_argument("--json", action="store_true",
                    help='print one JSON object {"ok", "file", "shape", "min", "max", ...}')
     p.set_defaults(func=cmd_sample)
