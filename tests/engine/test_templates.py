@@ -1,7 +1,7 @@
 """The templates really learn: each trains, on data Torchloom ships or generates, to the
 figure its task documents (docs/project-format.md, "Tasks").
 
-Marked slow (about two minutes together on two cores); CI runs them.
+Marked slow (about a minute together on two cores); CI runs them.
 """
 
 from __future__ import annotations
@@ -12,19 +12,22 @@ from torchloom.engine.project import load_project
 from torchloom.engine.resources import examples_dir
 from torchloom.engine.tasks.prepare import prepare_training
 
-# template: (the metric, its minimum (or maximum, for a loss), epochs or None for its own)
+# template: (the metric, its minimum (or maximum, for a loss), epochs or None for its own).
+# Where a template reaches its figure well before its own epochs, the test stops there (the
+# figures measured on this kind of machine are in the comments): a stronger claim, and the
+# suite stays under its four minutes. Training is seeded, so the figures repeat exactly.
 TARGETS = {
-    "mlp_digits.json": ("val_acc", 0.95, None),
+    "mlp_digits.json": ("val_acc", 0.95, 8),  # 0.961 at 6 of its 20
     "mnist_cnn.json": ("val_acc", 0.93, 3),
-    "shapes_cnn.json": ("val_acc", 0.90, None),
+    "shapes_cnn.json": ("val_acc", 0.90, 8),  # 0.948 at 8 of its 12
     "lstm_text_classifier.json": ("val_acc", 0.90, None),
     "review_sentiment.json": ("val_acc", 0.95, None),  # a bag of words reaches about 0.64
-    "attention_classifier.json": ("val_acc", 0.90, None),
-    "transformer_classifier.json": ("val_acc", 0.50, None),  # chance is 1/8: "clearly above"
+    "attention_classifier.json": ("val_acc", 0.90, 4),  # 0.976 at 4 of its 15
+    "transformer_classifier.json": ("val_acc", 0.50, 4),  # chance is 1/8; 0.963 at 4 of 15
     "waves_regression.json": ("val_r2", 0.95, None),
-    "shape_tags_cnn.json": ("val_f1", 0.85, None),
-    "shape_masks_unet.json": ("val_miou", 0.90, None),
-    "mnist_autoencoder.json": ("val_loss", 0.13, None),  # bce; the mean image scores 0.26
+    "shape_tags_cnn.json": ("val_f1", 0.85, 7),  # 0.885 at 7 of its 10
+    "shape_masks_unet.json": ("val_miou", 0.90, 6),  # 0.975 at 6 of its 8
+    "mnist_autoencoder.json": ("val_loss", 0.13, 8),  # bce; mean image 0.26; 0.119 at 8
 }
 
 

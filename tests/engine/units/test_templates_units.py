@@ -30,14 +30,14 @@ def test_the_transformer_template_learns():
 @pytest.mark.slow
 def test_the_resnet18_template_learns():
     """11 million weights on a CPU core: the test asks whether every unit passes gradients
-    that let the network fit 48 images (five epochs, about 14 s), not how well it generalises
+    that let the network fit 32 images (four epochs), not how well it generalises
     (that takes the template's own settings and minutes; validation on 12 images says
     nothing)."""
     project = load_project(examples_dir() / "resnet18_units.json")
-    project.dataset = {"name": "shapes", "n": 60}
-    result = prepare_training(project, overrides={"epochs": 5, "batch_size": 8,
+    project.dataset = {"name": "shapes", "n": 40}
+    result = prepare_training(project, overrides={"epochs": 4, "batch_size": 8,
                                                   "device": "cpu"}, save=False).run()
     assert result.status == "finished", result.error
     losses = [e.train_loss for e in result.epochs]
-    assert losses[-1] <= 0.5 * losses[0], losses  # measured: 1.47 -> 0.22
-    assert result.final.train_acc >= 0.75, [e.train_acc for e in result.epochs]  # 0.94
+    assert losses[-1] <= 0.5 * losses[0], losses  # measured: 1.52 -> 0.26
+    assert result.final.train_acc >= 0.75, [e.train_acc for e in result.epochs]  # 0.91
