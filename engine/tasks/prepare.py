@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..data.skipped import skipped_note
 from ..project import Project
 from ..train.callbacks import Callback
 from ..train.config import TrainConfig
@@ -53,6 +54,10 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
     if save and run_dir is not None:
         check_run_folder(run_dir)
     notes = built.notes + start.notes
+    skipped = skipped_note(built.data_info if built.data_info is not None
+                           else built.split.describe())
+    if skipped:  # said where training starts, not only in run.json
+        notes.append(skipped)
     run_info = {"project": project.name, "task": task.name,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "resumed_from": str(resume) if resume else None,
