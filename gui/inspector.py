@@ -21,6 +21,7 @@ from torchloom.engine.params import Param
 
 from . import theme
 from .rename_field import IdField
+from .text import rich
 from .canvas.style import format_count, format_shape
 from .document import Document
 
@@ -317,7 +318,7 @@ class Inspector(QScrollArea):
             from .units.unit_document import unit_overview
 
             return unit_overview(doc)
-        text = f"<h3>{doc.project.name}</h3>"
+        text = f"<h3>{rich(doc.project.name)}</h3>"
         network = f"{doc.active.capitalize()}: " if len(doc.graphs()) > 1 else ""  # its tab
         text += f"<p>{network}{len(doc.graph)} blocks, {len(doc.graph.edges)} wires"
         if doc.analysis is not None:
@@ -325,7 +326,7 @@ class Inspector(QScrollArea):
         text += "</p>"
         data = doc.project.dataset
         if data:
-            text += f"<p>Dataset: {data.get('name') or data.get('path')}</p>"
+            text += f"<p>Dataset: {rich(data.get('name') or data.get('path'))}</p>"
         text += (f"<p style='color:{muted}'>Select a block to edit its parameters. Drag blocks "
                  "from the palette, wire an output port to an input port, press Tab to add a "
                  "block at the cursor.</p>")
@@ -339,7 +340,8 @@ class Inspector(QScrollArea):
         colour = theme.category_color(block.category if block else "").name()
         title = node.type[5:] + " (unit)" if node.type.startswith("unit:") else node.type
         html = (f"<div><span style='color:{colour}; font-size:15pt; font-weight:600'>"
-                f"{title}</span> &nbsp;<span style='color:{colors.node_subtext}'>{node.id}"
+                f"{rich(title)}</span> &nbsp;<span style='color:{colors.node_subtext}'>"
+                f"{rich(node.id)}"
                 "</span></div>")
         if block is not None:
             html += f"<p style='color:{colors.node_subtext}'>{block.doc}</p>"

@@ -19,6 +19,7 @@ from .actions import ACTIONS
 from .exchange.export_dialog import FORMATS, ExportDialog, matching_runs
 from .exchange.export_done import ExportDoneDialog, export_message
 from .inspect.jobs import Jobs
+from .text import message
 
 
 def snapshot(project: Project) -> Project:
@@ -191,15 +192,10 @@ class ExchangeActions:
             self._trust(files)
 
     def ask_trust(self, files: list[Path]) -> bool:
-        listing = "\n".join(f"  • {f}" for f in files)
-        box = QMessageBox(
-            QMessageBox.Icon.Warning, "Run this project's code?",
-            "This project's Code blocks run Python code from these files:\n\n"
-            f"{listing}\n\nCode runs with your permissions. Trust the files only if you "
-            "know where they come from. Until then those blocks show as not trusted and the "
-            "model cannot train.", parent=self)  # type: ignore[arg-type]
-        trust = box.addButton("Trust and run", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+        from .trust_prompt import trust_box
+
+        folder = self.document.graph.base_dir if self.document is not None else None
+        box, trust = trust_box(self, files, folder)  # type: ignore[arg-type]
         box.exec()
         return box.clickedButton() is trust
 
@@ -241,7 +237,7 @@ class ExchangeActions:
         listing = "\n".join(f"  • {p}" for p in paths)
         answer = QMessageBox.question(
             self, "Replace files?",  # type: ignore[arg-type]
-            f"These files already exist:\n\n{listing}\n\nReplace them?",
+            message(f"These files already exist:\n\n{listing}\n\nReplace them?"),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
@@ -258,7 +254,7 @@ class ExchangeActions:
             if self.open_path(result.project_path, confirmed=True):
                 report = "\n".join(result.report_lines())
                 QMessageBox.information(self, "Import finished",  # type: ignore[arg-type]
-                                        report)
+                                        message(report))
 
         def failed(message: str) -> None:
             self._set_exchange_busy(False)

@@ -17,6 +17,7 @@ from .commands import ProjectSettingCommand, ProjectTaskCommand, plain_value
 from .training.controller import TrainingController, TrainRequest
 from .training.data_panel import DataPanel
 from .training.runs_follow import project_runs_dir, unsaved_runs_dir
+from .text import rich
 from .training.runs_panel import RunsPanel
 from .training.settings_panel import TrainingPanel
 
@@ -318,7 +319,9 @@ class TrainActions:
             self.plots.run_dir = job.run_dir
         self._run_warning = ""
         where = [f"Run folder: {job.run_dir}"] if job.run_dir else []
-        self._run_notes = "<br>".join(where + list(job.notes))
+        # a note names files and folders (the images a folder dataset skipped): shown as
+        # written, never as markup
+        self._run_notes = "<br>".join(rich(t) for t in where + list(job.notes))
         self.training_panel.say(self._run_notes)
 
     def _began(self, info: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 CODE_BLOCK = "Code"
 NOT_TRUSTED = "not trusted"
+OUTSIDE = "outside the project's folder"  # the engine's words (codefiles.untrusted_message)
 _WHERE = re.compile(r"(?P<path>[^\s:]+\.py):(?P<line>\d+):\s*(?P<rest>.*)")
 
 
@@ -26,6 +27,8 @@ def code_status(node: Any, errors: list[Any]) -> tuple[str, str] | None:
     message = str(errs[0].message)
     file_name = Path(str(node.params.get("file") or "")).name or "no file chosen"
     if message.startswith(NOT_TRUSTED):
+        if OUTSIDE in message:  # the name alone would hide that it is /etc/passwd
+            return f"{NOT_TRUSTED}: outside the project", str(node.params.get("file"))
         return NOT_TRUSTED, file_name
     found = _WHERE.search(message)
     if found:
