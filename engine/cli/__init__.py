@@ -29,12 +29,21 @@ COMMANDS = ("summary", "check", "train", "probe", "export", "importing", "sample
             "generate")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, printing through `say`: its errors quote what was typed (`invalid choice:
+    '...'`), which may be a file name holding an escape sequence."""
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            say(message.rstrip("\n"), file or sys.stderr)
+
+
 def build_parser(extend: Callable[[Any], None] | None = None) -> argparse.ArgumentParser:
     """The parser for every engine command; `extend(subparsers)` may add more (the GUI's
     `gui` command is added this way, so the engine never imports the GUI)."""
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="torchloom", description="Build, check and train PyTorch models drawn as graphs.")
     parser.add_argument("--version", action="version",
                         version=f"torchloom {__version__}")

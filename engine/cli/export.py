@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import ExportError, ExportPathError, ProjectFileError, TorchloomError
 from ..export import FORMATS, ExportResult
-from .output import fail as _fail, say
+from .output import fail as _fail, say, say_json
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -69,8 +69,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if fmt in ("python", "onnx", "pt2") and weights is not None:
         result.notes.extend(_normalization_note(weights))
     if args.json:
-        print(json.dumps({"ok": True, **result.to_json(), "weights": weights_from},
-                         ensure_ascii=False))
+        say_json({"ok": True, **result.to_json(), "weights": weights_from})
         return EXIT_OK
     for file in result.files:
         say(f"wrote {file}{_size(file)}")

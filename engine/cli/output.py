@@ -52,6 +52,20 @@ def say(text: object = "", file: Any = None) -> None:
         silence(stream)
 
 
+def say_json(value: Any, file: Any = None) -> None:
+    """One JSON object on one line, through `say`: JSON escapes C0 controls but, with
+    non-ASCII kept readable, not C1 ones (``\x9b`` starts an escape sequence on many
+    terminals) nor line separators; `one_line` writes those as JSON escapes too, so the
+    line stays valid JSON equal to `value`."""
+    say(json.dumps(value, ensure_ascii=False), file)
+
+
+def printable(text: str) -> str:
+    """Text that keeps its own line breaks (a model's generated text, written piece by
+    piece) with every other control character escaped, as `say` prints it."""
+    return "\n".join(one_line(line) for line in text.split("\n"))
+
+
 def silence(stream: Any) -> None:
     """Output to a reader that has gone is dropped from now on, never an error: a closed
     pipe must not fail a training run whose checkpoint is fine (nor print Python's
@@ -77,7 +91,7 @@ def fail(args: argparse.Namespace, code: int, message: str, detail: dict[str, An
     """One line per problem on stderr; with --json also {"ok": false, "error"} on stdout."""
     if getattr(args, "json", False):
         error = {"message": message, **{k: v for k, v in detail.items() if v is not None}}
-        print(json.dumps({"ok": False, "error": error}, ensure_ascii=False))
+        say_json({"ok": False, "error": error})
     for line in lines or [message]:
         say(one_line(f"error: {line}"), sys.stderr)
     return code

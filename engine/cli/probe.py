@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ProbeError, ProjectFileError
-from .output import one_line, say
+from .output import one_line, say, say_json
 
 if TYPE_CHECKING:  # numpy and torch load only when the command runs, not to parse it
     import numpy as np
@@ -167,8 +166,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
         raise ProbeError(f"cannot write there ({exc.strerror or exc})", path=str(out)) from None
 
     if args.json:
-        print(json.dumps({"node": node_id, "kind": kind, "shape": list(data.shape),
-                          "files": [str(f) for f in files]}, ensure_ascii=False))
+        say_json({"node": node_id, "kind": kind, "shape": list(data.shape),
+                  "files": [str(f) for f in files]})
     else:
         for f in files:
             say(f)

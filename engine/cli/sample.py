@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 from ..errors import ProbeError, ProjectFileError, TorchloomError
-from .output import MAX_SEED, fail as _fail, in_range, say
+from .output import MAX_SEED, fail as _fail, in_range, say, say_json
 
 EXIT_OK, EXIT_GRAPH, EXIT_BAD_INPUT = 0, 1, 2
 MAX_SAMPLES = 100_000
@@ -114,7 +113,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
                "shape": list(x.shape), "min": low, "max": high, "seed": args.seed,
                "weights": str(args.weights), **used}
     if args.json:
-        print(json.dumps(summary, ensure_ascii=False))
+        say_json(summary)
     else:
         say(f"wrote {out}: x {list(x.shape)} float32, values {low:.3f} .. {high:.3f} "
             f"(data range {used['data_range']['low']:g} .. {used['data_range']['high']:g}), "
