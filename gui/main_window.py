@@ -28,6 +28,7 @@ from .paths import recent_files, settings
 from .problems import ProblemsPanel
 from .shortcuts import ShortcutsDialog
 from .start_page import StartPage
+from .text import plain
 from .units.window_units import UnitActions
 from .window_edit import EditActions
 from .window_exchange import ExchangeActions
@@ -344,7 +345,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
     # ---- status, title, themes, help ---------------------------------------------------
 
     def flash(self, text: str) -> None:
-        self.statusBar().showMessage(text, 8000)
+        self.statusBar().showMessage(plain(text), 8000)  # often names a file or an id
 
     def _engine_ready(self) -> None:
         self.engine_label.setText("")

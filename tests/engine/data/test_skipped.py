@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 
-from PIL import Image
-
 from torchloom.engine.cli import main
 from torchloom.engine.data.skipped import skipped_note
 
-from ..builders import edge, write_project
+from ..builders import pets_with_broken_images
 
 
 def test_the_note_names_the_first_files_and_counts_the_rest():
@@ -24,27 +22,8 @@ def test_the_note_names_the_first_files_and_counts_the_rest():
         "and 7 more")
 
 
-def _pets(tmp_path):
-    root = tmp_path / "pets"
-    for k, name in enumerate(("cat", "dog")):
-        (root / name).mkdir(parents=True)
-        for i in range(4):
-            Image.new("RGB", (8, 8), (k * 200, i * 50, 90)).save(root / name / f"{i}.png")
-    (root / "dog" / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(12))
-    (root / "cat" / "empty.png").write_bytes(b"")
-    (root / "cat" / "text.png").write_text("not a picture")
-    return write_project(
-        tmp_path, "pets.json",
-        [{"id": "x", "type": "Input", "params": {"shape": [3, 8, 8]}},
-         {"id": "flat", "type": "Flatten", "params": {}},
-         {"id": "fc", "type": "Linear", "params": {"out_features": 2}}],
-        [edge("x", "flat"), edge("flat", "fc")],
-        dataset={"path": "pets", "image_size": [8, 8]},
-        training={"epochs": 1, "batch_size": 4, "val_split": 0.25, "device": "cpu"})
-
-
 def test_train_says_which_images_it_skipped(tmp_path, capsys):
-    project = _pets(tmp_path)
+    project = pets_with_broken_images(tmp_path)
     code = main(["train", str(project), "--quiet", "--out", str(tmp_path / "run")])
     out, err = capsys.readouterr()
     assert code == 0, err
