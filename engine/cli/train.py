@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CompileError, TorchloomError
+from ..fileio import atomic_write_text
 from ..train.callbacks import BatchReport, Callback, EpochReport, TrainResult
 from .output import one_line, say, silence
 
@@ -91,6 +92,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..tasks.prepare import prepare_training
 
     progress = ProgressBar(enabled=not args.quiet)
+    unusable = _unusable_output(args.metrics_json)
+    if unusable:  # said before the run, not after minutes of training
+        say(one_line(f"error: {unusable}"), sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         project = load_project(args.project)
         progress.task = task_for(project)
@@ -128,8 +133,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, previous)
         progress.close()
     if args.metrics_json:
-        Path(args.metrics_json).write_text(
-            json.dumps(_metrics_json(result, project.task), indent=2) + "\n")
+        try:
+            atomic_write_text(args.metrics_json,
+                              json.dumps(_metrics_json(result, project.task), indent=2) + "\n")
+        except OSError as exc:  # the run itself is saved; the file asked for is not
+            say(one_line(f"error: {args.metrics_json}: cannot be written "
+                         f"({exc.strerror or exc}); the run is in {result.run_dir}"),
+                sys.stderr)
+            return EXIT_BAD_INPUT
     if result.status == "failed":
         assert result.error is not None
         say(f"training failed: {result.error.message}", sys.stderr)
@@ -144,6 +155,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         say(describe(result.early_stop))
     say(done_line(task, result))
     return EXIT_OK
+
+
+def _unusable_output(path: str | None) -> str | None:
+    """Why the file `path` cannot be written (a folder, a folder that does not exist),
+    or None; a disk that fills later is caught when it is written."""
+    if not path:
+        return None
+    target = Path(path)
+    if target.is_dir():
+        return f"{path}: is a folder; --metrics-json names the file to write"
+    if not target.parent.is_dir():
+        return f"{path}: the folder {target.parent} does not exist"
+    return None
 
 
 def done_line(task: Any, result: TrainResult) -> str:
