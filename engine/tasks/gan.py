@@ -89,7 +89,8 @@ class Gan(Task):
         from ..project_checks import project_problems
 
         analysis = analyze_gan(project)
-        analysis.problems.extend(project_problems(project, self.validates))
+        analysis.problems.extend(project_problems(project, self.validates,
+                                                  self.metric_columns))
         return analysis
 
     def summary_json(self, project: Project) -> dict[str, Any]:

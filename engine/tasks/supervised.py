@@ -88,7 +88,8 @@ class SupervisedTask(Task):
                 error = ShapeError(problem, node=node, block_type=project.graph.node(node).type)
                 analysis.problems.append(error)
                 analysis.nodes[node].errors.append(error)
-        analysis.problems.extend(project_problems(project, self.validates))
+        analysis.problems.extend(project_problems(project, self.validates,
+                                                  self.metric_columns))
         return analysis
 
     def check_targets(self, data: "Dataset", analysis: "Analysis") -> None:

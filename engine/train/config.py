@@ -85,9 +85,25 @@ def list_devices() -> list[dict[str, Any]]:
     return devices
 
 
+def device_name_problem(name: str) -> str | None:
+    """Why `name` is not a device name at all (whatever this machine has), or None: `check`
+    says it before a run, on any machine."""
+    name = (name or DEFAULT_DEVICE).strip().lower()
+    if name in ("auto", "cpu", "cuda"):
+        return None
+    if name.startswith("cuda:"):
+        if name.split(":", 1)[1].isdigit():
+            return None
+        return f"device '{name}' is not a device name: use cpu, cuda or cuda:N"
+    return f"device '{name}' is not a device name: use auto, cpu, cuda or cuda:N"
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` is the first GPU if there is one, else the CPU. Unknown or absent devices
     are a `TrainingError` that says what is there."""
+    problem = device_name_problem(name)
+    if problem:
+        raise TrainingError(problem, kind="device")
     name = (name or DEFAULT_DEVICE).strip().lower()
     count = cuda_count()
     if name == "auto":
@@ -96,16 +112,12 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cpu")
     if name == "cuda" or name.startswith("cuda:"):
         index = 0 if name == "cuda" else name.split(":", 1)[1]
-        if not str(index).isdigit():
-            raise TrainingError(f"device '{name}' is not a device name: use cpu, cuda or cuda:N",
-                                kind="device")
         if int(index) >= count:
             found = f"{count} CUDA device(s) found" if count else "no CUDA device was found"
             raise TrainingError(f"device '{name}' is not available ({found}): use cpu or auto",
                                 kind="device")
         return torch.device(f"cuda:{int(index)}")
-    raise TrainingError(f"device '{name}' is not a device name: use auto, cpu, cuda or cuda:N",
-                        kind="device")
+    raise AssertionError(name)  # pragma: no cover - device_name_problem refused it
 
 
 def check_amp(amp: str, device: torch.device) -> torch.dtype | None:
