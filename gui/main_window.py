@@ -401,7 +401,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         if doc is None:
             self.setWindowTitle("Torchloom")
         else:
-            self.setWindowTitle(f"{doc.display_name}{'*' if doc.dirty else ''} — Torchloom")
+            self.setWindowTitle(f"{plain(doc.display_name)}{'*' if doc.dirty else ''} — Torchloom")
 
     def _update_enabled(self) -> None:
         has = self.document is not None

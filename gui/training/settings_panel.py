@@ -15,6 +15,7 @@ from torchloom.engine.train.schedules import SCHEDULE_SETTINGS
 
 from ..actions import plain_name, tool_tip
 from ..inspector import ParamField
+from ..text import plain
 
 #: Shown in this order; the rest of TRAINING_FIELDS follow.
 class TrainingPanel(QScrollArea):
@@ -195,7 +196,7 @@ class TrainingPanel(QScrollArea):
     def _select_device(self, device: str) -> None:
         index = self.device.findData(device)
         if index < 0 and device not in ("", "auto"):
-            self.device.addItem(f"{device} (not available here)", device)
+            self.device.addItem(f"{plain(device)} (not available here)", device)
             index = self.device.count() - 1
         self.device.setCurrentIndex(max(index, 0))
 
