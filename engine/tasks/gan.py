@@ -96,12 +96,12 @@ class Gan(Task):
     def summary_json(self, project: Project) -> dict[str, Any]:
         from ..gan.report import gan_summary_json
 
-        return gan_summary_json(project)
+        return gan_summary_json(project, self.analyze(project))  # the file's keys too
 
     def summary_lines(self, project: Project, path: str) -> tuple["GanAnalysis", list[str]]:
         from ..gan.report import gan_summary_lines
 
-        return gan_summary_lines(project, path)
+        return gan_summary_lines(project, path, self.analyze(project))
 
     def describe_start(self, project: Project, data: dict[str, Any], device: Any) -> str:
         return (f"training the GAN {project.name} on {device}: {data['name']}, "

@@ -88,3 +88,20 @@ def test_a_device_this_machine_lacks_is_not_a_check_error(tmp_path, capsys):
     """Whether cuda:3 is there is the training machine's business, not the file's."""
     path = _variant(tmp_path, lambda d: d["training"].update(device="cuda:3"))
     assert main(["check", str(path)]) == 0, capsys.readouterr().out
+
+
+def test_a_gan_summary_names_the_file_keys_too(tmp_path, capsys):
+    """summary printed a GAN's graph checks only: a dataset {"name": true} was exit 0."""
+    path = tmp_path / "gan.json"
+    data = json.loads((EXAMPLES / "gan_mnist.json").read_text())
+    data["dataset"] = {"name": True}
+    data.setdefault("training", {})["epoch"] = 3
+    path.write_text(json.dumps(data))
+    assert main(["summary", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "dataset.name: " in out
+    assert "warning: training.epoch: is not a training setting (did you mean epochs?)" in out
+    assert main(["summary", str(path), "--json"]) == 1
+    payload = json.loads(capsys.readouterr().out)
+    assert [e["key"] for e in payload["errors"]] == ["dataset.name"]
+    assert [w["key"] for w in payload["warnings"]] == ["training.epoch"]
