@@ -93,6 +93,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = ProgressBar(enabled=not args.quiet)
     try:
         project = load_project(args.project)
+        if args.augment is not None:  # a dataset setting: it goes where the file keeps it
+            project.dataset = dict(project.dataset or {}, augment=args.augment)
         progress.task = task_for(project)
         overrides = {"epochs": args.epochs, "device": args.device, "amp": args.amp,
                      "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
@@ -176,6 +178,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--early-stopping", type=_json_object, dest="early_stopping",
                    metavar="JSON", help='stop when a metric stops improving, e.g. '
                    '\'{"metric": "val_loss", "patience": 3}\' (\'{}\': off)')
+    p.add_argument("--augment", type=_json_object, metavar="JSON",
+                   help='augment training images, e.g. \'{"hflip": {}, "crop": {"padding": 4}}\' '
+                   '(sets dataset.augment; \'{}\': off)')
     p.add_argument("--out", metavar="DIR", help="run folder (default: runs/<timestamp> next to "
                                                 "the project)")
     p.add_argument("--resume", metavar="DIR", help="continue a run folder (or warm-start from it "
