@@ -131,6 +131,17 @@ def test_compile_of_a_broken_graph_raises_with_every_error():
     assert [e.node for e in caught.value.errors] == ["fc2"]
 
 
+def test_a_gan_compiles_to_one_module_keyed_like_its_run_folder():
+    project = api.load(Path(__file__).resolve().parents[2] / "resources" / "examples"
+                       / "gan_mnist.json")
+    model = api.compile(project)
+    assert model.generator(torch.zeros(2, 100)).shape == (2, 1, 28, 28)
+    assert {key.split(".")[0] for key in model.state_dict()} == {"generator", "discriminator"}
+    summary = api.summary(project)
+    assert {row["graph"] for row in summary.nodes} == {"generator", "discriminator"}
+    assert summary.total_params == 481425
+
+
 # ---- train -----------------------------------------------------------------------------
 
 
