@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..errors import CompileError, TorchloomError
 from ..train.callbacks import BatchReport, Callback, EpochReport, TrainResult
+from ..train.config import check_setting_names
+from ..train.interrupt import stop_on_interrupt
 from .output import one_line, say, silence
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
@@ -67,14 +68,6 @@ class ProgressBar(Callback):
             self.bar.close()
 
 
-def _metrics_json(result: TrainResult, task: str) -> dict[str, Any]:
-    return {"task": task, "epochs": [e.metrics() for e in result.epochs],
-            "device": result.device, "status": result.status,
-            "run_dir": str(result.run_dir) if result.run_dir else None,
-            "error": result.error.message if result.error else None,
-            "reinitialized": result.reinitialized}
-
-
 def _json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
@@ -100,6 +93,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                      "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                      "clip_grad_norm": args.clip_grad_norm,
                      "early_stopping": args.early_stopping}
+        check_setting_names(overrides)  # the same check as the Python API's train()
         job = prepare_training(project, overrides=overrides,
                                out_dir=Path(args.out) if args.out else None,
                                resume=Path(args.resume) if args.resume else None,
@@ -118,20 +112,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     if job.run_dir is not None:
         say(f"run folder: {job.run_dir}")
 
-    def on_sigint(signum: int, frame: Any) -> None:
-        say("\nstopping after this batch (Ctrl+C again to abort)", sys.stderr)
-        job.trainer.stop()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        result = job.run()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        progress.close()
+    with stop_on_interrupt(job.trainer.stop, lambda text: say(text, sys.stderr),
+                           "\nstopping after this batch (Ctrl+C again to abort)"):
+        try:
+            result = job.run()
+        finally:
+            progress.close()
     if args.metrics_json:
         Path(args.metrics_json).write_text(
-            json.dumps(_metrics_json(result, project.task), indent=2) + "\n")
+            json.dumps(result.metrics_json(project.task), indent=2) + "\n")
     if result.status == "failed":
         assert result.error is not None
         say(f"training failed: {result.error.message}", sys.stderr)
