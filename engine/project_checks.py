@@ -11,7 +11,6 @@ naming its key.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, Sequence
 
 from .errors import GraphError, TrainingError
@@ -50,8 +49,7 @@ def project_problems(project: Any, validates: bool,
 
 def _training_problems(training: dict[str, Any], metrics: Sequence[str]
                        ) -> list[SettingProblem]:
-    from .project import TRAINING_FIELDS
-    from .train.config import device_name_problem
+    from .train.config import SETTING_NAMES, closest_setting, device_name_problem
     from .train.early_stop import EarlyStopping
 
     found = []
@@ -66,17 +64,24 @@ def _training_problems(training: dict[str, Any], metrics: Sequence[str]
     device = training.get("device")
     if isinstance(device, str) and device_name_problem(device):
         found.append(SettingProblem(str(device_name_problem(device)), "training.device"))
-    known = [*TRAINING_FIELDS, "device"]
     for key in training:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
+        if key not in SETTING_NAMES:  # kept (a newer Torchloom may read it), and said
+            close = closest_setting(key)
+            hint = f" (did you mean {close}?)" if close else ""
             found.append(SettingProblem(f"is not a training setting{hint}; it is kept in the "
                                         "file but does nothing", f"training.{key}", "warning"))
     return found
 
 
 def _dataset_problems(spec: Any) -> list[SettingProblem]:
+    from .data.augment import spec_problems
+
+    found = [SettingProblem(p.message, p.where or "dataset.augment")
+             for p in spec_problems(spec)]
+    return found + _source_problems(spec)
+
+
+def _source_problems(spec: Any) -> list[SettingProblem]:
     if spec is None or spec == {}:
         return []  # no dataset chosen yet: training says so when it is asked to start
     if not isinstance(spec, dict):
