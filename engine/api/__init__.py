@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Union
 from ..errors import (CompileError, ExportError, ExportPathError, ProbeError, TorchloomError,
                       TrainingFailedError)
 from ..project import Project, load_project
+from ..cli.output import say
 from ..train.callbacks import Callback, EpochReport
 from .project_summary import ProjectSummary, summarize_project
 from .runs import Run
@@ -124,12 +125,12 @@ def train(project: ProjectLike, *, callbacks: Iterable[Callback] = (),
     task = job.trainer.task
     if printer is not None:
         printer.task = task
-        print(task.describe_start(project, job.data(), job.trainer.device))  # type: ignore
-        for note in job.notes:
-            print(f"note: {note}")
+        say(task.describe_start(project, job.data(), job.trainer.device))  # type: ignore
+        for note in job.notes:  # names files: escaped, as the command line prints them
+            say(f"note: {note}")
         if job.run_dir is not None:
-            print(f"run folder: {job.run_dir}")
-    with stop_on_interrupt(job.trainer.stop, lambda text: print(text, file=sys.stderr)):
+            say(f"run folder: {job.run_dir}")
+    with stop_on_interrupt(job.trainer.stop, lambda text: say(text, sys.stderr)):
         result = job.run()
     run = Run(result, project.task, project)
     if result.status == "failed" and result.error is not None:
@@ -137,7 +138,7 @@ def train(project: ProjectLike, *, callbacks: Iterable[Callback] = (),
     if printer is not None and result.early_stop is not None:
         from ..train.early_stop import describe
 
-        print(describe(result.early_stop))
+        say(describe(result.early_stop))
     return run
 
 
@@ -218,9 +219,9 @@ class _EpochPrinter(Callback):
     task: Any = None
 
     def on_epoch_end(self, report: EpochReport) -> None:
-        print(self.task.epoch_line(report), flush=True)
+        say(self.task.epoch_line(report))
         if report.extra.get("warning"):
-            print(f"warning: {report.extra['warning']}", flush=True)
+            say(f"warning: {report.extra['warning']}")
 
 
 def _project(project: ProjectLike) -> Project:
