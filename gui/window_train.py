@@ -329,6 +329,11 @@ class TrainActions:
         # written, never as markup
         self._run_notes = "<br>".join(rich(t) for t in where + list(job.notes))
         self.training_panel.say(self._run_notes)
+        from torchloom.engine.data.skipped import skipped_note
+
+        skipped = skipped_note(job.data())
+        if skipped:  # a run on fewer images than the folder holds: said where one looks
+            self.flash(skipped[0].upper() + skipped[1:])
 
     def _began(self, info: dict[str, Any]) -> None:
         if self.plots is not None:

@@ -258,6 +258,7 @@ def test_the_training_log_says_which_images_were_skipped(window, tmp_path, qtbot
     text = window.training_panel.message.text()
     assert "skipped 3 unreadable images: " in text, text
     assert "cat/empty.png" in text and "dog/cut.png" in text
+    assert window.statusBar().currentMessage().startswith("Skipped 3 unreadable images: ")
     from PySide6.QtWidgets import QTabWidget
 
     panel = window.training_panel
