@@ -157,7 +157,9 @@ class ExchangeActions:
         """Why Train is off while Code blocks name files nobody trusted (None: it is not)."""
         from .units.code_status import untrusted_reason
 
-        return untrusted_reason(self._untrusted()) if self.document is not None else None
+        if self.document is None:
+            return None
+        return untrusted_reason(self._untrusted(), self.document.graph.base_dir)
 
     def _gate_train(self) -> None:
         """Train stays off, with the reason as its tooltip, until the code files are trusted;
@@ -172,7 +174,7 @@ class ExchangeActions:
             button.setEnabled(True)
         keys = self.act_train.shortcut().toString(  # type: ignore[attr-defined]
             QKeySequence.SequenceFormat.NativeText)
-        tip = reason or f"{ACTIONS['train'].does} ({keys})"
+        tip = message(reason) if reason else f"{ACTIONS['train'].does} ({keys})"
         self.act_train.setToolTip(tip)  # type: ignore[attr-defined]
         button.setToolTip(tip)
         self.act_trust.setEnabled(self.document is not None and bool(reason))

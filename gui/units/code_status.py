@@ -44,10 +44,15 @@ def code_status(node: Any, errors: list[Any]) -> tuple[str, str] | None:
     return message, file_name
 
 
-def untrusted_reason(files: list[Path]) -> str | None:
-    """Why Train is off, for its tooltip and the Training panel; None when nothing blocks."""
+def untrusted_reason(files: list[Path], project_dir: Path | None = None) -> str | None:
+    """Why Train is off, for its tooltip and the Training panel; None when nothing blocks.
+    A file outside the project's folder is named in full: its name alone could be anyone's."""
+    from torchloom.engine.codefiles import outside_project
+
     if not files:
         return None
-    names = ", ".join(p.name for p in files[:3]) + (" …" if len(files) > 3 else "")
+    shown = [f"{p.resolve()} (outside the project's folder)" if outside_project(p, project_dir)
+             else p.name for p in files[:3]]
+    names = ", ".join(shown) + (" …" if len(files) > 3 else "")
     return (f"Training is off: this project's Code blocks run Python files you have not "
             f"trusted ({names}). Use File → Trust code files… to run them.")

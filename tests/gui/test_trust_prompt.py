@@ -53,6 +53,8 @@ def test_a_file_outside_the_folder_is_red_with_its_full_path(window, tmp_path, q
     item = window.scene.node_items["two"]
     assert code_status(item.node, item.errors) == ("not trusted: outside the project",
                                                    "../elsewhere/evil.py")
+    tip = window.act_train.toolTip()  # why Train is off names the outside file in full
+    assert f"{outside.resolve()} (outside the project's folder)" in tip and "net.py" in tip
     box, _ = trust_box(window, files, folder)
     box.show()
     qtbot.waitExposed(box)
