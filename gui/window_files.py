@@ -36,7 +36,8 @@ class FileActions:
 
     def ask_unsaved(self, name: str) -> str:
         box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                          f"{name} has unsaved changes. Save them first?", parent=self)
+                          message(f"{name} has unsaved changes. Save them first?"),
+                          parent=self)
         save = box.addButton("Save", QMessageBox.ButtonRole.AcceptRole)
         discard = box.addButton("Don't save", QMessageBox.ButtonRole.DestructiveRole)
         box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
