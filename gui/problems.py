@@ -86,7 +86,8 @@ class ProblemsPanel(QWidget):
         colors = theme.current()
         for index, problem in enumerate(self.problems):
             error = problem.severity == "error"
-            who = problem.node if problem.node else "graph"
+            # a key of the project file (training.epoch) says itself, not "graph"
+            who = problem.node or getattr(problem, "key", None) or "graph"
             if problem.block_type and problem.node:
                 who = f"{problem.node} ({problem.block_type})"
             if inside_unit(problem):  # "block1 › conv1 (Conv2d)": where inside the unit

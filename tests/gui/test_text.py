@@ -63,3 +63,24 @@ def test_an_id_is_escaped_on_the_canvas_in_the_inspector_and_in_message_boxes(
                         lambda parent, title, text: shown.append(text))
     window.report("Cannot open", f"node <img src='x'> {NASTY}: broken")
     assert shown and "\x1b" not in shown[0] and "<img" not in shown[0], shown
+
+
+def test_a_project_key_problem_is_listed_under_its_key(window, tmp_path):
+    """check's warning about a training setting this version does not know shows in the
+    Problems list under the key it names."""
+    from torchloom.engine.resources import examples_dir
+
+    data = json.loads((examples_dir() / "mlp_digits.json").read_text())
+    data["training"]["epoch"] = 5
+    path = tmp_path / "typo.json"
+    path.write_text(json.dumps(data))
+    assert window.open_path(path)
+    settle()
+    tree = window.problems.tree
+    rows = [(tree.topLevelItem(i).text(1), tree.topLevelItem(i).text(2))
+            for i in range(tree.topLevelItemCount())]
+    assert ("training.epoch", "is not a training setting (did you mean epochs?); it is kept "
+            "in the file but does nothing") in rows, rows
+    window.bottom_tabs.setCurrentWidget(window.problems)
+    settle()
+    window.grab().save(f"{SHOTS}/gui_problem_key.png")
