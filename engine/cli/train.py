@@ -123,15 +123,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             result = job.run()
         finally:
             progress.close()
-    if args.metrics_json:
-        try:
-            atomic_write_text(args.metrics_json,
-                              json.dumps(result.metrics_json(project.task), indent=2) + "\n")
-        except OSError as exc:  # the run itself is saved; the file asked for is not
-            say(one_line(f"error: {args.metrics_json}: cannot be written "
-                         f"({exc.strerror or exc}); the run is in {result.run_dir}"),
-                sys.stderr)
-            return EXIT_BAD_INPUT
+    written = _write_metrics(args.metrics_json, result, project.task)
     if result.status == "failed":
         assert result.error is not None
         say(f"training failed: {result.error.message}", sys.stderr)
@@ -145,7 +137,21 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         say(describe(result.early_stop))
     say(done_line(task, result))
-    return EXIT_OK
+    return EXIT_OK if written else EXIT_BAD_INPUT
+
+
+def _write_metrics(path: str | None, result: TrainResult, task: str) -> bool:
+    """--metrics-json; False (said, naming the file and the run) when it cannot be written:
+    the run itself is saved, and a failed or stopped run keeps its own exit code."""
+    if not path:
+        return True
+    try:
+        atomic_write_text(path, json.dumps(result.metrics_json(task), indent=2) + "\n")
+    except OSError as exc:
+        say(one_line(f"error: {path}: cannot be written ({exc.strerror or exc}); the run is "
+                     f"in {result.run_dir}"), sys.stderr)
+        return False
+    return True
 
 
 def _unusable_output(path: str | None) -> str | None:
