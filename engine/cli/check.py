@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..errors import ProjectFileError
-from .output import EXIT_GRAPH, EXIT_OK, one_line, say, say_json
+from .output import EXIT_GRAPH, EXIT_OK, one_line, path_arg, say, say_json
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -56,6 +56,6 @@ def _setting_warnings(analysis: Any) -> list[Any]:
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("check", help="validate project files, one line per file",
                        description="Validate many project files in one process.")
-    p.add_argument("files", metavar="FILE", nargs="+")
+    p.add_argument("files", metavar="FILE", nargs="+", type=path_arg)
     p.add_argument("--json", action="store_true", help="print one JSON object instead")
     p.set_defaults(func=cmd_check)

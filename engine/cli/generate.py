@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import ProjectFileError, TorchloomError
 from .output import (EXIT_FILE, EXIT_GRAPH, EXIT_OK, MAX_SEED, fail as _fail, in_range,
-                     printable, say, say_json)
+                     path_arg, printable, say, say_json)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -70,8 +70,9 @@ def add_parser(sub: Any) -> None:
         "generate", help="continue a prompt with a trained language model",
         description="Continue PROMPT with the language model a run folder holds, one token at "
                     "a time, with the run's own tokenizer. The same seed gives the same text.")
-    p.add_argument("project", metavar="PROJECT", help='the "language_model" project file')
-    p.add_argument("--weights", required=True, metavar="RUN_DIR",
+    p.add_argument("project", metavar="PROJECT", type=path_arg,
+                   help='the "language_model" project file')
+    p.add_argument("--weights", required=True, metavar="RUN_DIR", type=path_arg,
                    help="a run folder from `torchloom train`")
     p.add_argument("--prompt", required=True, metavar="TEXT", help="the text to continue")
     p.add_argument("--tokens", type=in_range(int, 1, 100_000), default=200,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TorchloomError
-from .output import say, say_json
+from .output import path_arg, say, say_json
 
 EXIT_OK, EXIT_DIFFERS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -102,7 +102,7 @@ def add_parser(sub: Any) -> None:
                "read, run or built, or a file it would write exists (see --force).")
     p.add_argument("source", metavar="SOURCE",
                    help="path/to/file.py:ClassName (the file is executed), or an exported .pt2")
-    p.add_argument("-o", "--out", metavar="PROJECT.json", required=True,
+    p.add_argument("-o", "--out", metavar="PROJECT.json", required=True, type=path_arg,
                    help="the project file to write")
     p.add_argument("--input-shape", metavar="SHAPE", type=parse_shape, action="append",
                    dest="input_shape",

@@ -38,6 +38,14 @@ def in_range(kind: type, low: float, high: float, shown: str | None = None) -> A
     return parse
 
 
+def path_arg(text: str) -> str:
+    """An argparse `type` for a path: an empty one (``-o ""``, a variable that was not set)
+    means the current folder to Python, where an export would write its files unasked."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty: name a file or folder")
+    return text
+
+
 def say(text: object = "", file: Any = None) -> None:
     """Every human-readable line a command prints goes through here, escaped: an id, a file
     name or a message from a file may hold escape sequences that would rewrite the person's

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ProbeError, ProjectFileError
-from .output import one_line, say, say_json
+from .output import one_line, path_arg, say, say_json
 
 if TYPE_CHECKING:  # numpy and torch load only when the command runs, not to parse it
     import numpy as np
@@ -174,15 +174,15 @@ def add_parser(sub: Any) -> None:
         epilog="The samples are the run's probe batch (a few validation samples per class) "
                "unless --input names an .npz whose array 'x' holds your own, in the "
                "Input's shape.")
-    p.add_argument("project", metavar="PROJECT", help="the .json project file")
-    p.add_argument("--weights", metavar="RUN_DIR", required=True,
+    p.add_argument("project", metavar="PROJECT", type=path_arg, help="the .json project file")
+    p.add_argument("--weights", metavar="RUN_DIR", required=True, type=path_arg,
                    help="the run folder whose weights to load (from `torchloom train`)")
     p.add_argument("--node", metavar="ID", required=True, help="the node id to look at")
     p.add_argument("--samples", metavar="K", type=_positive,
                    help="only the first K samples (default: all)")
-    p.add_argument("--input", metavar="FILE.npz",
+    p.add_argument("--input", metavar="FILE.npz", type=path_arg,
                    help="use the samples in this file's array 'x' instead of the probe batch")
-    p.add_argument("--out", metavar="DIR", required=True,
+    p.add_argument("--out", metavar="DIR", required=True, type=path_arg,
                    help="the folder to write into (created if missing)")
     p.add_argument("--json", action="store_true",
                    help='print one JSON object {"node", "kind", "shape", "files"} instead')

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProbeError, ProjectFileError, TorchloomError
-from .output import MAX_SEED, fail as _fail, in_range, say, say_json
+from .output import fail as _fail, in_range, MAX_SEED, path_arg, say, say_json
 
 EXIT_OK, EXIT_GRAPH, EXIT_BAD_INPUT = 0, 1, 2
 MAX_SAMPLES = 100_000
@@ -154,13 +154,15 @@ def add_parser(sub: Any) -> None:
         description="Run a trained GAN's generator on seeded noise and write the samples as "
                     "x in an .npz, in the dataset's own units (pixel intensities in [0, 1] for "
                     "the built-in image datasets).")
-    p.add_argument("project", metavar="PROJECT", help="the GAN's .json project file")
-    p.add_argument("--weights", required=True, metavar="RUN_DIR",
+    p.add_argument("project", metavar="PROJECT", type=path_arg, help="the GAN's .json project file")
+    p.add_argument("--weights", required=True, metavar="RUN_DIR", type=path_arg,
                    help="a run folder from `torchloom train`")
     p.add_argument("--n", type=in_range(int, 1, MAX_SAMPLES), default=64,
                    help="how many samples (default 64)")
-    p.add_argument("-o", "--out", required=True, metavar="OUT.npz", help="the .npz to write")
-    p.add_argument("--png", metavar="GRID.png", help="also write a grid of the first 64")
+    p.add_argument("-o", "--out", required=True, metavar="OUT.npz", type=path_arg,
+                   help="the .npz to write")
+    p.add_argument("--png", metavar="GRID.png", type=path_arg,
+                   help="also write a grid of the first 64")
     p.add_argument("--seed", type=in_range(int, 0, MAX_SEED, "2**63 - 1"), default=0,
                    help="seeds the noise (default 0)")
     p.add_argument("--json", action="store_true",

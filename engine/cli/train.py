@@ -13,7 +13,7 @@ from ..fileio import atomic_write_text
 from ..train.callbacks import BatchReport, Callback, EpochReport, TrainResult
 from ..train.config import check_setting_names
 from ..train.interrupt import stop_on_interrupt
-from .output import one_line, say, silence
+from .output import one_line, path_arg, say, silence
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
 
@@ -185,7 +185,7 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("train", help="train a project headless, with a progress bar",
                        description="Train a project and save the run (weights, trainer state, "
                                    "metrics) in a folder.")
-    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("project", metavar="PROJECT", type=path_arg)
     p.add_argument("--epochs", type=int, help="override the project's epochs")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the project's)")
     p.add_argument("--amp", choices=("off", "bf16", "fp16"), help="mixed precision")
@@ -200,11 +200,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--augment", type=_json_object, metavar="JSON",
                    help='augment training images, e.g. \'{"hflip": {}, "crop": {"padding": 4}}\' '
                    '(sets dataset.augment; \'{}\': off)')
-    p.add_argument("--out", metavar="DIR", help="run folder (default: runs/<timestamp> next to "
-                                                "the project)")
-    p.add_argument("--resume", metavar="DIR", help="continue a run folder (or warm-start from it "
-                                                   "if the graph changed)")
-    p.add_argument("--metrics-json", metavar="FILE", dest="metrics_json",
+    p.add_argument("--out", metavar="DIR", type=path_arg,
+                   help="run folder (default: runs/<timestamp> next to the project)")
+    p.add_argument("--resume", metavar="DIR", type=path_arg,
+                   help="continue a run folder (or warm-start from it if the graph changed)")
+    p.add_argument("--metrics-json", metavar="FILE", type=path_arg, dest="metrics_json",
                    help="also write the per-epoch metrics as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)

@@ -193,3 +193,21 @@ def test_generated_text_keeps_its_line_breaks_and_nothing_else():
     from torchloom.engine.cli.output import printable
 
     assert printable("to be\nor not\x1b[31m") == "to be\nor not\\u001b[31m"
+
+
+@pytest.mark.parametrize("argv", [
+    ["export", CNN, "-f", "torchrun", "-o", ""],
+    ["export", CNN, "-f", "python", "-o", " "],
+    ["check", ""],
+    ["train", CNN, "--out", ""],
+])
+def test_an_empty_path_is_a_bad_argument_not_the_current_folder(tmp_path, monkeypatch, capsys,
+                                                                argv):
+    """`-o ""` (a shell variable that was not set) is "." to Python: the torchrun export
+    wrote its script, model and data into the current folder."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 2
+    assert "is empty: name a file or folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
