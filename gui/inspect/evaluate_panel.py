@@ -185,6 +185,15 @@ class EvaluatePanel(QWidget):
 
         self.jobs.submit("predict", work, self._predicted, self._failed)
 
+    def watch_live(self, live: Any, view: str) -> None:
+        """A run in progress: the task's view works on its weights as they train
+        (`probe.live.LiveWeights`) until the run's own evaluation replaces it."""
+        self.jobs.cancel("predict")
+        self.jobs.cancel("saliency")
+        self.trained = None
+        self.task_view.show_live(live, view)
+        self.stack.setCurrentWidget(self.task_view)
+
     def show_predictions(self, preds: Predictions, data: Dataset,
                          split_name: str = "validation") -> None:
         """Show predictions on `data` (the samples they were made on)."""

@@ -38,6 +38,17 @@ def _load_and_capture(run_dir: Path, project: Any) -> tuple[Any, Any, Any]:
     return trained, batch, result
 
 
+def token_names(declared: Any, tokenizer: Any = None) -> list[str] | None:
+    """The name of each token id: a text dataset's tokenizer's vocabulary, else the names a
+    built-in declares. A corpus's "tokens" in its info is how many it holds, not names."""
+    vocab = getattr(tokenizer, "vocab", None)
+    if isinstance(vocab, (list, tuple)) and vocab:
+        return list(vocab)
+    if isinstance(declared, (list, tuple)) and all(isinstance(t, str) for t in declared):
+        return list(declared)
+    return None
+
+
 class InspectPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,7 +110,7 @@ class InspectPanel(QWidget):
     def _loaded(self, out: tuple[Any, Any, Any], label: str) -> None:
         self.trained, batch, result = out
         data = self.trained.info.get("data") or {}
-        self._use_batch(batch, data.get("tokens"))
+        self._use_batch(batch, token_names(data.get("tokens"), self.trained.tokenizer))
         self.result = result
         self.source = f"run {label}"
         self.redraw()
@@ -121,6 +132,7 @@ class InspectPanel(QWidget):
         self.redraw()
 
     def _use_batch(self, batch: Any, tokens: list[str] | None) -> None:
+        """`tokens`: what each token id means (`token_names`), or None."""
         same = (self.batch is not None and batch is not None and len(self.batch) == len(batch)
                 and bool((self.batch.index == batch.index).all()))
         self.batch, self.tokens = batch, tokens
