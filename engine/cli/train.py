@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from ..errors import CompileError, TorchloomError
 from ..train.callbacks import BatchReport, Callback, EpochReport, TrainResult
@@ -67,6 +68,23 @@ class ProgressBar(Callback):
             self.bar.close()
 
 
+@contextlib.contextmanager
+def stop_on_interrupt(stop: Callable[[], None]) -> Iterator[None]:
+    """The first Ctrl+C asks for a cooperative stop (the run saves a checkpoint after this
+    batch); a second one aborts. `train` and `sweep` stop the same way."""
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        say("\nstopping after this batch (Ctrl+C again to abort)", sys.stderr)
+        stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _metrics_json(result: TrainResult, task: str) -> dict[str, Any]:
     return {"task": task, "epochs": [e.metrics() for e in result.epochs],
             "device": result.device, "status": result.status,
@@ -116,16 +134,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if job.run_dir is not None:
         say(f"run folder: {job.run_dir}")
 
-    def on_sigint(signum: int, frame: Any) -> None:
-        say("\nstopping after this batch (Ctrl+C again to abort)", sys.stderr)
-        job.trainer.stop()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        result = job.run()
+        with stop_on_interrupt(job.trainer.stop):
+            result = job.run()
     finally:
-        signal.signal(signal.SIGINT, previous)
         progress.close()
     if args.metrics_json:
         Path(args.metrics_json).write_text(
@@ -187,4 +199,4 @@ def add_parser(sub: Any) -> None:
 
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "EXIT_STOPPED", "add_parser",
-           "cmd_train"]
+           "cmd_train", "stop_on_interrupt"]
