@@ -137,7 +137,6 @@ def run_sweep(project: Project, space: Sequence[SweepParam], *, trials: int,
     Raises `SweepError` for a bad request and the engine's typed errors for a project that
     cannot train (the trial that found it is marked failed).
     """
-    import optuna
 
     if trials < 1:
         raise SweepError(f"must be 1 or more, got {trials}", "--trials")
@@ -231,7 +230,8 @@ def _run_trial(study: Any, trial: Any, project: Project, space: Sequence[SweepPa
         if value is None or not math.isfinite(value):
             return False
         trial.report(float(value), report.epoch)
-        return bool(trial.should_prune())
+        last = pruner.trainer is not None and report.epoch >= pruner.trainer.config.epochs
+        return not last and bool(trial.should_prune())  # the last epoch: nothing to save
 
     pruner = StopWhen(judge)
     copy = apply_values(project, space, values)

@@ -9,6 +9,7 @@ never try a value the project file would refuse.
 
 from __future__ import annotations
 
+import copy as copy_module
 import difflib
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -207,7 +208,7 @@ def apply_values(project: Project, space: Sequence[SweepParam],
                  values: dict[str, Any]) -> Project:
     """A copy of `project` with a trial's values in it; the project itself is untouched.
     The copy keeps the file's path, so its data and its runs folder are the project's."""
-    copy = project_from_dict(project_to_dict(project))
+    copy = project_from_dict(copy_module.deepcopy(project_to_dict(project)))
     copy.path = project.path
     for graph in copy.graphs().values():
         graph.base_dir = project.graph.base_dir if project.path is None else \
