@@ -93,11 +93,11 @@ class SweepControl:
         return self._stop.is_set()
 
 
-def study_path(project: Project) -> Path:
+def study_path(project: Project, runs_dir: Path | None = None) -> Path:
     """``runs/<project file name>.sweep.sqlite``: beside the project's runs."""
     stem = project.path.stem if project.path is not None else \
         re.sub(r"[^A-Za-z0-9_.-]+", "_", project.name) or "project"
-    return runs_dir_for(project) / f"{stem}.sweep.sqlite"
+    return (runs_dir or runs_dir_for(project)) / f"{stem}.sweep.sqlite"
 
 
 def choose_metric(project: Project, metric: str | None, mode: str | None) -> tuple[str, str]:
@@ -121,7 +121,8 @@ def choose_metric(project: Project, metric: str | None, mode: str | None) -> tup
 def run_sweep(project: Project, space: Sequence[SweepParam], *, trials: int,
               metric: str | None = None, mode: str | None = None,
               timeout: float | None = None, overrides: dict[str, Any] | None = None,
-              storage: Path | None = None, control: SweepControl | None = None,
+              storage: Path | None = None, runs_dir: Path | None = None,
+              control: SweepControl | None = None,
               on_trial_start: Callable[[int, dict[str, Any]], None] | None = None,
               on_trial: Callable[[TrialRecord], None] | None = None,
               callbacks: Callable[[], Iterable[Callback]] | None = None,
@@ -132,6 +133,8 @@ def run_sweep(project: Project, space: Sequence[SweepParam], *, trials: int,
     Args:
         overrides: training settings for every trial (epochs, device); a swept name must
             not be among them.
+        storage: the study's SQLite file (default `study_path`).
+        runs_dir: where the trials' run folders go (default ``runs`` next to the project).
         callbacks: makes each trial's extra callbacks (a progress bar, the GUI's signals).
         on_trial_start, on_trial: told as each trial begins and ends.
     Raises `SweepError` for a bad request and the engine's typed errors for a project that
@@ -149,7 +152,8 @@ def run_sweep(project: Project, space: Sequence[SweepParam], *, trials: int,
             raise SweepError(f"is swept, so it cannot also be set to {overrides[param.name]}",
                              param.name)
     control = control or SweepControl()
-    storage = storage or study_path(project)
+    runs_dir = runs_dir or runs_dir_for(project)
+    storage = storage or study_path(project, runs_dir)
     study = _open_study(project, storage, metric, mode, pruner_startup)
     from ..tasks.prepare import prepare_training
 
@@ -163,7 +167,8 @@ def run_sweep(project: Project, space: Sequence[SweepParam], *, trials: int,
         if on_trial_start is not None:
             on_trial_start(trial.number, values)
         record = _run_trial(study, trial, project, space, values, metric, overrides,
-                            control, prepare_training, list(callbacks() if callbacks else ()))
+                            control, prepare_training, list(callbacks() if callbacks else ()),
+                            _trial_dir(runs_dir, trial.number))
         if on_trial is not None:
             on_trial(record)
     result.stopped = control.stopping
@@ -222,7 +227,8 @@ def _finished(study: Any) -> int:
 
 def _run_trial(study: Any, trial: Any, project: Project, space: Sequence[SweepParam],
                values: dict[str, Any], metric: str, overrides: dict[str, Any],
-               control: SweepControl, prepare: Any, extra: list[Callback]) -> TrialRecord:
+               control: SweepControl, prepare: Any, extra: list[Callback],
+               run_dir: Path) -> TrialRecord:
     from optuna.trial import TrialState
 
     def judge(report: EpochReport) -> bool:
@@ -235,7 +241,6 @@ def _run_trial(study: Any, trial: Any, project: Project, space: Sequence[SweepPa
 
     pruner = StopWhen(judge)
     copy = apply_values(project, space, values)
-    run_dir = _trial_dir(project, trial.number)
     try:
         job = prepare(copy, overrides=overrides, out_dir=run_dir, callbacks=[pruner, *extra])
     except TorchloomError as exc:
@@ -269,9 +274,8 @@ def _run_trial(study: Any, trial: Any, project: Project, space: Sequence[SweepPa
     return _record(frozen)
 
 
-def _trial_dir(project: Project, number: int) -> Path:
+def _trial_dir(base: Path, number: int) -> Path:
     """``runs/<timestamp>-trial<N>``: sorted among the project's other runs by time."""
-    base = runs_dir_for(project)
     stem = f"{time.strftime('%Y%m%d-%H%M%S')}-trial{number}"
     path, n = base / stem, 2
     while path.exists():
