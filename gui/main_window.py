@@ -430,6 +430,7 @@ class MainWindow(FileActions, EditActions, TrainActions, SweepActions, InspectAc
         self.inspect_panel.apply_theme()
         self.evaluate_panel.confusion.apply_theme()
         self.evaluate_panel.saliency.apply_theme()
+        self.sweep_panel.plots.apply_theme()
         for overlay in getattr(self.gan_canvas, "cost_overlays", [self.cost_overlay]):
             overlay.apply_theme()
 

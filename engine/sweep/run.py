@@ -262,7 +262,8 @@ def _run_trial(study: Any, trial: Any, project: Project, space: Sequence[SweepPa
         frozen = study.tell(trial, state=TrialState.FAIL)
     elif pruner.stopped_after is not None:
         frozen = study.tell(trial, state=TrialState.PRUNED)
-    elif result.status == "stopped":
+    elif result.status == "stopped":  # by hand: not counted as done (see `_finished`)
+        trial.set_user_attr("note", "stopped before its end")
         frozen = study.tell(trial, state=TrialState.FAIL)
     else:
         final = result.final.metrics().get(metric) if result.final is not None else None
@@ -288,5 +289,6 @@ def _record(frozen: Any) -> TrialRecord:
     value = frozen.value if state in ("complete", "pruned") else None
     if value is None and state == "pruned" and frozen.intermediate_values:
         value = frozen.intermediate_values[max(frozen.intermediate_values)]
+    attrs = frozen.user_attrs
     return TrialRecord(frozen.number, dict(frozen.params), value, state,
-                       frozen.user_attrs.get("run_dir"), frozen.user_attrs.get("error"))
+                       attrs.get("run_dir"), attrs.get("error") or attrs.get("note"))

@@ -45,10 +45,10 @@ class SweepPanel(QWidget):
         self.ranges.verticalHeader().setDefaultSectionSize(24)
         header = self.ranges.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in enumerate((124, 56, 56, 34, 80)):
+        for col, width in enumerate((118, 50, 50, 30, 70)):
             self.ranges.setColumnWidth(col, width)
         header.setStretchLastSection(True)
-        self.ranges.setMinimumWidth(360)
+        self.ranges.setMinimumWidth(330)
         ranges.addWidget(self.ranges, 1)
         row_buttons = QHBoxLayout()
         self.add_button = QPushButton("Add row")
@@ -117,7 +117,7 @@ class SweepPanel(QWidget):
         split.addWidget(results)
         self.plots = SweepPlots()
         split.addWidget(self.plots)
-        split.setSizes([400, 720])
+        split.setSizes([360, 760])
         layout.addWidget(split, 1)
 
         self.add_button.clicked.connect(lambda: self.add_row("", "", "", False, ""))

@@ -28,7 +28,9 @@ class SweepPlots(QWidget):
         self.parallel.setTitle("Parallel coordinates", size="9pt")
         self.parallel.setMenuEnabled(False)
         self.parallel.hideAxis("left")
+        self.parallel.setAccessibleName("Sweep parallel coordinates")
         self.slices = pg.GraphicsLayoutWidget()
+        self.slices.setAccessibleName("Sweep metric against each parameter")
         layout.addWidget(self.parallel, 1)
         layout.addWidget(self.slices, 1)
         self.space: list[Any] = []
@@ -54,7 +56,10 @@ class SweepPlots(QWidget):
         names = [p.name for p in self.space] + [metric]
         self.parallel.clear()
         self.lines, self.metric_labels = [], []
-        self.parallel.getAxis("bottom").setTicks([list(enumerate(names))])
+        # every other name one line lower, so long ones (fc1.out_features) do not collide
+        self.parallel.getAxis("bottom").setTicks(
+            [[(i, name if i % 2 == 0 else "\n" + name) for i, name in enumerate(names)]])
+        self.parallel.getAxis("bottom").setHeight(40)
         self.parallel.setXRange(-0.35, len(names) - 0.65, padding=0)
         self.parallel.setYRange(-0.25, 1.25, padding=0)
         self.parallel.setMouseEnabled(x=False, y=False)
@@ -73,7 +78,11 @@ class SweepPlots(QWidget):
         for i, param in enumerate(self.space):
             plot = self.slices.addPlot(row=0, col=i)
             plot.setTitle(param.name, size="9pt")
-            plot.setLabel("left", metric if i == 0 else "")
+            if i == 0:
+                plot.setLabel("left", metric)
+            else:  # one metric axis for the row: the plots share it
+                plot.hideAxis("left")
+                plot.setYLink(self.slice_plots[0])
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setMenuEnabled(False)
             plot.getAxis("left").enableAutoSIPrefix(False)
