@@ -159,9 +159,13 @@ def run_sweep(project: Project, space: Sequence[SweepParam], *, trials: int,
 
     started = time.monotonic()
     result = SweepResult(metric, mode, storage, study.study_name)
+    ran = 0
     while _finished(study) < trials:
-        if control.stopping or (timeout is not None and time.monotonic() - started > timeout):
+        # as Optuna's own `timeout`: checked between trials, so at least one runs
+        late = timeout is not None and ran > 0 and time.monotonic() - started > timeout
+        if control.stopping or late:
             break
+        ran += 1
         trial = study.ask()
         values = {p.name: p.suggest(trial) for p in space}
         if on_trial_start is not None:

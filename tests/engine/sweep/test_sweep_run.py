@@ -107,3 +107,19 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
         assert code == 2 and words in err and "Traceback" not in err, err
     assert not (tmp_path / "runs").exists() or not any(
         p.is_dir() for p in (tmp_path / "runs").iterdir())
+
+
+def test_a_trial_a_crash_left_running_is_closed_and_run_again(tmp_path):
+    project = tiny_project(tmp_path, epochs=1)
+    storage = tmp_path / "study.sqlite"
+    study = optuna.create_study(storage=f"sqlite:///{storage}", study_name="tiny",
+                                direction="maximize")
+    study.ask()  # as a process killed mid-trial leaves it: RUNNING for ever
+    result = _sweep(project, ["lr=1e-3:1e-1:log"], trials=2, storage=storage)
+    assert [t.state for t in result.trials] == ["fail", "complete", "complete"]
+
+
+def test_timeout_starts_no_new_trial(tmp_path):
+    project = tiny_project(tmp_path, epochs=1)
+    result = _sweep(project, ["lr=1e-3:1e-1:log"], trials=50, timeout=0.001)
+    assert 1 <= len(result.trials) <= 2 and not result.stopped

@@ -78,3 +78,18 @@ def test_a_bad_row_is_said_in_the_tab_and_nothing_runs(window, tmp_path):
     assert not window.sweeper.running
     assert "did you mean fc1?" in panel.message.text()
     assert not (tmp_path / "runs").exists()
+
+
+def test_stop_ends_the_sweep_after_the_trial_in_progress(window, tmp_path, qtbot):
+    open_tiny(window, tmp_path)
+    panel = window.sweep_panel
+    panel.trials.setValue(200)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: any(r.state != "running" for r in panel.trials_shown.values()),
+                    timeout=TIMEOUT)
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.sweeper.running, timeout=TIMEOUT)
+    settle()
+    result = window.sweeper.last_result
+    assert result.stopped and len(result.trials) < 200
+    assert "Stopped" in panel.message.text() and panel.start_button.isEnabled()
