@@ -247,8 +247,8 @@ def _run_trial(study: Any, trial: Any, project: Project, space: Sequence[SweepPa
     copy = apply_values(project, space, values)
     try:
         job = prepare(copy, overrides=overrides, out_dir=run_dir, callbacks=[pruner, *extra])
-    except TorchloomError as exc:
-        trial.set_user_attr("error", exc.describe())
+    except TorchloomError as exc:  # a bad project, data or device: not a trial done
+        trial.set_user_attr("note", exc.describe())
         study.tell(trial, state=TrialState.FAIL)
         raise
     trial.set_user_attr("run_dir", str(job.run_dir))
