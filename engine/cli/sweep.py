@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import CompileError, TorchloomError
 from .output import EXIT_FILE, EXIT_OK, in_range, one_line, say
-from .train import EXIT_FAILED, EXIT_STOPPED, stop_on_interrupt
+from .train import EXIT_FAILED, EXIT_STOPPED, add_run_options, stop_on_interrupt
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -103,9 +103,7 @@ def add_parser(sub: Any) -> None:
                         "f1 and miou, else min)")
     p.add_argument("--timeout", type=in_range(float, 0.001, 1e9), metavar="S",
                    help="start no new trial after S seconds")
-    p.add_argument("--epochs", type=in_range(int, 1, 100_000),
-                   help="override the project's epochs for every trial")
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the project's)")
+    add_run_options(p, " for every trial")
     p.add_argument("--storage", metavar="FILE",
                    help="the study's SQLite file (default runs/<project>.sweep.sqlite)")
     p.add_argument("--json", action="store_true",
