@@ -99,8 +99,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--metric", help="the per-epoch metric to optimise (default: the task's "
                                     "headline, such as val_acc)")
     p.add_argument("--mode", choices=("min", "max"),
-                   help="minimise or maximise the metric (default: max for accuracies, r2, "
-                        "f1 and miou, else min)")
+                   help="minimise or maximise the metric (default: max for accuracies, r2, f1, "
+                        "miou and exact match, else min)")
     p.add_argument("--timeout", type=in_range(float, 0.001, 1e9), metavar="S",
                    help="start no new trial after S seconds")
     add_run_options(p, " for every trial")

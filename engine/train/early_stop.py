@@ -25,8 +25,9 @@ def reported_metrics(columns: Sequence[str]) -> list[str]:
 
 
 def default_mode(metric: str) -> str:
-    """``max`` for a metric where higher is better (accuracies, r2, f1, miou), else ``min``."""
-    return "max" if metric.endswith(("acc", "r2", "f1", "miou")) else "min"
+    """``max`` for a metric where higher is better (accuracies, r2, f1, miou, a
+    multi-label's exact-match ratio), else ``min``."""
+    return "max" if metric.endswith(("acc", "r2", "f1", "miou", "exact")) else "min"
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,15 @@ def test_unknown_metric_lists_the_task_s(project):
     assert choose_metric(project, "val_loss", None) == ("val_loss", "min")
 
 
+def test_higher_is_better_for_the_scores_of_every_task():
+    from torchloom.engine.train.early_stop import default_mode
+
+    for metric in ("val_acc", "val_r2", "val_f1", "val_exact", "val_miou", "val_pixel_acc"):
+        assert default_mode(metric) == "max", metric
+    for metric in ("val_loss", "val_mae", "val_ppl"):
+        assert default_mode(metric) == "min", metric
+
+
 def test_trials_below_one(project):
     with pytest.raises(SweepError) as info:
         run_sweep(project, parse_space(["lr=0.1,0.2"], project), trials=0)
