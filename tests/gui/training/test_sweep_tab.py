@@ -87,6 +87,8 @@ def test_stop_ends_the_sweep_after_the_trial_in_progress(window, tmp_path, qtbot
     panel.start_button.click()
     qtbot.waitUntil(lambda: any(r.state != "running" for r in panel.trials_shown.values()),
                     timeout=TIMEOUT)
+    assert not window.train()  # one at a time: the sweep's trials are training
+    assert "A sweep is running" in window.training_panel.message.text()
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.sweeper.running, timeout=TIMEOUT)
     settle()
