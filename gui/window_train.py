@@ -225,6 +225,10 @@ class TrainActions:
         if doc.analysis is None:
             self.flash("PyTorch is still loading: try again in a moment")
             return False
+        if self.sweeper.running:  # type: ignore[attr-defined]
+            self.training_panel.say("A sweep is running: stop it (Sweep tab) before "
+                                    "training", error=True)
+            return False
         if doc.errors:
             count = len(doc.errors)
             what = "The networks have" if len(doc.graphs()) > 1 else "The graph has"

@@ -15,6 +15,8 @@ from ..train.interrupt import stop_on_interrupt
 from .output import one_line, say, silence
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
+#: What the first Ctrl+C says (`train` and `sweep` alike).
+INTERRUPTED = "\nstopping after this batch (Ctrl+C again to abort)"
 
 
 class ProgressBar(Callback):
@@ -112,8 +114,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if job.run_dir is not None:
         say(f"run folder: {job.run_dir}")
 
-    with stop_on_interrupt(job.trainer.stop, lambda text: say(text, sys.stderr),
-                           "\nstopping after this batch (Ctrl+C again to abort)"):
+    with stop_on_interrupt(job.trainer.stop, lambda text: say(text, sys.stderr), INTERRUPTED):
         try:
             result = job.run()
         finally:
@@ -151,13 +152,18 @@ def done_line(task: Any, result: TrainResult) -> str:
     return f"done: {final.epoch} epochs"
 
 
+def add_run_options(p: argparse.ArgumentParser, each: str = "") -> None:
+    """--epochs and --device, as `train` and `sweep` (`each`: " for every trial") take them."""
+    p.add_argument("--epochs", type=int, help=f"override the project's epochs{each}")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the project's)")
+
+
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("train", help="train a project headless, with a progress bar",
                        description="Train a project and save the run (weights, trainer state, "
                                    "metrics) in a folder.")
     p.add_argument("project", metavar="PROJECT")
-    p.add_argument("--epochs", type=int, help="override the project's epochs")
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the project's)")
+    add_run_options(p)
     p.add_argument("--amp", choices=("off", "bf16", "fp16"), help="mixed precision")
     p.add_argument("--batch-size", type=int, dest="batch_size", help="override the batch size")
     p.add_argument("--lr", type=float, help="override the learning rate")
@@ -181,4 +187,4 @@ def add_parser(sub: Any) -> None:
 
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "EXIT_STOPPED", "add_parser",
-           "cmd_train"]
+           "add_run_options", "cmd_train", "stop_on_interrupt"]

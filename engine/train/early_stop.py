@@ -18,6 +18,18 @@ from .callbacks import EpochReport
 KEYS = ("metric", "mode", "patience", "min_delta")
 
 
+def reported_metrics(columns: Sequence[str]) -> list[str]:
+    """The metrics among a task's columns that say how good a run is (early stopping and
+    sweeps pick from these), without the epoch counter and the timings."""
+    return [m for m in columns if m not in ("epoch", "seconds", "samples_per_s")]
+
+
+def default_mode(metric: str) -> str:
+    """``max`` for a metric where higher is better (accuracies, r2, f1, miou, a
+    multi-label's exact-match ratio), else ``min``."""
+    return "max" if metric.endswith(("acc", "r2", "f1", "miou", "exact")) else "min"
+
+
 @dataclass(frozen=True)
 class EarlyStopping:
     metric: str = "val_loss"
@@ -36,12 +48,11 @@ class EarlyStopping:
         if unknown:
             raise _bad(f"has no key {unknown[0]!r} (it takes {', '.join(KEYS)})")
         metric = spec.get("metric", "val_loss")
-        reported = [m for m in metrics if m not in ("epoch", "seconds", "samples_per_s")]
+        reported = reported_metrics(metrics)
         if metric not in reported:
             raise _bad(f"metric {metric!r} is not one this task reports; it reports "
                        f"{', '.join(reported)}")
-        mode = spec.get("mode", "max" if metric.endswith(("acc", "r2", "f1", "miou"))
-                        else "min")
+        mode = spec.get("mode", default_mode(metric))
         if mode not in ("min", "max"):
             raise _bad(f"mode must be 'min' or 'max', got {mode!r}")
         patience = spec.get("patience", 3)
