@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import CompileError, TorchloomError
 from ..train.callbacks import BatchReport, Callback, EpochReport, TrainResult
-from .output import one_line, say, silence
+from .output import in_range, one_line, say, silence
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
 
@@ -97,7 +97,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides = {"epochs": args.epochs, "device": args.device, "amp": args.amp,
                      "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                      "clip_grad_norm": args.clip_grad_norm,
-                     "early_stopping": args.early_stopping}
+                     "early_stopping": args.early_stopping, "keep": args.keep,
+                     "keep_metric": args.keep_metric, "accumulate": args.accumulate}
         job = prepare_training(project, overrides=overrides,
                                out_dir=Path(args.out) if args.out else None,
                                resume=Path(args.resume) if args.resume else None,
@@ -176,6 +177,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--early-stopping", type=_json_object, dest="early_stopping",
                    metavar="JSON", help='stop when a metric stops improving, e.g. '
                    '\'{"metric": "val_loss", "patience": 3}\' (\'{}\': off)')
+    p.add_argument("--keep", choices=("last", "best"),
+                   help="best: also keep the weights of the best epoch by --keep-metric in "
+                        "<run>/best/, which export, probe and generate then use")
+    p.add_argument("--keep-metric", dest="keep_metric", metavar="METRIC",
+                   help="the metric that picks the best epoch (default val_loss; lowest for "
+                        "losses, highest for accuracies)")
+    p.add_argument("--accumulate", type=in_range(int, 1, 10_000), metavar="N",
+                   help="batches per optimisation step (gradient accumulation; default 1)")
     p.add_argument("--out", metavar="DIR", help="run folder (default: runs/<timestamp> next to "
                                                 "the project)")
     p.add_argument("--resume", metavar="DIR", help="continue a run folder (or warm-start from it "

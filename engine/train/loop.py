@@ -37,6 +37,7 @@ from . import faults
 from .batches import batch_starts, epoch_permutation
 from .callbacks import Callback, EpochReport, TrainResult
 from .config import TrainConfig, check_amp, resolve_device
+from .best import KeepBest
 from .early_stop import EarlyStopping
 from .schedules import learning_rate
 from .early_stop import describe as describe_early_stop
@@ -95,6 +96,8 @@ class RunLoop(LoopState):
         self.scheduled = config.schedule != "constant" and task.uses("schedule")
         self.early_stopping = EarlyStopping.from_setting(config.early_stopping,
                                                          task.metric_columns)
+        #: ``keep: best``: which metric picks the epoch whose weights go to best/ (None: last)
+        self.keep_best = KeepBest.from_config(config, task.metric_columns)
         #: why the run stopped before its last epoch (`early_stop.EarlyStopping.verdict`)
         self.early_stop: dict[str, Any] | None = None
         self.history: list[EpochReport] = []
@@ -320,6 +323,7 @@ class RunLoop(LoopState):
             self.epoch, self.step_in_epoch = epoch + 1, 0
             self._carry = self._fresh_carry()
             self._save(epoch_end=True)
+            self._save_best()
             for cb in self.callbacks:
                 cb.on_epoch_end(report)
             if self.early_stopping is not None:
