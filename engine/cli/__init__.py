@@ -25,7 +25,7 @@ __all__ = ["COMMANDS", "EXIT_FILE", "EXIT_GRAPH", "EXIT_INTERNAL", "EXIT_OK", "b
 
 #: The commands, each a module of this package with `add_parser(subparsers)`, in the order
 #: `torchloom --help` lists them.
-COMMANDS = ("summary", "check", "train", "probe", "export", "importing", "sample",
+COMMANDS = ("summary", "check", "train", "lr_find", "probe", "export", "importing", "sample",
             "generate")
 
 
