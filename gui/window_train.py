@@ -46,6 +46,9 @@ class TrainActions:
         self.act_stop = self._action("stop", self.stop_training)
         self.act_resume = self._action("resume", self.resume_training)
         self.act_reset = self._action("reset", self.reset_weights)
+        self.act_find_lr = self._action("find_lr", self.find_lr)
+        #: the open Find learning rate dialog, if any
+        self.lr_find_dialog: Any = None
         toolbar = QToolBar("Training", self)  # type: ignore[arg-type]
         toolbar.setObjectName("training-toolbar")
         toolbar.setMovable(False)
@@ -57,6 +60,7 @@ class TrainActions:
             self.run_menu.addAction(act)
         self.run_menu.addSeparator()
         self.run_menu.addAction(self.act_reset)
+        self.run_menu.addAction(self.act_find_lr)
         help_menu = self.menuBar().actions()[-1]
         self.menuBar().insertMenu(help_menu, self.run_menu)
         tp = self.training_panel
@@ -64,6 +68,7 @@ class TrainActions:
         tp.stop_clicked.connect(self.stop_training)
         tp.resume_clicked.connect(self.resume_training)
         tp.reset_clicked.connect(self.reset_weights)
+        tp.find_lr_clicked.connect(self.find_lr)
         tp.setting_changed.connect(self._set_training_setting)
         tp.task_changed.connect(self._set_task)
         self.data_panel.spec_changed.connect(self._set_dataset)
@@ -252,6 +257,36 @@ class TrainActions:
         doc.lock(LOCK_HINT)
         return self.controller.start(request)
 
+    def find_lr(self) -> bool:
+        """Open Find learning rate on a snapshot of the project; its Apply sets the lr as
+        one undoable edit. Not while training (both would train on the same device)."""
+        doc = self.document
+        if doc is None or self.controller.running or self.lr_find_dialog is not None:
+            return False
+        if doc.analysis is None or doc.errors:
+            text = ("PyTorch is still loading: try again in a moment" if doc.analysis is None
+                    else "Fix the graph's errors first (see the Problems panel).")
+            self.training_panel.say(text, error=doc.analysis is not None)
+            self.flash(text)
+            return False
+        from .training.lr_find_dialog import LrFindDialog
+
+        project = TrainRequest.snapshot(doc.project).project
+        dialog = LrFindDialog(project, float(doc.project.training_config()["lr"]),
+                              self)  # type: ignore[arg-type]
+        dialog.applied.connect(lambda lr: self._set_training_setting("lr", lr))
+        dialog.finished.connect(lambda _code: self._lr_find_closed(dialog))
+        self.lr_find_dialog = dialog
+        dialog.setModal(True)  # no run nor graph edit beside it; the window still repaints
+        dialog.show()
+        dialog.start()
+        return True
+
+    def _lr_find_closed(self, dialog: Any) -> None:
+        if self.lr_find_dialog is dialog:
+            self.lr_find_dialog = None
+        dialog.deleteLater()
+
     def stop_training(self) -> None:
         self.controller.stop()
 
@@ -303,6 +338,7 @@ class TrainActions:
         self.act_stop.setEnabled(state == "training")
         self.act_resume.setEnabled(state == "idle" and can_resume)
         self.act_reset.setEnabled(state == "idle")
+        self.act_find_lr.setEnabled(state == "idle" and self.document is not None)
         if state == "idle" and self.document is not None:
             self.document.lock(None)
         for scene in self.canvas_scenes():

@@ -22,6 +22,7 @@ class TrainingPanel(QScrollArea):
     stop_clicked = Signal()
     resume_clicked = Signal()
     reset_clicked = Signal()
+    find_lr_clicked = Signal()
     #: (key, value) the person set; the window makes it an undoable project edit.
     setting_changed = Signal(str, object)
     #: the task the person chose (its name); the window makes it an undoable edit
@@ -47,6 +48,10 @@ class TrainingPanel(QScrollArea):
         buttons.addWidget(self.stop_button, 0, 1)
         buttons.addWidget(self.resume_button, 1, 0)
         buttons.addWidget(self.reset_button, 1, 1)
+        self.find_lr_button = QPushButton("Find learning rate…")
+        self.find_lr_button.setAccessibleName(plain_name("find_lr"))
+        self.find_lr_button.setToolTip(tool_tip("find_lr"))
+        buttons.addWidget(self.find_lr_button, 2, 0, 1, 2)
         layout.addLayout(buttons)
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -90,6 +95,7 @@ class TrainingPanel(QScrollArea):
         self.stop_button.clicked.connect(self.stop_clicked)
         self.resume_button.clicked.connect(self.resume_clicked)
         self.reset_button.clicked.connect(self.reset_clicked)
+        self.find_lr_button.clicked.connect(self.find_lr_clicked)
         self.device.currentIndexChanged.connect(self._device_chosen)
         self.task_box.currentIndexChanged.connect(self._task_chosen)
         self._quiet = False
@@ -209,6 +215,7 @@ class TrainingPanel(QScrollArea):
         self.stop_button.setEnabled(state == "training")
         self.resume_button.setEnabled(not training and can_resume)
         self.reset_button.setEnabled(not training)
+        self.find_lr_button.setEnabled(not training)
         for field in self.fields.values():
             field.widget.setEnabled(not training)
         self.device.setEnabled(not training)
