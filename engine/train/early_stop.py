@@ -21,6 +21,11 @@ KEYS = ("metric", "mode", "patience", "min_delta")
 _HIGHER_IS_BETTER = ("acc", "r2", "f1", "miou")
 
 
+#: The settings each value of ``keep`` reads (the settings panel shows only these); here,
+#: with the ranking of metrics both settings share, in a module that does not import torch.
+KEEP_SETTINGS: dict[str, tuple[str, ...]] = {"best": ("keep_metric",)}
+
+
 def metric_mode(metric: str) -> str:
     """Whether a metric is best at its "max" (it grows as the model improves) or "min": the
     default mode of early stopping, and how ``keep: best`` picks its epoch."""
