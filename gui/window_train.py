@@ -441,7 +441,10 @@ class TrainActions:
             self.plots.show_history(runs)
 
     def stop_training_for_exit(self) -> None:
-        """Closing while training: stop cleanly (a checkpoint is kept) and wait."""
+        """Closing while training: stop cleanly (a checkpoint is kept) and wait; a
+        learning-rate sweep still running is cancelled."""
+        if self.lr_find_dialog is not None:
+            self.lr_find_dialog.reject()
         if self.controller.running:
             self.controller.stop()
             self.controller.wait(120_000)

@@ -50,3 +50,9 @@ def test_cancel_stops_the_sweep_and_changes_nothing(window, example, qtbot):
     assert window.lr_find_dialog is None and not dialog.running
     assert window.document.undo_stack.count() == 0
     assert window.document.project.training == in_file
+
+
+def test_closing_the_window_mid_sweep_cancels_it(window, example, qtbot):
+    _, dialog = open_finder(window, example, qtbot)
+    window.stop_training_for_exit()
+    assert window.lr_find_dialog is None and not dialog.running
