@@ -111,6 +111,7 @@ class LrFindDialog(QDialog):
         self.plot = pg.PlotWidget()
         self.plot.setLogMode(x=True, y=False)
         self.plot.setLabel("bottom", "learning rate")
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)  # not "(x1e-06)" mid-sweep
         self.plot.setLabel("left", "loss (smoothed)")
         self.plot.setMenuEnabled(False)
         self.plot.setMinimumSize(520, 300)
