@@ -125,3 +125,16 @@ def test_train_cli_takes_keep_flags(tmp_path, capsys):
     assert code == 0, capsys.readouterr()
     record = json.loads((tmp_path / "r" / "best" / "checkpoint.json").read_text())
     assert record["metric"] == "val_mae"
+
+
+def test_probe_says_it_used_the_best_weights(best_run, tmp_path, capsys):
+    project, run_dir, best_epoch, best_loss = best_run
+    code = main(["probe", str(project.path), "--weights", str(run_dir), "--node", "fc",
+                 "--out", str(tmp_path / "probe")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert f"using the best weights (epoch {best_epoch}, val_loss {best_loss:.4g})" in \
+        captured.err
+    code = main(["probe", str(project.path), "--weights", str(run_dir), "--node", "fc",
+                 "--out", str(tmp_path / "probe"), "--json"])
+    assert json.loads(capsys.readouterr().out)["weights"].startswith("the best weights")
