@@ -7,11 +7,11 @@ import html
 import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QShortcut, QTextCharFormat
 from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QPlainTextEdit, QPushButton, QSpinBox, QTextBrowser,
-                               QVBoxLayout, QWidget)
+                               QTextEdit, QVBoxLayout, QWidget)
 
 from .. import theme
 
@@ -22,7 +22,7 @@ SURPRISED = 4.0
 class _Stream(QObject):
     """Tokens from the generating thread to the GUI thread (queued signals)."""
 
-    token = Signal(int, str)  # serial, text
+    token = Signal(int, int, str)  # serial, token id, text
     done = Signal(int, object)  # serial, error message or None
 
 
@@ -49,6 +49,10 @@ class LanguageModelView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.trained: Any = None
+        #: the shown text as token ids, and where each token's text lies in the output
+        #: ([start, end) characters); the prompt's tokens only where they spell the prompt
+        self.ids: list[int] = []
+        self.spans: list[tuple[int, int] | None] = []
         self.serial = 0
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
@@ -95,9 +99,14 @@ class LanguageModelView(QWidget):
         self.output.setAccessibleName("Generated text")
         self.output.setPlaceholderText("The continuation appears here, token by token.")
         layout.addWidget(self.output, 2)
+        self.output.viewport().installEventFilter(self)
         self.status = QLabel("")
         self.status.setObjectName("muted")
         layout.addWidget(self.status)
+        from .token_attention_view import TokenAttentionView
+
+        self.attention = TokenAttentionView()
+        layout.addWidget(self.attention, 2)
         heading = QLabel("Where the model is surprised (validation text)")
         heading.setObjectName("heading")
         layout.addWidget(heading)
@@ -140,6 +149,7 @@ class LanguageModelView(QWidget):
         prompt = self.prompt.text()
         settings = (self.length.value(), self.temperature.value(), self.top_k.value() or None)
         self.output.setPlainText(prompt)
+        self._prompt_tokens(prompt)
         self.status.setText("Generating…")
         self.button.setText("Stop")
 
@@ -147,8 +157,8 @@ class LanguageModelView(QWidget):
             error = None
             try:
                 generate_text(trained, prompt, *settings, seed=serial,
-                              on_token=lambda _t, piece: (stream.token.emit(serial, piece),
-                                                          not stop.is_set())[1])
+                              on_token=lambda t, piece: (stream.token.emit(serial, t, piece),
+                                                         not stop.is_set())[1])
             except Exception as exc:  # noqa: BLE001 - shown under the text
                 describe = getattr(exc, "describe", None)
                 error = describe() if callable(describe) else f"{type(exc).__name__}: {exc}"
@@ -170,13 +180,85 @@ class LanguageModelView(QWidget):
 
     # ---- from the generating thread ------------------------------------------------
 
-    def _token(self, serial: int, piece: str) -> None:
+    def _token(self, serial: int, token: int, piece: str) -> None:
         if serial != self.serial:
             return
         cursor = self.output.textCursor()
         cursor.movePosition(cursor.MoveOperation.End)
+        start = cursor.position()
         cursor.insertText(piece)
         self.output.setTextCursor(cursor)
+        self.ids.append(token)
+        self.spans.append((start, cursor.position()))
+
+    # ---- a click on a token: where it looked -----------------------------------------
+
+    def _prompt_tokens(self, prompt: str) -> None:
+        """The prompt's token ids, each with its place in the text where decoding each one
+        spells the prompt back (characters; words and BPE may not: then only the
+        continuation's tokens can be clicked)."""
+        from torchloom.engine.text.generate import context_of, encode_prompt
+
+        self.ids, self.spans = [], []
+        try:
+            ids = encode_prompt(self.trained.tokenizer, prompt, context_of(self.trained))
+        except Exception:  # noqa: BLE001 - generation says what is wrong with the prompt
+            return
+        pieces = [self.trained.tokenizer.decode([i]) for i in ids]
+        self.ids = ids
+        if "".join(pieces) != prompt:
+            self.spans = [None] * len(ids)
+            return
+        at = 0
+        for piece in pieces:
+            self.spans.append((at, at + len(piece)))
+            at += len(piece)
+
+    def token_at(self, position: int) -> int | None:
+        """The index of the token whose text holds character `position` of the output."""
+        for index, span in enumerate(self.spans):
+            if span is not None and span[0] <= position < span[1]:
+                return index
+        return None
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.MouseButtonRelease and \
+                event.button() == Qt.MouseButton.LeftButton and \
+                not self.output.textCursor().hasSelection():
+            point = event.position().toPoint()
+            cursor = self.output.cursorForPosition(point)
+            position = cursor.position()
+            if self.output.cursorRect(cursor).x() > point.x():  # the character to the left
+                position -= 1
+            index = self.token_at(position)
+            if index is not None:
+                self.show_token(index)
+        return super().eventFilter(watched, event)
+
+    def show_token(self, index: int) -> None:
+        """Show where token `index` of the text looked, and mark it in the text."""
+        if self.thread is not None and self.thread.is_alive():
+            self.attention.show_message("Stop generating to look inside a token.")
+            return
+        from torchloom.engine.text.token_attention import token_attention
+
+        try:
+            found = token_attention(self.trained, self.ids, index)
+        except Exception as exc:  # noqa: BLE001 - said in the view, the window goes on
+            describe = getattr(exc, "describe", None)
+            self.attention.show_message(describe() if callable(describe) else str(exc))
+            return
+        self.attention.show_attention(found)
+        span = self.spans[index]
+        if span is not None:
+            mark = QTextEdit.ExtraSelection()
+            mark.cursor = self.output.textCursor()
+            mark.cursor.setPosition(span[0])
+            mark.cursor.setPosition(span[1], mark.cursor.MoveMode.KeepAnchor)
+            fmt = QTextCharFormat()
+            fmt.setBackground(QColor(90, 150, 255, 140))
+            mark.format = fmt
+            self.output.setExtraSelections([mark])
 
     def _done(self, serial: int, error: Any) -> None:
         if serial != self.serial:
