@@ -264,34 +264,10 @@ class TrainActions:
         return self.controller.start(request)
 
     def find_lr(self) -> bool:
-        """Open Find learning rate on a snapshot of the project; its Apply sets the lr as
-        one undoable edit. Not while training (both would train on the same device)."""
-        doc = self.document
-        if doc is None or self.controller.running or self.lr_find_dialog is not None:
-            return False
-        if doc.analysis is None or doc.errors:
-            text = ("PyTorch is still loading: try again in a moment" if doc.analysis is None
-                    else "Fix the graph's errors first (see the Problems panel).")
-            self.training_panel.say(text, error=doc.analysis is not None)
-            self.flash(text)
-            return False
-        from .training.lr_find_dialog import LrFindDialog
+        """Find learning rate… (`training.lr_find_dialog.open_finder`)."""
+        from .training.lr_find_dialog import open_finder
 
-        project = TrainRequest.snapshot(doc.project).project
-        dialog = LrFindDialog(project, float(doc.project.training_config()["lr"]),
-                              self)  # type: ignore[arg-type]
-        dialog.applied.connect(lambda lr: self._set_training_setting("lr", lr))
-        dialog.finished.connect(lambda _code: self._lr_find_closed(dialog))
-        self.lr_find_dialog = dialog
-        dialog.setModal(True)  # no run nor graph edit beside it; the window still repaints
-        dialog.show()
-        dialog.start()
-        return True
-
-    def _lr_find_closed(self, dialog: Any) -> None:
-        if self.lr_find_dialog is dialog:
-            self.lr_find_dialog = None
-        dialog.deleteLater()
+        return open_finder(self)
 
     def stop_training(self) -> None:
         self.controller.stop()

@@ -232,3 +232,36 @@ class LrFindDialog(QDialog):
             self.worker.stop()
         self.wait()
         super().done(code)
+
+
+def open_finder(window: Any) -> bool:
+    """Open Find learning rate for `window` (the main window: its `document`, `controller`,
+    `training_panel` and `lr_find_dialog`) on a snapshot of the project; Apply sets the lr
+    through the window's settings edit, one undo step. Not while training, nor with graph
+    errors; the dialog is modal, so no run starts and no graph changes beside it."""
+    doc = window.document
+    if doc is None or window.controller.running or window.lr_find_dialog is not None:
+        return False
+    if doc.analysis is None or doc.errors:
+        text = ("PyTorch is still loading: try again in a moment" if doc.analysis is None
+                else "Fix the graph's errors first (see the Problems panel).")
+        window.training_panel.say(text, error=doc.analysis is not None)
+        window.flash(text)
+        return False
+    from .controller import TrainRequest
+
+    project = TrainRequest.snapshot(doc.project).project
+    dialog = LrFindDialog(project, float(doc.project.training_config()["lr"]), window)
+    dialog.applied.connect(lambda lr: window._set_training_setting("lr", lr))
+
+    def closed(_code: int) -> None:
+        if window.lr_find_dialog is dialog:
+            window.lr_find_dialog = None
+        dialog.deleteLater()
+
+    dialog.finished.connect(closed)
+    window.lr_find_dialog = dialog
+    dialog.setModal(True)
+    dialog.show()
+    dialog.start()
+    return True

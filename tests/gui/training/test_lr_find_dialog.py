@@ -56,3 +56,14 @@ def test_closing_the_window_mid_sweep_cancels_it(window, example, qtbot):
     _, dialog = open_finder(window, example, qtbot)
     window.stop_training_for_exit()
     assert window.lr_find_dialog is None and not dialog.running
+
+
+def test_a_graph_with_errors_opens_no_sweep_and_says_why(window, qtbot):
+    window.new_project()  # an empty graph: nothing to train
+    settle()
+    panel = window.training_panel
+    window.show_tab(panel)
+    assert window.document.errors
+    qtbot.mouseClick(panel.find_lr_button, Qt.MouseButton.LeftButton)
+    assert window.lr_find_dialog is None
+    assert "Fix the graph's errors first" in panel.message.text()
