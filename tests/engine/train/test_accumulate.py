@@ -62,3 +62,28 @@ def test_a_stop_lands_on_a_group_boundary_and_resumes_exactly(tmp_path):
                                resume=tmp_path / "cut").run()
     assert resumed.status == "finished"
     assert_close(load_file(tmp_path / "cut" / "model.safetensors"), whole)
+
+
+@pytest.mark.parametrize("clip", [0.0, 0.05])
+def test_under_a_grad_scaler_the_group_unscales_clips_and_steps_once(clip):
+    """The fp16 path (GradScaler; its CPU flavour here, the same arithmetic): two
+    accumulated halves under a scale of 1024 step like one unscaled batch."""
+    from torchloom.engine.train.accumulate import update
+
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 4), torch.randn(16, 1)
+    big, halves = torch.nn.Linear(4, 1), torch.nn.Linear(4, 1)
+    halves.load_state_dict(big.state_dict())
+    opt_big = torch.optim.SGD(big.parameters(), lr=0.1)
+    opt_halves = torch.optim.SGD(halves.parameters(), lr=0.1)
+    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    mse = torch.nn.functional.mse_loss
+    update(mse(big(x), y), opt_big, scaler=None, clip=clip,
+           accumulation=Accumulation(1, [16]), i=0)
+    for i in range(2):
+        part = slice(8 * i, 8 * i + 8)
+        update(mse(halves(x[part]), y[part]), opt_halves, scaler=scaler, clip=clip,
+               accumulation=Accumulation(2, [8, 8]), i=i)
+    assert scaler.get_scale() == 1024.0  # finite gradients: the scale stays
+    for a, b in zip(big.parameters(), halves.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
