@@ -41,7 +41,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
         return _fail(args, EXIT_FAILED, f"the sweep failed: {str(exc).splitlines()[0]}", {})
     if args.json:
         print(json.dumps(result.to_json()))
-        return EXIT_OK
+        return EXIT_OK if result.lrs else EXIT_FAILED
     if not result.lrs:
         say("no rate could be tried: the loss was not finite from the first step", sys.stderr)
         return EXIT_FAILED
