@@ -12,7 +12,7 @@ from ..errors import CompileError, TorchloomError
 from ..train.callbacks import BatchReport, Callback, EpochReport, TrainResult
 from ..train.config import check_setting_names
 from ..train.interrupt import stop_on_interrupt
-from .output import one_line, say, silence
+from .output import in_range, one_line, say, silence
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
 #: What the first Ctrl+C says (`train` and `sweep` alike).
@@ -94,7 +94,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides = {"epochs": args.epochs, "device": args.device, "amp": args.amp,
                      "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                      "clip_grad_norm": args.clip_grad_norm,
-                     "early_stopping": args.early_stopping}
+                     "early_stopping": args.early_stopping, "keep": args.keep,
+                     "keep_metric": args.keep_metric, "accumulate": args.accumulate}
         check_setting_names(overrides)  # the same check as the Python API's train()
         job = prepare_training(project, overrides=overrides,
                                out_dir=Path(args.out) if args.out else None,
@@ -173,6 +174,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--early-stopping", type=_json_object, dest="early_stopping",
                    metavar="JSON", help='stop when a metric stops improving, e.g. '
                    '\'{"metric": "val_loss", "patience": 3}\' (\'{}\': off)')
+    p.add_argument("--keep", choices=("last", "best"),
+                   help="best: also keep the weights of the best epoch by --keep-metric in "
+                        "<run>/best/, which export, probe and generate then use")
+    p.add_argument("--keep-metric", dest="keep_metric", metavar="METRIC",
+                   help="the metric that picks the best epoch (default val_loss; lowest for "
+                        "losses, highest for accuracies)")
+    p.add_argument("--accumulate", type=in_range(int, 1, 10_000), metavar="N",
+                   help="batches per optimisation step (gradient accumulation; default 1)")
     p.add_argument("--augment", type=_json_object, metavar="JSON",
                    help='augment training images, e.g. \'{"hflip": {}, "crop": {"padding": 4}}\' '
                    '(sets dataset.augment; \'{}\': off)')

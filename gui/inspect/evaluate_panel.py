@@ -86,6 +86,13 @@ class EvaluatePanel(QWidget):
         self.sample: int | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        #: which of the run's weights are evaluated (the best epoch's, when it kept them)
+        self.weights_used = QLabel("")
+        self.weights_used.setObjectName("muted")
+        self.weights_used.setAccessibleName("Weights evaluated")
+        self.weights_used.setContentsMargins(6, 2, 6, 0)
+        self.weights_used.hide()
+        layout.addWidget(self.weights_used)
         self.stack = QStackedWidget()
         layout.addWidget(self.stack)
         self.message = QLabel(PLACEHOLDER)
@@ -165,9 +172,11 @@ class EvaluatePanel(QWidget):
         self.jobs.cancel("saliency")
         self.trained = trained
         self.preds, self.data, self.cell, self.sample = None, None, None, None
+        self.weights_used.setVisible(trained is not None)
         if trained is None:
             self.say(PLACEHOLDER)
             return
+        self.weights_used.setText(f"{trained.run_dir.name}: {trained.weights_used}")
         self.say("Evaluating the model on its validation samples…")
         loader = split_loader or trained.split
         lock = self.lock
