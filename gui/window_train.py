@@ -74,6 +74,7 @@ class TrainActions:
         self.data_panel.spec_changed.connect(self._set_dataset)
         self.data_panel.augment_changed.connect(self._set_augment)
         self.data_panel.fit_input.connect(self._fit_input)
+        self.data_panel.fit_embedding.connect(self._fit_embedding)
         self.runs_panel.selection_changed.connect(self._overlay_runs)
         c = self.controller
         c.state_changed.connect(self._training_state)
@@ -113,12 +114,33 @@ class TrainActions:
         self.training_panel.show_settings(doc.project.training_config())
         base = doc.path.parent if doc.path else None
         self.data_panel.wanted = self._input_shapes()
+        self.data_panel.embeddings = self._embeddings()
         self.data_panel.set_project(doc.project.dataset, base, self._input_spec(),
                                     doc.task.targets)
 
     def _expected_input(self) -> None:
         self.data_panel.set_inputs(self._input_shapes())
-        self.data_panel.set_expected(self._input_spec())
+        self.data_panel.set_expected(self._input_spec(), self._embeddings())
+
+    def _embeddings(self) -> dict[str, Any]:
+        """The Embeddings the data graph's Inputs feed: id -> num_embeddings as held."""
+        doc = self.document
+        if doc is None:
+            return {}
+        graph = doc.graphs()[doc.data_key()]
+        return {e.dst: graph.node(e.dst).params.get("num_embeddings")
+                for n in graph.nodes if n.type == "Input" for e in graph.out_edges(n.id)
+                if graph.node(e.dst).type == "Embedding"}
+
+    def _fit_embedding(self, node_id: str, value: Any) -> None:
+        doc = self.document
+        if doc is None:
+            return
+        key = doc.data_key()
+        graph = doc.graphs()[key]
+        if node_id in graph:
+            doc.plan_and_edit(lambda: plan_set_param(graph, node_id, "num_embeddings", value),
+                              f"Fit {node_id} to the data's tokens", key=key)
 
     def _input_shapes(self) -> dict[str, tuple[int, ...]]:
         """The data graph's Inputs (id -> shape) in the order the model takes them."""
