@@ -57,11 +57,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except TorchloomError as exc:
         return _fail(args, EXIT_FILE, exc.describe(), {"file": getattr(exc, "path", None)})
     if args.json:
-        say_json(result.to_json())
+        say_json({**result.to_json(), "weights": trained.weights_used})
     elif stream:
         say()
     else:  # a model trained on someone's text may produce any character
         say(args.prompt + result.text)
+    say(f"using {trained.weights_used}", sys.stderr)
     return EXIT_OK
 
 

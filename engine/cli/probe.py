@@ -144,10 +144,11 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
     if args.json:
         say_json({"node": node_id, "kind": kind, "shape": list(data.shape),
-                  "files": [str(f) for f in files]})
+                  "files": [str(f) for f in files], "weights": trained.weights_used})
     else:
         for f in files:
             say(f)
+        say(f"using {trained.weights_used}", sys.stderr)
     return EXIT_OK
 
 

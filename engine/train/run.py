@@ -38,6 +38,9 @@ class TrainingJob:
     notes: list[str] = field(default_factory=list)
     reinitialized: list[str] = field(default_factory=list)
     resumed: bool = False
+    #: copies of the weights as they train, for views that ask (`probe.live.LiveWeights`);
+    #: None unless the caller added it
+    live: Any = None
 
     def run(self) -> TrainResult:
         result = self.trainer.fit()

@@ -10,8 +10,8 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut, QTextCharFormat
 from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QPlainTextEdit, QPushButton, QSpinBox, QTextBrowser,
-                               QTextEdit, QVBoxLayout, QWidget)
+                               QPlainTextEdit, QPushButton, QSpinBox, QSplitter,
+                               QTabWidget, QTextBrowser, QTextEdit, QVBoxLayout, QWidget)
 
 from .. import theme
 
@@ -22,6 +22,7 @@ SURPRISED = 4.0
 class _Stream(QObject):
     """Tokens from the generating thread to the GUI thread (queued signals)."""
 
+    started = Signal(int, object)  # serial, the TrainedModel the text comes from
     token = Signal(int, int, str)  # serial, token id, text
     done = Signal(int, object)  # serial, error message or None
 
@@ -49,6 +50,10 @@ class LanguageModelView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.trained: Any = None
+        #: a run in progress (`probe.live.LiveWeights`): Generate copies its weights
+        self.live: Any = None
+        #: the model the text on show was generated with (what a click looks inside)
+        self.text_model: Any = None
         #: the shown text as token ids, and where each token's text lies in the output
         #: ([start, end) characters); the prompt's tokens only where they spell the prompt
         self.ids: list[int] = []
@@ -57,9 +62,17 @@ class LanguageModelView(QWidget):
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
         self.stream = _Stream(self)
+        self.stream.started.connect(self._started)
         self.stream.token.connect(self._token)
         self.stream.done.connect(self._done)
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        #: left: the prompt, the settings and the text; right: a token's attention, and the
+        #: validation passage coloured by surprise (side by side: the Evaluate tab is wide)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        outer.addWidget(self.splitter)
+        left = QWidget()
+        layout = QVBoxLayout(left)
         title = QLabel("Generate")
         title.setObjectName("heading")
         layout.addWidget(title)
@@ -86,6 +99,7 @@ class LanguageModelView(QWidget):
             row.addWidget(QLabel(label))
             row.addWidget(widget)
         self.button = QPushButton("Generate")
+        self.button.setMinimumWidth(self.button.sizeHint().width())  # also while it says Stop
         self.button.setToolTip("Continue the prompt (Ctrl+Return); click again to stop.")
         self.button.clicked.connect(self.toggle)
         row.addWidget(self.button)
@@ -102,34 +116,50 @@ class LanguageModelView(QWidget):
         self.output.viewport().installEventFilter(self)
         self.status = QLabel("")
         self.status.setObjectName("muted")
+        self.status.setWordWrap(True)
         layout.addWidget(self.status)
         from .token_attention_view import TokenAttentionView
 
+        self.splitter.addWidget(left)
+        self.side = QTabWidget()
         self.attention = TokenAttentionView()
-        layout.addWidget(self.attention, 2)
-        heading = QLabel("Where the model is surprised (validation text)")
-        heading.setObjectName("heading")
-        layout.addWidget(heading)
+        self.side.addTab(self.attention, "Attention of a token")
+        surprise = QWidget()
+        column = QVBoxLayout(surprise)
         self.summary = QLabel("")
         self.summary.setObjectName("muted")
         self.summary.setWordWrap(True)
-        layout.addWidget(self.summary)
+        column.addWidget(self.summary)
         self.passage = QTextBrowser()
         self.passage.setAccessibleName("Per-token loss")
-        layout.addWidget(self.passage, 3)
+        column.addWidget(self.passage, 1)
+        self.side.addTab(surprise, "Where the model is surprised")
+        self.splitter.addWidget(self.side)
+        self.splitter.setSizes([1000, 1000])  # halves, however wide the tab opens
 
     # ---- entry points ----------------------------------------------------------------
 
     def show_eval(self, ev: Any) -> None:
         """`ev`: a `probe.token_loss.TokenLossEval` (its run is what Generate uses)."""
         self.halt()
-        self.trained = ev.trained
+        self.trained, self.live = ev.trained, None
         self.passage.setHtml(passage_html(ev.tokens, ev.losses))
+        self.side.setCurrentIndex(1)  # what a finished run shows first
         self.summary.setText(
             f"{len(ev.tokens):,} tokens, mean loss {ev.mean:.3f} nats per token (perplexity "
             f"{ev.perplexity:.2f}). Green: the model saw the token coming; red: it did not. "
             "Hover a token for its loss.")
         self.status.setText("")
+
+    def set_live(self, live: Any) -> None:
+        """Training has begun: Generate uses the weights of its latest step, each time."""
+        self.halt()
+        self.trained, self.live = None, live
+        self.passage.clear()
+        self.summary.setText("Shown when the training has ended.")
+        self.status.setStyleSheet("")
+        self.status.setText("Training: Generate continues the prompt with the weights of the "
+                            "latest step; generate again later to see what it has learnt.")
 
     def toggle(self) -> None:
         if self.thread is not None and self.thread.is_alive():
@@ -138,24 +168,33 @@ class LanguageModelView(QWidget):
             self.generate()
 
     def generate(self) -> None:
-        if self.trained is None:
+        if self.trained is None and self.live is None:
             self.status.setText("Train the model first: Generate continues text with a run.")
             return
-        from torchloom.engine.text.generate import generate_text
+        from torchloom.engine.text.generate import GenerateError, generate_text
 
         self.serial += 1
-        serial, stop, stream, trained = self.serial, threading.Event(), self.stream, self.trained
+        serial, stop, stream = self.serial, threading.Event(), self.stream
+        fixed, live = self.trained, self.live
         self.stop = stop
         prompt = self.prompt.text()
         settings = (self.length.value(), self.temperature.value(), self.top_k.value() or None)
         self.output.setPlainText(prompt)
-        self._prompt_tokens(prompt)
-        self.status.setText("Generating…")
+        self.output.setExtraSelections([])
+        self.ids, self.spans = [], []
+        self.status.setStyleSheet("")
+        self.status.setText("Generating…" if fixed is not None else
+                            "Copying the weights of the latest step…")
         self.button.setText("Stop")
 
         def work() -> None:
             error = None
             try:
+                trained = fixed if fixed is not None else live.snapshot()
+                if trained is None:
+                    raise GenerateError("the training has ended: its run loads in a moment, "
+                                        "then Generate again")
+                stream.started.emit(serial, trained)
                 generate_text(trained, prompt, *settings, seed=serial,
                               on_token=lambda t, piece: (stream.token.emit(serial, t, piece),
                                                          not stop.is_set())[1])
@@ -180,6 +219,16 @@ class LanguageModelView(QWidget):
 
     # ---- from the generating thread ------------------------------------------------
 
+    def _started(self, serial: int, trained: Any) -> None:
+        if serial != self.serial:
+            return
+        self.text_model = trained
+        self._prompt_tokens(self.output.toPlainText())
+        step = trained.info.get("step") if trained.info.get("live") else None
+        if step is not None:
+            self.status.setText(f"Generating with the weights of step {step:,} (epoch "
+                                f"{trained.info['epoch']}), while training goes on…")
+
     def _token(self, serial: int, token: int, piece: str) -> None:
         if serial != self.serial:
             return
@@ -200,11 +249,12 @@ class LanguageModelView(QWidget):
         from torchloom.engine.text.generate import context_of, encode_prompt
 
         self.ids, self.spans = [], []
+        model = self.text_model
         try:
-            ids = encode_prompt(self.trained.tokenizer, prompt, context_of(self.trained))
+            ids = encode_prompt(model.tokenizer, prompt, context_of(model))
         except Exception:  # noqa: BLE001 - generation says what is wrong with the prompt
             return
-        pieces = [self.trained.tokenizer.decode([i]) for i in ids]
+        pieces = [model.tokenizer.decode([i]) for i in ids]
         self.ids = ids
         if "".join(pieces) != prompt:
             self.spans = [None] * len(ids)
@@ -243,12 +293,13 @@ class LanguageModelView(QWidget):
         from torchloom.engine.text.token_attention import token_attention
 
         try:
-            found = token_attention(self.trained, self.ids, index)
+            found = token_attention(self.text_model, self.ids, index)
         except Exception as exc:  # noqa: BLE001 - said in the view, the window goes on
             describe = getattr(exc, "describe", None)
             self.attention.show_message(describe() if callable(describe) else str(exc))
             return
         self.attention.show_attention(found)
+        self.side.setCurrentWidget(self.attention)
         span = self.spans[index]
         if span is not None:
             mark = QTextEdit.ExtraSelection()
@@ -267,9 +318,13 @@ class LanguageModelView(QWidget):
         if error:
             self.status.setStyleSheet(f"color: {theme.current().error}")
             self.status.setText(str(error))
-        else:
-            self.status.setStyleSheet("")
-            self.status.setText(f"Done (seed {serial}; Generate again for another sample).")
+            return
+        self.status.setStyleSheet("")
+        info = self.text_model.info if self.text_model is not None else {}
+        when = (f" with the weights of step {info['step']:,}, epoch {info['epoch']}"
+                if info.get("live") else "")
+        self.status.setText(f"Done{when} (seed {serial}; Generate again for another sample). "
+                            "Click a token to see where it looked.")
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
         self.halt()

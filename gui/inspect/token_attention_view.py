@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
-HINT = "Click a token of the text above to see which earlier tokens it attended to."
+HINT = "Click a token of the generated text to see which earlier tokens it attended to."
 
 
 def _piece(text: str) -> str:
@@ -35,7 +35,8 @@ def attention_html(found: Any) -> str:
                              f'{title}">{_piece(key)}</span>')
             label = html.escape(f"{node} · head {head}")
             rows.append(f'<tr><td style="padding-right: 8px; white-space: nowrap">{label}</td>'
-                        f'<td style="font-family: monospace">{"".join(spans)}</td></tr>')
+                        f'<td style="font-family: monospace; white-space: nowrap">{"".join(spans)}'
+                        '</td></tr>')
     return "<table cellspacing='2'>" + "".join(rows) + "</table>"
 
 
@@ -44,9 +45,6 @@ class TokenAttentionView(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        heading = QLabel("Attention of the clicked token")
-        heading.setObjectName("heading")
-        layout.addWidget(heading)
         self.caption = QLabel(HINT)
         self.caption.setObjectName("muted")
         self.caption.setWordWrap(True)
