@@ -1,0 +1,118 @@
+"""Fine-tuning (issue 22 §2): frozen blocks keep their weights and their BatchNorm
+statistics bit for bit while the rest trains, and a block's lr_scale gives it its own
+optimizer group whose rate keeps its ratio to the base rate under a schedule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from torchloom.engine.graph import Graph
+from torchloom.engine.project import Project, save_project
+from torchloom.engine.tasks.prepare import prepare_training
+from torchloom.engine.train import Callback
+
+
+def bn_project(tmp_path: Path, **training) -> Project:
+    """Flatten -> fc1 -> bn -> relu -> fc2 on the digits: one run is a few batches."""
+    g = Graph()
+    g.add_node("Input", {"shape": [1, 8, 8]}, "x")
+    prev = "x"
+    for node_id, type_name, params in (("flat", "Flatten", {}),
+                                       ("fc1", "Linear", {"out_features": 16}),
+                                       ("bn", "BatchNorm1d", {}),
+                                       ("relu", "ReLU", {}),
+                                       ("fc2", "Linear", {"out_features": 10})):
+        g.add_node(type_name, params, node_id)
+        g.connect(prev, node_id)
+        prev = node_id
+    project = Project(g, name="ft", dataset={"name": "digits"},
+                      training={"epochs": 1, "batch_size": 256, "seed": 1, "lr": 0.01,
+                                **training})
+    save_project(project, tmp_path / "ft.json")
+    return project
+
+
+def start_and_end(project: Project) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    job = prepare_training(project, overrides={"device": "cpu"}, save=False)
+    before = {k: v.detach().clone() for k, v in job.model.state_dict().items()}
+    result = job.run()
+    assert result.status == "finished", result.error
+    return before, job.model.state_dict()
+
+
+def test_frozen_blocks_keep_their_weights_and_batchnorm_stats_while_the_rest_trains(tmp_path):
+    project = bn_project(tmp_path)
+    project.graph.set_training("fc1", "trainable", False)
+    project.graph.set_training("bn", "trainable", False)
+    before, after = start_and_end(project)
+    for key in ("fc1.weight", "fc1.bias", "bn.weight", "bn.bias", "bn.running_mean",
+                "bn.running_var", "bn.num_batches_tracked"):
+        assert torch.equal(before[key], after[key]), key
+    assert not torch.equal(before["fc2.weight"], after["fc2.weight"])
+
+
+def test_an_unfrozen_batchnorm_does_update_its_stats(tmp_path):
+    """The check above can fail: without the freeze the same run moves them."""
+    before, after = start_and_end(bn_project(tmp_path))
+    assert not torch.equal(before["bn.running_mean"], after["bn.running_mean"])
+    assert not torch.equal(before["fc1.weight"], after["fc1.weight"])
+
+
+def test_frozen_parameters_are_not_in_the_optimizer(tmp_path):
+    project = bn_project(tmp_path)
+    project.graph.set_training("fc1", "trainable", False)
+    job = prepare_training(project, overrides={"device": "cpu", "epochs": 1}, save=False)
+    job.trainer._setup()
+    in_optimizer = {id(p) for g in job.trainer.optimizers[""].param_groups for p in g["params"]}
+    assert id(job.model.fc1.weight) not in in_optimizer
+    assert id(job.model.fc2.weight) in in_optimizer
+    assert not job.model.fc1.weight.requires_grad
+    assert not job.model.fc1.training and job.model.fc2.training
+
+
+def test_everything_frozen_is_a_clear_error(tmp_path):
+    project = bn_project(tmp_path)
+    for node_id in ("fc1", "bn", "fc2"):
+        project.graph.set_training(node_id, "trainable", False)
+    result = prepare_training(project, overrides={"device": "cpu"}, save=False).run()
+    assert result.status == "failed"
+    assert "frozen" in result.error.message and "Trainable" in result.error.message
+
+
+def test_lr_scale_zero_keeps_a_block_where_it_is(tmp_path):
+    project = bn_project(tmp_path)
+    project.graph.set_training("fc1", "lr_scale", 0.0)
+    before, after = start_and_end(project)
+    assert torch.equal(before["fc1.weight"], after["fc1.weight"])
+    assert not torch.equal(before["fc2.weight"], after["fc2.weight"])
+
+
+class GroupRates(Callback):
+    """The rate of every param group, read at each batch end."""
+
+    def __init__(self) -> None:
+        self.trainer = None
+        self.rates: list[tuple[float, list[float]]] = []
+
+    def on_batch_end(self, report) -> None:
+        groups = self.trainer.optimizers[""].param_groups
+        self.rates.append((report.lr, [g["lr"] for g in groups]))
+
+
+def test_half_lr_scale_is_half_the_base_rate_at_every_step_of_a_cosine_schedule(tmp_path):
+    project = bn_project(tmp_path, schedule="cosine", epochs=2)
+    project.graph.set_training("fc2", "lr_scale", 0.5)
+    probe = GroupRates()
+    job = prepare_training(project, overrides={"device": "cpu"}, save=False,
+                           callbacks=[probe], report_interval=0.0)
+    probe.trainer = job.trainer
+    assert job.run().status == "finished"
+    assert len(probe.rates) >= 10
+    base_rates = set()
+    for _reported, (base, half) in probe.rates:
+        assert half == pytest.approx(base * 0.5, rel=1e-12)
+        base_rates.add(round(base, 12))
+    assert len(base_rates) == len(probe.rates)  # the schedule moved the rate every step
