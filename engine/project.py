@@ -71,6 +71,8 @@ class FloatPair(Param):
 
     def expects(self) -> str:
         return f"a list of two numbers >= {self.min} and < {self.max}"
+#: The endings of a weights file: safetensors, or a torch state dict read weights_only.
+WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 #: Project files are small; anything bigger is refused before it is parsed.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ID_LENGTH = 200
@@ -137,8 +139,10 @@ class Project:
     path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     graph_extra: dict[str, Any] = field(default_factory=dict)
-    #: Initial weights: a safetensors file next to the project (relative path), keyed like a
-    #: run folder's ``model.safetensors``. An import carries a module's weights this way.
+    #: Initial weights: a safetensors file or a torch state dict (`WEIGHT_SUFFIXES`) next to
+    #: the project (relative path) or anywhere (absolute), keyed like a run folder's
+    #: ``model.safetensors``. An import carries a module's weights this way, and "Start from
+    #: pretrained weights" names a file here (`train.pretrained`).
     weights: str | None = None
     #: The task's name, a key of `TASKS` (``"classify"``, the default, is never written).
     task: str = DEFAULT_TASK
@@ -341,8 +345,9 @@ def project_from_dict(data: Any, path: str | None = None) -> Project:
     weights = data.get("weights")
     if weights is not None:
         weights = r.string(weights, "weights", limit=1000)
-        if not weights.endswith(".safetensors"):
-            raise r.fail("weights must name a .safetensors file next to the project", "weights")
+        if not weights.lower().endswith(WEIGHT_SUFFIXES):
+            raise r.fail("weights must name a weights file (" + ", ".join(WEIGHT_SUFFIXES)
+                         + ") next to the project", "weights")
     extra = {k: v for k, v in data.items() if k not in known}
     return Project(graph=graph, name=name, dataset=dataset, training=training, extra=extra,
                    graph_extra=graph_extra, weights=weights, task=task,

@@ -75,6 +75,7 @@ def _metrics_json(result: TrainResult, task: str) -> dict[str, Any]:
             "reinitialized": result.reinitialized}
 
 
+
 def _json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
@@ -101,6 +102,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         job = prepare_training(project, overrides=overrides,
                                out_dir=Path(args.out) if args.out else None,
                                resume=Path(args.resume) if args.resume else None,
+                               init_from=Path(args.init_from) if args.init_from else None,
                                callbacks=[progress])
     except CompileError as exc:
         for err in exc.errors:
@@ -128,8 +130,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, previous)
         progress.close()
     if args.metrics_json:
-        Path(args.metrics_json).write_text(
-            json.dumps(_metrics_json(result, project.task), indent=2) + "\n")
+        metrics = _metrics_json(result, project.task)
+        if job.init_report is not None:  # what --init-from (or the project's weights) loaded
+            metrics["init"] = job.init_report.to_json()
+        Path(args.metrics_json).write_text(json.dumps(metrics, indent=2) + "\n")
     if result.status == "failed":
         assert result.error is not None
         say(f"training failed: {result.error.message}", sys.stderr)
@@ -180,6 +184,10 @@ def add_parser(sub: Any) -> None:
                                                 "the project)")
     p.add_argument("--resume", metavar="DIR", help="continue a run folder (or warm-start from it "
                                                    "if the graph changed)")
+    p.add_argument("--init-from", metavar="FILE", dest="init_from",
+                   help="start a new run from pretrained weights: a .safetensors file or a "
+                        "torch state dict (.pt, .pth, .bin), matched to the blocks by name "
+                        "(or a run folder's weights, wherever they still fit)")
     p.add_argument("--metrics-json", metavar="FILE", dest="metrics_json",
                    help="also write the per-epoch metrics as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

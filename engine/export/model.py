@@ -88,6 +88,7 @@ def prepare_model(project: Project, weights: Path | None = None, fmt: str | None
     """
     from ..text.vocab import learn_vocab, run_tokenizer, set_vocab
     from ..train import checkpoint as ckpt
+    from ..train.pretrained import read_weights_file
 
     try:  # a "vocab" size: the run's tokenizer says it, else the data as training reads it
         tokenizer = run_tokenizer(weights) if weights is not None and weights.is_dir() else None
@@ -115,7 +116,7 @@ def prepare_model(project: Project, weights: Path | None = None, fmt: str | None
         source = f"project weights {file}"
     if file is not None:
         try:
-            saved = ckpt.load_weights(file)
+            saved = read_weights_file(file)  # safetensors, or a torch state dict
         except ckpt.CheckpointError as exc:
             reason = exc.describe().removeprefix(f"{file}: ")  # `path` names the file once
             raise ExportError(reason, fmt=fmt, path=str(file)) from None

@@ -35,7 +35,9 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
             with an edited graph it is a warm start: unchanged nodes keep their weights
             (matched by id and shape), the others start fresh, listed in `reinitialized`.
         init_from: a run folder whose weights start a *new* run, wherever they still fit
-            (same id, same shapes): keep training after editing the graph.
+            (same id, same shapes): keep training after editing the graph; or a weights
+            file (``.safetensors``, a torch state dict) matched to the blocks by name, with
+            a report of what it loaded (`TrainingJob.init_report`, `train.pretrained`).
         runs_dir: where new run folders go (default: ``runs`` next to the project).
         callbacks: reporting hooks.
         save: False trains without writing a run folder.
@@ -58,6 +60,8 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                 "resumed_from": str(resume) if resume else None,
                 "init_from": str(start.init_from) if start.init_from else None,
                 "reinitialized": start.reinitialized, "notes": notes}
+    if start.init_report is not None:
+        run_info["init_report"] = start.init_report.to_json()
     loop = RunLoop(task, built.model, built.split, config, callbacks=callbacks,
                    run_dir=run_dir if save else None, project=project,
                    node_ids=built.node_ids, report_interval=report_interval,
@@ -66,4 +70,4 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
     if start.state is not None:
         loop.restore(start.state)
     return TrainingJob(loop, built.model, built.split, config, run_dir if save else None,
-                       notes, start.reinitialized, start.state is not None)
+                       notes, start.reinitialized, start.state is not None, start.init_report)
