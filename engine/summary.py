@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from .block_training import node_training_json
 from .graph import Graph
 from .shapes import Analysis, infer, sample_tensor
 
@@ -90,8 +91,8 @@ def summarize(graph: Graph, name: str = "", analysis: Analysis | None = None) ->
         row = {"id": node.id, "type": node.type,
                "output_shape": shape_json(info.shape), "dtype": info.spec.dtype
                if info.spec else None, "params": info.num_params,
-               "flops": flops.get(node.id, 0), "trainable": node.trainable,
-               "lr_scale": node.lr_scale}
+               "flops": flops.get(node.id, 0)}
+        row.update(node_training_json(node))  # "trainable": false, "lr_scale": only if set
         if info.multi_output:  # Split, Chunk: the shape of each output port as well
             row["outputs"] = {port: shape_json(spec.shape) for port, spec in info.outputs.items()}
         rows.append(row)
@@ -116,7 +117,7 @@ def table_lines(summary: Summary) -> list[str]:
     header: tuple[str, ...] = ("node", "type", "output shape", "params", "FLOPs")
     body = [(r["id"], r["type"], _outputs_text(r), f"{r['params']:,}",
              human(r["flops"])) for r in summary.rows]
-    if any(not r["trainable"] or r["lr_scale"] != 1 for r in summary.rows):
+    if any("trainable" in r or "lr_scale" in r for r in summary.rows):
         header += ("trains",)  # only when a block is frozen or has its own rate
         body = [(*row, _trains_text(r)) for row, r in zip(body, summary.rows)]
     widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
@@ -139,9 +140,9 @@ def table_lines(summary: Summary) -> list[str]:
 
 def _trains_text(row: dict[str, Any]) -> str:
     """``frozen``, ``lr x0.1`` or nothing: how a block takes part in training."""
-    if not row["trainable"]:
+    if not row.get("trainable", True):
         return "frozen"
-    return f"lr x{row['lr_scale']:g}" if row["lr_scale"] != 1 else ""
+    return f"lr x{row['lr_scale']:g}" if "lr_scale" in row else ""
 
 
 def _shape_text(shape: list[Any] | None) -> str:
