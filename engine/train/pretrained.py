@@ -25,7 +25,7 @@ from ..project import WEIGHT_SUFFIXES
 from . import checkpoint as ckpt
 
 __all__ = ["WEIGHT_SUFFIXES", "InitReport", "PretrainedError", "load_pretrained",
-           "read_weights_file"]
+           "preview_pretrained", "read_weights_file"]
 #: A state dict saved inside a training checkpoint is usually under one of these keys.
 _NESTED_KEYS = ("state_dict", "model_state_dict", "model", "weights")
 
@@ -174,3 +174,31 @@ def load_pretrained(model: nn.Module, file: Path, node_ids: dict[str, str],
 
 def _shape(t: torch.Tensor) -> str:
     return "[" + ", ".join(map(str, t.shape)) + "]"
+
+
+def preview_pretrained(project: Any, file: Path) -> InitReport:
+    """What starting `project` from `file` would load, without data or a run: the graph(s)
+    are compiled with fresh weights and the file matched against them (the GUI shows this
+    when a person picks a file). Raises `CompileError` for a graph with errors and
+    `PretrainedError` as `load_pretrained` does."""
+    from ..compile import compile_graph, module_names
+    from ..errors import CompileError
+    from ..shapes import infer
+    from ..text.vocab import learn_vocab
+
+    learn_vocab(project)  # a "vocab" size is known from the data
+    graphs = project.graphs()
+    root: nn.Module = nn.Module()
+    node_ids: dict[str, str] = {}
+    for key, graph in graphs.items():
+        analysis = infer(graph, vector_output=False)
+        if not analysis.ok:
+            raise CompileError(analysis.errors)
+        module = compile_graph(graph, analysis)
+        names = module_names(n.id for n in graph.nodes)
+        if len(graphs) == 1:
+            root, node_ids = module, {name: node_id for node_id, name in names.items()}
+        else:  # a GAN's pair: keys start with the graph's, as its run's weights do
+            root.add_module(key, module)
+            node_ids.update({f"{key}.{name}": node_id for node_id, name in names.items()})
+    return load_pretrained(root, Path(file), node_ids)
