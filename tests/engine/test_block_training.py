@@ -107,3 +107,14 @@ def test_an_unfrozen_project_prints_the_summary_as_before():
     lines = table_lines(summarize(load_project(EXAMPLES / "mlp_digits.json").graph))
     assert lines[0].split()[-1] == "FLOPs"
     assert "frozen" not in lines[-1]
+
+
+def test_the_docs_describe_each_node_training_setting_as_declared():
+    from torchloom.engine.block_training import NODE_TRAINING
+
+    doc = (EXAMPLES.parents[1] / "docs" / "project-format.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in doc.splitlines()
+            if line.startswith("| `")}
+    for key, decl in NODE_TRAINING.items():
+        assert f"`{key}`" in rows, key
+    assert NODE_TRAINING["lr_scale"].expects() in rows["`lr_scale`"]
