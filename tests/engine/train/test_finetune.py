@@ -116,3 +116,71 @@ def test_half_lr_scale_is_half_the_base_rate_at_every_step_of_a_cosine_schedule(
         assert half == pytest.approx(base * 0.5, rel=1e-12)
         base_rates.add(round(base, 12))
     assert len(base_rates) == len(probe.rates)  # the schedule moved the rate every step
+
+
+class StopAt(Callback):
+    def __init__(self, step: int) -> None:
+        self.step, self.trainer = step, None
+
+    def on_batch_end(self, report) -> None:
+        if report.step >= self.step:
+            self.trainer.stop()
+
+
+def test_a_stopped_run_with_frozen_and_scaled_blocks_resumes_bit_for_bit(tmp_path):
+    from safetensors.torch import load_file
+
+    project = bn_project(tmp_path, epochs=2, schedule="cosine")
+    project.graph.set_training("fc1", "trainable", False)
+    project.graph.set_training("fc2", "lr_scale", 0.3)
+    whole = prepare_training(project, overrides={"device": "cpu"}, out_dir=tmp_path / "whole")
+    assert whole.run().status == "finished"
+    stop = StopAt(4)
+    part = prepare_training(project, overrides={"device": "cpu"}, out_dir=tmp_path / "part",
+                            callbacks=[stop], report_interval=0.0)
+    stop.trainer = part.trainer
+    assert part.run().status == "stopped"
+    resumed = prepare_training(project, overrides={"device": "cpu"}, resume=tmp_path / "part")
+    assert resumed.resumed
+    assert resumed.run().status == "finished"
+    a = load_file(tmp_path / "whole" / "model.safetensors")
+    b = load_file(tmp_path / "part" / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_frozen_unit_node_freezes_everything_in_it(tmp_path):
+    from torchloom.engine.units.edit import group
+
+    project = bn_project(tmp_path)
+    unit_id = group(project, ["fc1", "bn"], "Stem").node_id
+    project.graph.set_training(unit_id, "trainable", False)
+    before, after = start_and_end(project)
+    inside = [k for k in before if k.startswith(f"{unit_id}.")]
+    assert any("running_mean" in k for k in inside) and len(inside) >= 5
+    assert all(torch.equal(before[k], after[k]) for k in inside)
+    assert not torch.equal(before["fc2.weight"], after["fc2.weight"])
+
+
+def test_a_frozen_block_stays_in_eval_mode_whoever_calls_train():
+    """A probe or a GAN's sample grid calls model.train(True) afterwards: the frozen
+    BatchNorm must still not update its statistics on the next forward pass."""
+    from torchloom.engine.compile import compile_graph
+    from torchloom.engine.train.finetune import BlockTraining
+
+    project = bn_project_graphless()
+    model = compile_graph(project.graph, seed=0)
+    BlockTraining(frozen=("bn",)).freeze(model)
+    model.train()
+    assert model.bn.training  # train() reached it ...
+    stats = model.bn.running_mean.clone()
+    model(torch.randn(8, 1, 8, 8))
+    assert not model.bn.training  # ... and the forward pass put it back
+    assert torch.equal(model.bn.running_mean, stats)
+    assert not model.bn.weight.requires_grad and model.fc2.weight.requires_grad
+
+
+def bn_project_graphless() -> Project:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        return bn_project(Path(folder))
