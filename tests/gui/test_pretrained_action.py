@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 import torch
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from torchloom.engine.compile import compile_graph
@@ -68,3 +69,48 @@ def test_cancelling_the_dialog_changes_nothing(window, example, monkeypatch):
     window.act_pretrained.trigger()
     settle()
     assert window.weights_from is None
+
+
+def test_a_run_after_choosing_the_file_starts_from_it_with_frozen_blocks_kept(
+        window, monkeypatch, tmp_path, qtbot):
+    """mlp_digits: fc1 loaded from the file and frozen; after one epoch it still equals
+    the file's tensors, and the run's notes say where it started from."""
+    from safetensors.torch import load_file
+
+    from torchloom.engine.resources import examples_dir
+
+    path = tmp_path / "mlp_digits.json"
+    path.write_bytes((examples_dir() / "mlp_digits.json").read_bytes())
+    assert window.open_path(path)
+    settle()
+    doc = window.document
+    window._set_training_setting("epochs", 1)
+    window.scene.select_nodes(["fc1"])
+    settle()
+    box = window.inspector.training.fields["trainable"].widget
+    box.window().show()
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(box.height() // 2,
+                                                              box.height() // 2))
+    settle()
+    assert not doc.graph.node("fc1").trainable
+    state = compile_graph(doc.graph, seed=9).state_dict()
+    torch.save(state, tmp_path / "start.pt")
+    pick(monkeypatch, tmp_path / "start.pt")
+    window.act_pretrained.trigger()
+    settle()
+    window._pretrained_box.close()
+    window.train()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=60_000)
+    settle()
+    result = window.controller.last_result
+    assert result.status == "finished", result.error
+    trained = load_file(result.run_dir / "model.safetensors")
+    assert torch.equal(trained["fc1.weight"], state["fc1.weight"])
+    assert not torch.equal(trained["fc2.weight"], state["fc2.weight"])
+    assert "start.pt" in window.training_panel.message.text()
+    out = os.environ.get("TORCHLOOM_PNG_DIR")
+    if out:
+        window.resize(1400, 900)
+        window.side_tabs.setCurrentWidget(window.training_panel)
+        settle()
+        window.grab().save(os.path.join(out, "pretrained_run_window.png"))
