@@ -115,6 +115,6 @@ def test_the_docs_describe_each_node_training_setting_as_declared():
     doc = (EXAMPLES.parents[1] / "docs" / "project-format.md").read_text()
     rows = {line.split("|")[1].strip(): line for line in doc.splitlines()
             if line.startswith("| `")}
-    for key, decl in NODE_TRAINING.items():
+    for key in NODE_TRAINING:
         assert f"`{key}`" in rows, key
     assert NODE_TRAINING["lr_scale"].expects() in rows["`lr_scale`"]
