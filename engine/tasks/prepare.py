@@ -60,8 +60,6 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                 "resumed_from": str(resume) if resume else None,
                 "init_from": str(start.init_from) if start.init_from else None,
                 "reinitialized": start.reinitialized, "notes": notes}
-    if start.init_report is not None:
-        run_info["init_report"] = start.init_report.to_json()
     loop = RunLoop(task, built.model, built.split, config, callbacks=callbacks,
                    run_dir=run_dir if save else None, project=project,
                    node_ids=built.node_ids, report_interval=report_interval,
@@ -69,5 +67,7 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                    probe_every=probe_every if task.probes else 0)
     if start.state is not None:
         loop.restore(start.state)
+    if start.init_report is not None:  # run.json says what the weights file loaded
+        loop.run_info["init_report"] = start.init_report.to_json()
     return TrainingJob(loop, built.model, built.split, config, run_dir if save else None,
                        notes, start.reinitialized, start.state is not None, start.init_report)
