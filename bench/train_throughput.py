@@ -62,12 +62,13 @@ def fresh_model(project, analysis, weights, device):
 
 
 def run_trainer(project, analysis, weights, train, val, device, epochs, amp="off",
-                channels_last=None):
+                channels_last=None, augment=None):
     model = fresh_model(project, analysis, weights, device)
     empty = train.subset(torch.arange(0))
     split = Split(train, empty, None, train)
     config = TrainConfig(epochs=epochs, batch_size=BATCH, device=device, amp=amp, seed=0)
-    trainer = RunLoop(get_task("classify"), model, split, config, report_interval=1e9)
+    trainer = RunLoop(get_task("classify"), model, split, config, report_interval=1e9,
+                      augment=augment)
     trainer.channels_last = channels_last
     start = time.perf_counter()
     result = trainer.fit()

@@ -271,6 +271,16 @@ class TrainingError(TorchloomError):
         self.step = step
 
 
+class TrainingFailedError(TrainingError):
+    """A run that started and then failed (a NaN loss, out of memory), raised by the Python
+    API's `train`: the loop's own error (`kind`, `step`, message) with the `run` attached,
+    so its metrics so far and its last checkpoint are still at hand."""
+
+    def __init__(self, error: TrainingError, run: Any) -> None:
+        super().__init__(error.message, kind=error.kind, step=error.step)
+        self.run = run
+
+
 class ProbeError(TorchloomError):
     """Looking inside a model failed: a node that does not exist or has nothing to show, a
     run folder whose weights do not fit the graph, samples of the wrong shape."""

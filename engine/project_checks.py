@@ -41,6 +41,14 @@ def project_problems(project: Any, validates: bool) -> list[SettingProblem]:
 
 
 def _dataset_problems(spec: Any) -> list[SettingProblem]:
+    from .data.augment import spec_problems
+
+    found = [SettingProblem(p.message, p.where or "dataset.augment")
+             for p in spec_problems(spec)]
+    return found + _source_problems(spec)
+
+
+def _source_problems(spec: Any) -> list[SettingProblem]:
     if spec is None or spec == {}:
         return []  # no dataset chosen yet: training says so when it is asked to start
     if not isinstance(spec, dict):

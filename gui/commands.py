@@ -77,9 +77,12 @@ class ProjectSettingCommand(QUndoCommand):
     """
 
     def __init__(self, document: Any, key: str | None, value: Any,
-                 text: str | None = None) -> None:
+                 text: str | None = None, merge: str | None = None) -> None:
         super().__init__(text or setting_text(key, value))
         self.document, self.key = document, key
+        #: what a run of merged changes is about beyond the key (one augmentation's
+        #: parameter, say): changes about different things stay separate steps
+        self.merge = merge
         self.new = copy.deepcopy(value)
         project = document.project
         self.had = key is None or key in project.training
@@ -108,7 +111,7 @@ class ProjectSettingCommand(QUndoCommand):
 
     def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, ProjectSettingCommand) or other.key != self.key \
-                or other.document is not self.document:
+                or other.document is not self.document or other.merge != self.merge:
             return False
         self.new = copy.deepcopy(other.new)
         self.setText(other.text())

@@ -70,6 +70,7 @@ class TrainActions:
         tp.setting_changed.connect(self._set_training_setting)
         tp.task_changed.connect(self._set_task)
         self.data_panel.spec_changed.connect(self._set_dataset)
+        self.data_panel.augment_changed.connect(self._set_augment)
         self.data_panel.fit_input.connect(self._fit_input)
         self.runs_panel.selection_changed.connect(self._overlay_runs)
         c = self.controller
@@ -195,6 +196,11 @@ class TrainActions:
         doc = self.document
         if doc is not None and spec != doc.project.dataset:
             doc.undo_stack.push(ProjectSettingCommand(doc, None, spec))
+
+    def _set_augment(self, spec: dict[str, Any], text: str, about: str) -> None:
+        doc = self.document
+        if doc is not None and spec != doc.project.dataset:
+            doc.undo_stack.push(ProjectSettingCommand(doc, None, spec, text, merge=about))
 
     def _fit_input(self, shape: list[int], dtype: str) -> None:
         doc = self.document

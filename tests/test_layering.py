@@ -34,7 +34,7 @@ def test_importing_the_engine_loads_no_qt():
     import sys
 
     code = ("import sys, torchloom.engine.cli, torchloom.engine.project, "
-            "torchloom.engine.compile, torchloom.engine.summary; "
+            "torchloom.engine.compile, torchloom.engine.summary, torchloom.engine.api; "
             "print([m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

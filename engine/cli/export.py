@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import ExportError, ExportPathError, ProjectFileError, TorchloomError
 from ..export import FORMATS, ExportResult
+from ..export.notes import add_run_notes
 from .output import fail as _fail, say
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -66,8 +67,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         return _fail(args, EXIT_FAILED, exc.describe(), _where(exc))
     except TorchloomError as exc:  # e.g. a code file that changed since it was trusted
         return _fail(args, EXIT_BAD_INPUT, exc.describe(), _where(exc))
-    if fmt in ("python", "onnx", "pt2") and weights is not None:
-        result.notes.extend(_normalization_note(weights))
+    add_run_notes(result, weights)
     if args.json:
         print(json.dumps({"ok": True, **result.to_json(), "weights": weights_from},
                          ensure_ascii=False))
@@ -106,28 +106,6 @@ def checks_line(result: ExportResult) -> str:
 
 _OTHER_CHECKS = {"script_compiles": "the script compiles",
                  "data_roundtrip": "the data reads back unchanged"}
-
-
-def _normalization_note(run_dir: Path) -> list[str]:
-    """Training fed the model normalised inputs; an exported model expects them too."""
-    from ..safe_read import read_limited
-    from ..train.runfiles import MAX_RECORD_BYTES, RUN_FILE
-
-    try:
-        info = json.loads(read_limited(run_dir / RUN_FILE, MAX_RECORD_BYTES))
-        norm = info["data"]["normalization"]
-        mean, std = list(norm["mean"]), list(norm["std"])
-    except (OSError, ValueError, KeyError, TypeError):  # no run.json, or no normalisation
-        return []
-    per = "channel" if len(norm.get("shape") or []) == 3 else "feature"
-    return [f"the model was trained on normalised inputs: feed it (x - mean) / std, per "
-            f"{per}, with mean {_few(mean)} and std {_few(std)} (all values: "
-            f"{run_dir / RUN_FILE}, data.normalization)"]
-
-
-def _few(values: list[float]) -> str:
-    shown = ", ".join(f"{v:.4g}" for v in values[:4])
-    return f"[{shown}{', ...' if len(values) > 4 else ''}]"
 
 
 def _size(path: Path) -> str:

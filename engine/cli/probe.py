@@ -88,8 +88,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from ..probe.activations import capture
-    from ..probe.loaded import load_trained, probe_batch_for
+    from ..probe.loaded import load_trained
+    from ..probe.node_capture import capture_node
     from ..probe.render import feature_grid, head_heatmaps, save_png, vector_strip
     from ..project import load_project
     from ..shapes import infer
@@ -110,31 +110,13 @@ def cmd_probe(args: argparse.Namespace) -> int:
             say(one_line(f"error: {err.describe()}"), sys.stderr)
         return EXIT_GRAPH
     trained = load_trained(args.weights, project)
-    node_id = args.node
-    valid = trained.node_ids()
-    if node_id not in valid:
-        raise ProbeError(f"node '{node_id}' does not exist or has no layer: choose one of "
-                         f"{', '.join(valid)}")
+    raw = None
     if args.input:
         trained.refuse_several("probing samples from a file (--input)")
-        raw = torch.from_numpy(read_samples(args.input, args.samples))
-        x = trained.check_samples(raw, source=args.input)
-    else:
-        x = probe_batch_for(trained).x[: args.samples]
-    try:
-        result = capture(trained.model, trained.prepare(x), trained.names, nodes=[node_id])
-    except (RuntimeError, IndexError) as exc:
-        if not args.input:
-            raise
-        # e.g. a token id past the Embedding's table: the samples do not fit this model
-        hint = (": are the token ids below the Embedding's num_embeddings?"
-                if isinstance(exc, IndexError) and not x.is_floating_point() else "")
-        raise ProbeError(f"the model cannot run on these samples ({exc}){hint}",
-                         path=args.input) from None
-    probe = result.nodes.get(node_id)
-    if probe is None:
-        raise ProbeError("its output is too large to capture for this many samples; try "
-                         "fewer with --samples", node=node_id)
+        raw = torch.from_numpy(read_samples(args.input))
+    captured = capture_node(trained, args.node, x=raw, samples=args.samples,
+                            source=args.input or "the samples", fewer="fewer with --samples")
+    node_id, kind, data, x = captured.node, captured.kind, captured.data, captured.x
 
     out = Path(args.out)
     try:
@@ -143,11 +125,6 @@ def cmd_probe(args: argparse.Namespace) -> int:
         raise ProbeError(f"cannot create the output folder ({exc.strerror or exc})",
                          path=str(out)) from None
     stem = _file_stem(trained, node_id)
-    if probe.attention is not None:
-        kind, data = "attention", probe.attention
-    else:
-        kind = "feature_maps" if probe.activation.dim() == 4 else "activations"
-        data = probe.activation
     files: list[Path] = []
     try:
         files.append(_save_npy(out / f"{stem}.npy", data.numpy().astype(np.float32)))

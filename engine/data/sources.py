@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import DataError
 from ..safe_read import NotAFileError, check_regular
+from .augment import without_augment
 from .builtin import load_builtin
 from .dataset import Dataset
 from .files import exists, printable
@@ -61,6 +62,7 @@ def load_dataset(spec: Any, base_dir: str | Path | None = None,
     from ..text.fitting import TextFit
 
     fit = fit or TextFit()
+    spec = without_augment(spec)  # applied to training batches, not when loading
     if not isinstance(spec, dict) or not ("name" in spec or "path" in spec):
         raise DataError('no dataset chosen: set "dataset" to {"name": "mnist5k"} or '
                         '{"path": "your-data.npz"}', where="dataset")

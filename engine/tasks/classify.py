@@ -50,9 +50,13 @@ class Classify(SupervisedTask):
         return super().describe_start(project, data, device) + f", {len(data['classes'])} classes"
 
     def loss(self, loop: Any, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if y.dim() == 2 and y.shape[1] < out.shape[-1]:  # mixup's soft targets, fewer classes
+            y = F.pad(y, (0, out.shape[-1] - y.shape[1]))
         return F.cross_entropy(out.float(), y)
 
     def record(self, row: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
+        if y.dim() == 2:  # mixup or cutmix: a hit is the label that weighs most
+            y = y.argmax(-1)
         row[1] = (out.argmax(-1) == y).sum()
 
     def val_begin(self, loop: Any) -> dict[str, torch.Tensor]:

@@ -199,7 +199,7 @@ class Gan(Task):
         if n < 2:
             raise TrainingError(f"only {n} sample(s): a GAN needs data to imitate",
                                 kind="config")
-        real, _ = loop.batch("train", self._real_pick.to(loop.device))
+        real, _ = loop.batch("train", self._real_pick.to(loop.device), augment=False)
         self._real_distance = mean_pairwise_distance(real)
 
     def _noise(self, loop: Any, n: int) -> Any:

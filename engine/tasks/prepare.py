@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..data.augment_ops import augmenter_for
 from ..project import Project
 from ..train.callbacks import Callback
 from ..train.config import TrainConfig
@@ -47,6 +48,8 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
     task = task_for(project)
     config = TrainConfig.from_project(project, **(overrides or {}))
     built = task.prepare(project, config)
+    augment = augmenter_for(project.dataset, built.split.train, task.targets, config.seed,
+                            built.split.normalization)
     start = starting_point(project, built.model, built.node_ids, config, len(built.split.train),
                            out_dir=out_dir, resume=resume, init_from=init_from)
     run_dir = start.run_dir
@@ -60,11 +63,13 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                 "resumed_from": str(resume) if resume else None,
                 "init_from": str(start.init_from) if start.init_from else None,
                 "reinitialized": start.reinitialized, "notes": notes}
+    if augment is not None:
+        run_info["augment"] = augment.chosen
     loop = RunLoop(task, built.model, built.split, config, callbacks=callbacks,
                    run_dir=run_dir if save else None, project=project,
                    node_ids=built.node_ids, report_interval=report_interval,
                    run_info=run_info, data_info=built.data_info, probe=built.probe,
-                   probe_every=probe_every if task.probes else 0)
+                   probe_every=probe_every if task.probes else 0, augment=augment)
     if start.state is not None:
         loop.restore(start.state)
     if start.init_report is not None:  # run.json says what the weights file loaded

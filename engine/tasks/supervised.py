@@ -47,7 +47,7 @@ class DataFacts:
         from ..data.catalog import BUILTINS
 
         entry = BUILTINS.get(dataset.get("name")) if isinstance(dataset, dict) else None
-        if entry is None or set(dataset) - {"name", "n", "seed"}:
+        if entry is None or set(dataset) - {"name", "n", "seed", "augment"}:
             return None
         return cls(tuple(entry.input_shape), tuple(entry.target_shape), entry.classes,
                    entry.targets)

@@ -97,6 +97,15 @@ class TrainResult:
     def final(self) -> EpochReport | None:
         return self.epochs[-1] if self.epochs else None
 
+    def metrics_json(self, task: str) -> dict[str, Any]:
+        """What ``torchloom train --metrics-json`` writes (a public contract, docs/cli.md);
+        the Python API's `Run` gives the same keys."""
+        return {"task": task, "epochs": [e.metrics() for e in self.epochs],
+                "device": self.device, "status": self.status,
+                "run_dir": str(self.run_dir) if self.run_dir else None,
+                "error": self.error.message if self.error else None,
+                "reinitialized": self.reinitialized}
+
 
 class Callback:
     """Override what you need; every method defaults to doing nothing."""

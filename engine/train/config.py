@@ -6,8 +6,9 @@ The settings are the project's ``"training"`` object (declared once, in
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 
@@ -66,6 +67,22 @@ class TrainConfig:
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data (tuples as lists), for run.json and the trainer state."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+#: Every setting a run may be given: the declared ones and the free-text device.
+SETTING_NAMES: tuple[str, ...] = (*TRAINING_FIELDS, "device")
+
+
+def check_setting_names(names: Iterable[str]) -> None:
+    """Refuse a setting this version does not know, before anything loads. A project file
+    keeps unknown keys (a newer Torchloom may read them), but an override is typed by a
+    person now, so ``epoch=1`` must not silently train the project's 20 epochs."""
+    for name in names:
+        if name not in SETTING_NAMES:
+            close = difflib.get_close_matches(str(name), SETTING_NAMES, n=1)
+            hint = f": did you mean '{close[0]}'?" if close else ""
+            raise TrainingError(f"unknown training setting '{str(name)[:40]}'{hint} (the "
+                                f"settings: {', '.join(SETTING_NAMES)})", kind="config")
 
 
 def cuda_count() -> int:

@@ -68,6 +68,7 @@ class RunLoop(LoopState):
         probe_every: capture the probe batch every this many steps and hand it to
             `on_probe` (0: never). A capture is one eval-mode forward pass on the probe
             batch with hooks that are removed again, so its cost is bounded by the batch.
+        augment: applied to every training batch (`data.augment_ops.Augmenter`), or None.
     """
 
     def __init__(self, task: TaskHooks, model: nn.Module, split: Split, config: TrainConfig,
@@ -75,7 +76,7 @@ class RunLoop(LoopState):
                  project: Project | None = None, node_ids: dict[str, str] | None = None,
                  report_interval: float = 0.1, run_info: dict[str, Any] | None = None,
                  data_info: dict[str, Any] | None = None, probe: Any = None,
-                 probe_every: int = 0) -> None:
+                 probe_every: int = 0, augment: Any = None) -> None:
         self.task = task
         self.model = model
         self.split = split
@@ -91,6 +92,7 @@ class RunLoop(LoopState):
         self.data_info = data_info
         self.probe = probe
         self.probe_every = probe_every
+        self.augment = augment
         self._probe_x: torch.Tensor | None = None
         self.device = resolve_device(config.device)
         self.amp_dtype = check_amp(config.amp, self.device) if task.uses("amp") else None
@@ -263,16 +265,22 @@ class RunLoop(LoopState):
             return None, y
         return place(data.x, norm, self.device, bool(self.channels_last)), y
 
-    def batch(self, which: str, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The inputs and targets of samples `idx` of "train" or "val", on the device."""
+    def batch(self, which: str, idx: torch.Tensor, augment: bool = True
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The inputs and targets of samples `idx` of "train" or "val", on the device;
+        training batches augmented as the dataset asks unless `augment` is False."""
         x = self._x_train if which == "train" else self._x_val
         y = self._y_train if which == "train" else self._y_val
         if x is not None:
-            return x[idx], y[idx]
-        data = self.split.train if which == "train" else self.split.val
-        xb = data.read(idx.cpu()).to(self.device, non_blocking=True)
-        norm = self.split.normalization
-        return (norm.apply(xb) if norm is not None else xb), y[idx]
+            xb, yb = x[idx], y[idx]
+        else:
+            data = self.split.train if which == "train" else self.split.val
+            xb = data.read(idx.cpu()).to(self.device, non_blocking=True)
+            norm = self.split.normalization
+            xb, yb = (norm.apply(xb) if norm is not None else xb), y[idx]
+        if which == "train" and augment and self.augment is not None:
+            xb, yb = self.augment(xb, yb, self.step)
+        return xb, yb
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """Mixed precision as the settings ask, or nothing."""

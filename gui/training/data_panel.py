@@ -49,6 +49,9 @@ def image_grid(x: np.ndarray, columns: int) -> QImage:
 class DataPanel(QScrollArea):
     #: The person chose another dataset spec; the window makes it an undoable edit.
     spec_changed = Signal(object)
+    #: The dataset spec with another augmentation, what Edit → Undo calls it, and what it
+    #: is about (`augment_panel.AugmentPanel.changed`).
+    augment_changed = Signal(object, str, str)
     #: "Set the Input to fit the data": (shape, dtype).
     fit_input = Signal(list, str)
 
@@ -120,6 +123,11 @@ class DataPanel(QScrollArea):
         layout.addWidget(self.preview)
         layout.addWidget(self.table)
         layout.addWidget(self.text_preview)
+        from .augment_panel import AugmentPanel
+
+        self.augment = AugmentPanel()
+        self.augment.changed.connect(self._augment_set)
+        layout.addWidget(self.augment)
         layout.addStretch(1)
         self.setWidget(page)
         self.source.currentIndexChanged.connect(self._source_chosen)
@@ -146,15 +154,19 @@ class DataPanel(QScrollArea):
                     targets: str = "classification") -> None:
         """Show the project's dataset; `expected` is the Input node's (shape, dtype);
         `targets` what the project's task reads from it (its classes, tags, masks...)."""
+        from torchloom.engine.data.augment import KEY, without_augment
+
         self.base_dir, self.expected = base_dir, expected
         changed = targets != self.targets
         self.targets = targets
-        if spec != self.spec or self.data is None or changed:
+        self.augment.set_spec((spec or {}).get(KEY))
+        if without_augment(spec) != without_augment(self.spec) or self.data is None or changed:
             self.spec = dict(spec) if spec else None
             self._select_spec()
             self._build_options()
             self.reload()
-        else:
+        else:  # the same data: augmentation is applied to it, not read with it
+            self.spec = dict(spec) if spec else None
             self._show_fit()
 
     def set_inputs(self, wanted: dict[str, tuple[int, ...]]) -> None:
@@ -200,9 +212,20 @@ class DataPanel(QScrollArea):
                                                     str(self.base_dir or ""))
             self._choose_path(path)
         elif isinstance(data, dict):
-            self.spec_changed.emit(dict(data))
+            self.spec_changed.emit(self._keeping_augment(dict(data)))
         elif data:
-            self.spec_changed.emit({"name": data})
+            self.spec_changed.emit(self._keeping_augment({"name": data}))
+
+    def _augment_set(self, augment: Any, text: str, about: str) -> None:
+        spec = {k: v for k, v in (self.spec or {}).items() if k != "augment"}
+        if augment:
+            spec["augment"] = augment
+        self.augment_changed.emit(spec, text, about)
+
+    def _keeping_augment(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Another dataset keeps the augmentation chosen (the panel says if it does not fit)."""
+        augment = (self.spec or {}).get("augment")
+        return dict(spec, augment=augment) if augment else spec
 
     def _choose_path(self, path: str) -> None:
         if not path:
@@ -214,7 +237,7 @@ class DataPanel(QScrollArea):
                 chosen = chosen.relative_to(self.base_dir)
             except ValueError:
                 pass
-        self.spec_changed.emit({"path": chosen.as_posix()})
+        self.spec_changed.emit(self._keeping_augment({"path": chosen.as_posix()}))
 
     def _build_options(self) -> None:
         while self.options.rowCount():
@@ -370,6 +393,7 @@ class DataPanel(QScrollArea):
             return  # a newer choice is loading
         self.inputs_table.show_rows(rows)
         colors = theme.current()
+        self.augment.set_data(data if error is None else None, self.targets)
         if error is not None:
             self.data = None
             self.info.setText(f"<span style='color:{colors.error}'>{escape(error)}</span>")
@@ -466,6 +490,7 @@ class DataPanel(QScrollArea):
     def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         super().resizeEvent(event)
         self._scale_preview()
+        self.augment.scale_to(self.viewport().width() - 24)
 
     def _show_fit(self) -> None:
         """Say when the data does not fit the Input node, and offer the one-click fix."""

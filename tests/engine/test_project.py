@@ -66,7 +66,7 @@ def test_round_trip_keeps_unknown_keys_everywhere(tmp_path):
     data["graph"]["layout"] = "left-right"
     data["graph"]["nodes"][1]["color"] = "#ff0000"
     data["graph"]["edges"][0]["label"] = "pixels"
-    data["dataset"]["augment"] = True
+    data["dataset"]["cache"] = True
     data["training"]["scheduler"] = "cosine"
     path = tmp_path / "p.json"
     path.write_text(json.dumps(data))
@@ -76,7 +76,7 @@ def test_round_trip_keeps_unknown_keys_everywhere(tmp_path):
     assert again["graph"]["layout"] == "left-right"
     assert again["graph"]["nodes"][1]["color"] == "#ff0000"
     assert again["graph"]["edges"][0]["label"] == "pixels"
-    assert again["dataset"]["augment"] is True
+    assert again["dataset"]["cache"] is True
     assert again["training"]["scheduler"] == "cosine"
     # a second round trip is a fixed point
     save_project(load_project(tmp_path / "q.json"), tmp_path / "r.json")
