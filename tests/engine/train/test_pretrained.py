@@ -136,3 +136,22 @@ def test_the_cli_prints_the_report_and_exits_2_on_no_match(tmp_path, capsys):
     assert main([*cli, "--init-from", str(tmp_path / "bad.pt")]) == 2
     err = capsys.readouterr().err
     assert "bad.pt" in err and "none of its 1 tensor names" in err
+
+
+def test_the_python_api_trains_from_a_weights_file_with_frozen_blocks(tmp_path):
+    from safetensors.torch import load_file
+
+    from torchloom.engine.api import train
+
+    state = pretrained_state()
+    torch.save(state, tmp_path / "start.pt")
+    project = project_in(tmp_path)
+    project.graph.set_training("fc1", "trainable", False)
+    run = train(project, init_from=tmp_path / "start.pt", run_dir=tmp_path / "run",
+                verbose=False, epochs=1, device="cpu")
+    assert run.status == "finished"
+    trained = load_file(tmp_path / "run" / "model.safetensors")
+    assert torch.equal(trained["fc1.weight"], state["fc1.weight"])  # loaded, then frozen
+    assert not torch.equal(trained["fc2.weight"], state["fc2.weight"])
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["init_report"]["loaded"] == ["fc1", "fc2"]
