@@ -184,3 +184,30 @@ def bn_project_graphless() -> Project:
 
     with tempfile.TemporaryDirectory() as folder:
         return bn_project(Path(folder))
+
+
+def test_in_a_gan_each_network_freezes_its_own_nodes():
+    """Both networks have an fc1: freezing the generator's leaves the discriminator's."""
+    from torchloom.engine.compile import compile_graph, module_names
+    from torchloom.engine.project import load_project
+    from torchloom.engine.train.finetune import BlockTraining
+
+    project = load_project(Path(__file__).resolve().parents[3] / "resources" / "examples"
+                           / "gan_mnist.json")
+    project.generator.set_training("fc1", "trainable", False)
+    project.discriminator.set_training("fc2", "lr_scale", 0.5)
+    node_ids = {f"{key}.{name}": node_id for key, graph in project.graphs().items()
+                for node_id, name in module_names(n.id for n in graph.nodes).items()}
+    plan = BlockTraining.of(project, node_ids)
+    assert plan.frozen == ("generator.fc1",)
+    assert plan.scales == {"discriminator.fc2": 0.5}
+    pair = torch.nn.Module()
+    for key, graph in project.graphs().items():
+        pair.add_module(key, compile_graph(graph, seed=0))
+    plan.freeze(pair)
+    generator = plan.param_groups(pair.generator, 0.01, prefix="generator.")
+    assert len(generator) == 1 and all(p is not pair.generator.fc1.weight
+                                       for p in generator[0]["params"])
+    discriminator = plan.param_groups(pair.discriminator, 0.01, prefix="discriminator.")
+    assert [g["lr"] for g in discriminator] == [0.01, 0.005]
+    assert pair.discriminator.fc1.weight.requires_grad
