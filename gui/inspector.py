@@ -153,8 +153,7 @@ class Inspector(QScrollArea):
                     form.addRow("", note)
                 self.fields[name] = field
             layout.addLayout(form)
-        if block is not None and not block.is_input and not hasattr(doc, "promoted_targets"):
-            # a model's block (not one inside a unit's editor, where the unit node decides)
+        if block is not None and not block.is_input:  # inside a unit too: every copy
             self.training = BlockTrainingFields(doc, node.id, page)
             layout.addWidget(self.training.title)
             layout.addLayout(self.training.form)

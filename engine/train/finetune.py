@@ -41,17 +41,13 @@ class BlockTraining:
         if project is None:
             return cls()
         graphs = project.graphs()
-        frozen, scales = [], {}
+        frozen: list[str] = []
+        scales: dict[str, float] = {}
         for path, node_id in node_ids.items():
             graph_key, _, _ = path.rpartition(".")
             graph = graphs.get(graph_key) if graph_key else graphs.get("graph")
-            if graph is None or node_id not in graph:
-                continue
-            node = graph.node(node_id)
-            if not node.trainable:
-                frozen.append(path)
-            elif node.lr_scale != 1:
-                scales[path] = float(node.lr_scale)
+            if graph is not None and node_id in graph:
+                _collect(graph.node(node_id), path, frozen, scales, 1.0)
         return cls(tuple(frozen), scales)
 
     def __bool__(self) -> bool:
@@ -93,8 +89,8 @@ class BlockTraining:
         scale, in the order their first parameter comes. Raises `TrainingError` when nothing
         is left to train."""
         scale_of: dict[int, float] = {}
-        for path, scale in self.scales.items():
-            if path.startswith(prefix):
+        for path, scale in sorted(self.scales.items(), key=lambda item: item[0].count(".")):
+            if path.startswith(prefix):  # a unit's scale first, then its blocks' own
                 for module in self._modules(model, [path[len(prefix):]]):
                     for p in module.parameters():
                         scale_of[id(p)] = scale
@@ -111,6 +107,34 @@ class BlockTraining:
                                 "(Linear, Conv2d, ...)", kind="config")
         return [{"params": params, "lr": lr * scale, LR_SCALE: scale}
                 for scale, params in groups.items()]
+
+
+def _collect(node: Any, path: str, frozen: list[str], scales: dict[str, float],
+             outer: float, depth: int = 0) -> None:
+    """`node` (at module path `path`) and, for a unit node, the nodes inside it: a frozen
+    unit freezes all of it; inside a unit that trains, its own blocks may be frozen or
+    scaled (times the unit's scale). A unit with `repeat` above 1 is an `nn.Sequential` of
+    copies, ``<path>.0``, ``<path>.1``..., each holding the same blocks."""
+    scale = outer * float(node.lr_scale)
+    if not node.trainable:
+        frozen.append(path)
+        return
+    if scale != 1:
+        scales[path] = scale
+    block = node.block
+    if not getattr(block, "is_unit", False) or depth > 50:
+        return
+    from ..compile import module_names
+
+    repeat = node.resolved_params().get("repeat", 1)
+    copies = [f"{path}.{k}" for k in range(repeat)] if isinstance(repeat, int) and repeat > 1 \
+        else [path]
+    inner = block.defn.graph
+    names = module_names(n.id for n in inner.nodes)
+    for copy_path in copies:
+        for inner_node in inner.nodes:
+            _collect(inner_node, f"{copy_path}.{names[inner_node.id]}", frozen, scales, scale,
+                     depth + 1)
 
 
 def _hold_eval(module: nn.Module, _args: Any) -> None:

@@ -106,3 +106,26 @@ def test_an_input_block_has_no_training_section(window, example):
     window.scene.select_nodes(["x"])
     settle()
     assert window.inspector.training is None
+
+
+def test_a_block_inside_an_opened_unit_can_be_frozen_and_the_unit_counts_it(window, example,
+                                                                            qtbot):
+    doc = example()
+    conv1 = doc.analysis.nodes["conv1"].num_params
+    window.ask_unit_name = lambda default: "ConvBlock"
+    window.scene.select_nodes(["conv1", "relu1", "pool1"])
+    qtbot.keyClick(window.view, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    settle()
+    unit_id = window.scene.selected_node_ids()[0]
+    assert window.open_unit(unit_id)
+    settle()
+    click(qtbot, training_fields(window, "conv1")["trainable"].widget)
+    assert not doc.project.units.get("ConvBlock").graph.node("conv1").trainable
+    window.unit_up()
+    settle()
+    info = doc.analysis.nodes[unit_id]
+    assert info.num_params - info.trainable_params == conv1
+    window.act_undo.trigger()  # the click, undone from the outer graph
+    settle()
+    assert doc.project.units.get("ConvBlock").graph.node("conv1").trainable
+    assert doc.analysis.nodes[unit_id].trainable_params == doc.analysis.nodes[unit_id].num_params

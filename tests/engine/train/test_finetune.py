@@ -211,3 +211,28 @@ def test_in_a_gan_each_network_freezes_its_own_nodes():
     discriminator = plan.param_groups(pair.discriminator, 0.01, prefix="discriminator.")
     assert [g["lr"] for g in discriminator] == [0.01, 0.005]
     assert pair.discriminator.fc1.weight.requires_grad
+
+
+def test_blocks_frozen_inside_a_unit_stay_frozen_in_every_copy(tmp_path):
+    """Grouping keeps a block's flags, and they still hold inside the unit: with repeat 2
+    both copies of the frozen fc1 keep their weights; the copies' bn trains."""
+    from torchloom.engine.units.edit import group
+
+    project = bn_project(tmp_path)
+    project.graph.set_training("fc1", "trainable", False)
+    unit_id = group(project, ["fc1", "bn", "relu"], "Stem").node_id
+    unit = project.units.get("Stem")
+    assert not unit.graph.node("fc1").trainable  # carried into the unit by the grouping
+    project.graph.set_param(unit_id, "repeat", 2)  # the second copy's fc1 takes 16 features
+    before, after = start_and_end(project)
+    for copy in (0, 1):
+        key = f"{unit_id}.{copy}.fc1.weight"
+        assert torch.equal(before[key], after[key]), key
+        bn = f"{unit_id}.{copy}.bn.weight"
+        assert not torch.equal(before[bn], after[bn]), bn
+    from torchloom.engine.shapes import infer
+
+    info = infer(project.graph)  # the summary counts the frozen blocks inside the unit too
+    frozen = sum(v.numel() for k, v in before.items()
+                 if ".fc1." in k and k.endswith(("weight", "bias")))
+    assert info.frozen_params == frozen
