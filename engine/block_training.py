@@ -14,6 +14,9 @@ from typing import Any
 
 from .params import Bool, Float, Param
 
+#: The largest learning-rate scale a block may have.
+MAX_LR_SCALE = 100.0
+
 #: A node's training settings, by their key in the project file.
 NODE_TRAINING: dict[str, Param] = {
     "trainable": Bool(True, "Off freezes the block: its weights keep their starting values "
@@ -21,7 +24,7 @@ NODE_TRAINING: dict[str, Param] = {
                       "(fine-tuning)."),
     "lr_scale": Float(1.0, "The block's learning rate is the run's lr times this; 0 keeps its "
                       "weights where they are, 0.1 trains it ten times slower.",
-                      min=0.0, max=100.0),
+                      min=0.0, max=MAX_LR_SCALE),
 }
 
 

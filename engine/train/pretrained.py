@@ -26,6 +26,8 @@ from . import checkpoint as ckpt
 
 __all__ = ["WEIGHT_SUFFIXES", "InitReport", "PretrainedError", "load_pretrained",
            "preview_pretrained", "read_weights_file"]
+#: The endings read with torch.load (weights_only); any other file is read as safetensors.
+TORCH_SUFFIXES = tuple(s for s in WEIGHT_SUFFIXES if s != ".safetensors")
 #: A state dict saved inside a training checkpoint is usually under one of these keys.
 _NESTED_KEYS = ("state_dict", "model_state_dict", "model", "weights")
 
@@ -74,13 +76,11 @@ def is_weights_file(path: Path) -> bool:
 
 
 def read_weights_file(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a safetensors file or a torch state dict, by name."""
+    """The tensors of a torch state dict (`TORCH_SUFFIXES`) or, any other name, of a
+    safetensors file, by name."""
     path = Path(path)
-    if path.suffix.lower() == ".safetensors":
+    if path.suffix.lower() not in TORCH_SUFFIXES:  # safetensors, whatever the file's name
         return ckpt.load_weights(path)
-    if path.suffix.lower() not in WEIGHT_SUFFIXES:
-        raise PretrainedError(f"{path}: not a weights file (use "
-                              + ", ".join(WEIGHT_SUFFIXES) + ")")
     data = ckpt._read(path, "no such file")
     try:
         loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)

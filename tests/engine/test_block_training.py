@@ -118,3 +118,15 @@ def test_the_docs_describe_each_node_training_setting_as_declared():
     for key in NODE_TRAINING:
         assert f"`{key}`" in rows, key
     assert NODE_TRAINING["lr_scale"].expects() in rows["`lr_scale`"]
+
+
+def test_ungrouping_a_frozen_unit_leaves_its_blocks_frozen():
+    from torchloom.engine.units.edit import group, ungroup
+
+    project = load_project(EXAMPLES / "mlp_digits.json")
+    unit_id = group(project, ["fc1", "relu"], "Hidden").node_id
+    project.graph.set_training(unit_id, "trainable", False)
+    ungroup(project, unit_id)
+    frozen = {n.id: n.trainable for n in project.graph.nodes}
+    assert [k for k, v in frozen.items() if not v] == ["fc1", "relu"]
+    assert frozen["fc2"]
