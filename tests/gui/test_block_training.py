@@ -57,6 +57,11 @@ def test_a_frozen_block_is_counted_and_drawn_differently(window, example, qtbot,
     assert "Frozen" in item.toolTip()
     drawn = item_image(item)
     assert drawn != plain  # the hatching and the lock change the pixels
+    scaled = window.scene.node_items["conv2"]
+    before_tag = item_image(scaled)
+    doc.graph.set_training("conv2", "lr_scale", 0.1)
+    settle()
+    assert item_image(scaled) != before_tag and "0.1 × the run's" in scaled.toolTip()
     out = os.environ.get("TORCHLOOM_PNG_DIR")
     if out:  # for a person to look at
         window.view.grab().save(os.path.join(out, "frozen_canvas.png"))
