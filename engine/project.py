@@ -21,7 +21,7 @@ from .safe_read import FileTooBigError, NotAFileError, read_limited
 from .fileio import atomic_write_text
 from .graph import Edge, Graph, Node
 from .jsontree import check_tree
-from .params import (Choice, Float, Int, JsonObject, Param, ParamValueError, is_number,
+from .params import (Choice, Float, Int, JsonObject, Param, ParamValueError, Text, is_number,
                      params_to_json, validate_params)
 
 FORMAT = "torchloom-project"
@@ -115,6 +115,17 @@ TRAINING_FIELDS: dict[str, Param] = {
     "early_stopping": JsonObject({}, "Stop when a metric stops improving, e.g. {\"metric\": "
                                  "\"val_loss\", \"mode\": \"min\", \"patience\": 3, "
                                  "\"min_delta\": 0.0}; {} for no early stopping."),
+    "keep": Choice("last", "Which weights a run keeps: last (those of its last epoch), or best "
+                   "(also those of the epoch best by keep_metric, in best/ inside the run "
+                   "folder; export, probe, Evaluate and generate then use those).",
+                   choices=("last", "best")),
+    "keep_metric": Text("val_loss", "The metric that picks the best epoch when keep is best: "
+                        "lowest for losses, highest for accuracies, R², F1 and mIoU.",
+                        max_length=100),
+    "accumulate": Int(1, "Batches per optimisation step: their gradients add up (each loss "
+                      "divided by this) before one step, as one batch this many times "
+                      "bigger; schedules count these steps (not used by the GAN task).",
+                      min=1, max=10_000),
     # GAN only (the other tasks ignore them):
     "betas": FloatPair((0.5, 0.999), "Adam's betas for both GAN optimizers."),
     "d_steps": Int(1, "Discriminator updates per generator update (GAN).", min=1, max=100),

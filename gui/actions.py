@@ -75,6 +75,8 @@ ACTIONS: dict[str, ActionSpec] = {
     "stop": ActionSpec("■  &Stop", "Stop after the current batch; a checkpoint is kept",
                        ("Ctrl+.",)),
     "resume": ActionSpec("⟳  &Resume", "Continue the stopped run from its checkpoint"),
+    "find_lr": ActionSpec("Find &learning rate…", "Sweep the learning rate on a copy of the "
+                          "model and suggest one to apply"),
     "reset": ActionSpec("Reset &weights", "The next run starts from fresh weights instead of "
                         "the last run's"),
     "pretrained": ActionSpec("Start from &pretrained weights…", "The next run starts from a "

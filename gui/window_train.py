@@ -48,6 +48,9 @@ class TrainActions:
         self.act_resume = self._action("resume", self.resume_training)
         self.act_reset = self._action("reset", self.reset_weights)
         self.act_pretrained = self._action("pretrained", lambda: start_from_pretrained(self))
+        self.act_find_lr = self._action("find_lr", self.find_lr)
+        #: the open Find learning rate dialog, if any
+        self.lr_find_dialog: Any = None
         toolbar = QToolBar("Training", self)  # type: ignore[arg-type]
         toolbar.setObjectName("training-toolbar")
         toolbar.setMovable(False)
@@ -60,6 +63,7 @@ class TrainActions:
         self.run_menu.addSeparator()
         self.run_menu.addAction(self.act_pretrained)
         self.run_menu.addAction(self.act_reset)
+        self.run_menu.addAction(self.act_find_lr)
         help_menu = self.menuBar().actions()[-1]
         self.menuBar().insertMenu(help_menu, self.run_menu)
         tp = self.training_panel
@@ -67,6 +71,7 @@ class TrainActions:
         tp.stop_clicked.connect(self.stop_training)
         tp.resume_clicked.connect(self.resume_training)
         tp.reset_clicked.connect(self.reset_weights)
+        tp.find_lr_clicked.connect(self.find_lr)
         tp.setting_changed.connect(self._set_training_setting)
         tp.task_changed.connect(self._set_task)
         self.data_panel.spec_changed.connect(self._set_dataset)
@@ -228,6 +233,10 @@ class TrainActions:
         if doc.analysis is None:
             self.flash("PyTorch is still loading: try again in a moment")
             return False
+        if self.sweeper.running:  # type: ignore[attr-defined]
+            self.training_panel.say("A sweep is running: stop it (Sweep tab) before "
+                                    "training", error=True)
+            return False
         if doc.errors:
             count = len(doc.errors)
             what = "The networks have" if len(doc.graphs()) > 1 else "The graph has"
@@ -260,6 +269,12 @@ class TrainActions:
         self.show_plots()
         doc.lock(LOCK_HINT)
         return self.controller.start(request)
+
+    def find_lr(self) -> bool:
+        """Find learning rate… (`training.lr_find_dialog.open_finder`)."""
+        from .training.lr_find_dialog import open_finder
+
+        return open_finder(self)
 
     def stop_training(self) -> None:
         self.controller.stop()
@@ -313,6 +328,7 @@ class TrainActions:
         self.act_resume.setEnabled(state == "idle" and can_resume)
         self.act_reset.setEnabled(state == "idle")
         self.act_pretrained.setEnabled(state == "idle" and self.document is not None)
+        self.act_find_lr.setEnabled(state == "idle" and self.document is not None)
         if state == "idle" and self.document is not None:
             self.document.lock(None)
         for scene in self.canvas_scenes():
@@ -415,7 +431,10 @@ class TrainActions:
             self.plots.show_history(runs)
 
     def stop_training_for_exit(self) -> None:
-        """Closing while training: stop cleanly (a checkpoint is kept) and wait."""
+        """Closing while training: stop cleanly (a checkpoint is kept) and wait; a
+        learning-rate sweep still running is cancelled."""
+        if self.lr_find_dialog is not None:
+            self.lr_find_dialog.reject()
         if self.controller.running:
             self.controller.stop()
             self.controller.wait(120_000)

@@ -75,4 +75,21 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
     if start.init_report is not None:  # run.json says what the weights file loaded
         loop.run_info["init_report"] = start.init_report.to_json()
     return TrainingJob(loop, built.model, built.split, config, run_dir if save else None,
-                       notes, start.reinitialized, start.state is not None, start.init_report)
+                       notes, start.reinitialized, start.state is not None,
+                       init_report=start.init_report)
+
+
+def find_lr(project: Project, *, start: float = 1e-7, end: float = 10.0, steps: int = 100,
+            device: str | None = None, on_step: Any = None, stop: Any = None) -> Any:
+    """The learning-rate finder (`train.lr_find`) on a fresh copy of the project's model,
+    built as training builds it; nothing is written and the project is not changed.
+    Returns an `LrFindResult`; raises what preparing a training raises (`TorchloomError`)."""
+    from ..train.lr_find import check_range, sweep_lr
+
+    check_range(start, end, steps)  # before the data is loaded
+    overrides: dict[str, Any] = {"accumulate": 1, "schedule": "constant", "epochs": 1}
+    if device is not None:
+        overrides["device"] = device
+    job = prepare_training(project, overrides=overrides, save=False)
+    return sweep_lr(job.trainer, start=start, end=end, steps=steps, on_step=on_step,
+                    stop=stop)

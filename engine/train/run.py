@@ -41,6 +41,9 @@ class TrainingJob:
     resumed: bool = False
     #: what a start from a weights file loaded, block by block (`pretrained.InitReport`)
     init_report: Any = None
+    #: copies of the weights as they train, for views that ask (`probe.live.LiveWeights`);
+    #: None unless the caller added it
+    live: Any = None
 
     def run(self) -> TrainResult:
         result = self.trainer.fit()
