@@ -236,3 +236,20 @@ def test_blocks_frozen_inside_a_unit_stay_frozen_in_every_copy(tmp_path):
     frozen = sum(v.numel() for k, v in before.items()
                  if ".fc1." in k and k.endswith(("weight", "bias")))
     assert info.frozen_params == frozen
+
+
+def test_the_lr_finder_sweeps_each_block_group_at_its_scale(tmp_path):
+    from torchloom.engine.train.lr_find import sweep_lr
+
+    project = bn_project(tmp_path)
+    project.graph.set_training("fc2", "lr_scale", 0.5)
+    job = prepare_training(project, overrides={"device": "cpu"}, save=False)
+    seen = []
+
+    def on_step(step, steps, rate, loss):
+        seen.append((rate, [g["lr"] for g in job.trainer.optimizers[""].param_groups]))
+
+    sweep_lr(job.trainer, start=1e-4, end=1e-2, steps=4, on_step=on_step)
+    assert len(seen) == 4
+    for rate, (base, half) in seen:
+        assert base == pytest.approx(rate) and half == pytest.approx(rate * 0.5)
