@@ -100,6 +100,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         job = prepare_training(project, overrides=overrides,
                                out_dir=Path(args.out) if args.out else None,
                                resume=Path(args.resume) if args.resume else None,
+                               init_from=Path(args.init_from) if args.init_from else None,
                                callbacks=[progress])
     except CompileError as exc:
         for err in exc.errors:
@@ -121,8 +122,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         finally:
             progress.close()
     if args.metrics_json:
-        Path(args.metrics_json).write_text(
-            json.dumps(result.metrics_json(project.task), indent=2) + "\n")
+        metrics = result.metrics_json(project.task)
+        if job.init_report is not None:  # what --init-from (or the project's weights) loaded
+            metrics["init"] = job.init_report.to_json()
+        Path(args.metrics_json).write_text(json.dumps(metrics, indent=2) + "\n")
     if result.status == "failed":
         assert result.error is not None
         say(f"training failed: {result.error.message}", sys.stderr)
@@ -189,6 +192,10 @@ def add_parser(sub: Any) -> None:
                                                 "the project)")
     p.add_argument("--resume", metavar="DIR", help="continue a run folder (or warm-start from it "
                                                    "if the graph changed)")
+    p.add_argument("--init-from", metavar="FILE", dest="init_from",
+                   help="start a new run from pretrained weights: a .safetensors file or a "
+                        "torch state dict (.pt, .pth, .bin), matched to the blocks by name "
+                        "(or a run folder's weights, wherever they still fit)")
     p.add_argument("--metrics-json", metavar="FILE", dest="metrics_json",
                    help="also write the per-epoch metrics as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
