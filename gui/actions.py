@@ -79,6 +79,9 @@ ACTIONS: dict[str, ActionSpec] = {
                           "model and suggest one to apply"),
     "reset": ActionSpec("Reset &weights", "The next run starts from fresh weights instead of "
                         "the last run's"),
+    "pretrained": ActionSpec("Start from &pretrained weights…", "The next run starts from a "
+                             ".safetensors or torch state-dict file, matched to the blocks "
+                             "by name"),
     "shortcuts": ActionSpec("&Keyboard shortcuts", "This list", (K.HelpContents, "F1")),
     "about": ActionSpec("&About Torchloom", "About Torchloom"),
 }

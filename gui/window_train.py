@@ -20,6 +20,7 @@ from .training.runs_follow import project_runs_dir, unsaved_runs_dir
 from .text import rich
 from .training.runs_panel import RunsPanel
 from .training.settings_panel import TrainingPanel
+from .window_pretrained import start_from_pretrained
 
 LOCK_HINT = "Training is running: stop it before editing the graph"
 
@@ -47,6 +48,7 @@ class TrainActions:
         self.act_stop = self._action("stop", self.stop_training)
         self.act_resume = self._action("resume", self.resume_training)
         self.act_reset = self._action("reset", self.reset_weights)
+        self.act_pretrained = self._action("pretrained", lambda: start_from_pretrained(self))
         self.act_find_lr = self._action("find_lr", self.find_lr)
         #: the open Find learning rate dialog, if any
         self.lr_find_dialog: Any = None
@@ -60,6 +62,7 @@ class TrainActions:
         for act in (self.act_train, self.act_stop, self.act_resume):
             self.run_menu.addAction(act)
         self.run_menu.addSeparator()
+        self.run_menu.addAction(self.act_pretrained)
         self.run_menu.addAction(self.act_reset)
         self.run_menu.addAction(self.act_find_lr)
         help_menu = self.menuBar().actions()[-1]
@@ -347,6 +350,7 @@ class TrainActions:
         self.act_stop.setEnabled(state == "training")
         self.act_resume.setEnabled(state == "idle" and can_resume)
         self.act_reset.setEnabled(state == "idle")
+        self.act_pretrained.setEnabled(state == "idle" and self.document is not None)
         self.act_find_lr.setEnabled(state == "idle" and self.document is not None)
         if state == "idle" and self.document is not None:
             self.document.lock(None)

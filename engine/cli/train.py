@@ -105,6 +105,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         job = prepare_training(project, overrides=overrides,
                                out_dir=Path(args.out) if args.out else None,
                                resume=Path(args.resume) if args.resume else None,
+                               init_from=Path(args.init_from) if args.init_from else None,
                                callbacks=[progress])
     except CompileError as exc:
         for err in exc.errors:
@@ -125,7 +126,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             result = job.run()
         finally:
             progress.close()
-    written = _write_metrics(args.metrics_json, result, project.task)
+    written = _write_metrics(args.metrics_json, result, project.task, job.init_report)
     if result.status == "failed":
         assert result.error is not None
         say(f"training failed: {result.error.message}", sys.stderr)
@@ -142,13 +143,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK if written else EXIT_BAD_INPUT
 
 
-def _write_metrics(path: str | None, result: TrainResult, task: str) -> bool:
+def _write_metrics(path: str | None, result: TrainResult, task: str,
+                   init_report: Any = None) -> bool:
     """--metrics-json; False (said, naming the file and the run) when it cannot be written:
     the run itself is saved, and a failed or stopped run keeps its own exit code."""
     if not path:
         return True
+    metrics = result.metrics_json(task)
+    if init_report is not None:  # what --init-from (or the project's weights) loaded
+        metrics["init"] = init_report.to_json()
     try:
-        atomic_write_text(path, json.dumps(result.metrics_json(task), indent=2) + "\n")
+        atomic_write_text(path, json.dumps(metrics, indent=2) + "\n")
     except OSError as exc:
         say(one_line(f"error: {path}: cannot be written ({exc.strerror or exc}); the run is "
                      f"in {result.run_dir}"), sys.stderr)
@@ -219,6 +224,10 @@ def add_parser(sub: Any) -> None:
                    help="run folder (default: runs/<timestamp> next to the project)")
     p.add_argument("--resume", metavar="DIR", type=path_arg,
                    help="continue a run folder (or warm-start from it if the graph changed)")
+    p.add_argument("--init-from", metavar="FILE", dest="init_from", type=path_arg,
+                   help="start a new run from pretrained weights: a .safetensors file or a "
+                        "torch state dict (.pt, .pth, .bin), matched to the blocks by name "
+                        "(or a run folder's weights, wherever they still fit)")
     p.add_argument("--metrics-json", metavar="FILE", type=path_arg, dest="metrics_json",
                    help="also write the per-epoch metrics as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -88,6 +88,7 @@ def prepare_model(project: Project, weights: Path | None = None, fmt: str | None
     """
     from ..text.vocab import learn_vocab, run_tokenizer, set_vocab
     from ..train import checkpoint as ckpt
+    from ..train.pretrained import read_weights_file
     from ..train.best import load_run_weights
 
     try:  # a "vocab" size: the run's tokenizer says it, else the data as training reads it
@@ -122,7 +123,7 @@ def prepare_model(project: Project, weights: Path | None = None, fmt: str | None
                 if chosen.best is not None:  # a run without best/ reads as it always did
                     source = f"run {weights}, using {chosen.describe()}"
             else:
-                saved = ckpt.load_weights(file)
+                saved = read_weights_file(file)  # safetensors, or a torch state dict
         except ckpt.CheckpointError as exc:
             reason = exc.describe().removeprefix(f"{file}: ")  # `path` names the file once
             raise ExportError(reason, fmt=fmt, path=str(file)) from None

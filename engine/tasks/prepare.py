@@ -37,7 +37,9 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
             with an edited graph it is a warm start: unchanged nodes keep their weights
             (matched by id and shape), the others start fresh, listed in `reinitialized`.
         init_from: a run folder whose weights start a *new* run, wherever they still fit
-            (same id, same shapes): keep training after editing the graph.
+            (same id, same shapes): keep training after editing the graph; or a weights
+            file (``.safetensors``, a torch state dict) matched to the blocks by name, with
+            a report of what it loaded (`TrainingJob.init_report`, `train.pretrained`).
         runs_dir: where new run folders go (default: ``runs`` next to the project).
         callbacks: reporting hooks.
         save: False trains without writing a run folder.
@@ -75,8 +77,11 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                    probe_every=probe_every if task.probes else 0, augment=augment)
     if start.state is not None:
         loop.restore(start.state)
+    if start.init_report is not None:  # run.json says what the weights file loaded
+        loop.run_info["init_report"] = start.init_report.to_json()
     return TrainingJob(loop, built.model, built.split, config, run_dir if save else None,
-                       notes, start.reinitialized, start.state is not None)
+                       notes, start.reinitialized, start.state is not None,
+                       init_report=start.init_report)
 
 
 def find_lr(project: Project, *, start: float = 1e-7, end: float = 10.0, steps: int = 100,

@@ -41,6 +41,7 @@ from .callbacks import Callback, EpochReport, TrainResult
 from .config import TrainConfig, check_amp, resolve_device
 from .best import KeepBest
 from .early_stop import EarlyStopping
+from .finetune import BlockTraining, scaled_rate
 from .schedules import learning_rate
 from .early_stop import describe as describe_early_stop
 from .inputs import call, has_image_input, place
@@ -87,6 +88,8 @@ class RunLoop(LoopState):
         self.run_dir = run_dir
         self.project = project
         self.node_ids = node_ids or {}
+        #: frozen blocks and per-block learning rates, from the project's nodes
+        self.blocks = BlockTraining.of(project, self.node_ids)
         self.report_interval = report_interval
         self.run_info = dict(run_info or {})
         self.data_info = data_info
@@ -218,7 +221,8 @@ class RunLoop(LoopState):
                 and any(isinstance(m, nn.Conv2d) for m in self.model.modules()))
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        self.model.train()
+        self.blocks.freeze(self.model)
+        self.blocks.train_mode(self.model)
         norm = self.split.normalization
         self._x_train, self._y_train = self._to_device(self.split.train, norm)
         self._x_val, self._y_val = self._to_device(self.split.val, norm)
@@ -315,7 +319,7 @@ class RunLoop(LoopState):
             if not self._train_epoch(epoch):
                 return self._stopped()
             scores = self._evaluate()
-            self.model.train()
+            self.blocks.train_mode(self.model)
             if scores is None:  # stopped while validating: the epoch has no row yet
                 return self._stopped()
             report = self.task.epoch_report(self, epoch + 1, self.running(), scores)
@@ -357,8 +361,8 @@ class RunLoop(LoopState):
             if self.scheduled:
                 lr = self.lr()
                 for optimizer in self.optimizers.values():
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr
+                    for group in optimizer.param_groups:  # each block group keeps its ratio
+                        group["lr"] = scaled_rate(group, lr)
             task.train_step(self, idx, stats[:, i])
             self.step += 1
             self.step_in_epoch = i + 1

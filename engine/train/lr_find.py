@@ -24,6 +24,7 @@ import torch
 
 from ..errors import TrainingError
 from .batches import epoch_permutation
+from .finetune import scaled_rate
 
 #: Weight of the running average per step: 0.9 smooths over about ten batches, enough for
 #: a 100-step sweep to show a curve without lagging behind a divergence by much.
@@ -127,8 +128,8 @@ def _sweep(loop: Any, rates: list[float], on_step: Any, stop: Any) -> LrFindResu
         if not order:  # another pass over the training split, shuffled as training does
             perm = epoch_permutation(loop.config.seed, i, n).to(loop.device)
             order = [perm[s:s + size] for s in loop.starts]
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        for group in optimizer.param_groups:  # block lr_scale groups keep their ratio
+            group["lr"] = scaled_rate(group, lr)
         loop.step_in_epoch = 0
         loop.task.train_step(loop, order.pop(0), row)
         loss = float(row[0])
