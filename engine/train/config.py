@@ -39,6 +39,10 @@ class TrainConfig:
     clip_grad_norm: float = 0.0
     #: {} for off; checked against the task's metrics by `early_stop.EarlyStopping`
     early_stopping: dict[str, Any] = field(default_factory=dict)
+    #: capture per-layer statistics every this many steps (0: off; `train.layer_stats`)
+    stats_every: int = 50
+    #: write TensorBoard event files (`train.tensorboard`)
+    tensorboard: bool = False
     # GAN only (see engine/tasks/gan.py):
     betas: tuple[float, float] = (0.5, 0.999)
     d_steps: int = 1

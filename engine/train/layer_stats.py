@@ -1,0 +1,200 @@
+"""Per-layer weight and gradient statistics recorded while a model trains.
+
+Vanishing and exploding gradients, dying ReLUs and weights that drift off to huge values
+are seen only over time, so the run loop records them on a cadence (every `stats_every`
+steps and at each epoch's end, never on every step) into ``stats.jsonl`` in the run
+folder: one JSON object per capture. The gradients are the ones the last backward pass
+left on the parameters, so a capture costs no extra backward; the dead-ReLU share costs one
+eval-mode forward pass on the fixed probe batch (a few samples), which draws no random
+numbers, so a run with captures trains exactly like one without.
+
+One capture (a public format, docs/project-format.md#run-folders)::
+
+    {"step": 40, "epoch": 1, "nodes": {"fc1": {
+        "params": 6400,
+        "weight": {"mean", "std", "min", "max", "counts", "edges", "nonfinite"},
+        "grad": {"norm", "mean", "std", "min", "max", "counts", "edges", "nonfinite"},
+        "nonfinite": 0}, "relu1": {"dead_relu": 0.12}}}
+
+A node's tensors (weight and bias) are described together, so `counts` sums to the node's
+parameter count when every value is finite. The file is bounded: past `MAX_STATS_BYTES`
+every other capture is dropped and the cadence doubles, so a long run keeps a view of its
+whole course in a file of bounded size.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from ..fileio import atomic_write_text
+from ..probe.stats import tensor_stats
+from .inputs import call
+from .runfiles import STATS_FILE
+
+if TYPE_CHECKING:
+    from .loop import RunLoop
+
+#: stats.jsonl is thinned (every other capture dropped, the cadence doubled) past this.
+MAX_STATS_BYTES = 16 * 2**20
+
+
+def _described(values: torch.Tensor) -> dict[str, Any]:
+    stats = tensor_stats(values)
+    return {"mean": stats.mean, "std": stats.std, "min": stats.min, "max": stats.max,
+            "counts": stats.counts, "edges": stats.edges, "nonfinite": stats.nonfinite}
+
+
+def _key(module_name: str, node_id: str) -> str:
+    """The node id, or ``<graph>.<node id>`` for a module inside a pair (a GAN's two graphs
+    may hold the same id)."""
+    graph = module_name.rsplit(".", 1)[0] if "." in module_name else ""
+    return f"{graph}.{node_id}" if graph else node_id
+
+
+def capture_layers(model: nn.Module, node_ids: dict[str, str],
+                   probe_x: Any = None) -> dict[str, dict[str, Any]]:
+    """Per node: its weights, the gradients the last backward left on them, the non-finite
+    values among both, and (given the probe batch) each ReLU's share of units silent on every
+    probe sample. `node_ids` maps module names to node ids, as the run loop holds them."""
+    modules = dict(model.named_modules())
+    nodes: dict[str, dict[str, Any]] = {}
+    relus: dict[str, nn.Module] = {}
+    for name, node_id in node_ids.items():
+        module = modules.get(name)
+        if module is None:
+            continue
+        key = _key(name, node_id)
+        if isinstance(module, nn.ReLU):
+            relus[key] = module
+        params = [p for p in module.parameters()]
+        if not params:
+            continue
+        with torch.no_grad():
+            flat = torch.cat([p.detach().reshape(-1) for p in params])
+            entry: dict[str, Any] = {"params": int(flat.numel()), "weight": _described(flat)}
+            grads = [p.grad for p in params if p.grad is not None]
+            if grads:
+                g = torch.cat([gr.detach().reshape(-1) for gr in grads])
+                described = _described(g)
+                finite = g[torch.isfinite(g)].double()
+                described["norm"] = float(finite.norm()) if finite.numel() else 0.0
+                if not math.isfinite(described["norm"]):  # finite values whose squares are not
+                    described["norm"] = float(torch.finfo(torch.float64).max)
+                entry["grad"] = described
+            else:
+                entry["grad"] = None
+        entry["nonfinite"] = entry["weight"]["nonfinite"] + (
+            entry["grad"]["nonfinite"] if entry["grad"] else 0)
+        nodes[key] = entry
+    if relus and probe_x is not None:
+        for key, share in _dead_relus(model, relus, probe_x).items():
+            nodes.setdefault(key, {})["dead_relu"] = share
+    return nodes
+
+
+def _dead_relus(model: nn.Module, relus: dict[str, nn.Module], x: Any) -> dict[str, float]:
+    """Each ReLU's share of output units that are zero for every sample of `x`."""
+    alive: dict[str, torch.Tensor] = {}
+
+    def hook_for(key: str):  # type: ignore[no-untyped-def]
+        def hook(_module: nn.Module, _args: Any, output: Any) -> None:
+            out = output[0] if isinstance(output, tuple) else output
+            alive[key] = (out.detach() > 0).reshape(out.shape[0], -1).any(dim=0)
+        return hook
+
+    handles = [m.register_forward_hook(hook_for(key)) for key, m in relus.items()]
+    was_training = model.training
+    try:
+        model.eval()  # no dropout draws, no batch-norm statistics updated
+        with torch.no_grad():
+            call(model, x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return {key: 1.0 - float(fired.double().mean()) for key, fired in alive.items()
+            if fired.numel()}
+
+
+class StatsRecorder:
+    """Captures every `every` steps and at each epoch's end, into `path` (None: in memory
+    only, for a run without a folder) and to the callbacks' `on_stats`."""
+
+    def __init__(self, every: int, path: Path | None = None,
+                 max_bytes: int = MAX_STATS_BYTES) -> None:
+        self.every = every
+        self.path = path
+        self.max_bytes = max_bytes
+        self._probe_x: Any = None
+        self._size = 0
+
+    def start(self, loop: "RunLoop") -> None:
+        """Before the first step: where to write, and the probe batch for the ReLUs. A
+        resumed run keeps the captures up to its step and drops any after it (written
+        after the checkpoint it resumes from)."""
+        if loop.run_dir is not None:
+            self.path = loop.run_dir / STATS_FILE
+        if loop.probe is not None:
+            from .inputs import place
+
+            try:
+                self._probe_x = place(loop.probe.x, loop.split.normalization, loop.device,
+                                      bool(loop.channels_last))
+            except Exception:  # noqa: BLE001 - no dead-ReLU share, the rest still works
+                self._probe_x = None
+        if self.path is None:
+            return
+        kept = [c for c in read_captures(self.path) if c["step"] <= loop.step] \
+            if self.path.exists() else []
+        self.every = max(self.every, max((int(c.get("every", 0)) for c in kept), default=0))
+        text = "".join(json.dumps(c) + "\n" for c in kept)
+        atomic_write_text(self.path, text)
+        self._size = len(text.encode())
+
+    def due(self, step: int, epoch_end: bool) -> bool:
+        return epoch_end or step % self.every == 0
+
+    def record(self, loop: "RunLoop") -> dict[str, Any]:
+        """One capture, appended to the file."""
+        capture = {"step": loop.step, "epoch": loop.epoch + 1, "every": self.every,
+                   "nodes": capture_layers(loop.model, loop.node_ids, self._probe_x)}
+        if self.path is not None:
+            line = json.dumps(capture) + "\n"
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line)
+            self._size += len(line.encode())
+            if self._size > self.max_bytes:
+                self._thin()
+        return capture
+
+    def _thin(self) -> None:
+        """Keep every other capture (the newest always) and double the cadence."""
+        assert self.path is not None
+        captures = read_captures(self.path)
+        kept = captures[::-1][::2][::-1]
+        self.every *= 2
+        text = "".join(json.dumps(c) + "\n" for c in kept)
+        atomic_write_text(self.path, text)
+        self._size = len(text.encode())
+
+
+def read_captures(path: Path) -> list[dict[str, Any]]:
+    """The captures of a stats.jsonl, oldest first. A last line cut short (a run killed
+    while writing it) is left out; so is any line that is not a capture."""
+    out: list[dict[str, Any]] = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(value, dict) and isinstance(value.get("step"), int) \
+                    and isinstance(value.get("nodes"), dict):
+                out.append(value)
+    return out
