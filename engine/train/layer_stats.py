@@ -62,16 +62,15 @@ def capture_layers(model: nn.Module, node_ids: dict[str, str],
     """Per node: its weights, the gradients the last backward left on them, the non-finite
     values among both, and (given the probe batch) each ReLU's share of units silent on every
     probe sample. `node_ids` maps module names to node ids, as the run loop holds them."""
-    modules = dict(model.named_modules())
     nodes: dict[str, dict[str, Any]] = {}
     relus: dict[str, nn.Module] = {}
-    for name, node_id in node_ids.items():
-        module = modules.get(name)
-        if module is None:
+    for name, module in model.named_modules():  # the compiler's order: input to output
+        if name not in node_ids:
             continue
-        key = _key(name, node_id)
+        key = _key(name, node_ids[name])
         if isinstance(module, nn.ReLU):
             relus[key] = module
+            nodes[key] = {}  # its place in the order; the dead share is filled in below
         params = [p for p in module.parameters()]
         if not params:
             continue
@@ -94,8 +93,8 @@ def capture_layers(model: nn.Module, node_ids: dict[str, str],
         nodes[key] = entry
     if relus and probe_x is not None:
         for key, share in _dead_relus(model, relus, probe_x).items():
-            nodes.setdefault(key, {})["dead_relu"] = share
-    return nodes
+            nodes[key]["dead_relu"] = share
+    return {key: entry for key, entry in nodes.items() if entry}
 
 
 def _dead_relus(model: nn.Module, relus: dict[str, nn.Module], x: Any) -> dict[str, float]:
