@@ -101,9 +101,9 @@ class StatsHistory:
                         ) -> tuple[list[int], np.ndarray, np.ndarray, list[int]]:
         """One node's histograms over time: (steps, value edges [IMAGE_BINS + 1], image
         [captures, IMAGE_BINS], non-finite counts per capture). Each capture's own bins are
-        moved onto edges shared by all of them (by their centres), and each column holds the
-        share of that capture's values, so captures of any size compare. `kind` is
-        "weight" or "grad"."""
+        spread onto edges shared by all of them (each bin's count split by overlap, as if
+        its values were even across it), and each row holds the share of that capture's
+        values, so captures of any size compare. `kind` is "weight" or "grad"."""
         rows = [(int(c["step"]), c["nodes"][node][kind]) for c in self.captures
                 if (c["nodes"].get(node) or {}).get(kind)]
         if not rows:
@@ -120,8 +120,8 @@ class StatsHistory:
             total = counts.sum()
             if total <= 0 or own.size != counts.size + 1:
                 continue
-            centres = np.clip((own[:-1] + own[1:]) / 2, lo, hi)
-            image[k] = np.histogram(centres, bins=edges, weights=counts)[0] / total
+            cumulative = np.concatenate([[0.0], np.cumsum(counts)])
+            image[k] = np.diff(np.interp(edges, own, cumulative)) / total
         return [s for s, _ in rows], edges, image, [int(d.get("nonfinite", 0)) for _, d in rows]
 
     def summary(self) -> dict[str, Any]:
