@@ -14,6 +14,8 @@ when a run asks for it, so a training that does not is not slowed at its start.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import warnings
 from pathlib import Path
@@ -78,7 +80,8 @@ class TensorBoardLog(Callback):
             example = tuple(x.values()) if isinstance(x, Inputs) else x
             was_training = model.training
             devices = [loop.device] if loop.device.type == "cuda" else []
-            with torch.random.fork_rng(devices=devices), warnings.catch_warnings():
+            quiet = contextlib.redirect_stdout(io.StringIO())  # torch prints its failure
+            with torch.random.fork_rng(devices=devices), warnings.catch_warnings(), quiet:
                 warnings.simplefilter("ignore")
                 model.eval()
                 try:

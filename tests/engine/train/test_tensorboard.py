@@ -111,3 +111,22 @@ def test_training_without_tensorboard_does_not_import_it(tmp_path):
                           timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_model_torch_cannot_trace_trains_on_with_a_note(tmp_path, monkeypatch, capfd):
+    from torch.utils.tensorboard import SummaryWriter
+
+    def refuse(self, model, example=None, **kwargs):
+        print("Error occurs, No graph saved")  # as torch's own add_graph does
+        raise RuntimeError("cannot trace a data-dependent branch")
+
+    monkeypatch.setattr(SummaryWriter, "add_graph", refuse)
+    project = mlp_project(tmp_path, epochs=1, tensorboard=True)
+    result = prepare_training(project, overrides={"device": "cpu"},
+                              out_dir=tmp_path / "run").run()
+    assert result.status == "finished"
+    notes = __import__("json").loads((tmp_path / "run" / "run.json").read_text())["notes"]
+    assert any("graph was not written" in n and "data-dependent branch" in n for n in notes)
+    assert "No graph saved" not in capfd.readouterr().out  # no stray print on stdout
+    acc = _read(tmp_path / "run" / "tensorboard")
+    assert acc.Tags()["graph"] is False and "epoch/val_loss" in acc.Tags()["scalars"]
