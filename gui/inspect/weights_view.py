@@ -1,13 +1,14 @@
 """Weights & gradients: how the selected block's weight and gradient distributions move as
 the model trains, and every layer's gradient norm per epoch.
 
-The two heatmaps read along time (x: the capture's step, y: the value, colour: the share of
-the block's values in that bin), so weights that widen without bound or gradients that
-collapse to zero show as a shape, not as numbers to compare. The table below has a row per
-layer and a column per epoch on a log colour scale: a column that fades from the output
-down to the input is a vanishing gradient, a bright row an exploding one; a red cell had
-NaN or infinite values. Everything comes from the run's ``stats.jsonl`` (the engine's
-`StatsHistory`), live while training and from the file afterwards.
+The two heatmaps read along time (x: the capture's step, y: the value, colour: how many of
+the block's values fall in that bin, against that capture's fullest bin), so weights that
+widen without bound or gradients that collapse to zero show as a shape, not as numbers to
+compare. The table below has a row per layer and a column per epoch on a log colour scale:
+a column that fades from the output down to the input is a vanishing gradient, a bright
+row an exploding one; a red cell had NaN or infinite values. Everything comes from the
+run's ``stats.jsonl`` (the engine's `StatsHistory`), live while training and from the
+file afterwards.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class WeightsView(QWidget):
             plot.addItem(mark)
             self.plots[kind], self.images[kind], self.marks[kind] = plot, image, mark
         self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=self.cmap, interactive=False,
-                                        width=10, label="share of values")
+                                        width=10, label="values in the bin (1: the step's peak)")
         self.canvas.addItem(self.colorbar, row=0, col=2)
         self.stack.addWidget(self.message)
         self.stack.addWidget(self.canvas)
@@ -154,13 +155,6 @@ class WeightsView(QWidget):
         self.stack.setCurrentWidget(self.canvas)
         shown = self._draw(node, "weight")
         self._draw(node, "grad")
-        tops = [float(img.max()) for img in (self.image_of("weight"), self.image_of("grad"))
-                if img is not None and img.size]
-        top = max(tops + [1e-9])  # one colour scale for both, the one the bar shows
-        for item in self.images.values():
-            if item.image is not None:
-                item.setLevels((0.0, top))
-        self.colorbar.setLevels((0.0, top))
         last = self.history.captures[-1]
         grad = entry.get("grad") or {}
         parts = [f"<b>{node}</b>", f"{entry['params']:,} parameters",
@@ -186,7 +180,10 @@ class WeightsView(QWidget):
             mark.setData([], [])
             return 0
         # rows of the image are value bins (y), columns the captures (x)
-        item.setImage(image.T.astype(np.float32), autoLevels=False)
+        # each capture scaled to its own peak: a narrow and a wide distribution both read,
+        # at step 5 and at step 5,000 alike
+        peaks = np.maximum(image.max(axis=1, keepdims=True), 1e-12)
+        item.setImage((image / peaks).T.astype(np.float32), levels=(0.0, 1.0))
         first, last = steps[0], steps[-1]
         width = (last - first) / max(len(steps) - 1, 1) or 1.0
         item.setRect(QRectF(first - width / 2, float(edges[0]), (last - first) + width,

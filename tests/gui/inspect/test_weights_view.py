@@ -31,7 +31,7 @@ def test_the_view_shows_the_selected_blocks_heatmaps_and_follows_the_selection(
     weights, grads = view.image_of("weight"), view.image_of("grad")
     captures = len(view.history.captures)
     assert weights.shape == (IMAGE_BINS, captures) and grads.shape == (IMAGE_BINS, captures)
-    assert np.allclose(weights.sum(axis=0), 1.0)  # each capture: every weight, once
+    assert np.allclose(weights.max(axis=0), 1.0)  # each capture against its fullest bin
     assert "conv1" in view.caption.text() and "parameters" in view.caption.text()
     # the table: a row per layer, a column per epoch, each cell a gradient norm
     assert view.table.rowCount() == 4 and view.table.columnCount() == 2  # 3 convs and fc
@@ -73,3 +73,6 @@ def test_non_finite_values_are_red_in_the_table(window, qtbot):
     low, high = view.cell("fc1", 1), view.cell("fc1", 2)
     assert low.background().color() != high.background().color()  # 0.5 and 50 differ
     assert "NaN or infinite" in view.caption.text()
+    if os.environ.get("TORCHLOOM_SHOTS"):
+        view.resize(900, 460)
+        view.grab().save(os.path.join(os.environ["TORCHLOOM_SHOTS"], "weights_nonfinite.png"))
