@@ -4,9 +4,9 @@ Vanishing and exploding gradients, dying ReLUs and weights that drift off to hug
 are seen only over time, so the run loop records them on a cadence (every `stats_every`
 steps and at each epoch's end, never on every step) into ``stats.jsonl`` in the run
 folder: one JSON object per capture. The gradients are the ones the last backward pass
-left on the parameters, so a capture costs no extra backward; the dead-ReLU share costs one
-eval-mode forward pass on the fixed probe batch (a few samples), which draws no random
-numbers, so a run with captures trains exactly like one without.
+left on the parameters, so a capture costs no extra backward, and the dead-ReLU share is
+read from the captured step's own forward pass (hooks on only that step), so a capture runs
+no extra forward either and a run with captures trains exactly like one without.
 
 One capture (a public format, docs/project-format.md#run-folders)::
 
@@ -34,7 +34,6 @@ from torch import nn
 
 from ..fileio import atomic_write_text
 from ..probe.stats import tensor_stats
-from .inputs import call
 from .runfiles import STATS_FILE
 
 if TYPE_CHECKING:
@@ -58,19 +57,18 @@ def _key(module_name: str, node_id: str) -> str:
 
 
 def capture_layers(model: nn.Module, node_ids: dict[str, str],
-                   probe_x: Any = None) -> dict[str, dict[str, Any]]:
-    """Per node: its weights, the gradients the last backward left on them, the non-finite
-    values among both, and (given the probe batch) each ReLU's share of units silent on every
-    probe sample. `node_ids` maps module names to node ids, as the run loop holds them."""
+                   dead_relu: dict[str, float] | None = None) -> dict[str, dict[str, Any]]:
+    """Per node: its weights, the gradients the last backward left on them and the
+    non-finite values among both; a ReLU gets its share of dead units from `dead_relu` (see
+    `ReluWatch`). `node_ids` maps module names to node ids, as the run loop holds them."""
+    dead_relu = dead_relu or {}
     nodes: dict[str, dict[str, Any]] = {}
-    relus: dict[str, nn.Module] = {}
     for name, module in model.named_modules():  # the compiler's order: input to output
         if name not in node_ids:
             continue
         key = _key(name, node_ids[name])
-        if isinstance(module, nn.ReLU):
-            relus[key] = module
-            nodes[key] = {}  # its place in the order; the dead share is filled in below
+        if key in dead_relu:
+            nodes[key] = {"dead_relu": dead_relu[key]}
         params = [p for p in module.parameters()]
         if not params:
             continue
@@ -90,35 +88,40 @@ def capture_layers(model: nn.Module, node_ids: dict[str, str],
                 entry["grad"] = None
         entry["nonfinite"] = entry["weight"]["nonfinite"] + (
             entry["grad"]["nonfinite"] if entry["grad"] else 0)
-        nodes[key] = entry
-    if relus and probe_x is not None:
-        for key, share in _dead_relus(model, relus, probe_x).items():
-            nodes[key]["dead_relu"] = share
-    return {key: entry for key, entry in nodes.items() if entry}
+        nodes[key] = {**nodes.get(key, {}), **entry}
+    return nodes
 
 
-def _dead_relus(model: nn.Module, relus: dict[str, nn.Module], x: Any) -> dict[str, float]:
-    """Each ReLU's share of output units that are zero for every sample of `x`."""
-    alive: dict[str, torch.Tensor] = {}
+class ReluWatch:
+    """Which units of each ReLU fire during one training step: forward hooks put on just
+    before the step that is captured and taken off right after it, so no other step pays,
+    and nothing runs that the training would not run anyway (no extra forward pass, no
+    random numbers drawn, a person's own hooks on the model see nothing new)."""
 
-    def hook_for(key: str):  # type: ignore[no-untyped-def]
+    def __init__(self, model: nn.Module, node_ids: dict[str, str]) -> None:
+        self.alive: dict[str, torch.Tensor] = {}
+        self.handles = [module.register_forward_hook(self._hook(_key(name, node_ids[name])))
+                        for name, module in model.named_modules()
+                        if name in node_ids and isinstance(module, nn.ReLU)]
+
+    def _hook(self, key: str):  # type: ignore[no-untyped-def]
         def hook(_module: nn.Module, _args: Any, output: Any) -> None:
             out = output[0] if isinstance(output, tuple) else output
-            alive[key] = (out.detach() > 0).reshape(out.shape[0], -1).any(dim=0)
+            if not isinstance(out, torch.Tensor) or out.dim() == 0:
+                return
+            fired = (out.detach() > 0).reshape(out.shape[0], -1).any(dim=0)
+            seen = self.alive.get(key)
+            self.alive[key] = fired if seen is None or seen.shape != fired.shape \
+                else seen | fired
         return hook
 
-    handles = [m.register_forward_hook(hook_for(key)) for key, m in relus.items()]
-    was_training = model.training
-    try:
-        model.eval()  # no dropout draws, no batch-norm statistics updated
-        with torch.no_grad():
-            call(model, x)
-    finally:
-        for handle in handles:
+    def remove(self) -> dict[str, float]:
+        """Take the hooks off; each ReLU's share of units zero for every sample seen."""
+        for handle in self.handles:
             handle.remove()
-        model.train(was_training)
-    return {key: 1.0 - float(fired.double().mean()) for key, fired in alive.items()
-            if fired.numel()}
+        self.handles = []
+        return {key: 1.0 - float(fired.double().mean()) for key, fired in self.alive.items()
+                if fired.numel()}
 
 
 class StatsRecorder:
@@ -130,23 +133,14 @@ class StatsRecorder:
         self.every = every
         self.path = path
         self.max_bytes = max_bytes
-        self._probe_x: Any = None
+        self._watch: ReluWatch | None = None
         self._size = 0
 
     def start(self, loop: "RunLoop") -> None:
-        """Before the first step: where to write, and the probe batch for the ReLUs. A
-        resumed run keeps the captures up to its step and drops any after it (written
-        after the checkpoint it resumes from)."""
+        """Before the first step: where to write. A resumed run keeps the captures up to its
+        step and drops any after it (written after the checkpoint it resumes from)."""
         if loop.run_dir is not None:
             self.path = loop.run_dir / STATS_FILE
-        if loop.probe is not None:
-            from .inputs import place
-
-            try:
-                self._probe_x = place(loop.probe.x, loop.split.normalization, loop.device,
-                                      bool(loop.channels_last))
-            except Exception:  # noqa: BLE001 - no dead-ReLU share, the rest still works
-                self._probe_x = None
         if self.path is None:
             return
         kept = [c for c in read_captures(self.path) if c["step"] <= loop.step] \
@@ -156,13 +150,27 @@ class StatsRecorder:
         atomic_write_text(self.path, text)
         self._size = len(text.encode())
 
+    def arm(self, loop: "RunLoop", step: int, epoch_end: bool) -> bool:
+        """Before step `step`: whether it is captured; if so the ReLUs are watched during it."""
+        if not self.due(step, epoch_end):
+            return False
+        self.disarm()
+        self._watch = ReluWatch(loop.model, loop.node_ids)
+        return True
+
+    def disarm(self) -> dict[str, float]:
+        """Take any hooks off the model (also after a failed step)."""
+        watch, self._watch = self._watch, None
+        return watch.remove() if watch is not None else {}
+
     def due(self, step: int, epoch_end: bool) -> bool:
         return epoch_end or step % self.every == 0
 
     def record(self, loop: "RunLoop") -> dict[str, Any]:
         """One capture, appended to the file."""
+        dead = self.disarm()
         capture = {"step": loop.step, "epoch": loop.epoch + 1, "every": self.every,
-                   "nodes": capture_layers(loop.model, loop.node_ids, self._probe_x)}
+                   "nodes": capture_layers(loop.model, loop.node_ids, dead)}
         if self.path is not None:
             line = json.dumps(capture) + "\n"
             with open(self.path, "a", encoding="utf-8") as f:

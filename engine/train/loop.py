@@ -200,6 +200,8 @@ class RunLoop(LoopState):
         self._optimizer_state = None
         self.model.zero_grad(set_to_none=True)
         self._x_train = self._x_val = self._probe_x = None
+        if self.layer_stats is not None:
+            self.layer_stats.disarm()  # a step that failed while its ReLUs were watched
         self._y_train = self._y_val = torch.empty(0)
         self.task.release(self)
         faults.release_cached_memory()
@@ -368,12 +370,14 @@ class RunLoop(LoopState):
                 for optimizer in self.optimizers.values():
                     for group in optimizer.param_groups:
                         group["lr"] = lr
+            captured = self.layer_stats is not None and self.layer_stats.arm(
+                self, self.step + 1, i == steps - 1)
             task.train_step(self, idx, stats[:, i])
             self.step += 1
             self.step_in_epoch = i + 1
             if self._probe_x is not None and self.step % self.probe_every == 0:
                 self._live_probe()
-            if self.layer_stats is not None and self.layer_stats.due(self.step, i == steps - 1):
+            if captured:
                 self._record_layer_stats()
             now = time.perf_counter()
             if now - last_time >= self.report_interval or i == steps - 1:

@@ -148,8 +148,9 @@ class WeightsView(QWidget):
                       if node in c["nodes"]), None)
         if entry is None or "weight" not in entry:
             dead = (entry or {}).get("dead_relu")
-            words = (f" {100 * dead:.0f} % of its units are dead (zero on every probe "
-                     "sample)." if dead is not None else "")
+            words = (f" {100 * dead:.0f} % of its units were dead at step "
+                     f"{self.history.captures[-1]['step']} (zero for every sample of the "
+                     "batch)." if dead is not None else "")
             self._say(f"{node} has no weights to show.{words}")
             return
         self.stack.setCurrentWidget(self.canvas)

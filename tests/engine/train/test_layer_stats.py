@@ -110,3 +110,22 @@ def test_a_resumed_run_drops_the_captures_after_its_checkpoint(tmp_path):
     again.run()
     steps = [c["step"] for c in read_captures(path)]
     assert steps == sorted(set(steps)) and done + 3 not in steps
+
+
+def test_captures_change_nothing_about_the_run_and_leave_no_hook(tmp_path):
+    """Same weights with captures on every step as with none (dropout on, so a stray random
+    draw would show); no extra forward pass is seen by a hook on the model; no hook stays."""
+    weights, forwards = [], []
+    for every in (0, 1):
+        folder = tmp_path / str(every)
+        folder.mkdir()
+        project = mlp_project(folder, dropout=0.3, epochs=1, stats_every=every)
+        job = prepare_training(project, overrides={"device": "cpu"}, out_dir=folder / "run")
+        calls = []
+        job.model.register_forward_hook(lambda m, a, o, seen=calls: seen.append(m.training))
+        assert job.run().status == "finished"
+        weights.append(job.model.fc1.weight.detach().clone())
+        forwards.append(calls)
+        assert not job.model.relu._forward_hooks
+    assert torch.equal(weights[0], weights[1])
+    assert forwards[0] == forwards[1]
