@@ -192,6 +192,7 @@ class FileActions:
             event.ignore()
             return
         self.stop_training_for_exit()
+        self.stop_sweep_for_exit()  # type: ignore[attr-defined]
         self.wait_background()
         self.autosaver.stop()
         if self.document is not None:

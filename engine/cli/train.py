@@ -12,9 +12,11 @@ from ..errors import CompileError, TorchloomError
 from ..train.callbacks import BatchReport, Callback, EpochReport, TrainResult
 from ..train.config import check_setting_names
 from ..train.interrupt import stop_on_interrupt
-from .output import one_line, say, silence
+from .output import in_range, one_line, say, silence
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
+#: What the first Ctrl+C says (`train` and `sweep` alike).
+INTERRUPTED = "\nstopping after this batch (Ctrl+C again to abort)"
 
 
 class ProgressBar(Callback):
@@ -92,12 +94,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides = {"epochs": args.epochs, "device": args.device, "amp": args.amp,
                      "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                      "clip_grad_norm": args.clip_grad_norm,
-                     "early_stopping": args.early_stopping, "stats_every": args.stats_every,
+                     "early_stopping": args.early_stopping, "keep": args.keep,
+                     "keep_metric": args.keep_metric, "accumulate": args.accumulate,
+                     "stats_every": args.stats_every,
                      "tensorboard": True if args.tensorboard is not None else None}
         check_setting_names(overrides)  # the same check as the Python API's train()
         job = prepare_training(project, overrides=overrides,
                                out_dir=Path(args.out) if args.out else None,
                                resume=Path(args.resume) if args.resume else None,
+                               init_from=Path(args.init_from) if args.init_from else None,
                                callbacks=[progress],
                                tensorboard_dir=Path(args.tensorboard) if args.tensorboard
                                else None)
@@ -115,15 +120,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     if job.run_dir is not None:
         say(f"run folder: {job.run_dir}")
 
-    with stop_on_interrupt(job.trainer.stop, lambda text: say(text, sys.stderr),
-                           "\nstopping after this batch (Ctrl+C again to abort)"):
+    with stop_on_interrupt(job.trainer.stop, lambda text: say(text, sys.stderr), INTERRUPTED):
         try:
             result = job.run()
         finally:
             progress.close()
     if args.metrics_json:
-        Path(args.metrics_json).write_text(
-            json.dumps(result.metrics_json(project.task), indent=2) + "\n")
+        metrics = result.metrics_json(project.task)
+        if job.init_report is not None:  # what --init-from (or the project's weights) loaded
+            metrics["init"] = job.init_report.to_json()
+        Path(args.metrics_json).write_text(json.dumps(metrics, indent=2) + "\n")
     if result.status == "failed":
         assert result.error is not None
         say(f"training failed: {result.error.message}", sys.stderr)
@@ -154,13 +160,18 @@ def done_line(task: Any, result: TrainResult) -> str:
     return f"done: {final.epoch} epochs"
 
 
+def add_run_options(p: argparse.ArgumentParser, each: str = "") -> None:
+    """--epochs and --device, as `train` and `sweep` (`each`: " for every trial") take them."""
+    p.add_argument("--epochs", type=int, help=f"override the project's epochs{each}")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the project's)")
+
+
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("train", help="train a project headless, with a progress bar",
                        description="Train a project and save the run (weights, trainer state, "
                                    "metrics) in a folder.")
     p.add_argument("project", metavar="PROJECT")
-    p.add_argument("--epochs", type=int, help="override the project's epochs")
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the project's)")
+    add_run_options(p)
     p.add_argument("--amp", choices=("off", "bf16", "fp16"), help="mixed precision")
     p.add_argument("--batch-size", type=int, dest="batch_size", help="override the batch size")
     p.add_argument("--lr", type=float, help="override the learning rate")
@@ -170,6 +181,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--early-stopping", type=_json_object, dest="early_stopping",
                    metavar="JSON", help='stop when a metric stops improving, e.g. '
                    '\'{"metric": "val_loss", "patience": 3}\' (\'{}\': off)')
+    p.add_argument("--keep", choices=("last", "best"),
+                   help="best: also keep the weights of the best epoch by --keep-metric in "
+                        "<run>/best/, which export, probe and generate then use")
+    p.add_argument("--keep-metric", dest="keep_metric", metavar="METRIC",
+                   help="the metric that picks the best epoch (default val_loss; lowest for "
+                        "losses, highest for accuracies)")
+    p.add_argument("--accumulate", type=in_range(int, 1, 10_000), metavar="N",
+                   help="batches per optimisation step (gradient accumulation; default 1)")
     p.add_argument("--augment", type=_json_object, metavar="JSON",
                    help='augment training images, e.g. \'{"hflip": {}, "crop": {"padding": 4}}\' '
                    '(sets dataset.augment; \'{}\': off)')
@@ -183,6 +202,10 @@ def add_parser(sub: Any) -> None:
                                                 "the project)")
     p.add_argument("--resume", metavar="DIR", help="continue a run folder (or warm-start from it "
                                                    "if the graph changed)")
+    p.add_argument("--init-from", metavar="FILE", dest="init_from",
+                   help="start a new run from pretrained weights: a .safetensors file or a "
+                        "torch state dict (.pt, .pth, .bin), matched to the blocks by name "
+                        "(or a run folder's weights, wherever they still fit)")
     p.add_argument("--metrics-json", metavar="FILE", dest="metrics_json",
                    help="also write the per-epoch metrics as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -190,4 +213,4 @@ def add_parser(sub: Any) -> None:
 
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "EXIT_STOPPED", "add_parser",
-           "cmd_train"]
+           "add_run_options", "cmd_train", "stop_on_interrupt"]

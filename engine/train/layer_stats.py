@@ -150,9 +150,11 @@ class StatsRecorder:
         atomic_write_text(self.path, text)
         self._size = len(text.encode())
 
-    def arm(self, loop: "RunLoop", step: int, epoch_end: bool) -> bool:
-        """Before step `step`: whether it is captured; if so the ReLUs are watched during it."""
-        if not self.due(step, epoch_end):
+    def arm(self, loop: "RunLoop", step: int, epoch_end: bool, span: int = 1) -> bool:
+        """Before step `step`, the last batch of an optimizer step over `span` batches
+        (gradient accumulation): whether it is captured; if so the ReLUs are watched
+        during it."""
+        if not self.due(step, epoch_end, span):
             return False
         self.disarm()
         self._watch = ReluWatch(loop.model, loop.node_ids)
@@ -163,8 +165,9 @@ class StatsRecorder:
         watch, self._watch = self._watch, None
         return watch.remove() if watch is not None else {}
 
-    def due(self, step: int, epoch_end: bool) -> bool:
-        return epoch_end or step % self.every == 0
+    def due(self, step: int, epoch_end: bool, span: int = 1) -> bool:
+        """Whether steps (step - span, step] hold a multiple of `every`, or the epoch ends."""
+        return epoch_end or step // self.every > (step - span) // self.every
 
     def record(self, loop: "RunLoop") -> dict[str, Any]:
         """One capture, appended to the file."""

@@ -21,7 +21,7 @@ from .activation_view import ActivationView
 from .attention_view import AttentionView
 from .feature_view import FeatureMapView
 from .jobs import Jobs
-from .sample_views import is_image, thumbnail
+from .sample_views import is_image, thumbnail, token_names
 from .weights_view import WeightsView
 
 HINT = ("Train the model (or pick a run in Runs), then click a block on the canvas to see "
@@ -120,7 +120,7 @@ class InspectPanel(QWidget):
     def _loaded(self, out: tuple[Any, Any, Any], label: str) -> None:
         self.trained, batch, result = out
         data = self.trained.info.get("data") or {}
-        self._use_batch(batch, data.get("tokens"))
+        self._use_batch(batch, token_names(data.get("tokens"), self.trained.tokenizer))
         self.result = result
         self.source = f"run {label}"
         self.redraw()
@@ -148,6 +148,7 @@ class InspectPanel(QWidget):
         self.weights.add_captures(captures)
 
     def _use_batch(self, batch: Any, tokens: list[str] | None) -> None:
+        """`tokens`: what each token id means (`token_names`), or None."""
         same = (self.batch is not None and batch is not None and len(self.batch) == len(batch)
                 and bool((self.batch.index == batch.index).all()))
         self.batch, self.tokens = batch, tokens

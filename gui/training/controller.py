@@ -123,6 +123,11 @@ class TrainingWorker(QObject):
         except Exception as exc:  # noqa: BLE001 - shown in the panel, never a crash
             self.failed.emit(f"training could not start: {type(exc).__name__}: {exc}")
             return
+        if "generate" in job.trainer.task.views:  # Generate can use the weights as they train
+            from torchloom.engine.probe.live import LiveWeights
+
+            job.live = LiveWeights(job.trainer)
+            job.trainer.callbacks.append(job.live)
         self.job = job
         self.prepared.emit(job)
         if self._stop_asked.is_set():

@@ -129,3 +129,14 @@ def test_captures_change_nothing_about_the_run_and_leave_no_hook(tmp_path):
         assert not job.model.relu._forward_hooks
     assert torch.equal(weights[0], weights[1])
     assert forwards[0] == forwards[1]
+
+
+def test_with_accumulation_captures_land_on_optimizer_steps(tmp_path):
+    """Half-accumulated gradients are never recorded: a capture waits for its group's step."""
+    _, result, seen = _train(tmp_path, epochs=1, stats_every=5, accumulate=4)
+    assert result.status == "finished"
+    steps = [c["step"] for c in seen.captures]
+    assert steps[-1] == result.step  # the epoch's end, whatever its group
+    assert all(s % 4 == 0 for s in steps[:-1]), steps
+    assert len(steps) >= result.step // 8  # about one per 5 steps, at the next group's end
+    assert all(c["nodes"]["fc1"]["grad"]["norm"] > 0 for c in seen.captures)
