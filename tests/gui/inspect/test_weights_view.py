@@ -76,3 +76,23 @@ def test_non_finite_values_are_red_in_the_table(window, qtbot):
     if os.environ.get("TORCHLOOM_SHOTS"):
         view.resize(900, 460)
         view.grab().save(os.path.join(os.environ["TORCHLOOM_SHOTS"], "weights_nonfinite.png"))
+
+
+def test_the_heatmaps_grow_while_the_model_trains(window, tmp_path, qtbot):
+    open_copy(window, tmp_path, "mlp_digits.json", epochs=3, stats_every=5)
+    click_node(window, "fc1")
+    panel = window.inspect_panel
+    panel.views.setCurrentWidget(panel.weights)
+    view = panel.weights
+    during: list[int] = []
+
+    def seen(_captures):
+        if window.controller.running and view.image_of("grad") is not None:
+            during.append(view.image_of("grad").shape[1])
+
+    window.controller.stats.connect(seen)  # after the panel's own slot: it has drawn them
+    window.train()
+    qtbot.waitUntil(lambda: len(during) >= 2, timeout=TIMEOUT)
+    assert during[-1] > during[0]  # more captures drawn as the run goes on
+    assert "fc1" in view.caption.text()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=TIMEOUT)
