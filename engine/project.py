@@ -21,8 +21,8 @@ from .safe_read import FileTooBigError, NotAFileError, read_limited
 from .fileio import atomic_write_text
 from .graph import Edge, Graph, Node
 from .jsontree import check_tree
-from .params import (Choice, Float, Int, JsonObject, Param, ParamValueError, Text, is_number,
-                     params_to_json, validate_params)
+from .params import (Bool, Choice, Float, Int, JsonObject, Param, ParamValueError, Text,
+                     is_number, params_to_json, validate_params)
 
 FORMAT = "torchloom-project"
 VERSION = 1
@@ -126,6 +126,12 @@ TRAINING_FIELDS: dict[str, Param] = {
                       "divided by this) before one step, as one batch this many times "
                       "bigger; schedules count these steps (not used by the GAN task).",
                       min=1, max=10_000),
+    "stats_every": Int(50, "Record per-layer weight and gradient statistics (stats.jsonl in "
+                       "the run folder) every this many steps and at each epoch's end "
+                       "(0: off).", min=0, max=10**9),
+    "tensorboard": Bool(False, "Also write TensorBoard event files (scalars, weight and "
+                        "gradient histograms, the graph) into the run folder's tensorboard/ "
+                        "folder; needs pip install torchloom[tensorboard]."),
     # GAN only (the other tasks ignore them):
     "betas": FloatPair((0.5, 0.999), "Adam's betas for both GAN optimizers."),
     "d_steps": Int(1, "Discriminator updates per generator update (GAN).", min=1, max=100),

@@ -39,6 +39,7 @@ class InspectActions:
         c = self.controller
         c.prepared.connect(self._inspect_prepared)
         c.probe.connect(self.inspect_panel.show_probe)
+        c.stats.connect(self.inspect_panel.show_stats)
         c.finished.connect(self._inspect_finished)
         self.runs_panel.selection_changed.connect(self._inspect_runs_selected)
         self.cost_overlay = CostOverlay(self)  # type: ignore[arg-type]

@@ -100,13 +100,17 @@ def cmd_train(args: argparse.Namespace) -> int:
                      "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                      "clip_grad_norm": args.clip_grad_norm,
                      "early_stopping": args.early_stopping, "keep": args.keep,
-                     "keep_metric": args.keep_metric, "accumulate": args.accumulate}
+                     "keep_metric": args.keep_metric, "accumulate": args.accumulate,
+                     "stats_every": args.stats_every,
+                     "tensorboard": True if args.tensorboard is not None else None}
         check_setting_names(overrides)  # the same check as the Python API's train()
         job = prepare_training(project, overrides=overrides,
                                out_dir=Path(args.out) if args.out else None,
                                resume=Path(args.resume) if args.resume else None,
                                init_from=Path(args.init_from) if args.init_from else None,
-                               callbacks=[progress])
+                               callbacks=[progress],
+                               tensorboard_dir=Path(args.tensorboard) if args.tensorboard
+                               else None)
     except CompileError as exc:
         for err in exc.errors:
             say(one_line(err.describe()), sys.stderr)
@@ -220,6 +224,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--augment", type=_json_object, metavar="JSON",
                    help='augment training images, e.g. \'{"hflip": {}, "crop": {"padding": 4}}\' '
                    '(sets dataset.augment; \'{}\': off)')
+    p.add_argument("--stats-every", type=int, dest="stats_every", metavar="N",
+                   help="record per-layer weight and gradient statistics (stats.jsonl) every "
+                        "N steps and at each epoch's end (0: off)")
+    p.add_argument("--tensorboard", nargs="?", const="", default=None, metavar="DIR",
+                   help="also write TensorBoard event files, into DIR (default: the run "
+                        "folder's tensorboard/); needs pip install torchloom[tensorboard]")
     p.add_argument("--out", metavar="DIR", type=path_arg,
                    help="run folder (default: runs/<timestamp> next to the project)")
     p.add_argument("--resume", metavar="DIR", type=path_arg,

@@ -34,7 +34,7 @@ torch = lazy_module("torch")
 
 #: Settings every task reads.
 COMMON_SETTINGS = ("epochs", "batch_size", "lr", "weight_decay", "seed", "clip_grad_norm",
-                   "early_stopping", "keep", "keep_metric")
+                   "early_stopping", "keep", "keep_metric", "stats_every", "tensorboard")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ both use this pair, so they train the same way, whatever the task.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -18,6 +19,7 @@ from ..project import Project
 from ..train.callbacks import Callback
 from ..train.config import TrainConfig
 from ..train.loop import RunLoop
+from ..train.tensorboard import require_tensorboard, tensorboard_log
 from ..train.run import TrainingJob, check_run_folder, default_run_dir, starting_point
 from . import task_for
 
@@ -26,7 +28,8 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                      out_dir: Path | None = None, resume: Path | None = None,
                      init_from: Path | None = None, runs_dir: Path | None = None,
                      callbacks: Iterable[Callback] = (), save: bool = True,
-                     report_interval: float = 0.1, probe_every: int = 0) -> TrainingJob:
+                     report_interval: float = 0.1, probe_every: int = 0,
+                     tensorboard_dir: Path | None = None) -> TrainingJob:
     """Check and build everything a run needs.
 
     Args:
@@ -45,9 +48,15 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
         save: False trains without writing a run folder.
         probe_every: hand a live probe to `on_probe` every this many steps (0: never; only
             for tasks whose runs can be probed).
+        tensorboard_dir: write TensorBoard event files there (turns the ``tensorboard``
+            setting on; by default they go to the run folder's ``tensorboard/``).
     """
     task = task_for(project)
     config = TrainConfig.from_project(project, **(overrides or {}))
+    if tensorboard_dir is not None and not config.tensorboard:
+        config = replace(config, tensorboard=True)
+    if config.tensorboard:
+        require_tensorboard()  # before anything is built or written
     built = task.prepare(project, config)
     augment = augmenter_for(project.dataset, built.split.train, task.targets, config.seed,
                             built.split.normalization)
@@ -75,6 +84,8 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                    node_ids=built.node_ids, report_interval=report_interval,
                    run_info=run_info, data_info=built.data_info, probe=built.probe,
                    probe_every=probe_every if task.probes else 0, augment=augment)
+    if config.tensorboard:
+        loop.callbacks.append(tensorboard_log(loop, tensorboard_dir))
     if start.state is not None:
         loop.restore(start.state)
     if start.init_report is not None:  # run.json says what the weights file loaded

@@ -128,6 +128,10 @@ class Callback:
     def on_probe(self, result: Any) -> None:
         """A live probe (`probe.ProbeResult`, on the CPU) taken every `probe_every` steps."""
 
+    def on_stats(self, capture: dict[str, Any]) -> None:
+        """Per-layer weight and gradient statistics (`layer_stats`: one stats.jsonl line),
+        every `stats_every` steps and at each epoch's end."""
+
 
 class StopWhen(Callback):
     """Stop the run cooperatively after the epoch where `judge(report)` first says so.

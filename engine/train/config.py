@@ -44,6 +44,10 @@ class TrainConfig:
     keep_metric: str = "val_loss"
     #: batches per optimisation step (see `accumulate`)
     accumulate: int = 1
+    #: capture per-layer statistics every this many steps (0: off; `train.layer_stats`)
+    stats_every: int = 50
+    #: write TensorBoard event files (`train.tensorboard`)
+    tensorboard: bool = False
     # GAN only (see engine/tasks/gan.py):
     betas: tuple[float, float] = (0.5, 0.999)
     d_steps: int = 1

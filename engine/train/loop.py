@@ -45,6 +45,7 @@ from .finetune import BlockTraining, scaled_rate
 from .schedules import learning_rate
 from .early_stop import describe as describe_early_stop
 from .inputs import call, has_image_input, place
+from .layer_stats import StatsRecorder
 from .loop_state import STATE_FORMAT, LoopState
 from .runfiles import PROBE_FILE, TOKENIZER_FILE
 from .task_api import Stat, TaskHooks
@@ -97,6 +98,8 @@ class RunLoop(LoopState):
         self.probe_every = probe_every
         self.augment = augment
         self._probe_x: torch.Tensor | None = None
+        #: per-layer weight and gradient statistics on a cadence (`layer_stats`), or None
+        self.layer_stats = StatsRecorder(config.stats_every) if config.stats_every > 0 else None
         self.device = resolve_device(config.device)
         self.amp_dtype = check_amp(config.amp, self.device) if task.uses("amp") else None
         #: whether the learning rate follows `config.schedule` (asked once, not per step)
@@ -207,6 +210,8 @@ class RunLoop(LoopState):
         self._optimizer_state = None
         self.model.zero_grad(set_to_none=True)
         self._x_train = self._x_val = self._probe_x = None
+        if self.layer_stats is not None:
+            self.layer_stats.disarm()  # a step that failed while its ReLUs were watched
         self._y_train = self._y_val = torch.empty(0)
         self.task.release(self)
         faults.release_cached_memory()
@@ -260,6 +265,8 @@ class RunLoop(LoopState):
                 self.probe.save(self.run_dir / PROBE_FILE)
         if self.probe is not None and self.probe_every > 0:
             self._probe_x = place(self.probe.x, norm, dev, bool(self.channels_last))
+        if self.layer_stats is not None:
+            self.layer_stats.start(self)
         self._write_run_info("running")
         info = {"device": str(dev), "epochs": cfg.epochs, "steps_per_epoch": len(self.starts),
                 "total_steps": self.total_steps, "start_step": self.step,
@@ -363,11 +370,16 @@ class RunLoop(LoopState):
                 for optimizer in self.optimizers.values():
                     for group in optimizer.param_groups:  # each block group keeps its ratio
                         group["lr"] = scaled_rate(group, lr)
+            captured = self.layer_stats is not None and self.accumulation.steps_here(i) \
+                and self.layer_stats.arm(self, self.step + 1, i == steps - 1,
+                                         i % self.accumulation.every + 1)
             task.train_step(self, idx, stats[:, i])
             self.step += 1
             self.step_in_epoch = i + 1
             if self._probe_x is not None and self.step % self.probe_every == 0:
                 self._live_probe()
+            if captured:
+                self._record_layer_stats()
             now = time.perf_counter()
             if now - last_time >= self.report_interval or i == steps - 1:
                 before = self._carry["seen"]
@@ -457,6 +469,21 @@ class RunLoop(LoopState):
         result.step, result.epoch = self.step, self.epoch + 1
         for cb in self.callbacks:
             cb.on_probe(result)
+
+    def _record_layer_stats(self) -> None:
+        """One capture of per-layer statistics, to stats.jsonl and `on_stats`."""
+        assert self.layer_stats is not None
+        try:
+            capture = self.layer_stats.record(self)
+        except OSError:
+            raise  # the run folder cannot be written: a fault like any other write
+        except Exception as exc:  # noqa: BLE001 - looking must never end the training
+            self.layer_stats = None
+            self.run_info.setdefault("notes", []).append(
+                f"layer statistics turned off at step {self.step}: {exc}")
+            return
+        for cb in self.callbacks:
+            cb.on_stats(capture)
 
     # ---- validation ----------------------------------------------------------------------
 

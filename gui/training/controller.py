@@ -64,12 +64,16 @@ class _Relay(Callback):
     def on_probe(self, result: Any) -> None:
         self.worker.probe.emit(result)
 
+    def on_stats(self, capture: dict[str, Any]) -> None:
+        self.worker.stats.emit(capture)
+
 
 class TrainingWorker(QObject):
     began = Signal(dict)
     batch = Signal(object)
     epoch = Signal(object)
     probe = Signal(object)  # ProbeResult
+    stats = Signal(object)  # one per-layer capture (a stats.jsonl line)
     done = Signal(object)  # TrainResult
     failed = Signal(str)
     prepared = Signal(object)  # the TrainingJob, for notes and the run folder
@@ -151,6 +155,8 @@ class TrainingController(QObject):
     reports = Signal(list)  # BatchReports since the previous flush
     epoch = Signal(object)
     probe = Signal(object)  # the latest live ProbeResult, at most once per flush
+    #: per-layer captures since the previous flush (every one: they make a history)
+    stats = Signal(list)
     finished = Signal(object)  # TrainResult
     failed = Signal(str)
     prepared = Signal(object)
@@ -164,6 +170,7 @@ class TrainingController(QObject):
         self.last_run_dir: Path | None = None
         self._pending: list[BatchReport] = []
         self._probe: Any = None
+        self._stats: list[dict[str, Any]] = []
         self._flush = QTimer(self)
         self._flush.setSingleShot(True)
         self._flush.setInterval(FLUSH_MS)
@@ -185,6 +192,7 @@ class TrainingController(QObject):
         self.worker.batch.connect(self._on_batch)
         self.worker.epoch.connect(self._on_epoch)
         self.worker.probe.connect(self._on_probe)
+        self.worker.stats.connect(self._on_stats)
         self.worker.prepared.connect(self._on_prepared)
         self.worker.failed.connect(self._on_failed)
         self.worker.done.connect(self._on_done)
@@ -227,6 +235,11 @@ class TrainingController(QObject):
         if not self._flush.isActive():
             self._flush.start()
 
+    def _on_stats(self, capture: dict[str, Any]) -> None:
+        self._stats.append(capture)
+        if not self._flush.isActive():
+            self._flush.start()
+
     def _emit_reports(self) -> None:
         if self._pending:
             pending, self._pending = self._pending, []
@@ -234,6 +247,9 @@ class TrainingController(QObject):
         if self._probe is not None:
             probe, self._probe = self._probe, None
             self.probe.emit(probe)
+        if self._stats:
+            stats, self._stats = self._stats, []
+            self.stats.emit(stats)
 
     def _on_epoch(self, report: EpochReport) -> None:
         self._emit_reports()
