@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from ..fileio import atomic_write_text
-from ..probe.stats import tensor_stats
+from ..probe.tensor_stats import tensor_stats
 from .runfiles import STATS_FILE
 
 if TYPE_CHECKING:
