@@ -51,17 +51,25 @@ def read_idx(path: Path) -> np.ndarray:
         dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
         dtype = np.dtype(_IDX_TYPES[raw[2]])
         count = math.prod(dims)
+        need = head + count * dtype.itemsize
+        if not stream.packed and stream.size < need:
+            raise _cut_short(stream.size, need, shown)
         kept = count * max(dtype.itemsize, 4)  # the float32 images (or int64 labels) trained on
         check_data_bytes(kept, f"declares {' × '.join(map(str, dims))} values, "
                          f"{size_text(kept)} as they are held for training", shown)
         out = np.empty(count, dtype=dtype)  # its pages are only allocated as data arrives
         got = stream.fill(out.view(np.uint8).reshape(-1)) if count else 0
-    need = head + count * dtype.itemsize
+        if stream.packed:
+            stream.drain()  # a gzip file's checksum and end are checked too
     if head + got < need:
-        promised = f"{need:,}" if need < 2**30 else size_text(need)
-        raise DataError(f"is cut short: {head + got:,} bytes where its header promises "
-                        f"{promised}", path=shown)
+        raise _cut_short(head + got, need, shown)
     return out.reshape(dims)
+
+
+def _cut_short(held: int, need: int, shown: str) -> DataError:
+    promised = f"{need:,}" if need < 2**30 else size_text(need)
+    return DataError(f"is cut short: {held:,} bytes where its header promises {promised}",
+                     path=shown)
 
 
 def _read_up_to(stream: DataStream, size: int) -> bytearray:

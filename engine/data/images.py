@@ -12,6 +12,7 @@ is the person's to raise.
 
 from __future__ import annotations
 
+import re
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,13 +66,21 @@ def open_image(path: Path, where: str | None = None) -> Iterator[Any]:
         with open_regular(path) as handle:
             try:
                 img = Image.open(handle)
-            except Image.DecompressionBombError as exc:
-                raise DataError(f"declares too many pixels ({_why(exc, path)}); "
-                                f"{how_to_raise(IMAGE_PIXELS_SETTING)}", path=str(path),
-                                where=where) from None
+            except Image.DecompressionBombError as exc:  # beyond twice Pillow's own limit
+                raise _too_many_pixels(exc, path, limit, where) from None
             with img:
                 check_image_pixels(img.width, img.height, str(path), where)
                 yield img
+
+
+def _too_many_pixels(exc: BaseException, path: Path, limit: int, where: str | None
+                     ) -> DataError:
+    """Pillow's refusal in the words of ours: its message holds the pixel count."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    held = f"{int(found.group(1)) / 1e6:,.1f} megapixels" if found else "too many pixels"
+    return DataError(f"declares {held}, more than {limit / 1e6:,.1f} megapixels, the limit "
+                     f"per image; {how_to_raise(IMAGE_PIXELS_SETTING)}", path=str(path),
+                     where=where)
 
 
 def decode(path: Path, size: tuple[int, int], mode: str, where: str | None = None

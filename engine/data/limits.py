@@ -89,6 +89,6 @@ def check_image_pixels(width: int, height: int, path: str, where: str | None = N
     """Refuse an image whose header declares more pixels than the limit, before decoding."""
     limit = max_image_pixels()
     if width * height > limit:
-        raise DataError(f"declares {width} × {height} = {width * height / 1e6:,.1f} megapixels,"
-                        f" more than {limit / 1e6:,.1f} megapixels, the limit per image; "
-                        f"{how_to_raise(IMAGE_PIXELS_SETTING)}", path=path, where=where)
+        raise DataError(f"declares {width} × {height} = {width * height / 1e6:,.1f} "
+                        f"megapixels, more than {limit / 1e6:,.1f} megapixels, the limit per "
+                        f"image; {how_to_raise(IMAGE_PIXELS_SETTING)}", path=path, where=where)

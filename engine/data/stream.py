@@ -39,9 +39,10 @@ class DataStream(io.RawIOBase):
     """The unpacked bytes of one data file; `DataError` for a read past the limit or for
     broken packing. `done` counts the bytes delivered so far."""
 
-    def __init__(self, inner: io.BufferedIOBase, shown: str, packed: bool) -> None:
+    def __init__(self, inner: io.BufferedIOBase, shown: str, packed: bool, size: int) -> None:
         super().__init__()
-        self._inner, self.shown, self.packed = inner, shown, packed
+        #: `size`: the file's size on disk (what it unpacks to is known only at the end).
+        self._inner, self.shown, self.packed, self.size = inner, shown, packed, size
         self.limit = max_data_bytes()
         self.done = 0
         self._next_report = REPORT_EVERY
@@ -76,6 +77,13 @@ class DataStream(io.RawIOBase):
             total += got
         return total
 
+    def drain(self) -> None:
+        """Read what is left and drop it, so that a gzip file's end (its checksum, a cut)
+        is checked too; counted against the limit like any read."""
+        chunk = bytearray(CHUNK)
+        while self.readinto(chunk):
+            pass
+
     def read_all(self) -> bytearray:
         """Everything left, grown as it arrives (never sized by what a header claims)."""
         out = bytearray()
@@ -104,7 +112,7 @@ def open_data(path: Path) -> Iterator[DataStream]:
         packed = handle.read(2) == GZIP_MAGIC
         handle.seek(0)
         inner: io.BufferedIOBase = gzip.GzipFile(fileobj=handle) if packed else handle
-        stream = DataStream(inner, shown, packed)
+        stream = DataStream(inner, shown, packed, size)
         try:
             yield stream
         finally:
