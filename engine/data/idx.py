@@ -54,9 +54,9 @@ def read_idx(path: Path) -> np.ndarray:
         need = head + count * dtype.itemsize
         if not stream.packed and stream.size < need:
             raise _cut_short(stream.size, need, shown)
-        kept = count * max(dtype.itemsize, 4)  # the float32 images (or int64 labels) trained on
+        kept = count * (dtype.itemsize + 4)  # the values and their float32 copy for training
         check_data_bytes(kept, f"declares {' × '.join(map(str, dims))} values, "
-                         f"{size_text(kept)} as they are held for training", shown)
+                         f"{size_text(kept)} read and converted for training", shown)
         out = np.empty(count, dtype=dtype)  # its pages are only allocated as data arrives
         got = stream.fill(out.view(np.uint8).reshape(-1)) if count else 0
         if stream.packed:

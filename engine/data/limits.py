@@ -12,7 +12,7 @@ The settings are environment variables, read at each load (a test or a shell can
 them between loads):
 
 - ``TORCHLOOM_MAX_DATA_BYTES``: the decoded data of one file held in memory (unpacked
-  bytes, arrays as they are held for training). Default 2 GiB.
+  bytes, arrays as read plus their copy converted for training). Default 2 GiB.
 - ``TORCHLOOM_MAX_IMAGE_PIXELS``: the pixels of one image (width × height), checked from
   its header before it is decoded. Default 100 megapixels.
 

@@ -156,9 +156,11 @@ def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path:
         if need > held:
             raise DataError(f"array '{key}' declares shape {shown} ({size_text(need)}) but "
                             f"holds only {size_text(max(held, 0))}", path=path, where=where)
-        kept = count * max(dtype.itemsize, 4 if dtype.kind in "fb" else 8)  # as trained
-        check_data_bytes(kept, f"array '{key}' of shape {shown} takes {size_text(kept)} as "
-                         "it is held for training", path, where)
+        trained = np.dtype(np.float32 if dtype.kind in "fb" else np.int64)
+        # what the array and, while it is converted, its copy for training take together
+        kept = count * (dtype.itemsize + (0 if dtype == trained else trained.itemsize))
+        check_data_bytes(kept, f"array '{key}' of shape {shown} takes {size_text(kept)} "
+                         "read and converted for training", path, where)
         flat, got = _read_into(member, dtype, count, path)
     if got < need:
         raise DataError(f"array '{key}' is cut short", path=path, where=where)

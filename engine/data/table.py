@@ -58,6 +58,7 @@ def _load_rows(path: Path, lines: Iterator[str], spec: dict[str, Any], task: str
     t_cols = _target_columns(spec, header, target, task, shown, head_row)
     features = FeatureRows([h for col, h in enumerate(header) if col not in t_cols], shown,
                            _number)
+    drop = sorted(t_cols, reverse=True)
     labels: list[list[str]] = []
     rows: list[int] = []
     for line_no, row in records:
@@ -68,8 +69,9 @@ def _load_rows(path: Path, lines: Iterator[str], spec: dict[str, Any], task: str
             raise DataError(f"has {len(row)} cells but the header has {len(header)}", path=shown,
                             where=f"row {line_no}")
         label = [row[col].strip() for col in t_cols]
-        features.add([cell for col, cell in enumerate(row) if col not in t_cols], label,
-                     line_no)
+        for col in drop:
+            del row[col]  # what is left are the features
+        features.add(row, label, line_no)
         labels.append(label)
         rows.append(line_no)
     features.flush()

@@ -63,7 +63,9 @@ class FeatureRows:
         self.limit = max_data_bytes()
         self.held = 0
         self.rows = 0
-        self._chunks: list[np.ndarray] = []
+        #: the float32 rows converted so far; a bytearray grows in place (no second copy
+        #: of the table while it grows, and none at the end)
+        self._done = bytearray()
         self._pending: list[list[str]] = []
         self._pending_rows: list[int] = []
 
@@ -94,19 +96,12 @@ class FeatureRows:
                                for col, cell in enumerate(row)]
                               for row, line_no in zip(self._pending, self._pending_rows)],
                              dtype=np.float64)
-        self._chunks.append(chunk.astype(np.float32).reshape(len(self._pending),
-                                                             len(self.columns)))
+        self._done += chunk.astype(np.float32).tobytes()
         self._pending, self._pending_rows = [], []
 
     def array(self) -> np.ndarray:
-        """[rows, features] float32, copied chunk by chunk into one array (never two full
-        copies at once)."""
+        """[rows, features] float32 over the bytes converted (writable, not copied)."""
         self.flush()
-        out = np.empty((self.rows, len(self.columns)), dtype=np.float32)
-        at = 0
-        while self._chunks:
-            chunk = self._chunks.pop(0)
-            out[at:at + len(chunk)] = chunk
-            at += len(chunk)
-        return out
-
+        flat = np.frombuffer(self._done, dtype=np.float32) if self._done else \
+            np.zeros(0, np.float32)
+        return flat.reshape(self.rows, len(self.columns))
