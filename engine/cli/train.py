@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..data.progress import reading_progress
 from ..errors import CompileError, TorchloomError
 from ..train.callbacks import BatchReport, Callback, EpochReport, TrainResult
 from ..train.config import check_setting_names
 from ..train.interrupt import stop_on_interrupt
+from .load_progress import LoadProgress
 from .output import one_line, say, silence
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
@@ -96,10 +98,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                      "clip_grad_norm": args.clip_grad_norm,
                      "early_stopping": args.early_stopping}
         check_setting_names(overrides)  # the same check as the Python API's train()
-        job = prepare_training(project, overrides=overrides,
-                               out_dir=Path(args.out) if args.out else None,
-                               resume=Path(args.resume) if args.resume else None,
-                               callbacks=[progress])
+        with reading_progress(LoadProgress(enabled=not args.quiet)):
+            job = prepare_training(project, overrides=overrides,
+                                   out_dir=Path(args.out) if args.out else None,
+                                   resume=Path(args.resume) if args.resume else None,
+                                   callbacks=[progress])
     except CompileError as exc:
         for err in exc.errors:
             say(one_line(err.describe()), sys.stderr)

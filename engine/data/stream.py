@@ -26,7 +26,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 #: temporary copy first.
 CHUNK = 4 * 2**20
 #: How often (in unpacked bytes) progress is reported.
-REPORT_EVERY = 16 * 2**20
+REPORT_EVERY = 4 * 2**20
 
 
 def _reason(exc: BaseException) -> str:
