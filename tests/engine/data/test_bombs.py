@@ -188,6 +188,18 @@ def test_a_gzipped_idx_inflating_to_less_than_it_declares_is_cut_short(tmp_path,
         load_dataset({"path": "train-images-idx3-ubyte.gz"}, tmp_path)
 
 
+# ---- text ----------------------------------------------------------------------------------
+
+
+def test_a_gzipped_corpus_whose_tokens_would_pass_the_limit_is_refused_before_encoding(
+        tmp_path, monkeypatch):
+    """200 KB of text is within 1 MiB, but as int64 ids and windows it would take 4.8 MB."""
+    limit(monkeypatch, data_bytes="1MiB")
+    (tmp_path / "story.txt.gz").write_bytes(gzip.compress(b"to be or not to be\n" * 10_000))
+    err = refused({"path": "story.txt.gz"}, tmp_path, task="tokens")
+    assert "holds 190,000 characters" in err.message
+
+
 # ---- the setting -----------------------------------------------------------------------------
 
 
