@@ -41,12 +41,13 @@ def exists(path: Path) -> bool:
     return True
 
 
-def read_data(path: Path) -> bytes:
+def read_data(path: Path, share: int = 1, why: str = "") -> bytes:
     """The file's bytes, unpacked when they start with the gzip magic number.
 
     The unpacked size is counted as it unpacks (`stream`), so a small gzip bomb stops at the
-    data limit instead of filling the memory."""
-    with open_data(path) as stream:
+    data limit instead of filling the memory; a reader whose data grows `share` times in
+    memory stops at 1/`share` of it."""
+    with open_data(path, share, why) as stream:
         return stream.read_all()  # type: ignore[return-value]  # a bytearray reads as bytes
 
 

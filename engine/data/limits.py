@@ -68,12 +68,18 @@ def how_to_raise(setting: str = DATA_BYTES_SETTING) -> str:
     return f"if the data is genuine, raise it with the environment variable {setting}"
 
 
-def too_much_data(what: str, path: str, limit: int | None = None,
+def too_much_data(what: str, path: str, share: int = 1, why: str = "",
                   where: str | None = None) -> DataError:
-    """`what` (e.g. "unpacks to more than") followed by the data limit and how to raise it."""
-    limit = max_data_bytes() if limit is None else limit
-    return DataError(f"{what} {size_text(limit)}, the limit on data held in memory; "
-                     f"{how_to_raise()}", path=path, where=where)
+    """`what` (e.g. "unpacks to more than") followed by the limit and how to raise it. A
+    reader whose data takes `share` times its bytes in memory reads 1/`share` of the limit,
+    and says `why`."""
+    limit = max_data_bytes()
+    if share == 1:
+        return DataError(f"{what} {size_text(limit)}, the limit on data held in memory; "
+                         f"{how_to_raise()}", path=path, where=where)
+    return DataError(f"{what} {size_text(limit // share)} ({why}: 1/{share} of the "
+                     f"{size_text(limit)} limit on data held in memory); {how_to_raise()}",
+                     path=path, where=where)
 
 
 def check_data_bytes(need: int, what: str, path: str, where: str | None = None) -> None:

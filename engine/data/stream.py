@@ -39,11 +39,13 @@ class DataStream(io.RawIOBase):
     """The unpacked bytes of one data file; `DataError` for a read past the limit or for
     broken packing. `done` counts the bytes delivered so far."""
 
-    def __init__(self, inner: io.BufferedIOBase, shown: str, packed: bool, size: int) -> None:
+    def __init__(self, inner: io.BufferedIOBase, shown: str, packed: bool, size: int,
+                 share: int = 1, why: str = "") -> None:
         super().__init__()
         #: `size`: the file's size on disk (what it unpacks to is known only at the end).
         self._inner, self.shown, self.packed, self.size = inner, shown, packed, size
-        self.limit = max_data_bytes()
+        self.share, self.why = share, why
+        self.limit = max_data_bytes() // share
         self.done = 0
         self._next_report = REPORT_EVERY
 
@@ -60,7 +62,7 @@ class DataStream(io.RawIOBase):
         self.done += got or 0
         if self.done > self.limit:
             raise too_much_data("unpacks to more than" if self.packed else "is larger than",
-                                self.shown, self.limit)
+                                self.shown, self.share, self.why)
         if self.done >= self._next_report:
             self._next_report = self.done + REPORT_EVERY
             progress.report(self.shown, self.done)
@@ -96,9 +98,11 @@ class DataStream(io.RawIOBase):
 
 
 @contextmanager
-def open_data(path: Path) -> Iterator[DataStream]:
+def open_data(path: Path, share: int = 1, why: str = "") -> Iterator[DataStream]:
     """The file's unpacked bytes (gzip when it starts with the gzip magic number), with the
-    file's own size checked first. Errors opening it are `DataError`s naming it."""
+    file's own size checked first. Errors opening it are `DataError`s naming it. A reader
+    whose data takes `share` times its bytes in memory reads at most 1/`share` of the data
+    limit (`why` says why, in the refusal)."""
     shown = str(path)
     try:
         handle = open_regular(path)
@@ -112,7 +116,7 @@ def open_data(path: Path) -> Iterator[DataStream]:
         packed = handle.read(2) == GZIP_MAGIC
         handle.seek(0)
         inner: io.BufferedIOBase = gzip.GzipFile(fileobj=handle) if packed else handle
-        stream = DataStream(inner, shown, packed, size)
+        stream = DataStream(inner, shown, packed, size, share, why)
         try:
             yield stream
         finally:

@@ -26,15 +26,14 @@ import numpy as np
 import torch
 
 from ..data.dataset import Dataset
-from ..data.files import size_text
-from ..data.limits import check_data_bytes
 from ..errors import DataError
 from .fitting import TextFit, tokenizer_spec
 from .reading import read_text
 from .tokenizers import Tokenizer, fit_tokenizer
 
 MAX_CONTEXT = 1 << 16
-#: What one token of a corpus takes in memory (see `_check_tokens`).
+#: What one token of a corpus takes in memory: its int64 id, and the windows copied from
+#: the ids (inputs and shifted targets share one copy, joining the split makes another).
 TOKEN_BYTES = 3 * 8
 
 
@@ -47,7 +46,11 @@ def context_of(spec: dict[str, Any], default: int = 128) -> int:
 
 
 def load_corpus(path: Path, spec: dict[str, Any], fit: TextFit) -> Dataset:
-    return corpus_dataset(read_text(path, spec), spec, fit, path.name, str(path))
+    """The file is read only as far as its tokens could fit the data limit: one per byte at
+    most (`TOKEN_BYTES` each), so a gzip bomb of text stops there, not at the limit."""
+    text = read_text(path, spec, TOKEN_BYTES + 1, f"a corpus takes up to {TOKEN_BYTES + 1} "
+                     "bytes per byte of text, as text and as token ids")
+    return corpus_dataset(text, spec, fit, path.name, str(path))
 
 
 def corpus_dataset(text: str, spec: dict[str, Any], fit: TextFit, name: str,
@@ -59,14 +62,10 @@ def corpus_dataset(text: str, spec: dict[str, Any], fit: TextFit, name: str,
     cut = len(text) - int(len(text) * max(0.0, fit.val_split))
     train_text, val_text = text[:cut], text[cut:]
     tok = fit.tokenizer
-    kind = tok.kind if tok is not None else tokenizer_spec(spec, "char").kind
-    if kind == "char":  # one token per character: the size is known before encoding
-        _check_tokens(len(text), "characters", shown or name)
     if tok is None:
         tok = fit_tokenizer(tokenizer_spec(spec, "char"), _chunks(train_text), padded=False,
                             corpus_text=text)
     train_ids, val_ids = _encode(tok, train_text), _encode(tok, val_text)
-    _check_tokens(len(train_ids) + len(val_ids), "tokens", shown or name)
     x_train, y_train = windows(train_ids, context)
     if not len(x_train):
         raise DataError(f"is smaller than one window: its training part has {len(train_ids)} "
@@ -85,13 +84,6 @@ def corpus_dataset(text: str, spec: dict[str, Any], fit: TextFit, name: str,
     data = Dataset(torch.cat([x_train, x_val]), torch.cat([y_train, y_val]), name, [], info,
                    tokenizer=tok, split_at=len(x_train))
     return data
-
-
-def _check_tokens(count: int, what: str, shown: str) -> None:
-    """Each token is held three times as int64: its id, and the windows copied from the
-    ids (inputs and shifted targets share one copy, the split joins them into another)."""
-    check_data_bytes(count * TOKEN_BYTES, f"holds {count:,} {what}, "
-                     f"{size_text(count * TOKEN_BYTES)} as token ids and windows", shown)
 
 
 def windows(ids: np.ndarray, context: int) -> tuple[torch.Tensor, torch.Tensor]:

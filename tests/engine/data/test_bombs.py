@@ -191,13 +191,16 @@ def test_a_gzipped_idx_inflating_to_less_than_it_declares_is_cut_short(tmp_path,
 # ---- text ----------------------------------------------------------------------------------
 
 
-def test_a_gzipped_corpus_whose_tokens_would_pass_the_limit_is_refused_before_encoding(
+def test_a_gzipped_corpus_whose_tokens_would_pass_the_limit_stops_unpacking(
         tmp_path, monkeypatch):
-    """200 KB of text is within 1 MiB, but as int64 ids and windows it would take 4.8 MB."""
+    """190 KB of text is within 1 MiB, but as text and int64 ids and windows it could take
+    25 times that: the read stops at 1/25 of the limit."""
     limit(monkeypatch, data_bytes="1MiB")
     (tmp_path / "story.txt.gz").write_bytes(gzip.compress(b"to be or not to be\n" * 10_000))
     err = refused({"path": "story.txt.gz"}, tmp_path, task="tokens")
-    assert "holds 190,000 characters" in err.message
+    assert "unpacks to more than 41 KiB (a corpus takes up to 25 bytes" in err.message
+    (tmp_path / "short.txt.gz").write_bytes(gzip.compress(b"to be or not to be\n" * 1000))
+    assert load_dataset({"path": "short.txt.gz", "context": 8}, tmp_path, "tokens").x.shape[1] == 8
 
 
 # ---- the setting -----------------------------------------------------------------------------
