@@ -367,7 +367,9 @@ class MainWindow(FileActions, EditActions, TrainActions, SweepActions, InspectAc
             self._update_gan_summary()
             return
         out = analysis.output_spec
-        parts = [f"{format_count(analysis.total_params)} parameters",
+        frozen = analysis.frozen_params
+        parts = [f"{format_count(analysis.total_params)} parameters"
+                 + (f" ({format_count(frozen)} frozen)" if frozen else ""),
                  f"output {format_shape(out.shape) if out else '?'}"]
         if analysis.errors:
             parts.append(f"{len(analysis.errors)} error{'s' * (len(analysis.errors) > 1)}")

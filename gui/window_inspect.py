@@ -102,7 +102,7 @@ class InspectActions:
             self.evaluate_panel.watch_live(job.live, job.trainer.task.views[0])
         if self.document is not None and not self.document.task.probes:
             return
-        from .inspect.inspect_panel import token_names
+        from .inspect.sample_views import token_names
 
         full = job.split.full
         self.inspect_panel.start_live(job.trainer.probe,

@@ -83,7 +83,8 @@ def compile(project: ProjectLike, weights: WeightsLike = None) -> "nn.Module":  
 
 def train(project: ProjectLike, *, callbacks: Iterable[Callback] = (),
           run_dir: str | os.PathLike[str] | None = None, resume: WeightsLike = None,
-          verbose: bool = True, **overrides: Any) -> Run:
+          init_from: str | os.PathLike[str] | None = None, verbose: bool = True,
+          **overrides: Any) -> Run:
     """Train as `torchloom train` does and return the `Run`.
 
     Args:
@@ -93,6 +94,9 @@ def train(project: ProjectLike, *, callbacks: Iterable[Callback] = (),
         run_dir: the run folder; default ``runs/<timestamp>`` next to the project file
             (in the working folder for a project never saved).
         resume: a `Run` or run folder to continue (a warm start if the graph changed).
+        init_from: pretrained weights to start a new run from, as ``torchloom train
+            --init-from``: a ``.safetensors`` file or a torch state dict, matched to the
+            blocks by name (its report is among the printed notes).
         verbose: print the start line and one line per epoch, as the command line does.
 
     Interrupting (Ctrl+C, a notebook's stop button) stops after the batch: the `Run` comes
@@ -120,7 +124,9 @@ def train(project: ProjectLike, *, callbacks: Iterable[Callback] = (),
     resume_dir = _weights_path(resume)
     job = prepare_training(project, overrides=overrides,
                            out_dir=Path(run_dir) if run_dir is not None else None,
-                           resume=resume_dir, callbacks=[*hooks, *([printer] if printer else [])])
+                           resume=resume_dir,
+                           init_from=Path(init_from) if init_from is not None else None,
+                           callbacks=[*hooks, *([printer] if printer else [])])
     task = job.trainer.task
     if printer is not None:
         printer.task = task

@@ -25,8 +25,8 @@ __all__ = ["COMMANDS", "EXIT_FILE", "EXIT_GRAPH", "EXIT_INTERNAL", "EXIT_OK", "b
 
 #: The commands, each a module of this package with `add_parser(subparsers)`, in the order
 #: `torchloom --help` lists them.
-COMMANDS = ("summary", "check", "train", "sweep", "probe", "export", "importing", "sample",
-            "generate")
+COMMANDS = ("summary", "check", "train", "lr_find", "sweep", "probe", "export", "importing",
+            "sample",            "generate")
 
 
 def build_parser(extend: Callable[[Any], None] | None = None) -> argparse.ArgumentParser:

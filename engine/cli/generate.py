@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProjectFileError, TorchloomError
-from .output import EXIT_FILE, EXIT_GRAPH, EXIT_OK, MAX_SEED, fail as _fail, in_range
+from .output import EXIT_FILE, EXIT_GRAPH, EXIT_OK, MAX_SEED, fail as _fail, in_range, say
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -57,11 +57,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except TorchloomError as exc:
         return _fail(args, EXIT_FILE, exc.describe(), {"file": getattr(exc, "path", None)})
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        print(json.dumps({**result.to_json(), "weights": trained.weights_used},
+                         ensure_ascii=False))
     elif stream:
         print()
     else:
         print(args.prompt + result.text)
+    say(f"using {trained.weights_used}", sys.stderr)
     return EXIT_OK
 
 

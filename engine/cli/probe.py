@@ -145,10 +145,12 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
     if args.json:
         print(json.dumps({"node": node_id, "kind": kind, "shape": list(data.shape),
-                          "files": [str(f) for f in files]}, ensure_ascii=False))
+                          "files": [str(f) for f in files], "weights": trained.weights_used},
+                         ensure_ascii=False))
     else:
         for f in files:
             say(f)
+        say(f"using {trained.weights_used}", sys.stderr)
     return EXIT_OK
 
 

@@ -37,6 +37,7 @@ def generate(project: Any, run_dir: Path, n: int, seed: int = 0) -> tuple[Any, d
     from ..gan.checks import analyze_gan
     from ..gan.data import DataRange
     from ..train import checkpoint as ckpt
+    from ..train.best import load_run_weights
 
     checked = analyze_gan(project)
     if not checked.ok:
@@ -44,7 +45,8 @@ def generate(project: Any, run_dir: Path, n: int, seed: int = 0) -> tuple[Any, d
     if not run_dir.is_dir():
         raise SampleError("no such run folder", path=str(run_dir))
     try:
-        weights = ckpt.load_weights(run_dir / ckpt.MODEL_FILE)
+        chosen = load_run_weights(run_dir)  # the best epoch's weights, if the run kept them
+        weights = chosen.tensors
         state = ckpt.load_state(run_dir / ckpt.STATE_FILE)
     except ckpt.CheckpointError as exc:
         raise SampleError(exc.message) from None
@@ -73,8 +75,10 @@ def generate(project: Any, run_dir: Path, n: int, seed: int = 0) -> tuple[Any, d
             z = torch.randn((min(1024, n - start), *checked.latent_shape), generator=gen)
             out.append(scale.to_data(generator(z)).float())
     x = torch.cat(out).numpy()
-    return x, {"step": int(state["step"]), "epoch": int(state["epoch"]),
-               "data_range": scale.to_json()}
+    best = chosen.best or {}
+    return x, {"step": int(best.get("step", state["step"])),
+               "epoch": int(best.get("epoch", state["epoch"])),
+               "data_range": scale.to_json(), "weights_used": chosen.describe()}
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -118,7 +122,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     else:
         say(f"wrote {out}: x {list(x.shape)} float32, values {low:.3f} .. {high:.3f} "
             f"(data range {used['data_range']['low']:g} .. {used['data_range']['high']:g}), "
-            f"from {args.weights} at step {used['step']}")
+            f"from {args.weights} at step {used['step']}, using {used['weights_used']}")
         if args.png:
             say(f"wrote {args.png}: a grid of the first {min(len(x), 64)} samples")
     return EXIT_OK

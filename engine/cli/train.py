@@ -14,7 +14,7 @@ from ..train.callbacks import BatchReport, Callback, EpochReport, TrainResult
 from ..train.config import check_setting_names
 from ..train.interrupt import stop_on_interrupt
 from .load_progress import LoadProgress
-from .output import one_line, say, silence
+from .output import in_range, one_line, say, silence
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
 #: What the first Ctrl+C says (`train` and `sweep` alike).
@@ -96,12 +96,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides = {"epochs": args.epochs, "device": args.device, "amp": args.amp,
                      "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                      "clip_grad_norm": args.clip_grad_norm,
-                     "early_stopping": args.early_stopping}
+                     "early_stopping": args.early_stopping, "keep": args.keep,
+                     "keep_metric": args.keep_metric, "accumulate": args.accumulate}
         check_setting_names(overrides)  # the same check as the Python API's train()
         with reading_progress(LoadProgress(enabled=not args.quiet)):
             job = prepare_training(project, overrides=overrides,
                                    out_dir=Path(args.out) if args.out else None,
                                    resume=Path(args.resume) if args.resume else None,
+                                   init_from=Path(args.init_from) if args.init_from else None,
                                    callbacks=[progress])
     except CompileError as exc:
         for err in exc.errors:
@@ -123,8 +125,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         finally:
             progress.close()
     if args.metrics_json:
-        Path(args.metrics_json).write_text(
-            json.dumps(result.metrics_json(project.task), indent=2) + "\n")
+        metrics = result.metrics_json(project.task)
+        if job.init_report is not None:  # what --init-from (or the project's weights) loaded
+            metrics["init"] = job.init_report.to_json()
+        Path(args.metrics_json).write_text(json.dumps(metrics, indent=2) + "\n")
     if result.status == "failed":
         assert result.error is not None
         say(f"training failed: {result.error.message}", sys.stderr)
@@ -176,6 +180,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--early-stopping", type=_json_object, dest="early_stopping",
                    metavar="JSON", help='stop when a metric stops improving, e.g. '
                    '\'{"metric": "val_loss", "patience": 3}\' (\'{}\': off)')
+    p.add_argument("--keep", choices=("last", "best"),
+                   help="best: also keep the weights of the best epoch by --keep-metric in "
+                        "<run>/best/, which export, probe and generate then use")
+    p.add_argument("--keep-metric", dest="keep_metric", metavar="METRIC",
+                   help="the metric that picks the best epoch (default val_loss; lowest for "
+                        "losses, highest for accuracies)")
+    p.add_argument("--accumulate", type=in_range(int, 1, 10_000), metavar="N",
+                   help="batches per optimisation step (gradient accumulation; default 1)")
     p.add_argument("--augment", type=_json_object, metavar="JSON",
                    help='augment training images, e.g. \'{"hflip": {}, "crop": {"padding": 4}}\' '
                    '(sets dataset.augment; \'{}\': off)')
@@ -183,6 +195,10 @@ def add_parser(sub: Any) -> None:
                                                 "the project)")
     p.add_argument("--resume", metavar="DIR", help="continue a run folder (or warm-start from it "
                                                    "if the graph changed)")
+    p.add_argument("--init-from", metavar="FILE", dest="init_from",
+                   help="start a new run from pretrained weights: a .safetensors file or a "
+                        "torch state dict (.pt, .pth, .bin), matched to the blocks by name "
+                        "(or a run folder's weights, wherever they still fit)")
     p.add_argument("--metrics-json", metavar="FILE", dest="metrics_json",
                    help="also write the per-epoch metrics as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Sequence
 from ..errors import SweepError, TorchloomError
 from ..project import Project
 from ..train.callbacks import Callback, EpochReport, StopWhen
-from ..train.early_stop import default_mode, reported_metrics
+from ..train.early_stop import metric_mode, reported_metrics
 from ..train.run import runs_dir_for
 from .space import SweepParam, apply_values
 
@@ -112,7 +112,7 @@ def choose_metric(project: Project, metric: str | None, mode: str | None) -> tup
     if metric not in reported:
         raise SweepError(f"'{metric}' is not a metric the {project.task} task reports; it "
                          f"reports {', '.join(reported)}", "--metric")
-    mode = mode or default_mode(metric)
+    mode = mode or metric_mode(metric)
     if mode not in ("min", "max"):
         raise SweepError(f"must be min or max, got {mode!r}", "--mode")
     return metric, mode

@@ -180,13 +180,14 @@ class Gan(Task):
     # ---- in the run loop --------------------------------------------------------------
 
     def make_optimizers(self, loop: Any) -> dict[str, torch.optim.Optimizer]:
+        from ..train.finetune import BlockTraining
+
         cfg, pair = loop.config, loop.model
+        blocks = getattr(loop, "blocks", None) or BlockTraining()
         out = {}
         for key in ("generator", "discriminator"):
-            params = [p for p in getattr(pair, key).parameters() if p.requires_grad]
-            if not params:
-                raise TrainingError(f"the {key} has no trainable weights: add a layer with "
-                                    "weights (Linear, Conv2d, ...)", kind="config")
+            params = blocks.param_groups(getattr(pair, key), cfg.lr, prefix=f"{key}.",
+                                         what=f"the {key}")
             out[key] = torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas),  # type: ignore[arg-type]
                                         weight_decay=cfg.weight_decay)
         return out

@@ -36,7 +36,9 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
             with an edited graph it is a warm start: unchanged nodes keep their weights
             (matched by id and shape), the others start fresh, listed in `reinitialized`.
         init_from: a run folder whose weights start a *new* run, wherever they still fit
-            (same id, same shapes): keep training after editing the graph.
+            (same id, same shapes): keep training after editing the graph; or a weights
+            file (``.safetensors``, a torch state dict) matched to the blocks by name, with
+            a report of what it loaded (`TrainingJob.init_report`, `train.pretrained`).
         runs_dir: where new run folders go (default: ``runs`` next to the project).
         callbacks: reporting hooks.
         save: False trains without writing a run folder.
@@ -70,5 +72,24 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                    probe_every=probe_every if task.probes else 0, augment=augment)
     if start.state is not None:
         loop.restore(start.state)
+    if start.init_report is not None:  # run.json says what the weights file loaded
+        loop.run_info["init_report"] = start.init_report.to_json()
     return TrainingJob(loop, built.model, built.split, config, run_dir if save else None,
-                       notes, start.reinitialized, start.state is not None)
+                       notes, start.reinitialized, start.state is not None,
+                       init_report=start.init_report)
+
+
+def find_lr(project: Project, *, start: float = 1e-7, end: float = 10.0, steps: int = 100,
+            device: str | None = None, on_step: Any = None, stop: Any = None) -> Any:
+    """The learning-rate finder (`train.lr_find`) on a fresh copy of the project's model,
+    built as training builds it; nothing is written and the project is not changed.
+    Returns an `LrFindResult`; raises what preparing a training raises (`TorchloomError`)."""
+    from ..train.lr_find import check_range, sweep_lr
+
+    check_range(start, end, steps)  # before the data is loaded
+    overrides: dict[str, Any] = {"accumulate": 1, "schedule": "constant", "epochs": 1}
+    if device is not None:
+        overrides["device"] = device
+    job = prepare_training(project, overrides=overrides, save=False)
+    return sweep_lr(job.trainer, start=start, end=end, steps=steps, on_step=on_step,
+                    stop=stop)

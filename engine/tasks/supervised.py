@@ -57,7 +57,7 @@ class SupervisedTask(Task):
     """One graph, one Input, one output compared with the data's targets."""
 
     own_settings = ("optimizer", "momentum", "schedule", "step_size", "gamma", "warmup_steps",
-                    "max_lr", "plateau_patience", "val_split", "amp")
+                    "max_lr", "plateau_patience", "val_split", "amp", "accumulate")
     probes = True
     #: Whether the model should end in one vector per sample (warned about on the output
     #: node otherwise): a classifier's scores, a regression's numbers.

@@ -6,6 +6,8 @@
     metrics.csv         one row per epoch
     project.json        the project as it was trained (graph snapshot and settings)
     run.json            status, device, dataset description, normalisation, timings
+    best/               ``"keep": "best"``: the best epoch's model.safetensors and its
+                        checkpoint.json record (see `best`), which users of the run load
 
 Every file is written atomically, so each is whole, old or new. A checkpoint is two files,
 though, and a crash between them would pair new weights with an old trainer state; hence

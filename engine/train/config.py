@@ -39,6 +39,11 @@ class TrainConfig:
     clip_grad_norm: float = 0.0
     #: {} for off; checked against the task's metrics by `early_stop.EarlyStopping`
     early_stopping: dict[str, Any] = field(default_factory=dict)
+    #: "last", or "best": also keep the best epoch's weights by `keep_metric` (see `best`)
+    keep: str = "last"
+    keep_metric: str = "val_loss"
+    #: batches per optimisation step (see `accumulate`)
+    accumulate: int = 1
     # GAN only (see engine/tasks/gan.py):
     betas: tuple[float, float] = (0.5, 0.999)
     d_steps: int = 1

@@ -11,7 +11,8 @@ The data moves to the device once and is indexed there with a fresh permutation 
 (no DataLoader when it fits in memory). Each step writes its numbers into a preallocated
 device buffer; the loop reads the buffer back once per report interval, so it never waits
 on the device per step. `stop()` may be called from any thread and takes effect before the
-next batch, in training and in validation alike; the run then leaves a checkpoint from
+next batch (with ``accumulate``, the next group of batches), in training and in validation
+alike; the run then leaves a checkpoint from
 which `restore` continues at the same step with the same random state, giving the same
 weights as a run that was never interrupted. A failure never writes a checkpoint: the run
 folder keeps its last complete one (see `faults`).
@@ -32,12 +33,15 @@ from torch import nn
 from ..data.dataset import Split
 from ..errors import DataError, TrainingError
 from ..project import Project
+from . import accumulate
 from . import checkpoint as ckpt
 from . import faults
 from .batches import batch_starts, epoch_permutation
 from .callbacks import Callback, EpochReport, TrainResult
 from .config import TrainConfig, check_amp, resolve_device
+from .best import KeepBest
 from .early_stop import EarlyStopping
+from .finetune import BlockTraining, scaled_rate
 from .schedules import learning_rate
 from .early_stop import describe as describe_early_stop
 from .inputs import call, has_image_input, place
@@ -84,6 +88,8 @@ class RunLoop(LoopState):
         self.run_dir = run_dir
         self.project = project
         self.node_ids = node_ids or {}
+        #: frozen blocks and per-block learning rates, from the project's nodes
+        self.blocks = BlockTraining.of(project, self.node_ids)
         self.report_interval = report_interval
         self.run_info = dict(run_info or {})
         self.data_info = data_info
@@ -97,6 +103,8 @@ class RunLoop(LoopState):
         self.scheduled = config.schedule != "constant" and task.uses("schedule")
         self.early_stopping = EarlyStopping.from_setting(config.early_stopping,
                                                          task.metric_columns)
+        #: ``keep: best``: which metric picks the epoch whose weights go to best/ (None: last)
+        self.keep_best = KeepBest.from_config(config, task.metric_columns)
         #: why the run stopped before its last epoch (`early_stop.EarlyStopping.verdict`)
         self.early_stop: dict[str, Any] | None = None
         self.history: list[EpochReport] = []
@@ -105,6 +113,8 @@ class RunLoop(LoopState):
         self.step = 0
         self._carry = self._fresh_carry()
         self._stop = threading.Event()
+        #: how batches group into optimizer steps (``accumulate``), set up with the batches
+        self.accumulation = accumulate.Accumulation(1, ())
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self._optimizer_state: Any = None
         self._scaler_state: dict[str, Any] | None = None
@@ -211,7 +221,8 @@ class RunLoop(LoopState):
                 and any(isinstance(m, nn.Conv2d) for m in self.model.modules()))
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        self.model.train()
+        self.blocks.freeze(self.model)
+        self.blocks.train_mode(self.model)
         norm = self.split.normalization
         self._x_train, self._y_train = self._to_device(self.split.train, norm)
         self._x_val, self._y_val = self._to_device(self.split.val, norm)
@@ -233,6 +244,9 @@ class RunLoop(LoopState):
             torch.manual_seed(cfg.seed)
         self.starts = batch_starts(len(self.split.train), cfg.batch_size)
         self.total_steps = len(self.starts) * cfg.epochs
+        self.accumulation = accumulate.Accumulation(
+            cfg.accumulate if task.uses("accumulate") else 1,
+            [min(cfg.batch_size, len(self.split.train) - s) for s in self.starts])
         task.on_setup(self)
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -285,33 +299,18 @@ class RunLoop(LoopState):
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def update(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
-        """One optimisation step on `loss` (scaled under fp16)."""
-        optimizer.zero_grad(set_to_none=True)
-        clip = self.config.clip_grad_norm
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            if clip > 0:
-                self.scaler.unscale_(optimizer)  # clip the true gradients, not scaled ones
-                self._clip(optimizer, clip)
-            self.scaler.step(optimizer)
-            self.scaler.update()
-        else:
-            loss.backward()
-            if clip > 0:
-                self._clip(optimizer, clip)
-            optimizer.step()
-
-    @staticmethod
-    def _clip(optimizer: torch.optim.Optimizer, max_norm: float) -> None:
-        params = [p for group in optimizer.param_groups for p in group["params"]
-                  if p.grad is not None]
-        torch.nn.utils.clip_grad_norm_(params, max_norm)
+        """Backward on the current batch's `loss` (scaled under fp16), and an optimisation
+        step when the batch ends its accumulation group (every batch, by default)."""
+        accumulate.update(loss, optimizer, scaler=self.scaler, clip=self.config.clip_grad_norm,
+                          accumulation=self.accumulation, i=self.step_in_epoch)
 
     def lr(self) -> float:
         """The learning rate at the current step, as `config.schedule` has it."""
         if not self.scheduled:
             return self.config.lr
-        return learning_rate(self.config, self.step, self.total_steps, self.epoch,
+        step, total = self.accumulation.schedule_position(self.step, self.total_steps,
+                                                          self.epoch, self.step_in_epoch)
+        return learning_rate(self.config, step, total, self.epoch,
                              [e.val_loss for e in self.history])
 
     def _loop(self) -> str:
@@ -320,7 +319,7 @@ class RunLoop(LoopState):
             if not self._train_epoch(epoch):
                 return self._stopped()
             scores = self._evaluate()
-            self.model.train()
+            self.blocks.train_mode(self.model)
             if scores is None:  # stopped while validating: the epoch has no row yet
                 return self._stopped()
             report = self.task.epoch_report(self, epoch + 1, self.running(), scores)
@@ -328,6 +327,7 @@ class RunLoop(LoopState):
             self.epoch, self.step_in_epoch = epoch + 1, 0
             self._carry = self._fresh_carry()
             self._save(epoch_end=True)
+            self._save_best()
             for cb in self.callbacks:
                 cb.on_epoch_end(report)
             if self.early_stopping is not None:
@@ -354,15 +354,15 @@ class RunLoop(LoopState):
         last_time = time.perf_counter()
         self._phase = "training"
         for i in range(first, steps):
-            if self._stop.is_set():
+            if self._stop.is_set() and self.accumulation.at_boundary(i):
                 self._account(stats, sizes, reported, i, started)
                 return False
             idx = perm[self.starts[i]:self.starts[i] + cfg.batch_size]
             if self.scheduled:
                 lr = self.lr()
                 for optimizer in self.optimizers.values():
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr
+                    for group in optimizer.param_groups:  # each block group keeps its ratio
+                        group["lr"] = scaled_rate(group, lr)
             task.train_step(self, idx, stats[:, i])
             self.step += 1
             self.step_in_epoch = i + 1

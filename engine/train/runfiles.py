@@ -15,3 +15,6 @@ PROBE_FILE = "probe.npz"
 #: Text data: the tokenizer fitted on the training split (`engine.text.tokenizers`); probes,
 #: Evaluate, export and generation encode with it, never with a refit.
 TOKENIZER_FILE = "tokenizer.json"
+#: ``"keep": "best"``: the best epoch's weights, in a folder of their own inside the run folder
+#: (its MODEL_FILE and CHECKPOINT_FILE; see `best`).
+BEST_DIR = "best"

@@ -21,6 +21,7 @@ from torchloom.engine.graph import Node
 from .. import theme
 from ..units.code_status import code_status
 from .style import format_count, format_shape, heat_rgb
+from .training_mark import paint_training_mark, training_tip
 
 WIDTH = 190.0
 HEADER = 26.0
@@ -154,6 +155,8 @@ class NodeItem(QGraphicsItem):
             lines.append(block.doc)
         if self.is_unit:
             lines.append("Double-click to open it; Ctrl+Shift+G ungroups it.")
+        if training_tip(self.node):
+            lines.append(str(training_tip(self.node)))
         if self.cost_tip:
             lines.append(self.cost_tip)
         for err in self.errors:
@@ -284,6 +287,7 @@ class NodeItem(QGraphicsItem):
         painter.drawText(QRectF(10, 0, WIDTH - 20, HEADER),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, ident)
         self._paint_body(painter, colors)
+        paint_training_mark(painter, self.node, WIDTH, self.height, HEADER, colors)
         self._paint_ports(painter, colors)
         self._paint_badge(painter, colors)
 

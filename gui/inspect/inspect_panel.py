@@ -21,7 +21,7 @@ from .activation_view import ActivationView
 from .attention_view import AttentionView
 from .feature_view import FeatureMapView
 from .jobs import Jobs
-from .sample_views import is_image, thumbnail
+from .sample_views import is_image, thumbnail, token_names
 
 HINT = ("Train the model (or pick a run in Runs), then click a block on the canvas to see "
         "what it does to a few validation samples.")
@@ -36,17 +36,6 @@ def _load_and_capture(run_dir: Path, project: Any) -> tuple[Any, Any, Any]:
     batch = probe_batch_for(trained)
     result = capture(trained.model, trained.prepare(batch.x), trained.names)
     return trained, batch, result
-
-
-def token_names(declared: Any, tokenizer: Any = None) -> list[str] | None:
-    """The name of each token id: a text dataset's tokenizer's vocabulary, else the names a
-    built-in declares. A corpus's "tokens" in its info is how many it holds, not names."""
-    vocab = getattr(tokenizer, "vocab", None)
-    if isinstance(vocab, (list, tuple)) and vocab:
-        return list(vocab)
-    if isinstance(declared, (list, tuple)) and all(isinstance(t, str) for t in declared):
-        return list(declared)
-    return None
 
 
 class InspectPanel(QWidget):

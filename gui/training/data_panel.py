@@ -60,6 +60,8 @@ class DataPanel(QScrollArea):
     augment_changed = Signal(object, str, str)
     #: "Set the Input to fit the data": (shape, dtype).
     fit_input = Signal(list, str)
+    #: "Set the Embedding's num_embeddings to fit the data": (node id, value).
+    fit_embedding = Signal(str, object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,6 +75,8 @@ class DataPanel(QScrollArea):
         self.targets = "classification"
         #: the model's Input nodes (id -> shape) in the order its forward takes them
         self.wanted: dict[str, tuple[int, ...]] = {}
+        #: the Embeddings the Inputs feed: node id -> num_embeddings as the node holds it
+        self.embeddings: dict[str, Any] = {}
         self._loaded = _Loaded()
         self._loaded.done.connect(self._on_loaded)
         self._loaded.progress.connect(self._on_progress)
@@ -186,8 +190,11 @@ class DataPanel(QScrollArea):
             if several and self.spec:
                 self.reload()
 
-    def set_expected(self, expected: tuple[tuple[int, ...], str] | None) -> None:
+    def set_expected(self, expected: tuple[tuple[int, ...], str] | None,
+                     embeddings: dict[str, Any] | None = None) -> None:
         self.expected = expected
+        if embeddings is not None:
+            self.embeddings = dict(embeddings)
         self._show_fit()
 
     def _select_spec(self) -> None:
@@ -516,8 +523,19 @@ class DataPanel(QScrollArea):
         self.augment.scale_to(self.viewport().width() - 24)
 
     def _show_fit(self) -> None:
-        """Say when the data does not fit the Input node, and offer the one-click fix."""
+        """Say when the data does not fit the Input node (or an Embedding it feeds is too
+        small for its token ids), and offer the one-click fix."""
         target = self._fitting_input()
+        if target is None and self._short_embedding() is not None:
+            node, size, needed, value = self._short_embedding()  # type: ignore[misc]
+            self.fit_message.setText(f"The data's token ids go up to {needed - 1}, but "
+                                     f"{node}'s num_embeddings is {size}.")
+            shown = (f'"vocab" ({self.data.tokenizer.vocab_size})' if value == "vocab"
+                     else str(value))
+            self.fit_button.setText(f"Set {node}'s num_embeddings to {shown}")
+            self.fit_button.setAccessibleName(self.fit_button.text())
+            self.fit_button.show()
+            return
         if target is None:
             self.fit_message.setText("")
             self.fit_button.hide()
@@ -543,10 +561,19 @@ class DataPanel(QScrollArea):
             return None
         return list(self.data.input_shape), "float32" if problem == "dtype" else dtype
 
+    def _short_embedding(self) -> tuple[str, int, int, Any] | None:
+        from torchloom.engine.data.fit import embedding_shortfall
+
+        return embedding_shortfall(self.data, self.embeddings) if self.embeddings else None
+
     def _fit_clicked(self) -> None:
         target = self._fitting_input()
         if target is not None:
             self.fit_input.emit(*target)
+            return
+        short = self._short_embedding()
+        if short is not None:
+            self.fit_embedding.emit(short[0], short[3])
 
 
 def target_text(data: Any, y: Any) -> str:

@@ -177,10 +177,10 @@ class SweepPanel(QWidget):
         self._metric_chosen(default)
 
     def _metric_chosen(self, metric: str) -> None:
-        from torchloom.engine.train.early_stop import default_mode
+        from torchloom.engine.train.early_stop import metric_mode
 
         if metric:
-            self.mode_box.setCurrentText(default_mode(metric))
+            self.mode_box.setCurrentText(metric_mode(metric))
 
     def set_state(self, state: str, has_project: bool, has_best: bool) -> None:
         busy = state != "idle"

@@ -81,12 +81,12 @@ def test_unknown_metric_lists_the_task_s(project):
 
 
 def test_higher_is_better_for_the_scores_of_every_task():
-    from torchloom.engine.train.early_stop import default_mode
+    from torchloom.engine.train.early_stop import metric_mode
 
     for metric in ("val_acc", "val_r2", "val_f1", "val_exact", "val_miou", "val_pixel_acc"):
-        assert default_mode(metric) == "max", metric
+        assert metric_mode(metric) == "max", metric
     for metric in ("val_loss", "val_mae", "val_ppl"):
-        assert default_mode(metric) == "min", metric
+        assert metric_mode(metric) == "min", metric
 
 
 def test_trials_below_one(project):

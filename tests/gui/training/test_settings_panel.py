@@ -126,3 +126,18 @@ def test_a_schedule_shows_its_own_settings_and_no_others(qtbot):
     assert visible("step_size") and visible("gamma") and not visible("max_lr")
     panel.show_settings({"schedule": "onecycle"})
     assert visible("max_lr") and not visible("step_size")
+
+
+def test_keep_metric_shows_only_when_the_best_weights_are_kept(qtbot):
+    from torchloom.gui.training.settings_panel import TrainingPanel
+
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    shown = lambda: not panel.fields["keep_metric"].widget.isHidden()  # noqa: E731
+    panel.show_settings({"keep": "last"})
+    assert not shown() and not panel.fields["keep"].widget.isHidden()
+    panel.show_settings({"keep": "best"})
+    assert shown() and panel.fields["accumulate"].widget.isVisible()
+    panel.show_settings({"keep": "best", "schedule": "step"})
+    assert shown() and not panel.fields["step_size"].widget.isHidden()
