@@ -18,7 +18,7 @@ from ..errors import DataError
 from ..safe_read import NotAFileError, check_regular
 from .dataset import Dataset
 from .files import exists, first_unusable, size_text, targets
-from .limits import check_data_bytes
+from .limits import DEFLATE_MAX_RATIO, check_data_bytes
 from .stream import DataStream, open_data
 
 #: numpy's own limit is 64; images with a channel dimension have 4.
@@ -57,6 +57,9 @@ def read_idx(path: Path) -> np.ndarray:
         kept = count * (dtype.itemsize + 4)  # the values and their float32 copy for training
         check_data_bytes(kept, f"declares {' × '.join(map(str, dims))} values, "
                          f"{size_text(kept)} read and converted for training", shown)
+        if stream.packed and need > stream.size * DEFLATE_MAX_RATIO:
+            raise DataError(f"is cut short: its header promises {size_text(need)}, more than "
+                            f"its {size_text(stream.size)} of gzip can unpack to", path=shown)
         out = np.empty(count, dtype=dtype)  # its pages are only allocated as data arrives
         got = stream.fill(out.view(np.uint8).reshape(-1)) if count else 0
         if stream.packed:

@@ -35,6 +35,10 @@ DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
 #: Python strings (about 60 bytes each) before they become float32s (16 MiB at 2 GiB).
 CSV_LINE_SHARE = 128
 
+#: The most deflate (gzip, zip) unpacks one byte to: 1032 in theory; a margin on top. A
+#: header that declares more than its packed bytes can unpack to is refused unread.
+DEFLATE_MAX_RATIO = 1100
+
 _UNITS = {"": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
           "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _VALUE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*")

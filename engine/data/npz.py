@@ -28,11 +28,14 @@ from .dataset import Dataset
 from .inputs import Inputs
 from . import progress
 from .files import check_size, first_unusable, printable, reason, size_text, targets
-from .limits import check_data_bytes
+from .limits import DEFLATE_MAX_RATIO, check_data_bytes
 from .stream import CHUNK, REPORT_EVERY
 
 _READABLE = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 _NPY_MAGIC = b"\x93NUMPY"
+#: What a zip member's packed bytes can unpack to at most, by method (the others can
+#: unpack far more, and are only bounded by the data limit).
+_MAX_RATIO = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: DEFLATE_MAX_RATIO}
 
 
 def load_npz(path: Path, spec: dict[str, Any], task: str, inputs: Sequence[str] = ()
@@ -161,6 +164,11 @@ def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path:
         kept = count * (dtype.itemsize + (0 if dtype == trained else trained.itemsize))
         check_data_bytes(kept, f"array '{key}' of shape {shown} takes {size_text(kept)} "
                          "read and converted for training", path, where)
+        ratio = _MAX_RATIO.get(info.compress_type)
+        if ratio is not None and need > info.compress_size * ratio:
+            raise DataError(f"array '{key}' declares shape {shown} ({size_text(need)}) but "
+                            f"its {size_text(info.compress_size)} packed can hold at most "
+                            f"{size_text(info.compress_size * ratio)}", path=path, where=where)
         flat, got = _read_into(member, dtype, count, path)
     if got < need:
         raise DataError(f"array '{key}' is cut short", path=path, where=where)

@@ -94,21 +94,36 @@ def test_an_npz_member_declaring_a_huge_array_is_refused_unread(tmp_path, monkey
     assert err.where == "key 'x'"
 
 
-def test_an_npz_header_lying_about_its_data_costs_only_what_it_holds(tmp_path, monkeypatch):
-    """The .npy header and the zip header both claim 64 MB; the member holds 1 MB. The
-    array is filled as it unpacks, and the short member is an error."""
-    limit(monkeypatch, data_bytes="1GiB")
+def _lying_npz(path: Path, method: int) -> None:
+    """The .npy header and the zip's central directory both claim 64 MB; the member holds
+    1 MB of zeros."""
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
                                                   "shape": (16 * 2**20,)})
-    body = header.getvalue() + bytes(2**20)
-    with zipfile.ZipFile(tmp_path / "liar.npz", "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("x.npy", body)
+    with zipfile.ZipFile(path, "w", method) as archive:
+        archive.writestr("x.npy", header.getvalue() + bytes(2**20))
         archive.writestr("y.npy", b"")
-    raw = bytearray((tmp_path / "liar.npz").read_bytes())
+    raw = bytearray(path.read_bytes())
     central = raw.find(b"PK\x01\x02")  # the first central directory entry: x.npy
     raw[central + 24:central + 28] = struct.pack("<I", len(header.getvalue()) + 64 * 2**20)
-    (tmp_path / "liar.npz").write_bytes(bytes(raw))
+    path.write_bytes(bytes(raw))
+
+
+def test_an_npz_header_declaring_more_than_its_deflate_can_hold_is_refused_unread(
+        tmp_path, monkeypatch):
+    limit(monkeypatch, data_bytes="1GiB")
+    _lying_npz(tmp_path / "liar.npz", zipfile.ZIP_DEFLATED)
+    with pytest.raises(DataError, match=r"array 'x' declares shape \[16777216\] .* packed can "
+                                        "hold at most") as info:
+        load_dataset({"path": "liar.npz"}, tmp_path)
+    assert "liar.npz" in info.value.describe()
+
+
+def test_an_npz_header_lying_about_its_data_costs_only_what_it_holds(tmp_path, monkeypatch):
+    """bzip2 has no useful bound on what it unpacks to: the array fills as it unpacks, and
+    the short member is an error."""
+    limit(monkeypatch, data_bytes="1GiB")
+    _lying_npz(tmp_path / "liar.npz", zipfile.ZIP_BZIP2)
     with pytest.raises(DataError, match="array 'x' is cut short") as info:
         load_dataset({"path": "liar.npz"}, tmp_path)
     assert "liar.npz" in info.value.describe()
@@ -179,10 +194,16 @@ def test_a_gzipped_idx_declaring_huge_dims_is_refused_from_its_header(tmp_path, 
     assert "declares 1000 × 28 × 28 values" in err.message and "1 MiB" in err.message
 
 
+def test_a_gzipped_idx_declaring_more_than_its_gzip_can_unpack_to_is_refused_unread(tmp_path):
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(_idx_gz((100, 1000, 1000), bytes(10)))
+    with pytest.raises(DataError, match="more than its .* of gzip can unpack to"):
+        load_dataset({"path": "train-images-idx3-ubyte.gz"}, tmp_path)
+
+
 def test_a_gzipped_idx_inflating_to_less_than_it_declares_is_cut_short(tmp_path, monkeypatch):
     limit(monkeypatch, data_bytes="64MiB")
-    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(
-        _idx_gz((1000, 100, 100), bytes(5_000_000)))  # declares 10 MB, holds 5
+    noise = np.random.default_rng(0).bytes(5_000_000)  # gzip of it could hold the 10 MB
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(_idx_gz((1000, 100, 100), noise))
     with pytest.raises(DataError, match="is cut short: 5,000,016 bytes where its header "
                                         "promises 10,000,016"):
         load_dataset({"path": "train-images-idx3-ubyte.gz"}, tmp_path)
