@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..data.progress import reading_progress
 from ..errors import CompileError, TorchloomError
 from ..fileio import atomic_write_text
 from ..train.callbacks import BatchReport, Callback, EpochReport, TrainResult
 from ..train.config import check_setting_names
 from ..train.interrupt import stop_on_interrupt
+from .load_progress import LoadProgress
 from .output import in_range, one_line, path_arg, say, silence
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
@@ -104,13 +106,14 @@ def cmd_train(args: argparse.Namespace) -> int:
                      "stats_every": args.stats_every,
                      "tensorboard": True if args.tensorboard is not None else None}
         check_setting_names(overrides)  # the same check as the Python API's train()
-        job = prepare_training(project, overrides=overrides,
-                               out_dir=Path(args.out) if args.out else None,
-                               resume=Path(args.resume) if args.resume else None,
-                               init_from=Path(args.init_from) if args.init_from else None,
-                               callbacks=[progress],
-                               tensorboard_dir=Path(args.tensorboard) if args.tensorboard
-                               else None)
+        with reading_progress(LoadProgress(enabled=not args.quiet)):
+            job = prepare_training(project, overrides=overrides,
+                                   out_dir=Path(args.out) if args.out else None,
+                                   resume=Path(args.resume) if args.resume else None,
+                                   init_from=Path(args.init_from) if args.init_from else None,
+                                   callbacks=[progress],
+                                   tensorboard_dir=Path(args.tensorboard) if args.tensorboard
+                                   else None)
     except CompileError as exc:
         for err in exc.errors:
             say(one_line(err.describe()), sys.stderr)

@@ -29,6 +29,12 @@ OWN_FILE, OWN_FOLDER = "__file__", "__folder__"
 class _Loaded(QObject):
     # token, Dataset or None, error text or None, the arrays feeding several Inputs or None
     done = Signal(int, object, object, object)
+    # token, bytes read so far (`engine.data.progress`, from the loading thread)
+    progress = Signal(int, object)
+
+
+#: What the panel says while a load is on its way (with the megabytes read, once known).
+LOADING = "Loading…"
 
 
 def image_grid(x: np.ndarray, columns: int) -> QImage:
@@ -73,6 +79,7 @@ class DataPanel(QScrollArea):
         self.embeddings: dict[str, Any] = {}
         self._loaded = _Loaded()
         self._loaded.done.connect(self._on_loaded)
+        self._loaded.progress.connect(self._on_progress)
         self._quiet = False
         self._grid: QImage | None = None
         self._sharp = True
@@ -309,7 +316,7 @@ class DataPanel(QScrollArea):
         self.where.hide()
         loader = engine_loader()
         if spec and not loader.is_ready:  # data needs torch: wait for it, do not race it
-            self.info.setText("Loading…")
+            self.info.setText(LOADING)
             if not self._waiting:
                 self._waiting = True
                 loader.ready.connect(self._engine_ready)
@@ -322,18 +329,28 @@ class DataPanel(QScrollArea):
             self.inputs_table.show_rows(None)
             self._show_fit()
             return
-        self.info.setText("Loading…")
+        self.info.setText(LOADING)
         self._show_where(spec, base)
 
         def load() -> None:
             try:
                 from torchloom.engine.data import load_dataset
+                from torchloom.engine.data.progress import reading_progress
                 from torchloom.engine.errors import TorchloomError
 
                 rows = input_rows(spec, base, wanted)
                 ids = list(wanted) if len(wanted) >= 2 else []
+
+                def tell(_path: str, done: int, _finished: bool) -> None:
+                    try:
+                        self._loaded.progress.emit(token, done)
+                    except RuntimeError:  # the window closed while the data loaded
+                        pass
+
                 try:
-                    result = (token, load_dataset(spec, base, targets, inputs=ids), None, rows)
+                    with reading_progress(tell):
+                        data = load_dataset(spec, base, targets, inputs=ids)
+                    result = (token, data, None, rows)
                 except TorchloomError as exc:
                     result = (token, None, exc.describe(), rows)
             except Exception as exc:  # noqa: BLE001 - shown in the panel, never raised
@@ -390,10 +407,16 @@ class DataPanel(QScrollArea):
         from PySide6.QtWidgets import QApplication
 
         end = time.monotonic() + timeout_s
-        while self.info.text() == "Loading…" and time.monotonic() < end:
+        while self.info.text().startswith(LOADING) and time.monotonic() < end:
             QApplication.processEvents()
             time.sleep(0.01)
-        return self.info.text() != "Loading…"
+        return not self.info.text().startswith(LOADING)
+
+    def _on_progress(self, token: int, done: int) -> None:
+        """A long read says how far it has come (the reader reports every few MB)."""
+        if token == self._token and self.info.text().startswith(LOADING):
+            size = f"{done / 1e6:.1f}" if done < 10**7 else f"{done / 1e6:,.0f}"
+            self.info.setText(f"{LOADING} {size} MB read")
 
     def _on_loaded(self, token: int, data: Any, error: str | None, rows: Any = None) -> None:
         if token != self._token:
