@@ -180,8 +180,9 @@ def _encoder_layer(found: Found, params: dict[str, Any], node: fx.Node, ctx: Con
                    ) -> Mapped:
     for key, value in node.kwargs.items():
         _need(value in (None, False), f"it is called with {key}")
-    _need(len(node.args) == 1, "it is called with a mask")
-    return _plain(found, params, node, ctx)
+    if found.wrapped:  # torch's own layer: a second tensor is a mask, no block setting
+        _need(len(node.args) == 1, "it is called with a mask")
+    return _plain(found, params, node, ctx)  # Torchloom's: the token ids go to its port
 
 
 #: Wires one call of a block's module, given the parameters read off it.

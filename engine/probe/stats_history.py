@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import ProbeError
-from ..train.layer_stats import read_captures
 from ..train.runfiles import STATS_FILE
 
 #: Rows of a histogram image: the value bins shared by every capture.
@@ -42,6 +41,8 @@ class StatsHistory:
                              "(trained with stats_every 0, or by an older Torchloom)",
                              path=str(run_dir))
         try:
+            from ..train.layer_stats import read_captures  # torch: only once a run is read
+
             return cls(read_captures(path))
         except (OSError, UnicodeDecodeError) as exc:
             raise ProbeError(f"cannot be read ({exc})", path=str(path)) from None

@@ -22,7 +22,6 @@ from ..errors import SweepError, TorchloomError
 from ..project import Project
 from ..train.callbacks import Callback, EpochReport, StopWhen
 from ..train.early_stop import metric_mode, reported_metrics
-from ..train.run import runs_dir_for
 from .space import SweepParam, apply_values
 
 __all__ = ["PRUNER_STARTUP_TRIALS", "SweepControl", "SweepResult", "TrialRecord",
@@ -95,6 +94,8 @@ class SweepControl:
 
 def study_path(project: Project, runs_dir: Path | None = None) -> Path:
     """``runs/<project file name>.sweep.sqlite``: beside the project's runs."""
+    from ..train.run import runs_dir_for  # torch: not while the window opens a project
+
     stem = project.path.stem if project.path is not None else \
         re.sub(r"[^A-Za-z0-9_.-]+", "_", project.name) or "project"
     return (runs_dir or runs_dir_for(project)) / f"{stem}.sweep.sqlite"
@@ -152,6 +153,8 @@ def run_sweep(project: Project, space: Sequence[SweepParam], *, trials: int,
             raise SweepError(f"is swept, so it cannot also be set to {overrides[param.name]}",
                              param.name)
     control = control or SweepControl()
+    from ..train.run import runs_dir_for
+
     runs_dir = runs_dir or runs_dir_for(project)
     storage = storage or study_path(project, runs_dir)
     study = _open_study(project, storage, metric, mode, pruner_startup)
