@@ -124,6 +124,16 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+def params_key(params: dict[str, Any]) -> tuple:
+    """Validated parameters as a hashable key, for caches of per-block work."""
+    return tuple(_freeze(params))
+
+
+def params_from_key(key: tuple) -> dict[str, Any]:
+    """The parameters a `params_key` was made from."""
+    return _thaw(_FrozenDict(key))
+
+
 def _thaw(value: Any) -> Any:
     if isinstance(value, _FrozenDict):
         return {k: _thaw(v) for k, v in value}
@@ -139,10 +149,10 @@ def _first_line(exc: BaseException) -> str:
 
 
 @functools.lru_cache(maxsize=8192)
-def _measure(type_name: str, params_key: tuple, specs: tuple[TensorSpec, ...]) -> _Measured:
+def _measure(type_name: str, key: tuple, specs: tuple[TensorSpec, ...]) -> _Measured:
     block = get_block(type_name)
     assert block is not None
-    params = _thaw(_FrozenDict(params_key))
+    params = params_from_key(key)
     try:
         module, out = _run(block, params, specs, block.measure_on)
     except Exception as exc:  # noqa: BLE001 - torch raises many types; all become words
@@ -319,7 +329,7 @@ def infer(graph: Graph, vector_output: bool = True) -> Analysis:
         if error is None and getattr(block, "is_unit", False):
             error = _measure_unit(node, block, params, info)
         elif error is None:
-            measured = _measure(node.type, tuple(_freeze(params)), info.input_specs)
+            measured = _measure(node.type, params_key(params), info.input_specs)
             if measured.where is not None:
                 error = CodeError(measured.error or "", node=node.id, block_type=node.type,
                                   path=measured.where[0], line=measured.where[1])
