@@ -73,6 +73,11 @@ class FloatPair(Param):
 #: Project files are small; anything bigger is refused before it is parsed.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ID_LENGTH = 200
+#: The most nodes one project file may hold, its graphs and its units' graphs together
+#: (documented in docs/project-format.md). Load, shape inference and check grow linearly
+#: (bench/graph_growth.py), so this bounds them to seconds; a file above it is refused
+#: right after parsing, before any node is built, naming the limit.
+MAX_NODES = 100_000
 
 #: Training settings known to this version. Unknown keys are kept as they are.
 TRAINING_FIELDS: dict[str, Param] = {
@@ -244,8 +249,38 @@ def loads_project(data: str | bytes, path: str | None = None) -> Project:
         raise ProjectFileError("not a project: its JSON is nested too deeply", path=path) from None
     except ValueError as exc:  # NaN/Infinity, or integers too long to convert
         raise ProjectFileError(f"not valid JSON: {exc}", path=path) from None
+    check_node_count(parsed, path)
     check_tree(parsed, text, path)
     return project_from_dict(parsed, path=path)
+
+
+def check_node_count(data: Any, path: str | None = None) -> None:
+    """Refuse a file holding more than `MAX_NODES` nodes, before anything is built from it.
+
+    Counts the ``nodes`` lists of every graph the file may hold (``graph``, a GAN's two,
+    each unit's) without looking inside them; malformed parts count zero and are reported
+    by the reader as usual.
+    """
+    if not isinstance(data, dict):
+        return
+    graphs = [data.get(key) for key in ("graph", *GAN_GRAPHS)]
+    units = data.get("units")
+    if isinstance(units, dict):
+        graphs += list(units.values())
+    counts = [(len(g["nodes"]), key) for g, key in zip(graphs, _graph_keys(data, units))
+              if isinstance(g, dict) and isinstance(g.get("nodes"), list)]
+    total = sum(n for n, _key in counts)
+    if total > MAX_NODES:
+        largest = max(counts)[1]
+        raise ProjectFileError(
+            f"holds {total:,} nodes; a project holds at most {MAX_NODES:,} (all graphs and "
+            "units together): split the model into several projects, or group repeated "
+            "blocks into a unit with repeat", path=path, where=f"{largest}.nodes")
+
+
+def _graph_keys(data: dict[str, Any], units: Any) -> list[str]:
+    keys = ["graph", *GAN_GRAPHS]
+    return keys + ([f"units.{name}" for name in units] if isinstance(units, dict) else [])
 
 
 def _refuse_constant(name: str) -> Any:
@@ -299,6 +334,7 @@ def project_from_dict(data: Any, path: str | None = None) -> Project:
     """Build a project from parsed JSON, migrating older versions."""
     r = _Reader(path)
     data = r.obj(data, "the top level")
+    check_node_count(data, path)
     if data.get("format") != FORMAT:
         raise r.fail(f'not a Torchloom project: "format" must be "{FORMAT}"', "format")
     version = data.get("version")
