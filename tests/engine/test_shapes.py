@@ -213,17 +213,28 @@ def _count_graph_walks(monkeypatch) -> dict[str, int]:
     from collections import Counter
 
     counts: Counter = Counter()
+
+    def method(name: str):
+        original = getattr(Graph, name)
+
+        def counted(self, *args, **kwargs):
+            counts[name] += 1
+            return original(self, *args, **kwargs)
+        return counted
+
+    def prop(name: str):
+        original = getattr(Graph, name)
+
+        def getter(self):
+            counts[name] += 1
+            return original.fget(self)
+        return property(getter)
+
     for name in ("topological_order", "problems", "cycles", "isolated_ids", "output_ids",
                  "input_ids"):
-        def counted(self, *args, _name=name, _original=getattr(Graph, name), **kwargs):
-            counts[_name] += 1
-            return _original(self, *args, **kwargs)
-        monkeypatch.setattr(Graph, name, counted)
+        monkeypatch.setattr(Graph, name, method(name))
     for name in ("nodes", "edges"):
-        def getter(self, _name=name, _original=getattr(Graph, name)):
-            counts[_name] += 1
-            return _original.fget(self)
-        monkeypatch.setattr(Graph, name, property(getter))
+        monkeypatch.setattr(Graph, name, prop(name))
     index = Graph._index
 
     def counted_index(self):
