@@ -18,6 +18,7 @@ from typing import Any, Callable
 from .errors import NewerVersionError, ProjectFileError
 from .safe_read import FileTooBigError, NotAFileError, read_limited
 from .fileio import atomic_write_text
+from .gcpause import gc_paused
 from .graph import Edge, Graph, Node
 from .jsontree import check_tree
 from .params import (Choice, Float, Int, JsonObject, Param, ParamValueError, is_number,
@@ -227,6 +228,11 @@ def load_project(path: str | os.PathLike[str]) -> Project:
 
 def loads_project(data: str | bytes, path: str | None = None) -> Project:
     """Parse project JSON from text or bytes (`path` is only used in messages)."""
+    with gc_paused():  # a big file is many objects and no garbage (engine/gcpause.py)
+        return _loads_project(data, path)
+
+
+def _loads_project(data: str | bytes, path: str | None) -> Project:
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8-sig")

@@ -21,6 +21,7 @@ import torch
 from .blocks import Block, Port, TensorSpec, get_block, is_single
 from .blocks.base import SINGLE_OUTPUT, BlockCheckError
 from .errors import CodeError, Fix, GraphError, OutputShapeWarning, PortError, ShapeError
+from .gcpause import gc_paused
 from .graph import Edge, Graph, Node
 from .params import VOCAB
 from .ports import source_spec
@@ -291,6 +292,11 @@ def infer(graph: Graph, vector_output: bool = True) -> Analysis:
     warn when the model does not end in one vector per sample (a classifier's need; a
     segmentation, an autoencoder or a GAN's generator end in maps on purpose).
     """
+    with gc_paused():  # many objects, no garbage (engine/gcpause.py)
+        return _infer(graph, vector_output)
+
+
+def _infer(graph: Graph, vector_output: bool) -> Analysis:
     problems = graph.problems()
     broken = {p.node for p in problems if p.severity == "error" and p.node is not None}
     nodes = {node.id: NodeInfo() for node in graph.nodes}

@@ -13,6 +13,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .blocks import TensorSpec, get_block
+from .gcpause import gc_paused
 from .graph import Graph
 from .shapes import Analysis, infer, params_from_key, params_key, sample_tensor
 
@@ -109,6 +110,11 @@ def shape_json(shape: tuple[int, ...] | None) -> list[Any] | None:
 
 
 def summarize(graph: Graph, name: str = "", analysis: Analysis | None = None) -> Summary:
+    with gc_paused():  # many objects, no garbage (engine/gcpause.py)
+        return _summarize(graph, name, analysis)
+
+
+def _summarize(graph: Graph, name: str, analysis: Analysis | None) -> Summary:
     analysis = analysis or infer(graph)
     flops = node_flops(graph, analysis)
     rows = []

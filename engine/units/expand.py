@@ -237,9 +237,12 @@ def build_unit(units: Units, defn: UnitDef, params: dict[str, Any],
         raise CompileError([UnitError(problem, block_type=unit_type(defn.name))])
     current = list(specs)
     modules = []
+    previous: tuple[list[TensorSpec], Graph, Analysis] | None = None
     for _ in range(repeat):
-        graph = concrete_graph(units, defn, params, current, _base_dir(params))
-        analysis = infer(graph)
+        if previous is None or previous[0] != current:  # else: the same graph, measured
+            graph = concrete_graph(units, defn, params, current, _base_dir(params))
+            previous = (current, graph, infer(graph))
+        _, graph, analysis = previous
         modules.append(compile_graph(graph, analysis, class_name=defn.name, keep_rng=False))
         current = [analysis.output_spec]  # type: ignore[list-item]
     return modules[0] if repeat == 1 else nn.Sequential(*modules)
