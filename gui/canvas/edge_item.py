@@ -3,6 +3,7 @@ the tensor it carries."""
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -35,6 +36,14 @@ SMOOTH_ZOOM = 0.3
 def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
     """The wire between two points with nothing in its way (a wire being dragged)."""
     return route(start, end)[0]
+
+
+@functools.lru_cache(maxsize=64)
+def _wire_pen(colour: str, selected: bool) -> QPen:
+    """The pen of a wire: one per colour, not one per wire per paint (a fitted graph of
+    thousands of wires paints them all)."""
+    return QPen(QColor(colour), 2.6 if selected else 1.8, Qt.PenStyle.SolidLine,
+                Qt.PenCapStyle.RoundCap)
 
 
 def label_width(text: str) -> float:
@@ -123,18 +132,16 @@ class EdgeItem(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         colors = theme.current()
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        colour = QColor(colors.error if self.broken else
-                        colors.wire_int if self.is_int else colors.wire)
-        if selected:
-            colour = QColor(colors.selected)
+        name = colors.selected if selected else (colors.error if self.broken else
+                                                 colors.wire_int if self.is_int else colors.wire)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod >= SMOOTH_ZOOM)
-        painter.setPen(QPen(colour, 2.6 if selected else 1.8, Qt.PenStyle.SolidLine,
-                            Qt.PenCapStyle.RoundCap))
+        painter.setPen(_wire_pen(name, selected))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)
         if not self.label or lod < LABEL_ZOOM:
             return
+        colour = QColor(name)
         painter.setPen(QPen(colour, 1.0))
         painter.setBrush(QColor(colors.label_background))
         painter.drawRoundedRect(self._label_rect, 9, 9)
