@@ -2,12 +2,19 @@
 the same checks as ``tests/engine/fuzz`` (which CI runs a few hundred of).
 
     python bench/fuzz_soak.py [--graphs 10000] [--projects 2000] [--workers 2] [--batch 500]
-                              [--seed 0]
+                              [--seed 0] [--no-bombs] [--bomb-folder DIR]
 
 Cases run in batches, each batch in its own worker process (so a crash ends one batch, not
 the soak), `--workers` at a time, one torch thread each. Each batch is one Hypothesis run
 seeded with `--seed` plus the batch number, so a run is reproducible. Project batches also
 draw the big damage CI only samples: 10 MB strings and nesting up to 100,000 deep.
+
+Then the hostile data files of `data_bombs` (issue 20 §2: a 1 MB ``.csv.gz`` of rows, an
+endless CSV line, NPZ and IDX headers declaring terabytes or more than they hold, a 144 MP
+PNG, a 2.5 GB corpus), each loaded with the default limits in its own interpreter, one line
+each with its peak resident memory (``ru_maxrss``), and their summary:
+
+    bombs <n>, refused <r>, loaded <l>, crashes <c>, max peak MB <m>
 
 It prints every failure (the input, shortened, and the exception), one line per kind, and
 last exactly:
@@ -110,6 +117,40 @@ def run_batch(kind: str, count: int, seed: int, current: Path | None = None) -> 
     report(done=True)
 
 
+# ---- hostile data files: peak memory per load -------------------------------------------------
+
+
+def run_bombs(folder: Path | None) -> None:
+    """Write the bombs, load each in a fresh interpreter, print its line and the summary."""
+    import shutil
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from data_bombs import load_and_measure, write_bombs
+
+    where = folder or Path(tempfile.mkdtemp(prefix="torchloom-bombs-"))
+    try:
+        cases = write_bombs(where)
+        print(f"{'bomb':40s} {'file':>9s} {'peak MB':>8s} {'s':>6s}  outcome")
+        results = []
+        for name, spec, task in cases:
+            on_disk = sum(p.stat().st_size for p in (where / spec["path"]).rglob("*")
+                          if p.is_file()) if (where / spec["path"]).is_dir() else \
+                (where / spec["path"]).stat().st_size
+            got = load_and_measure(spec, where, task)
+            results.append(got)
+            print(f"{name:40s} {on_disk / 1e6:7.2f}MB {got['peak_mb']:8.0f} "
+                  f"{got['seconds']:6.1f}  {got['outcome'][:160]}", flush=True)
+        refused = sum(r["outcome"].startswith("refused") for r in results)
+        loaded = sum(r["outcome"].startswith("loaded") for r in results)
+        crashes = sum(r["outcome"].startswith("crash") for r in results)
+        peak = max((r["peak_mb"] for r in results if r["peak_mb"] == r["peak_mb"]), default=0)
+        print(f"bombs {len(results)}, refused {refused}, loaded {loaded}, crashes {crashes}, "
+              f"max peak MB {peak:.0f}")
+    finally:
+        if folder is None:
+            shutil.rmtree(where, ignore_errors=True)
+
+
 # ---- parent: batches in subprocesses, then the figures -------------------------------------
 
 
@@ -146,6 +187,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-timeout", type=float, default=1800.0)
+    parser.add_argument("--no-bombs", action="store_true",
+                        help="skip the hostile data files (they write ~10 MB and take minutes)")
+    parser.add_argument("--bomb-folder", type=Path,
+                        help="where the hostile data files are written (default: a temporary "
+                        "folder, removed after)")
     parser.add_argument("--worker", choices=("graph", "project"), help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--current", type=Path, help=argparse.SUPPRESS)
@@ -162,6 +208,8 @@ def main() -> None:
     with ThreadPoolExecutor(args.workers) as pool:
         results = list(pool.map(lambda job: _run_worker(*job, args.batch_timeout), jobs))
     wall = time.perf_counter() - started
+    if not args.no_bombs:
+        run_bombs(args.bomb_folder)
 
     cases = [c for r in results for c in r["cases"]]
     failures = [c for c in cases if "fail" in c]

@@ -72,18 +72,52 @@ def _remembered() -> dict[str, str]:
     return {k: str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else {}
 
 
-def is_trusted(path: Path) -> bool:
-    """True when this exact content of `path` was trusted (now or in an earlier session)."""
+def is_trusted(path: Path, project_dir: Path | str | None = None) -> bool:
+    """True when this exact content of `path` was trusted (now or in an earlier session).
+
+    ``--trust-code`` covers only files inside `project_dir`: a project that arrived may name
+    ``../../x.py`` or ``/home/you/.bashrc.py``, and trusting "this project's code" must not
+    run a file the person never looked at outside it (`trust_file` names such a file)."""
     try:
         digest = file_sha256(Path(path))
     except ModelImportError:
         return False
+    return _digest_trusted(digest, Path(path), project_dir)
+
+
+def _digest_trusted(digest: str, path: Path, project_dir: Path | str | None) -> bool:
     with _lock:
-        return _trust_all or digest in _session or digest in _remembered()
+        if digest in _session or digest in _remembered():
+            return True
+        return _trust_all and not outside_project(path, project_dir)
+
+
+def outside_project(path: Path | str, project_dir: Path | str | None) -> bool:
+    """True when `path` (its real place: symbolic links followed) is not inside the
+    project's folder. A project with no folder yet (never saved) has no outside."""
+    if not project_dir:
+        return False
+    try:
+        Path(path).resolve().relative_to(Path(project_dir).resolve())
+    except ValueError:
+        return True
+    return False
+
+
+def untrusted_message(path: Path, project_dir: Path | str | None) -> str:
+    """Why a Code block's file does not run, with the full path when it lies outside the
+    project's folder (the name alone would hide that it is ``/etc/passwd``)."""
+    if outside_project(path, project_dir):
+        return (f"not trusted: {Path(path).resolve()} lies outside the project's folder "
+                f"({Path(str(project_dir)).resolve()}): --trust-code does not cover it; look "
+                f"at it, then trust it in the app or name it with --trust-code-file "
+                f"{Path(path).resolve()}")
+    return f"not trusted: {Path(path).name}: {TRUST_HINT}"
 
 
 def trust_all_for_session(on: bool = True) -> None:
-    """Trust every code file for this process: the command line's ``--trust-code``."""
+    """Trust every code file inside the project's folder for this process: the command
+    line's ``--trust-code`` (a file outside it needs ``--trust-code-file``)."""
     global _trust_all
     _trust_all = on
 
@@ -122,7 +156,8 @@ def code_source(path: Path) -> str:
     return _read(Path(path)).decode("utf-8", errors="replace")
 
 
-def load_code_class(path: Path, class_name: str) -> type["nn.Module"]:
+def load_code_class(path: Path, class_name: str,
+                    project_dir: Path | str | None = None) -> type["nn.Module"]:
     """The class `class_name` from a trusted file, executing the file once per content.
 
     Raises:
@@ -135,12 +170,14 @@ def load_code_class(path: Path, class_name: str) -> type["nn.Module"]:
     raw = _read(path)
     digest = hashlib.sha256(raw).hexdigest()
     with _lock:
-        if not (_trust_all or digest in _session or digest in _remembered()):
-            raise CodeTrustError(f"not trusted: {TRUST_HINT}", path=str(path))
+        if not _digest_trusted(digest, path, project_dir):
+            outside = outside_project(path, project_dir)  # the error names the file itself
+            raise CodeTrustError(untrusted_message(path, project_dir) if outside
+                                 else f"not trusted: {TRUST_HINT}", path=str(path))
         key = (str(path.resolve()), digest)
         module = _loaded.get(key)
         if module is None:
-            module = _execute(path, raw, digest)
+            module = _execute(path, raw, digest, project_dir)
             _loaded[key] = module
     cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
@@ -148,7 +185,8 @@ def load_code_class(path: Path, class_name: str) -> type["nn.Module"]:
     return cls
 
 
-def _execute(path: Path, raw: bytes, digest: str) -> types.ModuleType:
+def _execute(path: Path, raw: bytes, digest: str,
+             project_dir: Path | str | None = None) -> types.ModuleType:
     name = f"torchloom_code_{digest[:16]}"
     module = types.ModuleType(name)
     module.__file__ = str(path)
@@ -158,7 +196,7 @@ def _execute(path: Path, raw: bytes, digest: str) -> types.ModuleType:
         raise ModelImportError(f"has a syntax error: {exc.msg}", path=str(path),
                                line=exc.lineno) from None
     folder = path.parent.resolve()
-    gate = _LocalGate(folder, path)
+    gate = _LocalGate(folder, path, project_dir)
     for local in local_modules(path):  # a same-named module from another project is stale
         sys.modules.pop(local.stem, None)
     sys.modules[name] = module  # dataclasses and typing look classes up here
@@ -184,8 +222,9 @@ class _LocalGate(importlib.abc.MetaPathFinder):
     """While a code file runs, `import helpers` finds ``helpers.py`` beside it, and only if
     that file is trusted too: trusting one file must not run another nobody looked at."""
 
-    def __init__(self, folder: Path, importer: Path) -> None:
-        self.folder, self.importer = folder, importer
+    def __init__(self, folder: Path, importer: Path,
+                 project_dir: Path | str | None = None) -> None:
+        self.folder, self.importer, self.project_dir = folder, importer, project_dir
         self.loaded: list[str] = []
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
@@ -198,7 +237,7 @@ class _LocalGate(importlib.abc.MetaPathFinder):
                                  "files beside it", path=str(self.importer))
         if not candidate.is_file():
             return None
-        if not is_trusted(candidate):
+        if not is_trusted(candidate, self.project_dir):
             raise CodeTrustError(f"imports {candidate.name}, which is not trusted: {TRUST_HINT}",
                                  path=str(self.importer))
         self.loaded.append(fullname)
@@ -258,7 +297,8 @@ def code_files(graph: "Graph") -> list[Path]:
 
 
 def untrusted_files(graph: "Graph") -> list[Path]:
-    return [p for p in code_files(graph) if p.exists() and not is_trusted(p)]
+    return [p for p in code_files(graph)
+            if p.exists() and not is_trusted(p, graph.base_dir)]
 
 
 def trust_files(paths: Iterable[Path], remember: bool = True) -> None:

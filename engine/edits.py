@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .block_training import NODE_TRAINING, check_node_training
 from .errors import Fix, GraphError
 from .blocks import is_single
 from .graph import Edge, Graph, Node, block_for
@@ -26,7 +27,8 @@ FRAGMENT_FORMAT = "torchloom-fragment"
 @dataclass(frozen=True)
 class Op:
     """One primitive edit. `kind` is one of: add_node, remove_node, restore_node, connect,
-    disconnect, set_param, unset_param, move, rename (`node_id` becomes `name`; planned by
+    disconnect, set_param, unset_param, set_training (a node's `trainable` or `lr_scale`,
+    `name` the key), move, rename (`node_id` becomes `name`; planned by
     `engine.rename.plan_rename`) and unrename (its undo)."""
 
     kind: str
@@ -71,6 +73,9 @@ def apply(graph: Graph, op: Op) -> Op:
         if had:
             return Op("set_param", node_id=op.node_id, name=op.name, value=copy.deepcopy(old))
         return Op("unset_param", node_id=op.node_id, name=op.name)
+    if op.kind == "set_training":
+        old = graph.set_training(op.node_id, op.name, op.value)  # type: ignore[arg-type]
+        return Op("set_training", node_id=op.node_id, name=op.name, value=old)
     if op.kind in ("rename", "unrename"):
         old, new = op.node_id, op.name
         assert old is not None and new is not None
@@ -186,6 +191,16 @@ def plan_set_param(graph: Graph, node_id: str, name: str, value: Any) -> list[Op
     return [Op("set_param", node_id=node_id, name=name, value=copy.deepcopy(value))]
 
 
+def plan_set_training(graph: Graph, node_id: str, key: str, value: Any) -> list[Op]:
+    """Freeze or unfreeze a block, or set its learning-rate scale; checked now, so a refused
+    value costs nothing (`ParamError` naming the setting)."""
+    probe = Graph()
+    node = graph.node(node_id)
+    probe.insert_node(Node(node_id, node.type, {}))
+    probe.set_training(node_id, key, value)
+    return [Op("set_training", node_id=node_id, name=key, value=value)]
+
+
 def plan_moves(positions: dict[str, tuple[float, float]]) -> list[Op]:
     return [Op("move", node_id=n, value=(float(p[0]), float(p[1]))) for n, p in positions.items()]
 
@@ -287,14 +302,16 @@ def plan_paste(graph: Graph, fragment: Any, offset: tuple[float, float] = (40.0,
                 pos = (float(pos[0]) + offset[0], float(pos[1]) + offset[1])
             if block_for(str(raw["type"]), graph.units) is None:
                 raise GraphError(f"unknown block type '{raw['type']}' in the clipboard")
+            training = {k: check_node_training(k, raw[k]) for k in NODE_TRAINING if k in raw}
             ops.append(Op("add_node", node=Node(new, str(raw["type"]),
-                                                dict(raw.get("params", {})), pos)))
+                                                dict(raw.get("params", {})), pos,
+                                                **training)))
         for raw in fragment["edges"]:
             if not isinstance(raw.get("from_port"), (str, type(None))):
                 raise TypeError("from_port is not a port name")
             ops.append(Op("connect", edge=Edge(mapping[raw["from"]], mapping[raw["to"]],
                                                raw.get("to_port"),
                                                from_port=raw.get("from_port"))))
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError) as exc:  # ParamValueError too
         raise GraphError(f"the clipboard content is damaged ({exc})") from None
     return ops, mapping

@@ -353,3 +353,16 @@ class CodeTrustError(TorchloomError):
 
     def describe(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class SweepError(TorchloomError):
+    """A sweep that cannot start: a `--param` range that is empty or out of its setting's
+    range, a block or parameter that does not exist, an unknown metric. `setting` names what
+    the person typed it for (``lr``, ``fc1.out_features``, ``--metric``, ``--trials``)."""
+
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+    def describe(self) -> str:
+        return f"{self.setting}: {self.message}" if self.setting else self.message

@@ -23,7 +23,7 @@ from .blocks import Block, get_block, suggest_type
 from .errors import (CycleError, DuplicateNodeError, GraphError, InputAlreadyConnected,
                      MissingNodeError, ParamError, PortError, UnknownBlockError)
 from .events import EmitterGroup, EventEmitter
-from .params import VOCAB, validate_params
+from .params import VOCAB, ParamValueError, validate_params
 
 
 @dataclass
@@ -42,6 +42,10 @@ class Node:
     #: The vocabulary size of the project's text data, which a ``"vocab"`` parameter value
     #: stands for; set by the graph the node is in once the data is known. Not saved.
     vocab_size: int | None = field(default=None, repr=False, compare=False)
+    #: False freezes the block while training (`engine.block_training`); saved only then.
+    trainable: bool = True
+    #: The block's learning rate is the run's times this; saved only when it is not 1.
+    lr_scale: float = 1.0
 
     @property
     def block(self) -> Block | None:
@@ -394,7 +398,8 @@ class Graph:
         self.events.node_renamed.emit(node=node, old=old, new=new)
         index = self.node_index(old)
         _, edges = self.remove_node(old)
-        renamed = Node(new, node.type, dict(node.params), node.pos, dict(node.extra))
+        renamed = Node(new, node.type, dict(node.params), node.pos, dict(node.extra),
+                       trainable=node.trainable, lr_scale=node.lr_scale)
 
         def follow(edge: Edge) -> Edge:
             return dataclasses.replace(edge, src=new if edge.src == old else edge.src,
@@ -457,6 +462,26 @@ class Graph:
         old = node.params.get(name)
         node.params[name] = copy.deepcopy(value)
         self.events.node_changed.emit(node=node, key=name, old=old, new=value)
+        return old
+
+    def set_training(self, node_id: str, key: str, value: Any) -> Any:
+        """Set one of the node's training settings (``trainable``, ``lr_scale``: see
+        `engine.block_training`) after checking it; returns the old value."""
+        from .block_training import NODE_TRAINING, check_node_training
+
+        node = self.node(node_id)
+        if key not in NODE_TRAINING:
+            raise ParamError(f"'{key}' is not a block training setting (those are "
+                             f"{', '.join(NODE_TRAINING)})", node=node_id,
+                             block_type=node.type, param=key)
+        try:
+            checked = check_node_training(key, value)
+        except ParamValueError as exc:
+            raise ParamError(f"{key} {exc}", node=node_id, block_type=node.type,
+                             param=key) from None
+        old = getattr(node, key)
+        setattr(node, key, checked)
+        self.events.node_changed.emit(node=node, key=key, old=old, new=checked)
         return old
 
     def unset_param(self, node_id: str, name: str) -> Any:

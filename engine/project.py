@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .block_training import NODE_TRAINING, check_node_training, node_training_json
 from .errors import NewerVersionError, ProjectFileError
 from .safe_read import FileTooBigError, NotAFileError, read_limited
 from .fileio import atomic_write_text
 from .gcpause import gc_paused
 from .graph import Edge, Graph, Node
 from .jsontree import check_tree
-from .params import (Choice, Float, Int, JsonObject, Param, ParamValueError, is_number,
-                     params_to_json, validate_params)
+from .params import (Bool, Choice, Float, Int, JsonObject, Param, ParamValueError, Text,
+                     is_number, params_to_json, validate_params)
 
 FORMAT = "torchloom-project"
 VERSION = 1
@@ -71,6 +72,8 @@ class FloatPair(Param):
 
     def expects(self) -> str:
         return f"a list of two numbers >= {self.min} and < {self.max}"
+#: The endings of a weights file: safetensors, or a torch state dict read weights_only.
+WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 #: Project files are small; anything bigger is refused before it is parsed.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ID_LENGTH = 200
@@ -118,6 +121,23 @@ TRAINING_FIELDS: dict[str, Param] = {
     "early_stopping": JsonObject({}, "Stop when a metric stops improving, e.g. {\"metric\": "
                                  "\"val_loss\", \"mode\": \"min\", \"patience\": 3, "
                                  "\"min_delta\": 0.0}; {} for no early stopping."),
+    "keep": Choice("last", "Which weights a run keeps: last (those of its last epoch), or best "
+                   "(also those of the epoch best by keep_metric, in best/ inside the run "
+                   "folder; export, probe, Evaluate and generate then use those).",
+                   choices=("last", "best")),
+    "keep_metric": Text("val_loss", "The metric that picks the best epoch when keep is best: "
+                        "lowest for losses, highest for accuracies, R², F1 and mIoU.",
+                        max_length=100),
+    "accumulate": Int(1, "Batches per optimisation step: their gradients add up (each loss "
+                      "divided by this) before one step, as one batch this many times "
+                      "bigger; schedules count these steps (not used by the GAN task).",
+                      min=1, max=10_000),
+    "stats_every": Int(50, "Record per-layer weight and gradient statistics (stats.jsonl in "
+                       "the run folder) every this many steps and at each epoch's end "
+                       "(0: off).", min=0, max=10**9),
+    "tensorboard": Bool(False, "Also write TensorBoard event files (scalars, weight and "
+                        "gradient histograms, the graph) into the run folder's tensorboard/ "
+                        "folder; needs pip install torchloom[tensorboard]."),
     # GAN only (the other tasks ignore them):
     "betas": FloatPair((0.5, 0.999), "Adam's betas for both GAN optimizers."),
     "d_steps": Int(1, "Discriminator updates per generator update (GAN).", min=1, max=100),
@@ -142,8 +162,10 @@ class Project:
     path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     graph_extra: dict[str, Any] = field(default_factory=dict)
-    #: Initial weights: a safetensors file next to the project (relative path), keyed like a
-    #: run folder's ``model.safetensors``. An import carries a module's weights this way.
+    #: Initial weights: a safetensors file or a torch state dict (`WEIGHT_SUFFIXES`) next to
+    #: the project (relative path) or anywhere (absolute), keyed like a run folder's
+    #: ``model.safetensors``. An import carries a module's weights this way, and "Start from
+    #: pretrained weights" names a file here (`train.pretrained`).
     weights: str | None = None
     #: The task's name, a key of `TASKS` (``"classify"``, the default, is never written).
     task: str = DEFAULT_TASK
@@ -382,8 +404,9 @@ def project_from_dict(data: Any, path: str | None = None) -> Project:
     weights = data.get("weights")
     if weights is not None:
         weights = r.string(weights, "weights", limit=1000)
-        if not weights.endswith(".safetensors"):
-            raise r.fail("weights must name a .safetensors file next to the project", "weights")
+        if not weights.lower().endswith(WEIGHT_SUFFIXES):
+            raise r.fail("weights must name a weights file (" + ", ".join(WEIGHT_SUFFIXES)
+                         + ") next to the project", "weights")
     extra = {k: v for k, v in data.items() if k not in known}
     return Project(graph=graph, name=name, dataset=dataset, training=training, extra=extra,
                    graph_extra=graph_extra, weights=weights, task=task,
@@ -471,8 +494,9 @@ def graph_from_dict(data: Any, r: _Reader | None = None,
                     and all(is_number(v) and abs(v) < 1e9 for v in pos)):
                 raise r.fail("pos must be [x, y], two numbers", f"{at}.pos")
             pos = (float(pos[0]), float(pos[1]))
-        extra = {k: v for k, v in raw.items() if k not in ("id", "type", "params", "pos")}
-        graph.insert_node(Node(node_id, type_name, dict(params), pos, extra))
+        extra = {k: v for k, v in raw.items() if k not in NODE_KEYS}
+        training = _node_training(raw, r, at)
+        graph.insert_node(Node(node_id, type_name, dict(params), pos, extra, **training))
     for i, raw in enumerate(r.lst(data.get("edges", []), f"{where}.edges")):
         at = f"{where}.edges[{i}]"
         raw = r.obj(raw, at)
@@ -491,6 +515,23 @@ def graph_from_dict(data: Any, r: _Reader | None = None,
         graph.insert_edge(Edge(src, dst, port, extra, from_port))
     graph.renamed = _renames(data.get("renamed", []), r, f"{where}.renamed")
     return graph, {k: v for k, v in data.items() if k not in ("nodes", "edges", "renamed")}
+
+
+#: The keys of a node in a file; any other key is kept as it is (`Node.extra`).
+NODE_KEYS = ("id", "type", "params", "pos", *NODE_TRAINING)
+
+
+def _node_training(raw: dict[str, Any], r: _Reader, where: str) -> dict[str, Any]:
+    """A node's ``trainable`` and ``lr_scale`` (`engine.block_training`), checked; files
+    from before them have neither, and their nodes train as they always did."""
+    out = {}
+    for key in NODE_TRAINING:
+        if key in raw:
+            try:
+                out[key] = check_node_training(key, raw[key])
+            except ParamValueError as exc:
+                raise r.fail(f"{key} {exc}", f"{where}.{key}") from None
+    return out
 
 
 def _renames(data: Any, r: _Reader, where: str) -> list[tuple[str, str]]:
@@ -516,6 +557,7 @@ def node_to_dict(node: Node) -> dict[str, Any]:
             params = params_to_json(block.params, resolved)
     if params:
         out["params"] = params
+    out.update(node_training_json(node))  # only what differs from the default
     if node.pos is not None:
         out["pos"] = [round(node.pos[0], 1), round(node.pos[1], 1)]
     out.update(node.extra)

@@ -96,6 +96,11 @@ class Analysis:
         return sum(info.trainable_params for info in self.nodes.values())
 
     @property
+    def frozen_params(self) -> int:
+        """Parameters that do not train: those of frozen blocks (`Node.trainable`)."""
+        return self.total_params - self.trainable_params
+
+    @property
     def output_spec(self) -> TensorSpec | None:
         return self.nodes[self.output].spec if self.output in self.nodes else None
 
@@ -345,6 +350,8 @@ def _infer(graph: Graph, vector_output: bool) -> Analysis:
                 error = _set_outputs(node, block, params, info, measured)
         if error is not None:
             problems.append(error)
+        elif not node.trainable:  # a frozen block: its weights do not train
+            info.trainable_params = 0
     for problem in problems:
         for node_id in problem.nodes:
             if node_id in nodes:

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from .block_training import node_training_json
 from .blocks import TensorSpec, get_block
 from .gcpause import gc_paused
 from .graph import Graph
@@ -97,6 +98,7 @@ class Summary:
             "name": self.name,
             "total_params": a.total_params,
             "trainable_params": a.trainable_params,
+            "frozen_params": a.frozen_params,
             "flops": self.total_flops,
             "output_shape": shape_json(out_spec.shape) if out_spec else None,
             "nodes": self.rows,
@@ -124,6 +126,7 @@ def _summarize(graph: Graph, name: str, analysis: Analysis | None) -> Summary:
                "output_shape": shape_json(info.shape), "dtype": info.spec.dtype
                if info.spec else None, "params": info.num_params,
                "flops": flops.get(node.id, 0)}
+        row.update(node_training_json(node))  # "trainable": false, "lr_scale": only if set
         if info.multi_output:  # Split, Chunk: the shape of each output port as well
             row["outputs"] = {port: shape_json(spec.shape) for port, spec in info.outputs.items()}
         rows.append(row)
@@ -145,9 +148,12 @@ def format_table(summary: Summary) -> str:
 def table_lines(summary: Summary) -> list[str]:
     """The summary table, one string per printed line (so a command escapes each line on
     its own and an id's line break cannot fake a row)."""
-    header = ("node", "type", "output shape", "params", "FLOPs")
+    header: tuple[str, ...] = ("node", "type", "output shape", "params", "FLOPs")
     body = [(r["id"], r["type"], _outputs_text(r), f"{r['params']:,}",
              human(r["flops"])) for r in summary.rows]
+    if any("trainable" in r or "lr_scale" in r for r in summary.rows):
+        header += ("trains",)  # only when a block is frozen or has its own rate
+        body = [(*row, _trains_text(r)) for row, r in zip(body, summary.rows)]
     widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
     right = {3, 4}
 
@@ -160,9 +166,17 @@ def table_lines(summary: Summary) -> list[str]:
     out = [line(header), "  ".join("-" * w for w in widths)]
     out += [line(row) for row in body]
     out.append("")
-    out.append(f"total params {a.total_params:,} (trainable {a.trainable_params:,}), "
+    frozen = f", frozen {a.frozen_params:,}" if a.frozen_params else ""
+    out.append(f"total params {a.total_params:,} (trainable {a.trainable_params:,}{frozen}), "
                f"FLOPs {human(summary.total_flops)} per sample")
     return out
+
+
+def _trains_text(row: dict[str, Any]) -> str:
+    """``frozen``, ``lr x0.1`` or nothing: how a block takes part in training."""
+    if not row.get("trainable", True):
+        return "frozen"
+    return f"lr x{row['lr_scale']:g}" if "lr_scale" in row else ""
 
 
 def _shape_text(shape: list[Any] | None) -> str:

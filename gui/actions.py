@@ -75,8 +75,13 @@ ACTIONS: dict[str, ActionSpec] = {
     "stop": ActionSpec("■  &Stop", "Stop after the current batch; a checkpoint is kept",
                        ("Ctrl+.",)),
     "resume": ActionSpec("⟳  &Resume", "Continue the stopped run from its checkpoint"),
+    "find_lr": ActionSpec("Find &learning rate…", "Sweep the learning rate on a copy of the "
+                          "model and suggest one to apply"),
     "reset": ActionSpec("Reset &weights", "The next run starts from fresh weights instead of "
                         "the last run's"),
+    "pretrained": ActionSpec("Start from &pretrained weights…", "The next run starts from a "
+                             ".safetensors or torch state-dict file, matched to the blocks "
+                             "by name"),
     "shortcuts": ActionSpec("&Keyboard shortcuts", "This list", (K.HelpContents, "F1")),
     "about": ActionSpec("&About Torchloom", "About Torchloom"),
 }

@@ -15,6 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from torchloom.engine.cli.output import one_line, say
+
 from . import theme
 from .engine_loader import engine_loader
 from .main_window import MainWindow
@@ -44,8 +46,8 @@ def run_gui(project: str | None = None, screenshot: str | None = None,
     loader.limit_gui_thread = True
     window = MainWindow()
     if screenshot:  # scripted: problems go to stderr, never to a dialog nobody can click
-        window.report = lambda title, text: print(f"error: {title}: {text}",  # type: ignore
-                                                  file=sys.stderr)
+        window.report = lambda title, text: say(  # type: ignore[method-assign]
+            one_line(f"error: {title}: {text}"), sys.stderr)
     if project:
         if not window.open_path(Path(project)) and screenshot:
             return 2
@@ -74,7 +76,7 @@ def _screenshot(app: QApplication, window: MainWindow, out: Path, train: bool = 
     loader = engine_loader()
     loader.start()
     if not loader.wait(120):
-        print(f"error: {loader.error or 'PyTorch did not load'}", file=sys.stderr)
+        say(one_line(f"error: {loader.error or 'PyTorch did not load'}"), sys.stderr)
         return 1
     app.processEvents()
     if window.document is not None:
@@ -85,13 +87,19 @@ def _screenshot(app: QApplication, window: MainWindow, out: Path, train: bool = 
         code = _train_and_wait(app, window)
     window.fit()
     app.processEvents()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not window.grab().save(str(out)):
-        print(f"error: {out}: the screenshot could not be written", file=sys.stderr)
-        return 1
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        saved = window.grab().save(str(out))
+    except OSError as exc:  # a read-only place: "cannot write there", never a traceback
+        saved, why = False, f" ({exc.strerror or exc})"
+    else:
+        why = ""
+    if not saved:  # the code of every path that cannot be used
+        say(one_line(f"error: {out}: the screenshot could not be written{why}"), sys.stderr)
+        return 2
     window.autosaver.stop()
     window.wait_background()
-    print(f"saved {out}")
+    say(f"saved {out}")
     return code
 
 
@@ -99,8 +107,8 @@ def _train_and_wait(app: QApplication, window: MainWindow) -> int:
     failures: list[str] = []
     window.controller.failed.connect(failures.append)
     if not window.train():
-        print("error: training could not start: "
-              f"{window.training_panel.message.text() or 'no project'}", file=sys.stderr)
+        say(one_line("error: training could not start: "
+                     f"{window.training_panel.message.text() or 'no project'}"), sys.stderr)
         return 1
     while window.controller.running:
         app.processEvents()
@@ -108,10 +116,10 @@ def _train_and_wait(app: QApplication, window: MainWindow) -> int:
     app.processEvents()
     result = window.controller.last_result
     if failures or result is None or result.status != "finished":
-        print(f"error: training failed: {failures[0] if failures else 'no result'}",
-              file=sys.stderr)
+        say(one_line(f"error: training failed: {failures[0] if failures else 'no result'}"),
+            sys.stderr)
         return 1
     from torchloom.engine.cli.train import done_line  # the words `torchloom train` ends with
 
-    print(f"trained {len(result.epochs)} epochs; {done_line(window.document.task, result)}")
+    say(f"trained {len(result.epochs)} epochs; {done_line(window.document.task, result)}")
     return 0

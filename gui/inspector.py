@@ -8,150 +8,24 @@ refuses stays in the field with the reason beside it. Sizes that follow from the
 
 from __future__ import annotations
 
-import json
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
-                               QLineEdit, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QScrollArea,
+                               QVBoxLayout, QWidget)
 
 from torchloom.engine.edits import plan_set_param
 from torchloom.engine.errors import TorchloomError
-from torchloom.engine.params import Param
 
 from . import theme
 from .rename_field import IdField
+from .text import rich
 from .canvas.style import format_count, format_shape
+from .block_training_fields import BlockTrainingFields
 from .document import Document
+from .inspector_fields import INT_LIMIT, ParamField, parse_text, show_text
 
-INT_LIMIT = 2**31 - 1
-
-
-def parse_text(text: str) -> Any:
-    """What a person types for sizes and tuples: ``3``, ``3, 5``, ``[1, 28, 28]``, ``same``."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return json.loads(text if not ("," in text and not text.startswith("[")) else f"[{text}]")
-    except ValueError:
-        return text
-
-
-def show_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(map(str, value))
-    return str(value)
-
-
-class ParamField:
-    """One parameter's editor and the label that says why a value was refused."""
-
-    def __init__(self, name: str, decl: Param, commit: Callable[[str, Any], str | None]) -> None:
-        self.name, self.decl, self.commit = name, decl, commit
-        self.error = QLabel()
-        self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.hide()
-        self._quiet = False
-        kind = decl.kind
-        if kind == "bool":
-            self.widget: QWidget = QCheckBox()
-            self.widget.toggled.connect(lambda v: self._send(bool(v)))
-        elif kind == "choice":
-            self.widget = QComboBox()
-            self.widget.addItems(list(decl.choices))  # type: ignore[attr-defined]
-            self.widget.currentTextChanged.connect(self._send)
-        elif kind == "int":
-            box = QSpinBox()
-            low = decl.min if decl.min is not None else -INT_LIMIT  # type: ignore[attr-defined]
-            high = decl.max if decl.max is not None else INT_LIMIT  # type: ignore[attr-defined]
-            if decl.optional:
-                low -= 1
-                box.setSpecialValueText("none")
-            elif getattr(decl, "vocab", False):  # one below the range: the data's size
-                low -= 1
-                box.setSpecialValueText("vocab")
-            box.setRange(max(low, -INT_LIMIT), min(high, INT_LIMIT))
-            box.setKeyboardTracking(False)
-            box.valueChanged.connect(self._send_int)
-            self.widget = box
-        else:  # float, ints, shape, text, json: typed text, checked by the engine
-            self.widget = QLineEdit()
-            self._typed = False  # the person changed the text since it was last sent or set
-            self.widget.textEdited.connect(self._text_typed)
-            self.widget.editingFinished.connect(self._send_text)
-            if kind == "json":
-                self.widget.setPlaceholderText('{"name": value}')
-        self.widget.setToolTip(f"{decl.doc}\nAccepts {decl.expects()}.")
-        self.widget.setObjectName(f"param_{name}")
-        self.widget.setAccessibleName(name)  # the parameter's name, as the form's label
-        self.widget.setAccessibleDescription(decl.doc)
-
-    def set_value(self, value: Any) -> None:
-        self._quiet = True
-        try:
-            w = self.widget
-            if isinstance(w, QCheckBox):
-                w.setChecked(bool(value))
-            elif isinstance(w, QComboBox):
-                w.setCurrentText(str(value))
-            elif isinstance(w, QSpinBox):
-                w.setValue(w.minimum() if value is None or value == "vocab" else int(value))
-            elif not w.hasFocus():
-                w.setText(self._show(value))
-                self._typed = False
-        finally:
-            self._quiet = False
-
-    def _send_int(self, value: int) -> None:
-        box = self.widget
-        assert isinstance(box, QSpinBox)
-        if getattr(self.decl, "vocab", False) and value == box.minimum():
-            self._send("vocab")
-            return
-        self._send(None if self.decl.optional and value == box.minimum() else value)
-
-    def _show(self, value: Any) -> str:
-        if self.decl.kind == "json":
-            return json.dumps(value if value is not None else {})
-        if self.decl.kind == "text":
-            return "" if value is None else str(value)
-        return show_text(value)
-
-    def _text_typed(self, _text: str) -> None:
-        self._typed = True
-
-    def _send_text(self) -> None:
-        """Enter, or the focus leaving, after the person typed. Qt also emits
-        `editingFinished` on the first focus-out after a `setText` (filling the form): that
-        is no edit, so nothing is sent unless the text was typed."""
-        assert isinstance(self.widget, QLineEdit)
-        if not self._typed:
-            return
-        self._typed = False
-        text = self.widget.text()
-        if self.decl.kind == "text":
-            self._send(text.strip())
-        elif self.decl.kind == "json":
-            try:
-                self._send(json.loads(text) if text.strip() else {})
-            except ValueError:
-                self._send(text)  # the engine refuses it, with what it expects
-        else:
-            self._send(parse_text(text))
-
-    def _send(self, value: Any) -> None:
-        if self._quiet:
-            return
-        problem = self.commit(self.name, value)
-        self.error.setText(problem or "")
-        self.error.setVisible(bool(problem))
-        self.widget.setProperty("invalid", bool(problem))
-        self.widget.style().unpolish(self.widget)
-        self.widget.style().polish(self.widget)
+__all__ = ["INT_LIMIT", "Inspector", "ParamField", "parse_text", "show_text"]
 
 
 class Inspector(QScrollArea):
@@ -162,6 +36,7 @@ class Inspector(QScrollArea):
         self.document: Document | None = None
         self.node_id: str | None = None
         self.fields: dict[str, ParamField] = {}
+        self.training: BlockTrainingFields | None = None
         self._pending = QTimer(self)
         self._pending.setSingleShot(True)
         self._pending.setInterval(0)
@@ -204,6 +79,8 @@ class Inspector(QScrollArea):
         resolved = self.document.graph.node(self.node_id).resolved_params()
         for name, field in self.fields.items():
             field.set_value(resolved.get(name))
+        if self.training is not None:
+            self.training.sync()
 
     # ---- building the form ------------------------------------------------------------
 
@@ -213,6 +90,7 @@ class Inspector(QScrollArea):
         layout.setContentsMargins(12, 12, 12, 12)
         layout.setSpacing(8)
         self.fields = {}
+        self.training = None
         self._form_key = self._key()
         self.header = QLabel()
         self.header.setWordWrap(True)
@@ -276,6 +154,10 @@ class Inspector(QScrollArea):
                     form.addRow("", note)
                 self.fields[name] = field
             layout.addLayout(form)
+        if block is not None and not block.is_input:  # inside a unit too: every copy
+            self.training = BlockTrainingFields(doc, node.id, page)
+            layout.addWidget(self.training.title)
+            layout.addLayout(self.training.form)
         self.inferred = QLabel()
         self.inferred.setWordWrap(True)
         self.inferred.setTextFormat(Qt.TextFormat.RichText)
@@ -317,7 +199,7 @@ class Inspector(QScrollArea):
             from .units.unit_document import unit_overview
 
             return unit_overview(doc)
-        text = f"<h3>{doc.project.name}</h3>"
+        text = f"<h3>{rich(doc.project.name)}</h3>"
         network = f"{doc.active.capitalize()}: " if len(doc.graphs()) > 1 else ""  # its tab
         text += f"<p>{network}{len(doc.graph)} blocks, {len(doc.graph.edges)} wires"
         if doc.analysis is not None:
@@ -325,7 +207,7 @@ class Inspector(QScrollArea):
         text += "</p>"
         data = doc.project.dataset
         if data:
-            text += f"<p>Dataset: {data.get('name') or data.get('path')}</p>"
+            text += f"<p>Dataset: {rich(data.get('name') or data.get('path'))}</p>"
         text += (f"<p style='color:{muted}'>Select a block to edit its parameters. Drag blocks "
                  "from the palette, wire an output port to an input port, press Tab to add a "
                  "block at the cursor.</p>")
@@ -339,7 +221,8 @@ class Inspector(QScrollArea):
         colour = theme.category_color(block.category if block else "").name()
         title = node.type[5:] + " (unit)" if node.type.startswith("unit:") else node.type
         html = (f"<div><span style='color:{colour}; font-size:15pt; font-weight:600'>"
-                f"{title}</span> &nbsp;<span style='color:{colors.node_subtext}'>{node.id}"
+                f"{rich(title)}</span> &nbsp;<span style='color:{colors.node_subtext}'>"
+                f"{rich(node.id)}"
                 "</span></div>")
         if block is not None:
             html += f"<p style='color:{colors.node_subtext}'>{block.doc}</p>"
@@ -358,7 +241,9 @@ class Inspector(QScrollArea):
             html += "<p>"
             if inputs:
                 html += f"in {inputs} &rarr; "
-            html += f"out <b>{out}</b> &nbsp;·&nbsp; {format_count(info.num_params)} params</p>"
+            frozen = " (frozen)" if not node.trainable and info.num_params else ""
+            html += (f"out <b>{out}</b> &nbsp;·&nbsp; {format_count(info.num_params)} params"
+                     f"{frozen}</p>")
             for err in info.errors:
                 tone = colors.error if err.severity == "error" else colors.warning
                 html += f"<p style='color:{tone}'>{err.message}</p>"

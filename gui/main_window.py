@@ -28,17 +28,19 @@ from .paths import recent_files, settings
 from .problems import ProblemsPanel
 from .shortcuts import ShortcutsDialog
 from .start_page import StartPage
+from .text import plain
 from .units.window_units import UnitActions
 from .window_edit import EditActions
 from .window_exchange import ExchangeActions
 from .window_files import FileActions
 from .window_inspect import InspectActions
+from .window_sweep import SweepActions
 from .window_train import TrainActions
 
 
 
-class MainWindow(FileActions, EditActions, TrainActions, InspectActions, ExchangeActions,
-                 UnitActions, QMainWindow):
+class MainWindow(FileActions, EditActions, TrainActions, SweepActions, InspectActions,
+                 ExchangeActions, UnitActions, QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.loader = engine_loader()
@@ -63,6 +65,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         self._build_actions()
         self._build_menus()
         self._build_training()
+        self._build_sweep()
         self._build_inspect()
         self._build_runs_follow()
         self._build_units()
@@ -294,6 +297,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
             self.view.setFocus()
         self.inspector.set_document(document)
         self._training_document()
+        self._sweep_document()
         self._inspect_document()
         self._update_summary()
         self._update_title()
@@ -344,7 +348,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
     # ---- status, title, themes, help ---------------------------------------------------
 
     def flash(self, text: str) -> None:
-        self.statusBar().showMessage(text, 8000)
+        self.statusBar().showMessage(plain(text), 8000)  # often names a file or an id
 
     def _engine_ready(self) -> None:
         self.engine_label.setText("")
@@ -364,7 +368,9 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
             self._update_gan_summary()
             return
         out = analysis.output_spec
-        parts = [f"{format_count(analysis.total_params)} parameters",
+        frozen = analysis.frozen_params
+        parts = [f"{format_count(analysis.total_params)} parameters"
+                 + (f" ({format_count(frozen)} frozen)" if frozen else ""),
                  f"output {format_shape(out.shape) if out else '?'}"]
         if analysis.errors:
             parts.append(f"{len(analysis.errors)} error{'s' * (len(analysis.errors) > 1)}")
@@ -400,7 +406,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         if doc is None:
             self.setWindowTitle("Torchloom")
         else:
-            self.setWindowTitle(f"{doc.display_name}{'*' if doc.dirty else ''} — Torchloom")
+            self.setWindowTitle(f"{plain(doc.display_name)}{'*' if doc.dirty else ''} — Torchloom")
 
     def _update_enabled(self) -> None:
         has = self.document is not None
@@ -427,6 +433,7 @@ class MainWindow(FileActions, EditActions, TrainActions, InspectActions, Exchang
         self.inspect_panel.apply_theme()
         self.evaluate_panel.confusion.apply_theme()
         self.evaluate_panel.saliency.apply_theme()
+        self.sweep_panel.plots.apply_theme()
         for overlay in getattr(self.gan_canvas, "cost_overlays", [self.cost_overlay]):
             overlay.apply_theme()
 

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QPushButton, QTreeWidget, QTreeWidge
                                QVBoxLayout, QWidget)
 
 from . import theme
+from .text import message, plain
 
 _FIX_WORDS = {"insert": "Insert {block}", "append": "Add {block} after",
               "remove": "Remove {node}", "set_param": "Set {param} = {value}"}
@@ -85,7 +86,8 @@ class ProblemsPanel(QWidget):
         colors = theme.current()
         for index, problem in enumerate(self.problems):
             error = problem.severity == "error"
-            who = problem.node if problem.node else "graph"
+            # a key of the project file (training.epoch) says itself, not "graph"
+            who = problem.node or getattr(problem, "key", None) or "graph"
             if problem.block_type and problem.node:
                 who = f"{problem.node} ({problem.block_type})"
             if inside_unit(problem):  # "block1 › conv1 (Conv2d)": where inside the unit
@@ -93,11 +95,12 @@ class ProblemsPanel(QWidget):
             graph = getattr(problem, "graph", None)
             if graph:  # a GAN's problems say which network they are in
                 who = f"{graph.capitalize()} › {who}"
-            item = QTreeWidgetItem(["●", who, problem.message])
+            item = QTreeWidgetItem(["●", plain(who), plain(problem.message)])
             item.setForeground(0, QBrush(QColor(colors.error if error else colors.warning)))
-            item.setToolTip(2, problem.message)
+            item.setToolTip(2, message(problem.message))
             if inside_unit(problem):
-                item.setToolTip(1, f"Inside the unit {problem.unit}: click to open it there")
+                item.setToolTip(1, message(f"Inside the unit {problem.unit}: click to open it "
+                                           "there"))
             item.setData(0, Qt.ItemDataRole.UserRole, problem.node or
                          (problem.nodes[0] if problem.nodes else None))
             item.setData(0, GRAPH_ROLE, graph)

@@ -14,6 +14,7 @@ from torchloom.engine.resources import examples_dir
 from torchloom.engine.tasks import task_class
 
 from .paths import recent_files
+from .text import message
 
 
 def example_summary(path: Path) -> tuple[str, str]:
@@ -54,7 +55,7 @@ class ExampleCard(QFrame):
         sub.setWordWrap(True)
         layout.addWidget(title)
         layout.addWidget(sub)
-        self.setToolTip(str(path))
+        self.setToolTip(message(str(path)))
 
     def mouseReleaseEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         if event.button() == Qt.MouseButton.LeftButton:

@@ -110,9 +110,11 @@ def apply_theme(app: QApplication, name: str) -> None:
 
 
 def style_plot(plot: object, axes: tuple[str, ...] = ("left", "bottom")) -> None:
-    """Give a pyqtgraph PlotWidget the canvas background and muted axes of the theme."""
+    """Give a pyqtgraph PlotWidget the canvas background and muted axes of the theme (a
+    PlotItem inside a GraphicsLayoutWidget: only the axes; its layout has the background)."""
     colors = current()
-    plot.setBackground(colors.background)  # type: ignore[attr-defined]
+    if hasattr(plot, "setBackground"):
+        plot.setBackground(colors.background)
     for name in axes:
         axis = plot.getAxis(name)  # type: ignore[attr-defined]
         axis.setPen(colors.node_subtext)

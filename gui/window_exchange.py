@@ -19,6 +19,7 @@ from .actions import ACTIONS
 from .exchange.export_dialog import FORMATS, ExportDialog, matching_runs
 from .exchange.export_done import ExportDoneDialog, export_message
 from .inspect.jobs import Jobs
+from .text import message
 
 
 def snapshot(project: Project) -> Project:
@@ -156,7 +157,9 @@ class ExchangeActions:
         """Why Train is off while Code blocks name files nobody trusted (None: it is not)."""
         from .units.code_status import untrusted_reason
 
-        return untrusted_reason(self._untrusted()) if self.document is not None else None
+        if self.document is None:
+            return None
+        return untrusted_reason(self._untrusted(), self.document.graph.base_dir)
 
     def _gate_train(self) -> None:
         """Train stays off, with the reason as its tooltip, until the code files are trusted;
@@ -171,7 +174,7 @@ class ExchangeActions:
             button.setEnabled(True)
         keys = self.act_train.shortcut().toString(  # type: ignore[attr-defined]
             QKeySequence.SequenceFormat.NativeText)
-        tip = reason or f"{ACTIONS['train'].does} ({keys})"
+        tip = message(reason) if reason else f"{ACTIONS['train'].does} ({keys})"
         self.act_train.setToolTip(tip)  # type: ignore[attr-defined]
         button.setToolTip(tip)
         self.act_trust.setEnabled(self.document is not None and bool(reason))
@@ -191,15 +194,10 @@ class ExchangeActions:
             self._trust(files)
 
     def ask_trust(self, files: list[Path]) -> bool:
-        listing = "\n".join(f"  • {f}" for f in files)
-        box = QMessageBox(
-            QMessageBox.Icon.Warning, "Run this project's code?",
-            "This project's Code blocks run Python code from these files:\n\n"
-            f"{listing}\n\nCode runs with your permissions. Trust the files only if you "
-            "know where they come from. Until then those blocks show as not trusted and the "
-            "model cannot train.", parent=self)  # type: ignore[arg-type]
-        trust = box.addButton("Trust and run", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+        from .trust_prompt import trust_box
+
+        folder = self.document.graph.base_dir if self.document is not None else None
+        box, trust = trust_box(self, files, folder)  # type: ignore[arg-type]
         box.exec()
         return box.clickedButton() is trust
 
@@ -241,7 +239,7 @@ class ExchangeActions:
         listing = "\n".join(f"  • {p}" for p in paths)
         answer = QMessageBox.question(
             self, "Replace files?",  # type: ignore[arg-type]
-            f"These files already exist:\n\n{listing}\n\nReplace them?",
+            message(f"These files already exist:\n\n{listing}\n\nReplace them?"),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
@@ -258,7 +256,7 @@ class ExchangeActions:
             if self.open_path(result.project_path, confirmed=True):
                 report = "\n".join(result.report_lines())
                 QMessageBox.information(self, "Import finished",  # type: ignore[arg-type]
-                                        report)
+                                        message(report))
 
         def failed(message: str) -> None:
             self._set_exchange_busy(False)

@@ -15,6 +15,7 @@ from torchloom.engine.run_move import MoveReport
 from .autosave import leftovers
 from .document import Document
 from .paths import add_recent
+from .text import message, plain
 from .training.runs_follow import RunsFollowProject
 
 PROJECT_FILTER = "Torchloom projects (*.json);;All files (*)"
@@ -35,7 +36,8 @@ class FileActions:
 
     def ask_unsaved(self, name: str) -> str:
         box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                          f"{name} has unsaved changes. Save them first?", parent=self)
+                          message(f"{name} has unsaved changes. Save them first?"),
+                          parent=self)
         save = box.addButton("Save", QMessageBox.ButtonRole.AcceptRole)
         discard = box.addButton("Don't save", QMessageBox.ButtonRole.DestructiveRole)
         box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
@@ -182,16 +184,19 @@ class FileActions:
                            "still on disk."]))
 
     def warn(self, title: str, text: str) -> None:
-        QMessageBox.warning(self, title, text)
+        QMessageBox.warning(self, plain(title), message(text))
 
     def report(self, title: str, text: str) -> None:
-        QMessageBox.critical(self, title, text)
+        """An error for the person; its text names their files and ids, so it is escaped
+        (`gui.text.message`): no escape sequence, no markup from a file name is rendered."""
+        QMessageBox.critical(self, plain(title), message(text))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.confirm_discard():
             event.ignore()
             return
         self.stop_training_for_exit()
+        self.stop_sweep_for_exit()  # type: ignore[attr-defined]
         self.wait_background()
         self.autosaver.stop()
         if self.document is not None:
@@ -216,6 +221,7 @@ class FileActions:
     def ask_recover(self, description: str) -> bool:
         answer = QMessageBox.question(
             self, "Recover unsaved work?",
-            f"Torchloom did not close normally last time.\n\n{description}\n\nRecover it?",
+            message("Torchloom did not close normally last time.\n\n"
+                    f"{description}\n\nRecover it?"),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes

@@ -39,6 +39,7 @@ class InspectActions:
         c = self.controller
         c.prepared.connect(self._inspect_prepared)
         c.probe.connect(self.inspect_panel.show_probe)
+        c.stats.connect(self.inspect_panel.show_stats)
         c.finished.connect(self._inspect_finished)
         self.runs_panel.selection_changed.connect(self._inspect_runs_selected)
         self.cost_overlay = CostOverlay(self)  # type: ignore[arg-type]
@@ -97,10 +98,16 @@ class InspectActions:
             self.show_tab(self.inspect_panel, height=int(self.height() * 0.4))
 
     def _inspect_prepared(self, job: Any) -> None:
+        if job.live is not None:  # Evaluate's view can work on the weights as they train
+            self._evaluate_pending = None
+            self.evaluate_panel.watch_live(job.live, job.trainer.task.views[0])
         if self.document is not None and not self.document.task.probes:
             return
-        tokens = job.split.full.info.get("tokens")
-        self.inspect_panel.start_live(job.trainer.probe, tokens)
+        from .inspect.sample_views import token_names
+
+        full = job.split.full
+        self.inspect_panel.start_live(job.trainer.probe,
+                                      token_names(full.info.get("tokens"), full.tokenizer))
 
     def _inspect_finished(self, result: Any) -> None:
         if result.run_dir is None or result.status == "failed" or self.document is None \

@@ -17,8 +17,10 @@ from .commands import ProjectSettingCommand, ProjectTaskCommand, plain_value
 from .training.controller import TrainingController, TrainRequest
 from .training.data_panel import DataPanel
 from .training.runs_follow import project_runs_dir, unsaved_runs_dir
+from .text import rich
 from .training.runs_panel import RunsPanel
 from .training.settings_panel import TrainingPanel
+from .window_pretrained import start_from_pretrained
 
 LOCK_HINT = "Training is running: stop it before editing the graph"
 
@@ -46,6 +48,10 @@ class TrainActions:
         self.act_stop = self._action("stop", self.stop_training)
         self.act_resume = self._action("resume", self.resume_training)
         self.act_reset = self._action("reset", self.reset_weights)
+        self.act_pretrained = self._action("pretrained", lambda: start_from_pretrained(self))
+        self.act_find_lr = self._action("find_lr", self.find_lr)
+        #: the open Find learning rate dialog, if any
+        self.lr_find_dialog: Any = None
         toolbar = QToolBar("Training", self)  # type: ignore[arg-type]
         toolbar.setObjectName("training-toolbar")
         toolbar.setMovable(False)
@@ -56,7 +62,9 @@ class TrainActions:
         for act in (self.act_train, self.act_stop, self.act_resume):
             self.run_menu.addAction(act)
         self.run_menu.addSeparator()
+        self.run_menu.addAction(self.act_pretrained)
         self.run_menu.addAction(self.act_reset)
+        self.run_menu.addAction(self.act_find_lr)
         help_menu = self.menuBar().actions()[-1]
         self.menuBar().insertMenu(help_menu, self.run_menu)
         tp = self.training_panel
@@ -64,11 +72,13 @@ class TrainActions:
         tp.stop_clicked.connect(self.stop_training)
         tp.resume_clicked.connect(self.resume_training)
         tp.reset_clicked.connect(self.reset_weights)
+        tp.find_lr_clicked.connect(self.find_lr)
         tp.setting_changed.connect(self._set_training_setting)
         tp.task_changed.connect(self._set_task)
         self.data_panel.spec_changed.connect(self._set_dataset)
         self.data_panel.augment_changed.connect(self._set_augment)
         self.data_panel.fit_input.connect(self._fit_input)
+        self.data_panel.fit_embedding.connect(self._fit_embedding)
         self.runs_panel.selection_changed.connect(self._overlay_runs)
         c = self.controller
         c.state_changed.connect(self._training_state)
@@ -108,12 +118,33 @@ class TrainActions:
         self.training_panel.show_settings(doc.project.training_config())
         base = doc.path.parent if doc.path else None
         self.data_panel.wanted = self._input_shapes()
+        self.data_panel.embeddings = self._embeddings()
         self.data_panel.set_project(doc.project.dataset, base, self._input_spec(),
                                     doc.task.targets)
 
     def _expected_input(self) -> None:
         self.data_panel.set_inputs(self._input_shapes())
-        self.data_panel.set_expected(self._input_spec())
+        self.data_panel.set_expected(self._input_spec(), self._embeddings())
+
+    def _embeddings(self) -> dict[str, Any]:
+        """The Embeddings the data graph's Inputs feed: id -> num_embeddings as held."""
+        doc = self.document
+        if doc is None:
+            return {}
+        graph = doc.graphs()[doc.data_key()]
+        return {e.dst: graph.node(e.dst).params.get("num_embeddings")
+                for n in graph.nodes if n.type == "Input" for e in graph.out_edges(n.id)
+                if graph.node(e.dst).type == "Embedding"}
+
+    def _fit_embedding(self, node_id: str, value: Any) -> None:
+        doc = self.document
+        if doc is None:
+            return
+        key = doc.data_key()
+        graph = doc.graphs()[key]
+        if node_id in graph:
+            doc.plan_and_edit(lambda: plan_set_param(graph, node_id, "num_embeddings", value),
+                              f"Fit {node_id} to the data's tokens", key=key)
 
     def _input_shapes(self) -> dict[str, tuple[int, ...]]:
         """The data graph's Inputs (id -> shape) in the order the model takes them."""
@@ -225,6 +256,10 @@ class TrainActions:
         if doc.analysis is None:
             self.flash("PyTorch is still loading: try again in a moment")
             return False
+        if self.sweeper.running:  # type: ignore[attr-defined]
+            self.training_panel.say("A sweep is running: stop it (Sweep tab) before "
+                                    "training", error=True)
+            return False
         if doc.errors:
             count = len(doc.errors)
             what = "The networks have" if len(doc.graphs()) > 1 else "The graph has"
@@ -257,6 +292,12 @@ class TrainActions:
         self.show_plots()
         doc.lock(LOCK_HINT)
         return self.controller.start(request)
+
+    def find_lr(self) -> bool:
+        """Find learning rate… (`training.lr_find_dialog.open_finder`)."""
+        from .training.lr_find_dialog import open_finder
+
+        return open_finder(self)
 
     def stop_training(self) -> None:
         self.controller.stop()
@@ -309,6 +350,8 @@ class TrainActions:
         self.act_stop.setEnabled(state == "training")
         self.act_resume.setEnabled(state == "idle" and can_resume)
         self.act_reset.setEnabled(state == "idle")
+        self.act_pretrained.setEnabled(state == "idle" and self.document is not None)
+        self.act_find_lr.setEnabled(state == "idle" and self.document is not None)
         if state == "idle" and self.document is not None:
             self.document.lock(None)
         for scene in self.canvas_scenes():
@@ -324,8 +367,15 @@ class TrainActions:
             self.plots.run_dir = job.run_dir
         self._run_warning = ""
         where = [f"Run folder: {job.run_dir}"] if job.run_dir else []
-        self._run_notes = "<br>".join(where + list(job.notes))
+        # a note names files and folders (the images a folder dataset skipped): shown as
+        # written, never as markup
+        self._run_notes = "<br>".join(rich(t) for t in where + list(job.notes))
         self.training_panel.say(self._run_notes)
+        from torchloom.engine.data.skipped import skipped_note
+
+        skipped = skipped_note(job.data())
+        if skipped:  # a run on fewer images than the folder holds: said where one looks
+            self.flash(skipped[0].upper() + skipped[1:])
 
     def _began(self, info: dict[str, Any]) -> None:
         if self.plots is not None:
@@ -411,7 +461,10 @@ class TrainActions:
             self.plots.show_history(runs)
 
     def stop_training_for_exit(self) -> None:
-        """Closing while training: stop cleanly (a checkpoint is kept) and wait."""
+        """Closing while training: stop cleanly (a checkpoint is kept) and wait; a
+        learning-rate sweep still running is cancelled."""
+        if self.lr_find_dialog is not None:
+            self.lr_find_dialog.reject()
         if self.controller.running:
             self.controller.stop()
             self.controller.wait(120_000)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Union
 from ..errors import (CompileError, ExportError, ExportPathError, ProbeError, TorchloomError,
                       TrainingFailedError)
 from ..project import Project, load_project
+from ..cli.output import say
 from ..train.callbacks import Callback, EpochReport
 from .project_summary import ProjectSummary, summarize_project
 from .runs import Run
@@ -83,7 +84,8 @@ def compile(project: ProjectLike, weights: WeightsLike = None) -> "nn.Module":  
 
 def train(project: ProjectLike, *, callbacks: Iterable[Callback] = (),
           run_dir: str | os.PathLike[str] | None = None, resume: WeightsLike = None,
-          verbose: bool = True, **overrides: Any) -> Run:
+          init_from: str | os.PathLike[str] | None = None, verbose: bool = True,
+          **overrides: Any) -> Run:
     """Train as `torchloom train` does and return the `Run`.
 
     Args:
@@ -93,6 +95,9 @@ def train(project: ProjectLike, *, callbacks: Iterable[Callback] = (),
         run_dir: the run folder; default ``runs/<timestamp>`` next to the project file
             (in the working folder for a project never saved).
         resume: a `Run` or run folder to continue (a warm start if the graph changed).
+        init_from: pretrained weights to start a new run from, as ``torchloom train
+            --init-from``: a ``.safetensors`` file or a torch state dict, matched to the
+            blocks by name (its report is among the printed notes).
         verbose: print the start line and one line per epoch, as the command line does.
 
     Interrupting (Ctrl+C, a notebook's stop button) stops after the batch: the `Run` comes
@@ -120,16 +125,18 @@ def train(project: ProjectLike, *, callbacks: Iterable[Callback] = (),
     resume_dir = _weights_path(resume)
     job = prepare_training(project, overrides=overrides,
                            out_dir=Path(run_dir) if run_dir is not None else None,
-                           resume=resume_dir, callbacks=[*hooks, *([printer] if printer else [])])
+                           resume=resume_dir,
+                           init_from=Path(init_from) if init_from is not None else None,
+                           callbacks=[*hooks, *([printer] if printer else [])])
     task = job.trainer.task
     if printer is not None:
         printer.task = task
-        print(task.describe_start(project, job.data(), job.trainer.device))  # type: ignore
-        for note in job.notes:
-            print(f"note: {note}")
+        say(task.describe_start(project, job.data(), job.trainer.device))  # type: ignore
+        for note in job.notes:  # names files: escaped, as the command line prints them
+            say(f"note: {note}")
         if job.run_dir is not None:
-            print(f"run folder: {job.run_dir}")
-    with stop_on_interrupt(job.trainer.stop, lambda text: print(text, file=sys.stderr)):
+            say(f"run folder: {job.run_dir}")
+    with stop_on_interrupt(job.trainer.stop, lambda text: say(text, sys.stderr)):
         result = job.run()
     run = Run(result, project.task, project)
     if result.status == "failed" and result.error is not None:
@@ -137,7 +144,7 @@ def train(project: ProjectLike, *, callbacks: Iterable[Callback] = (),
     if printer is not None and result.early_stop is not None:
         from ..train.early_stop import describe
 
-        print(describe(result.early_stop))
+        say(describe(result.early_stop))
     return run
 
 
@@ -218,9 +225,9 @@ class _EpochPrinter(Callback):
     task: Any = None
 
     def on_epoch_end(self, report: EpochReport) -> None:
-        print(self.task.epoch_line(report), flush=True)
+        say(self.task.epoch_line(report))
         if report.extra.get("warning"):
-            print(f"warning: {report.extra['warning']}", flush=True)
+            say(f"warning: {report.extra['warning']}")
 
 
 def _project(project: ProjectLike) -> Project:

@@ -51,6 +51,7 @@ class ProjectSummary:
 
 
 def summarize_project(project: Project) -> ProjectSummary:
+    from ..cli.output import one_line
     from ..tasks import task_for
 
     task = task_for(project)
@@ -69,4 +70,5 @@ def summarize_project(project: Project) -> ProjectSummary:
         trainable_params=int(data.get("trainable_params", 0)), flops=flops,
         output_shape=data.get("output_shape", data.get("sample_shape")), nodes=nodes,
         errors=errors, warnings=[problem.describe() for problem in analysis.warnings],
-        json=data, text="\n".join([*lines, *errors]))
+        # the table as `torchloom summary` prints it: ids escaped, one row a line
+        json=data, text="\n".join(one_line(line) for line in [*lines, *errors]))

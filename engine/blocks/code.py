@@ -38,11 +38,13 @@ class CodeBlock(Block):
             digest = file_sha256(path) if path is not None else ""
         except ModelImportError:
             digest = ""  # `check` says what is wrong with the file
-        # The content hash keeps measured shapes from outliving an edit of the file.
-        return {**params, "file": str(path or ""), "sha256": digest}
+        # The content hash keeps measured shapes from outliving an edit of the file; the
+        # project's folder decides whether --trust-code covers the file.
+        return {**params, "file": str(path or ""), "sha256": digest,
+                "project_dir": str(base_dir) if base_dir is not None else ""}
 
     def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
-        from ..codefiles import TRUST_HINT, is_trusted, load_code_class
+        from ..codefiles import is_trusted, load_code_class, outside_project, untrusted_message
         from ..errors import CodeTrustError, ModelImportError
 
         if not params["file"] or not params["class_name"]:
@@ -50,18 +52,22 @@ class CodeBlock(Block):
         from ..safe_read import NotAFileError, check_regular
 
         path = Path(params["file"])
+        folder = params.get("project_dir") or None
         try:
             check_regular(path)
         except NotAFileError as exc:
             raise BlockCheckError(f"the code file {path} is {exc.kind}, not a Python file") \
                 from None
         except OSError:
+            if outside_project(path, folder):
+                raise BlockCheckError(f"the code file {path} is missing (it lies outside the "
+                                      "project's folder)") from None
             raise BlockCheckError(f"the code file {path.name} is missing: it belongs next to "
                                   "the project file") from None
-        if not is_trusted(path):
-            raise BlockCheckError(f"not trusted: {path.name}: {TRUST_HINT}")
+        if not is_trusted(path, folder):
+            raise BlockCheckError(untrusted_message(path, folder))
         try:
-            load_code_class(path, params["class_name"])
+            load_code_class(path, params["class_name"], folder)
         except (CodeTrustError, ModelImportError) as exc:
             error = BlockCheckError(exc.describe())
             if isinstance(exc, ModelImportError):  # the shape pass makes it a CodeError
@@ -71,5 +77,6 @@ class CodeBlock(Block):
     def build(self, params: dict[str, Any], input_shapes: Sequence[SampleShape]) -> Any:
         from ..codefiles import load_code_class
 
-        cls = load_code_class(Path(params["file"]), params["class_name"])
+        cls = load_code_class(Path(params["file"]), params["class_name"],
+                              params.get("project_dir") or None)
         return cls(**params["kwargs"])

@@ -25,8 +25,17 @@ __all__ = ["COMMANDS", "EXIT_FILE", "EXIT_GRAPH", "EXIT_INTERNAL", "EXIT_OK", "b
 
 #: The commands, each a module of this package with `add_parser(subparsers)`, in the order
 #: `torchloom --help` lists them.
-COMMANDS = ("summary", "check", "train", "probe", "export", "importing", "sample",
-            "generate")
+COMMANDS = ("summary", "check", "train", "lr_find", "sweep", "probe", "export", "importing",
+            "sample",            "generate")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, printing through `say`: its errors quote what was typed (`invalid choice:
+    '...'`), which may be a file name holding an escape sequence."""
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            say(message.rstrip("\n"), file or sys.stderr)
 
 
 def build_parser(extend: Callable[[Any], None] | None = None) -> argparse.ArgumentParser:
@@ -34,7 +43,7 @@ def build_parser(extend: Callable[[Any], None] | None = None) -> argparse.Argume
     `gui` command is added this way, so the engine never imports the GUI)."""
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="torchloom", description="Build, check and train PyTorch models drawn as graphs.")
     parser.add_argument("--version", action="version",
                         version=f"torchloom {__version__}")
@@ -48,20 +57,35 @@ def build_parser(extend: Callable[[Any], None] | None = None) -> argparse.Argume
         if name != "import" and "--trust-code" not in command._option_string_actions:
             command.add_argument(
                 "--trust-code", action="store_true",
-                help="run the Python files that the project's Code blocks name (for this "
-                     "command only); without it those blocks are reported as not trusted")
+                help="run the Python files inside the project's folder that its Code blocks "
+                     "name (for this command only); without it those blocks are reported as "
+                     "not trusted")
+            command.add_argument(
+                "--trust-code-file", action="append", default=[], metavar="PATH",
+                dest="trust_code_file",
+                help="run this one code file (its current content), also one outside the "
+                     "project's folder, which --trust-code does not cover; repeat it per file")
     return parser
+
+
+def _trust(args: argparse.Namespace) -> None:
+    """--trust-code and --trust-code-file, for this process only (nothing is remembered)."""
+    from pathlib import Path
+
+    from ..codefiles import trust_all_for_session, trust_file
+
+    if getattr(args, "trust_code", False):
+        trust_all_for_session()
+    for name in getattr(args, "trust_code_file", None) or ():
+        trust_file(Path(name), remember=False)  # a missing file: exit 2, named
 
 
 def main(argv: Sequence[str] | None = None,
          extend: Callable[[Any], None] | None = None) -> int:
     parser = build_parser(extend)
     args = parser.parse_args(argv)
-    if getattr(args, "trust_code", False):
-        from ..codefiles import trust_all_for_session
-
-        trust_all_for_session()
     try:
+        _trust(args)
         return args.func(args)
     except TorchloomError as exc:
         say(one_line(f"error: {exc.describe()}"), sys.stderr)

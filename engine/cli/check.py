@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from typing import Any
 
 from ..errors import ProjectFileError
-from .output import EXIT_GRAPH, EXIT_OK, one_line, say
+from .output import EXIT_GRAPH, EXIT_OK, one_line, path_arg, say, say_json
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -26,22 +26,36 @@ def cmd_check(args: argparse.Namespace) -> int:
             worst = EXIT_GRAPH
         else:
             errors = analysis.errors
+            warnings = _setting_warnings(analysis)
             results.append({"file": path, "ok": not errors, "task": project.task,
                             "errors": [e.to_dict() for e in errors]})
+            if warnings:  # only then: a file without any reads exactly as before
+                results[-1]["warnings"] = [w.to_dict() for w in warnings]
             line = f"{path}: " + ("ok" if not errors else "; ".join(e.describe() for e in errors))
             if errors:
                 worst = EXIT_GRAPH
+            if not args.json:  # stderr: stdout keeps its one line per file
+                for warning in warnings:
+                    say(one_line(f"warning: {path}: {warning.describe()}"), sys.stderr)
         if not args.json:
             say(one_line(line))
     if args.json:
-        text = json.dumps({"ok": worst == EXIT_OK, "files": results}, ensure_ascii=False)
-        say(one_line(text))
+        say_json({"ok": worst == EXIT_OK, "files": results})
     return worst
+
+
+def _setting_warnings(analysis: Any) -> list[Any]:
+    """The warnings about the project file's keys (an unknown training setting, a path
+    that the built-in dataset beside it makes useless); a graph's warnings (a block wired
+    to nothing) are `summary`'s."""
+    from ..project_checks import SettingProblem
+
+    return [w for w in analysis.warnings if isinstance(w, SettingProblem)]
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("check", help="validate project files, one line per file",
                        description="Validate many project files in one process.")
-    p.add_argument("files", metavar="FILE", nargs="+")
+    p.add_argument("files", metavar="FILE", nargs="+", type=path_arg)
     p.add_argument("--json", action="store_true", help="print one JSON object instead")
     p.set_defaults(func=cmd_check)

@@ -10,14 +10,13 @@ any other bad argument.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from ..errors import ExportError, ExportPathError, ProjectFileError, TorchloomError
 from ..export import FORMATS, ExportResult
 from ..export.notes import add_run_notes
-from .output import fail as _fail, say
+from .output import fail as _fail, path_arg, say, say_json
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -69,8 +68,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         return _fail(args, EXIT_BAD_INPUT, exc.describe(), _where(exc))
     add_run_notes(result, weights)
     if args.json:
-        print(json.dumps({"ok": True, **result.to_json(), "weights": weights_from},
-                         ensure_ascii=False))
+        say_json({"ok": True, **result.to_json(), "weights": weights_from})
         return EXIT_OK
     for file in result.files:
         say(f"wrote {file}{_size(file)}")
@@ -140,12 +138,12 @@ def add_parser(sub: Any) -> None:
                     "back tensor by tensor. A failed check exits 1 and leaves no file.",
         epilog="Weights: the run folder given with --weights, else the project's initial "
                "weights, else a fresh seeded initialisation. See docs/export.md.")
-    p.add_argument("project", metavar="PROJECT", help="the .json project file")
+    p.add_argument("project", metavar="PROJECT", type=path_arg, help="the .json project file")
     p.add_argument("-f", "--format", required=True, choices=FORMATS, help="the export format")
-    p.add_argument("-o", "--out", required=True, metavar="OUT",
+    p.add_argument("-o", "--out", required=True, metavar="OUT", type=path_arg,
                    help="the file to write (a folder for torchrun); for safetensors the "
                         "graph goes next to it as <OUT stem>.json")
-    p.add_argument("--weights", metavar="RUN_DIR",
+    p.add_argument("--weights", metavar="RUN_DIR", type=path_arg,
                    help="a run folder (from `torchloom train`) or a .safetensors file")
     p.add_argument("--json", action="store_true",
                    help='print one JSON object {"ok", "format", "files", "checks", "notes", '

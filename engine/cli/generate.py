@@ -10,13 +10,13 @@ tokenizer cannot encode or longer than the model's context).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..errors import ProjectFileError, TorchloomError
-from .output import EXIT_FILE, EXIT_GRAPH, EXIT_OK, MAX_SEED, fail as _fail, in_range
+from .output import (EXIT_FILE, EXIT_GRAPH, EXIT_OK, MAX_SEED, fail as _fail, in_range,
+                     path_arg, printable, say, say_json)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -45,11 +45,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     try:
         trained = load_trained(Path(args.weights), project)
         if stream:
-            sys.stdout.write(args.prompt)
+            sys.stdout.write(printable(args.prompt))
 
         def shown(_token: int, piece: str) -> None:
             if stream:
-                sys.stdout.write(piece)
+                sys.stdout.write(printable(piece))
                 sys.stdout.flush()
 
         result = generate_text(trained, args.prompt, args.tokens, args.temperature,
@@ -57,11 +57,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except TorchloomError as exc:
         return _fail(args, EXIT_FILE, exc.describe(), {"file": getattr(exc, "path", None)})
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        say_json({**result.to_json(), "weights": trained.weights_used})
     elif stream:
-        print()
-    else:
-        print(args.prompt + result.text)
+        say()
+    else:  # a model trained on someone's text may produce any character
+        say(args.prompt + result.text)
+    say(f"using {trained.weights_used}", sys.stderr)
     return EXIT_OK
 
 
@@ -70,8 +71,9 @@ def add_parser(sub: Any) -> None:
         "generate", help="continue a prompt with a trained language model",
         description="Continue PROMPT with the language model a run folder holds, one token at "
                     "a time, with the run's own tokenizer. The same seed gives the same text.")
-    p.add_argument("project", metavar="PROJECT", help='the "language_model" project file')
-    p.add_argument("--weights", required=True, metavar="RUN_DIR",
+    p.add_argument("project", metavar="PROJECT", type=path_arg,
+                   help='the "language_model" project file')
+    p.add_argument("--weights", required=True, metavar="RUN_DIR", type=path_arg,
                    help="a run folder from `torchloom train`")
     p.add_argument("--prompt", required=True, metavar="TEXT", help="the text to continue")
     p.add_argument("--tokens", type=in_range(int, 1, 100_000), default=200,

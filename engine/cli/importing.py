@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TorchloomError
-from .output import say
+from .output import path_arg, say, say_json
 
 EXIT_OK, EXIT_DIFFERS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -75,7 +75,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         message = f"{where}: cannot be written ({exc.strerror or exc})"
         return _fail(args, message, {"message": message, "file": str(where)})
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        say_json(result.to_json())
     else:
         for line in result.lines():
             say(line)
@@ -84,7 +84,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _fail(args: argparse.Namespace, text: str, error: dict[str, Any]) -> int:
     if args.json:
-        print(json.dumps({"ok": False, "error": error}, ensure_ascii=False))
+        say_json({"ok": False, "error": error})
     say(f"error: {text}", sys.stderr)
     return EXIT_BAD_INPUT
 
@@ -102,7 +102,7 @@ def add_parser(sub: Any) -> None:
                "read, run or built, or a file it would write exists (see --force).")
     p.add_argument("source", metavar="SOURCE",
                    help="path/to/file.py:ClassName (the file is executed), or an exported .pt2")
-    p.add_argument("-o", "--out", metavar="PROJECT.json", required=True,
+    p.add_argument("-o", "--out", metavar="PROJECT.json", required=True, type=path_arg,
                    help="the project file to write")
     p.add_argument("--input-shape", metavar="SHAPE", type=parse_shape, action="append",
                    dest="input_shape",

@@ -38,6 +38,14 @@ def in_range(kind: type, low: float, high: float, shown: str | None = None) -> A
     return parse
 
 
+def path_arg(text: str) -> str:
+    """An argparse `type` for a path: an empty one (``-o ""``, a variable that was not set)
+    means the current folder to Python, where an export would write its files unasked."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty: name a file or folder")
+    return text
+
+
 def say(text: object = "", file: Any = None) -> None:
     """Every human-readable line a command prints goes through here, escaped: an id, a file
     name or a message from a file may hold escape sequences that would rewrite the person's
@@ -50,6 +58,20 @@ def say(text: object = "", file: Any = None) -> None:
         print("\n".join(one_line(line) for line in lines), file=stream, flush=True)
     except BrokenPipeError:  # `torchloom train ... | head`: the reader left
         silence(stream)
+
+
+def say_json(value: Any, file: Any = None) -> None:
+    """One JSON object on one line, through `say`: JSON escapes C0 controls but, with
+    non-ASCII kept readable, not C1 ones (``\x9b`` starts an escape sequence on many
+    terminals) nor line separators; `one_line` writes those as JSON escapes too, so the
+    line stays valid JSON equal to `value`."""
+    say(json.dumps(value, ensure_ascii=False), file)
+
+
+def printable(text: str) -> str:
+    """Text that keeps its own line breaks (a model's generated text, written piece by
+    piece) with every other control character escaped, as `say` prints it."""
+    return "\n".join(one_line(line) for line in text.split("\n"))
 
 
 def silence(stream: Any) -> None:
@@ -77,7 +99,7 @@ def fail(args: argparse.Namespace, code: int, message: str, detail: dict[str, An
     """One line per problem on stderr; with --json also {"ok": false, "error"} on stdout."""
     if getattr(args, "json", False):
         error = {"message": message, **{k: v for k, v in detail.items() if v is not None}}
-        print(json.dumps({"ok": False, "error": error}, ensure_ascii=False))
+        say_json({"ok": False, "error": error})
     for line in lines or [message]:
         say(one_line(f"error: {line}"), sys.stderr)
     return code

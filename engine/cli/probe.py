@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ProbeError, ProjectFileError
-from .output import one_line, say
+from .output import one_line, path_arg, say, say_json
 
 if TYPE_CHECKING:  # numpy and torch load only when the command runs, not to parse it
     import numpy as np
@@ -85,6 +85,13 @@ def _token_labels(x: Any, length: int, names: list[str] | None = None) -> list[s
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    if args.stats:
+        return cmd_stats(args)
+    missing = [flag for flag, value in (("--weights", args.weights), ("--node", args.node),
+                                        ("--out", args.out)) if not value]
+    if missing:  # argparse's own words and exit code 2, as when they were required
+        args.parser.error(f"the following arguments are required: {', '.join(missing)} "
+                          "(or --stats)")
     import numpy as np
     import torch
 
@@ -144,11 +151,62 @@ def cmd_probe(args: argparse.Namespace) -> int:
         raise ProbeError(f"cannot write there ({exc.strerror or exc})", path=str(out)) from None
 
     if args.json:
-        print(json.dumps({"node": node_id, "kind": kind, "shape": list(data.shape),
-                          "files": [str(f) for f in files]}, ensure_ascii=False))
+        say_json({"node": node_id, "kind": kind, "shape": list(data.shape),
+                  "files": [str(f) for f in files], "weights": trained.weights_used})
     else:
         for f in files:
             say(f)
+        say(f"using {trained.weights_used}", sys.stderr)
+    return EXIT_OK
+
+
+def _number(value: Any, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """`torchloom probe RUN --stats`: the run's per-layer statistics (its stats.jsonl)."""
+    from ..fileio import atomic_write_text
+    from ..probe.stats_history import StatsHistory
+
+    run_dir = Path(args.weights or args.project)
+    history = StatsHistory.read(run_dir)
+    if not history.captures:
+        raise ProbeError("its stats.jsonl holds no capture yet", path=str(run_dir))
+    summary = {"run": str(run_dir), **history.summary()}
+    text = json.dumps(summary, ensure_ascii=False)
+    written = None
+    if args.out:
+        out = Path(args.out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            written = out / "stats.json"
+            atomic_write_text(written, text + "\n")
+        except OSError as exc:
+            raise ProbeError(f"cannot write there ({exc.strerror or exc})",
+                             path=str(out)) from None
+    if args.json:
+        say_json(summary)
+        return EXIT_OK
+    steps = summary["steps"]
+    say(f"{run_dir}: {len(steps)} captures of per-layer statistics, steps {steps[0]}..{steps[-1]}")
+    epochs = summary["epochs"]
+    header = f"{'node':<16} {'params':>9}  " + " ".join(f"{'epoch ' + str(e):>9}"
+                                                       for e in epochs)
+    say("gradient norm per layer per epoch (mean of its captures); ! marks non-finite values")
+    say(header + "  dead ReLU")
+    for item in summary["nodes"]:
+        cells = []
+        for j in range(len(epochs)):
+            norm = item["grad_norm"][j] if "grad_norm" in item else None
+            flag = "!" if "nonfinite" in item and item["nonfinite"][j] else ""
+            cells.append(f"{_number(norm) + flag:>9}")
+        dead = item.get("dead_relu")
+        params = item["params"] if item["params"] is not None else "-"
+        say(f"{item['node']:<16} {params:>9}  " + " ".join(cells)
+            + (f"  {100 * dead:.0f} %" if dead is not None else ""))
+    if written is not None:
+        say(written)
     return EXIT_OK
 
 
@@ -175,20 +233,26 @@ def add_parser(sub: Any) -> None:
         epilog="The samples are the run's probe batch (a few validation samples per class) "
                "unless --input names an .npz whose array 'x' holds your own, in the "
                "Input's shape.")
-    p.add_argument("project", metavar="PROJECT", help="the .json project file")
-    p.add_argument("--weights", metavar="RUN_DIR", required=True,
+    p.add_argument("project", metavar="PROJECT", type=path_arg,
+                   help="the .json project file (with --stats: the run folder, or the project "
+                        "with --weights RUN_DIR)")
+    p.add_argument("--weights", metavar="RUN_DIR", type=path_arg,
                    help="the run folder whose weights to load (from `torchloom train`)")
-    p.add_argument("--node", metavar="ID", required=True, help="the node id to look at")
+    p.add_argument("--node", metavar="ID", help="the node id to look at")
+    p.add_argument("--stats", action="store_true",
+                   help="print the run's per-layer weight and gradient statistics (its "
+                        "stats.jsonl): the gradient norm of every layer in every epoch, "
+                        "non-finite values, dead ReLUs; with --out also write DIR/stats.json")
     p.add_argument("--samples", metavar="K", type=_positive,
                    help="only the first K samples (default: all)")
-    p.add_argument("--input", metavar="FILE.npz",
+    p.add_argument("--input", metavar="FILE.npz", type=path_arg,
                    help="use the samples in this file's array 'x' instead of the probe batch")
-    p.add_argument("--out", metavar="DIR", required=True,
+    p.add_argument("--out", metavar="DIR", type=path_arg,
                    help="the folder to write into (created if missing)")
     p.add_argument("--json", action="store_true",
                    help='print one JSON object {"node", "kind", "shape", "files"} instead')
-    p.set_defaults(func=cmd_probe)
+    p.set_defaults(func=cmd_probe, parser=p)
 
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_GRAPH", "EXIT_OK", "add_parser", "cmd_probe",
-           "read_samples"]
+           "cmd_stats", "read_samples"]

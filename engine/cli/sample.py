@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 from ..errors import ProbeError, ProjectFileError, TorchloomError
-from .output import MAX_SEED, fail as _fail, in_range, say
+from .output import fail as _fail, in_range, MAX_SEED, path_arg, say, say_json
 
 EXIT_OK, EXIT_GRAPH, EXIT_BAD_INPUT = 0, 1, 2
 MAX_SAMPLES = 100_000
@@ -37,6 +36,7 @@ def generate(project: Any, run_dir: Path, n: int, seed: int = 0) -> tuple[Any, d
     from ..gan.checks import analyze_gan
     from ..gan.data import DataRange
     from ..train import checkpoint as ckpt
+    from ..train.best import load_run_weights
 
     checked = analyze_gan(project)
     if not checked.ok:
@@ -44,7 +44,8 @@ def generate(project: Any, run_dir: Path, n: int, seed: int = 0) -> tuple[Any, d
     if not run_dir.is_dir():
         raise SampleError("no such run folder", path=str(run_dir))
     try:
-        weights = ckpt.load_weights(run_dir / ckpt.MODEL_FILE)
+        chosen = load_run_weights(run_dir)  # the best epoch's weights, if the run kept them
+        weights = chosen.tensors
         state = ckpt.load_state(run_dir / ckpt.STATE_FILE)
     except ckpt.CheckpointError as exc:
         raise SampleError(exc.message) from None
@@ -73,8 +74,10 @@ def generate(project: Any, run_dir: Path, n: int, seed: int = 0) -> tuple[Any, d
             z = torch.randn((min(1024, n - start), *checked.latent_shape), generator=gen)
             out.append(scale.to_data(generator(z)).float())
     x = torch.cat(out).numpy()
-    return x, {"step": int(state["step"]), "epoch": int(state["epoch"]),
-               "data_range": scale.to_json()}
+    best = chosen.best or {}
+    return x, {"step": int(best.get("step", state["step"])),
+               "epoch": int(best.get("epoch", state["epoch"])),
+               "data_range": scale.to_json(), "weights_used": chosen.describe()}
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -114,11 +117,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
                "shape": list(x.shape), "min": low, "max": high, "seed": args.seed,
                "weights": str(args.weights), **used}
     if args.json:
-        print(json.dumps(summary, ensure_ascii=False))
+        say_json(summary)
     else:
         say(f"wrote {out}: x {list(x.shape)} float32, values {low:.3f} .. {high:.3f} "
             f"(data range {used['data_range']['low']:g} .. {used['data_range']['high']:g}), "
-            f"from {args.weights} at step {used['step']}")
+            f"from {args.weights} at step {used['step']}, using {used['weights_used']}")
         if args.png:
             say(f"wrote {args.png}: a grid of the first {min(len(x), 64)} samples")
     return EXIT_OK
@@ -155,13 +158,15 @@ def add_parser(sub: Any) -> None:
         description="Run a trained GAN's generator on seeded noise and write the samples as "
                     "x in an .npz, in the dataset's own units (pixel intensities in [0, 1] for "
                     "the built-in image datasets).")
-    p.add_argument("project", metavar="PROJECT", help="the GAN's .json project file")
-    p.add_argument("--weights", required=True, metavar="RUN_DIR",
+    p.add_argument("project", metavar="PROJECT", type=path_arg, help="the GAN's .json project file")
+    p.add_argument("--weights", required=True, metavar="RUN_DIR", type=path_arg,
                    help="a run folder from `torchloom train`")
     p.add_argument("--n", type=in_range(int, 1, MAX_SAMPLES), default=64,
                    help="how many samples (default 64)")
-    p.add_argument("-o", "--out", required=True, metavar="OUT.npz", help="the .npz to write")
-    p.add_argument("--png", metavar="GRID.png", help="also write a grid of the first 64")
+    p.add_argument("-o", "--out", required=True, metavar="OUT.npz", type=path_arg,
+                   help="the .npz to write")
+    p.add_argument("--png", metavar="GRID.png", type=path_arg,
+                   help="also write a grid of the first 64")
     p.add_argument("--seed", type=in_range(int, 0, MAX_SEED, "2**63 - 1"), default=0,
                    help="seeds the noise (default 0)")
     p.add_argument("--json", action="store_true",

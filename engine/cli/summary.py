@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from ..errors import ProjectFileError
-from .output import EXIT_FILE, EXIT_GRAPH, EXIT_OK, one_line, say
+from .output import EXIT_FILE, EXIT_GRAPH, EXIT_OK, one_line, path_arg, say
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -45,6 +45,6 @@ def add_parser(sub: Any) -> None:
                        description="Print every node's output shape, parameter count and "
                                    "FLOPs (batch 1), the totals, the task and every graph "
                                    "error.")
-    p.add_argument("project", metavar="PROJECT", help="a .json project file")
+    p.add_argument("project", metavar="PROJECT", type=path_arg, help="a .json project file")
     p.add_argument("--json", action="store_true", help="print one JSON object instead")
     p.set_defaults(func=cmd_summary)

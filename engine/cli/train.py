@@ -8,13 +8,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..data.progress import reading_progress
 from ..errors import CompileError, TorchloomError
+from ..fileio import atomic_write_text
 from ..train.callbacks import BatchReport, Callback, EpochReport, TrainResult
 from ..train.config import check_setting_names
 from ..train.interrupt import stop_on_interrupt
-from .output import one_line, say, silence
+from .load_progress import LoadProgress
+from .output import in_range, one_line, path_arg, say, silence
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
+#: What the first Ctrl+C says (`train` and `sweep` alike).
+INTERRUPTED = "\nstopping after this batch (Ctrl+C again to abort)"
 
 
 class ProgressBar(Callback):
@@ -84,6 +89,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..tasks.prepare import prepare_training
 
     progress = ProgressBar(enabled=not args.quiet)
+    unusable = _unusable_output(args.metrics_json)
+    if unusable:  # said before the run, not after minutes of training
+        say(one_line(f"error: {unusable}"), sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         project = load_project(args.project)
         if args.augment is not None:  # a dataset setting: it goes where the file keeps it
@@ -92,12 +101,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides = {"epochs": args.epochs, "device": args.device, "amp": args.amp,
                      "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                      "clip_grad_norm": args.clip_grad_norm,
-                     "early_stopping": args.early_stopping}
+                     "early_stopping": args.early_stopping, "keep": args.keep,
+                     "keep_metric": args.keep_metric, "accumulate": args.accumulate,
+                     "stats_every": args.stats_every,
+                     "tensorboard": True if args.tensorboard is not None else None}
         check_setting_names(overrides)  # the same check as the Python API's train()
-        job = prepare_training(project, overrides=overrides,
-                               out_dir=Path(args.out) if args.out else None,
-                               resume=Path(args.resume) if args.resume else None,
-                               callbacks=[progress])
+        with reading_progress(LoadProgress(enabled=not args.quiet)):
+            job = prepare_training(project, overrides=overrides,
+                                   out_dir=Path(args.out) if args.out else None,
+                                   resume=Path(args.resume) if args.resume else None,
+                                   init_from=Path(args.init_from) if args.init_from else None,
+                                   callbacks=[progress],
+                                   tensorboard_dir=Path(args.tensorboard) if args.tensorboard
+                                   else None)
     except CompileError as exc:
         for err in exc.errors:
             say(one_line(err.describe()), sys.stderr)
@@ -112,15 +128,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if job.run_dir is not None:
         say(f"run folder: {job.run_dir}")
 
-    with stop_on_interrupt(job.trainer.stop, lambda text: say(text, sys.stderr),
-                           "\nstopping after this batch (Ctrl+C again to abort)"):
+    with stop_on_interrupt(job.trainer.stop, lambda text: say(text, sys.stderr), INTERRUPTED):
         try:
             result = job.run()
         finally:
             progress.close()
-    if args.metrics_json:
-        Path(args.metrics_json).write_text(
-            json.dumps(result.metrics_json(project.task), indent=2) + "\n")
+    written = _write_metrics(args.metrics_json, result, project.task, job.init_report)
     if result.status == "failed":
         assert result.error is not None
         say(f"training failed: {result.error.message}", sys.stderr)
@@ -134,7 +147,38 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         say(describe(result.early_stop))
     say(done_line(task, result))
-    return EXIT_OK
+    return EXIT_OK if written else EXIT_BAD_INPUT
+
+
+def _write_metrics(path: str | None, result: TrainResult, task: str,
+                   init_report: Any = None) -> bool:
+    """--metrics-json; False (said, naming the file and the run) when it cannot be written:
+    the run itself is saved, and a failed or stopped run keeps its own exit code."""
+    if not path:
+        return True
+    metrics = result.metrics_json(task)
+    if init_report is not None:  # what --init-from (or the project's weights) loaded
+        metrics["init"] = init_report.to_json()
+    try:
+        atomic_write_text(path, json.dumps(metrics, indent=2) + "\n")
+    except OSError as exc:
+        say(one_line(f"error: {path}: cannot be written ({exc.strerror or exc}); the run is "
+                     f"in {result.run_dir}"), sys.stderr)
+        return False
+    return True
+
+
+def _unusable_output(path: str | None) -> str | None:
+    """Why the file `path` cannot be written (a folder, a folder that does not exist),
+    or None; a disk that fills later is caught when it is written."""
+    if not path:
+        return None
+    target = Path(path)
+    if target.is_dir():
+        return f"{path}: is a folder; --metrics-json names the file to write"
+    if not target.parent.is_dir():
+        return f"{path}: the folder {target.parent} does not exist"
+    return None
 
 
 def done_line(task: Any, result: TrainResult) -> str:
@@ -151,13 +195,18 @@ def done_line(task: Any, result: TrainResult) -> str:
     return f"done: {final.epoch} epochs"
 
 
+def add_run_options(p: argparse.ArgumentParser, each: str = "") -> None:
+    """--epochs and --device, as `train` and `sweep` (`each`: " for every trial") take them."""
+    p.add_argument("--epochs", type=int, help=f"override the project's epochs{each}")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the project's)")
+
+
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("train", help="train a project headless, with a progress bar",
                        description="Train a project and save the run (weights, trainer state, "
                                    "metrics) in a folder.")
-    p.add_argument("project", metavar="PROJECT")
-    p.add_argument("--epochs", type=int, help="override the project's epochs")
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the project's)")
+    p.add_argument("project", metavar="PROJECT", type=path_arg)
+    add_run_options(p)
     p.add_argument("--amp", choices=("off", "bf16", "fp16"), help="mixed precision")
     p.add_argument("--batch-size", type=int, dest="batch_size", help="override the batch size")
     p.add_argument("--lr", type=float, help="override the learning rate")
@@ -167,18 +216,36 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--early-stopping", type=_json_object, dest="early_stopping",
                    metavar="JSON", help='stop when a metric stops improving, e.g. '
                    '\'{"metric": "val_loss", "patience": 3}\' (\'{}\': off)')
+    p.add_argument("--keep", choices=("last", "best"),
+                   help="best: also keep the weights of the best epoch by --keep-metric in "
+                        "<run>/best/, which export, probe and generate then use")
+    p.add_argument("--keep-metric", dest="keep_metric", metavar="METRIC",
+                   help="the metric that picks the best epoch (default val_loss; lowest for "
+                        "losses, highest for accuracies)")
+    p.add_argument("--accumulate", type=in_range(int, 1, 10_000), metavar="N",
+                   help="batches per optimisation step (gradient accumulation; default 1)")
     p.add_argument("--augment", type=_json_object, metavar="JSON",
                    help='augment training images, e.g. \'{"hflip": {}, "crop": {"padding": 4}}\' '
                    '(sets dataset.augment; \'{}\': off)')
-    p.add_argument("--out", metavar="DIR", help="run folder (default: runs/<timestamp> next to "
-                                                "the project)")
-    p.add_argument("--resume", metavar="DIR", help="continue a run folder (or warm-start from it "
-                                                   "if the graph changed)")
-    p.add_argument("--metrics-json", metavar="FILE", dest="metrics_json",
+    p.add_argument("--stats-every", type=int, dest="stats_every", metavar="N",
+                   help="record per-layer weight and gradient statistics (stats.jsonl) every "
+                        "N steps and at each epoch's end (0: off)")
+    p.add_argument("--tensorboard", nargs="?", const="", default=None, metavar="DIR",
+                   help="also write TensorBoard event files, into DIR (default: the run "
+                        "folder's tensorboard/); needs pip install torchloom[tensorboard]")
+    p.add_argument("--out", metavar="DIR", type=path_arg,
+                   help="run folder (default: runs/<timestamp> next to the project)")
+    p.add_argument("--resume", metavar="DIR", type=path_arg,
+                   help="continue a run folder (or warm-start from it if the graph changed)")
+    p.add_argument("--init-from", metavar="FILE", dest="init_from", type=path_arg,
+                   help="start a new run from pretrained weights: a .safetensors file or a "
+                        "torch state dict (.pt, .pth, .bin), matched to the blocks by name "
+                        "(or a run folder's weights, wherever they still fit)")
+    p.add_argument("--metrics-json", metavar="FILE", type=path_arg, dest="metrics_json",
                    help="also write the per-epoch metrics as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "EXIT_STOPPED", "add_parser",
-           "cmd_train"]
+           "add_run_options", "cmd_train", "stop_on_interrupt"]

@@ -8,9 +8,6 @@ are in `npz`, `table` (CSV) and `idx`.
 
 from __future__ import annotations
 
-import gzip
-import io
-import zlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,11 +15,9 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from ..safe_read import file_size, open_regular
+from .limits import check_data_bytes
+from .stream import open_data
 
-#: Files (and what a gzipped file unpacks to) above this size are refused before they are
-#: read into memory.
-MAX_TABLE_BYTES = 2 * 2**30
 #: The largest magnitude float32 holds: bigger values would silently become infinity.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: Whole-number labels beyond this are not class indices (and float64 cannot count them).
@@ -30,9 +25,8 @@ MAX_LABEL = 2**53
 
 
 def check_size(path: Path, size: int) -> None:
-    if size > MAX_TABLE_BYTES:
-        raise DataError(f"is {size / 2**30:.1f} GiB; files above {MAX_TABLE_BYTES // 2**30} "
-                        "GiB are not read into memory", path=str(path))
+    """Refuse a file whose size on disk is already above the data limit (`limits`)."""
+    check_data_bytes(size, f"is {size_text(size)}", str(path))
 
 
 def exists(path: Path) -> bool:
@@ -47,31 +41,14 @@ def exists(path: Path) -> bool:
     return True
 
 
-def read_data(path: Path) -> bytes:
+def read_data(path: Path, share: int = 1, why: str = "") -> bytes:
     """The file's bytes, unpacked when they start with the gzip magic number.
 
-    The unpacked size is bounded too, so a small gzip bomb cannot fill the memory."""
-    shown = str(path)
-    try:
-        with open_regular(path) as handle:
-            check_size(path, file_size(handle))
-            raw = handle.read(MAX_TABLE_BYTES + 1)  # what /proc and growing files claim lies
-        check_size(path, len(raw))
-    except FileNotFoundError:
-        raise DataError("no such file", path=shown) from None
-    except OSError as exc:
-        raise DataError(f"cannot be read ({reason(exc)})", path=shown) from None
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as packed:
-            data = packed.read(MAX_TABLE_BYTES + 1)
-    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
-        raise DataError(f"is not a readable gzip file ({reason(exc)})", path=shown) from None
-    if len(data) > MAX_TABLE_BYTES:
-        raise DataError(f"unpacks to more than {MAX_TABLE_BYTES // 2**30} GiB, which is not "
-                        "read into memory", path=shown)
-    return data
+    The unpacked size is counted as it unpacks (`stream`), so a small gzip bomb stops at the
+    data limit instead of filling the memory; a reader whose data grows `share` times in
+    memory stops at 1/`share` of it."""
+    with open_data(path, share, why) as stream:
+        return stream.read_all()  # type: ignore[return-value]  # a bytearray reads as bytes
 
 
 def reason(exc: BaseException) -> str:

@@ -6,7 +6,7 @@ halfway through the first batch.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -136,6 +136,22 @@ def _fit_several(data: Dataset, graph: "Graph", analysis: "Analysis"
 
 def _with_x(data: Dataset, x: torch.Tensor) -> Dataset:
     return data.with_x(x)
+
+
+def embedding_shortfall(data: Any, embeddings: dict[str, Any]) -> tuple[str, int, int, Any] | None:
+    """The first Embedding too small for the data's token ids, by the rule training refuses
+    them with (`_check_token_ids`): (node id, its num_embeddings, the size the ids need,
+    the value that fits: ``"vocab"`` for text data, whose tokenizer knows its size, else
+    the number). `embeddings`: node id -> num_embeddings as the node holds it. None when
+    each fits, or the data holds no token ids in memory."""
+    if data is None or data.several or not data.in_memory or data.x.is_floating_point() \
+            or data.x.numel() == 0:
+        return None
+    needed = int(data.x.max()) + 1
+    for node, size in embeddings.items():
+        if isinstance(size, int) and not isinstance(size, bool) and size < needed:
+            return node, size, needed, "vocab" if data.tokenizer is not None else needed
+    return None
 
 
 def _check_token_ids(x: torch.Tensor, graph: "Graph", input_id: str) -> None:

@@ -1,7 +1,8 @@
 """IDX, the MNIST format (gzipped or not): an images file and a labels file.
 
-The header is checked against the file's length before any array is made, so a header
-that promises more than the file holds is a message, not an allocation.
+The header is read first and the size it declares checked against the data limit before
+the array is made; the data then unpacks straight into the array, so a header that
+promises more than the file holds costs what the file holds and is a message.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import torch
 from ..errors import DataError
 from ..safe_read import NotAFileError, check_regular
 from .dataset import Dataset
-from .files import exists, first_unusable, read_data, size_text, targets
+from .files import exists, first_unusable, size_text, targets
+from .limits import DEFLATE_MAX_RATIO, check_data_bytes
+from .stream import DataStream, open_data
 
 #: numpy's own limit is 64; images with a channel dimension have 4.
 MAX_DIMS = 8
@@ -32,25 +35,49 @@ def read_idx(path: Path) -> np.ndarray:
         check_regular(path)
     except NotAFileError as exc:
         raise DataError(f"is {exc.kind}, not an IDX file", path=shown) from None
-    raw = read_data(path)
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
-        raise DataError("is not an IDX file (wrong magic number): expected the MNIST format, "
-                        "e.g. train-images-idx3-ubyte", path=shown)
-    ndim = raw[3]
-    if ndim > MAX_DIMS:
-        raise DataError(f"declares {ndim} dimensions; an IDX file of images or labels has at "
-                        f"most {MAX_DIMS}", path=shown)
-    head = 4 + 4 * ndim
-    if len(raw) < head:
-        raise DataError("is too short to hold its own header", path=shown)
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    dtype = np.dtype(_IDX_TYPES[raw[2]])
-    need = head + math.prod(dims) * dtype.itemsize
-    if len(raw) < need:
-        promised = f"{need:,}" if need < 2**30 else size_text(need)
-        raise DataError(f"is cut short: {len(raw):,} bytes where its header promises {promised}",
-                        path=shown)
-    return np.frombuffer(raw, dtype=dtype, count=math.prod(dims), offset=head).reshape(dims)
+    with open_data(path) as stream:
+        raw = _read_up_to(stream, 4)
+        if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
+            raise DataError("is not an IDX file (wrong magic number): expected the MNIST "
+                            "format, e.g. train-images-idx3-ubyte", path=shown)
+        ndim = raw[3]
+        if ndim > MAX_DIMS:
+            raise DataError(f"declares {ndim} dimensions; an IDX file of images or labels has "
+                            f"at most {MAX_DIMS}", path=shown)
+        head = 4 + 4 * ndim
+        raw += _read_up_to(stream, head - 4)
+        if len(raw) < head:
+            raise DataError("is too short to hold its own header", path=shown)
+        dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+        dtype = np.dtype(_IDX_TYPES[raw[2]])
+        count = math.prod(dims)
+        need = head + count * dtype.itemsize
+        if not stream.packed and stream.size < need:
+            raise _cut_short(stream.size, need, shown)
+        kept = count * (dtype.itemsize + 4)  # the values and their float32 copy for training
+        check_data_bytes(kept, f"declares {' × '.join(map(str, dims))} values, "
+                         f"{size_text(kept)} read and converted for training", shown)
+        if stream.packed and need > stream.size * DEFLATE_MAX_RATIO:
+            raise DataError(f"is cut short: its header promises {size_text(need)}, more than "
+                            f"its {size_text(stream.size)} of gzip can unpack to", path=shown)
+        out = np.empty(count, dtype=dtype)  # its pages are only allocated as data arrives
+        got = stream.fill(out.view(np.uint8).reshape(-1)) if count else 0
+        if stream.packed:
+            stream.drain()  # a gzip file's checksum and end are checked too
+    if head + got < need:
+        raise _cut_short(head + got, need, shown)
+    return out.reshape(dims)
+
+
+def _cut_short(held: int, need: int, shown: str) -> DataError:
+    promised = f"{need:,}" if need < 2**30 else size_text(need)
+    return DataError(f"is cut short: {held:,} bytes where its header promises {promised}",
+                     path=shown)
+
+
+def _read_up_to(stream: DataStream, size: int) -> bytearray:
+    out = bytearray(size)
+    return out[:stream.fill(out)]
 
 
 def load_idx(path: Path, spec: dict[str, Any], task: str, base: Path) -> Dataset:

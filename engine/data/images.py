@@ -4,15 +4,19 @@ The rule for broken images: a file with an image extension that Pillow cannot de
 skipped and counted (`info["skipped_files"]` names the first few), and training goes on
 with the rest; a class left with no readable image is an error that names its first broken
 file and why it cannot be decoded. Files with other extensions are ignored. A folder whose
-decoded images would take more than `MAX_IN_MEMORY_BYTES` is read on demand instead of all
-at once.
+decoded images would take more than the data limit (`limits.max_data_bytes`) is read on
+demand instead of all at once. An image whose header declares more pixels than
+`limits.max_image_pixels` is refused before it is decoded: it is not broken, and the limit
+is the person's to raise.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -21,9 +25,10 @@ from ..errors import DataError
 from ..safe_read import open_regular
 from .dataset import Dataset
 from .files import printable, reason
+from .limits import (IMAGE_PIXELS_SETTING, check_image_pixels, how_to_raise, max_data_bytes,
+                     max_image_pixels)
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-MAX_IN_MEMORY_BYTES = 2 * 2**30
 DEFAULT_SIZE = (32, 32)
 
 
@@ -45,29 +50,55 @@ def _mode(spec: dict[str, Any]) -> str:
     return "RGB" if color == "rgb" else "L"
 
 
-def decode(path: Path, size: tuple[int, int], mode: str) -> np.ndarray:
-    """[C, H, W] float32 in [0, 1]. Raises OSError/ValueError for a broken file."""
+@contextmanager
+def open_image(path: Path, where: str | None = None) -> Iterator[Any]:
+    """The image opened (its header read, no pixels decoded), or a `DataError` naming the
+    file when it declares more pixels than `limits.max_image_pixels`. Pillow's own check is
+    only a warning below twice its limit (a 410 KB PNG of 144 megapixels took 1.45 GB), so
+    the size is checked here, and Pillow's limit follows the setting when it is raised."""
     from PIL import Image
 
+    limit = max_image_pixels()
+    if Image.MAX_IMAGE_PIXELS is not None and 2 * Image.MAX_IMAGE_PIXELS < limit:
+        Image.MAX_IMAGE_PIXELS = limit  # a limit raised on purpose holds for Pillow too
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow warns on odd but readable files
-        # ...but an image of more than Image.MAX_IMAGE_PIXELS is refused, not decoded: a
-        # 410 KB PNG of 144 megapixels took 1.45 GB.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with open_regular(path) as handle, Image.open(handle) as img:
-            img = img.convert(mode).resize((size[1], size[0]), Image.Resampling.BILINEAR)
-            arr = np.asarray(img, dtype=np.float32) / 255.0
+        with open_regular(path) as handle:
+            try:
+                img = Image.open(handle)
+            except Image.DecompressionBombError as exc:  # beyond twice Pillow's own limit
+                raise _too_many_pixels(exc, path, limit, where) from None
+            with img:
+                check_image_pixels(img.width, img.height, str(path), where)
+                yield img
+
+
+def _too_many_pixels(exc: BaseException, path: Path, limit: int, where: str | None
+                     ) -> DataError:
+    """Pillow's refusal in the words of ours: its message holds the pixel count."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    held = f"{int(found.group(1)) / 1e6:,.1f} megapixels" if found else "too many pixels"
+    return DataError(f"declares {held}, more than {limit / 1e6:,.1f} megapixels, the limit "
+                     f"per image; {how_to_raise(IMAGE_PIXELS_SETTING)}", path=str(path),
+                     where=where)
+
+
+def decode(path: Path, size: tuple[int, int], mode: str, where: str | None = None
+           ) -> np.ndarray:
+    """[C, H, W] float32 in [0, 1]. Raises OSError/ValueError for a broken file, DataError
+    for one that declares more pixels than the limit."""
+    from PIL import Image
+
+    with open_image(path, where) as img:
+        img = img.convert(mode).resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        arr = np.asarray(img, dtype=np.float32) / 255.0
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 
-def _verify(path: Path) -> None:
+def _verify(path: Path, where: str | None = None) -> None:
     """Raises what Pillow raises for a broken file, without decoding the pixels."""
-    from PIL import Image
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with open_regular(path) as handle, Image.open(handle) as img:
-            img.verify()
+    with open_image(path, where) as img:
+        img.verify()
 
 
 def _why(exc: BaseException, file: Path) -> str:
@@ -121,7 +152,7 @@ def load_image_folder(path: Path, spec: dict[str, Any]) -> Dataset:
     if len(classes) < 2:
         raise _no_classes(path, classes, ignored)
     estimate = len(files) * channels * size[0] * size[1] * 4
-    in_memory = estimate <= spec.get("max_in_memory_bytes", MAX_IN_MEMORY_BYTES)
+    in_memory = estimate <= spec.get("max_in_memory_bytes", max_data_bytes())
     kept_x: list[np.ndarray] = []
     kept: list[tuple[Path, int]] = []
     skipped: list[str] = []
@@ -129,9 +160,11 @@ def load_image_folder(path: Path, spec: dict[str, Any]) -> Dataset:
     for file, label in files:
         try:
             if in_memory:
-                kept_x.append(decode(file, size, mode))
+                kept_x.append(decode(file, size, mode, file.relative_to(path).as_posix()))
             else:
-                _verify(file)
+                _verify(file, file.relative_to(path).as_posix())
+        except DataError:
+            raise  # too many pixels: not a broken file, and the limit is the person's to raise
         except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken files
             rel = file.relative_to(path).as_posix()
             skipped.append(rel)

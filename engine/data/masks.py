@@ -5,13 +5,12 @@ values are the class of each pixel (0 the background, 1, 2, ...).
 with Pillow as class folders are (bilinear); its mask is resized to the same size by nearest
 neighbour, so a class index never blends into another. An image without a mask is an error
 that names it; a broken image is skipped and counted, as in class folders. Everything is
-read into memory (a segmentation dataset bigger than `MAX_IN_MEMORY_BYTES` is refused with
-the size it would take).
+read into memory (a segmentation dataset bigger than the data limit, `limits.max_data_bytes`,
+is refused with the size it would take).
 """
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,10 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from ..safe_read import open_regular
 from .dataset import Dataset
 from .files import printable, reason
-from .images import IMAGE_EXTENSIONS, MAX_IN_MEMORY_BYTES, _mode, _size, _why, decode
+from .images import IMAGE_EXTENSIONS, _mode, _size, _why, decode, open_image
+from .limits import how_to_raise, max_data_bytes
 
 
 def decode_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
@@ -30,16 +29,13 @@ def decode_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
     for one that is not a mask (colour, or values that are not classes)."""
     from PIL import Image
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        warnings.simplefilter("error", Image.DecompressionBombWarning)  # as for images
-        with open_regular(path) as handle, Image.open(handle) as img:
-            if img.mode not in ("L", "P", "I", "I;16", "1"):
-                raise DataError(f"is a {img.mode} image; a mask is one channel (grey or "
-                                "palette) whose values are the class of each pixel",
-                                path=str(path))
-            img = img.resize((size[1], size[0]), Image.Resampling.NEAREST)
-            return np.asarray(img, dtype=np.int64)
+    with open_image(path) as img:
+        if img.mode not in ("L", "P", "I", "I;16", "1"):
+            raise DataError(f"is a {img.mode} image; a mask is one channel (grey or "
+                            "palette) whose values are the class of each pixel",
+                            path=str(path))
+        img = img.resize((size[1], size[0]), Image.Resampling.NEAREST)
+        return np.asarray(img, dtype=np.int64)
 
 
 def load_mask_folder(path: Path, spec: dict[str, Any], base: Path) -> Dataset:
@@ -66,9 +62,9 @@ def load_mask_folder(path: Path, spec: dict[str, Any], base: Path) -> Dataset:
                         "masks folder of same-named PNGs", path=shown)
     channels = 3 if mode == "RGB" else 1
     need = len(images) * size[0] * size[1] * (channels * 4 + 8)
-    if need > spec.get("max_in_memory_bytes", MAX_IN_MEMORY_BYTES):
+    if need > spec.get("max_in_memory_bytes", max_data_bytes()):
         raise DataError(f"would take {need / 2**30:.1f} GiB in memory at image_size "
-                        f"{list(size)}: lower image_size", path=shown)
+                        f"{list(size)}: lower image_size ({how_to_raise()})", path=shown)
     xs, ys, skipped = [], [], []
     for image in images:
         mask = by_stem.get(image.stem)
@@ -77,6 +73,8 @@ def load_mask_folder(path: Path, spec: dict[str, Any], base: Path) -> Dataset:
                             f"{image.stem}.png in {masks}", path=shown, where=image.name)
         try:
             x = decode(image, size, mode)
+        except DataError:
+            raise  # too many pixels: the limit is the person's to raise
         except Exception as exc:  # noqa: BLE001 - Pillow raises many types
             skipped.append(f"{image.name} ({_why(exc, image)})")
             continue

@@ -26,11 +26,16 @@ from ..errors import DataError
 from ..safe_read import file_size, open_regular
 from .dataset import Dataset
 from .inputs import Inputs
-from .files import (MAX_TABLE_BYTES, check_size, first_unusable, printable, reason, size_text,
-                    targets)
+from . import progress
+from .files import check_size, first_unusable, printable, reason, size_text, targets
+from .limits import DEFLATE_MAX_RATIO, check_data_bytes
+from .stream import CHUNK, REPORT_EVERY
 
 _READABLE = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 _NPY_MAGIC = b"\x93NUMPY"
+#: What a zip member's packed bytes can unpack to at most, by method (the others can
+#: unpack far more, and are only bounded by the data limit).
+_MAX_RATIO = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: DEFLATE_MAX_RATIO}
 
 
 def load_npz(path: Path, spec: dict[str, Any], task: str, inputs: Sequence[str] = ()
@@ -154,14 +159,19 @@ def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path:
         if need > held:
             raise DataError(f"array '{key}' declares shape {shown} ({size_text(need)}) but "
                             f"holds only {size_text(max(held, 0))}", path=path, where=where)
-        if need > MAX_TABLE_BYTES:
-            raise DataError(f"array '{key}' of shape {shown} takes {need / 2**30:.1f} GiB; "
-                            f"arrays above {MAX_TABLE_BYTES // 2**30} GiB are not read into "
-                            "memory", path=path, where=where)
-        data = _read_exactly(member, need)
-    if len(data) < need:
+        trained = np.dtype(np.float32 if dtype.kind in "fb" else np.int64)
+        # what the array and, while it is converted, its copy for training take together
+        kept = count * (dtype.itemsize + (0 if dtype == trained else trained.itemsize))
+        check_data_bytes(kept, f"array '{key}' of shape {shown} takes {size_text(kept)} "
+                         "read and converted for training", path, where)
+        ratio = _MAX_RATIO.get(info.compress_type)
+        if ratio is not None and need > info.compress_size * ratio:
+            raise DataError(f"array '{key}' declares shape {shown} ({size_text(need)}) but "
+                            f"its {size_text(info.compress_size)} packed can hold at most "
+                            f"{size_text(info.compress_size * ratio)}", path=path, where=where)
+        flat, got = _read_into(member, dtype, count, path)
+    if got < need:
         raise DataError(f"array '{key}' is cut short", path=path, where=where)
-    flat = np.frombuffer(data, dtype=dtype, count=count) if need else np.zeros(count, dtype)
     if fortran:
         return flat.reshape(shape[::-1]).transpose()
     return flat.reshape(shape)
@@ -190,17 +200,23 @@ def _header(member: BinaryIO, key: str, path: str) -> tuple[tuple[int, ...], boo
     return shape, fortran, dtype
 
 
-def _read_exactly(member: BinaryIO, size: int) -> bytearray:
-    """`size` bytes (fewer at the end of the member), in a writable buffer: torch takes
-    arrays over it without copying and without a read-only warning."""
-    out = bytearray(size)
-    view, done = memoryview(out), 0
-    while done < size:
-        got = member.readinto(view[done:])  # type: ignore[attr-defined]
+def _read_into(member: BinaryIO, dtype: np.dtype, count: int, path: str
+               ) -> tuple[np.ndarray, int]:
+    """The array and the bytes read into it, unpacked a chunk at a time straight into its
+    buffer. Its pages are only allocated as the data arrives, so a header that declares
+    more than the member holds costs what the member holds, not what it declares."""
+    out = np.empty(count, dtype=dtype)
+    view = memoryview(out.view(np.uint8).reshape(-1)) if count else memoryview(b"")
+    done, next_report = 0, REPORT_EVERY
+    while done < len(view):
+        got = member.readinto(view[done:done + CHUNK])  # type: ignore[attr-defined]
         if not got:
-            return out[:done]
+            break
         done += got
-    return out
+        if done >= next_report:
+            next_report = done + REPORT_EVERY
+            progress.report(path, done)
+    return out, done
 
 
 def _several(path: Path, arrays: dict[str, np.ndarray], y: np.ndarray, y_key: str,
@@ -246,5 +262,5 @@ def _dataset(path: Path, x: np.ndarray, y: np.ndarray, x_key: str, y_key: str,
                         where=f"key '{x_key}'")
     yt, classes = targets(y, task, shown, where=f"key '{y_key}'")
     xt = torch.from_numpy(np.ascontiguousarray(x.astype(np.float32 if x.dtype.kind in "fb"
-                                                          else np.int64)))
+                                                          else np.int64, copy=False)))
     return Dataset(xt, yt, path.name, classes, {"format": "npz"})

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import torch
 
 from ..errors import DataError
 from .dataset import Dataset
-from .files import FLOAT32_MAX, printable, read_data, targets
+from .files import FLOAT32_MAX, printable, targets
+from .stream import open_data
+from .table_stream import FeatureRows, csv_lines
 
 MISSING = {"", "nan", "na", "n/a", "null", "none"}
 DELIMITERS = (",", ";", "\t")
@@ -28,16 +31,23 @@ DELIMITERS = (",", ";", "\t")
 
 def load_csv(path: Path, spec: dict[str, Any], task: str) -> Dataset:
     shown = str(path)
+    with open_data(path) as stream:
+        return _load_rows(path, csv_lines(stream, shown), spec, task)
+
+
+def _load_rows(path: Path, lines: Iterator[str], spec: dict[str, Any], task: str) -> Dataset:
+    """The table from its lines, read as they unpack (the file is never held whole)."""
+    shown = str(path)
     target = spec.get("target", "target")
-    try:
-        text = read_data(path).decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError("is not UTF-8 text", path=shown) from None
-    if not text.strip():
+    before: list[str] = []  # blank lines, then the header's line
+    for line in lines:
+        before.append(line)
+        if line.strip():
+            break
+    if not before or not before[-1].strip():
         raise DataError("is empty: a CSV needs a header row and data rows", path=shown)
-    header_line = next(line for line in text.splitlines() if line.strip())
-    delimiter = max(DELIMITERS, key=header_line.count)  # a tie keeps the comma
-    records = _records(text, delimiter, shown)
+    delimiter = max(DELIMITERS, key=before[-1].count)  # a tie keeps the comma
+    records = _records(itertools.chain(before, lines), delimiter, shown)
     first = next(records, None)
     if first is None:
         raise DataError("is empty: a CSV needs a header row and data rows", path=shown)
@@ -46,20 +56,26 @@ def load_csv(path: Path, spec: dict[str, Any], task: str) -> Dataset:
         raise DataError("the header names no columns: the first line must name them, e.g. "
                         "a,b,target", path=shown, where=f"row {head_row}")
     t_cols = _target_columns(spec, header, target, task, shown, head_row)
-    features: list[list[float]] = []
+    features = FeatureRows([h for col, h in enumerate(header) if col not in t_cols], shown,
+                           _number)
+    drop = sorted(t_cols, reverse=True)
     labels: list[list[str]] = []
     rows: list[int] = []
     for line_no, row in records:
         if not any(cell.strip() for cell in row):
             continue  # a line of only commas, as spreadsheets write under a table
         if len(row) != len(header):
+            features.flush()  # a bad cell in an earlier row is named first
             raise DataError(f"has {len(row)} cells but the header has {len(header)}", path=shown,
                             where=f"row {line_no}")
-        features.append([_number(cell, shown, line_no, header[col])
-                         for col, cell in enumerate(row) if col not in t_cols])
-        labels.append([row[col].strip() for col in t_cols])
+        label = [row[col].strip() for col in t_cols]
+        for col in drop:
+            del row[col]  # what is left are the features
+        features.add(row, label, line_no)
+        labels.append(label)
         rows.append(line_no)
-    if not features:
+    features.flush()
+    if not rows:
         raise DataError("has a header but no data rows", path=shown)
     if len(header) - len(t_cols) < 1:
         raise DataError("has no feature columns besides the label", path=shown)
@@ -75,7 +91,7 @@ def load_csv(path: Path, spec: dict[str, Any], task: str) -> Dataset:
     y, classes = targets(table, task, shown, row=lambda i: f"row {rows[i]}")
     if "targets" in spec and task == "multilabel":
         classes = [header[col] for col in t_cols]
-    x = torch.tensor(features, dtype=torch.float32)
+    x = torch.from_numpy(features.array())
     info: dict[str, Any] = {"format": "csv",
                             "columns": [h for i, h in enumerate(header) if i not in t_cols]}
     if "targets" in spec:
@@ -107,10 +123,13 @@ def _target_columns(spec: dict[str, Any], header: list[str], target: Any, task: 
     return [header.index(target)]
 
 
-def _records(text: str, delimiter: str, path: str) -> Iterator[tuple[int, list[str]]]:
+def _records(text: str | Iterable[str], delimiter: str, path: str
+             ) -> Iterator[tuple[int, list[str]]]:
     """(row where the record starts, its cells), skipping blank lines; a structural
-    problem the csv module finds (a quote that never closes) is a DataError at its row."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    problem the csv module finds (a quote that never closes) is a DataError at its row.
+    `text` is the whole text or its lines as they are read."""
+    lines = io.StringIO(text, newline="") if isinstance(text, str) else text
+    reader = csv.reader(lines, delimiter=delimiter)
     while True:
         start = reader.line_num + 1
         try:

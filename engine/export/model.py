@@ -88,6 +88,8 @@ def prepare_model(project: Project, weights: Path | None = None, fmt: str | None
     """
     from ..text.vocab import learn_vocab, run_tokenizer, set_vocab
     from ..train import checkpoint as ckpt
+    from ..train.pretrained import read_weights_file
+    from ..train.best import load_run_weights
 
     try:  # a "vocab" size: the run's tokenizer says it, else the data as training reads it
         tokenizer = run_tokenizer(weights) if weights is not None and weights.is_dir() else None
@@ -115,7 +117,13 @@ def prepare_model(project: Project, weights: Path | None = None, fmt: str | None
         source = f"project weights {file}"
     if file is not None:
         try:
-            saved = ckpt.load_weights(file)
+            if weights is not None and weights.is_dir():  # the best epoch's, if it kept one
+                chosen = load_run_weights(weights)
+                saved, file = chosen.tensors, chosen.file
+                if chosen.best is not None:  # a run without best/ reads as it always did
+                    source = f"run {weights}, using {chosen.describe()}"
+            else:
+                saved = read_weights_file(file)  # safetensors, or a torch state dict
         except ckpt.CheckpointError as exc:
             reason = exc.describe().removeprefix(f"{file}: ")  # `path` names the file once
             raise ExportError(reason, fmt=fmt, path=str(file)) from None

@@ -116,6 +116,12 @@ def _training_config(project: Project) -> dict[str, Any]:
         config = TrainConfig.from_project(project).to_json()
     except TorchloomError as exc:
         raise ExportError(exc.describe(), fmt=FMT) from None
+    from ..compile import module_names
+    from ..train.finetune import BlockTraining
+
+    names = module_names(n.id for n in project.graph.nodes)
+    blocks = BlockTraining.of(project, {name: node_id for node_id, name in names.items()})
+    config.update(frozen=list(blocks.frozen), lr_scales=dict(blocks.scales))
     return {key: config[key] for key in CONFIG_KEYS}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 #: The training settings the script carries, in the order it lists them.
 CONFIG_KEYS = ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "momentum",
-               "schedule", "loss", "seed")
+               "schedule", "loss", "seed", "frozen", "lr_scales")
 
 
 def render_train_script(title: str, config: dict[str, Any]) -> str:
@@ -172,6 +172,29 @@ def load_data(path: Path, device: torch.device) -> dict[str, torch.Tensor]:
     return {key: data[key].to(device) for key in ("x_train", "y_train", "x_val", "y_val")}
 
 
+def freeze(model: torch.nn.Module) -> None:
+    """The project's frozen blocks: no gradients (set before DDP wraps the model)."""
+    for name in CONFIG["frozen"]:
+        model.get_submodule(name).requires_grad_(False)
+
+
+def train_mode(net: torch.nn.Module, model: torch.nn.Module) -> None:
+    """`net` (the model, or DDP around it) in training mode, with the frozen blocks of
+    `model` (their BatchNorm statistics, their dropout) left in eval mode."""
+    net.train()
+    for name in CONFIG["frozen"]:
+        model.get_submodule(name).eval()
+
+
+def param_groups(model: torch.nn.Module, lr: float) -> list:
+    """One group per block learning-rate scale, trainable parameters only."""
+    groups = {}
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            groups.setdefault(CONFIG["lr_scales"].get(name.split(".")[0], 1.0), []).append(p)
+    return [{"params": ps, "lr": lr * s, "lr_scale": s} for s, ps in groups.items()]
+
+
 def make_optimizer(params, lr: float) -> torch.optim.Optimizer:
     decay = CONFIG["weight_decay"]
     if CONFIG["optimizer"] == "sgd":
@@ -268,12 +291,13 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device,
         model.load_state_dict(state["model"])
     elif args.resume is not None:
         log(rank, f"no checkpoint at {args.resume} yet: training from the start")
+    freeze(model)
     model.to(device)
     net = model
     if distributed:
         ids = [device.index] if device.type == "cuda" else None
         net = DistributedDataParallel(model, device_ids=ids)
-    optimizer = make_optimizer(model.parameters(), args.lr)
+    optimizer = make_optimizer(param_groups(model, args.lr), args.lr)
     start_epoch, history = 0, []
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
@@ -293,14 +317,15 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device,
     for epoch in range(start_epoch, args.epochs):
         sampler.set_epoch(epoch)  # a new shuffle each epoch, the same on every process
         order = torch.tensor(list(sampler), device=device)
-        net.train()
+        train_mode(net, model)
         sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss, correct, seen
         began = time.perf_counter()
         for i, start in enumerate(starts):
             if CONFIG["schedule"] == "cosine":
                 step = epoch * len(starts) + i
                 for group in optimizer.param_groups:
-                    group["lr"] = args.lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
+                    group["lr"] = (args.lr * group["lr_scale"] * 0.5
+                                   * (1 + math.cos(math.pi * step / total_steps)))
             idx = order[start:start + per_process]
             xb, yb = data["x_train"][idx], data["y_train"][idx]
             out = net(xb)

@@ -46,6 +46,7 @@ def gan_models(project: Project, weights: Path | None, fmt: str = FMT
     """Both networks compiled, in eval mode, with the run's weights (or fresh ones)."""
     from ..export.model import prepare_model
     from ..train import checkpoint as ckpt
+    from ..train.best import load_run_weights
 
     checked = analyze_gan(project)
     if not checked.ok:
@@ -55,8 +56,14 @@ def gan_models(project: Project, weights: Path | None, fmt: str = FMT
     source = models["generator"].weights_from
     if weights is not None:
         file = weights / ckpt.MODEL_FILE if weights.is_dir() else weights
+        used = ""
         try:
-            saved = ckpt.load_weights(file)
+            if weights.is_dir():  # the best epoch's weights, if the run kept them
+                chosen = load_run_weights(weights)
+                saved, file = chosen.tensors, chosen.file
+                used = f", using {chosen.describe()}" if chosen.best is not None else ""
+            else:
+                saved = ckpt.load_weights(file)
         except ckpt.CheckpointError as exc:
             raise ExportError(exc.describe().removeprefix(f"{file}: "), fmt=fmt,
                               path=str(file)) from None
@@ -76,7 +83,7 @@ def gan_models(project: Project, weights: Path | None, fmt: str = FMT
                                   fmt=fmt, path=str(file))
             model.module.load_state_dict({k: mine[k] for k in expected})
             model.module.eval()
-        source = f"run {weights}" if weights.is_dir() else f"weights {weights}"
+        source = f"run {weights}{used}" if weights.is_dir() else f"weights {weights}"
     return models, source
 
 

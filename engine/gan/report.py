@@ -14,16 +14,18 @@ from ..summary import Summary, shape_json, summarize, table_lines
 from .checks import GanAnalysis, analyze_gan
 
 
-def gan_summaries(project: Project) -> tuple[GanAnalysis, dict[str, Summary]]:
-    """The GAN checks and one `Summary` per graph (generator first)."""
-    checked = analyze_gan(project)
+def gan_summaries(project: Project, checked: GanAnalysis | None = None
+                  ) -> tuple[GanAnalysis, dict[str, Summary]]:
+    """The GAN checks (`checked`: the task's, with the project file's own keys checked
+    too) and one `Summary` per graph (generator first)."""
+    checked = checked if checked is not None else analyze_gan(project)
     graphs = project.graphs()
     return checked, {key: summarize(graphs[key], key, analysis)
                      for key, analysis in checked.analyses.items()}
 
 
-def gan_summary_json(project: Project) -> dict[str, Any]:
-    checked, summaries = gan_summaries(project)
+def gan_summary_json(project: Project, checked: GanAnalysis | None = None) -> dict[str, Any]:
+    checked, summaries = gan_summaries(project, checked)
     graphs = {}
     for key, summary in summaries.items():
         body = summary.to_json()
@@ -43,9 +45,10 @@ def gan_summary_json(project: Project) -> dict[str, Any]:
     }
 
 
-def gan_summary_lines(project: Project, path: str) -> tuple[GanAnalysis, list[str]]:
+def gan_summary_lines(project: Project, path: str, checked: GanAnalysis | None = None
+                      ) -> tuple[GanAnalysis, list[str]]:
     """The text `torchloom summary` prints, and the checks (whose errors it prints after)."""
-    checked, summaries = gan_summaries(project)
+    checked, summaries = gan_summaries(project, checked)
     lines = [f"{project.name}  ({path})  ·  task gan"]
     latent = _shape(checked.latent_shape)
     sample = _shape(checked.sample_shape)

@@ -24,6 +24,7 @@ from ..project import Project, graph_to_dict
 from ..shapes import Analysis, infer
 from ..text.vocab import run_tokenizer, set_vocab
 from ..train import checkpoint as ckpt
+from ..train.best import load_run_weights
 from ..safe_read import read_limited
 from ..train.inputs import place
 from ..train.runfiles import MAX_RECORD_BYTES, PROBE_FILE, RUN_FILE
@@ -51,6 +52,9 @@ class TrainedModel:
     #: Text data: the tokenizer the run fitted (its ``tokenizer.json``), which everything
     #: after training encodes with; None for other data.
     tokenizer: Any = None
+    #: which of the run's weights these are, as `RunWeights.describe` says it ("the best
+    #: weights (epoch 3, val_loss 0.21)"), for the CLI and the Evaluate tab to show
+    weights_used: str = "the last weights"
 
     @property
     def device(self) -> torch.device:
@@ -124,9 +128,10 @@ def load_trained(run_dir: str | Path, project: Project | None = None,
         raise ProbeError("no such run folder", path=str(run_dir))
     try:
         saved = ckpt.read_project_copy(run_dir)
-        weights = ckpt.load_weights(run_dir / ckpt.MODEL_FILE)
+        chosen = load_run_weights(run_dir)  # the best epoch's, if the run kept them
     except TorchloomError as exc:
         raise ProbeError(exc.describe()) from None
+    weights = chosen.tensors
     if project is not None:  # the run's tensors under the ids the project uses now
         from ..rename import follow_renames, rename_weights
 
@@ -160,7 +165,7 @@ def load_trained(run_dir: str | Path, project: Project | None = None,
     normalization = normalization_from_json(norm_json) if norm_json else None
     probe = ProbeBatch.load(run_dir / PROBE_FILE) if (run_dir / PROBE_FILE).exists() else None
     return TrainedModel(project, graph, analysis, model, names, normalization, run_dir, probe,
-                        info, tokenizer)
+                        info, tokenizer, chosen.describe())
 
 
 def probe_batch_for(trained: TrainedModel) -> ProbeBatch:

@@ -34,7 +34,7 @@ torch = lazy_module("torch")
 
 #: Settings every task reads.
 COMMON_SETTINGS = ("epochs", "batch_size", "lr", "weight_decay", "seed", "clip_grad_norm",
-                   "early_stopping")
+                   "early_stopping", "keep", "keep_metric", "stats_every", "tensorboard")
 
 
 @dataclass(frozen=True)
@@ -231,11 +231,11 @@ class Task:
 
     def make_optimizers(self, loop: "RunLoop") -> dict[str, torch.optim.Optimizer]:
         """One optimizer, as the settings say; its name "" (saved as a plain state dict)."""
-        params = [p for p in loop.model.parameters() if p.requires_grad]
-        if not params:
-            raise TrainingError("the model has no trainable weights: add a layer with weights "
-                                "(Linear, Conv2d, ...)", kind="config")
+        from ..train.finetune import BlockTraining
+
         cfg = loop.config
+        blocks = getattr(loop, "blocks", None) or BlockTraining()
+        params = blocks.param_groups(loop.model, cfg.lr)  # one group per block lr_scale
         if cfg.optimizer == "sgd":
             optimizer: torch.optim.Optimizer = torch.optim.SGD(
                 params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)

@@ -89,18 +89,19 @@ class Gan(Task):
         from ..project_checks import project_problems
 
         analysis = analyze_gan(project)
-        analysis.problems.extend(project_problems(project, self.validates))
+        analysis.problems.extend(project_problems(project, self.validates,
+                                                  self.metric_columns))
         return analysis
 
     def summary_json(self, project: Project) -> dict[str, Any]:
         from ..gan.report import gan_summary_json
 
-        return gan_summary_json(project)
+        return gan_summary_json(project, self.analyze(project))  # the file's keys too
 
     def summary_lines(self, project: Project, path: str) -> tuple["GanAnalysis", list[str]]:
         from ..gan.report import gan_summary_lines
 
-        return gan_summary_lines(project, path)
+        return gan_summary_lines(project, path, self.analyze(project))
 
     def describe_start(self, project: Project, data: dict[str, Any], device: Any) -> str:
         return (f"training the GAN {project.name} on {device}: {data['name']}, "
@@ -180,13 +181,14 @@ class Gan(Task):
     # ---- in the run loop --------------------------------------------------------------
 
     def make_optimizers(self, loop: Any) -> dict[str, torch.optim.Optimizer]:
+        from ..train.finetune import BlockTraining
+
         cfg, pair = loop.config, loop.model
+        blocks = getattr(loop, "blocks", None) or BlockTraining()
         out = {}
         for key in ("generator", "discriminator"):
-            params = [p for p in getattr(pair, key).parameters() if p.requires_grad]
-            if not params:
-                raise TrainingError(f"the {key} has no trainable weights: add a layer with "
-                                    "weights (Linear, Conv2d, ...)", kind="config")
+            params = blocks.param_groups(getattr(pair, key), cfg.lr, prefix=f"{key}.",
+                                         what=f"the {key}")
             out[key] = torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas),  # type: ignore[arg-type]
                                         weight_decay=cfg.weight_decay)
         return out

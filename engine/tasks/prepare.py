@@ -9,14 +9,17 @@ both use this pair, so they train the same way, whatever the task.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable
 
 from ..data.augment_ops import augmenter_for
+from ..data.skipped import skipped_note
 from ..project import Project
 from ..train.callbacks import Callback
 from ..train.config import TrainConfig
 from ..train.loop import RunLoop
+from ..train.tensorboard import require_tensorboard, tensorboard_log
 from ..train.run import TrainingJob, check_run_folder, default_run_dir, starting_point
 from . import task_for
 
@@ -25,7 +28,8 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                      out_dir: Path | None = None, resume: Path | None = None,
                      init_from: Path | None = None, runs_dir: Path | None = None,
                      callbacks: Iterable[Callback] = (), save: bool = True,
-                     report_interval: float = 0.1, probe_every: int = 0) -> TrainingJob:
+                     report_interval: float = 0.1, probe_every: int = 0,
+                     tensorboard_dir: Path | None = None) -> TrainingJob:
     """Check and build everything a run needs.
 
     Args:
@@ -36,15 +40,23 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
             with an edited graph it is a warm start: unchanged nodes keep their weights
             (matched by id and shape), the others start fresh, listed in `reinitialized`.
         init_from: a run folder whose weights start a *new* run, wherever they still fit
-            (same id, same shapes): keep training after editing the graph.
+            (same id, same shapes): keep training after editing the graph; or a weights
+            file (``.safetensors``, a torch state dict) matched to the blocks by name, with
+            a report of what it loaded (`TrainingJob.init_report`, `train.pretrained`).
         runs_dir: where new run folders go (default: ``runs`` next to the project).
         callbacks: reporting hooks.
         save: False trains without writing a run folder.
         probe_every: hand a live probe to `on_probe` every this many steps (0: never; only
             for tasks whose runs can be probed).
+        tensorboard_dir: write TensorBoard event files there (turns the ``tensorboard``
+            setting on; by default they go to the run folder's ``tensorboard/``).
     """
     task = task_for(project)
     config = TrainConfig.from_project(project, **(overrides or {}))
+    if tensorboard_dir is not None and not config.tensorboard:
+        config = replace(config, tensorboard=True)
+    if config.tensorboard:
+        require_tensorboard()  # before anything is built or written
     built = task.prepare(project, config)
     augment = augmenter_for(project.dataset, built.split.train, task.targets, config.seed,
                             built.split.normalization)
@@ -56,6 +68,10 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
     if save and run_dir is not None:
         check_run_folder(run_dir)
     notes = built.notes + start.notes
+    skipped = skipped_note(built.data_info if built.data_info is not None
+                           else built.split.describe())
+    if skipped:  # said where training starts, not only in run.json
+        notes.append(skipped)
     run_info = {"project": project.name, "task": task.name,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "resumed_from": str(resume) if resume else None,
@@ -68,7 +84,28 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
                    node_ids=built.node_ids, report_interval=report_interval,
                    run_info=run_info, data_info=built.data_info, probe=built.probe,
                    probe_every=probe_every if task.probes else 0, augment=augment)
+    if config.tensorboard:
+        loop.callbacks.append(tensorboard_log(loop, tensorboard_dir))
     if start.state is not None:
         loop.restore(start.state)
+    if start.init_report is not None:  # run.json says what the weights file loaded
+        loop.run_info["init_report"] = start.init_report.to_json()
     return TrainingJob(loop, built.model, built.split, config, run_dir if save else None,
-                       notes, start.reinitialized, start.state is not None)
+                       notes, start.reinitialized, start.state is not None,
+                       init_report=start.init_report)
+
+
+def find_lr(project: Project, *, start: float = 1e-7, end: float = 10.0, steps: int = 100,
+            device: str | None = None, on_step: Any = None, stop: Any = None) -> Any:
+    """The learning-rate finder (`train.lr_find`) on a fresh copy of the project's model,
+    built as training builds it; nothing is written and the project is not changed.
+    Returns an `LrFindResult`; raises what preparing a training raises (`TorchloomError`)."""
+    from ..train.lr_find import check_range, sweep_lr
+
+    check_range(start, end, steps)  # before the data is loaded
+    overrides: dict[str, Any] = {"accumulate": 1, "schedule": "constant", "epochs": 1}
+    if device is not None:
+        overrides["device"] = device
+    job = prepare_training(project, overrides=overrides, save=False)
+    return sweep_lr(job.trainer, start=start, end=end, steps=steps, on_step=on_step,
+                    stop=stop)

@@ -57,7 +57,7 @@ class SupervisedTask(Task):
     """One graph, one Input, one output compared with the data's targets."""
 
     own_settings = ("optimizer", "momentum", "schedule", "step_size", "gamma", "warmup_steps",
-                    "max_lr", "plateau_patience", "val_split", "amp")
+                    "max_lr", "plateau_patience", "val_split", "amp", "accumulate")
     probes = True
     #: Whether the model should end in one vector per sample (warned about on the output
     #: node otherwise): a classifier's scores, a regression's numbers.
@@ -88,7 +88,8 @@ class SupervisedTask(Task):
                 error = ShapeError(problem, node=node, block_type=project.graph.node(node).type)
                 analysis.problems.append(error)
                 analysis.nodes[node].errors.append(error)
-        analysis.problems.extend(project_problems(project, self.validates))
+        analysis.problems.extend(project_problems(project, self.validates,
+                                                  self.metric_columns))
         return analysis
 
     def check_targets(self, data: "Dataset", analysis: "Analysis") -> None:

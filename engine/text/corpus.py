@@ -32,6 +32,9 @@ from .reading import read_text
 from .tokenizers import Tokenizer, fit_tokenizer
 
 MAX_CONTEXT = 1 << 16
+#: What one token of a corpus takes in memory: its int64 id, and the windows copied from
+#: the ids (inputs and shifted targets share one copy, joining the split makes another).
+TOKEN_BYTES = 3 * 8
 
 
 def context_of(spec: dict[str, Any], default: int = 128) -> int:
@@ -43,7 +46,11 @@ def context_of(spec: dict[str, Any], default: int = 128) -> int:
 
 
 def load_corpus(path: Path, spec: dict[str, Any], fit: TextFit) -> Dataset:
-    return corpus_dataset(read_text(path, spec), spec, fit, path.name, str(path))
+    """The file is read only as far as its tokens could fit the data limit: one per byte at
+    most (`TOKEN_BYTES` each), so a gzip bomb of text stops there, not at the limit."""
+    text = read_text(path, spec, TOKEN_BYTES + 1, f"a corpus takes up to {TOKEN_BYTES + 1} "
+                     "bytes per byte of text, as text and as token ids")
+    return corpus_dataset(text, spec, fit, path.name, str(path))
 
 
 def corpus_dataset(text: str, spec: dict[str, Any], fit: TextFit, name: str,

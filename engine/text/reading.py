@@ -47,5 +47,7 @@ def decode_text(raw: bytes, encoding: str, path: str) -> str:
     return text
 
 
-def read_text(path: Path, spec: dict[str, Any]) -> str:
-    return decode_text(read_data(path), encoding_of(spec), str(path))
+def read_text(path: Path, spec: dict[str, Any], share: int = 1, why: str = "") -> str:
+    """The file as text; `share`/`why` as for `files.read_data` (a corpus's tokens take
+    many times its bytes)."""
+    return decode_text(read_data(path, share, why), encoding_of(spec), str(path))

@@ -127,3 +127,30 @@ class Callback:
 
     def on_probe(self, result: Any) -> None:
         """A live probe (`probe.ProbeResult`, on the CPU) taken every `probe_every` steps."""
+
+    def on_stats(self, capture: dict[str, Any]) -> None:
+        """Per-layer weight and gradient statistics (`layer_stats`: one stats.jsonl line),
+        every `stats_every` steps and at each epoch's end."""
+
+
+class StopWhen(Callback):
+    """Stop the run cooperatively after the epoch where `judge(report)` first says so.
+
+    A sweep's pruner is one such judge (`engine.sweep.run`): the run loop stays free of
+    Optuna, and the stopped run keeps its checkpoint like any run stopped by hand.
+    `attach` gives it the run to stop (the `RunLoop`, built after the callbacks)."""
+
+    def __init__(self, judge: Any) -> None:
+        self.judge = judge
+        self.trainer: Any = None
+        #: the epoch after which it asked the run to stop, None while it has not
+        self.stopped_after: int | None = None
+
+    def attach(self, trainer: Any) -> None:
+        self.trainer = trainer
+
+    def on_epoch_end(self, report: EpochReport) -> None:
+        if self.stopped_after is None and self.judge(report):
+            self.stopped_after = report.epoch
+            if self.trainer is not None:
+                self.trainer.stop()

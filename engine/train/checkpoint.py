@@ -6,8 +6,14 @@
     metrics.csv         one row per epoch
     project.json        the project as it was trained (graph snapshot and settings)
     run.json            status, device, dataset description, normalisation, timings
+    best/               ``"keep": "best"``: the best epoch's model.safetensors and its
+                        checkpoint.json record (see `best`), which users of the run load
+    stats.jsonl         per-layer weight and gradient statistics, a line per capture
+                        (`layer_stats`); appended, so a crash may cut its last line short,
+                        which readers skip
+    tensorboard/        ``"tensorboard": true``: TensorBoard event files (`tensorboard`)
 
-Every file is written atomically, so each is whole, old or new. A checkpoint is two files,
+Every other file is written atomically, so each is whole, old or new. A checkpoint is two files,
 though, and a crash between them would pair new weights with an old trainer state; hence
 `checkpoint.json`, written after both: loading (resume, warm start, probes, export) checks
 that the files are the ones it records and refuses an interrupted checkpoint with a

@@ -39,6 +39,15 @@ class TrainConfig:
     clip_grad_norm: float = 0.0
     #: {} for off; checked against the task's metrics by `early_stop.EarlyStopping`
     early_stopping: dict[str, Any] = field(default_factory=dict)
+    #: "last", or "best": also keep the best epoch's weights by `keep_metric` (see `best`)
+    keep: str = "last"
+    keep_metric: str = "val_loss"
+    #: batches per optimisation step (see `accumulate`)
+    accumulate: int = 1
+    #: capture per-layer statistics every this many steps (0: off; `train.layer_stats`)
+    stats_every: int = 50
+    #: write TensorBoard event files (`train.tensorboard`)
+    tensorboard: bool = False
     # GAN only (see engine/tasks/gan.py):
     betas: tuple[float, float] = (0.5, 0.999)
     d_steps: int = 1
@@ -73,14 +82,20 @@ class TrainConfig:
 SETTING_NAMES: tuple[str, ...] = (*TRAINING_FIELDS, "device")
 
 
+def closest_setting(name: object) -> str | None:
+    """The known setting `name` is most likely a typo of (`epoch` -> `epochs`), or None."""
+    close = difflib.get_close_matches(str(name), SETTING_NAMES, n=1)
+    return close[0] if close else None
+
+
 def check_setting_names(names: Iterable[str]) -> None:
     """Refuse a setting this version does not know, before anything loads. A project file
     keeps unknown keys (a newer Torchloom may read them), but an override is typed by a
     person now, so ``epoch=1`` must not silently train the project's 20 epochs."""
     for name in names:
         if name not in SETTING_NAMES:
-            close = difflib.get_close_matches(str(name), SETTING_NAMES, n=1)
-            hint = f": did you mean '{close[0]}'?" if close else ""
+            close = closest_setting(name)
+            hint = f": did you mean '{close}'?" if close else ""
             raise TrainingError(f"unknown training setting '{str(name)[:40]}'{hint} (the "
                                 f"settings: {', '.join(SETTING_NAMES)})", kind="config")
 
@@ -102,9 +117,25 @@ def list_devices() -> list[dict[str, Any]]:
     return devices
 
 
+def device_name_problem(name: str) -> str | None:
+    """Why `name` is not a device name at all (whatever this machine has), or None: `check`
+    says it before a run, on any machine."""
+    name = (name or DEFAULT_DEVICE).strip().lower()
+    if name in ("auto", "cpu", "cuda"):
+        return None
+    if name.startswith("cuda:"):
+        if name.split(":", 1)[1].isdigit():
+            return None
+        return f"device '{name}' is not a device name: use cpu, cuda or cuda:N"
+    return f"device '{name}' is not a device name: use auto, cpu, cuda or cuda:N"
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` is the first GPU if there is one, else the CPU. Unknown or absent devices
     are a `TrainingError` that says what is there."""
+    problem = device_name_problem(name)
+    if problem:
+        raise TrainingError(problem, kind="device")
     name = (name or DEFAULT_DEVICE).strip().lower()
     count = cuda_count()
     if name == "auto":
@@ -113,16 +144,12 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cpu")
     if name == "cuda" or name.startswith("cuda:"):
         index = 0 if name == "cuda" else name.split(":", 1)[1]
-        if not str(index).isdigit():
-            raise TrainingError(f"device '{name}' is not a device name: use cpu, cuda or cuda:N",
-                                kind="device")
         if int(index) >= count:
             found = f"{count} CUDA device(s) found" if count else "no CUDA device was found"
             raise TrainingError(f"device '{name}' is not available ({found}): use cpu or auto",
                                 kind="device")
         return torch.device(f"cuda:{int(index)}")
-    raise TrainingError(f"device '{name}' is not a device name: use auto, cpu, cuda or cuda:N",
-                        kind="device")
+    raise AssertionError(name)  # pragma: no cover - device_name_problem refused it
 
 
 def check_amp(amp: str, device: torch.device) -> torch.dtype | None:

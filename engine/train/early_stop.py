@@ -16,6 +16,25 @@ from ..errors import TrainingError
 from .callbacks import EpochReport
 
 KEYS = ("metric", "mode", "patience", "min_delta")
+#: Metric names that grow as the model gets better (accuracies, R², F1, mIoU, a
+#: multi-label's exact-match ratio); all others (losses, errors, perplexity) shrink.
+_HIGHER_IS_BETTER = ("acc", "r2", "f1", "miou", "exact")
+
+
+#: The settings each value of ``keep`` reads (the settings panel shows only these); here,
+#: with the ranking of metrics both settings share, in a module that does not import torch.
+KEEP_SETTINGS: dict[str, tuple[str, ...]] = {"best": ("keep_metric",)}
+
+
+def metric_mode(metric: str) -> str:
+    """Whether a metric is best at its "max" (it grows as the model improves) or "min": the
+    default mode of early stopping, and how ``keep: best`` picks its epoch."""
+    return "max" if metric.endswith(_HIGHER_IS_BETTER) else "min"
+
+
+def reported_metrics(columns: Sequence[str]) -> list[str]:
+    """The metrics a task's columns hold that rank a model (not the epoch or the timing)."""
+    return [m for m in columns if m not in ("epoch", "seconds", "samples_per_s")]
 
 
 @dataclass(frozen=True)
@@ -36,12 +55,11 @@ class EarlyStopping:
         if unknown:
             raise _bad(f"has no key {unknown[0]!r} (it takes {', '.join(KEYS)})")
         metric = spec.get("metric", "val_loss")
-        reported = [m for m in metrics if m not in ("epoch", "seconds", "samples_per_s")]
+        reported = reported_metrics(metrics)
         if metric not in reported:
             raise _bad(f"metric {metric!r} is not one this task reports; it reports "
                        f"{', '.join(reported)}")
-        mode = spec.get("mode", "max" if metric.endswith(("acc", "r2", "f1", "miou"))
-                        else "min")
+        mode = spec.get("mode", metric_mode(metric))
         if mode not in ("min", "max"):
             raise _bad(f"mode must be 'min' or 'max', got {mode!r}")
         patience = spec.get("patience", 3)

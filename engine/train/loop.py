@@ -11,7 +11,8 @@ The data moves to the device once and is indexed there with a fresh permutation 
 (no DataLoader when it fits in memory). Each step writes its numbers into a preallocated
 device buffer; the loop reads the buffer back once per report interval, so it never waits
 on the device per step. `stop()` may be called from any thread and takes effect before the
-next batch, in training and in validation alike; the run then leaves a checkpoint from
+next batch (with ``accumulate``, the next group of batches), in training and in validation
+alike; the run then leaves a checkpoint from
 which `restore` continues at the same step with the same random state, giving the same
 weights as a run that was never interrupted. A failure never writes a checkpoint: the run
 folder keeps its last complete one (see `faults`).
@@ -32,15 +33,19 @@ from torch import nn
 from ..data.dataset import Split
 from ..errors import DataError, TrainingError
 from ..project import Project
+from . import accumulate
 from . import checkpoint as ckpt
 from . import faults
 from .batches import batch_starts, epoch_permutation
 from .callbacks import Callback, EpochReport, TrainResult
 from .config import TrainConfig, check_amp, resolve_device
+from .best import KeepBest
 from .early_stop import EarlyStopping
+from .finetune import BlockTraining, scaled_rate
 from .schedules import learning_rate
 from .early_stop import describe as describe_early_stop
 from .inputs import call, has_image_input, place
+from .layer_stats import StatsRecorder
 from .loop_state import STATE_FORMAT, LoopState
 from .runfiles import PROBE_FILE, TOKENIZER_FILE
 from .task_api import Stat, TaskHooks
@@ -84,6 +89,8 @@ class RunLoop(LoopState):
         self.run_dir = run_dir
         self.project = project
         self.node_ids = node_ids or {}
+        #: frozen blocks and per-block learning rates, from the project's nodes
+        self.blocks = BlockTraining.of(project, self.node_ids)
         self.report_interval = report_interval
         self.run_info = dict(run_info or {})
         self.data_info = data_info
@@ -91,12 +98,16 @@ class RunLoop(LoopState):
         self.probe_every = probe_every
         self.augment = augment
         self._probe_x: torch.Tensor | None = None
+        #: per-layer weight and gradient statistics on a cadence (`layer_stats`), or None
+        self.layer_stats = StatsRecorder(config.stats_every) if config.stats_every > 0 else None
         self.device = resolve_device(config.device)
         self.amp_dtype = check_amp(config.amp, self.device) if task.uses("amp") else None
         #: whether the learning rate follows `config.schedule` (asked once, not per step)
         self.scheduled = config.schedule != "constant" and task.uses("schedule")
         self.early_stopping = EarlyStopping.from_setting(config.early_stopping,
                                                          task.metric_columns)
+        #: ``keep: best``: which metric picks the epoch whose weights go to best/ (None: last)
+        self.keep_best = KeepBest.from_config(config, task.metric_columns)
         #: why the run stopped before its last epoch (`early_stop.EarlyStopping.verdict`)
         self.early_stop: dict[str, Any] | None = None
         self.history: list[EpochReport] = []
@@ -105,6 +116,8 @@ class RunLoop(LoopState):
         self.step = 0
         self._carry = self._fresh_carry()
         self._stop = threading.Event()
+        #: how batches group into optimizer steps (``accumulate``), set up with the batches
+        self.accumulation = accumulate.Accumulation(1, ())
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self._optimizer_state: Any = None
         self._scaler_state: dict[str, Any] | None = None
@@ -197,6 +210,8 @@ class RunLoop(LoopState):
         self._optimizer_state = None
         self.model.zero_grad(set_to_none=True)
         self._x_train = self._x_val = self._probe_x = None
+        if self.layer_stats is not None:
+            self.layer_stats.disarm()  # a step that failed while its ReLUs were watched
         self._y_train = self._y_val = torch.empty(0)
         self.task.release(self)
         faults.release_cached_memory()
@@ -211,7 +226,8 @@ class RunLoop(LoopState):
                 and any(isinstance(m, nn.Conv2d) for m in self.model.modules()))
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        self.model.train()
+        self.blocks.freeze(self.model)
+        self.blocks.train_mode(self.model)
         norm = self.split.normalization
         self._x_train, self._y_train = self._to_device(self.split.train, norm)
         self._x_val, self._y_val = self._to_device(self.split.val, norm)
@@ -233,6 +249,9 @@ class RunLoop(LoopState):
             torch.manual_seed(cfg.seed)
         self.starts = batch_starts(len(self.split.train), cfg.batch_size)
         self.total_steps = len(self.starts) * cfg.epochs
+        self.accumulation = accumulate.Accumulation(
+            cfg.accumulate if task.uses("accumulate") else 1,
+            [min(cfg.batch_size, len(self.split.train) - s) for s in self.starts])
         task.on_setup(self)
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -246,6 +265,8 @@ class RunLoop(LoopState):
                 self.probe.save(self.run_dir / PROBE_FILE)
         if self.probe is not None and self.probe_every > 0:
             self._probe_x = place(self.probe.x, norm, dev, bool(self.channels_last))
+        if self.layer_stats is not None:
+            self.layer_stats.start(self)
         self._write_run_info("running")
         info = {"device": str(dev), "epochs": cfg.epochs, "steps_per_epoch": len(self.starts),
                 "total_steps": self.total_steps, "start_step": self.step,
@@ -285,33 +306,18 @@ class RunLoop(LoopState):
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def update(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
-        """One optimisation step on `loss` (scaled under fp16)."""
-        optimizer.zero_grad(set_to_none=True)
-        clip = self.config.clip_grad_norm
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            if clip > 0:
-                self.scaler.unscale_(optimizer)  # clip the true gradients, not scaled ones
-                self._clip(optimizer, clip)
-            self.scaler.step(optimizer)
-            self.scaler.update()
-        else:
-            loss.backward()
-            if clip > 0:
-                self._clip(optimizer, clip)
-            optimizer.step()
-
-    @staticmethod
-    def _clip(optimizer: torch.optim.Optimizer, max_norm: float) -> None:
-        params = [p for group in optimizer.param_groups for p in group["params"]
-                  if p.grad is not None]
-        torch.nn.utils.clip_grad_norm_(params, max_norm)
+        """Backward on the current batch's `loss` (scaled under fp16), and an optimisation
+        step when the batch ends its accumulation group (every batch, by default)."""
+        accumulate.update(loss, optimizer, scaler=self.scaler, clip=self.config.clip_grad_norm,
+                          accumulation=self.accumulation, i=self.step_in_epoch)
 
     def lr(self) -> float:
         """The learning rate at the current step, as `config.schedule` has it."""
         if not self.scheduled:
             return self.config.lr
-        return learning_rate(self.config, self.step, self.total_steps, self.epoch,
+        step, total = self.accumulation.schedule_position(self.step, self.total_steps,
+                                                          self.epoch, self.step_in_epoch)
+        return learning_rate(self.config, step, total, self.epoch,
                              [e.val_loss for e in self.history])
 
     def _loop(self) -> str:
@@ -320,7 +326,7 @@ class RunLoop(LoopState):
             if not self._train_epoch(epoch):
                 return self._stopped()
             scores = self._evaluate()
-            self.model.train()
+            self.blocks.train_mode(self.model)
             if scores is None:  # stopped while validating: the epoch has no row yet
                 return self._stopped()
             report = self.task.epoch_report(self, epoch + 1, self.running(), scores)
@@ -328,6 +334,7 @@ class RunLoop(LoopState):
             self.epoch, self.step_in_epoch = epoch + 1, 0
             self._carry = self._fresh_carry()
             self._save(epoch_end=True)
+            self._save_best()
             for cb in self.callbacks:
                 cb.on_epoch_end(report)
             if self.early_stopping is not None:
@@ -354,20 +361,25 @@ class RunLoop(LoopState):
         last_time = time.perf_counter()
         self._phase = "training"
         for i in range(first, steps):
-            if self._stop.is_set():
+            if self._stop.is_set() and self.accumulation.at_boundary(i):
                 self._account(stats, sizes, reported, i, started)
                 return False
             idx = perm[self.starts[i]:self.starts[i] + cfg.batch_size]
             if self.scheduled:
                 lr = self.lr()
                 for optimizer in self.optimizers.values():
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr
+                    for group in optimizer.param_groups:  # each block group keeps its ratio
+                        group["lr"] = scaled_rate(group, lr)
+            captured = self.layer_stats is not None and self.accumulation.steps_here(i) \
+                and self.layer_stats.arm(self, self.step + 1, i == steps - 1,
+                                         i % self.accumulation.every + 1)
             task.train_step(self, idx, stats[:, i])
             self.step += 1
             self.step_in_epoch = i + 1
             if self._probe_x is not None and self.step % self.probe_every == 0:
                 self._live_probe()
+            if captured:
+                self._record_layer_stats()
             now = time.perf_counter()
             if now - last_time >= self.report_interval or i == steps - 1:
                 before = self._carry["seen"]
@@ -457,6 +469,21 @@ class RunLoop(LoopState):
         result.step, result.epoch = self.step, self.epoch + 1
         for cb in self.callbacks:
             cb.on_probe(result)
+
+    def _record_layer_stats(self) -> None:
+        """One capture of per-layer statistics, to stats.jsonl and `on_stats`."""
+        assert self.layer_stats is not None
+        try:
+            capture = self.layer_stats.record(self)
+        except OSError:
+            raise  # the run folder cannot be written: a fault like any other write
+        except Exception as exc:  # noqa: BLE001 - looking must never end the training
+            self.layer_stats = None
+            self.run_info.setdefault("notes", []).append(
+                f"layer statistics turned off at step {self.step}: {exc}")
+            return
+        for cb in self.callbacks:
+            cb.on_stats(capture)
 
     # ---- validation ----------------------------------------------------------------------
 

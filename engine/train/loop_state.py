@@ -19,6 +19,7 @@ from ..data.dataset import Split
 from ..errors import TrainingError
 from . import checkpoint as ckpt
 from . import faults
+from .best import KeepBest, save_best
 from .callbacks import EpochReport
 from .config import TrainConfig
 from .task_api import TaskHooks
@@ -51,6 +52,7 @@ class LoopState:
     _rng: dict[str, Any] | None
     _phase: str
     _saved: tuple[int, int] | None
+    keep_best: KeepBest | None
 
     def restore(self, state: dict[str, Any]) -> None:
         """Continue a checkpoint: counters, optimizer and RNG state from `state.pt`."""
@@ -108,6 +110,19 @@ class LoopState:
             ckpt.write_metrics(self.run_dir / ckpt.METRICS_FILE, self.history,
                                self.task.metric_columns)
         self._saved = (self.epoch, self.step)
+
+    def _save_best(self) -> None:
+        """``keep: best``: after an epoch that beats every earlier one by `keep_metric`, its
+        weights (already checked finite by `_save`) into best/, and run.json says which."""
+        if self.keep_best is None or self.run_dir is None or not self.history:
+            return
+        value = self.keep_best.improved(self.history)
+        if value is None:
+            return
+        self._phase = "saving the best weights"
+        self.run_info["best"] = save_best(self.run_dir, self.model, self.node_ids,
+                                          epoch=self.history[-1].epoch, step=self.step,
+                                          metric=self.keep_best.metric, value=value)
 
     def _checkpoint_on_disk(self) -> tuple[int, int] | None:
         """(epoch, step) of the complete checkpoint the run folder already holds (a resumed

@@ -26,6 +26,7 @@ from .batches import batch_starts
 from .callbacks import TrainResult
 from .config import TrainConfig
 from .loop import RunLoop
+from .pretrained import WEIGHT_SUFFIXES, is_weights_file, load_pretrained, read_weights_file
 
 
 @dataclass
@@ -38,6 +39,11 @@ class TrainingJob:
     notes: list[str] = field(default_factory=list)
     reinitialized: list[str] = field(default_factory=list)
     resumed: bool = False
+    #: what a start from a weights file loaded, block by block (`pretrained.InitReport`)
+    init_report: Any = None
+    #: copies of the weights as they train, for views that ask (`probe.live.LiveWeights`);
+    #: None unless the caller added it
+    live: Any = None
 
     def run(self) -> TrainResult:
         result = self.trainer.fit()
@@ -135,6 +141,8 @@ class StartingPoint:
     init_from: Path | None = None
     notes: list[str] = field(default_factory=list)
     reinitialized: list[str] = field(default_factory=list)
+    #: what starting from a weights file loaded, block by block (`pretrained.InitReport`)
+    init_report: Any = None
 
 
 def starting_point(project: Project, model: nn.Module, node_ids: dict[str, str],
@@ -145,13 +153,21 @@ def starting_point(project: Project, model: nn.Module, node_ids: dict[str, str],
     `resume` with the same graph(s) continues that run folder at its step (its trainer
     state comes back in `state`); with an edited graph it is a warm start. A warm start
     (`init_from`, or the project's own ``weights``) keeps every node whose tensors still fit
-    by id and shape and lists the others in `reinitialized`. Every checkpoint read here is
+    by id and shape and lists the others in `reinitialized`. `init_from` may also be a
+    weights file (safetensors or a torch state dict: `pretrained`), matched by name with a
+    report of what it loaded in `init_report`. Every checkpoint read here is
     checked against its checkpoint.json: one that a crash interrupted is refused
     (`CheckpointError`), never loaded.
     """
     for folder in (resume, init_from):
-        if folder is not None and not Path(folder).is_dir():
-            raise ckpt.CheckpointError(f"{folder}: no such run folder")
+        if folder is None or Path(folder).is_dir():
+            continue
+        if folder is init_from and is_weights_file(Path(folder)):
+            continue  # pretrained weights in a file
+        raise ckpt.CheckpointError(
+            f"{folder}: no such run folder" if folder is resume else
+            f"{folder}: neither a run folder nor a weights file ("
+            + ", ".join(WEIGHT_SUFFIXES) + ")")
     from ..rename import follow_renames, rename_weights
 
     start = StartingPoint(out_dir)
@@ -171,11 +187,20 @@ def starting_point(project: Project, model: nn.Module, node_ids: dict[str, str],
     if init_from is None and project.weights_path() is not None:
         file = project.weights_path()
         assert file is not None
-        loaded, start.reinitialized = ckpt.load_matching(
-            model, rename_weights(ckpt.load_weights(file), None, project), node_ids)
+        report = load_pretrained(model, file, node_ids,
+                                 rename_weights(read_weights_file(file), None, project))
+        start.reinitialized, start.init_report = list(report.reinitialized), report
         start.notes.append(f"started from the project's weights {file.name}: kept "
-                           f"{len(loaded)} node(s); initialised "
+                           f"{len(report.matched)} node(s); initialised "
                            f"{', '.join(start.reinitialized) or 'none'} fresh")
+        start.notes += [line.strip() for line in report.lines()[1:]
+                        if not line.strip().startswith("loaded:")]
+    elif init_from is not None and is_weights_file(Path(init_from)):  # a file, not a run
+        report = load_pretrained(model, Path(init_from), node_ids)
+        start.reinitialized, start.init_report = list(report.reinitialized), report
+        start.notes += [line.strip() for line in report.lines()]
+        start.init_from = Path(init_from)
+        return start
     if init_from is not None:
         weights = ckpt.load_weights(Path(init_from) / ckpt.MODEL_FILE)
         weights = rename_weights(weights, ckpt.project_copy_or_none(Path(init_from)), project)

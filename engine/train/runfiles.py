@@ -15,3 +15,11 @@ PROBE_FILE = "probe.npz"
 #: Text data: the tokenizer fitted on the training split (`engine.text.tokenizers`); probes,
 #: Evaluate, export and generation encode with it, never with a refit.
 TOKENIZER_FILE = "tokenizer.json"
+#: ``"keep": "best"``: the best epoch's weights, in a folder of their own inside the run folder
+#: (its MODEL_FILE and CHECKPOINT_FILE; see `best`).
+BEST_DIR = "best"
+#: Per-layer weight and gradient statistics, one JSON object per capture
+#: (`train.layer_stats`).
+STATS_FILE = "stats.jsonl"
+#: TensorBoard event files, when the run writes them (`train.tensorboard`).
+TENSORBOARD_DIR = "tensorboard"

@@ -16,6 +16,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
+from ..block_training import MAX_LR_SCALE
 from ..graph import Edge, Graph, Node
 from .errors import UnitError
 from .model import NAME_RE, REPEAT, UnitDef, UnitPort, Units, unit_name, unit_type
@@ -167,7 +168,8 @@ def group(project: "Project", node_ids: Iterable[str], name: str | None = None,
     for node_id in plan.selected:
         node = g.node(node_id)
         inner.insert_node(Node(node.id, node.type, copy.deepcopy(node.params), node.pos,
-                               copy.deepcopy(node.extra)))
+                               copy.deepcopy(node.extra), trainable=node.trainable,
+                               lr_scale=node.lr_scale))
     # The final outer edge list: edges into the selection collapse into one per source.
     final: list[Edge] = []
     fed: set[str] = set()
@@ -266,7 +268,10 @@ def ungroup(project: "Project", node_id: str, graph: Graph | None = None,
                         params[t.param] = copy.deepcopy(values[pname])
             pos = None if n.pos is None else (n.pos[0] + shift[0] + 40.0 * k,
                                               n.pos[1] + shift[1] + 40.0 * k)
-            new_nodes.append(Node(new, n.type, params, pos, copy.deepcopy(n.extra)))
+            # a frozen unit's blocks come out frozen, a scaled one's at its scale times theirs
+            new_nodes.append(Node(new, n.type, params, pos, copy.deepcopy(n.extra),
+                                  trainable=n.trainable and node.trainable,
+                                  lr_scale=min(n.lr_scale * node.lr_scale, MAX_LR_SCALE)))
         for e in inner.edges:
             if e.src in entries:
                 srcs = [(prev_out, None)] if prev_out is not None else feeds[entries[e.src]]

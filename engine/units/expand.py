@@ -68,7 +68,8 @@ def concrete_graph(units: Units, defn: UnitDef, params: dict[str, Any],
                                {"shape": list(spec.shape), "dtype": spec.dtype}, pos))
     for node in inner.nodes:
         if node.id not in entries:
-            graph.insert_node(Node(node.id, node.type, copy.deepcopy(node.params), node.pos))
+            graph.insert_node(Node(node.id, node.type, copy.deepcopy(node.params), node.pos,
+                                   trainable=node.trainable, lr_scale=node.lr_scale))
     for edge in inner.edges:
         graph.insert_edge(Edge(edge.src, edge.dst, edge.port, from_port=edge.from_port))
     for pname, promoted in defn.params.items():

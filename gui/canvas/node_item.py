@@ -19,9 +19,11 @@ from torchloom.engine.blocks import Block
 from torchloom.engine.graph import Node
 
 from .. import theme
+from ..text import plain, rich
 from ..units.code_status import code_status
 from .edge_item import SMOOTH_ZOOM
 from .style import format_count, format_shape, heat_rgb
+from .training_mark import paint_training_mark, training_tip
 
 WIDTH = 190.0
 HEADER = 26.0
@@ -152,16 +154,18 @@ class NodeItem(QGraphicsItem):
 
     def _tooltip(self) -> str:
         block = self.node.block
-        lines = [f"<b>{self.node.type}</b> &nbsp;{self.node.id}"]
+        lines = [f"<b>{rich(self.node.type)}</b> &nbsp;{rich(self.node.id)}"]
         if block is not None:
             lines.append(block.doc)
         if self.is_unit:
             lines.append("Double-click to open it; Ctrl+Shift+G ungroups it.")
+        if training_tip(self.node):
+            lines.append(str(training_tip(self.node)))
         if self.cost_tip:
             lines.append(self.cost_tip)
         for err in self.errors:
             colour = theme.current().error if err.severity == "error" else theme.current().warning
-            lines.append(f"<span style='color:{colour}'>{err.message}</span>")
+            lines.append(f"<span style='color:{colour}'>{rich(err.message)}</span>")
         return "<br>".join(lines)
 
     @property
@@ -183,7 +187,7 @@ class NodeItem(QGraphicsItem):
 
     def title_text(self) -> str:
         """The header: a block's type, or a unit's name."""
-        return self.node.type[len("unit:"):] if self.is_unit else self.node.type
+        return plain(self.node.type[len("unit:"):] if self.is_unit else self.node.type)
 
     def repeat_text(self) -> str:
         """"×12" on a unit stacked 12 times (drawn large in the body, never elided)."""
@@ -277,7 +281,8 @@ class NodeItem(QGraphicsItem):
             self._paint_badge(painter, colors)
             return
         small = QFontMetricsF(_SMALL_FONT)
-        ident = small.elidedText(self.node.id, Qt.TextElideMode.ElideMiddle, WIDTH * 0.38)
+        ident = small.elidedText(plain(self.node.id), Qt.TextElideMode.ElideMiddle,
+                                 WIDTH * 0.38)
         room = WIDTH - 20 - small.horizontalAdvance(ident) - 8  # the type name goes first
         painter.setFont(_TITLE_FONT)
         painter.setPen(QColor("#ffffff"))
@@ -290,6 +295,7 @@ class NodeItem(QGraphicsItem):
         painter.drawText(QRectF(10, 0, WIDTH - 20, HEADER),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, ident)
         self._paint_body(painter, colors)
+        paint_training_mark(painter, self.node, WIDTH, self.height, HEADER, colors)
         self._paint_ports(painter, colors)
         self._paint_badge(painter, colors)
 
@@ -328,10 +334,10 @@ class NodeItem(QGraphicsItem):
         if status is not None:
             painter.setPen(QColor(colors.error))
             headline = QFontMetricsF(_BODY_FONT).elidedText(
-                status[0], Qt.TextElideMode.ElideRight, text_rect.width())
+                plain(status[0]), Qt.TextElideMode.ElideRight, text_rect.width())
         if status is None:
             headline = QFontMetricsF(_BODY_FONT).elidedText(
-                headline, Qt.TextElideMode.ElideRight, text_rect.width())
+                plain(headline), Qt.TextElideMode.ElideRight, text_rect.width())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          headline)
         if self.repeat_text():
@@ -344,11 +350,11 @@ class NodeItem(QGraphicsItem):
         painter.setPen(QColor(colors.node_subtext))
         sub = self.params_text + ("  ·  output" if self.is_output else "")
         if status is not None:
-            sub = status[1]
+            sub = plain(status[1])
         if self.cost_level is not None:
             sub = self.cost_text
         painter.drawText(QRectF(left, HEADER + 24, WIDTH - left - right, 16),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, sub)
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, plain(sub))
 
     def _paint_ports(self, painter: QPainter, colors: theme.CanvasColors) -> None:
         port_color = QColor(colors.port)

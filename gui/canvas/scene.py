@@ -136,9 +136,10 @@ class CanvasScene(QGraphicsScene):
         elif kind == "edge_removed":
             self._remove_edge_item(event.edge)
             self._refresh_ports(event.edge.dst)
-        elif kind == "node_changed":  # a unit's repeat shows in its header
+        elif kind == "node_changed":  # a unit's repeat, a frozen block's hatching
             item = self.node_items.get(event.node.id)
             if item is not None:
+                item.setToolTip(item._tooltip())
                 item.update()
         elif kind == "node_moved":
             item = self.node_items.get(event.node.id)

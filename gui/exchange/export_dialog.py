@@ -16,6 +16,8 @@ from torchloom.engine.project import Project, graph_to_dict
 from torchloom.engine.rename import follow_renames
 from torchloom.engine.train.history import RunRecord, list_runs
 
+from ..text import plain
+
 #: (format, menu label, what it is, file suffix; "" for a folder)
 FORMATS: tuple[tuple[str, str, str, str], ...] = (
     ("python", "PyTorch code (.py)…",
@@ -107,9 +109,9 @@ class ExportDialog(QDialog):
         self.weights = QComboBox()
         self.weights.setObjectName("export_weights")
         for run in runs:
-            self.weights.addItem(f"Trained: {run.label()}", str(run.path))
+            self.weights.addItem(plain(f"Trained: {run.label()}"), str(run.path))
         if project.weights_path() is not None:
-            self.weights.addItem(f"The project's weights ({project.weights})", "")
+            self.weights.addItem(plain(f"The project's weights ({project.weights})"), "")
         else:
             self.weights.addItem("Untrained (fresh initialisation, seeded)", "")
         self.path = QLineEdit()

@@ -14,6 +14,8 @@ from PySide6.QtGui import QFontMetricsF, QGuiApplication, QResizeEvent, QTextOpt
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFrame, QTextEdit,
                                QVBoxLayout, QWidget)
 
+from ..text import plain_lines
+
 #: The width the dialog starts at when its longest line is short, and the share of the
 #: screen it may take when the longest line is long (beyond that, lines wrap).
 MIN_WIDTH = 460
@@ -35,7 +37,7 @@ class GrowingText(QTextEdit):
     def __init__(self, text: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setReadOnly(True)
-        self.setPlainText(text)
+        self.setPlainText(plain_lines(text))  # paths and notes name anyone's files
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.viewport().setAutoFillBackground(False)  # the dialog's own background
         self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)

@@ -24,7 +24,7 @@ from .. import theme
 from .confusion_view import ConfusionView
 from .jobs import Jobs
 from .saliency_view import SaliencyView
-from .sample_views import SampleList, is_image
+from .sample_views import SampleList, TokenWords, is_image
 from .task_evaluation import TaskEvaluation
 
 if TYPE_CHECKING:
@@ -79,12 +79,20 @@ class EvaluatePanel(QWidget):
         self.lock = threading.Lock()
         self.trained: TrainedModel | None = None
         self.preds: Predictions | None = None
+        self.words: TokenWords | None = None
         self.data: Dataset | None = None
         self.split_name = ""
         self.cell: tuple[int, int] | None = None
         self.sample: int | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        #: which of the run's weights are evaluated (the best epoch's, when it kept them)
+        self.weights_used = QLabel("")
+        self.weights_used.setObjectName("muted")
+        self.weights_used.setAccessibleName("Weights evaluated")
+        self.weights_used.setContentsMargins(6, 2, 6, 0)
+        self.weights_used.hide()
+        layout.addWidget(self.weights_used)
         self.stack = QStackedWidget()
         layout.addWidget(self.stack)
         self.message = QLabel(PLACEHOLDER)
@@ -164,9 +172,11 @@ class EvaluatePanel(QWidget):
         self.jobs.cancel("saliency")
         self.trained = trained
         self.preds, self.data, self.cell, self.sample = None, None, None, None
+        self.weights_used.setVisible(trained is not None)
         if trained is None:
             self.say(PLACEHOLDER)
             return
+        self.weights_used.setText(f"{trained.run_dir.name}: {trained.weights_used}")
         self.say("Evaluating the model on its validation samples…")
         loader = split_loader or trained.split
         lock = self.lock
@@ -185,11 +195,22 @@ class EvaluatePanel(QWidget):
 
         self.jobs.submit("predict", work, self._predicted, self._failed)
 
+    def watch_live(self, live: Any, view: str) -> None:
+        """A run in progress: the task's view works on its weights as they train
+        (`probe.live.LiveWeights`) until the run's own evaluation replaces it."""
+        self.jobs.cancel("predict")
+        self.jobs.cancel("saliency")
+        self.trained = None
+        self.task_view.show_live(live, view)
+        self.stack.setCurrentWidget(self.task_view)
+
     def show_predictions(self, preds: Predictions, data: Dataset,
                          split_name: str = "validation") -> None:
         """Show predictions on `data` (the samples they were made on)."""
         self.preds, self.data, self.split_name = preds, data, split_name
         self.cell, self.sample = None, None
+        #: token ids as words, for text data (None for other data)
+        self.words = TokenWords.of(data)
         classes = list(preds.classes)
         self.confusion.set_matrix(preds.confusion().numpy(), classes)
         n = len(preds)
@@ -257,9 +278,10 @@ class EvaluatePanel(QWidget):
         wrong = int((self.preds.pred != self.preds.target).sum())
         self.mistakes_hint.setText(f"{wrong:,} of {len(self.preds):,} wrong" + (
             f"; the {len(index)} most confident" if wrong > len(index) else ""))
-        captions = [self._caption(i, "\n") for i in index]
-        self.mistakes.set_samples(self._read(index), index, captions,
-                                  [f"#{i}: {self._caption(i)}" for i in index])
+        captions = [self._caption(i, " " if self.words is not None else "\n") for i in index]
+        samples = self._read(index)
+        self.mistakes.set_samples(samples, index, captions,
+                                  self._tooltips(index, samples), self.words)
 
     def _caption(self, i: int, gap: str = " ") -> str:
         assert self.preds is not None
@@ -282,8 +304,16 @@ class EvaluatePanel(QWidget):
             " Select one for saliency." if shown else ""))
         confidence = self.preds.confidence
         captions = [percent(float(confidence[i])) for i in shown]
-        self.cell_samples.set_samples(self._read(shown), shown, captions,
-                                      [f"#{i}: {self._caption(i)}" for i in shown])
+        samples = self._read(shown)
+        self.cell_samples.set_samples(samples, shown, captions,
+                                      self._tooltips(shown, samples), self.words)
+
+    def _tooltips(self, index: list[int], samples: np.ndarray | None) -> list[str]:
+        """Each sample's caption, and for text its whole text (a list line is cut short)."""
+        tips = [f"#{i}: {self._caption(i)}" for i in index]
+        if self.words is None or samples is None:
+            return tips
+        return [f"{tip}\n{self.words.text(x)}" for tip, x in zip(tips, samples)]
 
     def _read(self, index: list[int]) -> np.ndarray | None:
         """The few samples a list shows, as numpy (indexing, or a few files from disk)."""
@@ -353,7 +383,7 @@ class EvaluatePanel(QWidget):
             if is_image(x.shape):
                 self.saliency.show_image(x, gradient, cam, title, caption)
             elif np.issubdtype(x.dtype, np.integer):
-                self.saliency.show_tokens(x, gradient, title, caption)
+                self.saliency.show_tokens(x, gradient, title, caption, self.words)
             else:
                 self.saliency.show_features(gradient, title, caption)
 

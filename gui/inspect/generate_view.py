@@ -7,11 +7,11 @@ import html
 import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QShortcut, QTextCharFormat
 from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QPlainTextEdit, QPushButton, QSpinBox, QTextBrowser,
-                               QVBoxLayout, QWidget)
+                               QPlainTextEdit, QPushButton, QSpinBox, QSplitter,
+                               QTabWidget, QTextBrowser, QTextEdit, QVBoxLayout, QWidget)
 
 from .. import theme
 
@@ -22,7 +22,8 @@ SURPRISED = 4.0
 class _Stream(QObject):
     """Tokens from the generating thread to the GUI thread (queued signals)."""
 
-    token = Signal(int, str)  # serial, text
+    started = Signal(int, object)  # serial, the TrainedModel the text comes from
+    token = Signal(int, int, str)  # serial, token id, text
     done = Signal(int, object)  # serial, error message or None
 
 
@@ -49,13 +50,29 @@ class LanguageModelView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.trained: Any = None
+        #: a run in progress (`probe.live.LiveWeights`): Generate copies its weights
+        self.live: Any = None
+        #: the model the text on show was generated with (what a click looks inside)
+        self.text_model: Any = None
+        #: the shown text as token ids, and where each token's text lies in the output
+        #: ([start, end) characters); the prompt's tokens only where they spell the prompt
+        self.ids: list[int] = []
+        self.spans: list[tuple[int, int] | None] = []
         self.serial = 0
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
         self.stream = _Stream(self)
+        self.stream.started.connect(self._started)
         self.stream.token.connect(self._token)
         self.stream.done.connect(self._done)
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        #: left: the prompt, the settings and the text; right: a token's attention, and the
+        #: validation passage coloured by surprise (side by side: the Evaluate tab is wide)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        outer.addWidget(self.splitter)
+        left = QWidget()
+        layout = QVBoxLayout(left)
         title = QLabel("Generate")
         title.setObjectName("heading")
         layout.addWidget(title)
@@ -82,6 +99,7 @@ class LanguageModelView(QWidget):
             row.addWidget(QLabel(label))
             row.addWidget(widget)
         self.button = QPushButton("Generate")
+        self.button.setMinimumWidth(self.button.sizeHint().width())  # also while it says Stop
         self.button.setToolTip("Continue the prompt (Ctrl+Return); click again to stop.")
         self.button.clicked.connect(self.toggle)
         row.addWidget(self.button)
@@ -95,32 +113,53 @@ class LanguageModelView(QWidget):
         self.output.setAccessibleName("Generated text")
         self.output.setPlaceholderText("The continuation appears here, token by token.")
         layout.addWidget(self.output, 2)
+        self.output.viewport().installEventFilter(self)
         self.status = QLabel("")
         self.status.setObjectName("muted")
+        self.status.setWordWrap(True)
         layout.addWidget(self.status)
-        heading = QLabel("Where the model is surprised (validation text)")
-        heading.setObjectName("heading")
-        layout.addWidget(heading)
+        from .token_attention_view import TokenAttentionView
+
+        self.splitter.addWidget(left)
+        self.side = QTabWidget()
+        self.attention = TokenAttentionView()
+        self.side.addTab(self.attention, "Attention of a token")
+        surprise = QWidget()
+        column = QVBoxLayout(surprise)
         self.summary = QLabel("")
         self.summary.setObjectName("muted")
         self.summary.setWordWrap(True)
-        layout.addWidget(self.summary)
+        column.addWidget(self.summary)
         self.passage = QTextBrowser()
         self.passage.setAccessibleName("Per-token loss")
-        layout.addWidget(self.passage, 3)
+        column.addWidget(self.passage, 1)
+        self.side.addTab(surprise, "Where the model is surprised")
+        self.splitter.addWidget(self.side)
+        self.splitter.setSizes([1000, 1000])  # halves, however wide the tab opens
 
     # ---- entry points ----------------------------------------------------------------
 
     def show_eval(self, ev: Any) -> None:
         """`ev`: a `probe.token_loss.TokenLossEval` (its run is what Generate uses)."""
         self.halt()
-        self.trained = ev.trained
+        self.trained, self.live = ev.trained, None
         self.passage.setHtml(passage_html(ev.tokens, ev.losses))
+        self.side.setCurrentIndex(1)  # what a finished run shows first
         self.summary.setText(
             f"{len(ev.tokens):,} tokens, mean loss {ev.mean:.3f} nats per token (perplexity "
             f"{ev.perplexity:.2f}). Green: the model saw the token coming; red: it did not. "
             "Hover a token for its loss.")
         self.status.setText("")
+
+    def set_live(self, live: Any) -> None:
+        """Training has begun: Generate uses the weights of its latest step, each time."""
+        self.halt()
+        self.trained, self.live = None, live
+        self.passage.clear()
+        self.summary.setText("Shown when the training has ended.")
+        self.status.setStyleSheet("")
+        self.status.setText("Training: Generate continues the prompt with the weights of the "
+                            "latest step; generate again later to see what it has learnt.")
 
     def toggle(self) -> None:
         if self.thread is not None and self.thread.is_alive():
@@ -129,26 +168,36 @@ class LanguageModelView(QWidget):
             self.generate()
 
     def generate(self) -> None:
-        if self.trained is None:
+        if self.trained is None and self.live is None:
             self.status.setText("Train the model first: Generate continues text with a run.")
             return
-        from torchloom.engine.text.generate import generate_text
+        from torchloom.engine.text.generate import GenerateError, generate_text
 
         self.serial += 1
-        serial, stop, stream, trained = self.serial, threading.Event(), self.stream, self.trained
+        serial, stop, stream = self.serial, threading.Event(), self.stream
+        fixed, live = self.trained, self.live
         self.stop = stop
         prompt = self.prompt.text()
         settings = (self.length.value(), self.temperature.value(), self.top_k.value() or None)
         self.output.setPlainText(prompt)
-        self.status.setText("Generating…")
+        self.output.setExtraSelections([])
+        self.ids, self.spans = [], []
+        self.status.setStyleSheet("")
+        self.status.setText("Generating…" if fixed is not None else
+                            "Copying the weights of the latest step…")
         self.button.setText("Stop")
 
         def work() -> None:
             error = None
             try:
+                trained = fixed if fixed is not None else live.snapshot()
+                if trained is None:
+                    raise GenerateError("the training has ended: its run loads in a moment, "
+                                        "then Generate again")
+                stream.started.emit(serial, trained)
                 generate_text(trained, prompt, *settings, seed=serial,
-                              on_token=lambda _t, piece: (stream.token.emit(serial, piece),
-                                                          not stop.is_set())[1])
+                              on_token=lambda t, piece: (stream.token.emit(serial, t, piece),
+                                                         not stop.is_set())[1])
             except Exception as exc:  # noqa: BLE001 - shown under the text
                 describe = getattr(exc, "describe", None)
                 error = describe() if callable(describe) else f"{type(exc).__name__}: {exc}"
@@ -170,13 +219,97 @@ class LanguageModelView(QWidget):
 
     # ---- from the generating thread ------------------------------------------------
 
-    def _token(self, serial: int, piece: str) -> None:
+    def _started(self, serial: int, trained: Any) -> None:
+        if serial != self.serial:
+            return
+        self.text_model = trained
+        self._prompt_tokens(self.output.toPlainText())
+        step = trained.info.get("step") if trained.info.get("live") else None
+        if step is not None:
+            self.status.setText(f"Generating with the weights of step {step:,} (epoch "
+                                f"{trained.info['epoch']}), while training goes on…")
+
+    def _token(self, serial: int, token: int, piece: str) -> None:
         if serial != self.serial:
             return
         cursor = self.output.textCursor()
         cursor.movePosition(cursor.MoveOperation.End)
+        start = cursor.position()
         cursor.insertText(piece)
         self.output.setTextCursor(cursor)
+        self.ids.append(token)
+        self.spans.append((start, cursor.position()))
+
+    # ---- a click on a token: where it looked -----------------------------------------
+
+    def _prompt_tokens(self, prompt: str) -> None:
+        """The prompt's token ids, each with its place in the text where decoding each one
+        spells the prompt back (characters; words and BPE may not: then only the
+        continuation's tokens can be clicked)."""
+        from torchloom.engine.text.generate import context_of, encode_prompt
+
+        self.ids, self.spans = [], []
+        model = self.text_model
+        try:
+            ids = encode_prompt(model.tokenizer, prompt, context_of(model))
+        except Exception:  # noqa: BLE001 - generation says what is wrong with the prompt
+            return
+        pieces = [model.tokenizer.decode([i]) for i in ids]
+        self.ids = ids
+        if "".join(pieces) != prompt:
+            self.spans = [None] * len(ids)
+            return
+        at = 0
+        for piece in pieces:
+            self.spans.append((at, at + len(piece)))
+            at += len(piece)
+
+    def token_at(self, position: int) -> int | None:
+        """The index of the token whose text holds character `position` of the output."""
+        for index, span in enumerate(self.spans):
+            if span is not None and span[0] <= position < span[1]:
+                return index
+        return None
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.MouseButtonRelease and \
+                event.button() == Qt.MouseButton.LeftButton and \
+                not self.output.textCursor().hasSelection():
+            point = event.position().toPoint()
+            cursor = self.output.cursorForPosition(point)
+            position = cursor.position()
+            if self.output.cursorRect(cursor).x() > point.x():  # the character to the left
+                position -= 1
+            index = self.token_at(position)
+            if index is not None:
+                self.show_token(index)
+        return super().eventFilter(watched, event)
+
+    def show_token(self, index: int) -> None:
+        """Show where token `index` of the text looked, and mark it in the text."""
+        if self.thread is not None and self.thread.is_alive():
+            self.attention.show_message("Stop generating to look inside a token.")
+            return
+        from torchloom.engine.text.token_attention import token_attention
+
+        try:
+            found = token_attention(self.text_model, self.ids, index)
+        except Exception as exc:  # noqa: BLE001 - said in the view, the window goes on
+            describe = getattr(exc, "describe", None)
+            self.attention.show_message(describe() if callable(describe) else str(exc))
+            return
+        self.attention.show_attention(found)
+        self.side.setCurrentWidget(self.attention)
+        span = self.spans[index]
+        if span is not None:
+            mark = QTextEdit.ExtraSelection()
+            mark.cursor = self.output.textCursor()
+            mark.cursor.setPosition(span[0])
+            mark.cursor.setPosition(span[1], mark.cursor.MoveMode.KeepAnchor)
+            fmt = QTextCharFormat()
+            fmt.setBackground(QColor(90, 150, 255, 140))
+            mark.format = fmt
+            self.output.setExtraSelections([mark])
 
     def _done(self, serial: int, error: Any) -> None:
         if serial != self.serial:
@@ -185,9 +318,13 @@ class LanguageModelView(QWidget):
         if error:
             self.status.setStyleSheet(f"color: {theme.current().error}")
             self.status.setText(str(error))
-        else:
-            self.status.setStyleSheet("")
-            self.status.setText(f"Done (seed {serial}; Generate again for another sample).")
+            return
+        self.status.setStyleSheet("")
+        info = self.text_model.info if self.text_model is not None else {}
+        when = (f" with the weights of step {info['step']:,}, epoch {info['epoch']}"
+                if info.get("live") else "")
+        self.status.setText(f"Done{when} (seed {serial}; Generate again for another sample). "
+                            "Click a token to see where it looked.")
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
         self.halt()

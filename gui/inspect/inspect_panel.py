@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QStackedWidget, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from .activation_view import ActivationView
 from .attention_view import AttentionView
 from .feature_view import FeatureMapView
 from .jobs import Jobs
-from .sample_views import is_image, thumbnail
+from .sample_views import is_image, thumbnail, token_names
+from .weights_view import WeightsView
 
 HINT = ("Train the model (or pick a run in Runs), then click a block on the canvas to see "
         "what it does to a few validation samples.")
@@ -77,13 +78,23 @@ class InspectPanel(QWidget):
         self.activations = ActivationView()
         for page in (self.message, self.features, self.attention, self.activations):
             self.stack.addWidget(page)
-        layout.addWidget(self.stack, 1)
+        self.weights = WeightsView()
+        self.views = QTabWidget()
+        self.views.setDocumentMode(True)
+        self.views.addTab(self.stack, "Activations")
+        self.views.addTab(self.weights, "Weights && gradients")
+        self.views.setTabToolTip(1, "The block's weight and gradient histograms over the run, "
+                                    "and every layer's gradient norm per epoch")
+        layout.addWidget(self.views, 1)
         self._update_title()
 
     # ---- sources -----------------------------------------------------------------------
 
-    def clear(self, text: str = HINT) -> None:
+    def clear(self, text: str = HINT, weights: bool = True) -> None:
         self.jobs.cancel("load")
+        if weights:  # a run whose capture failed may still have its statistics
+            self.jobs.cancel("stats")
+            self.weights.clear()
         self.trained = self.batch = self.result = None
         self.source = ""
         self._fill_samples()
@@ -94,12 +105,22 @@ class InspectPanel(QWidget):
         self.say(f"Loading {label or run_dir.name}…")
         self.jobs.submit("load", lambda: _load_and_capture(run_dir, project),
                          lambda out: self._loaded(out, label or run_dir.name),
-                         lambda message: self.clear(f"Cannot inspect {run_dir.name}: {message}"))
+                         lambda message: self.clear(f"Cannot inspect {run_dir.name}: {message}",
+                                                    weights=False))
+        self.load_stats(run_dir)
+
+    def load_stats(self, run_dir: Path) -> None:
+        """Read a run's stats.jsonl for Weights & gradients, in the background."""
+        from torchloom.engine.probe.stats_history import StatsHistory
+
+        self.jobs.submit("stats", lambda: StatsHistory.read(run_dir),
+                         lambda history: self.weights.set_history(history),
+                         lambda message: self.weights.clear(message))
 
     def _loaded(self, out: tuple[Any, Any, Any], label: str) -> None:
         self.trained, batch, result = out
         data = self.trained.info.get("data") or {}
-        self._use_batch(batch, data.get("tokens"))
+        self._use_batch(batch, token_names(data.get("tokens"), self.trained.tokenizer))
         self.result = result
         self.source = f"run {label}"
         self.redraw()
@@ -107,6 +128,8 @@ class InspectPanel(QWidget):
     def start_live(self, batch: Any, tokens: list[str] | None) -> None:
         """A run began: its probe batch, before the first live probe arrives."""
         self.jobs.cancel("load")
+        self.jobs.cancel("stats")
+        self.weights.clear("Waiting for the first capture of the weights and gradients…")
         self.trained, self.result = None, None
         self._use_batch(batch, tokens)
         self.source = "live: waiting for the first probe"
@@ -120,7 +143,12 @@ class InspectPanel(QWidget):
         self.source = f"live · epoch {result.epoch}, step {result.step}"
         self.redraw()
 
+    def show_stats(self, captures: list[Any]) -> None:
+        """Per-layer captures from the training run (stats.jsonl lines as they are written)."""
+        self.weights.add_captures(captures)
+
     def _use_batch(self, batch: Any, tokens: list[str] | None) -> None:
+        """`tokens`: what each token id means (`token_names`), or None."""
         same = (self.batch is not None and batch is not None and len(self.batch) == len(batch)
                 and bool((self.batch.index == batch.index).all()))
         self.batch, self.tokens = batch, tokens
@@ -139,6 +167,7 @@ class InspectPanel(QWidget):
 
     def show_node(self, node_id: str | None, type_name: str = "") -> None:
         self.node_id, self.node_type = node_id, type_name
+        self.weights.show_node(node_id)
         self.redraw()
 
     def say(self, text: str) -> None:
@@ -233,7 +262,7 @@ class InspectPanel(QWidget):
             self.thumb.setText(text)
 
     def apply_theme(self) -> None:
-        for view in (self.features, self.attention, self.activations):
+        for view in (self.features, self.attention, self.activations, self.weights):
             view.apply_theme()
         self.redraw()
 

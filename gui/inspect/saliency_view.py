@@ -11,6 +11,7 @@ picture stays recognisable.
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
@@ -233,20 +234,27 @@ class SaliencyView(QWidget):
         self.stack.setCurrentIndex(1)
 
     def show_tokens(self, tokens: np.ndarray, saliency: np.ndarray, title: str,
-                    caption: str) -> None:
-        """One label per token, its background as hot as the token's saliency."""
-        heat = normalise(np.asarray(saliency).reshape(-1))
+                    caption: str, words: Any = None) -> None:
+        """One label per token, its background as hot as the token's saliency; with `words`
+        (`sample_views.TokenWords`) the tokens are words and padding is left out."""
+        ids = np.asarray(tokens).reshape(-1)
+        heat = np.asarray(saliency, dtype=np.float64).reshape(-1)
+        if words is not None:
+            real = np.array([not words.is_pad(int(t)) for t in ids], dtype=bool)
+            ids, heat = ids[real], heat[real]
+        heat = normalise(heat)
         self.gradient, self.cam = heat, None
         self.title.setText(title)
         self.caption.setText(caption + "  ·  brighter: the token mattered more")
         self.thumb.clear()
         self.thumb.hide()
         spans = []
-        for token, h in zip(np.asarray(tokens).reshape(-1), heat):
+        for token, h in zip(ids, heat):
             r, g, b = (int(c) for c in self.lut[int(round(float(h) * 255))])
             ink = "#111418" if (0.2126 * r + 0.7152 * g + 0.0722 * b) > 140 else "#f4f6fa"
             spans.append(f"<span style='background-color:rgb({r},{g},{b}); color:{ink};'>"
-                         f"&nbsp;{escape(str(int(token)))}&nbsp;</span>")
+                         f"&nbsp;{escape(words.word(int(token)) if words else str(int(token)))}"
+                         "&nbsp;</span>")
         self.tokens.setText("<p style='line-height:160%; font-size:12pt;'>"
                             + " ".join(spans) + "</p>")
         self.stack.setCurrentWidget(self.tokens)

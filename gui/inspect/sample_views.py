@@ -7,7 +7,7 @@ hands them over as numpy arrays, so nothing in this file touches torch.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
@@ -53,9 +53,61 @@ def thumbnail(x: np.ndarray, size: int) -> QPixmap:
     return QPixmap.fromImage(image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, mode))
 
 
-def sample_text(x: np.ndarray, limit: int = 12) -> str:
-    """Token ids or feature values, the first `limit` of them."""
+class TokenWords:
+    """Token ids as the words a person reads: a text dataset's tokenizer, or the names a
+    built-in gives its tokens; padding left out."""
+
+    def __init__(self, tokenizer: Any = None, names: Sequence[str] | None = None) -> None:
+        self.tokenizer = tokenizer
+        self.names = list(names) if names else None
+        self.pad = getattr(tokenizer, "pad_id", None)
+
+    @classmethod
+    def of(cls, data: Any) -> "TokenWords | None":
+        """For a `Dataset` of token ids that says what its ids mean, else None."""
+        if data is None or getattr(data, "several", False):
+            return None
+        tokenizer = getattr(data, "tokenizer", None)
+        names = token_names(data.info.get("tokens"), tokenizer)
+        if tokenizer is None and names is None:
+            return None
+        return cls(tokenizer, names)
+
+    def text(self, ids: np.ndarray) -> str:
+        """The sample as text (padding dropped)."""
+        values = [int(i) for i in np.asarray(ids).reshape(-1)]
+        if self.tokenizer is not None:
+            return self.tokenizer.decode(values)
+        return " ".join(self.word(i) for i in values)
+
+    def word(self, token: int) -> str:
+        if self.tokenizer is not None:
+            return self.tokenizer.tokens([token])[0]
+        names = self.names or []
+        return names[token] if 0 <= token < len(names) else str(token)
+
+    def is_pad(self, token: int) -> bool:
+        return self.pad is not None and int(token) == self.pad
+
+
+def token_names(declared: Any, tokenizer: Any = None) -> list[str] | None:
+    """The name of each token id: a text dataset's tokenizer's vocabulary, else the names a
+    built-in declares. A corpus's "tokens" in its info is how many it holds, not names."""
+    vocab = getattr(tokenizer, "vocab", None)
+    if isinstance(vocab, (list, tuple)) and vocab:
+        return list(vocab)
+    if isinstance(declared, (list, tuple)) and all(isinstance(t, str) for t in declared):
+        return list(declared)
+    return None
+
+
+def sample_text(x: np.ndarray, limit: int = 12, words: TokenWords | None = None) -> str:
+    """Token ids (as text where `words` says what they mean) or feature values, the first
+    `limit` of them."""
     flat = np.asarray(x).reshape(-1)
+    if words is not None and np.issubdtype(flat.dtype, np.integer):
+        text = words.text(flat)
+        return text if len(text) <= 160 else text[:159] + "…"
     if np.issubdtype(flat.dtype, np.integer):
         parts = [str(int(v)) for v in flat[:limit]]
     else:
@@ -86,8 +138,10 @@ class SampleList(QListWidget):
         self.itemClicked.connect(self._chosen)
 
     def set_samples(self, x: np.ndarray | None, indices: Sequence[int],
-                    captions: Sequence[str], tooltips: Sequence[str] | None = None) -> None:
-        """`x` holds the samples in `indices` order ([k, ...] numpy), or None for none."""
+                    captions: Sequence[str], tooltips: Sequence[str] | None = None,
+                    words: TokenWords | None = None) -> None:
+        """`x` holds the samples in `indices` order ([k, ...] numpy), or None for none;
+        `words` shows token ids as text."""
         self.blockSignals(True)
         self.clear()
         images = x is not None and is_image(x.shape[1:])
@@ -101,13 +155,19 @@ class SampleList(QListWidget):
             self.setGridSize(QSize(self.icon + 14, self.icon + 22))
         else:
             self.setGridSize(QSize())
+        text = words is not None and x is not None and not images
+        self.setWordWrap(text)  # a review is read whole, over a few lines
+        self.setUniformItemSizes(not text)
         for row, (index, caption) in enumerate(zip(indices, captions)):
             item = QListWidgetItem(caption)
             if x is not None and images:
                 item.setIcon(QIcon(thumbnail(x[row], self.icon)))
             elif x is not None:
-                item.setText(f"{caption}   {sample_text(x[row])}" if caption else
-                             sample_text(x[row]))
+                shown = sample_text(x[row], words=words)
+                if words is not None:  # the text first, what went wrong under it
+                    item.setText(f"{shown}\n{caption}" if caption else shown)
+                else:
+                    item.setText(f"{caption}   {shown}" if caption else shown)
             if grid:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
             item.setData(INDEX_ROLE, int(index))

@@ -310,11 +310,23 @@ class TaskEvaluation(QStackedWidget):
         super().__init__()
         self.views: dict[str, QWidget] = {}
 
-    def show_eval(self, ev: Any, name: str) -> QWidget:
+    def view(self, name: str) -> QWidget:
         if name not in self.views:
             self.views[name] = VIEWS[name]()
             self.addWidget(self.views[name])
-        view = self.views[name]
+        return self.views[name]
+
+    def show_eval(self, ev: Any, name: str) -> QWidget:
+        view = self.view(name)
         view.show_eval(ev)  # type: ignore[attr-defined]
+        self.setCurrentWidget(view)
+        return view
+
+    def show_live(self, live: Any, name: str) -> QWidget | None:
+        """A view that can work during training (`set_live`) gets the run's live weights."""
+        view = self.view(name)
+        if not hasattr(view, "set_live"):
+            return None
+        view.set_live(live)  # type: ignore[attr-defined]
         self.setCurrentWidget(view)
         return view

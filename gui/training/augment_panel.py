@@ -96,6 +96,11 @@ class AugmentPanel(QWidget):
         self.preview.setAccessibleName("Augmented versions of one sample")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.preview)
+        #: the switches and their parameters, hidden for data no augmentation works on
+        self.switch_area = QWidget()
+        area = QVBoxLayout(self.switch_area)
+        area.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.switch_area)
         self.switches: dict[str, QCheckBox] = {}
         self.fields: dict[str, dict[str, ParamField]] = {}
         #: each augmentation's parameters, shown while it is on
@@ -107,7 +112,7 @@ class AugmentPanel(QWidget):
             box.setAccessibleDescription(aug.doc)
             box.toggled.connect(lambda on, n=name: self._toggled(n, on))
             self.switches[name] = box
-            layout.addWidget(box)
+            area.addWidget(box)
             form = QFormLayout()
             form.setContentsMargins(26, 0, 0, 4)
             self.fields[name] = {}
@@ -125,7 +130,7 @@ class AugmentPanel(QWidget):
             holder.setLayout(form)
             holder.hide()
             self.param_rows[name] = holder
-            layout.addWidget(holder)
+            area.addWidget(holder)
         self._show()
 
     # ---- from the project ----------------------------------------------------------------
@@ -201,6 +206,13 @@ class AugmentPanel(QWidget):
         if not error and data is not None and chosen:
             problem = data_problem(chosen, data, self.targets)
             error = problem.describe() if problem is not None else ""
+        tokens = (data is not None and not data.several
+                  and not data.dtype.startswith(("float", "bfloat")))
+        self.switch_area.setVisible(not tokens or bool(chosen))  # nothing works on token ids
+        if tokens and not chosen:
+            error = ""
+            self.caption.setText("Augmentation works on images and numbers; this data holds "
+                                 "token ids.")
         self.problem.setText(error)
         self.problem.setVisible(bool(error))
         images = (data is not None and not data.several and len(data.input_shape) == 3
@@ -209,8 +221,9 @@ class AugmentPanel(QWidget):
             self._grid = None
             self.preview.clear()
             self.redraw.setVisible(False)
-            self.caption.setText("" if not chosen or error else
-                                 "A preview shows for image data.")
+            if not (tokens and not chosen):
+                self.caption.setText("" if not chosen or error else
+                                     "A preview shows for image data.")
             return
         import torch
 

@@ -64,12 +64,16 @@ class _Relay(Callback):
     def on_probe(self, result: Any) -> None:
         self.worker.probe.emit(result)
 
+    def on_stats(self, capture: dict[str, Any]) -> None:
+        self.worker.stats.emit(capture)
+
 
 class TrainingWorker(QObject):
     began = Signal(dict)
     batch = Signal(object)
     epoch = Signal(object)
     probe = Signal(object)  # ProbeResult
+    stats = Signal(object)  # one per-layer capture (a stats.jsonl line)
     done = Signal(object)  # TrainResult
     failed = Signal(str)
     prepared = Signal(object)  # the TrainingJob, for notes and the run folder
@@ -119,6 +123,11 @@ class TrainingWorker(QObject):
         except Exception as exc:  # noqa: BLE001 - shown in the panel, never a crash
             self.failed.emit(f"training could not start: {type(exc).__name__}: {exc}")
             return
+        if "generate" in job.trainer.task.views:  # Generate can use the weights as they train
+            from torchloom.engine.probe.live import LiveWeights
+
+            job.live = LiveWeights(job.trainer)
+            job.trainer.callbacks.append(job.live)
         self.job = job
         self.prepared.emit(job)
         if self._stop_asked.is_set():
@@ -146,6 +155,8 @@ class TrainingController(QObject):
     reports = Signal(list)  # BatchReports since the previous flush
     epoch = Signal(object)
     probe = Signal(object)  # the latest live ProbeResult, at most once per flush
+    #: per-layer captures since the previous flush (every one: they make a history)
+    stats = Signal(list)
     finished = Signal(object)  # TrainResult
     failed = Signal(str)
     prepared = Signal(object)
@@ -159,6 +170,7 @@ class TrainingController(QObject):
         self.last_run_dir: Path | None = None
         self._pending: list[BatchReport] = []
         self._probe: Any = None
+        self._stats: list[dict[str, Any]] = []
         self._flush = QTimer(self)
         self._flush.setSingleShot(True)
         self._flush.setInterval(FLUSH_MS)
@@ -180,6 +192,7 @@ class TrainingController(QObject):
         self.worker.batch.connect(self._on_batch)
         self.worker.epoch.connect(self._on_epoch)
         self.worker.probe.connect(self._on_probe)
+        self.worker.stats.connect(self._on_stats)
         self.worker.prepared.connect(self._on_prepared)
         self.worker.failed.connect(self._on_failed)
         self.worker.done.connect(self._on_done)
@@ -222,6 +235,11 @@ class TrainingController(QObject):
         if not self._flush.isActive():
             self._flush.start()
 
+    def _on_stats(self, capture: dict[str, Any]) -> None:
+        self._stats.append(capture)
+        if not self._flush.isActive():
+            self._flush.start()
+
     def _emit_reports(self) -> None:
         if self._pending:
             pending, self._pending = self._pending, []
@@ -229,6 +247,9 @@ class TrainingController(QObject):
         if self._probe is not None:
             probe, self._probe = self._probe, None
             self.probe.emit(probe)
+        if self._stats:
+            stats, self._stats = self._stats, []
+            self.stats.emit(stats)
 
     def _on_epoch(self, report: EpochReport) -> None:
         self._emit_reports()

@@ -29,6 +29,12 @@ OWN_FILE, OWN_FOLDER = "__file__", "__folder__"
 class _Loaded(QObject):
     # token, Dataset or None, error text or None, the arrays feeding several Inputs or None
     done = Signal(int, object, object, object)
+    # token, bytes read so far (`engine.data.progress`, from the loading thread)
+    progress = Signal(int, object)
+
+
+#: What the panel says while a load is on its way (with the megabytes read, once known).
+LOADING = "Loading…"
 
 
 def image_grid(x: np.ndarray, columns: int) -> QImage:
@@ -54,6 +60,8 @@ class DataPanel(QScrollArea):
     augment_changed = Signal(object, str, str)
     #: "Set the Input to fit the data": (shape, dtype).
     fit_input = Signal(list, str)
+    #: "Set the Embedding's num_embeddings to fit the data": (node id, value).
+    fit_embedding = Signal(str, object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,8 +75,11 @@ class DataPanel(QScrollArea):
         self.targets = "classification"
         #: the model's Input nodes (id -> shape) in the order its forward takes them
         self.wanted: dict[str, tuple[int, ...]] = {}
+        #: the Embeddings the Inputs feed: node id -> num_embeddings as the node holds it
+        self.embeddings: dict[str, Any] = {}
         self._loaded = _Loaded()
         self._loaded.done.connect(self._on_loaded)
+        self._loaded.progress.connect(self._on_progress)
         self._quiet = False
         self._grid: QImage | None = None
         self._sharp = True
@@ -179,8 +190,11 @@ class DataPanel(QScrollArea):
             if several and self.spec:
                 self.reload()
 
-    def set_expected(self, expected: tuple[tuple[int, ...], str] | None) -> None:
+    def set_expected(self, expected: tuple[tuple[int, ...], str] | None,
+                     embeddings: dict[str, Any] | None = None) -> None:
         self.expected = expected
+        if embeddings is not None:
+            self.embeddings = dict(embeddings)
         self._show_fit()
 
     def _select_spec(self) -> None:
@@ -302,7 +316,7 @@ class DataPanel(QScrollArea):
         self.where.hide()
         loader = engine_loader()
         if spec and not loader.is_ready:  # data needs torch: wait for it, do not race it
-            self.info.setText("Loading…")
+            self.info.setText(LOADING)
             if not self._waiting:
                 self._waiting = True
                 loader.ready.connect(self._engine_ready)
@@ -315,18 +329,28 @@ class DataPanel(QScrollArea):
             self.inputs_table.show_rows(None)
             self._show_fit()
             return
-        self.info.setText("Loading…")
+        self.info.setText(LOADING)
         self._show_where(spec, base)
 
         def load() -> None:
             try:
                 from torchloom.engine.data import load_dataset
+                from torchloom.engine.data.progress import reading_progress
                 from torchloom.engine.errors import TorchloomError
 
                 rows = input_rows(spec, base, wanted)
                 ids = list(wanted) if len(wanted) >= 2 else []
+
+                def tell(_path: str, done: int, _finished: bool) -> None:
+                    try:
+                        self._loaded.progress.emit(token, done)
+                    except RuntimeError:  # the window closed while the data loaded
+                        pass
+
                 try:
-                    result = (token, load_dataset(spec, base, targets, inputs=ids), None, rows)
+                    with reading_progress(tell):
+                        data = load_dataset(spec, base, targets, inputs=ids)
+                    result = (token, data, None, rows)
                 except TorchloomError as exc:
                     result = (token, None, exc.describe(), rows)
             except Exception as exc:  # noqa: BLE001 - shown in the panel, never raised
@@ -383,10 +407,16 @@ class DataPanel(QScrollArea):
         from PySide6.QtWidgets import QApplication
 
         end = time.monotonic() + timeout_s
-        while self.info.text() == "Loading…" and time.monotonic() < end:
+        while self.info.text().startswith(LOADING) and time.monotonic() < end:
             QApplication.processEvents()
             time.sleep(0.01)
-        return self.info.text() != "Loading…"
+        return not self.info.text().startswith(LOADING)
+
+    def _on_progress(self, token: int, done: int) -> None:
+        """A long read says how far it has come (the reader reports every few MB)."""
+        if token == self._token and self.info.text().startswith(LOADING):
+            size = f"{done / 1e6:.1f}" if done < 10**7 else f"{done / 1e6:,.0f}"
+            self.info.setText(f"{LOADING} {size} MB read")
 
     def _on_loaded(self, token: int, data: Any, error: str | None, rows: Any = None) -> None:
         if token != self._token:
@@ -493,8 +523,19 @@ class DataPanel(QScrollArea):
         self.augment.scale_to(self.viewport().width() - 24)
 
     def _show_fit(self) -> None:
-        """Say when the data does not fit the Input node, and offer the one-click fix."""
+        """Say when the data does not fit the Input node (or an Embedding it feeds is too
+        small for its token ids), and offer the one-click fix."""
         target = self._fitting_input()
+        if target is None and self._short_embedding() is not None:
+            node, size, needed, value = self._short_embedding()  # type: ignore[misc]
+            self.fit_message.setText(f"The data's token ids go up to {needed - 1}, but "
+                                     f"{node}'s num_embeddings is {size}.")
+            shown = (f'"vocab" ({self.data.tokenizer.vocab_size})' if value == "vocab"
+                     else str(value))
+            self.fit_button.setText(f"Set {node}'s num_embeddings to {shown}")
+            self.fit_button.setAccessibleName(self.fit_button.text())
+            self.fit_button.show()
+            return
         if target is None:
             self.fit_message.setText("")
             self.fit_button.hide()
@@ -520,10 +561,19 @@ class DataPanel(QScrollArea):
             return None
         return list(self.data.input_shape), "float32" if problem == "dtype" else dtype
 
+    def _short_embedding(self) -> tuple[str, int, int, Any] | None:
+        from torchloom.engine.data.fit import embedding_shortfall
+
+        return embedding_shortfall(self.data, self.embeddings) if self.embeddings else None
+
     def _fit_clicked(self) -> None:
         target = self._fitting_input()
         if target is not None:
             self.fit_input.emit(*target)
+            return
+        short = self._short_embedding()
+        if short is not None:
+            self.fit_embedding.emit(short[0], short[3])
 
 
 def target_text(data: Any, y: Any) -> str:

@@ -12,6 +12,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QLabel, QListWidget, QListWidg
 
 from torchloom.engine.train.history import RunRecord, graph_diff, list_runs
 
+from ..text import message, plain
+
 
 class RunsPanel(QWidget):
     #: The runs whose curves should be overlaid.
@@ -54,8 +56,8 @@ class RunsPanel(QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for run in self.runs:
-            item = QListWidgetItem(run.label())
-            item.setToolTip(str(run.path))
+            item = QListWidgetItem(plain(run.label()))  # a folder name is anyone's text
+            item.setToolTip(message(str(run.path)))
             item.setData(Qt.ItemDataRole.UserRole, str(run.path))
             self.list.addItem(item)
             item.setSelected(str(run.path) in chosen)

@@ -11,17 +11,23 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QLabel, QPus
 
 from torchloom.engine.project import TRAINING_FIELDS
 
+from torchloom.engine.train.early_stop import KEEP_SETTINGS
 from torchloom.engine.train.schedules import SCHEDULE_SETTINGS
 
 from ..actions import plain_name, tool_tip
 from ..inspector import ParamField
+from ..text import plain
 
-#: Shown in this order; the rest of TRAINING_FIELDS follow.
+#: Settings whose value decides which others are shown: value -> the settings it reads.
+DEPENDENT = {"schedule": SCHEDULE_SETTINGS, "keep": KEEP_SETTINGS}
+
+
 class TrainingPanel(QScrollArea):
     train_clicked = Signal()
     stop_clicked = Signal()
     resume_clicked = Signal()
     reset_clicked = Signal()
+    find_lr_clicked = Signal()
     #: (key, value) the person set; the window makes it an undoable project edit.
     setting_changed = Signal(str, object)
     #: the task the person chose (its name); the window makes it an undoable edit
@@ -47,6 +53,10 @@ class TrainingPanel(QScrollArea):
         buttons.addWidget(self.stop_button, 0, 1)
         buttons.addWidget(self.resume_button, 1, 0)
         buttons.addWidget(self.reset_button, 1, 1)
+        self.find_lr_button = QPushButton("Find learning rate…")
+        self.find_lr_button.setAccessibleName(plain_name("find_lr"))
+        self.find_lr_button.setToolTip(tool_tip("find_lr"))
+        buttons.addWidget(self.find_lr_button, 2, 0, 1, 2)
         layout.addLayout(buttons)
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -90,11 +100,13 @@ class TrainingPanel(QScrollArea):
         self.stop_button.clicked.connect(self.stop_clicked)
         self.resume_button.clicked.connect(self.resume_clicked)
         self.reset_button.clicked.connect(self.reset_clicked)
+        self.find_lr_button.clicked.connect(self.find_lr_clicked)
         self.device.currentIndexChanged.connect(self._device_chosen)
         self.task_box.currentIndexChanged.connect(self._task_chosen)
         self._quiet = False
         self.task: Any = None
-        self._schedule = "constant"
+        #: the value of each setting that decides which others show (schedule, keep)
+        self._chosen = {name: TRAINING_FIELDS[name].default for name in DEPENDENT}
         from torchloom.engine.tasks import task_class
 
         self.set_task(task_class("classify"))
@@ -114,11 +126,14 @@ class TrainingPanel(QScrollArea):
         self._show_rows()
 
     def _show_rows(self) -> None:
-        """The task's settings, and of the schedule's own settings only the chosen
-        schedule's (step_size with step, max_lr with onecycle...)."""
-        of_schedules = {name for names in SCHEDULE_SETTINGS.values() for name in names}
-        chosen = set(SCHEDULE_SETTINGS.get(self._schedule, ()))
-        shown = {n for n in self.task.settings() if n not in of_schedules or n in chosen}
+        """The task's settings; of those that only one value of another setting reads
+        (step_size with the step schedule, keep_metric with keep best), only the chosen
+        value's."""
+        hidden = set()
+        for owner, readers in DEPENDENT.items():
+            hidden |= {n for names in readers.values() for n in names}
+            hidden -= set(readers.get(str(self._chosen[owner]), ()))
+        shown = {n for n in self.task.settings() if n not in hidden}
         for name, field in self.fields.items():
             self.form.setRowVisible(field.widget, name in shown)
             self.form.setRowVisible(field.error, name in shown)
@@ -171,8 +186,9 @@ class TrainingPanel(QScrollArea):
         self._quiet = True
         for name, field in self.fields.items():
             field.set_value(config.get(name))
-        if config.get("schedule", "constant") != self._schedule:
-            self._schedule = str(config.get("schedule", "constant"))
+        chosen = {name: config.get(name, TRAINING_FIELDS[name].default) for name in DEPENDENT}
+        if chosen != self._chosen:
+            self._chosen = chosen
             self._show_rows()
         self._select_device(str(config.get("device", "auto")))
         self._quiet = False
@@ -195,7 +211,7 @@ class TrainingPanel(QScrollArea):
     def _select_device(self, device: str) -> None:
         index = self.device.findData(device)
         if index < 0 and device not in ("", "auto"):
-            self.device.addItem(f"{device} (not available here)", device)
+            self.device.addItem(f"{plain(device)} (not available here)", device)
             index = self.device.count() - 1
         self.device.setCurrentIndex(max(index, 0))
 
@@ -209,6 +225,7 @@ class TrainingPanel(QScrollArea):
         self.stop_button.setEnabled(state == "training")
         self.resume_button.setEnabled(not training and can_resume)
         self.reset_button.setEnabled(not training)
+        self.find_lr_button.setEnabled(not training)
         for field in self.fields.values():
             field.widget.setEnabled(not training)
         self.device.setEnabled(not training)

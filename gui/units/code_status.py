@@ -13,6 +13,7 @@ from typing import Any
 
 CODE_BLOCK = "Code"
 NOT_TRUSTED = "not trusted"
+OUTSIDE = "outside the project's folder"  # the engine's words (codefiles.untrusted_message)
 _WHERE = re.compile(r"(?P<path>[^\s:]+\.py):(?P<line>\d+):\s*(?P<rest>.*)")
 
 
@@ -26,6 +27,8 @@ def code_status(node: Any, errors: list[Any]) -> tuple[str, str] | None:
     message = str(errs[0].message)
     file_name = Path(str(node.params.get("file") or "")).name or "no file chosen"
     if message.startswith(NOT_TRUSTED):
+        if OUTSIDE in message:  # the name alone would hide that it is /etc/passwd
+            return f"{NOT_TRUSTED}: outside the project", str(node.params.get("file"))
         return NOT_TRUSTED, file_name
     found = _WHERE.search(message)
     if found:
@@ -41,10 +44,15 @@ def code_status(node: Any, errors: list[Any]) -> tuple[str, str] | None:
     return message, file_name
 
 
-def untrusted_reason(files: list[Path]) -> str | None:
-    """Why Train is off, for its tooltip and the Training panel; None when nothing blocks."""
+def untrusted_reason(files: list[Path], project_dir: Path | None = None) -> str | None:
+    """Why Train is off, for its tooltip and the Training panel; None when nothing blocks.
+    A file outside the project's folder is named in full: its name alone could be anyone's."""
+    from torchloom.engine.codefiles import outside_project
+
     if not files:
         return None
-    names = ", ".join(p.name for p in files[:3]) + (" …" if len(files) > 3 else "")
+    shown = [f"{p.resolve()} (outside the project's folder)" if outside_project(p, project_dir)
+             else p.name for p in files[:3]]
+    names = ", ".join(shown) + (" …" if len(files) > 3 else "")
     return (f"Training is off: this project's Code blocks run Python files you have not "
             f"trusted ({names}). Use File → Trust code files… to run them.")

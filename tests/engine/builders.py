@@ -41,3 +41,26 @@ def edge(src: str, dst: str, port: str | None = None) -> dict[str, str]:
     if port:
         out["to_port"] = port
     return out
+
+
+def pets_with_broken_images(tmp_path: Path) -> Path:
+    """A tiny image-folder project (two classes of 8x8 pictures) with three files that are
+    not readable images: cat/empty.png, cat/text.png, dog/cut.png."""
+    from PIL import Image
+
+    root = tmp_path / "pets"
+    for k, name in enumerate(("cat", "dog")):
+        (root / name).mkdir(parents=True)
+        for i in range(4):
+            Image.new("RGB", (8, 8), (k * 200, i * 50, 90)).save(root / name / f"{i}.png")
+    (root / "dog" / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(12))
+    (root / "cat" / "empty.png").write_bytes(b"")
+    (root / "cat" / "text.png").write_text("not a picture")
+    return write_project(
+        tmp_path, "pets.json",
+        [{"id": "x", "type": "Input", "params": {"shape": [3, 8, 8]}},
+         {"id": "flat", "type": "Flatten", "params": {}},
+         {"id": "fc", "type": "Linear", "params": {"out_features": 2}}],
+        [edge("x", "flat"), edge("flat", "fc")],
+        dataset={"path": "pets", "image_size": [8, 8]},
+        training={"epochs": 1, "batch_size": 4, "val_split": 0.25, "device": "cpu"})

@@ -323,3 +323,17 @@ def test_the_quickstart_example_runs_as_a_script(tmp_path, monkeypatch, capsys):
     rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["1"], ["2"])]
     assert [row[0] for row in rows] == ["1", "2"] and all(len(row) == 5 for row in rows)
     assert (tmp_path / "runs" / "quickstart" / "model.safetensors").exists()
+
+
+def test_the_printed_summary_escapes_ids_as_the_command_line_does(tmp_path):
+    """An id from someone's file holding an escape sequence or a line break must not
+    rewrite a terminal (or fake a row) when a script prints the summary."""
+    from .builders import edge, write_project
+
+    nasty = "fc\x1b[2J\nfake row"
+    path = write_project(tmp_path, "nasty.json",
+                         [{"id": "x", "type": "Input", "params": {"shape": [4]}},
+                          {"id": nasty, "type": "Linear", "params": {"out_features": 2}}],
+                         [edge("x", nasty)])
+    text = str(api.summary(str(path)))
+    assert "\x1b" not in text and "\nfake row" not in text and "\\u001b[2J" in text

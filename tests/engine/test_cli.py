@@ -163,3 +163,51 @@ def test_a_closed_stdout_does_not_fail_the_run(tmp_path):
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["status"] == "finished", (info, err)
     assert proc.returncode == 0 and b"Broken pipe" not in err, err
+
+
+def test_json_output_escapes_what_a_terminal_would_run(tmp_path, capsys):
+    """JSON escapes C0 controls itself, but with non-ASCII kept readable it writes C1 ones
+    (``\\x9b`` is a CSI on many terminals) and line separators raw. Every --json line is
+    escaped too, and still reads back as the same object."""
+    nasty = "fc\x9b2J\u2028x"
+    path = write_project(tmp_path, "nasty.json",
+                         [{"id": "x", "type": "Input", "params": {"shape": [4]}},
+                          {"id": nasty, "type": "Conv2d", "params": {"out_channels": 2}}],
+                         [edge("x", nasty)])
+    code = main(["export", str(path), "-f", "onnx", "-o", str(tmp_path / "m.onnx"), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "\x9b" not in out + err and "\u2028" not in out + err
+    assert json.loads(out)["error"]["errors"][0]["node"] == nasty
+
+
+def test_argparse_messages_are_escaped(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["check", "a.json", "--bogus\x1b[2J"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "--bogus\\u001b[2J" in err
+
+
+def test_generated_text_keeps_its_line_breaks_and_nothing_else():
+    from torchloom.engine.cli.output import printable
+
+    assert printable("to be\nor not\x1b[31m") == "to be\nor not\\u001b[31m"
+
+
+@pytest.mark.parametrize("argv", [
+    ["export", CNN, "-f", "torchrun", "-o", ""],
+    ["export", CNN, "-f", "python", "-o", " "],
+    ["check", ""],
+    ["train", CNN, "--out", ""],
+])
+def test_an_empty_path_is_a_bad_argument_not_the_current_folder(tmp_path, monkeypatch, capsys,
+                                                                argv):
+    """`-o ""` (a shell variable that was not set) is "." to Python: the torchrun export
+    wrote its script, model and data into the current folder."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 2
+    assert "is empty: name a file or folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

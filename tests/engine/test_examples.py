@@ -23,6 +23,9 @@ EXPECTED = {
     "review_sentiment.json": (73 * 32 + 25_088 + 130, (2,), {"embed": (32, 32),
                                                             "lstm": (32, 64), "pool": (64,)}),
     # a character GPT on shakespeare's 65 characters: four causal pre-norm layers of 49,984
+    # a transformer over the same reviews: padding masked in attention and in the mean pool
+    "review_transformer.json": (73 * 32 + 32 * 32 + 8_544 + 66, (2,),
+                                {"embed": (32, 32), "encoder": (32, 32), "pool": (32,)}),
     "char_gpt.json": (65 * 64 + 128 * 64 + 4 * 49_984 + 128 + 64 * 65 + 65, (128, 65),
                       {"embed": (128, 64), "decoder": (128, 64)}),
     "attention_classifier.json": (27_528, (8,), {"attn": (9, 64), "residual": (9, 64),

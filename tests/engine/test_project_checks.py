@@ -33,6 +33,12 @@ def _input_shape(shape):  # type: ignore[no-untyped-def]
     (lambda d: d.update(dataset={"name": "mnist5k", "n": 50}), "dataset.n", "only applies"),
     (lambda d: d.update(dataset={"path": 7}), "dataset.path", "name of a file"),
     (lambda d: d["training"].update(val_split=0), "training.val_split", "needs a validation"),
+    (lambda d: d["training"].update(early_stopping={"metric": "val_bogus"}),
+     "training.early_stopping", "metric 'val_bogus' is not one this task reports"),
+    (lambda d: d["training"].update(early_stopping={"patience": 0}),
+     "training.early_stopping", "patience must be a whole number"),
+    (lambda d: d["training"].update(device="tpu"), "training.device", "not a device name"),
+    (lambda d: d["training"].update(device="cuda:x"), "training.device", "use cpu, cuda or"),
 ])
 def test_a_bad_setting_is_an_error_naming_its_key(tmp_path, capsys, change, key, words):
     path = _variant(tmp_path, change)
@@ -56,3 +62,46 @@ def test_a_gan_without_validation_may_have_val_split_0(tmp_path, capsys):
     data.setdefault("training", {})["val_split"] = 0
     path.write_text(json.dumps(data))
     assert main(["check", str(path)]) == 0, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("change, key, words", [
+    (lambda d: d["training"].update(epoch=5), "training.epoch",
+     "is not a training setting (did you mean epochs?)"),
+    (lambda d: d.update(dataset={"name": "digits", "path": "mine.npz"}), "dataset.path",
+     "is ignored: the built-in dataset 'digits' is used"),
+])
+def test_a_key_that_does_nothing_is_a_warning_naming_it(tmp_path, capsys, change, key, words):
+    """Kept in the file (old and newer files keep loading), still ok, but said: a typo in a
+    setting's name silently trained with the default."""
+    path = _variant(tmp_path, change)
+    assert main(["check", str(path), "--json"]) == 0
+    entry = json.loads(capsys.readouterr().out)["files"][0]
+    assert entry["ok"] and entry["errors"] == []
+    assert entry["warnings"][0]["key"] == key and words in entry["warnings"][0]["message"]
+    assert main(["check", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == f"{path}: ok\n"  # one line per file on stdout, as before
+    assert f"warning: {path}: {key}: {words}" in err
+
+
+def test_a_device_this_machine_lacks_is_not_a_check_error(tmp_path, capsys):
+    """Whether cuda:3 is there is the training machine's business, not the file's."""
+    path = _variant(tmp_path, lambda d: d["training"].update(device="cuda:3"))
+    assert main(["check", str(path)]) == 0, capsys.readouterr().out
+
+
+def test_a_gan_summary_names_the_file_keys_too(tmp_path, capsys):
+    """summary printed a GAN's graph checks only: a dataset {"name": true} was exit 0."""
+    path = tmp_path / "gan.json"
+    data = json.loads((EXAMPLES / "gan_mnist.json").read_text())
+    data["dataset"] = {"name": True}
+    data.setdefault("training", {})["epoch"] = 3
+    path.write_text(json.dumps(data))
+    assert main(["summary", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "dataset.name: " in out
+    assert "warning: training.epoch: is not a training setting (did you mean epochs?)" in out
+    assert main(["summary", str(path), "--json"]) == 1
+    payload = json.loads(capsys.readouterr().out)
+    assert [e["key"] for e in payload["errors"]] == ["dataset.name"]
+    assert [w["key"] for w in payload["warnings"]] == ["training.epoch"]

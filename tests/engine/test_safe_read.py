@@ -15,6 +15,7 @@ import pytest
 
 from torchloom.engine.cli import main
 from torchloom.engine.data import load_dataset
+from torchloom.engine.errors import DataError
 from torchloom.engine.safe_read import FileTooBigError, NotAFileError, read_limited
 
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
@@ -123,10 +124,10 @@ def test_the_summary_command_refuses_a_folder_as_the_project(tmp_path, capsys):
     assert "is a folder" in capsys.readouterr().err
 
 
-def test_an_image_above_pillows_pixel_limit_is_skipped_not_decoded(tmp_path, monkeypatch):
+def test_an_image_above_the_pixel_limit_is_refused_not_decoded(tmp_path, monkeypatch):
     """A small file can declare a huge image (a 410 KB PNG of 144 megapixels took 1.45 GB);
-    Pillow's limit, a warning by default, refuses it. The limit is lowered here so that the
-    test image stays small."""
+    it is refused from its header, naming the file and the setting. The limit is lowered
+    here so that the test image stays small."""
     from PIL import Image
 
     for label in ("a", "b"):
@@ -135,9 +136,10 @@ def test_an_image_above_pillows_pixel_limit_is_skipped_not_decoded(tmp_path, mon
         for i in range(2):
             Image.new("L", (8, 8), 40 * i).save(folder / f"{i}.png")
     Image.new("L", (64, 64)).save(tmp_path / "imgs" / "a" / "bomb.png")
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64x64 is above it, not twice it
-    data = load_dataset({"path": "imgs", "image_size": [8, 8]}, tmp_path)
-    assert len(data) == 4
+    monkeypatch.setenv("TORCHLOOM_MAX_IMAGE_PIXELS", "1000")  # 64x64 is above it
+    with pytest.raises(DataError, match="TORCHLOOM_MAX_IMAGE_PIXELS") as info:
+        load_dataset({"path": "imgs", "image_size": [8, 8]}, tmp_path)
+    assert info.value.where == "a/bomb.png" and "64 × 64" in info.value.message
 
 
 def test_an_idx_file_declaring_255_dimensions_is_a_data_error(tmp_path):

@@ -115,3 +115,28 @@ def test_broken_images_that_were_skipped_are_named(window, tmp_path, monkeypatch
     assert not panel.preview.pixmap().isNull()
     if IMAGE_OUT:
         panel.grab().save(IMAGE_OUT.replace(".png", "_skipped.png"))
+
+
+def test_a_long_load_says_how_many_megabytes_it_has_read(window, tmp_path, monkeypatch):
+    """The reader reports as bytes unpack; the panel's "Loading…" shows the count, then the
+    data. Reports are made every 200 KB here so a small file makes several."""
+    import gzip
+
+    from torchloom.engine.data import stream
+
+    panel = open_project(window, tmp_path)
+    monkeypatch.setattr(stream, "REPORT_EVERY", 200_000)
+    shown: list[str] = []
+    panel._loaded.progress.connect(lambda *_: shown.append(panel.info.text()))
+    rows = "".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(200_000))
+    (tmp_path / "big.csv.gz").write_bytes(gzip.compress(("a,b,target\n" + rows).encode()))
+    choose(panel, monkeypatch, str(tmp_path / "big.csv.gz"), folder=False)
+    assert shown[:3] == ["Loading… 0.2 MB read", "Loading… 0.4 MB read",
+                         "Loading… 0.6 MB read"], shown
+    assert "200,000</b> samples" in panel.info.text()
+    panel.info.setText("Loading…")
+    panel._on_progress(panel._token, 734_000_000)
+    assert panel.info.text() == "Loading… 734 MB read"
+    if IMAGE_OUT:
+        settle()
+        panel.grab().save(IMAGE_OUT.replace(".png", "_loading.png"))

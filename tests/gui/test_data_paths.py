@@ -3,6 +3,7 @@ and says when that path leads out of the project's folder."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import numpy as np
@@ -85,3 +86,40 @@ def test_the_path_is_shown_before_the_file_is_read(window, tmp_path, monkeypatch
     assert window.open_path(path)
     assert panel.wait_loaded()
     assert seen == [(False, str(tmp_path / "points.npz"))]
+
+
+def test_an_embedding_too_small_for_the_tokens_gets_a_one_click_fix(window, qtbot, tmp_path):
+    """Issue 21 §1: the data panel offers the fix when a number disagrees with the data."""
+    import json
+
+    from PySide6.QtCore import Qt
+
+    from torchloom.engine.resources import examples_dir
+
+    data = json.loads((examples_dir() / "review_sentiment.json").read_text())
+    for node in data["graph"]["nodes"]:
+        if node["type"] == "Embedding":
+            node["params"]["num_embeddings"] = 10
+            embed = node["id"]
+    path = tmp_path / "reviews.json"
+    path.write_text(json.dumps(data))
+    assert window.open_path(path)
+    settle()
+    panel = window.data_panel
+    window.side_tabs.setCurrentWidget(panel)
+    assert panel.wait_loaded()
+    settle()
+    assert panel.fit_button.isVisible()
+    assert f"{embed}'s num_embeddings is 10" in panel.fit_message.text()
+    size = panel.data.tokenizer.vocab_size
+    if os.environ.get("TORCHLOOM_VOCAB_FIX_PNG"):
+        panel.widget().grab().save(os.environ["TORCHLOOM_VOCAB_FIX_PNG"])
+    assert panel.fit_button.text() == f"Set {embed}'s num_embeddings to \"vocab\" ({size})"
+    qtbot.mouseClick(panel.fit_button, Qt.MouseButton.LeftButton)
+    settle()
+    graph = window.document.graph
+    assert graph.node(embed).params["num_embeddings"] == "vocab"
+    assert not panel.fit_button.isVisible()
+    window.document.undo_stack.undo()
+    settle()
+    assert graph.node(embed).params["num_embeddings"] == 10

@@ -146,3 +146,17 @@ def test_screenshot_of_a_broken_file_exits_2(tmp_path):
                            "--screenshot", str(tmp_path / "x.png")], capture_output=True,
                           text=True, env=env, timeout=180)
     assert done.returncode == 2 and not Path(tmp_path / "x.png").exists()
+
+
+def test_a_screenshot_that_cannot_be_written_exits_2_without_a_traceback(tmp_path):
+    """Its folder is a file: a place that cannot be written, the code of every path that
+    cannot be used (it was a traceback when the folder could not be made)."""
+    (tmp_path / "taken").write_text("a file, not a folder")
+    out = tmp_path / "taken" / "shot.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", TORCHLOOM_DATA_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-m", "torchloom.gui.cli", "gui",
+                           str(examples_dir() / "mlp_digits.json"), "--screenshot", str(out)],
+                          capture_output=True, text=True, env=env, timeout=180)
+    assert done.returncode == 2, done.stderr
+    assert "screenshot could not be written" in done.stderr and str(out) in done.stderr
+    assert "Traceback" not in done.stderr

@@ -242,3 +242,30 @@ def test_closing_during_training_exits_0_without_thread_warnings(tmp_path):
     assert "QThread" not in done.stderr and "Traceback" not in done.stderr
     runs = list((tmp_path / "runs").iterdir())
     assert len(runs) == 1 and (runs[0] / "state.pt").exists()
+
+
+def test_the_training_log_says_which_images_were_skipped(window, tmp_path, qtbot):
+    """A folder dataset's unreadable images were only in run.json: the training log says
+    them when the run starts, and keeps saying them when it ends."""
+    from tests.engine.builders import pets_with_broken_images
+
+    assert window.open_path(pets_with_broken_images(tmp_path))
+    settle()
+    window.ask_trust = lambda files: False
+    qtbot.mouseClick(window.training_panel.train_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window)
+    assert window.controller.last_result.status == "finished"
+    text = window.training_panel.message.text()
+    assert "skipped 3 unreadable images: " in text, text
+    assert "cat/empty.png" in text and "dog/cut.png" in text
+    assert window.statusBar().currentMessage().startswith("Skipped 3 unreadable images: ")
+    from PySide6.QtWidgets import QTabWidget
+
+    panel = window.training_panel
+    for tabs in window.findChildren(QTabWidget):  # show the Training tab for the picture
+        for i in range(tabs.count()):
+            if tabs.widget(i) is panel or tabs.widget(i).isAncestorOf(panel):
+                tabs.setCurrentIndex(i)
+    settle()
+    window.grab().save(
+        os.path.join(os.environ.get("TORCHLOOM_TEST_PNG_DIR", "/tmp"), "gui_skipped_images.png"))

@@ -79,3 +79,17 @@ def test_regression_targets_must_match_the_output():
         fit(data, g, loss="mse")
     with pytest.raises(DataError, match="targets are numbers, not classes"):
         fit(data, g)
+
+
+def test_an_embedding_shortfall_names_the_node_and_what_fits():
+    import torch
+
+    from torchloom.engine.data.dataset import Dataset
+    from torchloom.engine.data.fit import embedding_shortfall
+
+    data = Dataset(torch.tensor([[1, 5, 0], [7, 2, 3]]), torch.tensor([0, 1]), "ids")
+    assert embedding_shortfall(data, {"embed": 8}) is None  # ids 0..7 fit 8 rows
+    assert embedding_shortfall(data, {"embed": 7}) == ("embed", 7, 8, 8)
+    assert embedding_shortfall(data, {"embed": "vocab"}) is None  # resolved from the data
+    floats = Dataset(torch.rand(2, 3), torch.tensor([0, 1]), "numbers")
+    assert embedding_shortfall(floats, {"embed": 2}) is None

@@ -194,3 +194,20 @@ def test_a_failed_export_leaves_no_empty_folder_behind(tmp_path, monkeypatch):
     with pytest.raises(ExportPathError, match="No space left on device"):
         export_torchrun(load_project(examples_dir() / "mlp_digits.json"), out)
     assert not out.exists()
+
+
+def test_the_script_keeps_frozen_blocks_and_scales_block_rates(tmp_path):
+    """A frozen fc1 leaves the exported training with the weights it went in with, as a
+    Torchloom run does; an lr_scale is one more optimizer group."""
+    project = digits()
+    project.graph.set_training("fc1", "trainable", False)
+    project.graph.set_training("fc2", "lr_scale", 0.5)
+    export_torchrun(project, tmp_path / "job")
+    script = (tmp_path / "job" / "train.py").read_text()
+    assert """"frozen": ['fc1'],""" in script and """"lr_scales": {'fc2': 0.5},""" in script
+    run_script(tmp_path / "job", "--epochs", "1", "--out", "ck")
+    start = torch.load(tmp_path / "job" / "init.pt", weights_only=True)
+    state = torch.load(tmp_path / "job" / "ck" / "checkpoint.pt", weights_only=True)
+    assert torch.equal(state["model"]["fc1.weight"], start["fc1.weight"])
+    assert not torch.equal(state["model"]["fc2.weight"], start["fc2.weight"])
+    assert sorted(g["lr_scale"] for g in state["optimizer"]["param_groups"]) == [0.5]

@@ -124,3 +124,24 @@ def test_probe_refuses_a_gan_and_points_to_sample(mnist_run, tmp_path, capsys):
     code, _, err = run(capsys, "probe", project, "--weights", run_dir, "--node", "fc1",
                        "--out", tmp_path / "p")
     assert code == 2 and "torchloom sample" in err
+
+
+def test_a_run_that_kept_its_best_samples_from_those_and_says_so(tmp_path, capsys):
+    path = tiny_gan(tmp_path, epochs=4, keep="best", keep_metric="g_loss")
+    result = prepare_training(load_project(path), out_dir=tmp_path / "run").run()
+    losses = [e.metrics()["g_loss"] for e in result.epochs]
+    best = losses.index(min(losses)) + 1
+    code, out, err = run(capsys, "sample", path, "--weights", tmp_path / "run", "--n", 4,
+                         "-o", tmp_path / "s.npz")
+    assert code == 0, err
+    assert f"using the best weights (epoch {best}, g_loss " in out
+    code, out, _ = run(capsys, "sample", path, "--weights", tmp_path / "run", "--n", 4,
+                       "-o", tmp_path / "s.npz", "--json")
+    assert json.loads(out)["epoch"] == best
+
+
+def test_keep_best_on_a_gan_needs_a_metric_it_reports(tmp_path, capsys):
+    path = tiny_gan(tmp_path, keep="best")  # val_loss: a GAN does not validate
+    code, _, err = run(capsys, "train", path, "--quiet")
+    assert code == 2 and "keep_metric: 'val_loss' is not one this task reports" in err
+    assert "g_loss" in err

@@ -105,3 +105,22 @@ def test_a_full_disk_is_a_clear_message_and_exit_2_not_an_internal_error(
     assert code == 2, err
     assert "No space left on device" in err and "internal error" not in err
     assert not (tmp_path / "cnn.json").exists()
+
+
+def test_a_read_only_folder_is_a_clear_message_and_exit_2(capsys, tmp_path, monkeypatch):
+    """Errno 30 where the files go (tests may run as root, where chmod stops nothing: the
+    folder's refusal is patched in where the files are created)."""
+    import errno
+    import tempfile
+
+    def read_only(*_args, **_kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    code, out, err = run(capsys, "import", source("mnist_cnn:Net"), "-o",
+                         str(tmp_path / "cnn.json"), "--input-shape", "1,28,28", "--json")
+    assert code == 2, err
+    assert json.loads(out)["error"]["message"].endswith("cannot be written (Read-only file "
+                                                        "system)")
+    assert "internal error" not in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 
 from torchloom.engine.cli import main
 from torchloom.engine.graph import Graph
@@ -142,3 +143,23 @@ def test_a_fixed_vocabulary_smaller_than_the_data_is_an_error_naming_vocab(tmp_p
     with pytest.raises(TorchloomError) as caught:
         prepare_training(project, save=False)
     assert 'out_features to "vocab"' in caught.value.describe()
+
+
+def test_a_token_attention_is_over_the_window_the_model_saw(trained):
+    from torchloom.engine.probe.loaded import load_trained
+    from torchloom.engine.text.generate import GenerateError
+    from torchloom.engine.text.token_attention import token_attention
+
+    path, run, _ = trained
+    model = load_trained(run, load_project(path))
+    ids = [int(i) for i in model.tokenizer.encode("the cat sat on the mat. a dog")]
+    found = token_attention(model, ids, len(ids) - 1)
+    assert found.query == "g" and len(found.keys) == CONTEXT  # the last 16 characters
+    assert "".join(found.keys) == "the cat sat on the mat. a dog"[-CONTEXT:]
+    weights = found.layers["block"]
+    assert weights.shape == (2, CONTEXT)
+    assert torch.allclose(weights.sum(-1), torch.ones(2), atol=1e-5)
+    first = token_attention(model, ids, 0)
+    assert first.keys == ["t"] and torch.allclose(first.layers["block"], torch.ones(2, 1))
+    with pytest.raises(GenerateError, match="there is no token 99"):
+        token_attention(model, ids, 99)

@@ -78,3 +78,32 @@ def test_bad_project_or_data_exits_2(capsys, tmp_path, problem):
                 "device": "device 'cuda:3' is not available"}[problem]
     assert expected in err
     assert project is not None
+
+
+def test_a_metrics_json_in_a_missing_folder_is_refused_before_training(capsys, tmp_path):
+    """It was an "internal error" (exit 3) after the whole run had trained."""
+    mlp_project(tmp_path)
+    code, out, err = run(capsys, "train", str(tmp_path / "mlp.json"), "--quiet",
+                         "--metrics-json", str(tmp_path / "nowhere" / "m.json"))
+    assert code == 2, err
+    assert "nowhere" in err and "does not exist" in err and "internal error" not in err
+    assert "epoch" not in out and not (tmp_path / "runs").exists()
+
+
+def test_a_metrics_json_that_cannot_be_written_says_so_and_keeps_the_run(
+        capsys, tmp_path, monkeypatch):
+    import errno
+
+    from torchloom.engine.cli import train as train_cli
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    mlp_project(tmp_path)
+    monkeypatch.setattr(train_cli, "atomic_write_text", full)
+    code, out, err = run(capsys, "train", str(tmp_path / "mlp.json"), "--quiet", "--out",
+                         str(tmp_path / "run"), "--metrics-json", str(tmp_path / "m.json"))
+    assert code == 2, err
+    assert "m.json: cannot be written (No space left on device)" in err
+    assert str(tmp_path / "run") in err and "internal error" not in err
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "finished"

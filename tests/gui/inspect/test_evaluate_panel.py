@@ -22,6 +22,7 @@ from torchloom.gui.inspect.evaluate_panel import PLACEHOLDER, REGRESSION, Evalua
 def trained(tmp_path_factory):
     project = load_project(examples_dir() / "shapes_cnn.json")
     project.dataset = {"name": "shapes", "n": 300}
+    project.training["keep"] = "best"  # one epoch: best/ holds that epoch's weights
     run = tmp_path_factory.mktemp("evaluate") / "run"
     prepare_training(project, overrides={"epochs": 1, "device": "cpu"}, out_dir=run).run()
     return load_trained(run)
@@ -48,6 +49,13 @@ def evaluated(panel, trained, split, qtbot):
     panel.set_trained(trained, lambda: split)
     qtbot.waitUntil(lambda: panel.preds is not None, timeout=60_000)
     return panel
+
+
+def test_it_says_which_weights_it_evaluates(evaluated, trained):
+    shown = evaluated.weights_used
+    assert shown.isVisible()
+    assert shown.text().startswith(f"{trained.run_dir.name}: the best weights (epoch 1, "
+                                   "val_loss ")
 
 
 def test_matrix_counts_every_validation_sample_once(evaluated, trained, split):

@@ -74,3 +74,36 @@ def test_the_passage_is_coloured_by_the_loss_of_each_token(view, evaluation):
     assert "perplexity" in view.summary.text()
     assert loss_colour(0.0) != loss_colour(10.0)
     assert html.count("<span") >= len(evaluation.tokens) // 2
+
+
+def test_clicking_a_generated_token_shows_where_each_head_looked(view, qtbot):
+    from PySide6.QtCore import QPoint
+
+    view.prompt.setText("the cat ")
+    view.temperature.setValue(0.0)
+    view.length.setValue(12)
+    qtbot.mouseClick(view.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.status.text().startswith("Done"), timeout=20_000)
+    assert len(view.ids) == len(view.spans) == len("the cat ") + 12  # characters: one each
+    last = len(view.output.toPlainText()) - 1
+    cursor = view.output.textCursor()
+    cursor.setPosition(last)
+    rect = view.output.cursorRect(cursor)
+    qtbot.mouseClick(view.output.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(rect.x() + 3, rect.center().y()))
+    caption = view.attention.caption.text()
+    assert caption.startswith(f"Token {len(view.ids) - 1} (") and "2 head(s)" in caption
+    shown = view.attention.table.toPlainText()
+    assert shown.count("block · head 0") == 1 and shown.count("block · head 1") == 1
+    assert "over the 16 tokens" in caption  # the window the model saw: its context
+    assert len(view.output.extraSelections()) == 1  # the clicked token is marked
+
+
+def test_a_token_of_the_prompt_can_be_clicked_too(view, qtbot):
+    view.prompt.setText("a dog ")
+    view.length.setValue(3)
+    qtbot.mouseClick(view.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.status.text().startswith("Done"), timeout=20_000)
+    view.show_token(2)  # the 'd': it saw 'a', ' ' and itself
+    assert view.attention.caption.text().startswith("Token 2 ('d')")
+    assert "over the 3 tokens" in view.attention.caption.text()

@@ -98,9 +98,18 @@ def test_in_the_window_an_edit_is_undoable_and_does_not_reload_the_data(window, 
 
 def test_augmentation_that_does_not_fit_the_data_is_named_before_training(window, qtbot,
                                                                           tmp_path):
+    import json
+
     panel = open_example(window, tmp_path, "review_sentiment.json")
-    click(qtbot, panel.augment.switches["hflip"])
+    assert not panel.augment.switch_area.isVisible()  # nothing works on token ids
+    assert "this data holds token ids" in panel.augment.caption.text()
+    data = json.loads((tmp_path / "review_sentiment.json").read_text())
+    data["dataset"]["augment"] = {"hflip": {}}  # a file that asks for it anyway
+    (tmp_path / "asks.json").write_text(json.dumps(data))
+    assert window.open_path(tmp_path / "asks.json")
     settle()
+    assert panel.wait_loaded()
+    assert panel.augment.switch_area.isVisible()  # so it can be switched off
     assert panel.augment.problem.isVisible()
     assert "cannot augment token ids" in panel.augment.problem.text()
     assert panel.augment.preview.pixmap().isNull()

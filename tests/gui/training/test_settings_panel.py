@@ -126,3 +126,49 @@ def test_a_schedule_shows_its_own_settings_and_no_others(qtbot):
     assert visible("step_size") and visible("gamma") and not visible("max_lr")
     panel.show_settings({"schedule": "onecycle"})
     assert visible("max_lr") and not visible("step_size")
+
+
+def test_keep_metric_shows_only_when_the_best_weights_are_kept(qtbot):
+    from torchloom.gui.training.settings_panel import TrainingPanel
+
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    shown = lambda: not panel.fields["keep_metric"].widget.isHidden()  # noqa: E731
+    panel.show_settings({"keep": "last"})
+    assert not shown() and not panel.fields["keep"].widget.isHidden()
+    panel.show_settings({"keep": "best"})
+    assert shown() and panel.fields["accumulate"].widget.isVisible()
+    panel.show_settings({"keep": "best", "schedule": "step"})
+    assert shown() and not panel.fields["step_size"].widget.isHidden()
+
+
+def test_tensorboard_and_stats_every_come_from_the_declaration(window, example, qtbot):
+    """Both settings appear for every task without a line of panel code; ticking TensorBoard
+    is one undoable edit of the project's training settings."""
+    import os
+
+    from PySide6.QtWidgets import QCheckBox
+
+    example("mnist_cnn.json")
+    panel = window.training_panel
+    window.show_tab(panel)
+    settle()
+    box = panel.fields["tensorboard"].widget
+    assert isinstance(box, QCheckBox) and not box.isChecked()
+    assert panel.form.isRowVisible(box) and panel.form.isRowVisible(
+        panel.fields["stats_every"].widget)
+    panel.ensureWidgetVisible(box)
+    from PySide6.QtCore import QPoint
+
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+    settle()
+    assert box.isChecked()
+    doc = window.document
+    assert doc.project.training.get("tensorboard") is True
+    assert "tensorboard" in doc.undo_stack.text(doc.undo_stack.index() - 1)
+    if os.environ.get("TORCHLOOM_SHOTS"):
+        panel.grab().save(os.path.join(os.environ["TORCHLOOM_SHOTS"], "settings_tb.png"))
+    doc.undo_stack.undo()
+    settle()
+    assert "tensorboard" not in doc.project.training and not box.isChecked()

@@ -1,0 +1,143 @@
+"""A sweep beside the GUI: `engine.sweep.run_sweep` on a QThread, its trials as signals.
+
+Like training, everything slow runs on the worker thread; Stop is the engine's cooperative
+stop (`SweepControl`), so the trial in progress ends within a batch with its checkpoint and
+no further trial starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from torchloom.engine.errors import CompileError, TorchloomError
+from torchloom.engine.project import Project
+
+
+@dataclass
+class SweepRequest:
+    """A snapshot of the project and what to vary (`space`: parsed `SweepParam`s)."""
+
+    project: Project
+    space: list[Any]
+    trials: int
+    metric: str
+    mode: str
+    runs_dir: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+class SweepWorker(QObject):
+    trial_started = Signal(int, dict)
+    trial_done = Signal(object)  # TrialRecord
+    done = Signal(object)  # SweepResult
+    failed = Signal(str)
+
+    def __init__(self, request: SweepRequest) -> None:
+        super().__init__()
+        from torchloom.engine.sweep.run import SweepControl
+
+        self.request = request
+        self.control = SweepControl()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            thread = QThread.currentThread()  # end from inside (see TrainingWorker.run)
+            if thread is not None:
+                thread.quit()
+
+    def _run(self) -> None:
+        from torchloom.engine.sweep.run import run_sweep
+
+        from ..engine_loader import engine_loader, set_thread_count
+
+        set_thread_count(engine_loader().train_threads)
+        req = self.request
+        try:
+            result = run_sweep(req.project, req.space, trials=req.trials, metric=req.metric,
+                               mode=req.mode, runs_dir=req.runs_dir, overrides=req.overrides,
+                               control=self.control, on_trial_start=self.trial_started.emit,
+                               on_trial=self.trial_done.emit)
+        except CompileError as exc:
+            self.failed.emit("the graph has errors: " + "; ".join(
+                e.describe() for e in exc.errors[:3]))
+            return
+        except TorchloomError as exc:
+            self.failed.emit(exc.describe())
+            return
+        except Exception as exc:  # noqa: BLE001 - shown in the panel, never a crash
+            self.failed.emit(f"the sweep stopped unexpectedly: {type(exc).__name__}: {exc}")
+            return
+        self.done.emit(result)
+
+
+class SweepController(QObject):
+    """One sweep at a time."""
+
+    state_changed = Signal(str)  # "idle", "sweeping", "stopping"
+    trial_started = Signal(int, dict)
+    trial_done = Signal(object)
+    finished = Signal(object)  # SweepResult
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread: QThread | None = None
+        self.worker: SweepWorker | None = None
+        self.state = "idle"
+        self.last_result: Any = None
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None
+
+    def start(self, request: SweepRequest) -> bool:
+        if self.running:
+            return False
+        self.thread = QThread(self)
+        self.thread.setObjectName("torchloom-sweep")
+        self.worker = SweepWorker(request)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.trial_started.connect(self.trial_started)
+        self.worker.trial_done.connect(self.trial_done)
+        self.worker.failed.connect(self.failed)
+        self.worker.done.connect(self._on_done)
+        self.thread.finished.connect(self._on_thread_finished)
+        self._set_state("sweeping")
+        self.thread.start()
+        return True
+
+    def stop(self) -> None:
+        if self.worker is not None and self.state == "sweeping":
+            self._set_state("stopping")
+            self.worker.control.stop()
+
+    def wait(self, msecs: int = 60_000) -> bool:
+        if self.thread is None:
+            return True
+        finished = self.thread.wait(msecs)
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.processEvents()
+        return finished
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.state_changed.emit(state)
+
+    def _on_done(self, result: Any) -> None:
+        self.last_result = result
+        self.finished.emit(result)
+
+    def _on_thread_finished(self) -> None:
+        if self.thread is not None:
+            self.thread.deleteLater()
+        self.thread, self.worker = None, None
+        self._set_state("idle")
