@@ -53,6 +53,7 @@ screenshots: setup
 
 bench: setup
 	$(PY) bench/shape_inference.py
+	$(PY) bench/graph_growth.py
 	$(PY) bench/compile_vs_handwritten.py
 	$(PY) bench/train_throughput.py
 	$(PY) bench/probe_overhead.py

@@ -114,6 +114,9 @@ class Graph:
         self._edges: list[Edge] = []
         self._nx = nx.MultiDiGraph()
         self._by_end: tuple[dict[str, list[Edge]], dict[str, list[Edge]]] | None = None
+        #: `topological_order`'s answer until the next change of nodes or wiring: the shape
+        #: pass and the problem check both ask, per edit, and must not sort twice.
+        self._order: list[str] | None = None
         self.events = GraphEvents()
         #: The project's folder, where Code blocks find their Python files (not saved).
         self.base_dir: Path | None = None
@@ -226,7 +229,13 @@ class Graph:
     def topological_order(self) -> list[str]:
         """Nodes in an order where every edge points forward; nodes on loops, and nodes
         downstream of them, are left out. Ties follow the order nodes were added (Kahn's
-        algorithm with a heap), so the order is stable across runs."""
+        algorithm with a heap), so the order is stable across runs. Sorted once per change
+        of nodes or wiring."""
+        if self._order is None:
+            self._order = self._sorted()
+        return list(self._order)
+
+    def _sorted(self) -> list[str]:
         position = {node_id: i for i, node_id in enumerate(self._nodes)}
         waiting = {node_id: len(self.in_edges(node_id)) for node_id in self._nodes}
         ready = [position[n] for n, count in waiting.items() if count == 0]
@@ -244,6 +253,10 @@ class Graph:
 
     def cycles(self) -> list[list[str]]:
         """Each loop as a list of node ids in wiring order (one representative per loop)."""
+        if self._order is None:
+            self._order = self._sorted()
+        if len(self._order) == len(self._nodes):
+            return []  # everything sorted: no loop (a loop's nodes never become ready)
         found = [[e.src] for e in self._edges if e.src == e.dst]
         for comp in nx.strongly_connected_components(self._nx):
             if len(comp) > 1:
@@ -345,6 +358,7 @@ class Graph:
             self._nodes = dict(items)
         node.units = self._units
         node.vocab_size = self._vocab_size
+        self._order = None
         self._nx.add_node(node.id)
         self.events.node_added.emit(node=node)
         return node
@@ -356,6 +370,7 @@ class Graph:
         for index, _edge in reversed(removed):
             self._remove_edge_at(index)
         del self._nodes[node_id]
+        self._order = None
         self._nx.remove_node(node_id)
         self.events.node_removed.emit(node=node)
         return node, removed
@@ -412,7 +427,7 @@ class Graph:
                 raise MissingNodeError(f"an edge names node '{end}', which does not exist")
         index = len(self._edges) if index is None else max(0, min(index, len(self._edges)))
         self._edges.insert(index, edge)
-        self._by_end = None
+        self._by_end = self._order = None
         self._nx.add_edge(edge.src, edge.dst)
         self.events.edge_added.emit(edge=edge, index=index)
         return edge
@@ -429,7 +444,7 @@ class Graph:
 
     def _remove_edge_at(self, index: int) -> int:
         edge = self._edges.pop(index)
-        self._by_end = None
+        self._by_end = self._order = None
         self._nx.remove_edge(edge.src, edge.dst)
         self.events.edge_removed.emit(edge=edge, index=index)
         return index
@@ -489,12 +504,15 @@ class Graph:
         return [n.id for n in self._nodes.values() if n.block is not None and n.block.is_input]
 
     def isolated_ids(self) -> list[str]:
-        return [n for n in self._nodes if self._nx.degree(n) == 0] if len(self._nodes) > 1 else []
+        if len(self._nodes) <= 1:
+            return []
+        into, out = self._index()
+        return [n for n in self._nodes if n not in into and n not in out]
 
     def output_ids(self) -> list[str]:
         """Nodes with no outgoing edge, leaving out blocks that are wired to nothing."""
-        isolated = set(self.isolated_ids())
-        return [n for n in self._nodes if self._nx.out_degree(n) == 0 and n not in isolated]
+        into, out = self._index()
+        return [n for n in self._nodes if n not in out and (n in into or len(self._nodes) == 1)]
 
     def problems(self) -> list[GraphError]:
         """Every structural problem, node by node in graph order, then whole-graph ones.

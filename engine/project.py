@@ -19,6 +19,7 @@ from .block_training import NODE_TRAINING, check_node_training, node_training_js
 from .errors import NewerVersionError, ProjectFileError
 from .safe_read import FileTooBigError, NotAFileError, read_limited
 from .fileio import atomic_write_text
+from .gcpause import gc_paused
 from .graph import Edge, Graph, Node
 from .jsontree import check_tree
 from .params import (Bool, Choice, Float, Int, JsonObject, Param, ParamValueError, Text,
@@ -76,6 +77,11 @@ WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 #: Project files are small; anything bigger is refused before it is parsed.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ID_LENGTH = 200
+#: The most nodes one project file may hold, its graphs and its units' graphs together
+#: (documented in docs/project-format.md). Load, shape inference and check grow linearly
+#: (bench/graph_growth.py), so this bounds them to seconds; a file above it is refused
+#: right after parsing, before any node is built, naming the limit.
+MAX_NODES = 100_000
 
 #: Training settings known to this version. Unknown keys are kept as they are.
 TRAINING_FIELDS: dict[str, Param] = {
@@ -244,6 +250,11 @@ def load_project(path: str | os.PathLike[str]) -> Project:
 
 def loads_project(data: str | bytes, path: str | None = None) -> Project:
     """Parse project JSON from text or bytes (`path` is only used in messages)."""
+    with gc_paused():  # a big file is many objects and no garbage (engine/gcpause.py)
+        return _loads_project(data, path)
+
+
+def _loads_project(data: str | bytes, path: str | None) -> Project:
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8-sig")
@@ -266,8 +277,38 @@ def loads_project(data: str | bytes, path: str | None = None) -> Project:
         raise ProjectFileError("not a project: its JSON is nested too deeply", path=path) from None
     except ValueError as exc:  # NaN/Infinity, or integers too long to convert
         raise ProjectFileError(f"not valid JSON: {exc}", path=path) from None
+    check_node_count(parsed, path)
     check_tree(parsed, text, path)
     return project_from_dict(parsed, path=path)
+
+
+def check_node_count(data: Any, path: str | None = None) -> None:
+    """Refuse a file holding more than `MAX_NODES` nodes, before anything is built from it.
+
+    Counts the ``nodes`` lists of every graph the file may hold (``graph``, a GAN's two,
+    each unit's) without looking inside them; malformed parts count zero and are reported
+    by the reader as usual.
+    """
+    if not isinstance(data, dict):
+        return
+    graphs = [data.get(key) for key in ("graph", *GAN_GRAPHS)]
+    units = data.get("units")
+    if isinstance(units, dict):
+        graphs += list(units.values())
+    counts = [(len(g["nodes"]), key) for g, key in zip(graphs, _graph_keys(data, units))
+              if isinstance(g, dict) and isinstance(g.get("nodes"), list)]
+    total = sum(n for n, _key in counts)
+    if total > MAX_NODES:
+        largest = max(counts)[1]
+        raise ProjectFileError(
+            f"holds {total:,} nodes; a project holds at most {MAX_NODES:,} (all graphs and "
+            "units together): split the model into several projects, or group repeated "
+            "blocks into a unit with repeat", path=path, where=f"{largest}.nodes")
+
+
+def _graph_keys(data: dict[str, Any], units: Any) -> list[str]:
+    keys = ["graph", *GAN_GRAPHS]
+    return keys + ([f"units.{name}" for name in units] if isinstance(units, dict) else [])
 
 
 def _refuse_constant(name: str) -> Any:
@@ -321,6 +362,7 @@ def project_from_dict(data: Any, path: str | None = None) -> Project:
     """Build a project from parsed JSON, migrating older versions."""
     r = _Reader(path)
     data = r.obj(data, "the top level")
+    check_node_count(data, path)
     if data.get("format") != FORMAT:
         raise r.fail(f'not a Torchloom project: "format" must be "{FORMAT}"', "format")
     version = data.get("version")

@@ -21,6 +21,7 @@ import torch
 from .blocks import Block, Port, TensorSpec, get_block, is_single
 from .blocks.base import SINGLE_OUTPUT, BlockCheckError
 from .errors import CodeError, Fix, GraphError, OutputShapeWarning, PortError, ShapeError
+from .gcpause import gc_paused
 from .graph import Edge, Graph, Node
 from .params import VOCAB
 from .ports import source_spec
@@ -129,6 +130,16 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+def params_key(params: dict[str, Any]) -> tuple:
+    """Validated parameters as a hashable key, for caches of per-block work."""
+    return tuple(_freeze(params))
+
+
+def params_from_key(key: tuple) -> dict[str, Any]:
+    """The parameters a `params_key` was made from."""
+    return _thaw(_FrozenDict(key))
+
+
 def _thaw(value: Any) -> Any:
     if isinstance(value, _FrozenDict):
         return {k: _thaw(v) for k, v in value}
@@ -144,10 +155,10 @@ def _first_line(exc: BaseException) -> str:
 
 
 @functools.lru_cache(maxsize=8192)
-def _measure(type_name: str, params_key: tuple, specs: tuple[TensorSpec, ...]) -> _Measured:
+def _measure(type_name: str, key: tuple, specs: tuple[TensorSpec, ...]) -> _Measured:
     block = get_block(type_name)
     assert block is not None
-    params = _thaw(_FrozenDict(params_key))
+    params = params_from_key(key)
     try:
         module, out = _run(block, params, specs, block.measure_on)
     except Exception as exc:  # noqa: BLE001 - torch raises many types; all become words
@@ -286,6 +297,11 @@ def infer(graph: Graph, vector_output: bool = True) -> Analysis:
     warn when the model does not end in one vector per sample (a classifier's need; a
     segmentation, an autoencoder or a GAN's generator end in maps on purpose).
     """
+    with gc_paused():  # many objects, no garbage (engine/gcpause.py)
+        return _infer(graph, vector_output)
+
+
+def _infer(graph: Graph, vector_output: bool) -> Analysis:
     problems = graph.problems()
     broken = {p.node for p in problems if p.severity == "error" and p.node is not None}
     nodes = {node.id: NodeInfo() for node in graph.nodes}
@@ -324,7 +340,7 @@ def infer(graph: Graph, vector_output: bool = True) -> Analysis:
         if error is None and getattr(block, "is_unit", False):
             error = _measure_unit(node, block, params, info)
         elif error is None:
-            measured = _measure(node.type, tuple(_freeze(params)), info.input_specs)
+            measured = _measure(node.type, params_key(params), info.input_specs)
             if measured.where is not None:
                 error = CodeError(measured.error or "", node=node.id, block_type=node.type,
                                   path=measured.where[0], line=measured.where[1])

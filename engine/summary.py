@@ -5,6 +5,7 @@ The same report feeds `torchloom summary` (table or JSON) and, later, the GUI st
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +13,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .block_training import node_training_json
+from .blocks import TensorSpec, get_block
+from .gcpause import gc_paused
 from .graph import Graph
-from .shapes import Analysis, infer, sample_tensor
+from .shapes import Analysis, infer, params_from_key, params_key, sample_tensor
 
 
 def node_flops(graph: Graph, analysis: Analysis) -> dict[str, int]:
@@ -23,6 +26,11 @@ def node_flops(graph: Graph, analysis: Analysis) -> dict[str, int]:
     element-wise work (activations, norms, pooling) is cheap next to them and counts zero.
     Counting runs on meta tensors even for recurrent blocks: on the CPU an LSTM is one fused
     kernel the counter cannot see into, while its meta version is made of countable steps.
+
+    A count is cached on (block, parameters, input shapes), as measurements are: counting
+    costs about a millisecond a node, and a deep model repeats the same few blocks, so a
+    10,000-block graph counts its distinct blocks once. A unit node is the sum of its copies'
+    blocks, counted the same way (`units.expand.unit_flops`).
     """
     flops: dict[str, int] = {}
     for node_id in analysis.order:
@@ -32,22 +40,43 @@ def node_flops(graph: Graph, analysis: Analysis) -> dict[str, int]:
         if block is None or block.is_input or info.spec is None:
             continue
         params = node.build_params(graph.base_dir)
-        counter = FlopCounterMode(display=False)
-        try:
-            with torch.device("meta"):
-                inputs = (list(info.input_specs) if getattr(block, "is_unit", False)
-                          else [s.shape for s in info.input_specs])
-                module = block.build(params, inputs)
-            module.eval()
-            args = [sample_tensor(s, 1, "meta") for s in info.input_specs]
-            with torch.no_grad(), counter:
-                module(*args)
-        except Exception:  # noqa: BLE001 - a Code block may not run on meta; FLOPs unknown
-            if not block.measure_fallback:
-                raise
-            continue
-        flops[node_id] = int(counter.get_total_flops())
+        if getattr(block, "is_unit", False):
+            from .units.expand import unit_flops
+
+            counted = unit_flops(block.units, block.defn, params,  # type: ignore[attr-defined]
+                                 info.input_specs)
+        else:
+            counted = _block_flops(node.type, params_key(params), info.input_specs)
+        if counted is not None:
+            flops[node_id] = counted
     return flops
+
+
+@functools.lru_cache(maxsize=8192)
+def _block_flops(type_name: str, key: tuple, specs: tuple[TensorSpec, ...]
+                 ) -> int | None:
+    """FLOPs of one catalogue block for a batch of one; None where a Code block does not
+    run on meta (unknown, not an error)."""
+    block = get_block(type_name)
+    assert block is not None
+    params = params_from_key(key)
+    counter = FlopCounterMode(display=False)
+    try:
+        with torch.device("meta"):
+            module = block.build(params, [s.shape for s in specs])
+        module.eval()
+        args = [sample_tensor(s, 1, "meta") for s in specs]
+        with torch.no_grad(), counter:
+            module(*args)
+    except Exception:  # noqa: BLE001 - a Code block may not run on meta; FLOPs unknown
+        if not block.measure_fallback:
+            raise
+        return None
+    return int(counter.get_total_flops())
+
+
+def flops_cache_clear() -> None:
+    _block_flops.cache_clear()
 
 
 @dataclass
@@ -83,6 +112,11 @@ def shape_json(shape: tuple[int, ...] | None) -> list[Any] | None:
 
 
 def summarize(graph: Graph, name: str = "", analysis: Analysis | None = None) -> Summary:
+    with gc_paused():  # many objects, no garbage (engine/gcpause.py)
+        return _summarize(graph, name, analysis)
+
+
+def _summarize(graph: Graph, name: str, analysis: Analysis | None) -> Summary:
     analysis = analysis or infer(graph)
     flops = node_flops(graph, analysis)
     rows = []

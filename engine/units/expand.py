@@ -115,15 +115,28 @@ def measure_unit(units: Units, defn: UnitDef, node_id: str, params: dict[str, An
     try:
         current = list(specs)
         total = trainable = 0
-        copies = []
+        copies: list[Analysis] = []
+        previous: tuple[list[TensorSpec], Analysis, int] | None = None
         for i in range(repeat):
-            graph = concrete_graph(units, defn, params, current, base_dir)
             spent = _EXPANDED.get()
             assert spent is not None
-            spent[0] += len(graph.nodes)
-            if spent[0] > MAX_EXPANDED_BLOCKS:
-                raise _TooBig
-            analysis = infer(graph)
+            if previous is not None and previous[0] == current:
+                # the same graph fed the same tensors: the same analysis (a block that keeps
+                # its input's shape, repeated 1000 times, is measured once, not 1000 times)
+                # the blocks it stands for still count, inner units' copies included
+                analysis, size = previous[1], previous[2]
+                spent[0] += size
+                if spent[0] > MAX_EXPANDED_BLOCKS:
+                    raise _TooBig
+            else:
+                graph = concrete_graph(units, defn, params, current, base_dir)
+                before = spent[0]
+                spent[0] += len(graph)
+                if spent[0] > MAX_EXPANDED_BLOCKS:
+                    raise _TooBig
+                analysis = infer(graph)  # inner unit nodes add their copies to `spent`
+                size = spent[0] - before
+            previous = (current, analysis, size)
             copies.append(analysis)
             if analysis.errors:  # the copies so far, the failing one last, for the GUI
                 return UnitMeasure(None, error=_inner_error(node_id, defn, i + 1, repeat,
@@ -133,7 +146,7 @@ def measure_unit(units: Units, defn: UnitDef, node_id: str, params: dict[str, An
             if analysis.output != out:
                 return UnitMeasure(None, error=_plain_error(
                     node_id, defn, f"the unit's output {out} must be the one end of its "
-                    f"graph (it ends at {', '.join(graph.output_ids()) or 'nothing'})"),
+                    f"graph (it ends at {', '.join(_ends(analysis)) or 'nothing'})"),
                     copies=tuple(copies))
             spec = analysis.output_spec
             if spec is None:  # pragma: no cover - an error would have been reported
@@ -152,6 +165,46 @@ def measure_unit(units: Units, defn: UnitDef, node_id: str, params: dict[str, An
         _ACTIVE.reset(token)
         if budget_token is not None:
             _EXPANDED.reset(budget_token)
+
+
+def _ends(analysis: "Analysis") -> list[str]:
+    """The nodes a copy's graph ends at (no outgoing wire), from its analysis."""
+    from ..errors import MultipleOutputsError
+
+    if analysis.output is not None:
+        return [analysis.output]
+    several = next((p for p in analysis.problems if isinstance(p, MultipleOutputsError)), None)
+    return list(several.nodes) if several is not None else []
+
+
+def unit_flops(units: Units, defn: UnitDef, params: dict[str, Any],
+               specs: Sequence[TensorSpec]) -> int | None:
+    """FLOPs of a unit node for a batch of one: the sum over its copies of their blocks'
+    counts (`summary.node_flops`), a copy fed what the one before it was fed counted once.
+    None when a copy does not measure (its error is on the node already)."""
+    from ..shapes import infer
+    from ..summary import node_flops
+
+    repeat = int(params.get(REPEAT, 1))
+    if port_problem(defn, repeat) or defn.name in _ACTIVE.get():
+        return None
+    token = _ACTIVE.set((*_ACTIVE.get(), defn.name))
+    try:
+        current, total = list(specs), 0
+        previous: tuple[list[TensorSpec], int, TensorSpec] | None = None
+        for _ in range(repeat):
+            if previous is None or previous[0] != current:
+                graph = concrete_graph(units, defn, params, current, _base_dir(params))
+                analysis = infer(graph)
+                if not analysis.ok or analysis.output_spec is None:
+                    return None
+                previous = (current, sum(node_flops(graph, analysis).values()),
+                            analysis.output_spec)
+            total += previous[1]
+            current = [previous[2]]
+        return total
+    finally:
+        _ACTIVE.reset(token)
 
 
 def port_problem(defn: UnitDef, repeat: int) -> str | None:
@@ -185,9 +238,12 @@ def build_unit(units: Units, defn: UnitDef, params: dict[str, Any],
         raise CompileError([UnitError(problem, block_type=unit_type(defn.name))])
     current = list(specs)
     modules = []
+    previous: tuple[list[TensorSpec], Graph, Analysis] | None = None
     for _ in range(repeat):
-        graph = concrete_graph(units, defn, params, current, _base_dir(params))
-        analysis = infer(graph)
+        if previous is None or previous[0] != current:  # else: the same graph, measured
+            graph = concrete_graph(units, defn, params, current, _base_dir(params))
+            previous = (current, graph, infer(graph))
+        _, graph, analysis = previous
         modules.append(compile_graph(graph, analysis, class_name=defn.name, keep_rng=False))
         current = [analysis.output_spec]  # type: ignore[list-item]
     return modules[0] if repeat == 1 else nn.Sequential(*modules)

@@ -3,6 +3,7 @@ the tensor it carries."""
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -18,16 +19,31 @@ from .routing import route
 if TYPE_CHECKING:
     from .node_item import NodeItem
 
+#: Which items a rectangle meets, by their bounding rectangles (cheap) rather than their
+#: shapes (Qt's default, which builds each wire's outline per query).
+BOUNDS = Qt.ItemSelectionMode.IntersectsItemBoundingRect
+
 _LABEL_FONT = QFont()
 _LABEL_FONT.setPointSizeF(8.0)
 _METRICS = QFontMetricsF(_LABEL_FONT)
 #: Below this zoom a wire's shape label is not drawn (too small to read).
 LABEL_ZOOM = 0.55
+#: Below this zoom wires are drawn without antialiasing: a hair-thin line looks the same,
+#: and a fitted 10,000-block graph paints thousands of them.
+SMOOTH_ZOOM = 0.3
 
 
 def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
     """The wire between two points with nothing in its way (a wire being dragged)."""
     return route(start, end)[0]
+
+
+@functools.lru_cache(maxsize=64)
+def _wire_pen(colour: str, selected: bool) -> QPen:
+    """The pen of a wire: one per colour, not one per wire per paint (a fitted graph of
+    thousands of wires paints them all)."""
+    return QPen(QColor(colour), 2.6 if selected else 1.8, Qt.PenStyle.SolidLine,
+                Qt.PenCapStyle.RoundCap)
 
 
 def label_width(text: str) -> float:
@@ -46,6 +62,7 @@ class EdgeItem(QGraphicsItem):
         self._path = QPainterPath()
         self._label_at: QPointF | None = None
         self._label_rect = QRectF()
+        self._bounds = QRectF()
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0)
         self.update_path()
@@ -73,7 +90,7 @@ class EdgeItem(QGraphicsItem):
         scene = self.scene()
         if scene is None:
             return []
-        return [item.body_rect() for item in scene.items(rect)
+        return [item.body_rect() for item in scene.items(rect, BOUNDS)
                 if getattr(item, "body_rect", None) is not None
                 and item is not self.src and item is not self.dst
                 and item.body_rect().intersects(rect)]
@@ -83,22 +100,26 @@ class EdgeItem(QGraphicsItem):
         return self.mapRectToScene(self._label_rect) if self.label else QRectF()
 
     def _place_label(self) -> None:
+        """Where the label goes, and so what the wire covers (asked on every paint and
+        index query, so kept rather than recomputed)."""
+        self._label_rect = self._label_box()
+        self._bounds = self._path.boundingRect().adjusted(-6, -6, 6, 6).united(self._label_rect)
+
+    def _label_box(self) -> QRectF:
         if not self.label:
-            self._label_rect = QRectF()
-            return
+            return QRectF()
         width = label_width(self.label)
         if self._label_at is not None:  # on an arc's or a channel's level run
             at = self._label_at
-            self._label_rect = QRectF(at.x() - width / 2, at.y() - 9, width, 18)
-            return
+            return QRectF(at.x() - width / 2, at.y() - 9, width, 18)
         mid = self._path.pointAtPercent(0.5)
         start, end = self._path.pointAtPercent(0), self._path.pointAtPercent(1)
         short = abs(end.x() - start.x()) < width + 16 and abs(end.y() - start.y()) < 40
         lift = 13 if short else 0  # a short wire carries its label above it, clear of ports
-        self._label_rect = QRectF(mid.x() - width / 2, mid.y() - 9 - lift, width, 18)
+        return QRectF(mid.x() - width / 2, mid.y() - 9 - lift, width, 18)
 
     def boundingRect(self) -> QRectF:
-        return self._path.boundingRect().adjusted(-6, -6, 6, 6).united(self._label_rect)
+        return self._bounds
 
     def shape(self) -> QPainterPath:  # type: ignore[override]
         stroker = QPainterPathStroker()
@@ -111,18 +132,16 @@ class EdgeItem(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         colors = theme.current()
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        colour = QColor(colors.error if self.broken else
-                        colors.wire_int if self.is_int else colors.wire)
-        if selected:
-            colour = QColor(colors.selected)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(colour, 2.6 if selected else 1.8, Qt.PenStyle.SolidLine,
-                            Qt.PenCapStyle.RoundCap))
+        name = colors.selected if selected else (colors.error if self.broken else
+                                                 colors.wire_int if self.is_int else colors.wire)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod >= SMOOTH_ZOOM)
+        painter.setPen(_wire_pen(name, selected))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if not self.label or lod < LABEL_ZOOM:
             return
+        colour = QColor(name)
         painter.setPen(QPen(colour, 1.0))
         painter.setBrush(QColor(colors.label_background))
         painter.drawRoundedRect(self._label_rect, 9, 9)

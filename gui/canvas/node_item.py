@@ -21,6 +21,7 @@ from torchloom.engine.graph import Node
 from .. import theme
 from ..text import plain, rich
 from ..units.code_status import code_status
+from .edge_item import SMOOTH_ZOOM
 from .style import format_count, format_shape, heat_rgb
 from .training_mark import paint_training_mark, training_tip
 
@@ -88,6 +89,7 @@ class NodeItem(QGraphicsItem):
         self.cost_text = ""
         self.cost_tip = ""
         self.height = node_height(self.port_rows)
+        self._bounds = node_bounds(self.port_rows, self.is_unit)  # asked on every paint
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -117,6 +119,7 @@ class NodeItem(QGraphicsItem):
         self.prepareGeometryChange()
         self.output_names = names
         self.height = node_height(self.port_rows)
+        self._bounds = node_bounds(self.port_rows, self.is_unit)
         self.update()
         return True
 
@@ -191,7 +194,7 @@ class NodeItem(QGraphicsItem):
         return f"×{self.repeat}" if self.repeat > 1 else ""
 
     def boundingRect(self) -> QRectF:
-        return node_bounds(self.port_rows, self.is_unit)
+        return self._bounds
 
     def shape(self) -> QPainterPath:  # type: ignore[override]
         path = QPainterPath()
@@ -251,6 +254,9 @@ class NodeItem(QGraphicsItem):
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         header_color = theme.category_color(self.category)
         body = QRectF(0, 0, WIDTH, self.height)
+        if lod < SMOOTH_ZOOM:  # a few pixels wide: two plain rectangles read the same
+            self._paint_far(painter, colors, body, header_color, selected)
+            return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if self.is_unit:  # a unit reads as a stack of cards, deeper when repeated
             painter.setPen(QPen(QColor(colors.node_border), 1.0))
@@ -292,6 +298,22 @@ class NodeItem(QGraphicsItem):
         paint_training_mark(painter, self.node, WIDTH, self.height, HEADER, colors)
         self._paint_ports(painter, colors)
         self._paint_badge(painter, colors)
+
+    def _paint_far(self, painter: QPainter, colors: theme.CanvasColors, body: QRectF,
+                   header_color: QColor, selected: bool) -> None:
+        """The silhouette far out (a fitted graph of thousands of blocks): body, header and
+        problem colour, no rounded corners, antialiasing, text or ports."""
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        outline = QColor(colors.selected if selected else colors.error
+                         if self.severity == "error" else colors.node_border)
+        pen = QPen(outline, 2 if selected or self.severity == "error" else 1)
+        pen.setCosmetic(True)  # in pixels: still visible this far out
+        painter.setPen(pen)
+        painter.setBrush(QColor(colors.node_body))
+        painter.drawRect(body)
+        painter.fillRect(QRectF(0, 0, WIDTH, HEADER), header_color)
+        if self.severity is not None:
+            self._paint_badge(painter, colors)
 
     def _paint_body(self, painter: QPainter, colors: theme.CanvasColors) -> None:
         left = 16.0 if len(self.port_names) <= 1 else 58.0

@@ -19,7 +19,7 @@ from torchloom.engine.ports import source_spec
 
 from .. import theme
 from ..document import Document
-from .edge_item import DraftWire, EdgeItem, label_width
+from .edge_item import BOUNDS, DraftWire, EdgeItem, label_width
 from .node_item import WIDTH, NodeItem, declared_outputs, node_bounds
 from .placement import CHAIN_GAP, Rect, free_offset, union
 from .style import format_shape
@@ -53,8 +53,12 @@ class CanvasScene(QGraphicsScene):
         self._place_unplaced()
         for node in document.graph.nodes:
             self._add_node_item(node)
-        for edge in document.graph.edges:
-            self._add_edge_item(edge)
+        for edge in document.graph.edges:  # routed once all are in: one index, not one per wire
+            self._add_edge_item(edge, route=False)
+        for item in self.edge_items.values():
+            item.update_path()
+            if item.routed:
+                self._routed.add(item)
         document.graph_event.connect(self._on_event)
         document.analysis_changed.connect(self.apply_analysis)
         self.selectionChanged.connect(self._on_selection)
@@ -83,16 +87,17 @@ class CanvasScene(QGraphicsScene):
         self.node_items[node.id] = item
         return item
 
-    def _add_edge_item(self, edge: Edge) -> None:
+    def _add_edge_item(self, edge: Edge, route: bool = True) -> None:
         src, dst = self.node_items.get(edge.src), self.node_items.get(edge.dst)
         if src is None or dst is None:
             return
         item = EdgeItem(edge, src, dst, self.document.graph.port_of(edge))
         self.addItem(item)
-        item.update_path()  # now that it can see the blocks in its way
         self.edge_items[id(edge)] = item
-        if item.routed:
-            self._routed.add(item)
+        if route:
+            item.update_path()  # now that it can see the blocks in its way
+            if item.routed:
+                self._routed.add(item)
 
     def _remove_edge_item(self, edge: Edge) -> None:
         item = self.edge_items.pop(id(edge), None)
@@ -196,7 +201,7 @@ class CanvasScene(QGraphicsScene):
         again: every routed wire, and every wire whose path meets where a block moved."""
         dirty, self._dirty = self._dirty, []
         self._rewire_timer.stop()
-        near = {i for r in dirty for i in self.items(r) if isinstance(i, EdgeItem)}
+        near = {i for r in dirty for i in self.items(r, BOUNDS) if isinstance(i, EdgeItem)}
         for item in near | self._routed:  # the scene's index, not every wire, per drag step
             if item.scene() is self:
                 item.update_path()

@@ -222,3 +222,48 @@ def test_save_is_atomic_when_writing_fails(tmp_path, monkeypatch):
 def test_save_without_a_path_asks_for_one():
     with pytest.raises(ProjectFileError, match="choose where"):
         save_project(Project())
+
+
+def _nodes(count: int, prefix: str = "n") -> list[dict]:
+    return [{"id": f"{prefix}{i}", "type": "ReLU"} for i in range(count)]
+
+
+def test_a_file_above_the_node_limit_is_refused_before_any_node_is_built(monkeypatch):
+    from torchloom.engine import project as project_module
+    from torchloom.engine.graph import Graph
+
+    built = []
+    monkeypatch.setattr(Graph, "insert_node", lambda self, node, index=None: built.append(node))
+    text = project_text(_nodes(project_module.MAX_NODES + 1), [])
+    with pytest.raises(ProjectFileError) as info:
+        loads_project(text, path="big.json")
+    assert info.value.describe() == (
+        "big.json: holds 100,001 nodes; a project holds at most 100,000 (all graphs and "
+        "units together): split the model into several projects, or group repeated blocks "
+        "into a unit with repeat at graph.nodes")
+    assert built == []
+
+
+def test_the_node_limit_counts_units_and_gan_graphs_together(monkeypatch):
+    from torchloom.engine import project as project_module
+
+    monkeypatch.setattr(project_module, "MAX_NODES", 10)
+    unit = {"nodes": [{"id": "in", "type": "Input", "params": {"shape": [4]}}, *_nodes(6)],
+            "edges": [], "inputs": [{"name": "in", "node": "in"}],
+            "outputs": [{"name": "out", "node": "n0"}]}
+    with pytest.raises(ProjectFileError, match="holds 11 nodes; a project holds at most 10") \
+            as info:
+        loads_project(project_text(_nodes(4), [], units={"Big": unit}))
+    assert info.value.where == "units.Big.nodes"
+    gan = {"format": "torchloom-project", "version": 1, "task": "gan",
+           "generator": {"nodes": _nodes(5)}, "discriminator": {"nodes": _nodes(6)}}
+    with pytest.raises(ProjectFileError, match="holds 11 nodes"):
+        loads_project(json.dumps(gan))
+    loads_project(project_text(_nodes(10), []))  # at the limit: it loads
+
+
+def test_the_docs_state_the_node_limit():
+    from torchloom.engine.project import MAX_NODES
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "project-format.md").read_text()
+    assert f"at most **{MAX_NODES:,} nodes**" in docs

@@ -205,3 +205,56 @@ def test_huge_recurrent_layer_is_measured_without_allocating_it():
     assert a.nodes["lstm"].shape == (3, 30000)
     assert a.nodes["lstm"].num_params == 4 * 30000 * (30000 + 30000 + 2)
     assert grown_mb < 500  # the real weights would take 28.8 GB
+
+
+def _count_graph_walks(monkeypatch) -> dict[str, int]:
+    """Count calls of every Graph method that looks at the whole graph (`_sorted`: the
+    topological sort itself; the edge index only when it is rebuilt)."""
+    from collections import Counter
+
+    counts: Counter = Counter()
+
+    def method(name: str):
+        original = getattr(Graph, name)
+
+        def counted(self, *args, **kwargs):
+            counts[name] += 1
+            return original(self, *args, **kwargs)
+        return counted
+
+    def prop(name: str):
+        original = getattr(Graph, name)
+
+        def getter(self):
+            counts[name] += 1
+            return original.fget(self)
+        return property(getter)
+
+    for name in ("_sorted", "problems", "cycles", "isolated_ids", "output_ids", "input_ids"):
+        monkeypatch.setattr(Graph, name, method(name))
+    for name in ("nodes", "edges"):
+        monkeypatch.setattr(Graph, name, prop(name))
+    index = Graph._index
+
+    def counted_index(self):
+        counts["index rebuilt"] += self._by_end is None
+        return index(self)
+    monkeypatch.setattr(Graph, "_index", counted_index)
+    return counts
+
+
+def test_inference_walks_the_whole_graph_a_fixed_number_of_times(monkeypatch):
+    """Per-node work must not walk the graph: a 2,000-node chain is looked at as a whole as
+    often as a 20-node one, and sorted once (the problem check and the shape pass share
+    the order)."""
+    def walks(n: int) -> dict[str, int]:
+        g = chain(*[(f"n{i}", "Linear" if i % 2 else "ReLU", {"out_features": 8} if i % 2
+                     else {}) for i in range(n)], shape=[8])
+        counts = _count_graph_walks(monkeypatch)
+        assert infer(g).ok
+        monkeypatch.undo()
+        return dict(counts)
+
+    small, large = walks(20), walks(2000)
+    assert large == small
+    assert large["_sorted"] == 1 and large["index rebuilt"] <= 1
