@@ -46,7 +46,8 @@ class DataFacts:
     def declared(cls, dataset: Any) -> "DataFacts | None":
         from ..data.catalog import BUILTINS
 
-        entry = BUILTINS.get(dataset.get("name")) if isinstance(dataset, dict) else None
+        name = dataset.get("name") if isinstance(dataset, dict) else None
+        entry = BUILTINS.get(name) if isinstance(name, str) else None  # {"name": {...}} too
         if entry is None or set(dataset) - {"name", "n", "seed", "augment"}:
             return None
         return cls(tuple(entry.input_shape), tuple(entry.target_shape), entry.classes,

@@ -30,6 +30,8 @@ def _input_shape(shape):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("change, key, words", [
     (lambda d: d.update(dataset={"name": True}), "dataset.name", "no built-in dataset true"),
+    # found by the fuzz soak: an object as the name was an internal error (unhashable dict)
+    (lambda d: d.update(dataset={"name": {"a": 1}}), "dataset.name", "no built-in dataset"),
     (lambda d: d.update(dataset={"name": "mnist5k", "n": 50}), "dataset.n", "only applies"),
     (lambda d: d.update(dataset={"path": 7}), "dataset.path", "name of a file"),
     (lambda d: d["training"].update(val_split=0), "training.val_split", "needs a validation"),
