@@ -139,7 +139,13 @@ class PReLUBlock(_ActivationBlock):
     def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
         # torch: "Mismatch of parameter numbers and input channel size", raised only when
         # the model runs.
-        channels, wanted = inputs[0].shape[0], params["num_parameters"]
+        wanted = params["num_parameters"]
+        if not inputs[0].shape:  # one number per sample: no channel dimension to match
+            if wanted != 1:
+                raise BlockCheckError(f"num_parameters={wanted} needs a channel dimension, but "
+                                      f"the input is {inputs[0].show()}: set it to 1")
+            return
+        channels = inputs[0].shape[0]
         if wanted not in (1, channels):
             raise BlockCheckError(
                 f"num_parameters={wanted} fits neither one shared slope nor the {channels} "

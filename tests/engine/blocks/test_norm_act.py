@@ -64,6 +64,10 @@ def test_prelu_takes_one_slope_or_one_per_channel():
         "[N, 8, 4, 4] (dimension 1): set it to 1 or 8")
     check("PReLU", {"num_parameters": 1}, F(8, 4, 4))
     check("PReLU", {"num_parameters": 8}, F(8, 4, 4))
+    # one number per sample (found by the fuzz soak: it was an IndexError)
+    check("PReLU", {"num_parameters": 1}, F())
+    assert refused("PReLU", {"num_parameters": 3}, F()) == (
+        "num_parameters=3 needs a channel dimension, but the input is [N]: set it to 1")
 
 
 def test_log_softmax_names_the_dims_that_exist():
