@@ -128,6 +128,8 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, *, seed: int |
         ports = graph.inputs_of(node_id)
         args = tuple(_carried(fx_graph, values, pieces, analysis, e)
                      for port in block.inputs for e in ports.get(port.name, []))
+        if block.contiguous_input:
+            args = tuple(fx_graph.call_method("contiguous", (a,)) for a in args)
         values[node_id] = fx_graph.call_module(name, args)
     fx_graph.output(values[analysis.output])
     fx_graph.lint()

@@ -162,6 +162,10 @@ class Block:
     #: Where to measure again when the meta run fails (a person's own code may call
     #: ``.item()`` or build tensors on the CPU), or "" to report the failure.
     measure_fallback: ClassVar[str] = ""
+    #: True where torch's module `view`s its input, so one that is not contiguous (after a
+    #: Transpose or Permute) fails only when the model runs: the compiled graph then calls
+    #: ``.contiguous()`` on the input first (free when it already is).
+    contiguous_input: ClassVar[bool] = False
 
     def resolve(self, params: dict[str, Any], base_dir: "Path | None") -> dict[str, Any]:
         """Validated parameters as `check` and `build` need them; a block that names a file

@@ -186,6 +186,7 @@ class LocalResponseNormBlock(Block):
            "normalisation). No weights.")
     inputs = (Port("in", ranks=(3, 4, 5), layout="[N, C, L], [N, C, H, W] or [N, C, D, H, W]"),)
     module = "torch.nn.LocalResponseNorm"
+    contiguous_input = True  # F.local_response_norm views its input
     params = {
         "size": Int(5, "Number of neighbouring channels to sum over.", min=1, max=1 << 16),
         "alpha": Float(1e-4, "Multiplicative factor.", min=0.0),

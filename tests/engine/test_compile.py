@@ -154,3 +154,20 @@ def test_every_example_compiles_and_runs_forward_and_backward(example):
         out = gm(x)
         out.sum().backward()
         assert out.shape[0] == 4
+
+
+def test_a_block_that_views_its_input_runs_after_a_transpose():
+    """Found by bench/fuzz_soak.py: LocalResponseNorm after a Transpose raised torch's "view
+    size is not compatible" when the model ran. The compiled graph (and so the python
+    export, written from it) makes the input contiguous first."""
+    g = Graph()
+    g.add_node("Input", {"shape": [8, 4, 6]}, "x")
+    g.add_node("Transpose", {"dim0": 1, "dim1": 2}, "t")
+    g.add_node("LocalResponseNorm", {"size": 3}, "lrn")
+    g.connect("x", "t")
+    g.connect("t", "lrn")
+    model = compile_graph(g)
+    x = torch.randn(2, 8, 4, 6)
+    expected = nn.LocalResponseNorm(3)(x.transpose(2, 3).contiguous())
+    assert torch.allclose(model(x), expected)
+    assert "contiguous()" in model.code
