@@ -43,6 +43,12 @@ class UpsampleBlock(Block):
             fits = [m for m, ranks in MODES.items() if rank in ranks]
             raise BlockCheckError(f"mode {params['mode']} does not work on a rank-{rank} input "
                                   f"{inputs[0].show()}: use " + " or ".join(fits))
+        spatial = inputs[0].shape[1:]
+        if size is None and spatial and min(int(d * factor) for d in spatial) < 1:
+            # torch refuses an empty output only when the model runs (found by the fuzz soak)
+            smallest = min(spatial)
+            raise BlockCheckError(f"scale_factor {factor:g} shrinks the input {inputs[0].show()} "
+                                  f"to nothing: it must be at least {1 / smallest:g}")
 
     def resolve(self, params: dict[str, Any], base_dir: Any) -> dict[str, Any]:
         """torch takes one of size and scale_factor: a given size wins."""

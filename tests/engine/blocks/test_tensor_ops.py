@@ -251,3 +251,21 @@ def test_onnx_and_pt2_export_the_tensor_ops(graph, fmt, tmp_path):
     result = export_project(Project(graph(), name="ops", dataset=None), fmt,
                             tmp_path / f"model.{fmt}")
     assert result.checks["max_abs_diff"] <= 1e-4 and result.checks["batch_sizes"] == [1, 5]
+
+
+def test_a_scale_factor_that_shrinks_the_input_to_nothing_is_refused_before_it_runs():
+    """Found by bench/fuzz_soak.py: torch refused the empty output only in the forward."""
+    from torchloom.engine.blocks import BlockCheckError, TensorSpec, get_block
+    from torchloom.engine.params import validate_params
+
+    for type_name in ("Upsample", "Interpolate"):
+        block = get_block(type_name)
+        params, problems = validate_params(block.params, {"scale_factor": 0.1, "mode":
+                                                          "bilinear"})
+        assert not problems
+        with pytest.raises(BlockCheckError) as info:
+            block.check(block.resolve(params, None), [TensorSpec((3, 8, 5), "float32")])
+        assert info.value.message == ("scale_factor 0.1 shrinks the input [N, 3, 8, 5] to "
+                                      "nothing: it must be at least 0.2")
+        params["scale_factor"] = 0.2
+        block.check(block.resolve(params, None), [TensorSpec((3, 8, 5), "float32")])
