@@ -58,7 +58,9 @@ def test_no_two_actions_share_a_shortcut(window, example, qtbot):
     assert clashes(window) == {}, "a GAN's tabs"
 
 
-def test_the_declared_keys_never_repeat_on_this_platform():
+def test_the_declared_keys_never_repeat_on_this_platform(qapp):
+    # qapp: the platform's bindings need the application; without one (this test first in
+    # its worker) QKeySequence.keyBindings crashes the process
     redo = key_sequences(ActionSpec("Redo", keys=(K.Redo, "Ctrl+Shift+Z", "Ctrl+Y")))
     names = [s.toString() for s in redo]
     assert {"Ctrl+Shift+Z", "Ctrl+Y"} <= set(names) and len(names) == len(set(names))

@@ -110,7 +110,6 @@ CASES: list[tuple[str, dict, list[TensorSpec], Any]] = [
     ("PReLU", {}, [F(8, 4, 4)], (8, 4, 4)),
     ("PReLU", {"num_parameters": 8, "init": 0.1}, [F(8, 4, 4)], (8, 4, 4)),
     ("PReLU", {"num_parameters": 5}, [F(5)], (5,)),
-    ("PReLU", {}, [F()], ()),
     ("Softplus", {"beta": 2.0, "threshold": 10.0}, [F(6)], (6,)),
     ("Hardswish", {}, [F(6)], (6,)),
     ("Hardsigmoid", {}, [F(6)], (6,)),
