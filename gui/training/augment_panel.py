@@ -35,23 +35,14 @@ def versions_grid(images: np.ndarray, masks: np.ndarray | None, low: float,
 
     from torchloom.engine.data.preview import mask_images
 
-    from ..inspect.sample_views import qimage
+    from .data_panel import tile
 
     x = np.clip((images - low) / max(high - low, 1e-8), 0.0, 1.0)
     x = np.repeat(x[:, :1], 3, axis=1) if x.shape[1] < 3 else x[:, :3]
     if masks is not None:
         pictures = mask_images(torch.from_numpy(masks)).numpy()
         x = np.stack([x, pictures], 1).reshape(-1, *x.shape[1:])
-    k, _c, h, w = x.shape
-    columns = COLUMNS if masks is None else COLUMNS // 2 * 2
-    rows = (k + columns - 1) // columns
-    pad = 2
-    canvas = np.full((rows * (h + pad) + pad, columns * (w + pad) + pad, 3), 40, np.uint8)
-    for i in range(k):
-        r, c = divmod(i, columns)
-        top, left = pad + r * (h + pad), pad + c * (w + pad)
-        canvas[top:top + h, left:left + w] = (x[i].transpose(1, 2, 0) * 255).round()
-    return qimage(canvas)
+    return tile((x.transpose(0, 2, 3, 1) * 255).round().astype(np.uint8), COLUMNS)
 
 
 class AugmentPanel(QWidget):

@@ -16,9 +16,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from torchloom.engine.errors import CompileError, TorchloomError
 from torchloom.engine.project import Project, dumps_project, loads_project
 from torchloom.engine.train.callbacks import BatchReport, Callback, EpochReport, TrainResult
+
+from .worker_support import end_own_thread, failure_text
 
 #: Plots redraw at most this often. A redraw costs the GUI thread 1-4 ms of Python, and
 #: holds the GIL the training thread needs: with a redraw every 300 ms training kept 0.92x
@@ -95,11 +96,7 @@ class TrainingWorker(QObject):
         try:
             self._run()
         finally:
-            # End the thread from inside: a queued quit() would wait for the GUI thread,
-            # which may itself be waiting for this thread (closing the window).
-            thread = QThread.currentThread()
-            if thread is not None:
-                thread.quit()
+            end_own_thread()
 
     def _run(self) -> None:
         from torchloom.engine.tasks.prepare import prepare_training
@@ -113,15 +110,9 @@ class TrainingWorker(QObject):
                                    init_from=req.init_from, runs_dir=req.runs_dir,
                                    callbacks=[_Relay(self)], report_interval=0.1,
                                    probe_every=req.probe_every)
-        except CompileError as exc:
-            self.failed.emit("the graph has errors: " + "; ".join(
-                e.describe() for e in exc.errors[:3]) + " (see the Problems panel)")
-            return
-        except TorchloomError as exc:
-            self.failed.emit(exc.describe())
-            return
         except Exception as exc:  # noqa: BLE001 - shown in the panel, never a crash
-            self.failed.emit(f"training could not start: {type(exc).__name__}: {exc}")
+            self.failed.emit(failure_text(exc, "training could not start",
+                                          " (see the Problems panel)"))
             return
         if "generate" in job.trainer.task.views:  # Generate can use the weights as they train
             from torchloom.engine.probe.live import LiveWeights

@@ -39,16 +39,23 @@ LOADING = "Loading…"
 
 def image_grid(x: np.ndarray, columns: int) -> QImage:
     """[k, C, H, W] floats to one RGB image, each sample stretched to its own range."""
-    from ..inspect.sample_views import qimage, to_rgb
+    from ..inspect.sample_views import to_rgb
 
-    k, _channels, h, w = x.shape
+    return tile(np.stack([to_rgb(sample) for sample in x]), columns)
+
+
+def tile(pictures: np.ndarray, columns: int) -> QImage:
+    """uint8 [k, H, W, 3] pictures in rows of `columns`, 2 px apart on a dark ground."""
+    from ..inspect.sample_views import qimage
+
+    k, h, w, _ = pictures.shape
     rows = (k + columns - 1) // columns
     pad = 2
     canvas = np.full((rows * (h + pad) + pad, columns * (w + pad) + pad, 3), 40, np.uint8)
     for i in range(k):
         r, c = divmod(i, columns)
         top, left = pad + r * (h + pad), pad + c * (w + pad)
-        canvas[top:top + h, left:left + w] = to_rgb(x[i])
+        canvas[top:top + h, left:left + w] = pictures[i]
     return qimage(canvas)
 
 
@@ -526,8 +533,9 @@ class DataPanel(QScrollArea):
         """Say when the data does not fit the Input node (or an Embedding it feeds is too
         small for its token ids), and offer the one-click fix."""
         target = self._fitting_input()
-        if target is None and self._short_embedding() is not None:
-            node, size, needed, value = self._short_embedding()  # type: ignore[misc]
+        short = self._short_embedding() if target is None else None
+        if short is not None:
+            node, size, needed, value = short
             self.fit_message.setText(f"The data's token ids go up to {needed - 1}, but "
                                      f"{node}'s num_embeddings is {size}.")
             shown = (f'"vocab" ({self.data.tokenizer.vocab_size})' if value == "vocab"

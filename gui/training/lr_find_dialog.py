@@ -17,9 +17,8 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
-from torchloom.engine.errors import CompileError, TorchloomError
-
 from .. import theme
+from .worker_support import end_own_thread, failure_text
 
 #: The sweep as `torchloom lr-find` runs it by default.
 START, END, STEPS = 1e-7, 10.0, 100
@@ -49,9 +48,7 @@ class LrFindWorker(QObject):
         try:
             self._run()
         finally:
-            thread = QThread.currentThread()
-            if thread is not None:
-                thread.quit()
+            end_own_thread()
 
     def _run(self) -> None:
         from torchloom.engine.tasks.prepare import find_lr
@@ -62,15 +59,8 @@ class LrFindWorker(QObject):
         try:
             result = find_lr(self.project, start=START, end=END, steps=self.steps,
                              on_step=lambda *a: self.step.emit(*a), stop=self._stop)
-        except CompileError as exc:
-            self.failed.emit("the graph has errors: " + "; ".join(
-                e.describe() for e in exc.errors[:3]))
-            return
-        except TorchloomError as exc:
-            self.failed.emit(exc.describe())
-            return
         except Exception as exc:  # noqa: BLE001 - shown in the dialog, never a crash
-            self.failed.emit(f"the sweep failed: {type(exc).__name__}: {exc}")
+            self.failed.emit(failure_text(exc, "the sweep failed"))
             return
         self.done.emit(result)
 

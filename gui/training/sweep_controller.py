@@ -13,8 +13,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from torchloom.engine.errors import CompileError, TorchloomError
 from torchloom.engine.project import Project
+
+from .worker_support import end_own_thread, failure_text
 
 
 @dataclass
@@ -48,9 +49,7 @@ class SweepWorker(QObject):
         try:
             self._run()
         finally:
-            thread = QThread.currentThread()  # end from inside (see TrainingWorker.run)
-            if thread is not None:
-                thread.quit()
+            end_own_thread()
 
     def _run(self) -> None:
         from torchloom.engine.sweep.run import run_sweep
@@ -64,15 +63,8 @@ class SweepWorker(QObject):
                                mode=req.mode, runs_dir=req.runs_dir, overrides=req.overrides,
                                control=self.control, on_trial_start=self.trial_started.emit,
                                on_trial=self.trial_done.emit)
-        except CompileError as exc:
-            self.failed.emit("the graph has errors: " + "; ".join(
-                e.describe() for e in exc.errors[:3]))
-            return
-        except TorchloomError as exc:
-            self.failed.emit(exc.describe())
-            return
         except Exception as exc:  # noqa: BLE001 - shown in the panel, never a crash
-            self.failed.emit(f"the sweep stopped unexpectedly: {type(exc).__name__}: {exc}")
+            self.failed.emit(failure_text(exc, "the sweep stopped unexpectedly"))
             return
         self.done.emit(result)
 
