@@ -163,3 +163,36 @@ def test_a_token_attention_is_over_the_window_the_model_saw(trained):
     assert first.keys == ["t"] and torch.allclose(first.layers["block"], torch.ones(2, 1))
     with pytest.raises(GenerateError, match="there is no token 99"):
         token_attention(model, ids, 99)
+
+
+def test_resume_and_warm_start_encode_with_the_runs_tokenizer_not_a_refit(tmp_path):
+    """The corpus loses characters after the first run: continuing that run must keep the
+    ids its weights learned (a refit would shrink the vocabulary and move the ids, so the
+    Embedding and the head would no longer fit the checkpoint and start fresh)."""
+    from torchloom.engine.errors import DataError
+    from torchloom.engine.tasks.prepare import prepare_training
+    from torchloom.engine.text.tokenizers import load_tokenizer
+
+    path = _project(tmp_path, repeats=80)
+    run = tmp_path / "run"
+    prepare_training(load_project(path), out_dir=run, overrides={"epochs": 1}).run()
+    saved = load_tokenizer(run / "tokenizer.json")
+    (tmp_path / "corpus.txt").write_text("the cat sat on the mat. " * 80)
+
+    job = prepare_training(load_project(path), resume=run, overrides={"epochs": 2})
+    assert job.resumed and job.reinitialized == []
+    assert job.split.full.tokenizer == saved
+    assert any("tokenizer of run" in note and "not refitted" in note for note in job.notes)
+    job.run()
+    assert load_tokenizer(run / "tokenizer.json") == saved
+
+    warm = prepare_training(load_project(path), init_from=run, out_dir=tmp_path / "warm",
+                            overrides={"epochs": 1})
+    assert warm.reinitialized == [] and warm.split.full.tokenizer == saved
+    # a fresh run fits the changed corpus: fewer characters, a smaller vocabulary
+    fresh = prepare_training(load_project(path), save=False, overrides={"epochs": 1})
+    assert fresh.split.full.tokenizer.vocab_size < saved.vocab_size
+    # a character the run never saw is said plainly, not given a new id
+    (tmp_path / "corpus.txt").write_text("THE CAT SAT. " * 80)
+    with pytest.raises(DataError, match="'T'"):
+        prepare_training(load_project(path), resume=run, overrides={"epochs": 3})
