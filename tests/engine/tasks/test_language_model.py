@@ -196,3 +196,33 @@ def test_resume_and_warm_start_encode_with_the_runs_tokenizer_not_a_refit(tmp_pa
     (tmp_path / "corpus.txt").write_text("THE CAT SAT. " * 80)
     with pytest.raises(DataError, match="'T'"):
         prepare_training(load_project(path), resume=run, overrides={"epochs": 3})
+
+
+def test_token_attention_shows_every_layer_of_a_repeated_decoder_unit(tmp_path):
+    """The char GPT template draws its four layers as one unit repeated: clicking a token
+    shows each of them (the layers live inside the unit's module, not at the top)."""
+    from torchloom.engine.probe.loaded import load_trained
+    from torchloom.engine.tasks.prepare import prepare_training
+    from torchloom.engine.text.token_attention import token_attention
+
+    template = Path(__file__).resolve().parents[3] / "resources" / "examples" / "char_gpt.json"
+    data = json.loads(template.read_text())
+    for node in data["graph"]["nodes"]:
+        if node["id"] == "tokens":
+            node["params"]["shape"] = [CONTEXT]
+        if node["id"] == "pos":
+            node["params"]["max_len"] = CONTEXT
+    (tmp_path / "corpus.txt").write_text(_corpus(60))
+    data["dataset"] = {"path": "corpus.txt", "tokenizer": {"kind": "char"}, "context": CONTEXT}
+    data["training"].update(epochs=1, device="cpu")
+    path = tmp_path / "gpt.json"
+    path.write_text(json.dumps(data))
+    run = tmp_path / "run"
+    prepare_training(load_project(path), out_dir=run).run()
+    model = load_trained(run, load_project(path))
+    ids = [int(i) for i in model.tokenizer.encode("the cat sat on the mat.")]
+    found = token_attention(model, ids, len(ids) - 1)
+    assert list(found.layers) == [f"decoder {i}/4 · layer" for i in (1, 2, 3, 4)]
+    heads = found.layers["decoder 1/4 · layer"]
+    assert heads.shape[1] == CONTEXT
+    assert torch.allclose(heads.sum(-1), torch.ones(heads.shape[0]), atol=1e-5)
