@@ -24,7 +24,7 @@ from .errors import CodeError, Fix, GraphError, OutputShapeWarning, PortError, S
 from .gcpause import gc_paused
 from .graph import Edge, Graph, Node
 from .params import VOCAB
-from .ports import source_spec
+from .ports import rewire_fix, source_spec
 
 #: Blocks that measure on the CPU (see `Block.measure_on`) fall back to meta above this
 #: many bytes of weights and activations, so a huge hidden size cannot exhaust memory.
@@ -329,10 +329,12 @@ def _infer(graph: Graph, vector_output: bool) -> Analysis:
         if any(nodes[edge.src].spec is None for _port, edge in args):
             continue  # an upstream node failed; it carries the error
         carried = [source_spec(graph, nodes[edge.src], edge) for _port, edge in args]
-        wrong = [(port, text) for (port, _e), text in zip(args, carried) if isinstance(text, str)]
+        wrong = [(port, edge, text) for (port, edge), text in zip(args, carried)
+                 if isinstance(text, str)]
         if wrong:  # a stale wire (Chunk's chunks lowered): the node it feeds shows it
-            problems += [PortError(text, node=node.id, block_type=node.type, port=port.name)
-                         for port, text in wrong]
+            problems += [PortError(text, node=node.id, block_type=node.type, port=port.name,
+                                   fix=rewire_fix(nodes[edge.src], edge, port.name))
+                         for port, edge, text in wrong]
             continue
         info.input_specs = tuple(carried)  # type: ignore[arg-type]
         error = _unknown_vocab(node, params) or _check_node(graph, node, block, params, args,
