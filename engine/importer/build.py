@@ -94,7 +94,8 @@ def _build(loaded: LoadedModel, gm: fx.GraphModule, plan: Plan,
             graph.add_node(part.mapped.type, part.mapped.params, part.id)
             ports = part.mapped.ports or [None] * len(part.mapped.inputs)
             for source, port in zip(part.mapped.inputs, ports):
-                graph.connect(plan.value_of[source], part.id, port)
+                graph.connect(plan.value_of[source], part.id, port,
+                              from_port=plan.port_of.get(source))
             if part.mapped.module is not None:
                 tensors[part.id] = {"": part.mapped.module}
             continue
@@ -103,7 +104,7 @@ def _build(loaded: LoadedModel, gm: fx.GraphModule, plan: Plan,
         reasons += [f"{part.id}: {r}" for r in part.reasons]
         add_code_node(graph, part.id, path, made)
         for source in part.call_args:
-            graph.connect(plan.value_of[source], part.id)
+            graph.connect(plan.value_of[source], part.id, from_port=plan.port_of.get(source))
         tensors[part.id] = {k: v for k, v in made.tensors.items()}
         code_nodes.append(part.id)
     written = write_code(code, path, trust) if code_nodes else None

@@ -1,0 +1,48 @@
+"""Recurrent encoders that read both the sequence and the final hidden state, as people
+write them: ``out, (h, c) = self.lstm(x)`` and ``out, h = self.gru(x)``."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class LSTMAttentionPool(nn.Module):
+    """Attention over the steps, queried by the final state (a small text classifier)."""
+
+    def __init__(self, features: int = 5, hidden: int = 12, num_classes: int = 3,
+                 num_layers: int = 2) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(features, hidden, num_layers=num_layers, batch_first=True)
+        self.score = nn.Linear(hidden, 1)
+        self.head = nn.Linear(2 * hidden, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, (h, c) = self.lstm(x)
+        weights = torch.softmax(self.score(out), dim=1)
+        context = (weights * out).sum(dim=1)
+        return self.head(torch.cat([context, h[-1]], dim=1))
+
+
+class GRUSummary(nn.Module):
+    def __init__(self, features: int = 4, hidden: int = 8) -> None:
+        super().__init__()
+        self.gru = nn.GRU(features, hidden, batch_first=True)
+        self.head = nn.Linear(2 * hidden, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, h = self.gru(x)
+        return self.head(torch.cat([out.mean(dim=1), h[-1]], dim=1))
+
+
+class LSTMCellState(nn.Module):
+    """Reads the cell state, which no block gives: the LSTM stays code."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(4, 6, batch_first=True)
+        self.head = nn.Linear(12, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, (h, c) = self.lstm(x)
+        return self.head(torch.cat([out[:, -1], c[-1]], dim=1))
