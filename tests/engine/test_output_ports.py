@@ -255,3 +255,20 @@ def test_shapes_are_inferred_per_port_and_flow_to_each_consumer():
     pieces = hidden.chunk(3, dim=-1)
     expected = torch.cat([pieces[2], pieces[0], model.head(model.pool(seq))], dim=-1)
     assert torch.allclose(model(x), expected)
+
+
+def test_the_hidden_port_wired_into_a_block_reading_a_sequence_offers_the_sequence_port():
+    g = Graph()
+    g.add_node("Input", {"shape": [10, 4]}, "x")
+    g.add_node("LSTM", {"hidden_size": 8, "output": "both"}, "enc")
+    g.add_node("GRU", {"hidden_size": 8, "output": "hidden"}, "dec")
+    g.add_node("Concat", {"dim": -1}, "cat")
+    g.connect("x", "enc")
+    g.connect("enc", "dec", from_port="hidden")
+    g.connect("dec", "cat")
+    g.connect("enc", "cat", from_port="hidden")
+    (error,) = errors_on(g, "dec")
+    assert "enc's final hidden state" in error.message and "'sequence' port" in error.message
+    apply_all(g, plan_fix(g, error.fix))
+    assert wires(g, "enc") == [("sequence", "dec"), ("hidden", "cat")]
+    assert infer(g).ok

@@ -130,3 +130,30 @@ def test_setting_a_recurrent_block_back_to_one_output_flags_the_wire_from_hidden
     doc.undo_stack.undo()
     settle()
     assert lstm.output_names == ["sequence", "hidden"] and relu.severity is None
+
+
+def test_the_problems_panel_rewires_a_wire_whose_piece_went_away_in_one_undoable_click(
+        window, qtbot, tmp_path):
+    from PySide6.QtCore import Qt
+
+    _chunk_of_three(window)
+    doc = window.document
+    chunk = window.scene.node_items["chunk"]
+    drag(window, chunk.output_port_pos("out3"), window.scene.node_items["relu2"]
+         .input_port_pos(None))
+    doc.edit(plan_set_param(doc.graph, "chunk", "chunks", 2), "fewer chunks")
+    settle()
+    window.bottom_tabs.setCurrentWidget(window.problems)
+    settle()
+    (button,) = [b for b in window.problems.fix_buttons() if b.text().startswith("Wire from")]
+    assert button.text() == "Wire from chunk's out1"
+    window.problems.grab().save(str(tmp_path / "problems_rewire.png"))
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    settle()
+    assert [(e.from_port, e.dst) for e in doc.graph.out_edges("chunk")] == [("out1", "relu2")]
+    relu = window.scene.node_items["relu2"]  # the wire is fine (the task still wants a vector)
+    assert not any("wire" in e.message for e in relu.errors)
+    assert relu.shape_text == "N×1×14×28"
+    doc.undo_stack.undo()
+    settle()
+    assert [(e.from_port, e.dst) for e in doc.graph.out_edges("chunk")] == [("out3", "relu2")]
