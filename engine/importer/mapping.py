@@ -209,10 +209,24 @@ def _recurrent_reads(node: fx.Node, params: dict[str, Any], lstm: bool
             _need(which in (0, -2), "its cell state is used, which the block does not give")
             _need(not params.get("bidirectional"), "its final state is read one direction "
                   "at a time, while the block gives both directions side by side")
-            for layer, at in _getitems(state).items():
-                _need(at in (-1, last), "an earlier layer's final state is read")
-                hidden.append(layer)
+            hidden += _last_layer_reads(state, last)
     return sequence, hidden, consumed
+
+
+def _last_layer_reads(state: fx.Node, last: int) -> list[fx.Node]:
+    """The reads of ``h_n`` ([layers, N, H]) that take the last layer: ``h_n[-1]``, or
+    ``h_n.squeeze(0)`` of a single layer."""
+    reads = []
+    for user in state.users:
+        if (last == 0 and user.op == "call_method" and user.target == "squeeze"
+                and tuple(user.args[1:]) in ((0,), ()) and not user.kwargs):
+            reads.append(user)
+            continue
+        _need(user.op == "call_function" and user.target is operator.getitem
+              and user.args[1] in (-1, last), "an earlier layer's final state is read, or "
+              "the final state is used in a way no block setting expresses")
+        reads.append(user)
+    return reads
 
 
 _ATTN_OPTIONS = ("attn_mask", "key_padding_mask")

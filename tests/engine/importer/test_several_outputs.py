@@ -43,3 +43,30 @@ def test_an_lstm_whose_cell_state_is_read_stays_code_and_still_computes_the_same
     assert result.outputs_identical, result.lines()
     x = batch([7, 4])
     assert torch.equal(outputs(reloaded_model(result), x), outputs(reference, x))
+
+
+def test_a_single_layer_state_taken_with_squeeze_is_the_hidden_port(tmp_path):
+    result, reference = imported(tmp_path, "lstm_both:GRUSqueezed", [7, 4])
+    assert not result.code_nodes, result.reasons
+    assert result.project.graph.node("gru").resolved_params()["output"] == "both"
+    assert ("hidden", "concat") in _wires(result, "gru")
+    x = batch([7, 4])
+    assert torch.equal(outputs(reloaded_model(result), x), outputs(reference, x))
+
+
+def test_only_the_final_state_read_imports_as_the_block_giving_hidden(tmp_path):
+    result, reference = imported(tmp_path, "lstm_both:LSTMFinalState", [7, 4])
+    assert not result.code_nodes, result.reasons
+    assert result.project.graph.node("lstm").resolved_params()["output"] == "hidden"
+    assert _wires(result, "lstm") == [(None, "head")]
+    x = batch([7, 4])
+    assert torch.equal(outputs(reloaded_model(result), x), outputs(reference, x))
+
+
+def test_one_direction_of_a_bidirectional_state_stays_code_and_says_why(tmp_path):
+    result, reference = imported(tmp_path, "lstm_both:LSTMFinalState", [7, 4],
+                                 kwargs={"bidirectional": True})
+    assert result.code_nodes
+    assert any("one direction at a time" in r for r in result.reasons), result.reasons
+    x = batch([7, 4])
+    assert torch.equal(outputs(reloaded_model(result), x), outputs(reference, x))

@@ -46,3 +46,29 @@ class LSTMCellState(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, (h, c) = self.lstm(x)
         return self.head(torch.cat([out[:, -1], c[-1]], dim=1))
+
+
+class GRUSqueezed(nn.Module):
+    """One layer, its final state taken with ``h.squeeze(0)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru = nn.GRU(4, 6, batch_first=True)
+        self.head = nn.Linear(12, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, h = self.gru(x)
+        return self.head(torch.cat([out[:, -1], h.squeeze(0)], dim=1))
+
+
+class LSTMFinalState(nn.Module):
+    """Only the final state: ``_, (h, _) = self.lstm(x)``."""
+
+    def __init__(self, bidirectional: bool = False) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(4, 6, num_layers=2, batch_first=True, bidirectional=bidirectional)
+        self.head = nn.Linear(6, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, (h, _) = self.lstm(x)
+        return self.head(h[-1])
