@@ -99,7 +99,7 @@ def _build(loaded: LoadedModel, gm: fx.GraphModule, plan: Plan,
             if part.mapped.module is not None:
                 tensors[part.id] = {"": part.mapped.module}
             continue
-        made = _code_class(code, part, gm, plan.value_of)
+        made = _code_class(code, part, gm, wire_names(plan))
         notes += made.notes
         reasons += [f"{part.id}: {r}" for r in part.reasons]
         add_code_node(graph, part.id, path, made)
@@ -118,6 +118,14 @@ def _scope(node: fx.Node) -> str:
     stack = node.meta.get("nn_module_stack") or {}
     paths = [v[0] if isinstance(v, tuple) else str(k) for k, v in stack.items()]
     return str(paths[-1]) if paths else ""
+
+
+def wire_names(plan: Plan) -> dict[fx.Node, str]:
+    """What a Code node's forward calls each wire it reads: its source node, and the port
+    for one output of several (``gru_sequence``, ``gru_hidden``), so that two outputs of
+    one block read by one Code node are two arguments, not one name twice."""
+    return {n: f"{node_id}_{plan.port_of[n]}" if n in plan.port_of else node_id
+            for n, node_id in plan.value_of.items()}
 
 
 def _code_class(code: CodeFile, part: CodePart, gm: fx.GraphModule,

@@ -70,3 +70,20 @@ def test_one_direction_of_a_bidirectional_state_stays_code_and_says_why(tmp_path
     assert any("one direction at a time" in r for r in result.reasons), result.reasons
     x = batch([7, 4])
     assert torch.equal(outputs(reloaded_model(result), x), outputs(reference, x))
+
+
+def test_a_code_node_reading_both_outputs_of_one_block_gets_two_arguments(tmp_path):
+    from torchloom.engine.project import load_project
+    from torchloom.engine.shapes import infer
+
+    result, reference = imported(tmp_path, "lstm_both:ScoredStack", [5, 6])
+    assert result.ok and result.outputs_identical, result.lines()
+    project = load_project(result.project.path)
+    assert infer(project.graph).ok  # its code file loads: no argument named twice
+    assert "GRUScored" in project.units
+    inner = project.units.get("GRUScored").graph
+    code = [n.id for n in inner.nodes if n.type == "Code"]
+    assert code and sorted(e.from_port for e in inner.in_edges(code[0])) == ["hidden",
+                                                                             "sequence"]
+    x = batch([5, 6])
+    assert torch.equal(outputs(reloaded_model(result), x), outputs(reference, x))

@@ -72,3 +72,28 @@ class LSTMFinalState(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, (h, _) = self.lstm(x)
         return self.head(h[-1])
+
+
+class GRUScored(nn.Module):
+    """Each step scored against the final state by code no block expresses (an einsum),
+    which reads both outputs of the GRU; used three times, so it becomes a unit."""
+
+    def __init__(self, d: int = 6, length: int = 5) -> None:
+        super().__init__()
+        self.gru = nn.GRU(d, d, batch_first=True)
+        self.mix = nn.Linear(length, d)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, h = self.gru(x)
+        scores = torch.einsum("nld,nd->nl", out, h[-1])
+        return x + self.mix(scores).unsqueeze(1)
+
+
+class ScoredStack(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b, self.c = GRUScored(), GRUScored(), GRUScored()
+        self.head = nn.Linear(6, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.c(self.b(self.a(x))).mean(dim=1))
