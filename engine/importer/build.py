@@ -94,16 +94,17 @@ def _build(loaded: LoadedModel, gm: fx.GraphModule, plan: Plan,
             graph.add_node(part.mapped.type, part.mapped.params, part.id)
             ports = part.mapped.ports or [None] * len(part.mapped.inputs)
             for source, port in zip(part.mapped.inputs, ports):
-                graph.connect(plan.value_of[source], part.id, port)
+                graph.connect(plan.value_of[source], part.id, port,
+                              from_port=plan.port_of.get(source))
             if part.mapped.module is not None:
                 tensors[part.id] = {"": part.mapped.module}
             continue
-        made = _code_class(code, part, gm, plan.value_of)
+        made = _code_class(code, part, gm, wire_names(plan))
         notes += made.notes
         reasons += [f"{part.id}: {r}" for r in part.reasons]
         add_code_node(graph, part.id, path, made)
         for source in part.call_args:
-            graph.connect(plan.value_of[source], part.id)
+            graph.connect(plan.value_of[source], part.id, from_port=plan.port_of.get(source))
         tensors[part.id] = {k: v for k, v in made.tensors.items()}
         code_nodes.append(part.id)
     written = write_code(code, path, trust) if code_nodes else None
@@ -117,6 +118,14 @@ def _scope(node: fx.Node) -> str:
     stack = node.meta.get("nn_module_stack") or {}
     paths = [v[0] if isinstance(v, tuple) else str(k) for k, v in stack.items()]
     return str(paths[-1]) if paths else ""
+
+
+def wire_names(plan: Plan) -> dict[fx.Node, str]:
+    """What a Code node's forward calls each wire it reads: its source node, and the port
+    for one output of several (``gru_sequence``, ``gru_hidden``), so that two outputs of
+    one block read by one Code node are two arguments, not one name twice."""
+    return {n: f"{node_id}_{plan.port_of[n]}" if n in plan.port_of else node_id
+            for n, node_id in plan.value_of.items()}
 
 
 def _code_class(code: CodeFile, part: CodePart, gm: fx.GraphModule,

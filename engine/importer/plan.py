@@ -76,6 +76,8 @@ class Plan:
     value_of: dict[fx.Node, str]
     output: str
     notes: list[str] = field(default_factory=list)
+    #: The output port a value comes from, for a block with several (a Split's pieces).
+    port_of: dict[fx.Node, str] = field(default_factory=dict)
 
 
 def make_plan(gm: fx.GraphModule, values: dict[fx.Node, Value],
@@ -110,13 +112,13 @@ def make_plan(gm: fx.GraphModule, values: dict[fx.Node, Value],
             if str(exc) and kinds[n] != "inline":
                 reasons[n] = str(exc)
             continue
-        if kinds[n] == "inline" and not (isinstance(found, Mapped) and found.outputs):
+        if kinds[n] == "inline" and not (isinstance(found, Mapped) and found.given):
             continue  # only a call whose tuple a block reads (``x.max(dim=1)[0]``) maps
         if isinstance(found, Alias):
             alias[n] = found.source
         else:
             mapped[n] = found
-            absorbed.update(found.outputs)
+            absorbed.update(found.given, found.consumed)
     groups = _chains(nodes, order, kinds, mapped, alias, absorbed)
     return _assemble(gm, nodes, order, kinds, mapped, alias, groups, reasons)
 
@@ -229,6 +231,7 @@ def _assemble(gm: fx.GraphModule, nodes: list[fx.Node], order: dict[fx.Node, int
               alias: dict[fx.Node, fx.Node], groups: list[list[fx.Node]],
               reasons: dict[fx.Node, str]) -> Plan:
     value_of: dict[fx.Node, str] = {}
+    port_of: dict[fx.Node, str] = {}
     inputs = [n for n in nodes if n.op == "placeholder"]
     for n in inputs:
         value_of[n] = n.name
@@ -247,8 +250,9 @@ def _assemble(gm: fx.GraphModule, nodes: list[fx.Node], order: dict[fx.Node, int
             found = mapped[n]
             part_id = n.name if n.op == "call_module" else _unique(_block_id(n, found),
                                                                    used_ids)
-            for out in found.outputs or [n]:
+            for out in found.given or [n]:
                 value_of[out] = part_id
+            port_of.update(found.port_outputs)
             parts.append(BlockPart(part_id, n, found))
             if found.note:
                 notes.append(found.note)
@@ -265,8 +269,12 @@ def _assemble(gm: fx.GraphModule, nodes: list[fx.Node], order: dict[fx.Node, int
                         "output)")
     if kinds[result] == "input":
         raise PlanError("the model returns its input unchanged")
+    if result in port_of:
+        raise PlanError("the model returns one output of a block with several (a canvas "
+                        "model ends in a block's one output)")
     del order
-    return Plan(inputs, parts, value_of, value_of[result], notes + _shared(gm, parts))
+    return Plan(inputs, parts, value_of, value_of[result], notes + _shared(gm, parts),
+                port_of)
 
 
 def _shared(gm: fx.GraphModule, parts: list[BlockPart | CodePart]) -> list[str]:

@@ -29,10 +29,11 @@ from .helpers import batch, reloaded_model
 NOT_IMPORTABLE: dict[str, str] = {
     # nn.Identity changes nothing, so the importer makes it a plain wire, not a node
     "Identity": "imports as a wire between its neighbours",
-    # the importer keeps a module whose tuple several parts read as Code (no crash): mapping
-    # its getitem reads onto from_port is not built yet
-    "Split": "a module giving a tuple that several parts read is kept whole as Code",
-    "Chunk": "a module giving a tuple that several parts read is kept whole as Code",
+    # this one-block model returns the block's tuple itself, and a canvas model ends in one
+    # tensor; inside a model each piece read imports as a wire from its port
+    # (tests/engine/importer/test_several_outputs.py)
+    "Split": "a model returning a tuple of pieces has no one output; kept whole as Code",
+    "Chunk": "a model returning a tuple of pieces has no one output; kept whole as Code",
 }
 
 #: The person's file: a model holding one module that the block builds, called on every
