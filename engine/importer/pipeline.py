@@ -150,9 +150,9 @@ def _build(loaded: LoadedModel, specs: list[tuple[list[int], str]], out: Path, t
                 f"{loaded.class_name} fails on a batch of {len(inputs[0])} samples of {shown}: "
                 f"{first_line(exc)}: check --input-shape and --input-dtype",
                 path=str(loaded.path)) from None
-    traced = trace_module(root, len(specs))
+    traced = trace_module(root, len(specs), examples=(probe, check))
     notes = [f"{leaf}: its forward cannot be traced ({why}), so it is one Code node"
-             for leaf, why in traced.reasons.items() if leaf]
+             for leaf, why in traced.reasons.items() if leaf] + traced.notes
     if traced.gm is not None:
         placeholders = [n for n in traced.gm.graph.nodes if n.op == "placeholder"]
         if len(placeholders) != len(specs):
