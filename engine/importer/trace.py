@@ -116,6 +116,7 @@ def trace_module(root: nn.Module, inputs: int = 1,
         functionalize(gm)
         gm.graph.eliminate_dead_code()
         placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+        _drop_default_guards(gm, placeholders[inputs:])
         for node in placeholders[inputs:]:
             if not node.users:  # an argument left at its default (`mask=None`)
                 gm.graph.erase_node(node)
@@ -124,6 +125,32 @@ def trace_module(root: nn.Module, inputs: int = 1,
                       specialiser.notes if specialiser is not None else [])
     reasons[""] = "too many submodules cannot be traced"
     return Traced(None, sorted(leaves), reasons)
+
+
+def _drop_default_guards(gm: fx.GraphModule, defaulted: list[fx.Node]) -> None:
+    """fx guards an argument fixed at its default (``scale=2``) with ``torch._assert(scale ==
+    2)``; the imported model has no such argument, so the guard goes (and then the
+    placeholder, unused)."""
+    fixed = set(defaulted)
+    for node in list(gm.graph.nodes):
+        if node.op == "call_function" and node.target is torch._assert:
+            roots = _placeholders_under(node)
+            if roots and roots <= fixed:
+                gm.graph.erase_node(node)
+    gm.graph.eliminate_dead_code()
+
+
+def _placeholders_under(node: fx.Node) -> set[fx.Node]:
+    found, stack, seen = set(), [node], set()
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n.op == "placeholder":
+            found.add(n)
+        stack.extend(n.all_input_nodes)
+    return found
 
 
 def _defaults_after(root: nn.Module, inputs: int) -> dict[str, Any]:
