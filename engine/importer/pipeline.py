@@ -231,7 +231,7 @@ def finish(project: Project, built: Built, original: torch.nn.Module,
             save_weights(compiled, weights, {name: node for node, name in names.items()})
             project.weights = weights.name
             files.append(weights)
-    project.dataset = pick_dataset(project)
+    project.dataset = pick_dataset(project, built.analysis)
     save_project(project, out)
     mapped = sum(1 for n in project.graph.nodes if n.type not in ("Input", "Code"))
     return ImportResult(project, files, mapped, built.code_nodes, fresh,
@@ -239,10 +239,16 @@ def finish(project: Project, built: Built, original: torch.nn.Module,
                         identical, diff, built.reasons, built.notes, errors, mismatch)
 
 
-def pick_dataset(project: Project) -> dict[str, Any] | None:
-    """The built-in dataset whose samples have the model's input shape and dtype, if one."""
+def pick_dataset(project: Project, analysis: Any = None) -> dict[str, Any] | None:
+    """The built-in dataset whose samples have the model's input shape and dtype, if one,
+    for a model that gives class scores ([N, classes]): a DCGAN discriminator's [N] output
+    or a generator's image is no classifier, and a classification dataset would make the
+    project fail its check."""
     inputs = [project.graph.node(i) for i in project.graph.input_ids()]
     if len(inputs) != 1:
+        return None
+    out = getattr(analysis, "output_spec", None)
+    if out is not None and (len(out.shape) != 1 or out.shape[0] < 2):
         return None
     shape = list(inputs[0].params.get("shape", []))
     dtype = inputs[0].params.get("dtype", "float32")

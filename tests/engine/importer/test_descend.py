@@ -47,6 +47,11 @@ def test_dcgan_arrives_as_its_layers(tmp_path, name, shape, wanted):
     x = batch(shape)
     assert torch.equal(outputs(reloaded_model(result), x), outputs(reference, x))
     _exports(result, tmp_path, shape)
+    from torchloom.engine.cli import main
+
+    # no classification dataset is guessed for an image or an [N] score, so it checks
+    assert result.project.dataset is None
+    assert main(["check", str(result.project.path)]) == 0
 
 
 def test_shape_questions_are_answered_not_frozen(tmp_path):
