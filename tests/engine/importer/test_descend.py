@@ -83,3 +83,36 @@ def test_a_question_about_the_data_stays_code(tmp_path):
     result, _ = imported(tmp_path, "untraceable:WholeBranch", [1, 8, 8])
     assert result.code_nodes == ["model"]
     assert any("values of" in r for r in result.reasons), result.reasons
+
+
+def test_a_submodule_asking_about_its_device_maps_too(tmp_path):
+    from .helpers import import_text
+
+    body = ("class Body(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.fc = nn.Linear(6, 6)\n\n    def forward(self, x):\n"
+            "        if x.is_cuda:\n            x = x.contiguous()\n"
+            "        assert x.shape[-1] == 6, 'six features'\n"
+            "        return torch.relu(self.fc(x))\n\n\n"
+            "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.body = Body()\n        self.head = nn.Linear(6, 2)\n\n"
+            "    def forward(self, x):\n        return self.head(self.body(x))\n")
+    result, reference = import_text(tmp_path, body, "Net", [6])
+    assert [n.type for n in result.project.graph.nodes] == ["Input", "Linear", "ReLU",
+                                                            "Linear"]
+    x = batch([6], n=5)
+    assert torch.equal(outputs(reloaded_model(result), x), outputs(reference, x))
+
+
+def test_tracing_outside_an_import_is_as_torch_fx_made_it(tmp_path):
+    """The importer answers len()/int() on traced values only while it traces."""
+    from torch import fx, nn
+
+    imported(tmp_path, "dcgan:Generator", [16, 1, 1])
+
+    class UsesLen(nn.Module):
+        def forward(self, x):
+            return x.reshape(len(x), -1)
+
+    with pytest.raises(RuntimeError, match="'len' is not supported"):
+        fx.symbolic_trace(UsesLen())
+    assert "__index__" not in vars(fx.Proxy) and "__int__" not in vars(fx.Proxy)
