@@ -52,6 +52,9 @@ class CodeFile:
         self.aliases: list[str] = []
         self.classes: list[str] = []
         self.names: set[str] = set()
+        #: generated class body -> its name: the same glue in every use of a repeated
+        #: class is one class, so a unit made of those uses has one Code class to write
+        self._generated: dict[str, str] = {}
 
     @property
     def empty(self) -> bool:
@@ -138,8 +141,15 @@ class CodeFile:
         graph.output(env[part.output])
         code = graph.python_code(root_module="self")
         body = self._forward(code)
-        doc = "; ".join(part.reasons) or "code the canvas has no block for"
-        doc = textwrap.fill(f"Node {part.id} on the canvas: {_doc(doc)}.", 88,
+        reasons = "; ".join(part.reasons) or "code the canvas has no block for"
+        args = [n.name for n in graph.nodes if n.op == "placeholder"]
+        shared = _canonical([*init, body], args, list(attrs.values()))
+        key = shared
+        if key in self._generated:
+            self.names.discard(name)
+            return CodeClass(self._generated[key], {}, tensors, notes)
+        self._generated[key] = name
+        doc = textwrap.fill(f"Node {part.id} on the canvas: {_doc(reasons)}.", 88,
                             subsequent_indent="    ")
         lines = [f"class {name}(nn.Module):", f'    """{doc}"""', "",
                  "    def __init__(self) -> None:", "        super().__init__()"]
@@ -219,6 +229,23 @@ class CodeFile:
                          + "\n".join(self.aliases))
         parts += self.classes
         return "\n\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
+
+
+def _canonical(texts: list[str], args: list[str], attrs: list[str]) -> str:
+    """A generated class's text with its own names numbered in order of appearance (the
+    arguments, the attributes it holds, the local variables): the same glue in each use
+    of a repeated class reads the same, whatever each use's wires and fx node names are.
+    Renaming each distinct name to a distinct one keeps different code different."""
+    text = "\n".join(texts)
+    names = [*args, *attrs]
+    names += [m for m in re.findall(r"^\s+(\w+) = ", text, flags=re.M) if m not in names]
+    held = set(attrs)
+    for i, name in enumerate(sorted(set(names), key=names.index)):
+        # a held attribute as ``self.name``; any other name not after a dot, so a method
+        # of the same spelling (``x.einsum``) stays
+        before = r"(?<=\bself\.)" if name in held else r"(?<![\w.])"
+        text = re.sub(rf"{before}{re.escape(name)}\b", f"\x00{i}\x00", text)
+    return text
 
 
 def _position(part: CodePart) -> Any:

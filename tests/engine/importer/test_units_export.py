@@ -27,9 +27,15 @@ TEST_MODELS = {
     "shape_checks:BatchSized": ([12], "float32"),
     "unit_settings:Dilated": ([3, 16, 16], "float32"),
     "unit_settings:GatedStages": ([16], "float32"),
+    "lstm_both:LSTMAttentionPool": ([9, 5], "float32"),
+    "lstm_both:GRUSummary": ([7, 4], "float32"),
+    "lstm_both:LSTMCellState": ([7, 4], "float32"),
+    "lstm_both:GRUSqueezed": ([7, 4], "float32"),
+    "lstm_both:LSTMFinalState": ([7, 4], "float32"),
+    "lstm_both:ScoredStack": ([5, 6], "float32"),
 }
 #: Classes the models above are made of, never imported on their own.
-PARTS = {"ResidualBlock", "Gate", "Block", "Stage"}
+PARTS = {"ResidualBlock", "Gate", "Block", "Stage", "GRUScored"}
 
 
 def test_the_table_names_every_test_model():
@@ -82,3 +88,16 @@ def test_a_code_node_whose_arguments_differ_is_a_promoted_unit_parameter(tmp_pat
     text = export_project(load_project(result.project.path), "python", tmp_path / "g.py")
     assert text.files
     assert "factor=gate_factor" in (tmp_path / "g.py").read_text()
+
+
+def test_the_same_glue_in_each_use_of_a_class_is_one_code_class(tmp_path):
+    """Three uses of a class whose forward has glue no block expresses (an einsum, an
+    unsqueeze-and-add): the glue is generated once, so the uses are one unit repeated,
+    which the python export writes as one class."""
+    result, _ = imported(tmp_path, "lstm_both:ScoredStack", [5, 6])
+    graph = result.project.graph
+    units = [n for n in graph.nodes if n.type.startswith("unit:")]
+    assert [(n.type, n.params.get("repeat")) for n in units] == [("unit:GRUScored", 3)]
+    code = next(tmp_path.glob("*_code.py")).read_text()
+    assert code.count("torch.functional.einsum(") == 1
+    assert code.count("class Code_") == 2
