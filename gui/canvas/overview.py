@@ -9,8 +9,9 @@ broken, selected), the blocks as rectangles grouped by colour, each group one ca
 items keep their places and their selection. Qt does not hit-test transparent items, so
 the overview answers clicks (select a block, Ctrl toggles) and the view's rubber band
 (`select_in`) from the same arrays. Any change the scene reports while the overview shows
-schedules one rebuild of the arrays for when the event loop is next idle. A block is
-dragged or wired once zoomed in, where it is big enough to aim at.
+schedules one rebuild of the arrays for when the event loop is next idle. The drawing is
+cached in device pixels, so panning at one zoom only moves it. A block is dragged or wired
+once zoomed in, where it is big enough to aim at.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class Overview(QGraphicsItem):
         super().__init__()
         self.canvas = scene
         self.setZValue(10)
+        # a pan at the same zoom only moves the picture: Qt keeps it in device pixels and
+        # redraws it when the zoom or the arrays change (update())
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
         self.setAcceptHoverEvents(False)
         self.setVisible(False)
