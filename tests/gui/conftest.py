@@ -17,6 +17,12 @@ if TYPE_CHECKING:
     from torchloom.gui.document import Document
 
 
+#: How long a wait for the event loop may take before the test calls it a hang. A hang
+#: guard, never a speed: pytest-qt's own default (5 s) is a timing assertion on a machine
+#: loaded enough, and a person-visible result that comes later is still the result.
+HANG_GUARD_MS = 60_000
+
+
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path, monkeypatch) -> Path:
     """Settings, recent files and autosaves go to a temporary folder, never the home."""
@@ -41,7 +47,7 @@ def window(qtbot):
     win.ask_unsaved = lambda name: "discard"  # teardown closes without a dialog
     win.resize(1400, 900)
     win.show()
-    qtbot.waitExposed(win)
+    qtbot.waitExposed(win, timeout=HANG_GUARD_MS)
     yield win
     if shiboken6.isValid(win):  # close and really delete it: windows must not pile up
         win.ask_unsaved = lambda name: "discard"
@@ -90,7 +96,7 @@ class Canvas:
             self.scene.node_selection_changed.connect(self.inspector.show_nodes)
             self.inspector.set_document(self.document)
         self.host.show()
-        self.qtbot.waitExposed(self.host)
+        self.qtbot.waitExposed(self.host, timeout=HANG_GUARD_MS)
         self.view.fit_readable()
         self.view.setFocus()
         settle()
@@ -177,7 +183,7 @@ def settle() -> None:
 def activate(window, qtbot) -> None:
     """Make `window` the active window and wait until it is: keys and shortcuts go to the
     active window, and X11 activates asynchronously."""
-    with qtbot.waitActive(window):
+    with qtbot.waitActive(window, timeout=HANG_GUARD_MS):
         window.activateWindow()
 
 
