@@ -16,7 +16,7 @@ from torchloom.engine.export import ExportResult, export_project, onnx_export
 from torchloom.engine.export.verify import check_close
 from torchloom.engine.project import load_project
 
-from ..example_exports import COVERING_EXAMPLES, FEATURES
+from ..example_exports import COVERING_EXAMPLES, FEATURES, covering_set
 from .conftest import EXAMPLES
 
 
@@ -66,6 +66,11 @@ def test_the_examples_exported_hold_every_block_type_of_every_example():
         assert FEATURES[name][0] <= held, name
     assert {"block:Conv2d", "block:LSTM", "block:MultiheadAttention", "dtype:int64",
             "unit-built"} <= held
+    # the fewest examples first, then the fewest blocks: one big example beats two small
+    # ones, and of two covers as small the cheaper one wins
+    a, b, c = frozenset("ab"), frozenset("bc"), frozenset("abc")
+    assert covering_set({"big": (c, 9), "one": (a, 1), "two": (b, 1)}) == ["big"]
+    assert covering_set({"dear": (c, 9), "cheap": (c, 2), "part": (a, 1)}) == ["cheap"]
 
 
 @pytest.mark.slow
