@@ -1,5 +1,7 @@
 """Project -> export -> import -> the same project: same blocks, parameters, wires and
-parameter counts, for every example (python export, and the .pt2 Torchloom writes)."""
+parameter counts: every example through the python export, and through the .pt2 Torchloom
+writes the examples that together hold every block type, dtype and units (the .pt2 files
+the export tests check, made once a run: tests/engine/example_exports.py)."""
 
 from __future__ import annotations
 
