@@ -21,6 +21,14 @@ from .training.runs_follow import RunsFollowProject
 PROJECT_FILTER = "Torchloom projects (*.json);;All files (*)"
 
 
+def untitled_project() -> Project:
+    """What File > New opens: one MNIST-sized Input on the default data. One definition, so
+    the canvas tests that build a canvas without the window start from the same project."""
+    project = Project(name="Untitled", dataset={"name": "mnist5k"})
+    project.graph.add_node("Input", {"shape": [1, 28, 28]}, "x", pos=(0.0, 0.0))
+    return project
+
+
 class FileActions:
     """Needs `document`, `loader`, `autosaver`, `set_document` and `flash` from the window."""
 
@@ -48,9 +56,7 @@ class FileActions:
     def new_project(self) -> None:
         if not self.confirm_discard():
             return
-        project = Project(name="Untitled", dataset={"name": "mnist5k"})
-        project.graph.add_node("Input", {"shape": [1, 28, 28]}, "x", pos=(0.0, 0.0))
-        self.set_document(Document(project, self.loader))
+        self.set_document(Document(untitled_project(), self.loader))
 
     def new_from_template(self, name: str = "gan") -> bool:
         """New from template: the task `name`'s small project opens untitled."""

@@ -9,7 +9,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from .conftest import activate, settle
+from .conftest import HANG_GUARD_MS, activate, settle
 
 
 def press_in_next_dialog(key: Qt.Key, seen: list) -> None:
@@ -33,12 +33,13 @@ def elsewhere(window, example, qtbot):
     activate(window, qtbot)
     field = window.palette.search
     field.setFocus()
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is field)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is field, timeout=HANG_GUARD_MS)
     return field
 
 
 def assert_on_canvas(window, qtbot) -> None:
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.view)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.view,
+                    timeout=HANG_GUARD_MS)
     settle()
     assert QApplication.focusWidget() is window.view
 
@@ -79,7 +80,8 @@ def test_the_quick_add_popup_from_the_menu_returns_to_the_canvas(window, elsewhe
     blocks = len(window.document.graph)
     window.act_add.trigger()
     popup = window.view._popup
-    qtbot.waitUntil(lambda: QGuiApplication.focusWindow() is popup.windowHandle())
+    qtbot.waitUntil(lambda: QGuiApplication.focusWindow() is popup.windowHandle(),
+                    timeout=HANG_GUARD_MS)
     assert QApplication.focusWidget() is popup.search
     qtbot.keyClicks(popup.search, "relu")
     qtbot.keyClick(popup.search, key)

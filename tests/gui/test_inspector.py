@@ -8,32 +8,34 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox
 from .conftest import settle
 
 
-def select(window, node_id):
-    window.scene.select_nodes([node_id])
+def select(host, node_id):
+    """Select `node_id` on the canvas of `host` (the window, or a canvas with its
+    inspector) and return the inspector's fields for it."""
+    host.scene.select_nodes([node_id])
     settle()
-    return window.inspector.fields
+    return host.inspector.fields
 
 
-def test_widgets_follow_the_parameter_kinds(window, example):
-    example()
-    fields = select(window, "conv1")
+def test_widgets_follow_the_parameter_kinds(inspected_canvas):
+    inspected_canvas.open_example()
+    fields = select(inspected_canvas, "conv1")
     assert isinstance(fields["out_channels"].widget, QSpinBox)
     assert fields["out_channels"].widget.minimum() == 1
     assert fields["out_channels"].widget.maximum() == 65536
     assert isinstance(fields["bias"].widget, QCheckBox)
     assert isinstance(fields["kernel_size"].widget, QLineEdit)
     assert "Filter size" in fields["kernel_size"].widget.toolTip()
-    fields = select(window, "x")
+    fields = select(inspected_canvas, "x")
     assert isinstance(fields["dtype"].widget, QComboBox)
     assert fields["shape"].widget.text() == "1, 28, 28"
 
 
-def test_inferred_sizes_are_shown_read_only(window, example):
-    example()
-    select(window, "conv2")
-    text = window.inspector.inferred.text()
+def test_inferred_sizes_are_shown_read_only(inspected_canvas):
+    inspected_canvas.open_example()
+    select(inspected_canvas, "conv2")
+    text = inspected_canvas.inspector.inferred.text()
     assert "in_channels" in text and ">32<" in text
-    assert "in_channels" not in window.inspector.fields
+    assert "in_channels" not in inspected_canvas.inspector.fields
 
 
 def test_spin_box_edit_changes_the_shapes_and_undoes(window, example, qtbot):
@@ -50,10 +52,9 @@ def test_spin_box_edit_changes_the_shapes_and_undoes(window, example, qtbot):
     assert doc.graph.node("conv1").params["out_channels"] == 32 and box.value() == 32
 
 
-def test_typing_a_bad_value_is_refused_with_the_reason_beside_the_field(window, example,
-                                                                          qtbot):
-    doc = example()
-    field = select(window, "conv1")["kernel_size"]
+def test_typing_a_bad_value_is_refused_with_the_reason_beside_the_field(inspected_canvas, qtbot):
+    doc = inspected_canvas.open_example()
+    field = select(inspected_canvas, "conv1")["kernel_size"]
     edit = field.widget
     edit.setFocus()
     edit.selectAll()
@@ -68,12 +69,12 @@ def test_typing_a_bad_value_is_refused_with_the_reason_beside_the_field(window, 
     settle()
     assert doc.graph.node("conv1").params["kernel_size"] == [5, 3]
     assert not field.error.isVisible()
-    assert window.scene.node_items["conv1"].shape_text == "N×32×24×26"
+    assert inspected_canvas.scene.node_items["conv1"].shape_text == "N×32×24×26"
 
 
-def test_consecutive_edits_of_one_field_are_one_undo_step(window, example):
-    doc = example()
-    box = select(window, "fc1")["out_features"].widget
+def test_consecutive_edits_of_one_field_are_one_undo_step(inspected_canvas):
+    doc = inspected_canvas.open_example()
+    box = select(inspected_canvas, "fc1")["out_features"].widget
     for value in (100, 110, 120):
         box.setValue(value)
     settle()
@@ -82,24 +83,24 @@ def test_consecutive_edits_of_one_field_are_one_undo_step(window, example):
     assert doc.graph.node("fc1").params["out_features"] == 128
 
 
-def test_choice_and_bool(window, example):
-    doc = example()
-    fields = select(window, "conv1")
+def test_choice_and_bool(inspected_canvas):
+    doc = inspected_canvas.open_example()
+    fields = select(inspected_canvas, "conv1")
     fields["bias"].widget.setChecked(False)
     settle()
     assert doc.graph.node("conv1").params["bias"] is False
-    assert "288 params" in window.scene.node_items["conv1"].params_text
-    combo = select(window, "x")["dtype"].widget
+    assert "288 params" in inspected_canvas.scene.node_items["conv1"].params_text
+    combo = select(inspected_canvas, "x")["dtype"].widget
     combo.setCurrentText("int64")
     settle()
-    assert window.scene.node_items["conv1"].severity == "error"
+    assert inspected_canvas.scene.node_items["conv1"].severity == "error"
 
 
-def test_nothing_selected_shows_the_project_overview(window, example):
-    example()
-    window.scene.clearSelection()
+def test_nothing_selected_shows_the_project_overview(inspected_canvas):
+    inspected_canvas.open_example()
+    inspected_canvas.scene.clearSelection()
     settle()
-    assert "225,034 parameters" in window.inspector.header.text()
+    assert "225,034 parameters" in inspected_canvas.inspector.header.text()
 
 
 def test_a_filled_in_text_field_sends_nothing_until_the_person_types(qtbot):

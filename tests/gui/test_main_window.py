@@ -38,16 +38,18 @@ def test_title_marks_unsaved_changes_and_save_reopens_identically(window, exampl
     assert (analysis.total_params, [e.describe() for e in analysis.problems]) == totals
 
 
-def test_shapes_match_the_command_line_summary(window, example, capsys):
+def test_shapes_match_the_command_line_summary(canvas, capsys):
+    """What the canvas shows: a canvas alone opens each example (the window's part in
+    opening a file is tested above)."""
     from torchloom.engine.cli import main
 
     for name in sorted(p.name for p in examples_dir().glob("*.json")):
         if '"task": "gan"' in (examples_dir() / name).read_text(encoding="utf-8"):
             continue  # two graphs, two canvases: tests/gui/gan compares those
-        doc = example(name)
+        doc = canvas.open_example(name)
         main(["summary", str(examples_dir() / name), "--json"])
         summary = json.loads(capsys.readouterr().out)
-        shown = {node_id: item.shape_text for node_id, item in window.scene.node_items.items()}
+        shown = {node_id: item.shape_text for node_id, item in canvas.scene.node_items.items()}
         for row in summary["nodes"]:
             expected = "×".join(str(d) for d in row["output_shape"])
             assert shown[row["id"]].split("  ")[0] == expected, (name, row["id"])

@@ -8,6 +8,8 @@ from PySide6.QtGui import QTextDocument
 from torchloom.engine.data import load_dataset
 from torchloom.gui.training.text_preview import TextPreview
 
+from .conftest import HANG_GUARD_MS
+
 
 def visible(label) -> str:
     doc = QTextDocument()
@@ -59,7 +61,7 @@ def test_the_canvas_shows_the_vocab_size_on_the_embedding(qtbot, window, tmp_pat
     assert window.open_path(path)
     qtbot.waitUntil(lambda: window.document.project.graph.vocab_size is not None, timeout=10000)
     item = window.scene.node_items["embed"]
-    qtbot.waitUntil(lambda: item.params_text.startswith("73 (vocab)"), timeout=5000)
+    qtbot.waitUntil(lambda: item.params_text.startswith("73 (vocab)"), timeout=HANG_GUARD_MS)
     assert not item.errors
     window.resize(1200, 700)
     window.grab().save("/tmp/text_canvas.png")

@@ -14,10 +14,11 @@ from torchloom.engine.project import Project, load_project
 from torchloom.engine.resources import examples_dir
 from torchloom.engine.train.checkpoint import MODEL_FILE, save_project_copy, save_weights
 
+from ..example_exports import ONE_MODEL_EXAMPLES
+
 #: The one-model examples: every format exports them. A GAN project has two networks and
 #: only the python export writes it (tests/engine/gan/test_gan_export.py).
-EXAMPLES = sorted(p.stem for p in examples_dir().glob("*.json")
-                  if '"task": "gan"' not in p.read_text(encoding="utf-8"))
+EXAMPLES = ONE_MODEL_EXAMPLES
 
 
 class Examples:

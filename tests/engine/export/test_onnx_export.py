@@ -16,6 +16,7 @@ from torchloom.engine.export import ExportResult, export_project, onnx_export
 from torchloom.engine.export.verify import check_close
 from torchloom.engine.project import load_project
 
+from ..example_exports import COVERING_EXAMPLES, FEATURES, covering_set
 from .conftest import EXAMPLES
 
 
@@ -26,11 +27,10 @@ def run_onnx(path, names, inputs) -> torch.Tensor:
     return torch.from_numpy(session.run(None, feed)[0])
 
 
-def check_example(examples, name: str, tmp_path) -> ExportResult:
-    out = tmp_path / f"{name}.onnx"
-    result = export_project(examples.project(name), "onnx", out)
+def check_example(examples, example_exports, name: str) -> ExportResult:
+    result, out = example_exports.get(name, "onnx")
     assert result.files == [out] and out.is_file()
-    assert list(tmp_path.iterdir()) == [out]  # no temporary or external-data files
+    assert list(out.parent.iterdir()) == [out]  # no temporary or external-data files
     assert result.checks["max_abs_diff"] <= 1e-4
     assert result.checks["batch_sizes"] == [1, 5]  # the export itself traced a batch of 2
     model = examples.model(name)
@@ -50,16 +50,34 @@ def check_example(examples, name: str, tmp_path) -> ExportResult:
     return result
 
 
-def test_an_example_exports_and_runs_in_onnxruntime_at_any_batch_size(examples, tmp_path):
-    result = check_example(examples, "lstm_text_classifier", tmp_path)  # int64 token ids
+def test_an_example_exports_and_runs_in_onnxruntime_at_any_batch_size(examples,
+                                                                      example_exports):
+    result = check_example(examples, example_exports, "lstm_text_classifier")  # int64 ids
     assert result.format == "onnx"
     json.dumps(result.to_json())  # the command line prints it
 
 
+def test_the_examples_exported_hold_every_block_type_of_every_example():
+    """ONNX runs for a covering set of the examples (tests/engine/example_exports.py);
+    this fails if the set ever stops holding a block type, dtype or unit some example has."""
+    assert set(COVERING_EXAMPLES) <= set(EXAMPLES)
+    held = set().union(*(FEATURES[name][0] for name in COVERING_EXAMPLES))
+    for name in EXAMPLES:
+        assert FEATURES[name][0] <= held, name
+    assert {"block:Conv2d", "block:LSTM", "block:MultiheadAttention", "dtype:int64",
+            "unit-built"} <= held
+    # the fewest examples first, then the fewest blocks: one big example beats two small
+    # ones, and of two covers as small the cheaper one wins
+    a, b, c = frozenset("ab"), frozenset("bc"), frozenset("abc")
+    assert covering_set({"big": (c, 9), "one": (a, 1), "two": (b, 1)}) == ["big"]
+    assert covering_set({"dear": (c, 9), "cheap": (c, 2), "part": (a, 1)}) == ["cheap"]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", EXAMPLES)
-def test_every_example_exports_and_verifies(examples, tmp_path, name):
-    result = check_example(examples, name, tmp_path)
+@pytest.mark.parametrize("name", COVERING_EXAMPLES)
+def test_every_block_type_of_the_examples_exports_and_verifies(examples, example_exports,
+                                                               name):
+    result = check_example(examples, example_exports, name)
     print(f"{name}: onnx max difference {result.checks['max_abs_diff']:.2g}")
 
 

@@ -11,14 +11,13 @@ from torchloom.engine.errors import ExportError
 from torchloom.engine.export import export_project, pt2_export
 from torchloom.engine.export.verify import locate_failure
 
-from .conftest import EXAMPLES
+from ..example_exports import COVERING_EXAMPLES
 from .test_onnx_export import code_project
 
 
-def check_example(examples, name: str, tmp_path) -> float:
-    out = tmp_path / f"{name}.pt2"
-    result = export_project(examples.project(name), "pt2", out)
-    assert result.files == [out] and list(tmp_path.iterdir()) == [out]
+def check_example(examples, example_exports, name: str) -> float:
+    result, out = example_exports.get(name, "pt2")
+    assert result.files == [out] and list(out.parent.iterdir()) == [out]
     assert result.checks["max_abs_diff"] <= 1e-4 and result.checks["batch_sizes"] == [1, 5]
     model = examples.model(name)
     loaded = torch.export.load(str(out)).module()  # independently of the exporter's check
@@ -31,13 +30,17 @@ def check_example(examples, name: str, tmp_path) -> float:
     return result.checks["max_abs_diff"]
 
 
-def test_an_example_reloads_and_matches_at_another_batch_size(examples, tmp_path):
-    check_example(examples, "residual_cnn", tmp_path)  # BatchNorm buffers travel too
+def test_an_example_reloads_and_matches_at_another_batch_size(examples, example_exports):
+    check_example(examples, example_exports, "resnet18_units")  # BatchNorm buffers travel too
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
-def test_every_example_exports_and_verifies(examples, tmp_path, name):
-    print(f"{name}: pt2 max difference {check_example(examples, name, tmp_path):.2g}")
+@pytest.mark.parametrize("name", COVERING_EXAMPLES)
+def test_every_block_type_of_the_examples_exports_and_verifies(examples, example_exports,
+                                                               name):
+    """A covering set of the examples (every block type, dtype and units; checked in
+    test_onnx_export.py); each block type alone: tests/engine/blocks/test_block_exports.py."""
+    diff = check_example(examples, example_exports, name)
+    print(f"{name}: pt2 max difference {diff:.2g}")
 
 
 def test_a_reloaded_program_that_differs_fails_and_leaves_nothing(examples, tmp_path,

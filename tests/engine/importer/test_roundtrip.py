@@ -1,5 +1,7 @@
 """Project -> export -> import -> the same project: same blocks, parameters, wires and
-parameter counts, for every example (python export, and the .pt2 Torchloom writes)."""
+parameter counts: every example through the python export, and through the .pt2 Torchloom
+writes the examples that together hold every block type, dtype and units (the .pt2 files
+the export tests check, made once a run: tests/engine/example_exports.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from torchloom.engine.resources import examples_dir
 from torchloom.engine.shapes import infer
 from torchloom.engine.text.vocab import learn_vocab
 
+from ..example_exports import COVERING_EXAMPLES, ONE_MODEL_EXAMPLES
+
 #: One-model examples: an import makes one graph, a GAN's export holds two networks.
-EXAMPLES = sorted(p.stem for p in examples_dir().glob("*.json")
-                  if '"task": "gan"' not in p.read_text(encoding="utf-8"))
+EXAMPLES = ONE_MODEL_EXAMPLES
 
 
 def _graph_facts(graph, vocab=None):
@@ -75,13 +78,12 @@ def test_python_export_imports_back(tmp_path: Path, name: str):
     assert sorted(result.project.units) == sorted(original.units)  # repeated classes
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
-def test_pt2_export_imports_back(tmp_path: Path, name: str):
-    from torchloom.engine.export.pt2_export import export_pt2
-
+@pytest.mark.parametrize("name", COVERING_EXAMPLES)
+def test_pt2_export_imports_back(tmp_path: Path, name: str, example_exports):
+    """The .pt2 the export tests check (made once a run), for examples that together hold
+    every block type, dtype and units any example has (tests/engine/example_exports.py)."""
     original = load_project(examples_dir() / f"{name}.json")
     _with_vocab(original)
-    exported = tmp_path / f"{name}.pt2"
-    export_pt2(original, exported)
+    _, exported = example_exports.get(name, "pt2")
     result = import_module(exported, tmp_path / "back.json")
     _check_same(original, result)

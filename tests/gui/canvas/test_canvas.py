@@ -65,13 +65,12 @@ def test_dropping_a_wire_on_a_node_takes_its_first_free_input(window):
     assert [(e.src, e.dst) for e in window.document.graph.edges] == [("x", fc)]
 
 
-def test_dropping_a_wire_on_empty_canvas_cancels_it(window):
-    window.new_project()
-    settle()
-    start = window.scene.node_items["x"].output_port_pos()
-    drag(window, start, start + QPointF(300, 300))
-    assert window.document.graph.edges == [] and window.document.undo_stack.count() == 0
-    assert not [i for i in window.scene.items() if type(i).__name__ == "DraftWire"]
+def test_dropping_a_wire_on_empty_canvas_cancels_it(canvas):
+    canvas.new_project()
+    start = canvas.scene.node_items["x"].output_port_pos()
+    drag(canvas, start, start + QPointF(300, 300))
+    assert canvas.document.graph.edges == [] and canvas.document.undo_stack.count() == 0
+    assert not [i for i in canvas.scene.items() if type(i).__name__ == "DraftWire"]
 
 
 def test_a_refused_wire_is_not_created_and_the_status_bar_says_why(window, example):
@@ -99,12 +98,12 @@ def test_badge_tooltip_problem_and_one_click_fix(window, example, qtbot):
     assert window.act_undo.text().endswith("Fix: Insert Flatten")
 
 
-def test_move_is_one_undo_step(window, example):
-    doc = example()
-    item = window.scene.node_items["conv1"]
+def test_move_is_one_undo_step(canvas):
+    doc = canvas.open_example()
+    item = canvas.scene.node_items["conv1"]
     before = doc.graph.node("conv1").pos
     grab = item.sceneBoundingRect().center() + QPointF(0, 10)
-    drag(window, grab, grab + QPointF(120, 80))
+    drag(canvas, grab, grab + QPointF(120, 80))
     after = doc.graph.node("conv1").pos
     assert after == pytest.approx((before[0] + 120, before[1] + 80), abs=2)  # view pixels
     assert doc.undo_stack.count() == 1
@@ -128,17 +127,17 @@ def test_delete_key_removes_the_selection_and_undo_restores_it(window, example, 
     assert "relu1" in window.scene.node_items
 
 
-def test_rubber_band_and_ctrl_click_select(window, example):
-    example()
-    scene = window.scene
+def test_rubber_band_and_ctrl_click_select(canvas):
+    canvas.open_example()
+    scene = canvas.scene
     a, b = scene.node_items["x"], scene.node_items["conv1"]
     top_left = a.sceneBoundingRect().topLeft() - QPointF(20, 20)
     bottom_right = b.sceneBoundingRect().bottomRight() + QPointF(10, 10)
-    drag(window, top_left, bottom_right, steps=8)
+    drag(canvas, top_left, bottom_right, steps=8)
     assert set(scene.selected_node_ids()) == {"x", "conv1"}
     centre = scene.node_items["relu1"].sceneBoundingRect().center() + QPointF(0, 12)
-    send_mouse(window, "press", centre, modifiers=Qt.KeyboardModifier.ControlModifier)
-    send_mouse(window, "release", centre, modifiers=Qt.KeyboardModifier.ControlModifier)
+    send_mouse(canvas, "press", centre, modifiers=Qt.KeyboardModifier.ControlModifier)
+    send_mouse(canvas, "release", centre, modifiers=Qt.KeyboardModifier.ControlModifier)
     assert set(scene.selected_node_ids()) == {"x", "conv1", "relu1"}
 
 
@@ -233,9 +232,13 @@ def test_the_keras_mnist_cnn_built_from_an_empty_canvas_matches_the_example(wind
     assert window.summary_label.text().startswith("225,034 parameters")
 
 
-def test_palette_search_filters_blocks(window):
-    window.palette.search.setText("pool")
-    visible = [name for name, item in window.palette.items.items() if not item.isHidden()]
+def test_palette_search_filters_blocks(qtbot):
+    from torchloom.gui.palette import Palette
+
+    palette = Palette()  # the palette alone: the search is its own
+    qtbot.addWidget(palette)
+    palette.search.setText("pool")
+    visible = [name for name, item in palette.items.items() if not item.isHidden()]
     shown = {block.type_name for blocks in by_category().values() for block in blocks
              if "pool" in block.type_name.lower() or "pool" in block.category.lower()}
     assert set(visible) == shown

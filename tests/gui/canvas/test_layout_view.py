@@ -13,7 +13,7 @@ from torchloom.gui.canvas.routing import route
 from torchloom.gui.canvas.scene import CanvasScene
 from torchloom.gui.document import Document
 
-from ..conftest import activate, settle
+from ..conftest import HANG_GUARD_MS, activate, settle
 
 EXAMPLES = sorted(p.name for p in examples_dir().glob("*.json"))
 
@@ -118,7 +118,7 @@ def test_ctrl_l_lays_out_the_example_so_its_labels_read(window, example, qtbot):
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     settle()
-    qtbot.waitUntil(lambda: not window.scene._rewire_timer.isActive(), timeout=10_000)
+    qtbot.waitUntil(lambda: not window.scene._rewire_timer.isActive(), timeout=HANG_GUARD_MS)
     assert doc.undo_stack.undoText() == "Auto-layout"
     assert _wire_problems(window.scene) == []
     assert window.view.zoom() > 0.3  # fitted, not a speck

@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QApplication, QDialog
 
 from torchloom.gui.exchange.export_done import NARROWEST, ExportDoneDialog, export_message
 
+from ..conftest import HANG_GUARD_MS
+
 LONG = ("/tmp/pytest-of-someone/pytest-123/test_exports_with_long_names0/"
         + "a_file_name_with_no_spaces_at_all_" * 4 + "model.onnx")
 
@@ -73,7 +75,8 @@ def test_narrowing_the_dialog_grows_the_text_and_enter_closes_it(shown, qtbot):
     before = dialog.text.height()
     dialog.resize(NARROWEST, dialog.height())
     text = dialog.text
-    qtbot.waitUntil(lambda: text.viewport().height() >= text.document().size().height())
+    qtbot.waitUntil(lambda: text.viewport().height() >= text.document().size().height(),
+                    timeout=HANG_GUARD_MS)
     assert dialog.width() == NARROWEST and text.height() > before
     assert_all_visible(dialog)
     qtbot.keyClick(dialog, Qt.Key.Key_Return)

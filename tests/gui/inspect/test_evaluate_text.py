@@ -11,6 +11,8 @@ from torchloom.engine.resources import examples_dir
 from torchloom.engine.tasks.prepare import prepare_training
 from torchloom.gui.inspect.evaluate_panel import EvaluatePanel
 
+from ..conftest import HANG_GUARD_MS
+
 VOCABULARY = {"the", "was", "not", "but", "good", "bad", "great", "film", "plot"}
 
 
@@ -51,7 +53,7 @@ def test_saliency_shades_the_words_and_leaves_padding_out(evaluated, qtbot):
     first = evaluated.mistakes.indices()[0]
     evaluated.show_sample(first)
     view = evaluated.saliency
-    qtbot.waitUntil(lambda: view.stack.currentWidget() is view.tokens, timeout=30_000)
+    qtbot.waitUntil(lambda: view.stack.currentWidget() is view.tokens, timeout=HANG_GUARD_MS)
     shown = view.tokens.text()
     x = evaluated.data.read(__import__("torch").tensor([first]))[0]
     real = int((x != evaluated.words.pad).sum())

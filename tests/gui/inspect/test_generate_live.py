@@ -9,7 +9,7 @@ import os
 from PySide6.QtCore import Qt
 
 from ...engine.tasks.test_language_model import _project
-from ..conftest import settle
+from ..conftest import HANG_GUARD_MS, settle
 
 SHOT = os.environ.get("TORCHLOOM_LIVE_GENERATE_PNG", "")
 
@@ -26,7 +26,7 @@ def test_generate_during_training_uses_the_latest_weights(window, qtbot, tmp_pat
     window.show_tab(window.evaluate_panel)
     settle()
     view = window.evaluate_panel.task_view.views["generate"]
-    qtbot.waitUntil(lambda: view.live is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: view.live is not None, timeout=HANG_GUARD_MS)
     assert window.evaluate_panel.stack.currentWidget() is window.evaluate_panel.task_view
     view.prompt.setText("the ")
     view.length.setValue(20)

@@ -14,6 +14,8 @@ from torchloom.gui.inspect.generate_view import LanguageModelView, loss_colour
 
 from ...engine.tasks.test_language_model import WORDS, _project
 
+from ..conftest import HANG_GUARD_MS
+
 
 @pytest.fixture(scope="module")
 def evaluation(tmp_path_factory):
@@ -42,7 +44,7 @@ def test_generate_streams_a_continuation_of_the_prompt(view, qtbot):
     view.temperature.setValue(0.3)
     view.length.setValue(30)
     qtbot.mouseClick(view.button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.status.text().startswith("Done"), timeout=20_000)
+    qtbot.waitUntil(lambda: view.status.text().startswith("Done"), timeout=HANG_GUARD_MS)
     text = view.output.toPlainText()
     assert text.startswith("a dog ") and len(text) == len("a dog ") + 30
     words = text.split()[:-1]
@@ -55,16 +57,16 @@ def test_stop_ends_a_long_generation(view, qtbot):
     view.length.setValue(5000)
     qtbot.mouseClick(view.button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(view.output.toPlainText()) > len(view.prompt.text()) + 3,
-                    timeout=20_000)
+                    timeout=HANG_GUARD_MS)
     qtbot.mouseClick(view.button, Qt.MouseButton.LeftButton)  # it reads "Stop" now
-    qtbot.waitUntil(lambda: view.status.text().startswith("Done"), timeout=20_000)
+    qtbot.waitUntil(lambda: view.status.text().startswith("Done"), timeout=HANG_GUARD_MS)
     assert len(view.output.toPlainText()) < len(view.prompt.text()) + 5000
 
 
 def test_a_prompt_the_tokenizer_cannot_read_says_which_characters(view, qtbot):
     view.prompt.setText("a dog Ж")
     qtbot.keyClick(view.prompt, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: "Ж" in view.status.text(), timeout=20_000)
+    qtbot.waitUntil(lambda: "Ж" in view.status.text(), timeout=HANG_GUARD_MS)
     assert "prompt" in view.status.text()
 
 
@@ -83,7 +85,7 @@ def test_clicking_a_generated_token_shows_where_each_head_looked(view, qtbot):
     view.temperature.setValue(0.0)
     view.length.setValue(12)
     qtbot.mouseClick(view.button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.status.text().startswith("Done"), timeout=20_000)
+    qtbot.waitUntil(lambda: view.status.text().startswith("Done"), timeout=HANG_GUARD_MS)
     assert len(view.ids) == len(view.spans) == len("the cat ") + 12  # characters: one each
     last = len(view.output.toPlainText()) - 1
     cursor = view.output.textCursor()
@@ -103,7 +105,7 @@ def test_a_token_of_the_prompt_can_be_clicked_too(view, qtbot):
     view.prompt.setText("a dog ")
     view.length.setValue(3)
     qtbot.mouseClick(view.button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.status.text().startswith("Done"), timeout=20_000)
+    qtbot.waitUntil(lambda: view.status.text().startswith("Done"), timeout=HANG_GUARD_MS)
     view.show_token(2)  # the 'd': it saw 'a', ' ' and itself
     assert view.attention.caption.text().startswith("Token 2 ('d')")
     assert "over the 3 tokens" in view.attention.caption.text()
