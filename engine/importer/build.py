@@ -94,16 +94,19 @@ def _build(loaded: LoadedModel, gm: fx.GraphModule, plan: Plan,
             graph.add_node(part.mapped.type, part.mapped.params, part.id)
             ports = part.mapped.ports or [None] * len(part.mapped.inputs)
             for source, port in zip(part.mapped.inputs, ports):
-                graph.connect(plan.value_of[source], part.id, port)
+                graph.connect(plan.value_of[source], part.id, port,
+                              from_port=plan.port_of.get(source))
             if part.mapped.module is not None:
                 tensors[part.id] = {"": part.mapped.module}
+            elif part.mapped.tensors:
+                tensors[part.id] = dict(part.mapped.tensors)
             continue
         made = _code_class(code, part, gm, plan.value_of)
         notes += made.notes
         reasons += [f"{part.id}: {r}" for r in part.reasons]
         add_code_node(graph, part.id, path, made)
         for source in part.call_args:
-            graph.connect(plan.value_of[source], part.id)
+            graph.connect(plan.value_of[source], part.id, from_port=plan.port_of.get(source))
         tensors[part.id] = {k: v for k, v in made.tensors.items()}
         code_nodes.append(part.id)
     written = write_code(code, path, trust) if code_nodes else None
@@ -234,7 +237,7 @@ def carry_weights(built: Built, available: dict[str, torch.Tensor], seed: int = 
             wanted = compiled.get_submodule(names[node_id]).state_dict(keep_vars=True)
             if not wanted:
                 continue
-            pairs = [(tensor, available.get(_origin(mapping, key) or ""))
+            pairs = [(tensor, _squeezed(available.get(_origin(mapping, key) or ""), tensor))
                      for key, tensor in wanted.items()]
             if all(f is not None and f.shape == t.shape and f.dtype == t.dtype
                    for t, f in pairs):
@@ -245,6 +248,15 @@ def carry_weights(built: Built, available: dict[str, torch.Tensor], seed: int = 
                 fresh.append(node_id)
     compiled.eval()
     return compiled, carried, fresh
+
+
+def _squeezed(found: torch.Tensor | None, wanted: torch.Tensor) -> torch.Tensor | None:
+    """A model's ``[1, L, E]`` learned tensor is a Parameter block's ``[L, E]``: the 1 is
+    the copy the batch broadcasts."""
+    if (found is not None and found.dim() == wanted.dim() + 1 and found.shape[0] == 1
+            and found.shape[1:] == wanted.shape):
+        return found.reshape(wanted.shape)
+    return found
 
 
 def _origin(mapping: dict[str, str], key: str) -> str | None:

@@ -40,6 +40,15 @@ class Mapped:
     module: str | None = None
     #: The fx nodes whose value this block gives; empty means the node itself.
     outputs: list[fx.Node] = field(default_factory=list)
+    #: The output port each of `outputs` is read from (a Split's ``out1``); empty: the
+    #: block's one output.
+    output_ports: list[str] = field(default_factory=list)
+    #: The block's tensors by its own name, from the source module's tensor of that key
+    #: (a Parameter block's ``weight`` is the model's ``cls_token``), for a function call.
+    tensors: dict[str, str] = field(default_factory=dict)
+    #: Nodes only this block read and that it makes unnecessary (an ``expand_as`` before a
+    #: broadcasting Multiply): they leave the graph with no node of their own.
+    through: list[fx.Node] = field(default_factory=list)
     note: str | None = None
 
 
@@ -63,7 +72,8 @@ class Context:
     def is_tensor(self, node: Any) -> bool:
         """A tensor the graph can wire: not a constant attribute, not a size."""
         value = self.value(node)
-        return value is not None and value.is_tensor and node.op != "get_attr"
+        return value is not None and value.is_tensor and (node.op != "get_attr"
+                                                          or value.batched)
 
     def tensor(self, node: Any, what: str = "input") -> fx.Node:
         if not self.is_tensor(node):
@@ -185,6 +195,13 @@ def _encoder_layer(found: Found, params: dict[str, Any], node: fx.Node, ctx: Con
     return _plain(found, params, node, ctx)  # Torchloom's: the token ids go to its port
 
 
+def _pieces(found: Found, params: dict[str, Any], node: fx.Node, ctx: Context) -> Mapped:
+    """A Split or Chunk module: each ``out[i]`` after it reads one output port."""
+    from .tensor_ops import pieces  # tensor_ops builds on this module
+
+    return pieces(node, ctx, found.block.type_name, params, _one_input(node, ctx)[0])
+
+
 #: Wires one call of a block's module, given the parameters read off it.
 Hook = Callable[[Found, dict[str, Any], fx.Node, Context], Mapped]
 
@@ -192,6 +209,7 @@ Hook = Callable[[Found, dict[str, Any], fx.Node, Context], Mapped]
 HOOKS: dict[str, Hook] = {
     "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent,
     "MultiheadAttention": _attention, "TransformerEncoderLayer": _encoder_layer,
+    "Split": _pieces, "Chunk": _pieces,
 }
 
 

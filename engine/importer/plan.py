@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from torch import fx
 
 from .functions import map_function
+from .learned import learned_parameters
 from .mapping import Alias, Context, Mapped, Unmapped, check_mapped, map_module
 from .values import Value
 
@@ -76,6 +77,8 @@ class Plan:
     value_of: dict[fx.Node, str]
     output: str
     notes: list[str] = field(default_factory=list)
+    #: The output port a value is read from, for the pieces of a Split (absent: the one).
+    port_of: dict[fx.Node, str] = field(default_factory=dict)
 
 
 def make_plan(gm: fx.GraphModule, values: dict[fx.Node, Value],
@@ -90,8 +93,9 @@ def make_plan(gm: fx.GraphModule, values: dict[fx.Node, Value],
     nodes = list(gm.graph.nodes)
     order = {n: i for i, n in enumerate(nodes)}
     kinds = _classify(nodes, values)
+    values = dict(values)
+    mapped: dict[fx.Node, Mapped] = learned_parameters(gm, values, kinds)
     ctx = _WiredContext(gm, values, kinds)
-    mapped: dict[fx.Node, Mapped] = {}
     alias: dict[fx.Node, fx.Node] = {}
     absorbed: set[fx.Node] = set()
     reasons: dict[fx.Node, str] = {}
@@ -117,6 +121,7 @@ def make_plan(gm: fx.GraphModule, values: dict[fx.Node, Value],
         else:
             mapped[n] = found
             absorbed.update(found.outputs)
+            absorbed.update(found.through)
     groups = _chains(nodes, order, kinds, mapped, alias, absorbed)
     return _assemble(gm, nodes, order, kinds, mapped, alias, groups, reasons)
 
@@ -229,6 +234,7 @@ def _assemble(gm: fx.GraphModule, nodes: list[fx.Node], order: dict[fx.Node, int
               alias: dict[fx.Node, fx.Node], groups: list[list[fx.Node]],
               reasons: dict[fx.Node, str]) -> Plan:
     value_of: dict[fx.Node, str] = {}
+    port_of: dict[fx.Node, str] = {}
     inputs = [n for n in nodes if n.op == "placeholder"]
     for n in inputs:
         value_of[n] = n.name
@@ -243,12 +249,16 @@ def _assemble(gm: fx.GraphModule, nodes: list[fx.Node], order: dict[fx.Node, int
             if source not in value_of:
                 raise PlanError(f"{n.name} passes on a value that is not a wire")
             value_of[n] = value_of[source]
+            if source in port_of:
+                port_of[n] = port_of[source]
         elif n in mapped:
             found = mapped[n]
             part_id = n.name if n.op == "call_module" else _unique(_block_id(n, found),
                                                                    used_ids)
-            for out in found.outputs or [n]:
+            for i, out in enumerate(found.outputs or [n]):
                 value_of[out] = part_id
+                if found.output_ports:
+                    port_of[out] = found.output_ports[i]
             parts.append(BlockPart(part_id, n, found))
             if found.note:
                 notes.append(found.note)
@@ -266,7 +276,8 @@ def _assemble(gm: fx.GraphModule, nodes: list[fx.Node], order: dict[fx.Node, int
     if kinds[result] == "input":
         raise PlanError("the model returns its input unchanged")
     del order
-    return Plan(inputs, parts, value_of, value_of[result], notes + _shared(gm, parts))
+    return Plan(inputs, parts, value_of, value_of[result], notes + _shared(gm, parts),
+                port_of)
 
 
 def _shared(gm: fx.GraphModule, parts: list[BlockPart | CodePart]) -> list[str]:
@@ -319,6 +330,8 @@ def _block_id(n: fx.Node, found: Mapped) -> str:
     after its block, inside the module whose forward made it (``layer1_relu``)."""
     if n.op == "call_module":
         return n.name
+    if n.op == "get_attr":  # a learned tensor: named as the model names it
+        return re.sub(r"\W", "_", str(n.target))
     return _scoped(n, re.sub(r"[^a-z0-9]+", "", found.type.lower()))
 
 
