@@ -26,6 +26,7 @@ from ..project import Project
 from ..safe_read import NotAFileError, check_regular
 from .build import Built, new_graph, place
 from .mapping import collapse, window
+from .pt2_ops import tensor_op
 from .pt2_read import (READERS, Group, arg, op_name, product, unflatten_params,
                        upsample_params)
 from .result import ImportResult
@@ -354,7 +355,7 @@ def _free_block(node: fx.Node, name: str, inputs: list[fx.Node]) -> Any:
         return "SequencePool", {"mode": "mean" if name == "mean" else "max"}
     if name == "select" and rank == 3 and arg(node, 1, "dim") == 1 and arg(node, 2, "index") == -1:
         return "SequencePool", {"mode": "last"}
-    return None
+    return tensor_op(node, name, inputs)
 
 
 def _static(size: Any) -> int | None:

@@ -72,3 +72,35 @@ def test_not_a_program(tmp_path):
         import_module(bogus, tmp_path / "b.json")
     with pytest.raises(ModelImportError, match="no such file"):
         import_module(tmp_path / "missing.pt2", tmp_path / "b.json")
+
+
+HEADS = '''
+class Heads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        h = self.fc(x).view(x.shape[0], 4, 2, 4).transpose(1, 2)
+        att = torch.matmul(h, h.transpose(-2, -1)) * 0.5
+        return att.permute(0, 1, 3, 2).sum(dim=-1)[:, 1]
+'''
+
+
+def test_tensor_operations_from_pt2_become_their_blocks(tmp_path):
+    """view to heads, transpose, matmul, a constant factor, permute, sum and an index:
+    each aten op is its block, dims counted without the batch."""
+    path = write_model(tmp_path, HEADS)
+    model = load_model(f"{path}:Heads").module
+    pt2 = _export(model, batch([4, 8], n=2), tmp_path / "heads.pt2")
+    result = import_module(pt2, tmp_path / "heads.json")
+    graph = result.project.graph
+    assert [n.type for n in graph.nodes] == [
+        "Input", "Linear", "Reshape", "Transpose", "Transpose", "MatMul", "Scale", "Permute",
+        "Sum", "Slice"], result.lines()
+    by_type = {n.type: n.params for n in graph.nodes}
+    assert by_type["Reshape"] == {"shape": [4, 2, 4]}
+    assert by_type["Permute"] == {"dims": [0, 2, 1]}
+    assert by_type["Slice"]["dim"] == 0 and by_type["Slice"]["index"] == 1
+    x = batch([4, 8])
+    assert torch.equal(outputs(reloaded_model(result), x), outputs(model, x))
