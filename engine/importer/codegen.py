@@ -52,6 +52,8 @@ class CodeFile:
         self.aliases: list[str] = []
         self.classes: list[str] = []
         self.names: set[str] = set()
+        #: generated classes by their code with the names taken out: (class, attributes)
+        self.shared: dict[str, tuple[str, list[str]]] = {}
 
     @property
     def empty(self) -> bool:
@@ -138,6 +140,14 @@ class CodeFile:
         graph.output(env[part.output])
         code = graph.python_code(root_module="self")
         body = self._forward(code)
+        key = _nameless(init, body, graph, list(attrs.values()))
+        if key in self.shared:  # the same lines in another use of a repeated block
+            name, names = self.shared[key]
+            rename = dict(zip(attrs.values(), names))
+            shared = {rename[k.split(".")[0]] + k[len(k.split(".")[0]):]: v
+                      for k, v in tensors.items()}
+            return CodeClass(name, {}, shared, notes)
+        self.shared[key] = (name, list(attrs.values()))
         doc = "; ".join(part.reasons) or "code the canvas has no block for"
         doc = textwrap.fill(f"Node {part.id} on the canvas: {_doc(doc)}.", 88,
                             subsequent_indent="    ")
@@ -224,6 +234,18 @@ class CodeFile:
 def _position(part: CodePart) -> Any:
     order = {n: i for i, n in enumerate(part.output.graph.nodes)}
     return order.__getitem__
+
+
+def _nameless(init: list[str], body: str, graph: fx.Graph, attrs: list[str]) -> str:
+    """A generated class's code with its names replaced by their positions, so that the
+    same lines in two uses of a repeated block (``h.0.attn`` and ``h.1.attn``) give one
+    class, which a unit of that block can then hold."""
+    names = {a: f"_a{i}" for i, a in enumerate(attrs)}
+    names.update({n.name: f"_v{i}" for i, n in enumerate(graph.nodes)
+                  if n.name not in names})
+    text = "\n".join(init) + "\n" + body
+    text = re.sub(r"self\.(\w+)", lambda m: "self." + names.get(m.group(1), m.group(1)), text)
+    return re.sub(r"(?<![.\w])\w+", lambda m: names.get(m.group(), m.group()), text)
 
 
 def _attr_name(target: str, taken: set[str]) -> str:

@@ -139,3 +139,20 @@ def test_densenet_like_model_imports_as_blocks(tmp_path, capsys):
     assert len(nodes) > 400 and not result.code_nodes and result.outputs_identical
     with capsys.disabled():
         print(f"\nDenseNet-like: {len(nodes)} blocks imported in {took:.1f} s")
+
+
+def test_repeated_gpt_blocks_share_one_unit_and_one_code_class(tmp_path):
+    """The mask's Code node is the same lines in every block: one generated class, so the
+    blocks are one unit (repeat 2) and the project exports to python."""
+    result, reference = imported(tmp_path, "architectures:TinyGPT", [8], "int64")
+    graph = result.project.graph
+    assert [(n.id, n.type) for n in graph.nodes] == [
+        ("idx", "Input"), ("wte", "Embedding"), ("h", "unit:GPTBlock"), ("ln_f", "LayerNorm"),
+        ("lm_head", "Linear")]
+    assert graph.node("h").params["repeat"] == 2
+    code = (tmp_path / "tinygpt_code.py").read_text()
+    assert code.count("\nclass Code_") == 1
+    x = batch([8], "int64", n=3, high=50)
+    assert torch.equal(outputs(reloaded_model(result), x), outputs(reference.eval(), x))
+    exported = export_project(result.project, "python", tmp_path / "model.py")
+    assert exported.checks["outputs_identical"] and exported.checks["standalone"]

@@ -295,3 +295,21 @@ class UNetUp(nn.Module):
         x2 = self.down(x1)
         x = self.up(x2, x1)
         return self.outc(x)
+
+
+class TinyGPT(nn.Module):
+    """nanoGPT's stack without the position embedding: token embedding, repeated blocks,
+    final norm, language-model head."""
+
+    def __init__(self, vocab_size=50, n_embd=32, n_head=4, block_size=8, n_layer=2):
+        super().__init__()
+        self.wte = nn.Embedding(vocab_size, n_embd)
+        self.h = nn.ModuleList([GPTBlock(n_embd, n_head, block_size) for _ in range(n_layer)])
+        self.ln_f = nn.LayerNorm(n_embd)
+        self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
+
+    def forward(self, idx):
+        x = self.wte(idx)
+        for block in self.h:
+            x = block(x)
+        return self.lm_head(self.ln_f(x))
