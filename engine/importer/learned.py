@@ -19,15 +19,13 @@ from .mapping import Mapped
 from .values import Value
 
 _FUNCTIONS = (operator.add, operator.iadd, torch.add, operator.mul, operator.imul, torch.mul,
-              operator.sub, torch.sub, torch.cat)
+              operator.sub, torch.sub)
 _METHODS = ("add", "mul", "sub", "expand", "expand_as")
 
 
 def _reads_broadcast(user: fx.Node, kinds: dict[fx.Node, str]) -> bool:
     if kinds.get(user) != "value":
-        return False
-    if user.op == "call_function" and user.target is torch.cat:
-        return False  # a class token is concatenated after its expand, not before
+        return False  # (a class token is concatenated after its expand, never before)
     return (user.op == "call_function" and user.target in _FUNCTIONS
             or user.op == "call_method" and user.target in _METHODS)
 
