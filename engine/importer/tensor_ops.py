@@ -14,6 +14,7 @@ from __future__ import annotations
 import operator
 from typing import Any, Callable
 
+import torch
 from torch import fx
 
 from ..blocks import get_block
@@ -286,7 +287,8 @@ def subtract(node: fx.Node, ctx: Context) -> Mapped:
 
 def matmul(node: fx.Node, ctx: Context) -> Mapped:
     """``q @ k.transpose(-2, -1)``, ``torch.matmul(a, b)``, ``torch.bmm(a, b)`` -> MatMul."""
-    names = ("input", "other") if node.target != "bmm" else ("input", "mat2")
+    bmm = node.target == "bmm" or node.target is torch.bmm
+    names = ("input", "mat2") if bmm else ("input", "other")
     args = {**dict(zip(names, node.args)), **node.kwargs}
     if len(args) != 2:
         raise Unmapped("matmul() with extra arguments")

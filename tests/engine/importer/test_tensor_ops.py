@@ -69,3 +69,19 @@ def test_operations_on_the_batch_dimension_stay_code(tmp_path):
     assert "batch" in reasons
     x = batch([6], n=3)
     assert torch.equal(outputs(reloaded_model(result), x), outputs(reference, x))
+
+
+GRAM = '''
+class Gram(nn.Module):
+    def forward(self, x):
+        return torch.bmm(x, x.transpose(1, 2)) - torch.matmul(x, x.permute(0, 2, 1))
+'''
+
+
+def test_bmm_and_matmul_are_matmul_blocks(tmp_path):
+    result, reference = import_text(tmp_path, GRAM, "Gram", [4, 6])
+    assert [n.type for n in result.project.graph.nodes] == [
+        "Input", "Transpose", "MatMul", "Permute", "MatMul", "Subtract"]
+    assert not result.code_nodes and result.outputs_identical
+    x = batch([4, 6], n=3)
+    assert torch.equal(outputs(reloaded_model(result), x), outputs(reference, x))
