@@ -12,7 +12,7 @@ from typing import Any
 
 from torch import fx
 
-from .pt2_read import arg, product
+from .pt2_read import arg, op_name as op_name_of, product
 
 Found = tuple[str, dict[str, Any]]
 _END = 2**62  # what torch.export writes for "to the end" of a slice
@@ -87,3 +87,21 @@ def tensor_op(node: fx.Node, name: str, inputs: list[fx.Node]) -> Found | None:
                          "stop": None if end is None or end >= _END else end,
                          "step": int(arg(node, 4, "step", 1))}
     return None
+
+
+#: The ops that cut a tensor into pieces, each piece read by a ``getitem``.
+PIECES = ("split", "split_with_sizes", "chunk")
+
+
+def pieces_op(node: fx.Node) -> Found | None:
+    """The Split or Chunk for ``aten.split`` / ``split_with_sizes`` / ``chunk``."""
+    rank = len(_shape(node.args[0]))  # type: ignore[arg-type]
+    dim = _sample_dim(arg(node, 2, "dim", 0), rank)
+    if dim is None:
+        return None
+    if op_name_of(node) == "chunk":
+        return "Chunk", {"chunks": int(arg(node, 1, "chunks")), "dim": dim}
+    sections = arg(node, 1, "split_size")
+    sections = arg(node, 1, "split_sizes") if sections is None else sections
+    sections = list(sections) if isinstance(sections, (list, tuple)) else int(sections)
+    return "Split", {"split_size_or_sections": sections, "dim": dim}

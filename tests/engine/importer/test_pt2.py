@@ -104,3 +104,31 @@ def test_tensor_operations_from_pt2_become_their_blocks(tmp_path):
     assert by_type["Slice"]["dim"] == 0 and by_type["Slice"]["index"] == 1
     x = batch([4, 8])
     assert torch.equal(outputs(reloaded_model(result), x), outputs(model, x))
+
+
+PIECES = '''
+class Pieces(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 12)
+
+    def forward(self, x):
+        a, b, c = self.fc(x).split(4, dim=-1)
+        d, e = torch.split(b, [1, 3], dim=2)
+        f, g = c.chunk(2, dim=2)
+        return torch.cat([a * e.sum(dim=2, keepdim=True), d, f - g, a], dim=2)
+'''
+
+
+def test_split_and_chunk_from_pt2_wire_each_piece_from_its_port(tmp_path):
+    path = write_model(tmp_path, PIECES)
+    model = load_model(f"{path}:Pieces").module
+    pt2 = _export(model, batch([4, 8], n=2), tmp_path / "pieces.pt2")
+    result = import_module(pt2, tmp_path / "pieces.json")
+    graph = result.project.graph
+    types = [n.type for n in graph.nodes]
+    assert types.count("Split") == 2 and types.count("Chunk") == 1, result.lines()
+    ports = sorted((graph.node(e.src).type, e.from_port) for e in graph.edges if e.from_port)
+    assert ("Split", "out2") in ports and ("Chunk", "out1") in ports
+    x = batch([4, 8])
+    assert torch.equal(outputs(reloaded_model(result), x), outputs(model, x))
