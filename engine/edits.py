@@ -256,7 +256,20 @@ def plan_fix(graph: Graph, fix: Fix) -> list[Op]:
                         Op("connect", edge=Edge(src, edge.dst, edge.port, from_port=src_port),
                            index=index)]
         return ops + [Op("remove_node", node_id=fix.node)]
+    if fix.action == "rewire":
+        return _plan_rewire(graph, fix)
     raise GraphError(f"unknown fix '{fix.action}'", node=fix.node)
+
+
+def _plan_rewire(graph: Graph, fix: Fix) -> list[Op]:
+    """The wire `fix` names, in its place among the edges, carrying `fix.value` instead."""
+    for index, edge in enumerate(graph.edges):
+        if (edge.dst == fix.node and edge.src == fix.source and edge.from_port == fix.from_port
+                and graph.port_of(edge) == fix.port):
+            moved = Edge(edge.src, edge.dst, edge.port, dict(edge.extra), from_port=fix.value)
+            return [Op("disconnect", edge=edge), Op("connect", edge=moved, index=index)]
+    raise GraphError(f"the wire from {fix.source} into {fix.node} that the fix names is gone",
+                     node=fix.node)
 
 
 # ---- copy and paste ----------------------------------------------------------------------

@@ -16,8 +16,11 @@ class Fix:
 
     `action` is ``"insert"`` (put a `block` between `node`'s input `port` and whatever
     feeds it), ``"append"`` (put a `block` after `node`, taking over its outgoing wires),
-    ``"remove"`` (delete `node`, wiring its input to its consumers) or ``"set_param"`` (set
-    `param` of `node` to `value`).
+    ``"remove"`` (delete `node`, wiring its input to its consumers), ``"set_param"`` (set
+    `param` of `node` to `value`) or ``"rewire"`` (the wire from `source`'s output
+    `from_port` into `node`'s input `port` carries `source`'s output `value` instead; no
+    `value` is the one output of most blocks): a wire whose output went away when its
+    source's settings changed (a Split with fewer pieces).
     """
 
     action: str
@@ -26,6 +29,8 @@ class Fix:
     port: str | None = None
     param: str | None = None
     value: Any = None
+    source: str | None = None
+    from_port: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}

@@ -27,28 +27,30 @@ class PositionalEmbedding(nn.Module):
 
 
 class _RecurrentOutput:
-    """What a recurrent layer passes on, so that one tensor flows along the edge.
+    """What a recurrent layer passes on, so that each edge carries one tensor.
 
     ``output="sequence"``: every step, [N, L, H * directions]. ``output="hidden"``: the last
     layer's final hidden state, [N, H * directions], the directions side by side (forward
     first): a classifier's one vector per sample, which for the backward direction is its
-    state after reading the whole sequence, not the output at the last step. Only a plain
+    state after reading the whole sequence, not the output at the last step.
+    ``output="both"``: the tuple (sequence, hidden), one tensor per output port. Only a plain
     attribute is added, so the weights' names are those of the torch class.
     """
 
     def __init__(self, *args: object, output: str = "sequence", **kwargs: object) -> None:
-        if output not in ("sequence", "hidden"):
-            raise ValueError(f"output must be 'sequence' or 'hidden', got {output!r}")
+        if output not in ("sequence", "hidden", "both"):
+            raise ValueError(f"output must be 'sequence', 'hidden' or 'both', got {output!r}")
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         self.output = output
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         sequence, state = super().forward(x)  # type: ignore[misc]
         if self.output == "sequence":
             return sequence
         h_n = state[0] if isinstance(state, tuple) else state  # an LSTM's is (h_n, c_n)
         directions = 2 if self.bidirectional else 1  # type: ignore[attr-defined]
-        return h_n[-directions:].transpose(0, 1).flatten(1)
+        hidden = h_n[-directions:].transpose(0, 1).flatten(1)
+        return hidden if self.output == "hidden" else (sequence, hidden)
 
     def extra_repr(self) -> str:
         text = super().extra_repr()  # type: ignore[misc]
@@ -56,15 +58,15 @@ class _RecurrentOutput:
 
 
 class LSTMSequence(_RecurrentOutput, nn.LSTM):
-    """nn.LSTM that returns one tensor: the output sequence or the final hidden state."""
+    """nn.LSTM that returns the output sequence, the final hidden state, or both."""
 
 
 class GRUSequence(_RecurrentOutput, nn.GRU):
-    """nn.GRU that returns one tensor: the output sequence or the final hidden state."""
+    """nn.GRU that returns the output sequence, the final hidden state, or both."""
 
 
 class RNNSequence(_RecurrentOutput, nn.RNN):
-    """nn.RNN that returns one tensor: the output sequence or the final hidden state."""
+    """nn.RNN that returns the output sequence, the final hidden state, or both."""
 
 
 class TokenPadding:

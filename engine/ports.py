@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from .blocks import TensorSpec
 from .blocks.base import SINGLE_OUTPUT
+from .errors import Fix
 from .graph import Edge, Graph
 
 if TYPE_CHECKING:
@@ -36,3 +37,19 @@ def source_spec(graph: Graph, info: "NodeInfo", edge: Edge) -> TensorSpec | str:
                 f"one output: wire again from {src.id}")
     return (f"the wire from {src.id} names its output '{wanted[:40]}', which {src.id} does "
             f"not have (its outputs: {listed}): wire again from one of them")
+
+
+def rewire_fix(info: "NodeInfo", edge: Edge, port: str) -> Fix:
+    """The one-click repair of a wire `source_spec` refused: carry an output the source has.
+
+    A wire naming none of several outputs most likely meant the first (a recurrent block
+    switched to "both" passed on its sequence before); one naming an output that went away
+    (fewer pieces) the last that is left; from a block with one output, that output.
+    """
+    names = list(info.outputs)
+    if not info.multi_output:
+        value = None
+    else:
+        value = names[0] if edge.from_port is None else names[-1]
+    return Fix("rewire", edge.dst, port=port, value=value, source=edge.src,
+               from_port=edge.from_port)

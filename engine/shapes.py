@@ -24,7 +24,7 @@ from .errors import CodeError, Fix, GraphError, OutputShapeWarning, PortError, S
 from .gcpause import gc_paused
 from .graph import Edge, Graph, Node
 from .params import VOCAB
-from .ports import source_spec
+from .ports import rewire_fix, source_spec
 
 #: Blocks that measure on the CPU (see `Block.measure_on`) fall back to meta above this
 #: many bytes of weights and activations, so a huge hidden size cannot exhaust memory.
@@ -235,9 +235,9 @@ def measure_cache_clear() -> None:
 
 
 def _port_mismatch(graph: Graph, node: Node, block: Block, port: Port, spec: TensorSpec,
-                   src: str) -> ShapeError | None:
+                   edge: Edge) -> ShapeError | None:
     """A sentence (and a fix) when a tensor's dtype or rank cannot fit the port at all."""
-    upstream = graph.node(src)
+    upstream = graph.node(edge.src)
     where = f"'{port.name}' " if len(block.inputs) > 1 else ""
 
     def err(message: str, fix: Fix | None = None) -> ShapeError:
@@ -267,6 +267,11 @@ def _port_mismatch(graph: Graph, node: Node, block: Block, port: Port, spec: Ten
     if port.ranks == (3,) and rank == 2 and upstream.type == "SequencePool":
         return err(f"{expected}: the sequence was already pooled by {upstream.id}; move the "
                    "SequencePool after this block")
+    if port.ranks == (3,) and rank == 2 and edge.from_port == "hidden":  # output "both"
+        return err(f"{expected}: the wire carries {upstream.id}'s final hidden state; wire "
+                   f"from its 'sequence' port to pass every step",
+                   Fix("rewire", node.id, port=port.name, value="sequence", source=upstream.id,
+                       from_port="hidden"))
     if port.ranks == (3,) and rank == 2 and upstream.resolved_params().get("output") == "hidden":
         return err(f"{expected}: {upstream.id} passes on only its final hidden state "
                    "(output='hidden'); set its output to 'sequence' to pass every step",
@@ -329,10 +334,12 @@ def _infer(graph: Graph, vector_output: bool) -> Analysis:
         if any(nodes[edge.src].spec is None for _port, edge in args):
             continue  # an upstream node failed; it carries the error
         carried = [source_spec(graph, nodes[edge.src], edge) for _port, edge in args]
-        wrong = [(port, text) for (port, _e), text in zip(args, carried) if isinstance(text, str)]
+        wrong = [(port, edge, text) for (port, edge), text in zip(args, carried)
+                 if isinstance(text, str)]
         if wrong:  # a stale wire (Chunk's chunks lowered): the node it feeds shows it
-            problems += [PortError(text, node=node.id, block_type=node.type, port=port.name)
-                         for port, text in wrong]
+            problems += [PortError(text, node=node.id, block_type=node.type, port=port.name,
+                                   fix=rewire_fix(nodes[edge.src], edge, port.name))
+                         for port, edge, text in wrong]
             continue
         info.input_specs = tuple(carried)  # type: ignore[arg-type]
         error = _unknown_vocab(node, params) or _check_node(graph, node, block, params, args,
@@ -444,7 +451,7 @@ def _check_node(graph: Graph, node: Node, block: Block, params: dict[str, Any],
                 args: list[tuple[Port, Edge]], specs: tuple[TensorSpec, ...]
                 ) -> GraphError | None:
     for (port, edge), spec in zip(args, specs):
-        mismatch = _port_mismatch(graph, node, block, port, spec, edge.src)
+        mismatch = _port_mismatch(graph, node, block, port, spec, edge)
         if mismatch is not None:
             return mismatch
     try:

@@ -16,6 +16,9 @@ _FIX_WORDS = {"insert": "Insert {block}", "append": "Add {block} after",
 
 
 def fix_label(fix) -> str:  # type: ignore[no-untyped-def]
+    if fix.action == "rewire":  # to one output of several, or to the one output
+        return (f"Wire from {fix.source}'s {fix.value}" if fix.value is not None
+                else f"Wire from {fix.source}")
     return _FIX_WORDS.get(fix.action, fix.action).format(**fix.__dict__)
 
 

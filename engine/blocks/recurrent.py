@@ -1,5 +1,7 @@
 """Recurrent layers and sequence pooling. Always batch-first; they output the whole sequence
-or, with ``output="hidden"``, the last layer's final hidden state.
+or, with ``output="hidden"``, the last layer's final hidden state; ``output="both"`` gives
+two output ports, ``sequence`` and ``hidden``, for a model that reads both (an encoder's
+states for attention and its summary for a decoder).
 
 Measured on a small real CPU tensor, not on meta: the meta kernels of LSTM/GRU/RNN run one
 Python-level step per time step (about 1.6 ms each here), which would stall the canvas on
@@ -11,7 +13,13 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..params import Bool, Choice, Float, Int
-from .base import Block, BlockCheckError, Port, SampleShape, TensorSpec, register
+from .base import (SINGLE_OUTPUT, Block, BlockCheckError, OutputPort, Port, SampleShape,
+                   TensorSpec, register)
+
+#: What a recurrent block passes on; the names of the two ports of "both" are the other two.
+OUTPUTS = ("sequence", "hidden", "both")
+_BOTH_PORTS = [OutputPort("sequence", "every step, [N, L, H * directions]"),
+               OutputPort("hidden", "the last layer's final hidden state, [N, H * directions]")]
 
 
 def _rnn_params() -> dict[str, Any]:
@@ -25,8 +33,9 @@ def _rnn_params() -> dict[str, Any]:
                               "features."),
         "output": Choice("sequence", "'sequence': every step, [N, L, H * directions]; "
                          "'hidden': the last layer's final hidden state, [N, H * directions], "
-                         "one vector per sample for a classifier.",
-                         choices=("sequence", "hidden")),
+                         "one vector per sample for a classifier; 'both': two output ports, "
+                         "`sequence` and `hidden`.",
+                         choices=OUTPUTS),
     }
 
 
@@ -35,6 +44,15 @@ class _RecurrentBlock(Block):
     measure_on = "cpu"
     inputs = (Port("in", ranks=(3,), layout="[N, L, features]"),)
     fixed = {"batch_first": True}
+    outputs_doc = ("`out`; with output \"both\" two instead: `sequence` (every step, "
+                   "[N, L, H * directions]) and `hidden` (the final hidden state, "
+                   "[N, H * directions])")
+
+    def output_ports(self, params: dict[str, Any],
+                     inputs: Sequence[TensorSpec] | None = None) -> list[OutputPort]:
+        if params.get("output") == "both":
+            return list(_BOTH_PORTS)
+        return [OutputPort(SINGLE_OUTPUT)]
 
     def check(self, params: dict[str, Any], inputs: Sequence[TensorSpec]) -> None:
         if params["dropout"] > 0 and params["num_layers"] == 1:

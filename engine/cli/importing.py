@@ -1,9 +1,10 @@
 """`torchloom import`: an existing PyTorch model onto the canvas, as a project file.
 
-Exit codes: 0 imported, and the imported graph reproduces the module's outputs; 1 imported
-(the files are written) but the graph still has errors or its outputs differ from the
-module's; 2 the source cannot be read, run or built, a file it would write exists already
-(without --force), or the command line is wrong.
+Exit codes: 0 imported, and the imported graph reproduces the module's outputs; 1 the import
+ran but the graph still has errors or its outputs differ from the module's (the report says
+why; no file is written); 2 the source cannot be read, run or built, a file it would write
+exists already (without --force), or the command line is wrong. Only exit 0 leaves files:
+a failed import removes what it wrote and puts back the files --force was to replace.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         result = import_module(source, Path(args.out), input_shapes=args.input_shape,
                                input_dtypes=args.input_dtype, kwargs=args.kwargs,
-                               force=args.force)
+                               force=args.force, keep_failed=False)
     except TorchloomError as exc:
         error: dict[str, Any] = {"message": exc.message}
         for key, attr in (("file", "path"), ("line", "line")):
@@ -97,9 +98,10 @@ def add_parser(sub: Any) -> None:
                     "and the module's weights become the project's initial weights "
                     "(PROJECT.safetensors). The import checks that the new graph computes "
                     "what the module computes. " + _HELP_TRUST,
-        epilog="Exit codes: 0 imported and reproduces the module; 1 imported, but the graph "
-               "has errors or its outputs differ (see the report); 2 the source cannot be "
-               "read, run or built, or a file it would write exists (see --force).")
+        epilog="Exit codes: 0 imported and reproduces the module; 1 the graph has errors or "
+               "its outputs differ (see the report; nothing is written); 2 the source cannot "
+               "be read, run or built, or a file it would write exists (see --force). Only "
+               "exit 0 leaves files behind.")
     p.add_argument("source", metavar="SOURCE",
                    help="path/to/file.py:ClassName (the file is executed), or an exported .pt2")
     p.add_argument("-o", "--out", metavar="PROJECT.json", required=True, type=path_arg,

@@ -104,7 +104,10 @@ class UnitClasses:
             specs = analysis.nodes[node.id].input_specs
             text = self.parts.node_call(inner, node, sub, specs, 8 + len(f"self.{name} = "))
             block = node.block
-            if node.type == "Code" or getattr(block, "is_unit", False):
+            if node.type == "Code":  # its kwargs may differ per use, like a block's
+                kwargs = node.build_params(inner.base_dir).get("kwargs") or {}
+                entries[name] = (text.split("(", 1)[0], dict(kwargs), node.id)
+            elif getattr(block, "is_unit", False):
                 entries[name] = (text, None, node.id)
             else:
                 params = node.build_params(inner.base_dir)
@@ -153,6 +156,13 @@ class UnitClasses:
         lines = []
         for name, (head, kwargs, node_id) in first.entries.items():
             prefix = 8 + len(f"self.{name} = ")
+            if kwargs is not None and any(  # a Code node of another class, or other kwargs
+                    u.entries[name][0] != head or set(u.entries[name][1] or ()) != set(kwargs)
+                    for u in cls.uses):
+                raise ExportError(f"the unit {cls.unit} uses {node_id} with different "
+                                  "classes or arguments in different places, which the "
+                                  "python export cannot write as one class", fmt=FMT,
+                                  node=node_id)
             if kwargs is None:
                 texts = {self._resolve(u.entries[name][0]) for u in cls.uses}
                 if len(texts) > 1:

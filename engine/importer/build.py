@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-from ..codefiles import trust_file, trust_with_imports
+from ..codefiles import trust_with_imports
 from ..compile import compile_graph, module_names
 from ..errors import ModelImportError
 from ..fileio import atomic_write_text
@@ -26,6 +26,8 @@ from ..layout import auto_layout
 from ..shapes import Analysis, infer
 from .codegen import CodeClass, CodeFile
 from .plan import BlockPart, CodePart, Plan, PlanError, make_plan
+from .rollback import created
+from .siblings import carry_siblings
 from .source import LoadedModel, first_line
 from .values import Value
 
@@ -101,7 +103,7 @@ def _build(loaded: LoadedModel, gm: fx.GraphModule, plan: Plan,
             elif part.mapped.tensors:
                 tensors[part.id] = dict(part.mapped.tensors)
             continue
-        made = _code_class(code, part, gm, plan.value_of)
+        made = _code_class(code, part, gm, wire_names(plan))
         notes += made.notes
         reasons += [f"{part.id}: {r}" for r in part.reasons]
         add_code_node(graph, part.id, path, made)
@@ -120,6 +122,14 @@ def _scope(node: fx.Node) -> str:
     stack = node.meta.get("nn_module_stack") or {}
     paths = [v[0] if isinstance(v, tuple) else str(k) for k, v in stack.items()]
     return str(paths[-1]) if paths else ""
+
+
+def wire_names(plan: Plan) -> dict[fx.Node, str]:
+    """What a Code node's forward calls each wire it reads: its source node, and the port
+    for one output of several (``gru_sequence``, ``gru_hidden``), so that two outputs of
+    one block read by one Code node are two arguments, not one name twice."""
+    return {n: f"{node_id}_{plan.port_of[n]}" if n in plan.port_of else node_id
+            for n, node_id in plan.value_of.items()}
 
 
 def _code_class(code: CodeFile, part: CodePart, gm: fx.GraphModule,
@@ -145,15 +155,18 @@ def add_code_node(graph: Graph, node_id: str, path: Path, made: CodeClass) -> No
 
 
 def write_code(code: CodeFile, path: Path, trust: bool) -> Path:
-    """Write the code file; trust it when the person ran the import (it is their code, and
-    they chose to run it)."""
+    """Write the code file, and the files beside the model that it imports; trust them
+    when the person ran the import (it is their code, and they chose to run it)."""
+    created(path)
     try:
         atomic_write_text(path, code.text())
     except OSError as exc:
         raise ModelImportError(f"cannot be written: {exc.strerror or exc}",
                                path=str(path)) from None
-    if trust:  # for this session; `remember_trust` keeps the final file's trust
-        trust_file(path, remember=False)
+    if code.loaded is not None:
+        carry_siblings(path, code.loaded.path.parent)
+    if trust:  # for this session; `remember_trust` keeps the final files' trust
+        trust_with_imports(path, remember=False)  # with the siblings, now beside it
     return path
 
 

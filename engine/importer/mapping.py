@@ -8,7 +8,9 @@ an LSTM that is not batch-first) raises `Unmapped` with the reason, and the impo
 it as a Code node instead of silently dropping the setting. Sizes that follow from the
 input (``in_channels``...) are not parameters and are not read. What this file adds is the
 wiring of the few blocks whose calls are more than one tensor in, one out: recurrent layers
-and attention return tuples, attention has three ports, and masks have no block setting.
+and attention return tuples, attention has three ports, and masks have no block setting; a
+block with several output ports (Split, Chunk, a recurrent block's "both") has each read
+of its tuple wired from the port it names (`port_outputs`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, Callable
 import torch
 from torch import fx, nn
 
-from ..blocks import get_block
+from ..blocks import TensorSpec, get_block, is_single
 from ..blocks.base import SampleShape, collapse
 from ..params import validate_params
 from .catalogue import Found, Unmapped, check_unheld, find_block, read_settings
@@ -40,16 +42,22 @@ class Mapped:
     module: str | None = None
     #: The fx nodes whose value this block gives; empty means the node itself.
     outputs: list[fx.Node] = field(default_factory=list)
-    #: The output port each of `outputs` is read from (a Split's ``out1``); empty: the
-    #: block's one output.
-    output_ports: list[str] = field(default_factory=list)
     #: The block's tensors by its own name, from the source module's tensor of that key
     #: (a Parameter block's ``weight`` is the model's ``cls_token``), for a function call.
     tensors: dict[str, str] = field(default_factory=dict)
-    #: Nodes only this block read and that it makes unnecessary (an ``expand_as`` before a
-    #: broadcasting Multiply): they leave the graph with no node of their own.
-    through: list[fx.Node] = field(default_factory=list)
     note: str | None = None
+    #: A block with several outputs: the fx nodes that read one of them (``pieces[1]``),
+    #: each with its output port; a wire from one names that port.
+    port_outputs: dict[fx.Node, str] = field(default_factory=dict)
+    #: Nodes between the call and those (an LSTM's ``(h, c)`` tuple), absorbed unwired;
+    #: or nodes only this block read and made unnecessary (an ``expand_as`` before a
+    #: broadcasting Multiply).
+    consumed: list[fx.Node] = field(default_factory=list)
+
+    @property
+    def given(self) -> list[fx.Node]:
+        """Every fx node whose value one of the block's outputs is."""
+        return [*self.outputs, *self.port_outputs]
 
 
 @dataclass
@@ -153,8 +161,78 @@ def _recurrent(found: Found, params: dict[str, Any], node: fx.Node, ctx: Context
         # torch ignores it (with a warning); so does the block
         note = f"{node.target}: dropout={params['dropout']} does nothing with one layer"
         params["dropout"] = 0.0
-    outputs = _first_outputs(node) if found.wrapped else []
-    return Mapped(found.block.type_name, params, inputs, outputs=outputs, note=note)
+    if not found.wrapped:  # Torchloom's layer returns what its `output` says
+        return Mapped(found.block.type_name, params, inputs, note=note)
+    sequence, hidden, consumed = _recurrent_reads(node, params,
+                                                  found.block.type_name == "LSTM")
+    _need(bool(sequence or hidden), "none of its outputs is used")
+    mapped = Mapped(found.block.type_name, params, inputs, note=note, consumed=consumed)
+    if sequence and hidden:
+        params["output"] = "both"
+        mapped.port_outputs = {**dict.fromkeys(sequence, "sequence"),
+                               **dict.fromkeys(hidden, "hidden")}
+    elif hidden:
+        params["output"] = "hidden"
+        mapped.outputs = hidden
+    else:
+        mapped.outputs = sequence
+    return mapped
+
+
+def _getitems(node: fx.Node) -> dict[fx.Node, Any]:
+    """``node[i]`` reads of a tuple or tensor, by index; any other use is not wired."""
+    reads = {}
+    for user in node.users:
+        _need(user.op == "call_function" and user.target is operator.getitem
+              and isinstance(user.args[1], int),
+              "its output is used in a way no block setting expresses")
+        reads[user] = user.args[1]
+    return reads
+
+
+def _recurrent_reads(node: fx.Node, params: dict[str, Any], lstm: bool
+                     ) -> tuple[list[fx.Node], list[fx.Node], list[fx.Node]]:
+    """Which reads of torch's ``(output, h_n)`` (an LSTM's ``(output, (h_n, c_n))``) are
+    the sequence and which the final hidden state as the block gives it (``h_n[-1]``, the
+    last layer), and the tuples between; `Unmapped` for any other read (the cell state, one
+    direction of a bidirectional layer, an earlier layer's state)."""
+    sequence: list[fx.Node] = []
+    hidden: list[fx.Node] = []
+    consumed: list[fx.Node] = []
+    last = params.get("num_layers", 1) - 1
+    for read, index in _getitems(node).items():
+        if index == 0:
+            sequence.append(read)
+            continue
+        _need(index in (1, -1), "more than its output and final state is read")
+        consumed.append(read)
+        states = _getitems(read) if lstm else {read: 0}  # an LSTM's state is (h_n, c_n)
+        for state, which in states.items():
+            if state is not read:
+                consumed.append(state)
+            if not state.users:
+                continue  # ``out, (h, c) = ...`` unpacks c even where it is not used
+            _need(which in (0, -2), "its cell state is used, which the block does not give")
+            _need(not params.get("bidirectional"), "its final state is read one direction "
+                  "at a time, while the block gives both directions side by side")
+            hidden += _last_layer_reads(state, last)
+    return sequence, hidden, consumed
+
+
+def _last_layer_reads(state: fx.Node, last: int) -> list[fx.Node]:
+    """The reads of ``h_n`` ([layers, N, H]) that take the last layer: ``h_n[-1]``, or
+    ``h_n.squeeze(0)`` of a single layer."""
+    reads = []
+    for user in state.users:
+        if (last == 0 and user.op == "call_method" and user.target == "squeeze"
+                and tuple(user.args[1:]) in ((0,), ()) and not user.kwargs):
+            reads.append(user)
+            continue
+        _need(user.op == "call_function" and user.target is operator.getitem
+              and user.args[1] in (-1, last), "an earlier layer's final state is read, or "
+              "the final state is used in a way no block setting expresses")
+        reads.append(user)
+    return reads
 
 
 _ATTN_OPTIONS = ("attn_mask", "key_padding_mask")
@@ -195,13 +273,6 @@ def _encoder_layer(found: Found, params: dict[str, Any], node: fx.Node, ctx: Con
     return _plain(found, params, node, ctx)  # Torchloom's: the token ids go to its port
 
 
-def _pieces(found: Found, params: dict[str, Any], node: fx.Node, ctx: Context) -> Mapped:
-    """A Split or Chunk module: each ``out[i]`` after it reads one output port."""
-    from .tensor_ops import pieces  # tensor_ops builds on this module
-
-    return pieces(node, ctx, found.block.type_name, params, _one_input(node, ctx)[0])
-
-
 #: Wires one call of a block's module, given the parameters read off it.
 Hook = Callable[[Found, dict[str, Any], fx.Node, Context], Mapped]
 
@@ -209,7 +280,6 @@ Hook = Callable[[Found, dict[str, Any], fx.Node, Context], Mapped]
 HOOKS: dict[str, Hook] = {
     "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent,
     "MultiheadAttention": _attention, "TransformerEncoderLayer": _encoder_layer,
-    "Split": _pieces, "Chunk": _pieces,
 }
 
 
@@ -228,10 +298,33 @@ def map_module(node: fx.Node, ctx: Context) -> Mapped | Alias:
     # the module's own settings first: they are what the person can change
     params = read_settings(found.block, module)
     mapped = HOOKS.get(found.block.type_name, _plain)(found, params, node, ctx)
+    if not mapped.given:
+        _port_reads(mapped, node, ctx)
     check_unheld(found.block, module, _shapes(mapped.inputs, ctx))
     _float32(module)
     mapped.module = str(node.target)
     return mapped
+
+
+def _port_reads(mapped: Mapped, node: fx.Node, ctx: Context) -> None:
+    """A block with several outputs for these settings (a Split's pieces): each
+    ``pieces[i]`` read is wired from port i. Every use must be such a read."""
+    block = get_block(mapped.type)
+    assert block is not None, mapped.type
+    params, problems = validate_params(block.params, mapped.params)
+    if problems:
+        return  # `check_mapped` words it
+    specs = []
+    for source in mapped.inputs:
+        value = ctx.value(source)
+        assert value is not None and value.dtype is not None
+        specs.append(TensorSpec(value.shape[1:], str(value.dtype).removeprefix("torch.")))
+    ports = block.output_ports(params, specs)
+    if is_single(ports):
+        return
+    for read, index in _getitems(node).items():
+        _need(-len(ports) <= index < len(ports), f"it reads piece {index} of {len(ports)}")
+        mapped.port_outputs[read] = ports[index].name
 
 
 def check_mapped(mapped: Mapped, node: fx.Node, ctx: Context) -> None:
@@ -253,7 +346,7 @@ def check_mapped(mapped: Mapped, node: fx.Node, ctx: Context) -> None:
             _need(value.dtype == torch.int64, "its input is not int64 token ids")
         elif port.dtype == "float":
             _need(value.dtype == torch.float32, f"its input is {value.dtype}, not float32")
-    for out in mapped.outputs or [node]:
+    for out in mapped.given or [node]:
         value = ctx.value(out)
         _need(value is not None and value.is_tensor and value.batched,
               "it does not return one tensor with the batch first")

@@ -23,7 +23,9 @@ from .build import (Built, available_tensors, build_from_trace, build_whole,
                     carry_weights, code_file_for, compare, place, remember_trust)
 from .plan import PlanError
 from .result import ImportResult
-from .source import LoadedModel, first_line, load_model
+from .quiet import captured_output
+from .rollback import WriteGuard
+from .source import LoadedModel, check_forward_arguments, first_line, load_model
 from .trace import trace_module
 from .units import unitize
 from .values import example_inputs, record_values, token_limit
@@ -35,7 +37,7 @@ def import_module(source: str | os.PathLike[str], out: str | os.PathLike[str], *
                   input_shapes: Sequence[Sequence[int]] | None = None,
                   input_dtypes: Sequence[str] | None = None,
                   kwargs: dict[str, Any] | None = None, trust_code: bool = True,
-                  force: bool = False) -> ImportResult:
+                  force: bool = False, keep_failed: bool = True) -> ImportResult:
     """Import `source` into a project written at `out` (plus ``<stem>.safetensors`` and,
     when some part is code, ``<stem>_code.py`` beside it).
 
@@ -51,6 +53,11 @@ def import_module(source: str | os.PathLike[str], out: str | os.PathLike[str], *
         force: replace files of those names that already exist. Without it the import
             refuses, before it runs anything, rather than overwrite a project, weights or
             code the person may not have meant to lose.
+        keep_failed: keep the files of an import that ran but whose graph has errors or
+            does not reproduce the model (the app opens it and shows what is wrong on the
+            nodes); False removes them (the command line, whose exit 1 says it failed).
+            An import that raises never leaves a file behind, and files it was to replace
+            are put back.
 
     Raises:
         ModelImportError: the source cannot be loaded, built or run on the input shape, or
@@ -61,19 +68,43 @@ def import_module(source: str | os.PathLike[str], out: str | os.PathLike[str], *
         raise ModelImportError("the folder to write the project into does not exist",
                                path=str(out))
     text = str(source)
+    is_pt2 = text.lower().endswith(".pt2")
     if not force:
-        refuse_existing(out, code=not text.lower().endswith(".pt2"))
-    if text.lower().endswith(".pt2"):
-        from .pt2 import import_pt2
+        refuse_existing(out, code=not is_pt2)
+    guard = WriteGuard(written_files(out, code=not is_pt2))
+    with guard:
+        with captured_output() as printed:
+            if is_pt2:
+                from .pt2 import import_pt2
 
-        return import_pt2(Path(text), out)
+                result = import_pt2(Path(text), out)
+                code_file = None
+            else:
+                result, code_file = _import_py(text, out, input_shapes, input_dtypes, kwargs,
+                                               trust_code, guard)
+        result.notes += printed.notes()
+        if not (result.ok or keep_failed):
+            result.notes.append("nothing was written: the import did not give a project that "
+                                "reproduces the model")
+            result.files = []
+            return result
+        guard.commit()
+    result.files += [p for p in guard.paths if p.is_file() and p not in result.files]
+    if trust_code and code_file is not None:
+        remember_trust(code_file)
+    return result
+
+
+def _import_py(text: str, out: Path, input_shapes: Sequence[Sequence[int]] | None,
+               input_dtypes: Sequence[str] | None, kwargs: dict[str, Any] | None,
+               trust_code: bool, guard: WriteGuard) -> tuple[ImportResult, Path | None]:
     specs = _specs(input_shapes, input_dtypes)
     loaded = load_model(text, kwargs)
+    check_forward_arguments(loaded, len(specs))
     built, source, inputs = _build(loaded, specs, out, trust_code)
-    if trust_code and built.code_file is not None:
-        remember_trust(built.code_file)
     project = Project(graph=built.graph, name=loaded.class_name, path=out)
-    return finish(project, built, loaded.module, available_tensors(source), inputs, out)
+    result = finish(project, built, loaded.module, available_tensors(source), inputs, out)
+    return result, built.code_file
 
 
 def import_to_project(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
@@ -150,9 +181,9 @@ def _build(loaded: LoadedModel, specs: list[tuple[list[int], str]], out: Path, t
                 f"{loaded.class_name} fails on a batch of {len(inputs[0])} samples of {shown}: "
                 f"{first_line(exc)}: check --input-shape and --input-dtype",
                 path=str(loaded.path)) from None
-    traced = trace_module(root, len(specs))
+    traced = trace_module(root, len(specs), examples=(probe, check))
     notes = [f"{leaf}: its forward cannot be traced ({why}), so it is one Code node"
-             for leaf, why in traced.reasons.items() if leaf]
+             for leaf, why in traced.reasons.items() if leaf] + traced.notes
     if traced.gm is not None:
         placeholders = [n for n in traced.gm.graph.nodes if n.op == "placeholder"]
         if len(placeholders) != len(specs):
@@ -200,7 +231,7 @@ def finish(project: Project, built: Built, original: torch.nn.Module,
             save_weights(compiled, weights, {name: node for node, name in names.items()})
             project.weights = weights.name
             files.append(weights)
-    project.dataset = pick_dataset(project)
+    project.dataset = pick_dataset(project, built.analysis)
     save_project(project, out)
     mapped = sum(1 for n in project.graph.nodes if n.type not in ("Input", "Code"))
     return ImportResult(project, files, mapped, built.code_nodes, fresh,
@@ -208,10 +239,16 @@ def finish(project: Project, built: Built, original: torch.nn.Module,
                         identical, diff, built.reasons, built.notes, errors, mismatch)
 
 
-def pick_dataset(project: Project) -> dict[str, Any] | None:
-    """The built-in dataset whose samples have the model's input shape and dtype, if one."""
+def pick_dataset(project: Project, analysis: Any = None) -> dict[str, Any] | None:
+    """The built-in dataset whose samples have the model's input shape and dtype, if one,
+    for a model that gives class scores ([N, classes]): a DCGAN discriminator's [N] output
+    or a generator's image is no classifier, and a classification dataset would make the
+    project fail its check."""
     inputs = [project.graph.node(i) for i in project.graph.input_ids()]
     if len(inputs) != 1:
+        return None
+    out = getattr(analysis, "output_spec", None)
+    if out is not None and (len(out.shape) != 1 or out.shape[0] < 2):
         return None
     shape = list(inputs[0].params.get("shape", []))
     dtype = inputs[0].params.get("dtype", "float32")

@@ -77,7 +77,7 @@ class Plan:
     value_of: dict[fx.Node, str]
     output: str
     notes: list[str] = field(default_factory=list)
-    #: The output port a value is read from, for the pieces of a Split (absent: the one).
+    #: The output port a value comes from, for a block with several (a Split's pieces).
     port_of: dict[fx.Node, str] = field(default_factory=dict)
 
 
@@ -114,14 +114,13 @@ def make_plan(gm: fx.GraphModule, values: dict[fx.Node, Value],
             if str(exc) and kinds[n] != "inline":
                 reasons[n] = str(exc)
             continue
-        if kinds[n] == "inline" and not (isinstance(found, Mapped) and found.outputs):
+        if kinds[n] == "inline" and not (isinstance(found, Mapped) and found.given):
             continue  # only a call whose tuple a block reads (``x.max(dim=1)[0]``) maps
         if isinstance(found, Alias):
             alias[n] = found.source
         else:
             mapped[n] = found
-            absorbed.update(found.outputs)
-            absorbed.update(found.through)
+            absorbed.update(found.given, found.consumed)
     groups = _chains(nodes, order, kinds, mapped, alias, absorbed)
     return _assemble(gm, nodes, order, kinds, mapped, alias, groups, reasons)
 
@@ -255,10 +254,9 @@ def _assemble(gm: fx.GraphModule, nodes: list[fx.Node], order: dict[fx.Node, int
             found = mapped[n]
             part_id = n.name if n.op == "call_module" else _unique(_block_id(n, found),
                                                                    used_ids)
-            for i, out in enumerate(found.outputs or [n]):
+            for out in found.given or [n]:
                 value_of[out] = part_id
-                if found.output_ports:
-                    port_of[out] = found.output_ports[i]
+            port_of.update(found.port_outputs)
             parts.append(BlockPart(part_id, n, found))
             if found.note:
                 notes.append(found.note)
@@ -275,6 +273,9 @@ def _assemble(gm: fx.GraphModule, nodes: list[fx.Node], order: dict[fx.Node, int
                         "output)")
     if kinds[result] == "input":
         raise PlanError("the model returns its input unchanged")
+    if result in port_of:
+        raise PlanError("the model returns one output of a block with several (a canvas "
+                        "model ends in a block's one output)")
     del order
     return Plan(inputs, parts, value_of, value_of[result], notes + _shared(gm, parts),
                 port_of)

@@ -97,6 +97,44 @@ def load_model(source: str, kwargs: dict[str, Any] | None = None) -> LoadedModel
                        {name: Path(f) for name, f in files.items()}, recorder.args)
 
 
+def check_forward_arguments(loaded: LoadedModel, count: int) -> None:
+    """Arguments of the forward past the `count` tensors must have defaults (they are left
+    at them, ``hidden=None``): one without is named, with how to wrap the model.
+
+    Raises:
+        ModelImportError: an argument has no default and no input shape was given for it.
+    """
+    forward = loaded.module.forward
+    try:
+        params = list(inspect.signature(forward).parameters.values())
+    except (TypeError, ValueError):
+        return
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind is p.VAR_POSITIONAL for p in params) and len(positional) <= count:
+        return
+    missing = [p.name for p in positional[count:] if p.default is inspect.Parameter.empty]
+    missing += [p.name for p in params
+                if p.kind is p.KEYWORD_ONLY and p.default is inspect.Parameter.empty]
+    if not missing:
+        return
+    cls = loaded.class_name
+    names = ", ".join(f"'{m}'" for m in missing)
+    tensors = ", ".join(p.name for p in positional[:count]) or "x"
+    shapes = f"{count} input shape{'s' if count != 1 else ''} {'were' if count != 1 else 'was'}"
+    try:
+        line: int | None = inspect.getsourcelines(forward)[1]
+    except (OSError, TypeError):
+        line = None
+    raise ModelImportError(
+        f"{cls}.forward needs the argument{'s' if len(missing) > 1 else ''} {names}, which "
+        f"{'have' if len(missing) > 1 else 'has'} no default, and {shapes} given: give one "
+        f"--input-shape per tensor argument, or import a wrapper class whose forward takes "
+        f"only the tensors, e.g. class Wrapped(nn.Module) with self.model = {cls}(...) and "
+        f"def forward(self, {tensors}): return self.model({tensors}, "
+        + ", ".join(f"{m}=..." for m in missing) + ")",
+        path=str(loaded.path), line=line)
+
+
 def first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     text = lines[0] if lines else type(exc).__name__

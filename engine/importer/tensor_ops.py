@@ -133,18 +133,17 @@ def pieces(node: fx.Node, ctx: Context, type_name: str, params: dict[str, Any],
     value = ctx.value(source)
     assert value is not None
     spec = TensorSpec(tuple(value.shape[1:]))
-    count = len(block.output_ports(params, [spec]))
-    users = list(node.users)
-    outputs, ports = [], []
-    for user in users:
+    ports = block.output_ports(params, [spec])
+    count = len(ports)
+    reads: dict[fx.Node, str] = {}
+    for user in node.users:
         index = user.args[1] if user.target is operator.getitem and len(user.args) == 2 else None
         if user.op != "call_function" or not isinstance(index, int) or not -count <= index < count:
             raise Unmapped("its pieces are not each taken by a constant index")
-        outputs.append(user)
-        ports.append(f"out{index % count}")
-    if not outputs:
+        reads[user] = ports[index].name
+    if not reads:
         raise Unmapped("none of its pieces is used")
-    return Mapped(type_name, params, [source], outputs=outputs, output_ports=ports)
+    return Mapped(type_name, params, [source], port_outputs=reads)
 
 
 def split(node: fx.Node, ctx: Context) -> Mapped:
@@ -265,7 +264,7 @@ def multiply(node: fx.Node, ctx: Context) -> Mapped:
             raise Unmapped("it multiplies tensors of different ranks")
         through = [n for n, skipped in ((node.args[0], skip_a), (node.args[1], skip_b))
                    if skipped]
-        return Mapped("Multiply", {}, [a, b], through=through)  # type: ignore[list-item]
+        return Mapped("Multiply", {}, [a, b], consumed=through)  # type: ignore[list-item]
     tensor, factor = (a, b) if ctx.is_tensor(a) else (b, a)
     number = _number(factor, ctx)
     if not ctx.is_tensor(tensor) or number is None:

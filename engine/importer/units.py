@@ -173,7 +173,8 @@ def _promoted(graph: Graph, uses: list[tuple[str, list[str]]]
     out: dict[str, tuple[list[tuple[str, str]], list[Any]]] = {}
     for targets in columns.values():
         name = targets[0][1]
-        if name in out or name == REPEAT:
+        if name in out or name == REPEAT or graph.node(targets[0][0]).type == "Code":
+            # a Code node's "kwargs" says whose: gate_kwargs
             name = f"{_local(targets[0][0], first_path)}_{name}"
         node_id, key = targets[0]
         pos = first_ids.index(node_id)

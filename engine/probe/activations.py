@@ -45,11 +45,53 @@ class ProbeResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+ATTENTION_MODULES = (nn.MultiheadAttention, nn.TransformerEncoderLayer)
+
+
 def attention_nodes(model: nn.Module, names: dict[str, str]) -> list[str]:
     """The node ids whose module has attention weights to show."""
     return [node for node, name in names.items()
-            if isinstance(getattr(model, name, None), (nn.MultiheadAttention,
-                                                        nn.TransformerEncoderLayer))]
+            if isinstance(_submodule(model, name), ATTENTION_MODULES)]
+
+
+def attention_layers(model: nn.Module, names: dict[str, str]) -> dict[str, str]:
+    """Every attention layer of the model, also those inside units: a label -> its module
+    path, for `capture` (whose `names` may hold such paths). A node that is an attention
+    block keeps its id; a layer inside a unit reads ``decoder 2/4 · layer`` (the unit node,
+    which copy of how many, the node inside), so a GPT drawn as a repeated decoder unit
+    shows each of its layers. An attention inside another one (a layer's ``self_attn``) is
+    that layer's, not a second entry."""
+    out: dict[str, str] = {}
+    for node, name in names.items():
+        module = _submodule(model, name)
+        if module is None:
+            continue
+        if isinstance(module, ATTENTION_MODULES):
+            out[node] = name
+            continue
+        taken: list[str] = []
+        for path, inner in module.named_modules():
+            if not path or not isinstance(inner, ATTENTION_MODULES) or \
+                    any(path.startswith(t + ".") for t in taken):
+                continue
+            taken.append(path)
+            out[_inner_label(node, module, path)] = f"{name}.{path}"
+    return out
+
+
+def _inner_label(node: str, module: nn.Module, path: str) -> str:
+    parts = path.split(".")
+    if len(parts) >= 2 and parts[0].isdigit() and isinstance(module, nn.Sequential):
+        return f"{node} {int(parts[0]) + 1}/{len(module)} · {'.'.join(parts[1:])}"
+    return f"{node} · {path}"
+
+
+def _submodule(model: nn.Module, name: str) -> nn.Module | None:
+    try:
+        module = model.get_submodule(name)
+    except AttributeError:
+        return None
+    return module if isinstance(module, nn.Module) else None
 
 
 def _attention_weights(module: nn.Module, args: tuple[torch.Tensor, ...]) -> torch.Tensor | None:
@@ -92,7 +134,8 @@ def capture(model: nn.Module, x: torch.Tensor | tuple[torch.Tensor, ...], names:
     Args:
         model: the compiled graph (a GraphModule whose submodules are named by `names`).
         x: the probe batch (a tuple for a model with several Inputs).
-        names: node id -> module name (`compile.module_names`).
+        names: node id -> module name (`compile.module_names`), or a dotted path to a
+            module inside one (`attention_layers`).
         nodes: which node ids to keep (default all with a module).
         attention: also compute per-head weights for attention nodes.
         max_bytes: a node whose activation would pass this is skipped, so a probe of a huge
@@ -102,15 +145,14 @@ def capture(model: nn.Module, x: torch.Tensor | tuple[torch.Tensor, ...], names:
         ProbeError: a requested node has no module in `model`.
     """
     if nodes is None:  # every node with a layer; Inputs and unwired blocks have none
-        nodes = [n for n, name in names.items()
-                 if isinstance(getattr(model, name, None), nn.Module)]
+        nodes = [n for n, name in names.items() if _submodule(model, name) is not None]
     modules: dict[str, nn.Module] = {}
     for node_id in nodes:
         name = names.get(node_id)
         if name is None:
             raise ProbeError("there is no such node", node=node_id)
-        module = getattr(model, name, None)
-        if not isinstance(module, nn.Module):
+        module = _submodule(model, name)
+        if module is None:
             raise ProbeError("has no layer to probe (an Input, or a block not wired to the "
                              "output)", node=node_id)
         modules[node_id] = module

@@ -47,8 +47,8 @@ class Autoencode(SupervisedTask):
         return (f"autoencode: the output of {node} is {out.show()} but the inputs are "
                 f"{shown(want)}, and an autoencoder reproduces its input: {fix}")
 
-    def load_split(self, project: Any, config: Any) -> Any:
-        split, notes, analysis = super().load_split(project, config)
+    def load_split(self, project: Any, config: Any, tokenizer: Any = None) -> Any:
+        split, notes, analysis = super().load_split(project, config, tokenizer)
         x = split.full.x
         if config.loss == "bce" and x is not None and x.is_floating_point() and len(x):
             low, high = float(x.min()), float(x.max())

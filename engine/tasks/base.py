@@ -175,9 +175,11 @@ class Task:
         (and which decide its exit code)."""
         raise NotImplementedError
 
-    def prepare(self, project: Project, config: Any) -> Prepared:
+    def prepare(self, project: Project, config: Any, tokenizer: Any = None) -> Prepared:
         """Load the data, fit it to the graph, compile: everything before the first step
-        that can fail on bad input, raising typed errors."""
+        that can fail on bad input, raising typed errors. `tokenizer` is the one a run
+        being resumed or warm-started from saved: text is encoded with it, never refitted,
+        so the ids mean what they meant when the weights learned them."""
         raise NotImplementedError
 
     def describe_start(self, project: Project, data: dict[str, Any], device: Any) -> str:

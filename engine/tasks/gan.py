@@ -130,7 +130,8 @@ class Gan(Task):
 
     # ---- building ---------------------------------------------------------------------
 
-    def prepare(self, project: Project, config: Any) -> Prepared:
+    def prepare(self, project: Project, config: Any, tokenizer: Any = None) -> Prepared:
+        """`tokenizer` is unused: a GAN reads no text."""
         from ..compile import compile_graph, module_names
         from ..data import load_dataset
         from ..data.dataset import Split

@@ -57,7 +57,8 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
         config = replace(config, tensorboard=True)
     if config.tensorboard:
         require_tensorboard()  # before anything is built or written
-    built = task.prepare(project, config)
+    tokenizer, tokenizer_note = _run_tokenizer(resume, init_from)
+    built = task.prepare(project, config, tokenizer)
     augment = augmenter_for(project.dataset, built.split.train, task.targets, config.seed,
                             built.split.normalization)
     start = starting_point(project, built.model, built.node_ids, config, len(built.split.train),
@@ -67,7 +68,7 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
         run_dir = default_run_dir(project, runs_dir)
     if save and run_dir is not None:
         check_run_folder(run_dir)
-    notes = built.notes + start.notes
+    notes = built.notes + start.notes + tokenizer_note
     skipped = skipped_note(built.data_info if built.data_info is not None
                            else built.split.describe())
     if skipped:  # said where training starts, not only in run.json
@@ -93,6 +94,22 @@ def prepare_training(project: Project, *, overrides: dict[str, Any] | None = Non
     return TrainingJob(loop, built.model, built.split, config, run_dir if save else None,
                        notes, start.reinitialized, start.state is not None,
                        init_report=start.init_report)
+
+
+def _run_tokenizer(resume: Path | None, init_from: Path | None) -> tuple[Any, list[str]]:
+    """The tokenizer of the run a training continues or starts from, if it has one: the
+    weights learned the ids that tokenizer gave, so a refit (the text or the tokenizer
+    settings may have changed since) would give their rows to other tokens."""
+    from ..text.vocab import run_tokenizer
+
+    for folder in (resume, init_from):
+        if folder is not None and Path(folder).is_dir():
+            tok = run_tokenizer(folder)
+            if tok is not None:
+                return tok, [f"text encoded with the tokenizer of {Path(folder).name} "
+                             f"({tok.kind}, {tok.vocab_size} tokens), as its weights "
+                             "learned it; not refitted"]
+    return None, []
 
 
 def find_lr(project: Project, *, start: float = 1e-7, end: float = 10.0, steps: int = 100,

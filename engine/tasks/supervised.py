@@ -160,11 +160,11 @@ class SupervisedTask(Task):
             split.normalization = None
         return split, notes, analysis
 
-    def prepare(self, project: Project, config: Any) -> Prepared:
+    def prepare(self, project: Project, config: Any, tokenizer: Any = None) -> Prepared:
         from ..compile import compile_graph, module_names
         from ..probe.batch import choose_probe_batch
 
-        split, notes, analysis = self.load_split(project, config)
+        split, notes, analysis = self.load_split(project, config, tokenizer)
         if len(split.train) < 2:
             raise TrainingError(f"only {len(split.train)} training sample(s): lower val_split "
                                 "or add data", kind="config")

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import torch
 
-from ..probe.activations import attention_nodes, capture
+from ..probe.activations import attention_layers, capture
 from .generate import GenerateError, context_of
 
 
@@ -36,14 +36,14 @@ def token_attention(trained: Any, ids: Sequence[int], position: int) -> TokenAtt
     if not 0 <= position < len(ids):
         raise GenerateError(f"there is no token {position} in a text of {len(ids)} tokens",
                             where="position")
-    nodes = attention_nodes(trained.model, trained.names)
-    if not nodes:
+    layers = attention_layers(trained.model, trained.names)
+    if not layers:
         raise GenerateError("the model has no attention layer (MultiheadAttention or "
                             "TransformerEncoderLayer) to show")
     start = max(0, position + 1 - context_of(trained))
     window = [int(i) for i in ids[start:position + 1]]
     x = torch.tensor([window], dtype=torch.int64, device=trained.device)
-    result = capture(trained.model, x, trained.names, nodes=nodes)
+    result = capture(trained.model, x, layers)
     layers = {node: probe.attention[0, :, -1, :] for node, probe in result.nodes.items()
               if probe.attention is not None}
     decode = trained.tokenizer.decode

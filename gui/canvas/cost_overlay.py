@@ -24,9 +24,10 @@ METRICS: tuple[tuple[str | None, str], ...] = (
 
 
 def _compute(graph_json: dict[str, Any], batch: int, device: str, optimizer: str,
-             amp: str | None, measure: bool, units_json: dict[str, Any] | None = None
-             ) -> dict[str, Any]:
-    """Worker-thread job: costs of every node and the memory sentence."""
+             amp: str | None, measure: bool, units_json: dict[str, Any] | None = None,
+             vocab_size: int | None = None) -> dict[str, Any]:
+    """Worker-thread job: costs of every node and the memory sentence. `vocab_size` is
+    what a ``"vocab"`` size means (the file keeps the word; the data gave the number)."""
     from torchloom.engine.probe.cost import fits_on, memory_estimate, node_costs
     from torchloom.engine.project import _Reader, graph_from_dict
     from torchloom.engine.shapes import infer
@@ -36,6 +37,7 @@ def _compute(graph_json: dict[str, Any], batch: int, device: str, optimizer: str
         from torchloom.engine.units.fileformat import units_from_dict
 
         graph.units = units_from_dict(units_json, _Reader(None))
+    graph.vocab_size = vocab_size
     analysis = infer(graph)
     if not analysis.ok:
         return {"costs": {}, "memory": "", "fits": None, "ok": False}
@@ -173,7 +175,8 @@ class CostOverlay(QObject):
             units_json = units_to_dict(units)
         self.jobs.submit("cost", lambda: _compute(
             graph_json, int(config["batch_size"]), str(config["device"]),
-            str(config["optimizer"]), config.get("amp"), measure, units_json), self._done,
+            str(config["optimizer"]), config.get("amp"), measure, units_json,
+            doc.graph.vocab_size), self._done,
             self._failed)
 
     def _done(self, result: dict[str, Any]) -> None:

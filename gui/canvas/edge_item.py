@@ -121,6 +121,10 @@ class EdgeItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:
         return self._bounds
 
+    def path(self) -> QPainterPath:
+        """The wire's route in item coordinates (the overview draws it far out)."""
+        return self._path
+
     def shape(self) -> QPainterPath:  # type: ignore[override]
         stroker = QPainterPathStroker()
         stroker.setWidth(12)

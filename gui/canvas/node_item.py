@@ -315,6 +315,12 @@ class NodeItem(QGraphicsItem):
         if self.severity is not None:
             self._paint_badge(painter, colors)
 
+    def _output_label_width(self) -> float:
+        """Room for the widest output port name (a recurrent block's ``sequence`` is wider
+        than a Split's ``out0``), so a name is never cut and the shape text stops before it."""
+        metrics = QFontMetricsF(_SMALL_FONT)
+        return max(30.0, *(metrics.horizontalAdvance(n) + 2 for n in self.output_names))
+
     def _paint_body(self, painter: QPainter, colors: theme.CanvasColors) -> None:
         left = 16.0 if len(self.port_names) <= 1 else 58.0
         if self.cost_level is not None:  # a tinted body and a bar as long as the cost
@@ -327,7 +333,7 @@ class NodeItem(QGraphicsItem):
                                                             self.cost_level), 5))
         painter.setFont(_BODY_FONT)
         painter.setPen(QColor(colors.node_text))
-        right = 44.0 if self.multi_output else 14.0  # room for the output ports' names
+        right = self._output_label_width() + 14.0 if self.multi_output else 14.0
         text_rect = QRectF(left, HEADER + 6, WIDTH - left - right, 18)
         status = code_status(self.node, self.errors)  # a Code block says why it cannot run
         headline = self.shape_text or "…"
@@ -380,7 +386,8 @@ class NodeItem(QGraphicsItem):
             painter.drawEllipse(centre, PORT_RADIUS + (1.5 if hovered else 0), PORT_RADIUS)
             if self.multi_output:
                 painter.setPen(QColor(colors.node_subtext))
-                painter.drawText(QRectF(WIDTH - 50, centre.y() - 8, 40, 16),
+                width = self._output_label_width()
+                painter.drawText(QRectF(WIDTH - 10 - width, centre.y() - 8, width, 16),
                                  Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                                  name)
 

@@ -21,6 +21,7 @@ from .. import theme
 from ..document import Document
 from .edge_item import BOUNDS, DraftWire, EdgeItem, label_width
 from .node_item import WIDTH, NodeItem, declared_outputs, node_bounds
+from .overview import Overview, wants_overview
 from .placement import CHAIN_GAP, Rect, free_offset, union
 from .style import format_shape
 
@@ -50,6 +51,10 @@ class CanvasScene(QGraphicsScene):
         self.setSceneRect(-SCENE_HALF, -SCENE_HALF, 2 * SCENE_HALF, 2 * SCENE_HALF)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.setBackgroundBrush(QColor(theme.current().background))
+        #: Far out on a big graph, this draws the blocks and wires instead of their items
+        #: (gui/canvas/overview.py).
+        self.overview = Overview(self)
+        self.addItem(self.overview)
         self._place_unplaced()
         for node in document.graph.nodes:
             self._add_node_item(node)
@@ -84,6 +89,8 @@ class CanvasScene(QGraphicsScene):
         item.setPos(QPointF(*(node.pos or (0.0, 0.0))))
         item.on_moved = self._on_item_moved
         self.addItem(item)
+        if self.overview.isVisible():
+            item.setOpacity(0.0)
         self.node_items[node.id] = item
         return item
 
@@ -93,6 +100,8 @@ class CanvasScene(QGraphicsScene):
             return
         item = EdgeItem(edge, src, dst, self.document.graph.port_of(edge))
         self.addItem(item)
+        if self.overview.isVisible():
+            item.setOpacity(0.0)
         self.edge_items[id(edge)] = item
         if route:
             item.update_path()  # now that it can see the blocks in its way
@@ -116,7 +125,19 @@ class CanvasScene(QGraphicsScene):
                 item.port = graph.port_of(edge)
                 item.update_path()
 
+    def set_overview(self, zoom: float) -> None:
+        """The view's zoom changed: far out on a big graph, draw the overview instead of
+        the items (see gui/canvas/overview.py)."""
+        on = wants_overview(zoom, len(self.node_items))
+        if on == self.overview.isVisible():
+            return
+        opacity = 0.0 if on else 1.0  # Qt skips a fully transparent item: no paint call
+        for item in (*self.node_items.values(), *self.edge_items.values()):
+            item.setOpacity(opacity)
+        self.overview.show_overview(on)
+
     def _on_event(self, event: Event) -> None:
+        self.overview.mark_stale()
         kind = event.kind
         if kind == "node_renamed":  # removed and added again under the new id: stay selected
             item = self.node_items.get(event.old)
@@ -153,6 +174,7 @@ class CanvasScene(QGraphicsScene):
         analysis = self.document.analysis
         if analysis is None:
             return
+        self.overview.mark_stale()
         graph = self.document.graph
         ports_moved: set[str] = set()
         for node_id, item in self.node_items.items():
@@ -193,6 +215,7 @@ class CanvasScene(QGraphicsScene):
             if edge_item is not None:
                 edge_item.update_path()
         self._dirty.append(item.body_rect())
+        self.overview.mark_stale()
         if not self._rewire_timer.isActive():
             self._rewire_timer.start(0)  # once for a whole layout's or drag's moves
 
@@ -305,6 +328,7 @@ class CanvasScene(QGraphicsScene):
                 item.setSelected(True)
 
     def _on_selection(self) -> None:
+        self.overview.mark_stale()
         self.node_selection_changed.emit(self.selected_node_ids())
 
     def delete_selection(self) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (QColor, QContextMenuEvent, QCursor, QDragEnterEvent, QDragMoveEvent,
                            QDropEvent, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent)
 from PySide6.QtWidgets import QApplication, QFrame, QGraphicsView, QWidget
@@ -52,6 +52,8 @@ class CanvasView(QGraphicsView):
         self._fit_pending = False
         self._space = False
         self._popup: QuickAdd | None = None
+        self._band: QRectF | None = None  # the rubber band's scene rectangle, while drawn
+        self.rubberBandChanged.connect(self._rubber_band)
         #: Backspace or Esc on an opened unit's canvas: back out (gui.units); None: no-op.
         self.on_back: Any = None
 
@@ -67,6 +69,11 @@ class CanvasView(QGraphicsView):
     def set_zoom(self, factor: float) -> None:
         factor = min(max(factor, MIN_ZOOM), MAX_ZOOM)
         self.scale(factor / self.zoom(), factor / self.zoom())
+        self._zoomed()
+
+    def _zoomed(self) -> None:
+        """Every change of zoom comes here: far out, a big graph draws as an overview."""
+        self.canvas.set_overview(self.zoom())
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         self._fit_pending = False
@@ -75,7 +82,22 @@ class CanvasView(QGraphicsView):
             target = self.zoom() * math.pow(1.15, steps)
             target = min(max(target, MIN_ZOOM), MAX_ZOOM)
             self.scale(target / self.zoom(), target / self.zoom())
+            self._zoomed()
         event.accept()
+
+    def _rubber_band(self, rect: QRect, start: QPointF, end: QPointF) -> None:
+        """Far out on a big graph the blocks are drawn by the overview, which Qt's rubber
+        band cannot see: on release, the overview selects what the band covered."""
+        if not self.canvas.overview.isVisible():
+            self._band = None
+            return
+        if not rect.isNull():
+            self._band = QRectF(start, end).normalized()
+            return
+        if self._band is not None:
+            add = bool(QApplication.keyboardModifiers() & Qt.KeyboardModifier.ControlModifier)
+            self.canvas.overview.select_in(self._band, add)
+            self._band = None
 
     def fit(self) -> None:
         """F: the whole graph in the view, however small that makes it."""
@@ -94,11 +116,13 @@ class CanvasView(QGraphicsView):
         items = self.canvas.itemsBoundingRect()
         if items.isEmpty():
             self.resetTransform()
+            self._zoomed()
             self.centerOn(0, 0)
             return
         margin = FIT_MARGIN / 2  # the same margin auto-layout sizes the graph for
         framed = items.adjusted(-margin, -margin, margin, margin)
         self.fitInView(framed, Qt.AspectRatioMode.KeepAspectRatio)
+        self._zoomed()
         if self.zoom() > 1.2:
             self.set_zoom(1.2)
         if readable and self.zoom() < LABEL_ZOOM:

@@ -87,3 +87,16 @@ def test_every_category_but_merge_and_code_has_its_own_colour():
     assert all(CATEGORY_COLORS.get(c, DEFAULT_CATEGORY_COLOR) != DEFAULT_CATEGORY_COLOR
                for c in coloured), [c for c in coloured if c not in CATEGORY_COLORS]
     assert len({CATEGORY_COLORS[c] for c in coloured}) == len(coloured)
+
+
+def test_each_category_shows_its_most_used_blocks_first_and_a_search_keeps_that(qtbot,
+                                                                                tmp_path):
+    palette = make_palette(qtbot)
+    shown = palette.shown_names()
+    assert len(palette.items) >= 80
+    assert shown.index("Conv2d") < shown.index("Conv1d")  # not the alphabet's order
+    assert shown.index("MaxPool2d") < shown.index("AdaptiveAvgPool1d")
+    qtbot.keyClicks(palette.search, "conv")  # every match starts with it: most used first
+    settle()
+    assert palette.shown_names()[:2] == ["Conv2d", "Conv1d"]
+    palette.grab().save(str(tmp_path / "palette_conv.png"))

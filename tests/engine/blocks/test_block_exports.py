@@ -27,12 +27,14 @@ from .test_catalogue import CASES
 
 
 def first_cases() -> dict[int, tuple]:
-    """The first harness case of each block type, by its index in CASES."""
-    seen: set[str] = set()
+    """The first harness case of each block type, and its first with several outputs where
+    a setting gives it several (a recurrent block's output "both"), by index in CASES."""
+    seen: set[tuple[str, bool]] = set()
     picked = {}
     for i, case in enumerate(CASES):
-        if case[0] not in seen:
-            seen.add(case[0])
+        kind = (case[0], isinstance(case[3], list))
+        if kind not in seen:
+            seen.add(kind)
             picked[i] = case
     return picked
 

@@ -205,6 +205,13 @@ CASES: list[tuple[str, dict, list[TensorSpec], Any]] = [
     ("Split", {"split_size_or_sections": 2}, [F(5, 3)], [(2, 3), (2, 3), (1, 3)]),
     ("Split", {"split_size_or_sections": [1, 3], "dim": -1}, [F(2, 4)], [(2, 1), (2, 3)]),
     ("Chunk", {"chunks": 3, "dim": 1}, [F(2, 6, 4)], [(2, 2, 4)] * 3),
+    # recurrent "both": ports `sequence` and `hidden`
+    ("LSTM", {"hidden_size": 6, "output": "both"}, [F(7, 5)], [(7, 6), (6,)]),
+    ("LSTM", {"hidden_size": 4, "num_layers": 2, "bidirectional": True, "output": "both"},
+     [F(5, 3)], [(5, 8), (8,)]),
+    ("GRU", {"hidden_size": 5, "bidirectional": True, "output": "both"}, [F(4, 3)],
+     [(4, 10), (10,)]),
+    ("RNN", {"hidden_size": 3, "num_layers": 2, "output": "both"}, [F(6, 2)], [(6, 3), (3,)]),
 ]
 
 

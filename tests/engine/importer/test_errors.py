@@ -73,7 +73,7 @@ def test_forward_with_two_inputs_needs_two_shapes(tmp_path):
             "        self.fc = nn.Linear(4, 2)\n\n    def forward(self, a, b):\n"
             "        return self.fc(a + b)\n")
     path = write_model(tmp_path, body)
-    with pytest.raises(ModelImportError, match="fails on a batch"):
+    with pytest.raises(ModelImportError, match="forward needs the argument 'b'"):
         _import(tmp_path, f"{path}:Two", shape=(4,))
     result = import_module(f"{path}:Two", tmp_path / "two.json", input_shapes=[[4], [4]])
     assert [n.id for n in result.project.graph.nodes if n.type == "Input"] == ["a", "b"]

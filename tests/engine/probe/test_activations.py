@@ -30,10 +30,12 @@ def _graph_for(block_type: str, params: dict, specs) -> Graph:
         g.connect(f"in{i}", "node", port)
     node = g.node("node")
     pieces = [p.name for p in node.block.output_ports(node.resolved_params(), list(specs))]
-    if len(pieces) > 1:  # a model ends in one tensor: join a Split's pieces back
-        g.add_node("Concat", {"dim": node.resolved_params().get("dim", 0)}, "join")
+    if len(pieces) > 1:  # a model ends in one tensor: join the pieces back, flattened
+        g.add_node("Concat", {"dim": 0}, "join")  # (a recurrent block's differ in rank)
         for piece in pieces:
-            g.connect("node", "join", "in", from_port=piece)
+            g.add_node("Flatten", {}, f"flat_{piece}")
+            g.connect("node", f"flat_{piece}", from_port=piece)
+            g.connect(f"flat_{piece}", "join", "in")
     return g
 
 

@@ -163,3 +163,66 @@ def test_a_token_attention_is_over_the_window_the_model_saw(trained):
     assert first.keys == ["t"] and torch.allclose(first.layers["block"], torch.ones(2, 1))
     with pytest.raises(GenerateError, match="there is no token 99"):
         token_attention(model, ids, 99)
+
+
+def test_resume_and_warm_start_encode_with_the_runs_tokenizer_not_a_refit(tmp_path):
+    """The corpus loses characters after the first run: continuing that run must keep the
+    ids its weights learned (a refit would shrink the vocabulary and move the ids, so the
+    Embedding and the head would no longer fit the checkpoint and start fresh)."""
+    from torchloom.engine.errors import DataError
+    from torchloom.engine.tasks.prepare import prepare_training
+    from torchloom.engine.text.tokenizers import load_tokenizer
+
+    path = _project(tmp_path, repeats=80)
+    run = tmp_path / "run"
+    prepare_training(load_project(path), out_dir=run, overrides={"epochs": 1}).run()
+    saved = load_tokenizer(run / "tokenizer.json")
+    (tmp_path / "corpus.txt").write_text("the cat sat on the mat. " * 80)
+
+    job = prepare_training(load_project(path), resume=run, overrides={"epochs": 2})
+    assert job.resumed and job.reinitialized == []
+    assert job.split.full.tokenizer == saved
+    assert any("tokenizer of run" in note and "not refitted" in note for note in job.notes)
+    job.run()
+    assert load_tokenizer(run / "tokenizer.json") == saved
+
+    warm = prepare_training(load_project(path), init_from=run, out_dir=tmp_path / "warm",
+                            overrides={"epochs": 1})
+    assert warm.reinitialized == [] and warm.split.full.tokenizer == saved
+    # a fresh run fits the changed corpus: fewer characters, a smaller vocabulary
+    fresh = prepare_training(load_project(path), save=False, overrides={"epochs": 1})
+    assert fresh.split.full.tokenizer.vocab_size < saved.vocab_size
+    # a character the run never saw is said plainly, not given a new id
+    (tmp_path / "corpus.txt").write_text("THE CAT SAT. " * 80)
+    with pytest.raises(DataError, match="'T'"):
+        prepare_training(load_project(path), resume=run, overrides={"epochs": 3})
+
+
+def test_token_attention_shows_every_layer_of_a_repeated_decoder_unit(tmp_path):
+    """The char GPT template draws its four layers as one unit repeated: clicking a token
+    shows each of them (the layers live inside the unit's module, not at the top)."""
+    from torchloom.engine.probe.loaded import load_trained
+    from torchloom.engine.tasks.prepare import prepare_training
+    from torchloom.engine.text.token_attention import token_attention
+
+    template = Path(__file__).resolve().parents[3] / "resources" / "examples" / "char_gpt.json"
+    data = json.loads(template.read_text())
+    for node in data["graph"]["nodes"]:
+        if node["id"] == "tokens":
+            node["params"]["shape"] = [CONTEXT]
+        if node["id"] == "pos":
+            node["params"]["max_len"] = CONTEXT
+    (tmp_path / "corpus.txt").write_text(_corpus(60))
+    data["dataset"] = {"path": "corpus.txt", "tokenizer": {"kind": "char"}, "context": CONTEXT}
+    data["training"].update(epochs=1, device="cpu")
+    path = tmp_path / "gpt.json"
+    path.write_text(json.dumps(data))
+    run = tmp_path / "run"
+    prepare_training(load_project(path), out_dir=run).run()
+    model = load_trained(run, load_project(path))
+    ids = [int(i) for i in model.tokenizer.encode("the cat sat on the mat.")]
+    found = token_attention(model, ids, len(ids) - 1)
+    assert list(found.layers) == [f"decoder {i}/4 · layer" for i in (1, 2, 3, 4)]
+    heads = found.layers["decoder 1/4 · layer"]
+    assert heads.shape[1] == CONTEXT
+    assert torch.allclose(heads.sum(-1), torch.ones(heads.shape[0]), atol=1e-5)

@@ -64,3 +64,22 @@ def test_a_broken_graph_says_to_fix_it_first(window, example, qtbot):
     qtbot.waitUntil(lambda: not overlay.result.get("ok", True) if overlay.result else False,
                     timeout=TIMEOUT)
     assert "Fix the graph's errors" in overlay.label.text()
+
+
+def test_a_language_model_with_vocab_sizes_is_coloured_not_called_broken(window, qtbot,
+                                                                         tmp_path):
+    """The Embedding and the head take their size from the data ("vocab"); the cost pass
+    must read it as the canvas does, not report errors the graph does not have."""
+    from ...engine.tasks.test_language_model import _project
+
+    assert window.open_path(_project(tmp_path))
+    settle()
+    qtbot.waitUntil(lambda: window.document.graph.vocab_size is not None, timeout=TIMEOUT)
+    overlay = wait_cost(qtbot, window)
+    window.cost_actions["params"].trigger()
+    settle()
+    assert "Fix the graph's errors" not in overlay.label.text()
+    assert "parameters in all" in overlay.label.text()
+    embed = window.scene.node_items["embed"]
+    vocab = window.document.graph.vocab_size
+    assert embed.cost_text.startswith(f"{vocab * 32:,} params")

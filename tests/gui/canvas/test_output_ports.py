@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF
 
-from torchloom.engine.edits import plan_add, plan_connect
+from torchloom.engine.edits import plan_add, plan_connect, plan_set_param
 
 from ..conftest import drag, settle
 
@@ -78,3 +78,82 @@ def test_dragging_from_an_input_onto_a_piece_names_it(window):
     chunk, relu = window.scene.node_items["chunk"], window.scene.node_items["relu0"]
     drag(window, relu.input_port_pos(None), chunk.output_port_pos("out2") + QPointF(1, 1))
     assert [(e.dst, e.from_port) for e in doc.graph.out_edges("chunk")] == [("relu0", "out2")]
+
+
+def _lstm_both(window, output: str = "both") -> None:
+    """x [N, 12, 8] -> LSTM(hidden_size=16, output) and two ReLUs to wire its outputs into."""
+    window.new_project()
+    settle()
+    doc = window.document
+    doc.edit(plan_set_param(doc.graph, "x", "shape", [12, 8]), "sequence input")
+    doc.edit(plan_add(doc.graph, "LSTM", (300.0, 0.0), {"hidden_size": 16, "output": output},
+                      "lstm"), "add")
+    for i in range(2):
+        doc.edit(plan_add(doc.graph, "ReLU", (600.0, -80.0 + 160 * i), node_id=f"relu{i}"),
+                 "add")
+    doc.edit(plan_connect(doc.graph, "x", "lstm"), "wire")
+    settle()
+
+
+def test_a_recurrent_block_giving_both_shows_a_sequence_and_a_hidden_port(window, tmp_path):
+    _lstm_both(window)
+    doc = window.document
+    lstm = window.scene.node_items["lstm"]
+    assert lstm.output_names == ["sequence", "hidden"]
+    assert lstm.shape_text == "N×12×16 · N×16"
+    drag(window, lstm.output_port_pos("hidden"), window.scene.node_items["relu1"]
+         .input_port_pos(None))
+    drag(window, lstm.output_port_pos("sequence"), window.scene.node_items["relu0"]
+         .input_port_pos(None))
+    wires = {e.dst: e.from_port for e in doc.graph.out_edges("lstm")}
+    assert wires == {"relu1": "hidden", "relu0": "sequence"}
+    labels = {i.edge.dst: i.label for i in window.scene.edge_items.values()
+              if i.edge.src == "lstm"}
+    assert labels == {"relu0": "N×12×16", "relu1": "N×16"}
+    window.view.centerOn(lstm)
+    settle()
+    window.view.grab().save(str(tmp_path / "lstm_both.png"))
+
+
+def test_setting_a_recurrent_block_back_to_one_output_flags_the_wire_from_hidden(window):
+    _lstm_both(window)
+    doc = window.document
+    lstm = window.scene.node_items["lstm"]
+    drag(window, lstm.output_port_pos("hidden"), window.scene.node_items["relu1"]
+         .input_port_pos(None))
+    doc.edit(plan_set_param(doc.graph, "lstm", "output", "sequence"), "one output")
+    settle()
+    assert lstm.output_names == ["out"]
+    relu = window.scene.node_items["relu1"]
+    assert relu.severity == "error"
+    assert any("'hidden'" in e.message and "one output" in e.message for e in relu.errors)
+    doc.undo_stack.undo()
+    settle()
+    assert lstm.output_names == ["sequence", "hidden"] and relu.severity is None
+
+
+def test_the_problems_panel_rewires_a_wire_whose_piece_went_away_in_one_undoable_click(
+        window, qtbot, tmp_path):
+    from PySide6.QtCore import Qt
+
+    _chunk_of_three(window)
+    doc = window.document
+    chunk = window.scene.node_items["chunk"]
+    drag(window, chunk.output_port_pos("out3"), window.scene.node_items["relu2"]
+         .input_port_pos(None))
+    doc.edit(plan_set_param(doc.graph, "chunk", "chunks", 2), "fewer chunks")
+    settle()
+    window.bottom_tabs.setCurrentWidget(window.problems)
+    settle()
+    (button,) = [b for b in window.problems.fix_buttons() if b.text().startswith("Wire from")]
+    assert button.text() == "Wire from chunk's out1"
+    window.problems.grab().save(str(tmp_path / "problems_rewire.png"))
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    settle()
+    assert [(e.from_port, e.dst) for e in doc.graph.out_edges("chunk")] == [("out1", "relu2")]
+    relu = window.scene.node_items["relu2"]  # the wire is fine (the task still wants a vector)
+    assert not any("wire" in e.message for e in relu.errors)
+    assert relu.shape_text == "N×1×14×28"
+    doc.undo_stack.undo()
+    settle()
+    assert [(e.from_port, e.dst) for e in doc.graph.out_edges("chunk")] == [("out3", "relu2")]
