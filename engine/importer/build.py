@@ -100,6 +100,8 @@ def _build(loaded: LoadedModel, gm: fx.GraphModule, plan: Plan,
                               from_port=plan.port_of.get(source))
             if part.mapped.module is not None:
                 tensors[part.id] = {"": part.mapped.module}
+            elif part.mapped.tensors:
+                tensors[part.id] = dict(part.mapped.tensors)
             continue
         made = _code_class(code, part, gm, wire_names(plan))
         notes += made.notes
@@ -248,7 +250,7 @@ def carry_weights(built: Built, available: dict[str, torch.Tensor], seed: int = 
             wanted = compiled.get_submodule(names[node_id]).state_dict(keep_vars=True)
             if not wanted:
                 continue
-            pairs = [(tensor, available.get(_origin(mapping, key) or ""))
+            pairs = [(tensor, _squeezed(available.get(_origin(mapping, key) or ""), tensor))
                      for key, tensor in wanted.items()]
             if all(f is not None and f.shape == t.shape and f.dtype == t.dtype
                    for t, f in pairs):
@@ -259,6 +261,15 @@ def carry_weights(built: Built, available: dict[str, torch.Tensor], seed: int = 
                 fresh.append(node_id)
     compiled.eval()
     return compiled, carried, fresh
+
+
+def _squeezed(found: torch.Tensor | None, wanted: torch.Tensor) -> torch.Tensor | None:
+    """A model's ``[1, L, E]`` learned tensor is a Parameter block's ``[L, E]``: the 1 is
+    the copy the batch broadcasts."""
+    if (found is not None and found.dim() == wanted.dim() + 1 and found.shape[0] == 1
+            and found.shape[1:] == wanted.shape):
+        return found.reshape(wanted.shape)
+    return found
 
 
 def _origin(mapping: dict[str, str], key: str) -> str | None:

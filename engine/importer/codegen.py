@@ -52,9 +52,8 @@ class CodeFile:
         self.aliases: list[str] = []
         self.classes: list[str] = []
         self.names: set[str] = set()
-        #: generated class body -> its name: the same glue in every use of a repeated
-        #: class is one class, so a unit made of those uses has one Code class to write
-        self._generated: dict[str, str] = {}
+        #: generated classes by their code with the names taken out: (class, attributes)
+        self.shared: dict[str, tuple[str, list[str]]] = {}
 
     @property
     def empty(self) -> bool:
@@ -141,15 +140,16 @@ class CodeFile:
         graph.output(env[part.output])
         code = graph.python_code(root_module="self")
         body = self._forward(code)
-        reasons = "; ".join(part.reasons) or "code the canvas has no block for"
-        args = [n.name for n in graph.nodes if n.op == "placeholder"]
-        shared = _canonical([*init, body], args, list(attrs.values()))
-        key = shared
-        if key in self._generated:
-            self.names.discard(name)
-            return CodeClass(self._generated[key], {}, tensors, notes)
-        self._generated[key] = name
-        doc = textwrap.fill(f"Node {part.id} on the canvas: {_doc(reasons)}.", 88,
+        key = _nameless(init, body, graph, list(attrs.values()))
+        if key in self.shared:  # the same lines in another use of a repeated block
+            name, names = self.shared[key]
+            rename = dict(zip(attrs.values(), names))
+            shared = {rename[k.split(".")[0]] + k[len(k.split(".")[0]):]: v
+                      for k, v in tensors.items()}
+            return CodeClass(name, {}, shared, notes)
+        self.shared[key] = (name, list(attrs.values()))
+        doc = "; ".join(part.reasons) or "code the canvas has no block for"
+        doc = textwrap.fill(f"Node {part.id} on the canvas: {_doc(doc)}.", 88,
                             subsequent_indent="    ")
         lines = [f"class {name}(nn.Module):", f'    """{doc}"""', "",
                  "    def __init__(self) -> None:", "        super().__init__()"]
@@ -231,26 +231,21 @@ class CodeFile:
         return "\n\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
 
 
-def _canonical(texts: list[str], args: list[str], attrs: list[str]) -> str:
-    """A generated class's text with its own names numbered in order of appearance (the
-    arguments, the attributes it holds, the local variables): the same glue in each use
-    of a repeated class reads the same, whatever each use's wires and fx node names are.
-    Renaming each distinct name to a distinct one keeps different code different."""
-    text = "\n".join(texts)
-    names = [*args, *attrs]
-    names += [m for m in re.findall(r"^\s+(\w+) = ", text, flags=re.M) if m not in names]
-    held = set(attrs)
-    for i, name in enumerate(sorted(set(names), key=names.index)):
-        # a held attribute as ``self.name``; any other name not after a dot, so a method
-        # of the same spelling (``x.einsum``) stays
-        before = r"(?<=\bself\.)" if name in held else r"(?<![\w.])"
-        text = re.sub(rf"{before}{re.escape(name)}\b", f"\x00{i}\x00", text)
-    return text
-
-
 def _position(part: CodePart) -> Any:
     order = {n: i for i, n in enumerate(part.output.graph.nodes)}
     return order.__getitem__
+
+
+def _nameless(init: list[str], body: str, graph: fx.Graph, attrs: list[str]) -> str:
+    """A generated class's code with its names replaced by their positions, so that the
+    same lines in two uses of a repeated block (``h.0.attn`` and ``h.1.attn``) give one
+    class, which a unit of that block can then hold."""
+    names = {a: f"_a{i}" for i, a in enumerate(attrs)}
+    names.update({n.name: f"_v{i}" for i, n in enumerate(graph.nodes)
+                  if n.name not in names})
+    text = "\n".join(init) + "\n" + body
+    text = re.sub(r"self\.(\w+)", lambda m: "self." + names.get(m.group(1), m.group(1)), text)
+    return re.sub(r"(?<![.\w])\w+", lambda m: names.get(m.group(), m.group()), text)
 
 
 def _attr_name(target: str, taken: set[str]) -> str:

@@ -17,6 +17,7 @@ import torch
 from torch import fx
 from torch.nn import functional as F
 
+from . import tensor_ops as ops
 from .mapping import Alias, Context, Mapped, Unmapped, collapse, window
 
 Args = dict[str, Any]
@@ -111,6 +112,18 @@ _dropout_call = _simple("Dropout", ("p", "training", "inplace"),
 _max_pool2d = _simple("MaxPool2d", _POOL, _POOL_DEFAULTS, _max_pool)
 _max_pool1d = _simple("MaxPool1d", _POOL, _POOL_DEFAULTS, _max_pool)
 _avg_pool2d = _simple("AvgPool2d", _AVG, _AVG_DEFAULTS, _avg_pool)
+_silu = _simple("SiLU", ("inplace",), {"inplace": False})
+_mish = _simple("Mish", ("inplace",), {"inplace": False})
+_selu = _simple("SELU", ("inplace",), {"inplace": False})
+_hardswish = _simple("Hardswish", ("inplace",), {"inplace": False})
+_hardsigmoid = _simple("Hardsigmoid", ("inplace",), {"inplace": False})
+_relu6 = _simple("ReLU6", ("inplace",), {"inplace": False})
+_elu = _simple("ELU", ("alpha", "inplace"), {"alpha": 1.0, "inplace": False},
+               lambda a: {"alpha": float(a["alpha"])})
+_softplus = _simple("Softplus", ("beta", "threshold"), {"beta": 1.0, "threshold": 20.0},
+                    lambda a: {"beta": float(a["beta"]), "threshold": float(a["threshold"])})
+_log_softmax = _simple("LogSoftmax", ("dim", "_stacklevel", "dtype"),
+                       {"dim": None, "dtype": None}, _softmax)
 _adaptive = _simple("AdaptiveAvgPool2d", ("output_size",), {},
                     lambda a: {"output_size": collapse(a["output_size"])})
 
@@ -158,6 +171,25 @@ def _view_flat(node: fx.Node, ctx: Context) -> Mapped:
     if not (batch_ok and features_ok):
         raise Unmapped("a reshape other than to [N, features] has no block")
     return Mapped("Flatten", {"start_dim": 1, "end_dim": -1}, [source])
+
+
+def _reshape(node: fx.Node, ctx: Context) -> Mapped:
+    """The [N, features] forms as before, any other batch-first reshape as Reshape."""
+    try:
+        return _view_flat(node, ctx)
+    except Unmapped:
+        return ops.reshape(node, ctx)
+
+
+def _getitem(node: fx.Node, ctx: Context) -> Mapped:
+    """The last step of a sequence stays a SequencePool, as it always imported; any other
+    one-dimension index or slice is a Slice."""
+    try:
+        return _last_step(node, ctx)
+    except Unmapped:
+        if not ctx.is_tensor(node.args[0]):
+            raise
+        return ops.index(node, ctx)
 
 
 def _add(node: fx.Node, ctx: Context) -> Mapped:
@@ -209,7 +241,7 @@ def _reduce(mode: str) -> Callable[[fx.Node, Context], Mapped]:
         dim = args["dim"]
         dim = dim[0] if isinstance(dim, (list, tuple)) and len(dim) == 1 else dim
         if ctx.value(source).rank != 3 or dim not in (1, -2) or args["keepdim"]:
-            raise Unmapped(f"a {mode} other than over dim 1 of a sequence has no block")
+            return ops.reduce(mode.capitalize())(node, ctx)
         return Mapped("SequencePool", {"mode": mode}, [source])
 
     return mapper
@@ -220,16 +252,29 @@ def _max_values(node: fx.Node, ctx: Context) -> Mapped:
     args = bind(node, ("input", "dim", "keepdim"), {"dim": None, "keepdim": False})
     source = ctx.tensor(args["input"])
     users = list(node.users)
-    if (ctx.value(source).rank != 3 or args["dim"] not in (1, -2) or args["keepdim"]
-            or not users or not all(u.target is operator.getitem and u.args[1] in (0, "values")
-                                    for u in users)):
-        raise Unmapped("a max other than the values over dim 1 of a sequence has no block")
+    if not users or not all(u.target is operator.getitem and u.args[1] in (0, "values")
+                            for u in users):
+        raise Unmapped("a max whose indices are used has no block")
+    if ctx.value(source).rank != 3 or args["dim"] not in (1, -2) or args["keepdim"]:
+        if not isinstance(args["dim"], int):
+            raise Unmapped("a max over everything reduces the batch too")
+        dims = ops.sample_dim(args["dim"], ctx.value(source).rank)
+        return Mapped("Max", {"dims": dims, "keepdim": bool(args["keepdim"])}, [source],
+                      outputs=users)
     return Mapped("SequencePool", {"mode": "max"}, [source], outputs=users)
 
 
 def _contiguous(node: fx.Node, ctx: Context) -> Alias:
+    """A wire, unless a ``.view`` after it stays code: that view needs its input contiguous
+    (after a transpose it is not), so the call stays in the view's Code node."""
     if node.kwargs or len(node.args) != 1:
         raise Unmapped("contiguous() with a memory format")
+    for user in node.users:
+        if user.op == "call_method" and user.target == "view":
+            try:
+                _reshape(user, ctx)
+            except Unmapped:
+                raise Unmapped("the .view() after it needs a contiguous tensor") from None
     return Alias(ctx.tensor(node.args[0]))
 
 
@@ -237,19 +282,32 @@ FUNCTIONS: dict[Any, Callable[[fx.Node, Context], Mapped | Alias]] = {
     F.relu: _relu, torch.relu: _relu, F.relu_: _relu, torch.relu_: _relu,
     torch.tanh: _tanh, F.tanh: _tanh, torch.sigmoid: _sigmoid, F.sigmoid: _sigmoid,
     F.gelu: _gelu, F.leaky_relu: _leaky, F.softmax: _softmax_call, torch.softmax: _softmax_call,
+    F.silu: _silu, F.mish: _mish, F.selu: _selu, torch.selu: _selu, F.elu: _elu,
+    F.hardswish: _hardswish, F.hardsigmoid: _hardsigmoid, F.relu6: _relu6,
+    F.softplus: _softplus, F.log_softmax: _log_softmax, torch.log_softmax: _log_softmax,
     F.dropout: _dropout_call, F.max_pool2d: _max_pool2d, torch.max_pool2d: _max_pool2d,
     F.max_pool1d: _max_pool1d, torch.max_pool1d: _max_pool1d, F.avg_pool2d: _avg_pool2d,
-    F.adaptive_avg_pool2d: _adaptive, torch.flatten: _flatten, torch.reshape: _view_flat,
+    F.adaptive_avg_pool2d: _adaptive, torch.flatten: _flatten, torch.reshape: _reshape,
     operator.add: _add, operator.iadd: _add, torch.add: _add,
+    operator.mul: ops.multiply, operator.imul: ops.multiply, torch.mul: ops.multiply,
+    operator.sub: ops.subtract, operator.isub: ops.subtract, torch.sub: ops.subtract,
+    operator.matmul: ops.matmul, torch.matmul: ops.matmul, torch.bmm: ops.matmul,
+    torch.permute: ops.permute, torch.transpose: ops.transpose, torch.t: ops.matrix_t,
+    torch.split: ops.split, torch.chunk: ops.chunk, torch.sum: ops.reduce("Sum"),
+    F.interpolate: ops.interpolate, F.pad: ops.pad,
     torch.cat: _cat, torch.concat: _cat, torch.concatenate: _cat,
-    operator.getitem: _last_step, torch.mean: _reduce("mean"), torch.amax: _reduce("max"),
+    operator.getitem: _getitem, torch.mean: _reduce("mean"), torch.amax: _reduce("max"),
     torch.max: _max_values,
 }
 
 METHODS: dict[str, Callable[[fx.Node, Context], Mapped | Alias]] = {
     "relu": _relu, "relu_": _relu, "tanh": _tanh, "sigmoid": _sigmoid,
-    "softmax": _softmax_call, "flatten": _flatten, "view": _view_flat, "reshape": _view_flat,
-    "add": _add, "mean": _reduce("mean"), "amax": _reduce("max"), "max": _max_values,
+    "softmax": _softmax_call, "log_softmax": _log_softmax, "flatten": _flatten,
+    "view": _reshape, "reshape": _reshape, "add": _add, "mul": ops.multiply,
+    "sub": ops.subtract, "matmul": ops.matmul, "bmm": ops.matmul, "permute": ops.permute,
+    "transpose": ops.transpose, "t": ops.matrix_t, "split": ops.split, "chunk": ops.chunk,
+    "sum": ops.reduce("Sum"), "mean": _reduce("mean"), "amax": _reduce("max"),
+    "max": _max_values, "expand": ops.expand, "expand_as": ops.expand,
     "contiguous": _contiguous,
 }
 

@@ -42,11 +42,16 @@ class Mapped:
     module: str | None = None
     #: The fx nodes whose value this block gives; empty means the node itself.
     outputs: list[fx.Node] = field(default_factory=list)
+    #: The block's tensors by its own name, from the source module's tensor of that key
+    #: (a Parameter block's ``weight`` is the model's ``cls_token``), for a function call.
+    tensors: dict[str, str] = field(default_factory=dict)
     note: str | None = None
     #: A block with several outputs: the fx nodes that read one of them (``pieces[1]``),
     #: each with its output port; a wire from one names that port.
     port_outputs: dict[fx.Node, str] = field(default_factory=dict)
-    #: Nodes between the call and those (an LSTM's ``(h, c)`` tuple), absorbed unwired.
+    #: Nodes between the call and those (an LSTM's ``(h, c)`` tuple), absorbed unwired;
+    #: or nodes only this block read and made unnecessary (an ``expand_as`` before a
+    #: broadcasting Multiply).
     consumed: list[fx.Node] = field(default_factory=list)
 
     @property
@@ -75,7 +80,8 @@ class Context:
     def is_tensor(self, node: Any) -> bool:
         """A tensor the graph can wire: not a constant attribute, not a size."""
         value = self.value(node)
-        return value is not None and value.is_tensor and node.op != "get_attr"
+        return value is not None and value.is_tensor and (node.op != "get_attr"
+                                                          or value.batched)
 
     def tensor(self, node: Any, what: str = "input") -> fx.Node:
         if not self.is_tensor(node):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from torch import fx
 
 from .functions import map_function
+from .learned import learned_parameters
 from .mapping import Alias, Context, Mapped, Unmapped, check_mapped, map_module
 from .values import Value
 
@@ -92,8 +93,9 @@ def make_plan(gm: fx.GraphModule, values: dict[fx.Node, Value],
     nodes = list(gm.graph.nodes)
     order = {n: i for i, n in enumerate(nodes)}
     kinds = _classify(nodes, values)
+    values = dict(values)
+    mapped: dict[fx.Node, Mapped] = learned_parameters(gm, values, kinds)
     ctx = _WiredContext(gm, values, kinds)
-    mapped: dict[fx.Node, Mapped] = {}
     alias: dict[fx.Node, fx.Node] = {}
     absorbed: set[fx.Node] = set()
     reasons: dict[fx.Node, str] = {}
@@ -246,6 +248,8 @@ def _assemble(gm: fx.GraphModule, nodes: list[fx.Node], order: dict[fx.Node, int
             if source not in value_of:
                 raise PlanError(f"{n.name} passes on a value that is not a wire")
             value_of[n] = value_of[source]
+            if source in port_of:
+                port_of[n] = port_of[source]
         elif n in mapped:
             found = mapped[n]
             part_id = n.name if n.op == "call_module" else _unique(_block_id(n, found),
@@ -327,6 +331,8 @@ def _block_id(n: fx.Node, found: Mapped) -> str:
     after its block, inside the module whose forward made it (``layer1_relu``)."""
     if n.op == "call_module":
         return n.name
+    if n.op == "get_attr":  # a learned tensor: named as the model names it
+        return re.sub(r"\W", "_", str(n.target))
     return _scoped(n, re.sub(r"[^a-z0-9]+", "", found.type.lower()))
 
 

@@ -26,6 +26,7 @@ from ..project import Project
 from ..safe_read import NotAFileError, check_regular
 from .build import Built, new_graph, place
 from .mapping import collapse, window
+from .pt2_ops import PIECES, pieces_op, tensor_op
 from .pt2_read import (READERS, Group, arg, op_name, product, unflatten_params,
                        upsample_params)
 from .result import ImportResult
@@ -53,6 +54,7 @@ def import_pt2(path: Path, out: Path) -> ImportResult:
     for node, (shape, dtype) in zip(users, specs):
         graph.add_node("Input", {"shape": shape, "dtype": dtype}, node.name)
     value_of: dict[fx.Node, str] = {n: n.name for n in users}
+    ports: dict[fx.Node, str] = {}  # the output port a piece of a Split is read from
     tensors: dict[str, dict[str, str]] = {}
     groups = _groups(nodes, weights)
     done: set[fx.Node] = set()
@@ -68,14 +70,14 @@ def import_pt2(path: Path, out: Path) -> ImportResult:
             group = Group(owner[0], owner[1], ops, _params(ops, weights, owner[0]), where)
             type_name, reader = READERS[owner[1]]
             inputs, output = _ends(ops, weights, group)
-            _add(graph, node_id, type_name, reader(group), inputs, value_of, group)
+            _add(graph, node_id, type_name, reader(group), inputs, value_of, group, ports)
             value_of[output] = node_id
             if group.params:
                 tensors[node_id] = {"": owner[0]}
             if type_name == "Embedding":
                 limits.append(group.shape("weight")[0])
         else:
-            _free_op(graph, node, weights, value_of, where)
+            _free_op(graph, node, weights, value_of, where, ports)
     result = next(n for n in nodes if n.op == "output").args[0]
     result = result[0] if isinstance(result, (tuple, list)) and len(result) == 1 else result
     if not isinstance(result, fx.Node) or result not in value_of:
@@ -253,7 +255,8 @@ def _is_token_ids(node: fx.Node) -> bool:
 
 
 def _add(graph: Any, node_id: str, type_name: str, params: dict[str, Any],
-         inputs: list[fx.Node], value_of: dict[fx.Node, str], group: Group | None) -> None:
+         inputs: list[fx.Node], value_of: dict[fx.Node, str], group: Group | None,
+         ports_of: dict[fx.Node, str]) -> None:
     attention = type_name in ("MultiheadAttention", "TransformerEncoderLayer", "SequencePool")
     # the token ids of attention and pooling (where padding is) are their one integer input
     ports = [("tokens" if attention and _is_token_ids(src) else
@@ -264,7 +267,7 @@ def _add(graph: Any, node_id: str, type_name: str, params: dict[str, Any],
     try:
         graph.add_node(type_name, params, node_id)
         for source, port in zip(inputs, ports):
-            graph.connect(value_of[source], node_id, port)
+            graph.connect(value_of[source], node_id, port, from_port=ports_of.get(source))
     except KeyError as exc:
         raise ModelImportError(f"{node_id} reads a value that is not a wire ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - a parameter outside the block's range
@@ -280,9 +283,21 @@ def _unique(base: str, graph: Any) -> str:
 
 
 def _free_op(graph: Any, node: fx.Node, weights: dict[fx.Node, str],
-             value_of: dict[fx.Node, str], where: str) -> None:
+             value_of: dict[fx.Node, str], where: str, ports: dict[fx.Node, str]) -> None:
     """A parameterless op outside any known module: its block, an alias, or a refusal."""
     name = op_name(node)
+    whole = node.args[0] if name == "py.getitem" else None
+    if isinstance(whole, fx.Node) and op_name(whole) in PIECES and whole.args[0] in value_of:
+        if whole not in value_of:  # the Split, made when its first piece is read
+            found = pieces_op(whole)
+            if found is not None:
+                whole_id = _unique(whole.name, graph)
+                _add(graph, whole_id, *found, [whole.args[0]], value_of, None, ports)
+                value_of[whole] = whole_id
+        if whole in value_of:
+            value_of[node] = value_of[whole]
+            ports[node] = f"out{node.args[1]}"
+            return
     args = _tensor_args(node)
     if any(a in weights for a in args):
         raise ModelImportError(f"the program uses aten.{name} with weights outside any layer "
@@ -299,7 +314,7 @@ def _free_op(graph: Any, node: fx.Node, weights: dict[fx.Node, str],
         return
     type_name, params = found
     node_id = _unique(node.name, graph)
-    _add(graph, node_id, type_name, params, inputs, value_of, None)
+    _add(graph, node_id, type_name, params, inputs, value_of, None, ports)
     value_of[node] = node_id
 
 
@@ -354,7 +369,7 @@ def _free_block(node: fx.Node, name: str, inputs: list[fx.Node]) -> Any:
         return "SequencePool", {"mode": "mean" if name == "mean" else "max"}
     if name == "select" and rank == 3 and arg(node, 1, "dim") == 1 and arg(node, 2, "index") == -1:
         return "SequencePool", {"mode": "last"}
-    return None
+    return tensor_op(node, name, inputs)
 
 
 def _static(size: Any) -> int | None:

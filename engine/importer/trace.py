@@ -32,6 +32,9 @@ class ImportTracer(fx.Tracer):
 
     def __init__(self, leaves: set[str], specialiser: Specialiser | None = None) -> None:
         super().__init__()
+        # a registered buffer read with traced sizes (nanoGPT's ``self.bias[:, :, :T, :T]``)
+        # must be a graph node, not a tensor that a Proxy cannot index
+        self.proxy_buffer_attributes = True
         self.leaves = leaves
         self.failed_at: str | None = None
         self.specialiser = specialiser

@@ -27,6 +27,9 @@ class Value:
     #: dimension 0 is the batch (it followed the batch size between two runs), so the
     #: tensor can be a wire: every block keeps the batch first
     batched: bool = False
+    #: a size or other plain value that came out equal on both batches (not the batch size
+    #: or anything computed from it), so a block may hold it as a constant setting
+    steady: bool = False
 
     @property
     def rank(self) -> int:
@@ -65,7 +68,9 @@ def record_values(gm: fx.GraphModule, inputs: tuple[torch.Tensor, ...],
         again = second.values.get(node)
         batched = (value.is_tensor and value.rank >= 1 and value.shape[0] == batch
                    and again is not None and again.rank >= 1 and again.shape[0] == other_batch)
-        out[node] = replace(value, batched=batched)
+        steady = (not value.is_tensor and value.value is not None and again is not None
+                  and again.value == value.value)
+        out[node] = replace(value, batched=batched, steady=steady)
     return out
 
 

@@ -29,11 +29,6 @@ from .helpers import batch, reloaded_model
 NOT_IMPORTABLE: dict[str, str] = {
     # nn.Identity changes nothing, so the importer makes it a plain wire, not a node
     "Identity": "imports as a wire between its neighbours",
-    # this one-block model returns the block's tuple itself, and a canvas model ends in one
-    # tensor; inside a model each piece read imports as a wire from its port
-    # (tests/engine/importer/test_several_outputs.py)
-    "Split": "a model returning a tuple of pieces has no one output; kept whole as Code",
-    "Chunk": "a model returning a tuple of pieces has no one output; kept whole as Code",
 }
 
 #: The person's file: a model holding one module that the block builds, called on every
@@ -69,6 +64,19 @@ class One2(One1):
 class One3(One1):
     def forward(self, x0, x1, x2):
         return self.layer(x0, x1, x2)
+
+
+class Pieces1(One1):
+    """A block with several outputs: its first two pieces, joined again along the cut."""
+
+    def __init__(self, block_type, params, shapes):
+        super().__init__(block_type, params, shapes)
+        dim = params.get("dim", 0)
+        self.dim = dim + 1 if dim >= 0 else dim
+
+    def forward(self, x0):
+        pieces = self.layer(x0)
+        return torch.cat([pieces[0], pieces[1]], dim=self.dim)
 '''
 
 
@@ -113,7 +121,8 @@ def test_block_imports_as_itself(tmp_path: Path, type_name: str, case: tuple | N
     _, params, specs, expected = case
     path = tmp_path / "one_block.py"
     path.write_text(MODEL)
-    source = f"{path}:One{len(specs)}"
+    several = isinstance(expected, list)  # one shape per output port: read two of them
+    source = f"{path}:Pieces1" if several else f"{path}:One{len(specs)}"
     kwargs = {"block_type": type_name, "params": params,
               "shapes": [list(s.shape) for s in specs]}
     torch.manual_seed(0)
@@ -121,7 +130,15 @@ def test_block_imports_as_itself(tmp_path: Path, type_name: str, case: tuple | N
                            input_shapes=[list(s.shape) for s in specs],
                            input_dtypes=[s.dtype for s in specs], kwargs=kwargs)
     nodes = [n for n in result.project.graph.nodes if n.type != "Input"]
-    assert [n.type for n in nodes] == [type_name], result.reasons
+    assert [n.type for n in nodes] == [type_name, "Concat"] if several else [type_name], \
+        result.reasons
+    if several:  # each piece is wired from its own port
+        assert [e.from_port for e in result.project.graph.in_edges(nodes[1].id)] == [
+            "out0", "out1"]
+        axis = params.get("dim", 0) % len(expected[0])
+        first, second = expected[0], expected[1]
+        expected = tuple(a + b if i == axis else a for i, (a, b) in enumerate(zip(first,
+                                                                                second)))
     assert _resolved(type_name, nodes[0].params) == _resolved(type_name, params)
     assert not result.code_nodes and result.ok, result.lines()
     assert result.outputs_identical, result.lines()

@@ -179,7 +179,7 @@ class Chain(nn.Module):
 
     def forward(self, x):
         x = self.conv(x.permute(0, 2, 1).contiguous())
-        x = x.permute(0, 2, 1) * self.scale
+        x = (x.permute(0, 2, 1) * self.scale).flip(-1)
         return self.fc(x.mean(dim=1))
 '''
 
@@ -187,14 +187,15 @@ class Chain(nn.Module):
 def test_unmapped_runs_of_code_merge_and_carry_their_parameters(tmp_path):
     result, reference = import_text(tmp_path, CHAIN, "Chain", [5, 4])
     graph = result.project.graph
-    assert types(result) == [("x", "Input"), ("permute", "Code"), ("conv", "Conv1d"),
-                             ("mul", "Code"), ("sequencepool", "SequencePool"), ("fc", "Linear")]
+    assert types(result) == [("x", "Input"), ("permute", "Permute"), ("conv", "Conv1d"),
+                             ("permute_1", "Permute"), ("flip", "Code"),
+                             ("sequencepool", "SequencePool"), ("fc", "Linear")]
     code = (tmp_path / "imported_code.py").read_text()
-    assert "self.scale = nn.Parameter(" in code and "permute_1 = conv.permute(0, 2, 1)" in code
+    assert "self.scale = nn.Parameter(" in code and "flip = mul.flip(-1)" in code
     assert result.params_imported == result.params_original  # the scale counts too
     assert not result.fresh
     model = reloaded_model(result)
-    assert torch.equal(model.mul.scale, reference.scale)
+    assert torch.equal(model.flip.scale, reference.scale)
     x = batch([5, 4])
     assert torch.equal(outputs(model, x), outputs(reference, x))
     assert graph.node("conv").params["padding"] == 1

@@ -103,9 +103,11 @@ def test_untraceable_submodule_becomes_one_code_node(tmp_path):
     assert gate.type == "Code"
     assert gate.params == {"file": "gatednet_code.py", "class_name": "Gate",
                            "kwargs": {"features": 32, "factor": 0.25}}
-    assert graph.node("mul").type == "Code"  # x * torch.sigmoid(x): the sigmoid is a block
+    # x * torch.sigmoid(x): both are blocks
+    assert graph.node("multiply").type == "Multiply"
+    assert [e.src for e in graph.in_edges("multiply")] == ["fc1", "sigmoid"]
     assert graph.node("sigmoid").type == "Sigmoid"
-    assert sorted(result.code_nodes) == ["gate", "mul"]
+    assert result.code_nodes == ["gate"]
     assert any("gate" in note and "cannot be traced" in note for note in result.notes)
     code = tmp_path / "gatednet_code.py"
     assert code.is_file() and is_trusted(code)

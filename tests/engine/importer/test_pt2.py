@@ -72,3 +72,63 @@ def test_not_a_program(tmp_path):
         import_module(bogus, tmp_path / "b.json")
     with pytest.raises(ModelImportError, match="no such file"):
         import_module(tmp_path / "missing.pt2", tmp_path / "b.json")
+
+
+HEADS = '''
+class Heads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        h = self.fc(x).view(x.shape[0], 4, 2, 4).transpose(1, 2)
+        att = torch.matmul(h, h.transpose(-2, -1)) * 0.5
+        return att.permute(0, 1, 3, 2).sum(dim=-1)[:, 1]
+'''
+
+
+def test_tensor_operations_from_pt2_become_their_blocks(tmp_path):
+    """view to heads, transpose, matmul, a constant factor, permute, sum and an index:
+    each aten op is its block, dims counted without the batch."""
+    path = write_model(tmp_path, HEADS)
+    model = load_model(f"{path}:Heads").module
+    pt2 = _export(model, batch([4, 8], n=2), tmp_path / "heads.pt2")
+    result = import_module(pt2, tmp_path / "heads.json")
+    graph = result.project.graph
+    assert [n.type for n in graph.nodes] == [
+        "Input", "Linear", "Reshape", "Transpose", "Transpose", "MatMul", "Scale", "Permute",
+        "Sum", "Slice"], result.lines()
+    by_type = {n.type: n.params for n in graph.nodes}
+    assert by_type["Reshape"] == {"shape": [4, 2, 4]}
+    assert by_type["Permute"] == {"dims": [0, 2, 1]}
+    assert by_type["Slice"]["dim"] == 0 and by_type["Slice"]["index"] == 1
+    x = batch([4, 8])
+    assert torch.equal(outputs(reloaded_model(result), x), outputs(model, x))
+
+
+PIECES = '''
+class Pieces(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 12)
+
+    def forward(self, x):
+        a, b, c = self.fc(x).split(4, dim=-1)
+        d, e = torch.split(b, [1, 3], dim=2)
+        f, g = c.chunk(2, dim=2)
+        return torch.cat([a * e.sum(dim=2, keepdim=True), d, f - g, a], dim=2)
+'''
+
+
+def test_split_and_chunk_from_pt2_wire_each_piece_from_its_port(tmp_path):
+    path = write_model(tmp_path, PIECES)
+    model = load_model(f"{path}:Pieces").module
+    pt2 = _export(model, batch([4, 8], n=2), tmp_path / "pieces.pt2")
+    result = import_module(pt2, tmp_path / "pieces.json")
+    graph = result.project.graph
+    types = [n.type for n in graph.nodes]
+    assert types.count("Split") == 2 and types.count("Chunk") == 1, result.lines()
+    ports = sorted((graph.node(e.src).type, e.from_port) for e in graph.edges if e.from_port)
+    assert ("Split", "out2") in ports and ("Chunk", "out1") in ports
+    x = batch([4, 8])
+    assert torch.equal(outputs(reloaded_model(result), x), outputs(model, x))

@@ -27,6 +27,15 @@ TEST_MODELS = {
     "shape_checks:BatchSized": ([12], "float32"),
     "unit_settings:Dilated": ([3, 16, 16], "float32"),
     "unit_settings:GatedStages": ([16], "float32"),
+    "architectures:SENet": ([16, 8, 8], "float32"),
+    "architectures:ViTStem": ([3, 32, 32], "float32"),
+    "architectures:GPTBlock": ([8, 32], "float32"),
+    "architectures:TinyGPT": ([8], "int64"),
+    "architectures:ShuffleUnit": ([16, 8, 8], "float32"),
+    "architectures:BasicBlock": ([16, 8, 8], "float32"),
+    "architectures:InvertedResidual": ([16, 8, 8], "float32"),
+    "architectures:UNetUp": ([3, 16, 16], "float32"),
+    "densenet:DenseNet": ([3, 32, 32], "float32"),
     "lstm_both:LSTMAttentionPool": ([9, 5], "float32"),
     "lstm_both:GRUSummary": ([7, 4], "float32"),
     "lstm_both:LSTMCellState": ([7, 4], "float32"),
@@ -34,8 +43,12 @@ TEST_MODELS = {
     "lstm_both:LSTMFinalState": ([7, 4], "float32"),
     "lstm_both:ScoredStack": ([5, 6], "float32"),
 }
+#: Models too big for the fast suite (the import-time yardstick).
+SLOW = {"densenet:DenseNet"}
 #: Classes the models above are made of, never imported on their own.
-PARTS = {"ResidualBlock", "Gate", "Block", "Stage", "GRUScored"}
+PARTS = {"ResidualBlock", "Gate", "Block", "Stage", "SELayer", "PatchEmbed",
+         "CausalSelfAttention", "MLP", "DoubleConv", "Up", "_DenseLayer", "_DenseBlock",
+         "_Transition", "GRUScored"}
 
 
 def test_the_table_names_every_test_model():
@@ -47,7 +60,9 @@ def test_the_table_names_every_test_model():
     assert found == set(TEST_MODELS)
 
 
-@pytest.mark.parametrize("name", sorted(TEST_MODELS))
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.slow if name in SLOW else ()) for name in
+    sorted(TEST_MODELS)])
 def test_every_test_model_exports_to_python(tmp_path, name):
     shape, dtype = TEST_MODELS[name]
     result, reference = imported(tmp_path, name, shape, dtype)
