@@ -32,7 +32,9 @@ def widget_of(window: QWindow | None) -> QWidget | None:
     if window is None:
         return None
     for widget in QApplication.topLevelWidgets():
-        if widget.windowHandle() is window:
+        # PySide can hand back a stale wrapper of another type at a reused address (seen
+        # as a QWidgetItem while a window was being built): skip what is not a widget
+        if isinstance(widget, QWidget) and widget.windowHandle() is window:
             return widget
     return None
 
