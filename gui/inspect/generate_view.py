@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence, QShortcut, QTextCharFormat
+from PySide6.QtGui import QColor, QKeyEvent, QTextCharFormat
 from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QPlainTextEdit, QPushButton, QSpinBox, QSplitter,
                                QTabWidget, QTextBrowser, QTextEdit, QVBoxLayout, QWidget)
@@ -25,6 +25,11 @@ class _Stream(QObject):
     started = Signal(int, object)  # serial, the TrainedModel the text comes from
     token = Signal(int, int, str)  # serial, token id, text
     done = Signal(int, object)  # serial, error message or None
+
+
+def _is_generate_key(event: Any) -> bool:
+    return (isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier)
 
 
 def loss_colour(loss: float) -> str:
@@ -106,7 +111,8 @@ class LanguageModelView(QWidget):
         row.addStretch(1)
         form.addRow("", row)
         layout.addLayout(form)
-        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.toggle)
+        # Ctrl+Return is also the window's Train: inside this view it generates instead
+        # (event() claims it before the window's shortcut sees it; see _is_generate_key)
         self.prompt.returnPressed.connect(self.toggle)
         self.output = QPlainTextEdit()
         self.output.setReadOnly(True)
@@ -270,6 +276,23 @@ class LanguageModelView(QWidget):
             if span is not None and span[0] <= position < span[1]:
                 return index
         return None
+
+    def event(self, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        """Ctrl+Return with the keyboard anywhere in this view generates, and does not also
+        train: a shortcut the window holds too would be ambiguous, and Qt then runs
+        neither. Claiming the key on its way to the shortcuts makes it a key press here."""
+        if event.type() == QEvent.Type.ShortcutOverride and _is_generate_key(event):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        if _is_generate_key(event):
+            if self.focusWidget() is not self.prompt:  # the prompt's Return already did
+                self.toggle()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802
         if event.type() == QEvent.Type.MouseButtonRelease and \
