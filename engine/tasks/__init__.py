@@ -40,5 +40,10 @@ def get_task(name: str) -> "Task":
 
 
 def task_for(project: Project) -> "Task":
-    """The project's task."""
+    """The project's task: the one it names, or, for a model with several outputs (its
+    ``"heads"``), the composite of the heads' tasks (`tasks.heads`)."""
+    if project.heads:
+        from .heads import Heads
+
+        return Heads(project.heads)
     return get_task(project.task)
