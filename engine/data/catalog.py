@@ -51,7 +51,7 @@ BUILTINS: dict[str, BuiltinDataset] = {d.name: d for d in (
     BuiltinDataset("shapes", "generated colour images of circles, squares and triangles",
                    (3, 32, 32), "float32", 3, 1 / 3, True),
     BuiltinDataset("shape_sizes", "generated shapes as in 'shapes', each with its class "
-                   "('shape') and its size as a fraction of the image ('size'): for a model "
+                   "('shape') and its size, the circumradius in pixels ('size'): for a model "
                    "with two heads", (3, 32, 32), "float32", 3, 1 / 3, True,
                    named_targets=("shape", "size")),
     BuiltinDataset("sequences", "generated token sequences: which of two markers came first",

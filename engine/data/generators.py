@@ -30,8 +30,9 @@ def make_shapes(n: int = 3000, seed: int = 0, size: int = 32) -> tuple[torch.Ten
 
 def make_sized_shapes(n: int = 3000, seed: int = 0, size: int = 32
                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """`make_shapes`'s images and classes, and each shape's size: its circumradius as a
-    fraction of the image side, 0.16-0.32 (a number to regress beside the class)."""
+    """`make_shapes`'s images and classes, and each shape's size: its circumradius in
+    pixels, 0.16-0.32 of the image side (5.1-10.2 for 32 pixels): a number to regress beside
+    the class."""
     g = torch.Generator().manual_seed(seed)
 
     def uniform(lo: float, hi: float, *shape: int) -> torch.Tensor:
@@ -50,7 +51,7 @@ def make_sized_shapes(n: int = 3000, seed: int = 0, size: int = 32
     fg, bg = torch.where(swap[:, None], bg, fg), torch.where(swap[:, None], fg, bg)
     img = torch.where(mask[:, None], fg[:, :, None, None], bg[:, :, None, None])
     img = img + 0.05 * torch.randn(img.shape, generator=g)
-    return img.clamp(0, 1).float(), y, (radius / size).float()
+    return img.clamp(0, 1).float(), y, radius.float()
 
 
 def shape_masks(kind: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor, radius: torch.Tensor,

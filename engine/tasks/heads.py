@@ -11,8 +11,9 @@ beside the total ``val_loss``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import CompileError, DataError, TrainingError
 from ..lazy import lazy_module
@@ -63,31 +64,45 @@ class Heads(SupervisedTask):
     targets = "none"  # each head's targets are read by their own key (`heads_data`)
     views = ()  # Evaluate shows the first head's views (see `evaluate`)
 
-    def __init__(self, heads: dict[str, "Head"]) -> None:
+    #: The heads this class is declared for (`declared`), in output order.
+    declared_heads: ClassVar[tuple[tuple[str, "Head"], ...]] = ()
+
+    def __init__(self) -> None:
         from . import get_task
 
-        self.heads = dict(heads)
+        self.heads = dict(self.declared_heads)
         self.parts = {node: get_task(head.task) for node, head in self.heads.items()}
         self.layout: dict[str, Any] = {}
         self._views: dict[int, dict[str, _HeadLoop]] = {}
+
+    @staticmethod
+    @functools.lru_cache(maxsize=32)
+    def declared(heads: tuple[tuple[str, "Head"], ...]) -> "type[Heads]":
+        """The task class of these heads: its declaration (stats, metric names, charts,
+        headline) is the heads' tasks' own, each name with ``/<node id>``. One class per
+        set of heads (cached), so a view that compares task classes sees a change only when
+        the heads change."""
+        from . import task_class
+
         stats, columns, charts, headline = [Stat("loss")], [], [], []
-        for node, part in self.parts.items():
+        for node, head in heads:
+            part = task_class(head.task)
             stats += [replace(s, name=f"{s.name}/{node}", label=f"head {node}'s {s.label[4:]}"
                               if s.label.startswith("the ") else s.label) for s in part.stats]
             columns += [f"val_loss/{node}"] + [f"{c}/{node}" for c in part.metric_columns
                                                if c.startswith("val_") and c != "val_loss"]
             for chart in part.charts:
                 epoch = tuple(f"{m}/{node}" for m in chart.epoch)
-                batch = tuple(f"{'accuracy' if b == 'accuracy' else b}/{node}"
-                              for b in chart.batch)
+                batch = tuple(f"{b}/{node}" for b in chart.batch)  # `batch_report`'s
                 charts.append(Chart(f"{node}: {chart.title}", batch, epoch,
                                     percent=chart.percent))
             headline += [(f"{m}/{node}", f"{node} {words}") for m, words in part.headline]
-        self.stats = tuple(stats)
-        self.metric_columns = ("epoch", "train_loss", "val_loss", *columns, "seconds",
-                               "samples_per_s")
-        self.charts = (Chart("Loss (all heads)", ("loss",), ("val_loss",)), *charts)
-        self.headline = tuple(headline)
+        return type("Heads", (Heads,), {
+            "declared_heads": heads, "stats": tuple(stats),
+            "metric_columns": ("epoch", "train_loss", "val_loss", *columns, "seconds",
+                               "samples_per_s"),
+            "charts": (Chart("Loss (all heads)", ("loss",), ("val_loss",)), *charts),
+            "headline": tuple(headline)})
 
     @classmethod
     def file_format(cls) -> TaskFormat:
