@@ -16,8 +16,9 @@ class Fix:
 
     `action` is ``"insert"`` (put a `block` between `node`'s input `port` and whatever
     feeds it), ``"append"`` (put a `block` after `node`, taking over its outgoing wires),
-    ``"remove"`` (delete `node`, wiring its input to its consumers) or ``"set_param"`` (set
-    `param` of `node` to `value`).
+    ``"remove"`` (delete `node`, wiring its input to its consumers), ``"set_param"`` (set
+    `param` of `node` to `value`) or ``"add_heads"`` (give each output node listed in
+    `value` a head, `engine.heads`: a change of the project, not of the graph).
     """
 
     action: str

@@ -52,6 +52,18 @@ class Head:
         return self.loss or TASKS[self.task].losses[0]
 
 
+def project_heads(data: dict[str, Any], graph: "Graph", several_graphs: bool,
+                  path: str | None = None) -> dict[str, Head]:
+    """A project file's ``"heads"``, read and checked against its graph. A top-level
+    ``"task"`` beside them is refused: each head names its own."""
+    if several_graphs or "task" in data:
+        raise ProjectFileError('heads give each output its own task: leave out the '
+                               'top-level "task"', path=path, where="task")
+    heads = read_heads(data["heads"], path)
+    check_heads(heads, graph, path)
+    return heads
+
+
 def read_heads(value: Any, path: str | None = None) -> dict[str, Head]:
     """The heads of a parsed ``"heads"`` object, checked for shape (not yet against the
     graph: `check_heads` does that once the graph is read). Raises `ProjectFileError` naming

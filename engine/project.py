@@ -416,28 +416,16 @@ def project_from_dict(data: Any, path: str | None = None) -> Project:
         if not weights.lower().endswith(WEIGHT_SUFFIXES):
             raise r.fail("weights must name a weights file (" + ", ".join(WEIGHT_SUFFIXES)
                          + ") next to the project", "weights")
-    heads = _read_heads(data, graph, task, path)
+    heads: dict[str, Any] = {}
+    if "heads" in data:  # a model with several outputs (`engine.heads`)
+        from .heads import project_heads
+
+        heads = project_heads(data, graph, TASKS[task].graphs != ("graph",), path)
     extra = {k: v for k, v in data.items() if k not in known}
-    return Project(heads=heads, graph=graph, name=name, dataset=dataset, training=training, extra=extra,
-                   graph_extra=graph_extra, weights=weights, task=task,
+    return Project(graph=graph, name=name, dataset=dataset, training=training, extra=extra,
+                   heads=heads, graph_extra=graph_extra, weights=weights, task=task,
                    generator=gan.get("generator"), discriminator=gan.get("discriminator"),
                    gan_graph_extra=gan_extra, units=units)
-
-
-def _read_heads(data: dict[str, Any], graph: Graph, task: str, path: str | None
-                ) -> dict[str, Any]:
-    """The ``"heads"`` of a model with several outputs (`engine.heads`), checked against
-    the graph; {} when absent."""
-    if "heads" not in data:
-        return {}
-    from .heads import check_heads, read_heads
-
-    if TASKS[task].graphs != ("graph",) or "task" in data:
-        raise ProjectFileError('heads give each output its own task: leave out the '
-                               'top-level "task"', path=path, where="task")
-    heads = read_heads(data["heads"], path)
-    check_heads(heads, graph, path)
-    return heads
 
 
 def _default_name(path: str | None) -> str:

@@ -64,7 +64,8 @@ def several_outputs(graph: Graph, outputs: list[str], headless: list[str]
                 "it is trained for: \"heads\" in the project), or wire the extra ones onward "
                 "or delete them")
     first = graph.node(headless[0])
-    return MultipleOutputsError(text, node=first.id, block_type=first.type, fix=Fix("add_heads", headless[0], value=list(headless)),
+    return MultipleOutputsError(text, node=first.id, block_type=first.type,
+                                fix=Fix("add_heads", headless[0], value=list(headless)),
                                 nodes=tuple(outputs))
 
 

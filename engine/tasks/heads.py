@@ -62,7 +62,7 @@ class Heads(SupervisedTask):
     summary = "Several output nodes, each with its own task and targets; a weighted loss."
     vector_output = False
     targets = "none"  # each head's targets are read by their own key (`heads_data`)
-    views = ()  # Evaluate shows the first head's views (see `evaluate`)
+    views = ()  # the first head's (see `declared` and `evaluate`)
 
     #: The heads this class is declared for (`declared`), in output order.
     declared_heads: ClassVar[tuple[tuple[str, "Head"], ...]] = ()
@@ -99,6 +99,8 @@ class Heads(SupervisedTask):
             headline += [(f"{m}/{node}", f"{node} {words}") for m, words in part.headline]
         return type("Heads", (Heads,), {
             "declared_heads": heads, "stats": tuple(stats),
+            # Evaluate shows the first head's views (`evaluate`)
+            "views": task_class(heads[0][1].task).views if heads else (),
             "metric_columns": ("epoch", "train_loss", "val_loss", *columns, "seconds",
                                "samples_per_s"),
             "charts": (Chart("Loss (all heads)", ("loss",), ("val_loss",)), *charts),
@@ -168,7 +170,11 @@ class Heads(SupervisedTask):
         kinds = {node: part.targets for node, part in self.parts.items()}
         shown = str((project.dataset or {}).get("path") or (project.dataset or {}).get("name"))
         y, self.layout = pack_targets(raw, kinds, len(data), shown, self.heads)
-        data = with_(data, y=y, classes=[], named=None)
+        # the first head's classes are the data's (Evaluate shows the first head)
+        first = next(iter(self.layout.values()))
+        data = with_(data, y=y, classes=list(first.classes), named=None,
+                     info={**data.info, "heads": {node: col.to_json()
+                                                  for node, col in self.layout.items()}})
         data, notes = fit_to_graph(data, project.graph, analysis)
         for node, part in self.parts.items():
             col = self.layout[node]
@@ -260,10 +266,17 @@ class Heads(SupervisedTask):
         return {"heads": {node: head.to_dict() for node, head in self.heads.items()}}
 
     def evaluate(self, trained: Any, data: Any) -> Any:
-        from ..errors import ProbeError
+        """The first head's evaluation (its task's views, `views`), on its own targets; the
+        model's first output is the one `probe.evaluations` reads of a tuple."""
+        from dataclasses import replace as with_
 
-        raise ProbeError("Evaluate has no view yet for a model with several heads "
-                         f"({', '.join(self.heads)}): see each head's metrics on the Plots tab")
+        from .heads_data import Column, unpack
+
+        node = next(iter(self.heads))
+        col = Column.from_json(data.info["heads"][node])
+        part = self.parts[node]
+        y = part.targets_to_device(unpack(data.y, {node: col})[node])
+        return part.evaluate(trained, with_(data, y=y, classes=list(col.classes)))
 
     def export_note(self, project: Project) -> str:
         heads = "; ".join(f"output {i} = {node}: {head.task} on '{head.target}' (weight "

@@ -59,6 +59,17 @@ class Column:
     kind: str
     classes: tuple[str, ...] = ()
 
+    def to_json(self) -> dict[str, Any]:
+        """As run.json's ``data.heads.<node>`` holds it (and Evaluate reads it back)."""
+        return {"target_shape": list(self.shape), "kind": self.kind,
+                "classes": list(self.classes), "columns": [self.start, self.width]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Column":
+        start, width = data["columns"]
+        return cls(start, width, tuple(data["target_shape"]), data["kind"],
+                   tuple(data["classes"]))
+
 
 def read_named(data: "Dataset", spec: Any, base_dir: Path | None,
                heads: dict[str, "Head"]) -> dict[str, np.ndarray]:

@@ -222,3 +222,25 @@ def test_the_task_names_its_metrics_per_head():
                                    "seconds", "samples_per_s")
     assert [c.title for c in task.charts][:3] == ["Loss (all heads)", "cls: Loss",
                                                   "cls: Accuracy"]
+
+
+def test_a_heads_metric_ranks_as_its_tasks_own():
+    from torchloom.engine.train.early_stop import metric_mode
+
+    assert metric_mode("val_acc/cls") == "max" and metric_mode("val_r2/num") == "max"
+    assert metric_mode("val_mae/num") == "min" and metric_mode("val_loss/cls") == "min"
+
+
+def test_evaluate_shows_the_first_heads_views_on_its_own_targets(tmp_path):
+    from torchloom.engine.probe.loaded import load_trained
+
+    data = two_heads(dataset=npz(tmp_path), training={"epochs": 1})
+    data["heads"] = {"num": HEADS["num"], "cls": HEADS["cls"]}  # the regression first
+    path = saved(tmp_path, data)
+    run = api.train(path, run_dir=tmp_path / "run", verbose=False, device="cpu")
+    trained = load_trained(tmp_path / "run", load_project(path))
+    task = task_for(trained.project)
+    assert task.views == ("scatter",)
+    shown = task.evaluate(trained, trained.split().val)
+    assert shown.target.shape == (len(trained.split().val), 1)
+    assert shown.mae()[0] == pytest.approx(run.metrics[-1]["val_mae/num"], rel=1e-4)
