@@ -63,6 +63,8 @@ class Heads(SupervisedTask):
     vector_output = False
     targets = "none"  # each head's targets are read by their own key (`heads_data`)
     views = ()  # the first head's (see `declared` and `evaluate`)
+    #: The torchrun script trains one task's loss on ``y``; several heads' are not there yet.
+    export_formats = ("python", "onnx", "pt2", "safetensors")
 
     #: The heads this class is declared for (`declared`), in output order.
     declared_heads: ClassVar[tuple[tuple[str, "Head"], ...]] = ()

@@ -65,3 +65,14 @@ def test_the_plots_tab_draws_each_heads_metrics(qtbot):
     panel.resize(1500, 360)
     SHOTS.mkdir(parents=True, exist_ok=True)
     panel.grab().save(str(SHOTS / "heads_plots.png"))
+
+
+def test_the_training_tab_shows_several_outputs_as_the_task(window, example, tmp_path):
+    example("shape_sizes_heads.json")
+    panel = window.training_panel
+    assert panel.task.name == "heads"
+    assert panel.task_box.count() == 1 and not panel.task_box.isEnabled()
+    assert panel.task_box.currentText() == "Several outputs"
+    assert not panel.form.isRowVisible(panel.fields["loss"].widget)  # each head's own
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    panel.grab().save(str(SHOTS / "heads_settings.png"))
