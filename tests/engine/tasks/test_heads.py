@@ -244,3 +244,17 @@ def test_evaluate_shows_the_first_heads_views_on_its_own_targets(tmp_path):
     shown = task.evaluate(trained, trained.split().val)
     assert shown.target.shape == (len(trained.split().val), 1)
     assert shown.mae()[0] == pytest.approx(run.metrics[-1]["val_mae/num"], rel=1e-4)
+
+
+def test_a_multilabel_head_reports_its_own_metrics(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(80, 6)).astype(np.float32)
+    np.savez(tmp_path / "d.npz", x=x, label=x[:, :3].argmax(1), tags=(x[:, 3:] > 0) * 1.0)
+    data = two_heads({"cls": HEADS["cls"], "num": {"task": "multilabel", "target": "tags"}},
+                     dataset={"path": "d.npz"}, training={"epochs": 1})
+    data["graph"]["nodes"][4]["params"]["out_features"] = 3
+    run = api.train(saved(tmp_path, data), run_dir=tmp_path / "run", verbose=False,
+                    device="cpu")
+    assert run.status == "finished", run.error
+    last = run.metrics[-1]
+    assert 0 <= last["val_f1/num"] <= 1 and 0 <= last["val_exact/num"] <= 1
