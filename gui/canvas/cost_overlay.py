@@ -24,14 +24,15 @@ METRICS: tuple[tuple[str | None, str], ...] = (
 
 
 def _compute(graph_json: dict[str, Any], batch: int, device: str, optimizer: str,
-             amp: str | None, measure: bool, units_json: dict[str, Any] | None = None
-             ) -> dict[str, Any]:
+             amp: str | None, measure: bool, units_json: dict[str, Any] | None = None,
+             heads: tuple[str, ...] = ()) -> dict[str, Any]:
     """Worker-thread job: costs of every node and the memory sentence."""
     from torchloom.engine.probe.cost import fits_on, memory_estimate, node_costs
     from torchloom.engine.project import _Reader, graph_from_dict
     from torchloom.engine.shapes import infer
 
     graph, _ = graph_from_dict(graph_json)
+    graph.heads = heads  # several outputs, each with a head: not an error
     if units_json:  # unit nodes read their definitions (a copy: the worker owns it)
         from torchloom.engine.units.fileformat import units_from_dict
 
@@ -165,6 +166,7 @@ class CostOverlay(QObject):
         if measure:
             self.label.setText("Measuring every block forward and backward…")
         graph_json = graph_to_dict(doc.graph)
+        heads = tuple(doc.graph.heads)
         units = getattr(doc.project, "units", None)
         units_json = None
         if units:
@@ -173,8 +175,8 @@ class CostOverlay(QObject):
             units_json = units_to_dict(units)
         self.jobs.submit("cost", lambda: _compute(
             graph_json, int(config["batch_size"]), str(config["device"]),
-            str(config["optimizer"]), config.get("amp"), measure, units_json), self._done,
-            self._failed)
+            str(config["optimizer"]), config.get("amp"), measure, units_json,
+            heads), self._done, self._failed)
 
     def _done(self, result: dict[str, Any]) -> None:
         self.result = result

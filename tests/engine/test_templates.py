@@ -46,9 +46,11 @@ def test_template_reaches_its_figure(name):
         assert reached[-1] >= bound, reached
 
 
-#: The templates with several heads: each head's metric and its minimum, and the epochs.
+#: The templates with several heads: each head's metric and its minimum, and the epochs
+#: (None: its own). Measured after its 12 epochs: val_acc/shape 0.960, val_r2/size 0.792
+#: (its validation R² swings from epoch to epoch, 0.59-0.79 over the last four).
 HEAD_TARGETS = {
-    "shape_sizes_heads.json": ({"val_acc/shape": 0.85, "val_r2/size": 0.5}, None),
+    "shape_sizes_heads.json": ({"val_acc/shape": 0.90, "val_r2/size": 0.5}, None),
 }
 
 
