@@ -75,4 +75,7 @@ def test_the_training_tab_shows_several_outputs_as_the_task(window, example, tmp
     assert panel.task_box.currentText() == "Several outputs"
     assert not panel.form.isRowVisible(panel.fields["loss"].widget)  # each head's own
     SHOTS.mkdir(parents=True, exist_ok=True)
-    panel.grab().save(str(SHOTS / "heads_settings.png"))
+    window.resize(1600, 1000)
+    window.show()
+    settle()
+    window.grab().save(str(SHOTS / "heads_window.png"))
