@@ -114,7 +114,7 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, *, seed: int |
     fx_graph = fx.Graph()
     values: dict[str, fx.Node] = {}
     pieces: dict[tuple[str, str], fx.Node] = {}  # one getitem per output port read
-    used = nx_ancestors_and_self(graph, analysis.output)
+    used = _used(graph, analysis)
     for node_id in input_order(graph, analysis):
         values[node_id] = fx_graph.placeholder(names[node_id])
     for node_id in analysis.order:
@@ -131,7 +131,11 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, *, seed: int |
         if block.contiguous_input:
             args = tuple(fx_graph.call_method("contiguous", (a,)) for a in args)
         values[node_id] = fx_graph.call_module(name, args)
-    fx_graph.output(values[analysis.output])
+    ends = analysis.outputs or (analysis.output,)
+    if len(ends) > 1:  # several heads: a tuple, in heads order
+        fx_graph.output(tuple(values[end] for end in ends))
+    else:
+        fx_graph.output(values[analysis.output])
     fx_graph.lint()
     gm = fx.GraphModule(root, fx_graph, class_name=class_name)
     if device is not None:
@@ -145,8 +149,16 @@ def input_order(graph: Graph, analysis: Analysis) -> list[str]:
     passed in this order."""
     if analysis.output is None:
         return []
-    used = nx_ancestors_and_self(graph, analysis.output)
+    used = _used(graph, analysis)
     return [node_id for node_id in graph.input_ids() if node_id in used]
+
+
+def _used(graph: Graph, analysis: Analysis) -> set[str]:
+    """The nodes some output (every head's, for several) depends on."""
+    used: set[str] = set()
+    for end in analysis.outputs or (analysis.output,):
+        used |= nx_ancestors_and_self(graph, end)  # type: ignore[arg-type]
+    return used
 
 
 def _carried(fx_graph: fx.Graph, values: dict[str, fx.Node],

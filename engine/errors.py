@@ -17,10 +17,12 @@ class Fix:
     `action` is ``"insert"`` (put a `block` between `node`'s input `port` and whatever
     feeds it), ``"append"`` (put a `block` after `node`, taking over its outgoing wires),
     ``"remove"`` (delete `node`, wiring its input to its consumers), ``"set_param"`` (set
-    `param` of `node` to `value`) or ``"rewire"`` (the wire from `source`'s output
+    `param` of `node` to `value`), ``"rewire"`` (the wire from `source`'s output
     `from_port` into `node`'s input `port` carries `source`'s output `value` instead; no
     `value` is the one output of most blocks): a wire whose output went away when its
-    source's settings changed (a Split with fewer pieces).
+    source's settings changed (a Split with fewer pieces), or ``"add_heads"`` (give each
+    output node listed in `value` a head, `engine.heads`: a change of the project, not of
+    the graph).
     """
 
     action: str

@@ -126,6 +126,10 @@ class Graph:
         #: file keeps them (``"renamed"``), so runs trained before a rename find their
         #: weights under the new ids (`engine.rename`).
         self.renamed: list[tuple[str, str]] = []
+        #: The output nodes the project gives a head (``"heads"``, `engine.heads`), in the
+        #: order the compiled model returns them; () for a model with one output. Set by
+        #: the project (not saved with the graph).
+        self.heads: tuple[str, ...] = ()
 
     @property
     def units(self) -> Any:

@@ -176,6 +176,9 @@ class Project:
     gan_graph_extra: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Unit definitions (`engine.units.Units`): sub-graphs that ``unit:<Name>`` nodes use.
     units: Any = None
+    #: A model with several outputs: output node id -> its `heads.Head`, in output order
+    #: (``"heads"``); {} for one output.
+    heads: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.link_units()
@@ -193,6 +196,12 @@ class Project:
         for graph in (self.graph, self.generator, self.discriminator):
             if graph is not None:
                 graph.units = self.units
+        self.graph.heads = tuple(self.heads)
+
+    def set_heads(self, heads: dict[str, Any]) -> None:
+        """Give the outputs heads (`engine.heads`; {} for one output), telling the graph."""
+        self.heads = dict(heads)
+        self.graph.heads = tuple(self.heads)
 
     def graphs(self) -> dict[str, Graph]:
         """Every graph of the project by its file key, in the task's order: ``{"graph": g}``
@@ -375,7 +384,7 @@ def project_from_dict(data: Any, path: str | None = None) -> Project:
     for v in range(version, VERSION):
         data = MIGRATIONS[v](data)
     known = {"format", "version", "name", "graph", "dataset", "training", "weights", "task",
-             "recipe", "units"}
+             "recipe", "units", "heads"}
     name = r.string(data.get("name", _default_name(path)), "name", limit=500)
     task = _read_task(data, r)
     gan: dict[str, Graph] = {}
@@ -407,9 +416,14 @@ def project_from_dict(data: Any, path: str | None = None) -> Project:
         if not weights.lower().endswith(WEIGHT_SUFFIXES):
             raise r.fail("weights must name a weights file (" + ", ".join(WEIGHT_SUFFIXES)
                          + ") next to the project", "weights")
+    heads: dict[str, Any] = {}
+    if "heads" in data:  # a model with several outputs (`engine.heads`)
+        from .heads import project_heads
+
+        heads = project_heads(data, graph, TASKS[task].graphs != ("graph",), path)
     extra = {k: v for k, v in data.items() if k not in known}
     return Project(graph=graph, name=name, dataset=dataset, training=training, extra=extra,
-                   graph_extra=graph_extra, weights=weights, task=task,
+                   heads=heads, graph_extra=graph_extra, weights=weights, task=task,
                    generator=gan.get("generator"), discriminator=gan.get("discriminator"),
                    gan_graph_extra=gan_extra, units=units)
 
@@ -607,6 +621,10 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         out["training"] = project.training
     if project.weights:
         out["weights"] = project.weights
+    if project.heads:
+        from .heads import heads_to_dict
+
+        out["heads"] = heads_to_dict(project.heads)
     out.update(project.extra)
     return out
 

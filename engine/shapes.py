@@ -74,6 +74,9 @@ class Analysis:
     order: list[str]
     inputs: list[str]
     output: str | None
+    #: Every output the model returns, in order: the heads' nodes of a model with several
+    #: outputs (`engine.heads`), else (`output`,) or ().
+    outputs: tuple[str, ...] = ()
 
     @property
     def errors(self) -> list[GraphError]:
@@ -365,6 +368,15 @@ def _infer(graph: Graph, vector_output: bool) -> Analysis:
                 nodes[node_id].errors.append(problem)
     outputs = graph.output_ids()
     output = outputs[0] if len(outputs) == 1 else None
+    ends: tuple[str, ...] = (output,) if output is not None else ()
+    if len(outputs) > 1 and set(outputs) <= set(graph.heads):
+        ends = tuple(h for h in graph.heads if h in outputs)
+        output = ends[0]
+        vector_output = False  # each head's task checks its own output
+    for end in ends[1:]:
+        tuple_out = _tuple_output(graph, nodes, end)
+        if tuple_out is not None:
+            problems.append(tuple_out)
     if output is not None and nodes[output].multi_output:
         node = graph.node(output)
         tuple_out = ShapeError(
@@ -378,7 +390,19 @@ def _infer(graph: Graph, vector_output: bool) -> Analysis:
         if warning is not None:
             problems.append(warning)
             nodes[output].errors.append(warning)
-    return Analysis(nodes, _in_graph_order(graph, problems), order, graph.input_ids(), output)
+    return Analysis(nodes, _in_graph_order(graph, problems), order, graph.input_ids(), output,
+                    ends)
+
+
+def _tuple_output(graph: Graph, nodes: dict[str, NodeInfo], end: str) -> GraphError | None:
+    """An error on a head's node that returns a tuple: a head ends in one tensor."""
+    if not nodes[end].multi_output:
+        return None
+    error = ShapeError(f"gives {len(nodes[end].outputs)} outputs but a head ends in one "
+                       "tensor: wire its pieces onward (into a Concat, say)", node=end,
+                       block_type=graph.node(end).type)
+    nodes[end].errors.append(error)
+    return error
 
 
 def _set_outputs(node: Node, block: Block, params: dict[str, Any], info: NodeInfo,

@@ -7,7 +7,7 @@ to nothing. They are reported, never raised, because an unfinished graph is norm
 
 from __future__ import annotations
 
-from .errors import (CycleError, DanglingInputError, DisconnectedWarning, GraphError,
+from .errors import (CycleError, Fix, DanglingInputError, DisconnectedWarning, GraphError,
                      InputAlreadyConnected, MultipleOutputsError, NoInputError, ParamError,
                      PortError, UnknownBlockError)
 from .graph import Graph, unknown_type_message
@@ -43,13 +43,30 @@ def graph_problems(graph: Graph) -> list[GraphError]:
         found.append(NoInputError("the graph has no Input block: add one where the data "
                                   "enters"))
     outputs = graph.output_ids()
-    if len(outputs) > 1:
-        found.append(MultipleOutputsError(
-            f"has {len(outputs)} outputs ({', '.join(outputs)}): a model has exactly one; "
-            "wire the extra ones onward or delete them", nodes=tuple(outputs)))
+    headless = [node_id for node_id in outputs if node_id not in graph.heads]
+    if len(outputs) > 1 and headless:
+        found.append(several_outputs(graph, outputs, headless))
     elif not outputs and not cyclic and len(graph) > 1:
         found.append(NoInputError("nothing is wired yet: connect the Input to a block"))
     return found
+
+
+def several_outputs(graph: Graph, outputs: list[str], headless: list[str]
+                    ) -> MultipleOutputsError:
+    """Several outputs, some without a head: the error, on the first of those, with the fix
+    that gives each a head (``"heads"``, `engine.heads`)."""
+    if graph.heads:
+        text = (f"is an output without a head ({', '.join(headless)} ha"
+                f"{'s' if len(headless) == 1 else 've'} none; heads: {', '.join(graph.heads)}):"
+                " give it a heads entry, or wire it onward or delete it")
+    else:
+        text = (f"has {len(outputs)} outputs ({', '.join(outputs)}): give each a head (what "
+                "it is trained for: \"heads\" in the project), or wire the extra ones onward "
+                "or delete them")
+    first = graph.node(headless[0])
+    return MultipleOutputsError(text, node=first.id, block_type=first.type,
+                                fix=Fix("add_heads", headless[0], value=list(headless)),
+                                nodes=tuple(outputs))
 
 
 def node_problems(graph: Graph, node_id: str) -> list[GraphError]:

@@ -128,6 +128,29 @@ def plain_value(value: Any) -> Any:
     return value
 
 
+class HeadsCommand(QUndoCommand):
+    """Give the outputs without a head one each (`engine.heads.default_heads`: each
+    classifies, with targets under its node id), undoably: the fix for several outputs."""
+
+    def __init__(self, document: Any, outputs: list[str]) -> None:
+        from torchloom.engine.heads import default_heads
+
+        super().__init__("Give each output a head")
+        self.document = document
+        self.old = dict(document.project.heads)
+        self.new = {**self.old, **default_heads([o for o in outputs if o not in self.old])}
+
+    def _set(self, heads: dict[str, Any]) -> None:
+        self.document.project.set_heads(heads)
+        self.document.settings_changed.emit()
+
+    def redo(self) -> None:
+        self._set(self.new)
+
+    def undo(self) -> None:
+        self._set(self.old)
+
+
 class ProjectTaskCommand(QUndoCommand):
     """Change what kind of model the project is (among tasks with the same graphs: a
     classifier becomes a regression), undoably. A loss the new task does not take is

@@ -99,9 +99,9 @@ class Document(QObject):
     @property
     def task(self) -> Any:
         """The project's task class: its declaration (settings, charts, views, graphs)."""
-        from torchloom.engine.tasks import task_class
+        from torchloom.engine.tasks import task_class_of
 
-        return task_class(self.project.task)
+        return task_class_of(self.project)
 
     @property
     def analysis(self) -> Any:
@@ -214,7 +214,8 @@ class Document(QObject):
     def _data_or_task_changed(self) -> None:
         """Only what the analysis depends on (the task, the dataset) re-checks the graph;
         another training setting (epochs, lr) does not."""
-        if (self.project.task, repr(self.project.dataset)) != self._checked_against:
+        if (self.project.task, repr(self.project.dataset),
+                repr(self.project.heads)) != self._checked_against:
             self._refresh.start()
 
     def refresh(self) -> None:
@@ -225,7 +226,8 @@ class Document(QObject):
             self.loader.ready.disconnect(self.refresh)
             self._waiting_for_engine = False
         self._refresh.stop()
-        self._checked_against = (self.project.task, repr(self.project.dataset))
+        self._checked_against = (self.project.task, repr(self.project.dataset),
+                                 repr(self.project.heads))
         checked = self.task().analyze(self.project)
         several = getattr(checked, "analyses", None)  # a GAN's: one per graph, and between
         self.gan_analysis = checked if several is not None else None

@@ -12,7 +12,8 @@ from . import theme
 from .text import message, plain
 
 _FIX_WORDS = {"insert": "Insert {block}", "append": "Add {block} after",
-              "remove": "Remove {node}", "set_param": "Set {param} = {value}"}
+              "remove": "Remove {node}", "set_param": "Set {param} = {value}",
+              "add_heads": "Give each output a head"}
 
 
 def fix_label(fix) -> str:  # type: ignore[no-untyped-def]

@@ -163,6 +163,13 @@ class EditActions:
                 view.fit_readable()  # the whole graph if labels still read, else its start
 
     def apply_fix(self, fix) -> None:  # type: ignore[no-untyped-def]
+        if fix.action == "add_heads":  # a change of the project, not of the graph
+            from .commands import HeadsCommand
+
+            project_doc = self.document  # type: ignore[attr-defined]
+            if project_doc is not None:
+                project_doc.undo_stack.push(HeadsCommand(project_doc, fix.value))
+            return
         doc = self.edit_doc  # type: ignore[attr-defined]  # an opened unit's, or the project's
         if doc is not None:
             doc.plan_and_edit(lambda: plan_fix(doc.graph, fix), f"Fix: {fix_label(fix)}")

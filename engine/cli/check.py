@@ -19,7 +19,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             project = load_project(path)
-            analysis = task_for(project).analyze(project)
+            task = task_for(project)
+            analysis = task.analyze(project)
         except ProjectFileError as exc:
             results.append({"file": path, "ok": False, "errors": [exc.to_dict()]})
             line = exc.describe()
@@ -27,8 +28,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             errors = analysis.errors
             warnings = _setting_warnings(analysis)
-            results.append({"file": path, "ok": not errors, "task": project.task,
+            results.append({"file": path, "ok": not errors, "task": task.name,
                             "errors": [e.to_dict() for e in errors]})
+            if project.heads:  # a model with several outputs: its heads, in output order
+                results[-1]["heads"] = [{"node": node, **head.to_dict()}
+                                        for node, head in project.heads.items()]
             if warnings:  # only then: a file without any reads exactly as before
                 results[-1]["warnings"] = [w.to_dict() for w in warnings]
             line = f"{path}: " + ("ok" if not errors else "; ".join(e.describe() for e in errors))

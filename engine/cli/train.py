@@ -133,7 +133,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             result = job.run()
         finally:
             progress.close()
-    written = _write_metrics(args.metrics_json, result, project.task, job.init_report)
+    written = _write_metrics(args.metrics_json, result, task.name, job.init_report)
     if result.status == "failed":
         assert result.error is not None
         say(f"training failed: {result.error.message}", sys.stderr)

@@ -50,6 +50,12 @@ def _shapes(options: dict[str, Any]) -> Dataset:
     return Dataset(x, y, "shapes", list(generators.SHAPE_CLASSES))
 
 
+def _shape_sizes(options: dict[str, Any]) -> Dataset:
+    x, y, size = generators.make_sized_shapes(options.get("n", 3000), options.get("seed", 0))
+    return Dataset(x, y, "shape_sizes", list(generators.SHAPE_CLASSES),
+                   named={"shape": y, "size": size})
+
+
 def _sequences(options: dict[str, Any]) -> Dataset:
     x, y = generators.make_sequences(options.get("n", 4000), options.get("seed", 0))
     return Dataset(x, y, "sequences", ["B first", "A first"],
@@ -80,7 +86,8 @@ def _waves(options: dict[str, Any]) -> Dataset:
 
 
 LOADERS: dict[str, Callable[[dict[str, Any]], Dataset]] = {
-    "digits": _digits, "mnist5k": _mnist5k, "shapes": _shapes, "sequences": _sequences,
+    "digits": _digits, "mnist5k": _mnist5k, "shapes": _shapes, "shape_sizes": _shape_sizes,
+    "sequences": _sequences,
     "retrieval": _retrieval, "shape_masks": _shape_masks, "shape_tags": _shape_tags,
     "waves": _waves,
 }

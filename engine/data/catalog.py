@@ -32,6 +32,9 @@ class BuiltinDataset:
     #: Text whose token ids come from a tokenizer fitted to it (so its vocabulary, and the
     #: ids, depend on the fit): an imported model with its own vocabulary does not fit it.
     tokenized: bool = False
+    #: Targets held under names, which the heads of a model with several outputs pick by
+    #: their ``target`` (`engine.heads`): ("shape", "size").
+    named_targets: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "summary": self.summary, "input_shape": list(self.input_shape),
@@ -47,6 +50,10 @@ BUILTINS: dict[str, BuiltinDataset] = {d.name: d for d in (
                    (1, 28, 28), "float32", 10, 0.10, False),
     BuiltinDataset("shapes", "generated colour images of circles, squares and triangles",
                    (3, 32, 32), "float32", 3, 1 / 3, True),
+    BuiltinDataset("shape_sizes", "generated shapes as in 'shapes', each with its class "
+                   "('shape') and its size, the circumradius in pixels ('size'): for a model "
+                   "with two heads", (3, 32, 32), "float32", 3, 1 / 3, True,
+                   named_targets=("shape", "size")),
     BuiltinDataset("sequences", "generated token sequences: which of two markers came first",
                    (32,), "int64", 2, 0.5, True),
     BuiltinDataset("retrieval", "generated key/value pairs: the value of the queried key",

@@ -47,6 +47,9 @@ class Dataset:
     #: Data split by position (a text corpus): the first `split_at` samples are the training
     #: split, the rest validation, whatever the seed; None: a seeded random split.
     split_at: int | None = None
+    #: Targets under names (a built-in's ``shape`` and ``size``), for the heads of a model
+    #: with several outputs to pick from (`engine.heads`); None for most data.
+    named: dict[str, torch.Tensor] | None = None
 
     def __post_init__(self) -> None:
         if self.x is not None and not self.several:

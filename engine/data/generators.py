@@ -4,6 +4,7 @@
 - `sequences`: token sequences whose class needs memory across time. LSTM and GRU.
 - `retrieval`: key/value pairs and a query. Attention, and the attention maps show it.
 - `shape_scenes`: several shapes per image, with a mask (segmentation) and tags (multi-label).
+- `shape_sizes`: `shapes` with each shape's size too (a model with two heads).
 - `waves`: noisy sines and their amplitude and frequency (regression).
 """
 
@@ -23,6 +24,15 @@ def make_shapes(n: int = 3000, seed: int = 0, size: int = 32) -> tuple[torch.Ten
     shape's size, position, rotation (squares and triangles) and both colours are jittered,
     so colour and position say nothing about the class.
     """
+    img, y, _ = make_sized_shapes(n, seed, size)
+    return img, y
+
+
+def make_sized_shapes(n: int = 3000, seed: int = 0, size: int = 32
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`make_shapes`'s images and classes, and each shape's size: its circumradius in
+    pixels, 0.16-0.32 of the image side (5.1-10.2 for 32 pixels): a number to regress beside
+    the class."""
     g = torch.Generator().manual_seed(seed)
 
     def uniform(lo: float, hi: float, *shape: int) -> torch.Tensor:
@@ -41,7 +51,7 @@ def make_shapes(n: int = 3000, seed: int = 0, size: int = 32) -> tuple[torch.Ten
     fg, bg = torch.where(swap[:, None], bg, fg), torch.where(swap[:, None], fg, bg)
     img = torch.where(mask[:, None], fg[:, :, None, None], bg[:, :, None, None])
     img = img + 0.05 * torch.randn(img.shape, generator=g)
-    return img.clamp(0, 1).float(), y
+    return img.clamp(0, 1).float(), y, radius.float()
 
 
 def shape_masks(kind: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor, radius: torch.Tensor,

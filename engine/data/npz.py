@@ -86,6 +86,31 @@ def load_npz(path: Path, spec: dict[str, Any], task: str, inputs: Sequence[str] 
     return _dataset(path, x, y, x_key, y_key, task)
 
 
+def load_npz_arrays(path: Path, wanted: dict[str, str]) -> dict[str, np.ndarray]:
+    """The arrays `wanted` names (key -> who reads it, "head size"), read as `load_npz`
+    reads ``y``; a key the file lacks is an error naming who wanted it and the keys held."""
+    shown = str(path)
+    try:
+        with open_regular(path) as handle:
+            check_size(path, file_size(handle))
+            with zipfile.ZipFile(handle) as archive:
+                members = _members(archive)
+                out = {}
+                for key, who in wanted.items():
+                    if key not in members:
+                        held = printable(", ".join(members), 200) or "nothing"
+                        raise DataError(f"has no array '{key}' for {who} (it holds: {held}): "
+                                        "name the array in the head's \"target\"",
+                                        path=shown, where=who)
+                    out[key] = _read_array(archive, members[key], key, shown,
+                                           numbers_only=False)
+                return out
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise DataError(f"is not a readable .npz archive ({reason(exc)})", path=shown) from None
+
+
 def npz_arrays(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
     """Array name -> (shape, dtype) from the headers alone (no data is read), for showing
     which array feeds which Input before, or without, loading the file."""

@@ -46,6 +46,12 @@ class ExportModel:
                 out.append(torch.randn((batch, *spec.shape), generator=gen))
         return tuple(out)
 
+    def output_ids(self) -> list[str]:
+        """The heads' output nodes, in the order the model returns them (a tuple), for a
+        model with several outputs; [] for one output (a plain tensor)."""
+        outputs = list(self.analysis.outputs)
+        return outputs if len(outputs) > 1 else []
+
     def input_ids(self) -> list[str]:
         """Input node ids in the order the module's forward takes them."""
         names = module_names(n.id for n in self.project.graph.nodes)

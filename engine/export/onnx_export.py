@@ -38,8 +38,10 @@ def export_onnx(project: Project, out: Path, weights: Path | None = None) -> Exp
         opset = _export(model, tmp, out)
         checks = compare(model, _runner(tmp, model.input_ids()), FORMAT, "ONNX Runtime")
     checks["opset"] = opset
+    outputs = model.output_ids()
     notes = [f"inputs: {', '.join(model.input_ids())} (batch dimension dynamic); "
-             f"output: {OUTPUT_NAME}"]
+             + (f"outputs: {', '.join(outputs)} (one per head, in this order)" if outputs
+                else f"output: {OUTPUT_NAME}")]
     return ExportResult(FORMAT, [out], checks, notes)
 
 
@@ -50,7 +52,7 @@ def _export(model: ExportModel, path: Path, out: Path) -> int | None:
             program = torch.onnx.export(
                 model.module, args, None, dynamo=True, external_data=False,
                 dynamic_shapes=batch_dims(args), input_names=model.input_ids(),
-                output_names=[OUTPUT_NAME], verbose=False)
+                output_names=model.output_ids() or [OUTPUT_NAME], verbose=False)
     except Exception as exc:  # noqa: BLE001 - the exporter raises many types
         raise block_failure(model, exc, FORMAT, "ONNX", _export_one) from None
     assert program is not None
@@ -72,13 +74,12 @@ def _export_one(module: torch.nn.Module, args: tuple[Any, ...]) -> None:
                       dynamic_shapes=batch_dims(args), verbose=False)
 
 
-def _runner(path: Path, input_names: list[str]) -> Callable[[tuple[torch.Tensor, ...]],
-                                                              torch.Tensor]:
+def _runner(path: Path, input_names: list[str]) -> Callable[[tuple[torch.Tensor, ...]], Any]:
     """Run the file in ONNX Runtime, feeding inputs by name (the session opens on first use,
     so a file it cannot load fails inside the check, with the check's message)."""
     session: list[Any] = []
 
-    def run(inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    def run(inputs: tuple[torch.Tensor, ...]) -> Any:
         if not session:
             import onnxruntime as ort
 
@@ -89,6 +90,7 @@ def _runner(path: Path, input_names: list[str]) -> Callable[[tuple[torch.Tensor,
         wanted = {i.name for i in session[0].get_inputs()}
         feed = {name: tensor.numpy() for name, tensor in zip(input_names, inputs)
                 if name in wanted}
-        return torch.from_numpy(session[0].run(None, feed)[0])
+        outs = [torch.from_numpy(v) for v in session[0].run(None, feed)]
+        return outs[0] if len(outs) == 1 else tuple(outs)
 
     return run

@@ -47,7 +47,9 @@ def export_pt2(project: Project, out: Path, weights: Path | None = None) -> Expo
         except OSError as exc:  # a full disk, a quota: the place, not the model
             raise cannot_write(exc, FORMAT, out) from None
         checks = compare(model, _runner(tmp), FORMAT, "the reloaded program")
-    notes = [f"inputs: {', '.join(model.input_ids())} (batch dimension dynamic)",
+    heads = model.output_ids()
+    notes = [f"inputs: {', '.join(model.input_ids())} (batch dimension dynamic)"
+             + (f"; returns a tuple: {', '.join(heads)} (one per head)" if heads else ""),
              "load with torch.export.load(path).module(); it may unpickle parts of a file, "
              "so load only .pt2 files you trust"]
     return ExportResult(FORMAT, [out], checks, notes)

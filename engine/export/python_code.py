@@ -133,12 +133,14 @@ def verify_python_file(path: Path, model: ExportModel, shown: Path | None = None
         except Exception as exc:  # noqa: BLE001 - as above
             raise ExportError(f"the written model fails on a batch: {type(exc).__name__}: "
                               f"{exc}", fmt=FMT, path=where) from None
-    if not (isinstance(got, torch.Tensor) and got.shape == want.shape
-            and got.dtype == want.dtype):
+    wants, gots = ((want, got) if isinstance(want, tuple) else ((want,), (got,)))
+    if not (isinstance(got, type(want)) and len(gots) == len(wants)
+            and all(isinstance(g, torch.Tensor) and g.shape == w.shape and g.dtype == w.dtype
+                    for g, w in zip(gots, wants))):
         raise ExportError("the written model's output has a different shape or type",
                           fmt=FMT, path=where)
     diff = max_abs_diff(want, got)
-    if not torch.equal(got, want):
+    if not all(torch.equal(g, w) for g, w in zip(gots, wants)):
         raise ExportError(f"the written model's outputs differ from the compiled model's "
                           f"(max difference {diff:.3g})", fmt=FMT, path=where)
     return {"outputs_identical": True, "max_abs_diff": diff,
@@ -320,7 +322,7 @@ def _header(model: ExportModel, note: str | None = None) -> str:
     lines = [f'"""{_doc(project.name)}: a PyTorch model exported by Torchloom.', "",
              f"Project: {_doc(project.name)}{source}",
              "Inputs (N is the batch size):", *_input_lines(model),
-             f"Output: {out_spec.show() if out_spec else '?'}",
+             *_output_lines(model, out_spec),
              f"Parameters: {params:,}", *([_doc(note)] if note else []), "",
              "This file needs only PyTorch. Load a Torchloom run's weights (its",
              "model.safetensors; the names match this model's submodules) with:", "",
@@ -334,6 +336,18 @@ def _header(model: ExportModel, note: str | None = None) -> str:
                   "normalised the same way (the run folder's run.json lists the mean and std",
                   'under "normalization").']
     return "\n".join([*lines, '"""', ""])
+
+
+def _output_lines(model: ExportModel, out_spec: Any) -> list[str]:
+    """``Output: [N, 10]``; for several heads, the tuple's tensors in order."""
+    heads = model.output_ids()
+    if not heads:
+        return [f"Output: {out_spec.show() if out_spec else '?'}"]
+    lines = ["Outputs (a tuple, one per head, in this order):"]
+    for node_id in heads:
+        spec = model.analysis.nodes[node_id].spec
+        lines.append(f"    {_doc(node_id)}: {spec.show() if spec else '?'}")
+    return lines
 
 
 def _model_class(model: ExportModel, parts: _Parts) -> str:
@@ -357,7 +371,10 @@ def _forward(model: ExportModel) -> list[str]:
             if spec is not None:
                 shapes[node.name] = spec.show()
     args = ", ".join(f"{p}: torch.Tensor" for p in _placeholders(model))
-    out = [f"    def forward(self, {args}) -> torch.Tensor:"]
+    heads = model.output_ids()
+    returns = ("tuple[" + ", ".join(["torch.Tensor"] * len(heads)) + "]" if heads
+               else "torch.Tensor")
+    out = [f"    def forward(self, {args}) -> {returns}:"]
     body_started = False
     for raw in gm.code.splitlines():
         line = raw.rstrip()
@@ -402,7 +419,8 @@ def _build_and_main(model: ExportModel) -> tuple[str, str]:
              *make,
              "    with torch.no_grad():",
              f"        out = model({', '.join(names)})",
-             '    print("output shape:", tuple(out.shape))']
+             *(['    print("output shapes:", [tuple(o.shape) for o in out])']
+               if model.output_ids() else ['    print("output shape:", tuple(out.shape))'])]
     return build, "\n".join(lines) + "\n"
 
 

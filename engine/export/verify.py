@@ -80,30 +80,44 @@ def batch_dims(args: Sequence[Any]) -> tuple[dict[int, Any] | None, ...]:
                  for a in args)
 
 
-def reference(model: ExportModel, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+def reference(model: ExportModel, inputs: Sequence[torch.Tensor]) -> Any:
+    """The compiled model's output: a tensor, or a tuple of them (one per head)."""
     with torch.no_grad():
-        return _tensor(model.module(*inputs))
+        out = model.module(*inputs)
+    return tuple(_tensor(v) for v in out) if isinstance(out, (tuple, list)) else _tensor(out)
 
 
 def _tensor(value: Any) -> torch.Tensor:
-    if isinstance(value, (tuple, list)):
-        value = value[0]
     if not isinstance(value, torch.Tensor):
         value = torch.as_tensor(value)
     return value.detach().to("cpu")
 
 
+def _outputs(value: Any) -> list[torch.Tensor]:
+    """Every output tensor: one, or each of a tuple (a model with several heads)."""
+    if isinstance(value, (tuple, list)):
+        return [_tensor(v) for v in value]
+    return [_tensor(value)]
+
+
 def max_abs_diff(expected: Any, got: Any) -> float:
-    """The largest absolute difference; infinite when the shapes differ, NaN-safe."""
-    a, b = _tensor(expected).double(), _tensor(got).double()
-    if a.shape != b.shape:
+    """The largest absolute difference over every output; infinite when the shapes (or the
+    number of outputs) differ, NaN-safe."""
+    want, have = _outputs(expected), _outputs(got)
+    if len(want) != len(have):
         return float("inf")
-    if a.numel() == 0:
-        return 0.0
-    diff = (a - b).abs()
-    if torch.isnan(diff).any():
-        return float("nan")
-    return float(diff.max())
+    worst = 0.0
+    for a, b in zip(want, have):
+        a, b = a.double(), b.double()
+        if a.shape != b.shape:
+            return float("inf")
+        if a.numel() == 0:
+            continue
+        diff = (a - b).abs()
+        if torch.isnan(diff).any():
+            return float("nan")
+        worst = max(worst, float(diff.max()))
+    return worst
 
 
 def check_close(diffs: dict[int, float], fmt: str, against: str) -> float:

@@ -17,7 +17,7 @@ from ..project import TASKS, Project
 if TYPE_CHECKING:
     from .base import Task
 
-__all__ = ["get_task", "task_class", "task_for", "task_names"]
+__all__ = ["get_task", "task_class", "task_class_of", "task_for", "task_names"]
 
 
 def task_names() -> tuple[str, ...]:
@@ -39,6 +39,16 @@ def get_task(name: str) -> "Task":
     return task_class(name)()
 
 
+def task_class_of(project: Project) -> "type[Task]":
+    """The class of the project's task: the one it names, or, for a model with several
+    outputs (its ``"heads"``), the composite of the heads' tasks (`tasks.heads`)."""
+    if project.heads:
+        from .heads import Heads
+
+        return Heads.declared(tuple(project.heads.items()))
+    return task_class(project.task)
+
+
 def task_for(project: Project) -> "Task":
-    """The project's task."""
-    return get_task(project.task)
+    """A fresh instance of the project's task (`task_class_of`)."""
+    return task_class_of(project)()

@@ -29,7 +29,8 @@ KEEP_SETTINGS: dict[str, tuple[str, ...]] = {"best": ("keep_metric",)}
 def metric_mode(metric: str) -> str:
     """Whether a metric is best at its "max" (it grows as the model improves) or "min": the
     default mode of early stopping, and how ``keep: best`` picks its epoch."""
-    return "max" if metric.endswith(_HIGHER_IS_BETTER) else "min"
+    name = metric.split("/", 1)[0]  # a head's metric (val_acc/<node>) ranks as its task's
+    return "max" if name.endswith(_HIGHER_IS_BETTER) else "min"
 
 
 def reported_metrics(columns: Sequence[str]) -> list[str]:

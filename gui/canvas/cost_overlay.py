@@ -25,7 +25,7 @@ METRICS: tuple[tuple[str | None, str], ...] = (
 
 def _compute(graph_json: dict[str, Any], batch: int, device: str, optimizer: str,
              amp: str | None, measure: bool, units_json: dict[str, Any] | None = None,
-             vocab_size: int | None = None) -> dict[str, Any]:
+             vocab_size: int | None = None, heads: tuple[str, ...] = ()) -> dict[str, Any]:
     """Worker-thread job: costs of every node and the memory sentence. `vocab_size` is
     what a ``"vocab"`` size means (the file keeps the word; the data gave the number)."""
     from torchloom.engine.probe.cost import fits_on, memory_estimate, node_costs
@@ -33,6 +33,7 @@ def _compute(graph_json: dict[str, Any], batch: int, device: str, optimizer: str
     from torchloom.engine.shapes import infer
 
     graph, _ = graph_from_dict(graph_json)
+    graph.heads = heads  # several outputs, each with a head: not an error
     if units_json:  # unit nodes read their definitions (a copy: the worker owns it)
         from torchloom.engine.units.fileformat import units_from_dict
 
@@ -167,6 +168,7 @@ class CostOverlay(QObject):
         if measure:
             self.label.setText("Measuring every block forward and backward…")
         graph_json = graph_to_dict(doc.graph)
+        heads = tuple(doc.graph.heads)
         units = getattr(doc.project, "units", None)
         units_json = None
         if units:
@@ -176,8 +178,7 @@ class CostOverlay(QObject):
         self.jobs.submit("cost", lambda: _compute(
             graph_json, int(config["batch_size"]), str(config["device"]),
             str(config["optimizer"]), config.get("amp"), measure, units_json,
-            doc.graph.vocab_size), self._done,
-            self._failed)
+            doc.graph.vocab_size, heads), self._done, self._failed)
 
     def _done(self, result: dict[str, Any]) -> None:
         self.result = result

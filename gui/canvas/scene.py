@@ -177,10 +177,11 @@ class CanvasScene(QGraphicsScene):
         self.overview.mark_stale()
         graph = self.document.graph
         ports_moved: set[str] = set()
+        ends = getattr(analysis, "outputs", ()) or (analysis.output,)  # each head's too
         for node_id, item in self.node_items.items():
             info = analysis.nodes.get(node_id)
             if info is not None:
-                item.set_info(info.spec, info.num_params, info.errors, node_id == analysis.output,
+                item.set_info(info.spec, info.num_params, info.errors, node_id in ends,
                               info.outputs)
                 # measured ports (a Split by size has as many as its input holds), else the
                 # ones its parameters declare (an upstream block failed)

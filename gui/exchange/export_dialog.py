@@ -47,9 +47,9 @@ def refused_because(project: Project) -> str:
 
 def formats_for(project: Project) -> tuple[str, ...]:
     """The format keys `project` can be exported to: those its task says mean something."""
-    from torchloom.engine.tasks import task_class
+    from torchloom.engine.tasks import task_class_of
 
-    exportable = task_class(project.task).export_formats
+    exportable = task_class_of(project).export_formats
     return tuple(key for key, _l, _d, _s in FORMATS if key in exportable)
 
 

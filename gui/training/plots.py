@@ -189,7 +189,7 @@ class PlotsPanel(QWidget):
         colours = iter(COLORS)
         for key in chart.batch:
             colour = next(colours)
-            name = BATCH_NAMES.get(key, key)
+            name = BATCH_NAMES.get(key.split("/")[0], key)  # a head's "loss/<node>" too
             self.series[key] = Series()
             raw = plot.plot(pen=pen(colour, width=1), name=f"{name} (batches)")
             raw.setOpacity(0.25)

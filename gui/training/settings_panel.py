@@ -146,7 +146,10 @@ class TrainingPanel(QScrollArea):
 
         quiet, self._quiet = self._quiet, True
         self.task_box.clear()
-        for name in task_names():
+        names = task_names() if task.name in task_names() else ()  # several heads: their own
+        if not names:
+            self.task_box.addItem(task.title, task.name)
+        for name in names:
             other = task_class(name)
             if other.graph_keys() == task.graph_keys():
                 self.task_box.addItem(other.title, name)

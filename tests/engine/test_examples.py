@@ -38,6 +38,8 @@ EXPECTED = {
     # the tasks' templates (issue 17): a regression, tags, a U-Net, an autoencoder
     "waves_regression.json": (16_706, (2,), {"relu2": (64,)}),
     "shape_tags_cnn.json": (47_363, (3,), {"flatten": (512,)}),
+    # two heads: output_spec is the first head's (shape); the second is size [1]
+    "shape_sizes_heads.json": (47_588, (3,), {"flatten": (512,), "size": (1,)}),
     "shape_masks_unet.json": (60_612, (4, 32, 32), {"mid_b": (32, 8, 8), "up2": (32, 16, 16),
                                                    "skip2": (64, 16, 16), "skip1": (48, 32, 32)}),
     "mnist_autoencoder.json": (419_120, (1, 28, 28), {"bottleneck": (32,)}),

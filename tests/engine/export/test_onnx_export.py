@@ -22,9 +22,19 @@ from .conftest import EXAMPLES
 
 def run_onnx(path, names, inputs) -> torch.Tensor:
     """The file in a fresh ONNX Runtime session, independent of the exporter's own check."""
+    return run_onnx_all(path, names, inputs)[0]
+
+
+def run_onnx_all(path, names, inputs) -> list[torch.Tensor]:
+    """Every output of the file (one per head for a model with several)."""
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     feed = {name: x.numpy() for name, x in zip(names, inputs)}
-    return torch.from_numpy(session.run(None, feed)[0])
+    return [torch.from_numpy(v) for v in session.run(None, feed)]
+
+
+def as_tuple(out):
+    """A model's output as a tuple: one tensor, or one per head."""
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
 
 
 def check_example(examples, example_exports, name: str) -> ExportResult:
@@ -39,14 +49,16 @@ def check_example(examples, example_exports, name: str) -> ExportResult:
     dtypes = [onnx.TensorProto.INT64 if x.dtype == torch.int64 else onnx.TensorProto.FLOAT
               for x in model.example_inputs(1)]
     assert [i.type.tensor_type.elem_type for i in proto.graph.input] == dtypes
-    assert [o.name for o in proto.graph.output] == ["output"]
+    assert [o.name for o in proto.graph.output] == (model.output_ids() or ["output"])
     assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # symbolic batch
     inputs = model.example_inputs(7, seed=3)
     with torch.no_grad():
-        expected = model.module(*inputs)
-    got = run_onnx(out, model.input_ids(), inputs)
-    assert got.shape == expected.shape
-    assert float((got - expected).abs().max()) <= 1e-4
+        expected = as_tuple(model.module(*inputs))
+    outs = run_onnx_all(out, model.input_ids(), inputs)
+    assert len(outs) == len(expected)
+    for got, want in zip(outs, expected):
+        assert got.shape == want.shape
+        assert float((got - want).abs().max()) <= 1e-4
     return result
 
 

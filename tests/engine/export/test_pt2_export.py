@@ -12,7 +12,7 @@ from torchloom.engine.export import export_project, pt2_export
 from torchloom.engine.export.verify import locate_failure
 
 from ..example_exports import COVERING_EXAMPLES
-from .test_onnx_export import code_project
+from .test_onnx_export import as_tuple, code_project
 
 
 def check_example(examples, example_exports, name: str) -> float:
@@ -24,9 +24,11 @@ def check_example(examples, example_exports, name: str) -> float:
     for batch in (1, 6):
         inputs = model.example_inputs(batch, seed=9)
         with torch.no_grad():
-            expected, got = model.module(*inputs), loaded(*inputs)
-        assert got.shape == expected.shape
-        assert float((got - expected).abs().max()) <= 1e-4
+            expected, got = as_tuple(model.module(*inputs)), as_tuple(loaded(*inputs))
+        assert len(got) == len(expected)  # several heads: one output each
+        for g, w in zip(got, expected):
+            assert g.shape == w.shape
+            assert float((g - w).abs().max()) <= 1e-4
     return result.checks["max_abs_diff"]
 
 
