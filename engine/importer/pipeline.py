@@ -254,5 +254,6 @@ def pick_dataset(project: Project, analysis: Any = None) -> dict[str, Any] | Non
     dtype = inputs[0].params.get("dtype", "float32")
     found = [d.name for d in BUILTINS.values()  # an import is a classifier until told
              if list(d.input_shape) == shape and d.dtype == dtype
-             and d.targets == "classification" and not d.tokenized]
+             and d.targets == "classification" and not d.tokenized
+             and not d.named_targets]  # a set made for several heads is not one classifier's
     return {"name": found[0]} if len(found) == 1 else None

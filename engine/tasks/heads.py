@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import CompileError, DataError, TrainingError
+from ..errors import CompileError, DataError, ExportError, TrainingError
 from ..lazy import lazy_module
 from ..project import Project, TaskFormat
 from ..train.callbacks import BatchReport
@@ -279,6 +280,13 @@ class Heads(SupervisedTask):
         part = self.parts[node]
         y = part.targets_to_device(unpack(data.y, {node: col})[node])
         return part.evaluate(trained, with_(data, y=y, classes=list(col.classes)))
+
+    def export(self, project: Project, fmt: str, out: Path, weights: Path | None) -> Any:
+        if fmt not in self.export_formats:  # the torchrun script trains one loss on one y
+            raise ExportError(f"a model with several heads does not export as {fmt} yet (its "
+                              "training script trains one loss on one target): export "
+                              + ", ".join(self.export_formats) + " instead", fmt=fmt)
+        return super().export(project, fmt, out, weights)
 
     def export_note(self, project: Project) -> str:
         heads = "; ".join(f"output {i} = {node}: {head.task} on '{head.target}' (weight "

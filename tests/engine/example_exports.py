@@ -28,6 +28,9 @@ from torchloom.engine.resources import examples_dir
 #: only the python export writes it (tests/engine/gan/test_gan_export.py).
 ONE_MODEL_EXAMPLES = sorted(p.stem for p in examples_dir().glob("*.json")
                             if '"task": "gan"' not in p.read_text(encoding="utf-8"))
+#: Examples whose model returns several outputs, one per head (`"heads"`).
+HEADS_EXAMPLES = sorted(p.stem for p in examples_dir().glob("*.json")
+                        if load_project(p).heads)
 
 
 def example_features(project: Project) -> tuple[frozenset[str], int]:
