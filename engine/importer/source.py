@@ -156,15 +156,41 @@ def _short(kwargs: dict[str, Any]) -> str:
 
 @contextlib.contextmanager
 def _on_path(folder: Path) -> Iterator[None]:
+    """`folder` first on ``sys.path`` while its file runs, and its own ``model.py`` found
+    there: a module of that name that an earlier import (another project's folder) left in
+    ``sys.modules`` is set aside meanwhile, or ``from model import GPT`` would read the
+    other folder's file. Installed packages are never set aside."""
     entry = str(folder)
     added = entry not in sys.path
     if added:
         sys.path.insert(0, entry)
+    hidden = _set_aside_shadowed(folder)
     try:
         yield
     finally:
         if added and entry in sys.path:
             sys.path.remove(entry)
+        sys.modules.update(hidden)
+
+
+def _set_aside_shadowed(folder: Path) -> dict[str, types.ModuleType]:
+    try:
+        own = {p.stem for p in folder.glob("*.py")} | {
+            p.parent.name for p in folder.glob("*/__init__.py")}
+    except OSError:
+        return {}
+    installed = tuple(str(Path(p).resolve()) for p in {sys.prefix, sys.base_prefix})
+    hidden: dict[str, types.ModuleType] = {}
+    for name in own & set(sys.modules):
+        file = getattr(sys.modules[name], "__file__", None)
+        if not file:
+            continue
+        where = Path(file).resolve()
+        if where.parent == folder or where.parent.parent == folder or \
+                str(where).startswith(installed):
+            continue
+        hidden[name] = sys.modules.pop(name)
+    return hidden
 
 
 def _execute(path: Path) -> types.ModuleType:

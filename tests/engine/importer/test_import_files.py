@@ -199,3 +199,22 @@ def test_a_package_folder_beside_the_model_is_refused_plainly(capsys, tmp_path):
     assert "package folder 'mypkg'" in err and "Traceback" not in err
     assert _files(out_dir) == []
     sys.modules.pop("mypkg", None)
+
+
+def test_two_folders_each_with_a_model_py_each_read_their_own(tmp_path):
+    """`from model import Net` in a second project's file must read that project's
+    model.py, not the one an earlier import (in the same app session) left loaded."""
+    from torchloom.engine.importer.source import load_model
+
+    for name, width in (("a", 3), ("b", 5)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "model.py").write_text(
+            "from torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+            f"        super().__init__()\n        self.fc = nn.Linear(4, {width})\n\n"
+            "    def forward(self, x):\n        return self.fc(x)\n")
+        (folder / "train.py").write_text("from model import Net  # noqa: F401\n")
+    first = load_model(f"{tmp_path / 'a' / 'train.py'}:Net")
+    second = load_model(f"{tmp_path / 'b' / 'train.py'}:Net")
+    assert first.module.fc.out_features == 3
+    assert second.module.fc.out_features == 5
