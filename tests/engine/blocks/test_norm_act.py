@@ -186,7 +186,7 @@ def test_pooling_a_final_hidden_state_says_which_setting_to_change():
 def test_an_unknown_output_is_refused_by_the_layer_too():
     from torchloom.engine.layers import LSTMSequence
 
-    with pytest.raises(ValueError, match="'sequence' or 'hidden'"):
+    with pytest.raises(ValueError, match="'sequence', 'hidden' or 'both'"):
         LSTMSequence(3, 4, output="last")
 
 

@@ -193,12 +193,17 @@ def check_forward(graph: Graph, analysis: Analysis, gm: torch.nn.Module) -> None
         assert shape == (BATCH, *spec.shape) and dtype == spec.dtype, (
             f"{node_id}: forward gave {list(shape)} {dtype}, shapes said {spec.show()} "
             f"{spec.dtype}")
-    expected = analysis.output_spec
-    assert expected is not None and tuple(out.shape) == (BATCH, *expected.shape)
+    ends = analysis.outputs if len(analysis.outputs) > 1 else (analysis.output,)
+    outs = out if isinstance(out, tuple) else (out,)  # several heads: one tensor each
+    assert len(outs) == len(ends)
+    for end, tensor in zip(ends, outs):
+        expected = analysis.nodes[end].spec
+        assert expected is not None and tuple(tensor.shape) == (BATCH, *expected.shape)
     gm.train()  # what training runs: dropout on, batch statistics, a backward pass
     out = gm(*inputs)
-    if out.requires_grad:
-        out.float().mean().backward()
+    total = sum(t.float().mean() for t in (out if isinstance(out, tuple) else (out,)))
+    if total.requires_grad:
+        total.backward()
 
 
 # ---- project files -------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from ..conftest import drag, settle
 
 
 def _chunk_of_three(canvas) -> None:
-    """x [N, 1, 28, 28] -> Chunk(chunks=4, dim=1) with no wire from it yet, and three ReLUs."""
-    doc = canvas.new_project()
+    """x [N, 1, 28, 28] -> Chunk(chunks=4, dim=1) with no wire from it yet, and three ReLUs.
+    `canvas` is the canvas alone (its new_project gives the document) or the window."""
+    doc = canvas.new_project() or canvas.document
     ops = plan_add(doc.graph, "Chunk", (300.0, 0.0), {"chunks": 4, "dim": 1}, "chunk")
     doc.edit(ops, "add")
     for i in range(3):
