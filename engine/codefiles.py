@@ -43,10 +43,11 @@ _loaded: dict[tuple[str, str], types.ModuleType] = {}
 
 
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(_read(path)).hexdigest()
+    return hashlib.sha256(read_code(path)).hexdigest()
 
 
-def _read(path: Path) -> bytes:
+def read_code(path: Path) -> bytes:
+    """A code file's bytes, at most MAX_CODE_BYTES (refused in words beyond that)."""
     try:
         return read_limited(path, MAX_CODE_BYTES)
     except FileTooBigError as exc:
@@ -153,7 +154,7 @@ def resolve_code_path(file: str, base_dir: Path | None) -> Path:
 
 def code_source(path: Path) -> str:
     """The file's text (no trust needed to *read* it: showing code runs nothing)."""
-    return _read(Path(path)).decode("utf-8", errors="replace")
+    return read_code(Path(path)).decode("utf-8", errors="replace")
 
 
 def load_code_class(path: Path, class_name: str,
@@ -167,7 +168,7 @@ def load_code_class(path: Path, class_name: str,
     from torch import nn
 
     path = Path(path)
-    raw = _read(path)
+    raw = read_code(path)
     digest = hashlib.sha256(raw).hexdigest()
     with _lock:
         if not _digest_trusted(digest, path, project_dir):
@@ -244,13 +245,12 @@ class _LocalGate(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_file_location(fullname, candidate)
 
 
-def local_modules(path: Path, _seen: set[Path] | None = None) -> list[Path]:
-    """The ``.py`` files beside `path` that it imports, directly or through each other
-    (read with `ast`: nothing runs). They need trust as much as the file itself."""
-    seen = _seen if _seen is not None else set()
+def imported_names(source: bytes | str) -> list[str]:
+    """The top-level module names a file imports, in order (read with `ast`: nothing runs);
+    none for a file that does not parse."""
     try:
-        tree = ast.parse(_read(Path(path)))
-    except (SyntaxError, ValueError, ModelImportError):
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
         return []
     names: list[str] = []
     for node in ast.walk(tree):
@@ -258,8 +258,19 @@ def local_modules(path: Path, _seen: set[Path] | None = None) -> list[Path]:
             names += [a.name.split(".")[0] for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.append(node.module.split(".")[0])
+    return list(dict.fromkeys(names))
+
+
+def local_modules(path: Path, _seen: set[Path] | None = None) -> list[Path]:
+    """The ``.py`` files beside `path` that it imports, directly or through each other
+    (read with `ast`: nothing runs). They need trust as much as the file itself."""
+    seen = _seen if _seen is not None else set()
+    try:
+        source = read_code(Path(path))
+    except ModelImportError:
+        return []
     out: list[Path] = []
-    for name in dict.fromkeys(names):
+    for name in imported_names(source):
         candidate = Path(path).parent / f"{name}.py"
         if candidate.is_file() and candidate.resolve() not in seen:
             seen.add(candidate.resolve())

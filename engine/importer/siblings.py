@@ -10,27 +10,12 @@ different file of the same name already beside the project.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
+from ..codefiles import imported_names, read_code
 from ..errors import ModelImportError
 from ..fileio import atomic_write_bytes
 from .rollback import created
-
-
-def imported_names(source: bytes) -> list[str]:
-    """The top-level module names a file imports (read with `ast`: nothing runs)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return []
-    names: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names += [a.name.split(".")[0] for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.append(node.module.split(".")[0])
-    return list(dict.fromkeys(names))
 
 
 def carry_siblings(code_file: Path, source_folder: Path) -> list[Path]:
@@ -47,7 +32,7 @@ def carry_siblings(code_file: Path, source_folder: Path) -> list[Path]:
     todo, seen = [code_file], {code_file.resolve()}
     while todo:
         current = todo.pop(0)
-        for name in imported_names(current.read_bytes()):
+        for name in imported_names(read_code(current)):
             if (source_folder / name / "__init__.py").is_file() or (
                     (source_folder / name).is_dir() and any((source_folder / name).glob("*.py"))):
                 raise ModelImportError(
@@ -63,9 +48,9 @@ def carry_siblings(code_file: Path, source_folder: Path) -> list[Path]:
             if source_folder == target_folder:
                 continue  # already beside the project
             target = target_folder / sibling.name
-            data = sibling.read_bytes()
+            data = read_code(sibling)
             if target.exists():
-                if target.is_file() and target.read_bytes() == data:
+                if target.is_file() and read_code(target) == data:
                     continue
                 raise ModelImportError(
                     f"the code file needs {sibling.name} beside the project, and a different "
