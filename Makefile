@@ -58,6 +58,7 @@ bench: setup
 	$(PY) bench/train_throughput.py
 	$(PY) bench/probe_overhead.py
 	$(PY) bench/startup.py
+	$(PY) bench/import_time.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/canvas.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/gui_responsiveness.py
 	$(PY) bench/fuzz_soak.py
