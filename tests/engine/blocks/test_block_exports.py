@@ -7,6 +7,11 @@ nodes of their own, its output is flattened, and one Concat joins them all. The 
 own self-check compares the reloaded file with the compiled model on two batch sizes, so a
 block whose export drifts fails here; one that cannot be expressed is named by the export's
 error (it retries block by block to find it).
+
+The exporters unroll a recurrent block step by step (an LSTM of 7 steps was a third of the
+ONNX export's time), so recurrent branches get a two-step sequence here: a second step is
+enough to show the state carried from one step to the next; the harness cases keep their
+own lengths.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any, Callable
 
 import pytest
 
+from torchloom.engine.blocks import TensorSpec
 from torchloom.engine.errors import ExportError
 from torchloom.engine.export.onnx_export import export_onnx
 from torchloom.engine.export.pt2_export import export_pt2
@@ -39,12 +45,22 @@ def first_cases() -> dict[int, tuple]:
     return picked
 
 
+RECURRENT = ("LSTM", "GRU", "RNN")
+
+
+def _short(block_type: str, spec: TensorSpec) -> TensorSpec:
+    if block_type in RECURRENT and len(spec.shape) == 2:
+        return TensorSpec((2, spec.shape[1]), spec.dtype)
+    return spec
+
+
 def every_block_model() -> Project:
     g = Graph()
     outputs: list[str] = []
     for i, (block_type, params, specs, _expected) in first_cases().items():
         block = f"b{i}"
         g.add_node(block_type, params, block)
+        specs = [_short(block_type, spec) for spec in specs]
         for k, spec in enumerate(specs):
             source = f"x{i}_{k}"
             g.add_node("Input", {"shape": list(spec.shape), "dtype": spec.dtype}, source)
