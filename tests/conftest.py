@@ -29,3 +29,10 @@ def _no_trust_leaks():
     codefiles.forget_session_trust()
     store = codefiles._store_path()
     store.unlink(missing_ok=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slow tests first. `make test`'s scheduler (xdist worksteal) gives each worker a
+    contiguous part of this order and lets an idle worker steal the end of another's queue,
+    so a slow test left near the end would run alone while the other core waits."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

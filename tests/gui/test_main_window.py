@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+import pytest
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
@@ -127,6 +128,7 @@ def test_theme_switch_repaints_in_light(window, example):
     window.set_theme("dark")
 
 
+@pytest.mark.slow  # a whole app in a subprocess
 def test_screenshot_mode_writes_a_png_and_exits_0(tmp_path):
     out = tmp_path / "shot.png"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", TORCHLOOM_DATA_DIR=str(tmp_path))
@@ -140,6 +142,7 @@ def test_screenshot_mode_writes_a_png_and_exits_0(tmp_path):
     assert (image.width(), image.height()) == (1600, 1000)
 
 
+@pytest.mark.slow  # a whole app in a subprocess
 def test_screenshot_of_a_broken_file_exits_2(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("nope")
@@ -150,6 +153,7 @@ def test_screenshot_of_a_broken_file_exits_2(tmp_path):
     assert done.returncode == 2 and not Path(tmp_path / "x.png").exists()
 
 
+@pytest.mark.slow  # a whole app in a subprocess
 def test_a_screenshot_that_cannot_be_written_exits_2_without_a_traceback(tmp_path):
     """Its folder is a file: a place that cannot be written, the code of every path that
     cannot be used (it was a traceback when the folder could not be made)."""

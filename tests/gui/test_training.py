@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 from torchloom.engine.resources import examples_dir
@@ -210,6 +211,7 @@ def test_run_history_overlays_and_diffs_two_runs(window, tmp_path, qtbot):
     assert doc.project.training["epochs"] == 1
 
 
+@pytest.mark.slow  # a whole app in a subprocess
 def test_closing_during_training_exits_0_without_thread_warnings(tmp_path):
     project = tmp_path / "p.json"
     project.write_bytes((examples_dir() / "mlp_digits.json").read_bytes())
