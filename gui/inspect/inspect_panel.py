@@ -21,6 +21,7 @@ from .activation_view import ActivationView
 from .attention_view import AttentionView
 from .feature_view import FeatureMapView
 from .jobs import Jobs
+from .lazy_page import LazyPage
 from .sample_views import is_image, thumbnail, token_names
 from .weights_view import WeightsView
 
@@ -73,10 +74,10 @@ class InspectPanel(QWidget):
         self.message.setWordWrap(True)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setObjectName("muted")
-        self.features = FeatureMapView()
-        self.attention = AttentionView()
-        self.activations = ActivationView()
-        for page in (self.message, self.features, self.attention, self.activations):
+        self._pages = {"features": LazyPage(FeatureMapView),
+                       "attention": LazyPage(AttentionView),
+                       "activations": LazyPage(ActivationView)}
+        for page in (self.message, *self._pages.values()):
             self.stack.addWidget(page)
         self.weights = WeightsView()
         self.views = QTabWidget()
@@ -87,6 +88,26 @@ class InspectPanel(QWidget):
                                     "and every layer's gradient norm per epoch")
         layout.addWidget(self.views, 1)
         self._update_title()
+
+    @property
+    def features(self) -> FeatureMapView:
+        return self._pages["features"].view()
+
+    @property
+    def attention(self) -> AttentionView:
+        return self._pages["attention"].view()
+
+    @property
+    def activations(self) -> ActivationView:
+        return self._pages["activations"].view()
+
+    def shown_view(self) -> QWidget:
+        """What the stack shows: the message or a view (not the page that holds it)."""
+        page = self.stack.currentWidget()
+        return page.view() if isinstance(page, LazyPage) else page
+
+    def _show_page(self, name: str) -> None:
+        self.stack.setCurrentWidget(self._pages[name])
 
     # ---- sources -----------------------------------------------------------------------
 
@@ -219,13 +240,13 @@ class InspectPanel(QWidget):
             weights = probe.attention[i].numpy()
             queries, keys = self._token_labels(weights.shape[1], weights.shape[2])
             self.attention.show_weights(weights, queries, keys)
-            self.stack.setCurrentWidget(self.attention)
+            self._show_page("attention")
         elif act.ndim == 3:
             self.features.show_maps(act)
-            self.stack.setCurrentWidget(self.features)
+            self._show_page("features")
         else:
             self.activations.show_values(act)
-            self.stack.setCurrentWidget(self.activations)
+            self._show_page("activations")
 
     def _token_labels(self, length: int, source: int) -> tuple[list[str] | None,
                                                                list[str] | None]:
@@ -262,7 +283,8 @@ class InspectPanel(QWidget):
             self.thumb.setText(text)
 
     def apply_theme(self) -> None:
-        for view in (self.features, self.attention, self.activations, self.weights):
+        built = [page.view() for page in self._pages.values() if page.built]
+        for view in (*built, self.weights):  # a view built later takes the theme then
             view.apply_theme()
         self.redraw()
 

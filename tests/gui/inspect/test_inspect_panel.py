@@ -46,11 +46,11 @@ def click_node(window, node_id):
 
 def test_a_conv_node_shows_one_map_per_channel(window, tmp_path, qtbot):
     open_copy(window, tmp_path, "shapes_cnn.json", {"name": "shapes", "n": 400}, epochs=1)
-    assert window.inspect_panel.stack.currentWidget() is window.inspect_panel.message
+    assert window.inspect_panel.shown_view() is window.inspect_panel.message
     panel = train_and_wait(window, qtbot)
     click_node(window, "conv1")
     assert window.bottom_tabs.currentWidget() is panel
-    assert panel.stack.currentWidget() is panel.features
+    assert panel.shown_view() is panel.features
     out_channels = window.document.graph.node("conv1").resolved_params()["out_channels"]
     assert panel.features.channels == out_channels
     assert "conv1" in panel.title.text() and "run" in panel.title.text()
@@ -69,11 +69,11 @@ def test_a_conv_node_shows_one_map_per_channel(window, tmp_path, qtbot):
     assert "% of units dead on the probe samples" in panel.title.text()
     # a dense node: a histogram and its strongest units
     click_node(window, "fc")
-    assert panel.stack.currentWidget() is panel.activations
+    assert panel.shown_view() is panel.activations
     assert panel.activations.top.count() == 3  # three classes, all listed
     # an Input has nothing to look into, and says so
     click_node(window, "x")
-    assert panel.stack.currentWidget() is panel.message
+    assert panel.shown_view() is panel.message
     assert "no layer" in panel.message.text()
 
 
@@ -83,7 +83,7 @@ def test_attention_shows_one_heatmap_per_head_labelled_with_tokens(window, tmp_p
     panel = train_and_wait(window, qtbot)
     click_node(window, "attn")
     view = panel.attention
-    assert panel.stack.currentWidget() is view
+    assert panel.shown_view() is view
     heads = window.document.graph.node("attn").resolved_params()["num_heads"]
     assert view.heads == heads and view.weights.shape == (heads, 9, 9)
     assert np.allclose(view.weights.sum(-1), 1.0, atol=1e-5)
@@ -105,7 +105,7 @@ def test_live_probes_update_the_panel_while_training(window, tmp_path, qtbot):
     window.train()
     qtbot.waitUntil(lambda: bool(seen), timeout=TIMEOUT)
     panel = window.inspect_panel
-    assert "live" in panel.title.text() and panel.stack.currentWidget() is panel.activations
+    assert "live" in panel.title.text() and panel.shown_view() is panel.activations
     assert panel.sample.count() == 20  # two probe samples of each digit
     qtbot.waitUntil(lambda: not window.controller.running, timeout=TIMEOUT)
     assert seen == sorted(seen) and seen[0] % 20 == 0
