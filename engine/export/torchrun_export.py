@@ -59,6 +59,12 @@ def export_torchrun(project: Project, out: Path, weights: Path | None = None) ->
     if out.exists() and not out.is_dir():
         raise ExportPathError("is a file: the torchrun export writes a folder (give -o a "
                               "folder name)", fmt=FMT, path=str(out))
+    task = task_for(project)
+    if FMT not in task.export_formats:  # its train.py has a classifier's or a regressor's loss
+        raise ExportError(
+            f"the torchrun script trains classification and regression models (one loss on "
+            f"one target); a {task.title.lower()} project ({task.name}) does not export as "
+            f"torchrun yet: export {', '.join(task.export_formats)} instead", fmt=FMT)
     model = prepare_model(project, weights, fmt=FMT)
     inputs = model.input_ids()
     if len(inputs) >= 2:  # its train.py and data.npz hold one x per split
@@ -67,7 +73,7 @@ def export_torchrun(project: Project, out: Path, weights: Path | None = None) ->
                           "instead", fmt=FMT)
     config = _training_config(project)
     split, notes = _split(project)
-    arrays = data_arrays(split, task_for(project).targets_to_device)
+    arrays = data_arrays(split, task.targets_to_device)
     created = not out.exists()  # a folder this export makes goes again if the export fails
     try:
         out.mkdir(parents=True, exist_ok=True)
