@@ -128,8 +128,9 @@ def write_bombs(folder: Path) -> list[tuple[str, dict[str, Any], str]]:
 
 
 _MEASURE = r"""
-import json, resource, sys, time
+import json, sys, time
 from torchloom.engine.data import load_dataset
+from torchloom.engine.procstatus import peak_rss_kib
 from torchloom.engine.errors import TorchloomError
 start = time.perf_counter()
 try:
@@ -137,18 +138,8 @@ try:
     outcome = f"loaded {len(data)} samples"
 except TorchloomError as exc:
     outcome = "refused: " + exc.describe()
-def peak_kib():
-    # VmHWM: this process's own high-water mark (ru_maxrss keeps the parent's at the fork)
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"outcome": outcome, "seconds": time.perf_counter() - start,
-                  "peak_mb": peak_kib() / 1024}))
+                  "peak_mb": peak_rss_kib() / 1024}))
 """
 
 

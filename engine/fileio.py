@@ -16,6 +16,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from .procstatus import status_field
+
 #: ``.<name>.<pid>-<8 random characters>.tmp``: what `atomic_write_bytes` leaves when killed.
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[a-z0-9_]{8}\.tmp$")
 
@@ -120,13 +122,12 @@ def _pid_running_windows(pid: int) -> bool:
 def umask() -> int:
     """The process's umask. Read from /proc where there is one: setting it to read it (the
     portable way) briefly changes it for every thread, and exports run on worker threads."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
+    value = status_field("Umask")
+    if value is not None:
+        try:
+            return int(value, 8)
+        except ValueError:
+            pass
     mask = os.umask(0)
     os.umask(mask)
     return mask

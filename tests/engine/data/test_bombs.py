@@ -264,8 +264,9 @@ def test_the_train_command_prints_how_far_a_slow_load_has_come(monkeypatch):
 # ---- peak memory with the default limits -----------------------------------------------------
 
 PEAK = r"""
-import json, resource, sys
+import json, sys
 from torchloom.engine.data import load_dataset
+from torchloom.engine.procstatus import peak_rss_kib
 from torchloom.engine.errors import DataError
 outcomes = []
 for spec in json.loads(sys.argv[1]):  # one after another: the peak is the worst of them
@@ -274,18 +275,7 @@ for spec in json.loads(sys.argv[1]):  # one after another: the peak is the worst
         outcomes.append("loaded")
     except DataError as exc:
         outcomes.append(exc.describe())
-def peak_kib():
-    # VmHWM is this process's own high-water mark: ru_maxrss also keeps the forking
-    # parent's at the fork (a test worker's gigabyte would show as the bomb's)
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"kib": peak_kib(), "outcomes": outcomes}))
+print(json.dumps({"kib": peak_rss_kib(), "outcomes": outcomes}))
 """
 
 
