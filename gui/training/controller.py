@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from torchloom.engine.project import Project, dumps_project, loads_project
 from torchloom.engine.train.callbacks import BatchReport, Callback, EpochReport, TrainResult
 
-from .worker_support import end_own_thread, failure_text
+from .worker_support import WorkerThread, end_own_thread, failure_text
 
 #: Plots redraw at most this often. A redraw costs the GUI thread 1-4 ms of Python, and
 #: holds the GIL the training thread needs: with a redraw every 300 ms training kept 0.92x
@@ -154,8 +154,8 @@ class TrainingController(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread: QThread | None = None
-        self.worker: TrainingWorker | None = None
+        self._job = WorkerThread("torchloom-training", self)
+        self._job.ended.connect(self._on_thread_finished)
         self.state = "idle"
         self.last_result: TrainResult | None = None
         self.last_run_dir: Path | None = None
@@ -169,27 +169,26 @@ class TrainingController(QObject):
 
     @property
     def running(self) -> bool:
-        return self.thread is not None
+        return self._job.running
+
+    @property
+    def worker(self) -> TrainingWorker | None:
+        return self._job.worker  # type: ignore[return-value]
 
     def start(self, request: TrainRequest) -> bool:
         if self.running:
             return False
-        self.thread = QThread(self)
-        self.thread.setObjectName("torchloom-training")
-        self.worker = TrainingWorker(request)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.began.connect(self.began)
-        self.worker.batch.connect(self._on_batch)
-        self.worker.epoch.connect(self._on_epoch)
-        self.worker.probe.connect(self._on_probe)
-        self.worker.stats.connect(self._on_stats)
-        self.worker.prepared.connect(self._on_prepared)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.done.connect(self._on_done)
-        self.thread.finished.connect(self._on_thread_finished)
+        worker = TrainingWorker(request)
+        worker.began.connect(self.began)
+        worker.batch.connect(self._on_batch)
+        worker.epoch.connect(self._on_epoch)
+        worker.probe.connect(self._on_probe)
+        worker.stats.connect(self._on_stats)
+        worker.prepared.connect(self._on_prepared)
+        worker.failed.connect(self._on_failed)
+        worker.done.connect(self._on_done)
         self._set_state("training")
-        self.thread.start()
+        self._job.start(worker)
         return True
 
     def stop(self) -> None:
@@ -199,13 +198,7 @@ class TrainingController(QObject):
 
     def wait(self, msecs: int = 60_000) -> bool:
         """Block until the worker has ended (closing the window, tests)."""
-        if self.thread is None:
-            return True
-        finished = self.thread.wait(msecs)
-        from PySide6.QtWidgets import QApplication
-
-        QApplication.processEvents()
-        return finished
+        return self._job.wait(msecs)
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -258,7 +251,4 @@ class TrainingController(QObject):
         self.finished.emit(result)
 
     def _on_thread_finished(self) -> None:
-        if self.thread is not None:
-            self.thread.deleteLater()
-        self.thread, self.worker = None, None  # the worker goes with its last reference
         self._set_state("idle")

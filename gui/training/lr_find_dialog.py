@@ -13,12 +13,12 @@ import math
 import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
 from .. import theme
-from .worker_support import end_own_thread, failure_text
+from .worker_support import WorkerThread, end_own_thread, failure_text
 
 #: The sweep as `torchloom lr-find` runs it by default.
 START, END, STEPS = 1e-7, 10.0, 100
@@ -84,8 +84,7 @@ class LrFindDialog(QDialog):
         self.suggested: float | None = None
         self.lrs: list[float] = []
         self.losses: list[float] = []
-        self.thread: QThread | None = None
-        self.worker: LrFindWorker | None = None
+        self._job = WorkerThread("torchloom-lr-find", self)
         layout = QVBoxLayout(self)
         about = QLabel(f"Trains a copy of the model for up to {steps} batches, the learning "
                        f"rate rising from {START:g} to {END:g}; the project and its runs are "
@@ -138,29 +137,22 @@ class LrFindDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self.thread is not None
+        return self._job.running
+
+    @property
+    def worker(self) -> LrFindWorker | None:
+        return self._job.worker  # type: ignore[return-value]
 
     def start(self) -> None:
-        self.thread = QThread(self)
-        self.thread.setObjectName("torchloom-lr-find")
-        self.worker = LrFindWorker(self.project, self.steps)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.step.connect(self._stepped)
-        self.worker.done.connect(self._done)
-        self.worker.failed.connect(self._failed)
-        self.thread.finished.connect(self._thread_finished)
-        self.thread.start()
+        worker = LrFindWorker(self.project, self.steps)
+        worker.step.connect(self._stepped)
+        worker.done.connect(self._done)
+        worker.failed.connect(self._failed)
+        self._job.start(worker)
 
     def wait(self, msecs: int = 60_000) -> bool:
-        """Block until the sweep's thread has ended (closing, tests)."""
-        if self.thread is None:
-            return True
-        finished = self.thread.wait(msecs)
-        from PySide6.QtWidgets import QApplication
-
-        QApplication.processEvents()
-        return finished
+        """Block until the finder's thread has ended (closing, tests)."""
+        return self._job.wait(msecs)
 
     def _stepped(self, step: int, steps: int, lr: float, loss: float) -> None:
         self.lrs.append(lr)
@@ -203,11 +195,6 @@ class LrFindDialog(QDialog):
         self.verdict.setText(f"<span style='color:{theme.current().error}'>Cannot find a "
                              f"learning rate: {message}</span>")
         self.cancel_button.setText("Close")
-
-    def _thread_finished(self) -> None:
-        if self.thread is not None:
-            self.thread.deleteLater()
-        self.thread, self.worker = None, None
 
     # ---- the person's choices ----------------------------------------------------------
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from torchloom.engine.project import Project
 
-from .worker_support import end_own_thread, failure_text
+from .worker_support import WorkerThread, end_own_thread, failure_text
 
 
 @dataclass
@@ -80,30 +80,29 @@ class SweepController(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread: QThread | None = None
-        self.worker: SweepWorker | None = None
+        self._job = WorkerThread("torchloom-sweep", self)
+        self._job.ended.connect(self._on_thread_finished)
         self.state = "idle"
         self.last_result: Any = None
 
     @property
     def running(self) -> bool:
-        return self.thread is not None
+        return self._job.running
+
+    @property
+    def worker(self) -> SweepWorker | None:
+        return self._job.worker  # type: ignore[return-value]
 
     def start(self, request: SweepRequest) -> bool:
         if self.running:
             return False
-        self.thread = QThread(self)
-        self.thread.setObjectName("torchloom-sweep")
-        self.worker = SweepWorker(request)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.trial_started.connect(self.trial_started)
-        self.worker.trial_done.connect(self.trial_done)
-        self.worker.failed.connect(self.failed)
-        self.worker.done.connect(self._on_done)
-        self.thread.finished.connect(self._on_thread_finished)
+        worker = SweepWorker(request)
+        worker.trial_started.connect(self.trial_started)
+        worker.trial_done.connect(self.trial_done)
+        worker.failed.connect(self.failed)
+        worker.done.connect(self._on_done)
         self._set_state("sweeping")
-        self.thread.start()
+        self._job.start(worker)
         return True
 
     def stop(self) -> None:
@@ -112,13 +111,7 @@ class SweepController(QObject):
             self.worker.control.stop()
 
     def wait(self, msecs: int = 60_000) -> bool:
-        if self.thread is None:
-            return True
-        finished = self.thread.wait(msecs)
-        from PySide6.QtWidgets import QApplication
-
-        QApplication.processEvents()
-        return finished
+        return self._job.wait(msecs)
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -129,7 +122,4 @@ class SweepController(QObject):
         self.finished.emit(result)
 
     def _on_thread_finished(self) -> None:
-        if self.thread is not None:
-            self.thread.deleteLater()
-        self.thread, self.worker = None, None
         self._set_state("idle")
