@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from torchloom.engine.project import Project, dumps_project, loads_project
 from torchloom.engine.train.callbacks import BatchReport, Callback, EpochReport, TrainResult
 
-from .worker_support import WorkerThread, end_own_thread, failure_text
+from .worker_support import EngineWorker, WorkerThread, failure_text
 
 #: Plots redraw at most this often. A redraw costs the GUI thread 1-4 ms of Python, and
 #: holds the GIL the training thread needs: with a redraw every 300 ms training kept 0.92x
@@ -69,7 +69,7 @@ class _Relay(Callback):
         self.worker.stats.emit(capture)
 
 
-class TrainingWorker(QObject):
+class TrainingWorker(EngineWorker):
     began = Signal(dict)
     batch = Signal(object)
     epoch = Signal(object)
@@ -91,19 +91,9 @@ class TrainingWorker(QObject):
         if self.job is not None:
             self.job.trainer.stop()
 
-    @Slot()
-    def run(self) -> None:
-        try:
-            self._run()
-        finally:
-            end_own_thread()
-
-    def _run(self) -> None:
+    def work(self) -> None:
         from torchloom.engine.tasks.prepare import prepare_training
 
-        from ..engine_loader import engine_loader, set_thread_count
-
-        set_thread_count(engine_loader().train_threads)
         req = self.request
         try:
             job = prepare_training(req.project, overrides=req.overrides, resume=req.resume,

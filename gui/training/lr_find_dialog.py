@@ -13,12 +13,12 @@ import math
 import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
 from .. import theme
-from .worker_support import WorkerThread, end_own_thread, failure_text
+from .worker_support import EngineWorker, WorkerThread, failure_text
 
 #: The sweep as `torchloom lr-find` runs it by default.
 START, END, STEPS = 1e-7, 10.0, 100
@@ -26,7 +26,7 @@ START, END, STEPS = 1e-7, 10.0, 100
 REDRAW_MS = 150
 
 
-class LrFindWorker(QObject):
+class LrFindWorker(EngineWorker):
     """`find_lr` on the worker thread; its steps and its end become signals."""
 
     step = Signal(int, int, float, float)  # step, steps, rate, smoothed loss
@@ -43,19 +43,9 @@ class LrFindWorker(QObject):
         """Safe from any thread: the sweep ends before its next step."""
         self._stop.set()
 
-    @Slot()
-    def run(self) -> None:
-        try:
-            self._run()
-        finally:
-            end_own_thread()
-
-    def _run(self) -> None:
+    def work(self) -> None:
         from torchloom.engine.tasks.prepare import find_lr
 
-        from ..engine_loader import engine_loader, set_thread_count
-
-        set_thread_count(engine_loader().train_threads)
         try:
             result = find_lr(self.project, start=START, end=END, steps=self.steps,
                              on_step=lambda *a: self.step.emit(*a), stop=self._stop)

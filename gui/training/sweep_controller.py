@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from torchloom.engine.project import Project
 
-from .worker_support import WorkerThread, end_own_thread, failure_text
+from .worker_support import EngineWorker, WorkerThread, failure_text
 
 
 @dataclass
@@ -31,7 +31,7 @@ class SweepRequest:
     overrides: dict[str, Any] = field(default_factory=dict)
 
 
-class SweepWorker(QObject):
+class SweepWorker(EngineWorker):
     trial_started = Signal(int, dict)
     trial_done = Signal(object)  # TrialRecord
     done = Signal(object)  # SweepResult
@@ -44,19 +44,9 @@ class SweepWorker(QObject):
         self.request = request
         self.control = SweepControl()
 
-    @Slot()
-    def run(self) -> None:
-        try:
-            self._run()
-        finally:
-            end_own_thread()
-
-    def _run(self) -> None:
+    def work(self) -> None:
         from torchloom.engine.sweep.run import run_sweep
 
-        from ..engine_loader import engine_loader, set_thread_count
-
-        set_thread_count(engine_loader().train_threads)
         req = self.request
         try:
             result = run_sweep(req.project, req.space, trials=req.trials, metric=req.metric,

@@ -3,7 +3,7 @@ thread, how it ends, and how a failure to start becomes the one line a panel sho
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from torchloom.engine.errors import CompileError, TorchloomError
 
@@ -25,6 +25,24 @@ def failure_text(exc: Exception, doing: str, graph_hint: str = "") -> str:
     if isinstance(exc, TorchloomError):
         return exc.describe()
     return f"{doing}: {type(exc).__name__}: {exc}"
+
+
+class EngineWorker(QObject):
+    """A worker that runs one engine job (`work`) on a `WorkerThread`: with the computing
+    threads the app gives training, and ending its own thread however the job ends."""
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            from ..engine_loader import engine_loader, set_thread_count
+
+            set_thread_count(engine_loader().train_threads)
+            self.work()
+        finally:
+            end_own_thread()
+
+    def work(self) -> None:
+        raise NotImplementedError
 
 
 class WorkerThread(QObject):
