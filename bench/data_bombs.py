@@ -124,6 +124,12 @@ def write_bombs(folder: Path) -> list[tuple[str, dict[str, Any], str]]:
         for _ in range(150):
             out.write(block)
     cases.append(("txt.gz corpus of 2.5 GB", {"path": "corpus.txt.gz"}, "tokens"))
+    # a 6 MB CSV of one-word texts: each row becomes max_len (200) int64 ids (took 5.6 GB)
+    with open(folder / "short_texts.csv", "w") as out:
+        out.write("review,label\n" + "a,0\nb,1\n" * 750_000)
+    cases.append(("csv of 1.5 M one-word texts (6 MB)",
+                  {"path": "short_texts.csv", "text": "review", "target": "label"},
+                  "classification"))
     return cases
 
 

@@ -15,8 +15,10 @@ import numpy as np
 
 from ..data.dataset import Dataset, split_indices
 from ..data.files import printable, targets
+from ..data.limits import check_data_bytes
 from ..data.table import _records
 from ..errors import DataError
+from ..safe_read import size_text
 from .fitting import TextFit, tokenizer_spec
 from .reading import decode_text, encoding_of
 from .tokenizers import fit_tokenizer
@@ -72,19 +74,32 @@ def load_text_csv(path: Path, spec: dict[str, Any], task: str, fit: TextFit) -> 
     raw = _label_array(labels) if y_col is not None else np.zeros((len(texts), 0))
     y, classes = targets(raw, task, shown, row=lambda i: f"row {rows[i]}")
     return text_dataset(texts, y, classes, spec, fit, path.name,
-                        {"format": "csv", "text_column": column})
+                        {"format": "csv", "text_column": column}, shown=shown)
+
+
+#: The padded ids are held twice while training starts: as loaded, and as the split's copy.
+IDS_COPIES = 2
 
 
 def text_dataset(texts: Sequence[str], y: Any, classes: list[str], spec: dict[str, Any],
                  fit: TextFit, name: str, info: dict[str, Any],
-                 defaults: dict[str, Any] | None = None) -> Dataset:
+                 defaults: dict[str, Any] | None = None, shown: str | None = None) -> Dataset:
     """Texts as padded token ids, with the tokenizer fitted on the training rows (the rows
-    `split_dataset` will pick with the same val_split and seed)."""
+    `split_dataset` will pick with the same val_split and seed).
+
+    Every row becomes ``max_len`` int64 ids however short its text, so a 6 MB CSV of
+    one-word rows would take gigabytes: the size is checked against the data limit first,
+    before anything is fitted or encoded."""
     tok = fit.tokenizer
+    token_spec = tokenizer_spec(spec, "word", defaults) if tok is None else None
+    width = tok.max_len if tok is not None else token_spec.max_len
+    need = len(texts) * width * 8 * IDS_COPIES
+    check_data_bytes(need, f"{len(texts):,} rows of {width} token ids each (the tokenizer's "
+                     f"max_len) take {size_text(need)} (the ids and the split's copy; a "
+                     "smaller max_len takes less)", shown or name)
     if tok is None:
         train, _ = split_indices(len(texts), fit.val_split, fit.seed)
-        tok = fit_tokenizer(tokenizer_spec(spec, "word", defaults),
-                            [texts[i] for i in train.tolist()], padded=True)
+        tok = fit_tokenizer(token_spec, [texts[i] for i in train.tolist()], padded=True)
     x, lengths = tok.encode_batch(texts)
     info = dict(info, vocab_size=tok.vocab_size, tokenizer=tok.kind, max_len=tok.max_len,
                 mean_tokens=round(float(lengths.float().mean()), 1),

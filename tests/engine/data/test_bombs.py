@@ -82,6 +82,29 @@ def test_a_csv_within_the_limit_loads_as_before(tmp_path, monkeypatch):
     assert data.y[:4].tolist() == [0, 1, 0, 1]
 
 
+def test_a_text_csv_of_short_rows_is_refused_before_it_is_tokenized(tmp_path, monkeypatch):
+    """Each row becomes max_len int64 ids: a 6 MB CSV of one-word rows took 5.6 GB. The
+    size is counted from the rows and max_len, before fitting or encoding."""
+    from torchloom.engine.text.tokenizers import Tokenizer
+
+    def never(*_a, **_k):
+        raise AssertionError("encoded before the size was checked")
+
+    monkeypatch.setattr(Tokenizer, "encode_batch", never)
+    limit(monkeypatch, data_bytes="1MiB")
+    rows = "".join(f"{'ab'[i % 2]},{i % 2}\n" for i in range(5000))
+    (tmp_path / "short.csv").write_text("review,label\n" + rows)
+    spec = {"path": "short.csv", "text": "review", "target": "label",
+            "tokenizer": {"kind": "word", "max_len": 50}}
+    err = refused(spec, tmp_path)
+    assert "5,000 rows of 50 token ids" in err.message and "max_len" in err.message
+    assert "1 MiB, the limit" in err.message
+    monkeypatch.undo()
+    limit(monkeypatch, data_bytes="1MiB")
+    data = load_dataset(dict(spec, tokenizer={"kind": "word", "max_len": 4}), tmp_path)
+    assert tuple(data.x.shape) == (5000, 4)  # the same file with a small max_len: loaded
+
+
 # ---- NPZ -----------------------------------------------------------------------------------
 
 
