@@ -17,6 +17,7 @@ import torch
 from ..compile import module_names
 from ..data.catalog import BUILTINS
 from ..errors import ModelImportError
+from ..heads import default_heads
 from ..project import Project, save_project
 from ..train.checkpoint import save_weights
 from .build import (Built, available_tensors, build_from_trace, build_whole,
@@ -103,6 +104,8 @@ def _import_py(text: str, out: Path, input_shapes: Sequence[Sequence[int]] | Non
     check_forward_arguments(loaded, len(specs))
     built, source, inputs = _build(loaded, specs, out, trust_code)
     project = Project(graph=built.graph, name=loaded.class_name, path=out)
+    if len(built.outputs) > 1:
+        give_heads(project, built)
     result = finish(project, built, loaded.module, available_tensors(source), inputs, out)
     return result, built.code_file
 
@@ -239,13 +242,26 @@ def finish(project: Project, built: Built, original: torch.nn.Module,
                         identical, diff, built.reasons, built.notes, errors, mismatch)
 
 
+def give_heads(project: Project, built: Built) -> None:
+    """A model with several outputs: each output node gets the head the graph's own fix
+    would add (classify, targets under its id, weight 1), so the project checks, compiles
+    and exports, returning its outputs in the forward's order. What each output is trained
+    for the import cannot tell: the note says to set it."""
+    project.set_heads(default_heads(built.outputs))
+    built.notes.append(
+        f"the model returns {len(built.outputs)} outputs, in this order: "
+        f"{', '.join(built.outputs)}; each has a placeholder head (classify, targets under "
+        "its own id) so the project compiles and exports: set what each is trained for in "
+        "\"heads\" before training")
+
+
 def pick_dataset(project: Project, analysis: Any = None) -> dict[str, Any] | None:
     """The built-in dataset whose samples have the model's input shape and dtype, if one,
     for a model that gives class scores ([N, classes]): a DCGAN discriminator's [N] output
     or a generator's image is no classifier, and a classification dataset would make the
     project fail its check."""
     inputs = [project.graph.node(i) for i in project.graph.input_ids()]
-    if len(inputs) != 1:
+    if len(inputs) != 1 or project.heads:  # which data trains each head is not known
         return None
     out = getattr(analysis, "output_spec", None)
     if out is not None and (len(out.shape) != 1 or out.shape[0] < 2):

@@ -25,6 +25,7 @@ from ..project import Project, dumps_project, loads_project
 from ..shapes import infer
 from ..units import UnitError, group, plan_group
 from ..units.model import REPEAT, PromotedParam, Target, unit_type
+from .outputs import same_outputs
 
 if TYPE_CHECKING:
     from .build import Built
@@ -91,9 +92,7 @@ def unitize(project: Project, built: "Built", root: nn.Module, flat: fx.GraphMod
         return None
     try:
         model = _with_weights(project.graph, work, flat, where)
-        with torch.no_grad():
-            same = all(torch.equal(model(*[x.clone() for x in inputs]),
-                                   flat(*[x.clone() for x in inputs])) for _ in (0,))
+        same = same_outputs(model, flat, inputs)
     except Exception:  # noqa: BLE001 - never fail an import over units: keep it flat
         return None
     if not same:

@@ -1,0 +1,89 @@
+"""Models whose forward returns several tensors, written as their projects write them."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class VAE(nn.Module):
+    """A convolutional variational autoencoder as the tutorials write it: an encoder, the
+    ``fc_mu`` and ``fc_logvar`` heads, the reparameterisation trick and a decoder, returning
+    ``recon, mu, logvar`` for the loss (reconstruction plus KL divergence)."""
+
+    def __init__(self, latent_dim: int = 8):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Flatten())
+        self.fc_mu = nn.Linear(16 * 4 * 4, latent_dim)
+        self.fc_logvar = nn.Linear(16 * 4 * 4, latent_dim)
+        self.decoder_input = nn.Linear(latent_dim, 16 * 4 * 4)
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(16, 8, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(8, 1, 4, stride=2, padding=1), nn.Sigmoid())
+
+    def encode(self, x):
+        h = self.encoder(x)
+        return self.fc_mu(h), self.fc_logvar(h)
+
+    def reparameterize(self, mu, logvar):
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn_like(std)
+        return mu + eps * std
+
+    def decode(self, z):
+        h = self.decoder_input(z).view(-1, 16, 4, 4)
+        return self.decoder(h)
+
+    def forward(self, x):
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar)
+        return self.decode(z), mu, logvar
+
+
+class TwoHeads(nn.Module):
+    """A classifier that also gives its embedding (for retrieval), which its head reads."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(12, 16), nn.ReLU())
+        self.embed = nn.Linear(16, 6)
+        self.classifier = nn.Linear(6, 3)
+        self.aux = nn.Linear(16, 1)
+
+    def forward(self, x):
+        h = self.body(x)
+        e = self.embed(h)
+        return self.classifier(F.relu(e)), e, self.aux(h)
+
+
+class DictOutputs(nn.Module):
+    """A model returning a dict, as Hugging Face style heads do."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Linear(10, 16), nn.Tanh())
+        self.head = nn.Linear(16, 4)
+
+    def forward(self, x):
+        features = self.features(x)
+        return {"logits": self.head(features), "features": features}
+
+
+class TinyGPT(nn.Module):
+    """nanoGPT's top level: ``logits, loss``, where the loss is None without targets."""
+
+    def __init__(self, vocab_size: int = 16, n_embd: int = 12):
+        super().__init__()
+        self.wte = nn.Embedding(vocab_size, n_embd)
+        self.ln_f = nn.LayerNorm(n_embd)
+        self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
+
+    def forward(self, idx, targets=None):
+        x = self.ln_f(self.wte(idx))
+        logits = self.lm_head(x)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
+        return logits, loss
