@@ -23,9 +23,10 @@ from ..errors import ModelImportError
 from ..fileio import atomic_write_text
 from ..graph import Graph
 from ..layout import auto_layout
+from ..sampling import run_seeded
 from ..shapes import Analysis, infer
 from .codegen import CodeClass, CodeFile
-from .outputs import returned_tensors, run_seeded
+from .outputs import returned_tensors
 from .plan import BlockPart, CodePart, Plan, PlanError, make_plan
 from .rollback import created
 from .siblings import carry_siblings

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import torch
 from torch import fx, nn
 
+from ..sampling import run_seeded
 from .mapping import Mapped
 from .parts import BlockPart, CodePart, PlanError, unique_id
 
@@ -147,16 +148,6 @@ def returned_tensors(value: Any) -> list[torch.Tensor] | None:
         return None
     items = [v for v in items if v is not None]
     return items if items and all(isinstance(v, torch.Tensor) for v in items) else None
-
-
-def run_seeded(model: nn.Module, inputs: Sequence[torch.Tensor], seed: int = 0) -> Any:
-    """`model` on clones of `inputs` with the random generator seeded: a model that samples
-    (a VAE's ``torch.randn_like``) draws the same noise in the source and in the import,
-    in the same order, so the two can be compared exactly. The caller's random state is
-    left as it was; the clones keep a forward that changes its input in place harmless."""
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
-        return model(*(x.clone() for x in inputs))
 
 
 def same_outputs(a: nn.Module, b: nn.Module, inputs: Sequence[torch.Tensor]) -> bool:
