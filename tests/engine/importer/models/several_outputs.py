@@ -5,43 +5,6 @@ import torch.nn.functional as F
 from torch import nn
 
 
-class VAE(nn.Module):
-    """A convolutional variational autoencoder as the tutorials write it: an encoder, the
-    ``fc_mu`` and ``fc_logvar`` heads, the reparameterisation trick and a decoder, returning
-    ``recon, mu, logvar`` for the loss (reconstruction plus KL divergence)."""
-
-    def __init__(self, latent_dim: int = 8):
-        super().__init__()
-        self.encoder = nn.Sequential(
-            nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Flatten())
-        self.fc_mu = nn.Linear(16 * 4 * 4, latent_dim)
-        self.fc_logvar = nn.Linear(16 * 4 * 4, latent_dim)
-        self.decoder_input = nn.Linear(latent_dim, 16 * 4 * 4)
-        self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(16, 8, 4, stride=2, padding=1), nn.ReLU(),
-            nn.ConvTranspose2d(8, 1, 4, stride=2, padding=1), nn.Sigmoid())
-
-    def encode(self, x):
-        h = self.encoder(x)
-        return self.fc_mu(h), self.fc_logvar(h)
-
-    def reparameterize(self, mu, logvar):
-        std = torch.exp(0.5 * logvar)
-        eps = torch.randn_like(std)
-        return mu + eps * std
-
-    def decode(self, z):
-        h = self.decoder_input(z).view(-1, 16, 4, 4)
-        return self.decoder(h)
-
-    def forward(self, x):
-        mu, logvar = self.encode(x)
-        z = self.reparameterize(mu, logvar)
-        return self.decode(z), mu, logvar
-
-
 class TwoHeads(nn.Module):
     """A classifier that also gives its embedding (for retrieval), which its head reads."""
 
@@ -71,7 +34,7 @@ class DictOutputs(nn.Module):
         return {"logits": self.head(features), "features": features}
 
 
-class TinyGPT(nn.Module):
+class GPTWithLoss(nn.Module):
     """nanoGPT's top level: ``logits, loss``, where the loss is None without targets."""
 
     def __init__(self, vocab_size: int = 16, n_embd: int = 12):
