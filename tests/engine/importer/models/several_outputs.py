@@ -1,6 +1,5 @@
 """Models whose forward returns several tensors, written as their projects write them."""
 
-import torch
 import torch.nn.functional as F
 from torch import nn
 
