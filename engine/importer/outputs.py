@@ -18,6 +18,9 @@ from typing import Any, Sequence
 import torch
 from torch import fx, nn
 
+from ..graph import Graph
+from ..heads import default_heads
+from ..project import Project
 from ..sampling import run_seeded
 from .mapping import Mapped
 from .parts import BlockPart, CodePart, PlanError, unique_id
@@ -130,6 +133,45 @@ def _rename(part: BlockPart | CodePart, new: str, value_of: dict[fx.Node, str]) 
     for node, node_id in value_of.items():
         if node_id == old:
             value_of[node] = new
+
+
+def end_graph(graph: Graph, returned: Any, value_of: dict[fx.Node, str],
+              port_of: dict[fx.Node, str]) -> list[str] | None:
+    """`end_outputs` for a graph already built (a ``.pt2``'s): the output node ids in the
+    program's order, adding an Identity node where one is needed; None when a returned
+    value is no wire. One output is returned as it is."""
+    items = [v for v in (returned if isinstance(returned, (tuple, list)) else [returned])
+             if v is not None]
+    if not items or not all(isinstance(v, fx.Node) and v in value_of for v in items):
+        return None
+    if len(items) == 1:
+        return [value_of[items[0]]]
+    inputs = set(graph.input_ids())
+    taken = Counter(value_of[v] for v in items if v not in port_of)
+    outputs = []
+    for position, item in enumerate(items):
+        source = value_of[item]
+        if (item not in port_of and taken[source] == 1 and source not in inputs
+                and not graph.out_edges(source)):
+            outputs.append(source)
+            continue
+        end = unique_id(f"output_{position}", {n.id for n in graph.nodes})
+        graph.add_node("Identity", {}, end)
+        graph.connect(source, end, from_port=port_of.get(item))
+        outputs.append(end)
+    return outputs
+
+
+def give_heads(project: Project, outputs: list[str], notes: list[str]) -> None:
+    """A model with several outputs: each output node gets the head the graph's own fix
+    would add (classify, targets under its id, weight 1), so the project checks, compiles
+    and exports, returning its outputs in the forward's order. What each output is trained
+    for the import cannot tell: the note says to set it."""
+    project.set_heads(default_heads(outputs))
+    notes.append(f"the model returns {len(outputs)} outputs, in this order: "
+                 f"{', '.join(outputs)}; each has a placeholder head (classify, targets under "
+                 "its own id) so the project compiles and exports: set what each is trained "
+                 "for in \"heads\" before training")
 
 
 # ---- a run's outputs ---------------------------------------------------------------------

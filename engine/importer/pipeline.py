@@ -17,11 +17,11 @@ import torch
 from ..compile import module_names
 from ..data.catalog import BUILTINS
 from ..errors import ModelImportError
-from ..heads import default_heads
 from ..project import Project, save_project
 from ..train.checkpoint import save_weights
 from .build import (Built, available_tensors, build_from_trace, build_whole,
                     carry_weights, code_file_for, compare, place, remember_trust)
+from .outputs import give_heads
 from .plan import PlanError
 from .result import ImportResult
 from .quiet import captured_output
@@ -105,7 +105,7 @@ def _import_py(text: str, out: Path, input_shapes: Sequence[Sequence[int]] | Non
     built, source, inputs = _build(loaded, specs, out, trust_code)
     project = Project(graph=built.graph, name=loaded.class_name, path=out)
     if len(built.outputs) > 1:
-        give_heads(project, built)
+        give_heads(project, built.outputs, built.notes)
     result = finish(project, built, loaded.module, available_tensors(source), inputs, out)
     return result, built.code_file
 
@@ -240,19 +240,6 @@ def finish(project: Project, built: Built, original: torch.nn.Module,
     return ImportResult(project, files, mapped, built.code_nodes, fresh,
                         sum(p.numel() for p in original.parameters()), params,
                         identical, diff, built.reasons, built.notes, errors, mismatch)
-
-
-def give_heads(project: Project, built: Built) -> None:
-    """A model with several outputs: each output node gets the head the graph's own fix
-    would add (classify, targets under its id, weight 1), so the project checks, compiles
-    and exports, returning its outputs in the forward's order. What each output is trained
-    for the import cannot tell: the note says to set it."""
-    project.set_heads(default_heads(built.outputs))
-    built.notes.append(
-        f"the model returns {len(built.outputs)} outputs, in this order: "
-        f"{', '.join(built.outputs)}; each has a placeholder head (classify, targets under "
-        "its own id) so the project compiles and exports: set what each is trained for in "
-        "\"heads\" before training")
 
 
 def pick_dataset(project: Project, analysis: Any = None) -> dict[str, Any] | None:

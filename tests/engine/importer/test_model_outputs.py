@@ -133,3 +133,17 @@ def test_the_cli_report_lists_the_outputs_in_order(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["ok"]
     assert report["outputs"] == ["logits", "features"]
+
+
+def test_a_pt2_returning_several_tensors_imports_them_in_order(tmp_path):
+    from torchloom.engine.importer import import_module
+
+    result, reference = imported(tmp_path, "several_outputs:TwoHeads", [12])
+    export_project(result.project, "pt2", tmp_path / "two.pt2")
+    back = import_module(tmp_path / "two.pt2", tmp_path / "back.json")
+    assert back.ok and back.outputs_identical, back.lines()
+    assert back.outputs == ["classifier", "output_1", "aux"]
+    assert list(load_project(back.project.path).heads) == back.outputs
+    x = batch([12], n=3)
+    got = reloaded_model(back)(x)
+    assert all(torch.equal(g, w) for g, w in zip(got, reference.eval()(x)))
