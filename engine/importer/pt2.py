@@ -364,8 +364,9 @@ def _free_block(node: fx.Node, name: str, inputs: list[fx.Node]) -> Any:
     if name == "unflatten" and int(arg(node, 1, "dim", 0)) % rank >= 1:
         return "Unflatten", unflatten_params(node)
     if name.startswith("upsample_") and rank == 4:
-        params = upsample_params(node)
-        return None if params is None else ("Upsample", params)
+        params = upsample_params(node)  # else an Interpolate (align_corners) or no block
+        if params is not None:
+            return "Upsample", params
     if name == "adaptive_avg_pool2d":
         return "AdaptiveAvgPool2d", {"output_size": collapse(arg(node, 1, "output_size"))}
     if name in ("mean", "amax") and rank == 3 and list(arg(node, 1, "dim", []) or []) in (
