@@ -147,3 +147,21 @@ def test_a_pt2_returning_several_tensors_imports_them_in_order(tmp_path):
     x = batch([12], n=3)
     got = reloaded_model(back)(x)
     assert all(torch.equal(g, w) for g, w in zip(got, reference.eval()(x)))
+
+
+def test_outputs_that_end_repeated_classes_are_their_unit_nodes(tmp_path):
+    """Grouping the two Branch uses into a unit takes their last blocks away: the heads
+    follow to the unit nodes, so the project still loads and returns both, in order."""
+    result, reference = imported(tmp_path, "several_outputs:TwoBranches", [8])
+    assert result.ok and result.outputs_identical, result.lines()
+    graph = load_project(result.project.path).graph
+    assert [(n.id, n.type) for n in graph.nodes if n.type.startswith("unit:")] == [
+        ("left", "unit:Branch"), ("right", "unit:Branch")]
+    # left is read on by right, so an Identity ends it; right_act went into the unit
+    assert result.outputs == ["output_0", "right"]
+    assert _wires_into(graph, "output_0") == [("left", None)]
+    x = batch([8], n=3)
+    got = reloaded_model(result)(x)
+    assert all(torch.equal(g, w) for g, w in zip(got, reference.eval()(x)))
+    exported = export_project(result.project, "python", tmp_path / "model.py")
+    assert exported.checks["outputs_identical"]

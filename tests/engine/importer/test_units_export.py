@@ -46,13 +46,14 @@ TEST_MODELS = {
     "several_outputs:TwoHeads": ([12], "float32"),
     "several_outputs:DictOutputs": ([10], "float32"),
     "several_outputs:GPTWithLoss": ([8], "int64"),
+    "several_outputs:TwoBranches": ([8], "float32"),
 }
 #: Models too big for the fast suite (the import-time yardstick).
 SLOW = {"densenet:DenseNet"}
 #: Classes the models above are made of, never imported on their own.
 PARTS = {"ResidualBlock", "Gate", "Block", "Stage", "SELayer", "PatchEmbed",
          "CausalSelfAttention", "MLP", "DoubleConv", "Up", "_DenseLayer", "_DenseBlock",
-         "_Transition", "GRUScored"}
+         "_Transition", "GRUScored", "Branch"}
 
 
 def test_the_table_names_every_test_model():

@@ -49,3 +49,26 @@ class GPTWithLoss(nn.Module):
         if targets is not None:
             loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
         return logits, loss
+
+
+class Branch(nn.Module):
+    def __init__(self, features: int):
+        super().__init__()
+        self.fc = nn.Linear(features, features)
+        self.act = nn.GELU()
+
+    def forward(self, x):
+        return self.act(self.fc(x))
+
+
+class TwoBranches(nn.Module):
+    """Two uses of one class, each giving one of the outputs, the first also read on."""
+
+    def __init__(self):
+        super().__init__()
+        self.left = Branch(8)
+        self.right = Branch(8)
+
+    def forward(self, x):
+        a = self.left(x)
+        return a, self.right(a)
