@@ -165,8 +165,11 @@ def compare(model: ExportModel, run: Callable[[tuple[torch.Tensor, ...]], Any], 
         except Exception as exc:  # noqa: BLE001 - a runtime raises many types
             raise ExportError(f"{against} cannot run the exported model on a batch of "
                               f"{batch}: {first_line(exc)}", fmt=fmt) from None
-        sampled = sampled_outputs(model.module, inputs)
-        diffs[batch] = max_abs_diff(*_unsampled(expected, got, sampled))
+        diffs[batch] = max_abs_diff(expected, got)
+        if not diffs[batch] <= TOLERANCE:  # a model that samples? (runs it twice more)
+            found = sampled_outputs(model.module, inputs)
+            sampled = sorted(set(sampled) | set(found))
+            diffs[batch] = max_abs_diff(*_unsampled(expected, got, found))
     worst = check_close(diffs, fmt, against)
     checks = {"max_abs_diff": worst, "batch_sizes": list(CHECK_BATCHES),
               "tolerance": TOLERANCE, "compared_with": against}
