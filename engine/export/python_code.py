@@ -102,6 +102,7 @@ def verify_python_file(path: Path, model: ExportModel, shown: Path | None = None
     (strictly) and require outputs identical to the compiled model's on a random batch.
 
     `shown` is the path to name in errors (the final name of a staged file)."""
+    from ..sampling import run_seeded
     from .verify import max_abs_diff
 
     where = str(shown or path)
@@ -126,10 +127,10 @@ def verify_python_file(path: Path, model: ExportModel, shown: Path | None = None
                           fmt=FMT, path=where) from None
     rebuilt.eval()
     inputs = model.example_inputs(batch=3, seed=0)
-    with torch.no_grad():
-        want = model.module(*inputs)
+    with torch.no_grad():  # seeded alike: a model that samples draws the same noise
+        want = run_seeded(model.module, inputs)
         try:
-            got = rebuilt(*inputs)
+            got = run_seeded(rebuilt, inputs)
         except Exception as exc:  # noqa: BLE001 - as above
             raise ExportError(f"the written model fails on a batch: {type(exc).__name__}: "
                               f"{exc}", fmt=FMT, path=where) from None

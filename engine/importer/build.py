@@ -23,8 +23,10 @@ from ..errors import ModelImportError
 from ..fileio import atomic_write_text
 from ..graph import Graph
 from ..layout import auto_layout
+from ..sampling import run_seeded
 from ..shapes import Analysis, infer
 from .codegen import CodeClass, CodeFile
+from .outputs import returned_tensors
 from .plan import BlockPart, CodePart, Plan, PlanError, make_plan
 from .rollback import created
 from .siblings import carry_siblings
@@ -50,6 +52,9 @@ class Built:
     reasons: list[str]
     #: node id -> the innermost module whose forward made it (``layer1.0``), for units
     scopes: dict[str, str] = field(default_factory=dict)
+    #: The nodes the model ends in, in the order its forward returns them; more than one
+    #: become the project's heads (`outputs`)
+    outputs: list[str] = field(default_factory=list)
 
 
 def code_file_for(out: Path) -> Path:
@@ -113,9 +118,12 @@ def _build(loaded: LoadedModel, gm: fx.GraphModule, plan: Plan,
         code_nodes.append(part.id)
     written = write_code(code, path, trust) if code_nodes else None
     place(graph)
-    scopes = {p.id: _scope(p.node if isinstance(p, BlockPart) else p.output)
-              for p in plan.parts}
-    return Built(graph, infer(graph), tensors, code_nodes, written, notes, reasons, scopes)
+    scopes = {p.id: "" if p.id in plan.ends else
+              _scope(p.node if isinstance(p, BlockPart) else p.output) for p in plan.parts}
+    if len(plan.outputs) > 1:  # the project gives them heads; the shapes check reads them
+        graph.heads = tuple(plan.outputs)
+    return Built(graph, infer(graph), tensors, code_nodes, written, notes, reasons, scopes,
+                 list(plan.outputs))
 
 
 def _scope(node: fx.Node) -> str:
@@ -291,18 +299,24 @@ def _fetch_tensor(root: nn.Module, key: str) -> torch.Tensor | None:
 def compare(original: nn.Module, imported: nn.Module, inputs: tuple[torch.Tensor, ...]
             ) -> tuple[bool, float | None, str | None]:
     """(identical, max abs difference, problem) of the two models on the same batch."""
-    try:
-        with torch.no_grad():  # clones: the person's forward may change its input in place
-            want = original(*(x.clone() for x in inputs))
-            got = imported(*(x.clone() for x in inputs))
+    try:  # seeded alike: a model that samples (a VAE) draws the same noise in both
+        wanted = returned_tensors(run_seeded(original, inputs))
+        given = returned_tensors(run_seeded(imported, inputs))
     except Exception as exc:  # noqa: BLE001 - either model may raise anything
         return False, None, f"running the models failed: {first_line(exc)}"
-    if not (isinstance(want, torch.Tensor) and isinstance(got, torch.Tensor)):
-        return False, None, "the models do not both return one tensor"
-    if want.shape != got.shape:
-        return False, None, f"output shapes differ: {list(want.shape)} vs {list(got.shape)}"
-    if want.is_floating_point():
-        diff = float((want - got).detach().abs().max()) if want.numel() else 0.0
-    else:
-        diff = float((want != got).sum())
-    return bool(torch.equal(want, got)), diff, None
+    if wanted is None or given is None:
+        return False, None, "the models do not both return tensors"
+    if len(wanted) != len(given):
+        return False, None, (f"the module returns {len(wanted)} tensors, the import "
+                             f"{len(given)}")
+    diffs = []
+    for k, (want, got) in enumerate(zip(wanted, given)):
+        which = f"output {k}: " if len(wanted) > 1 else ""
+        if want.shape != got.shape:
+            return False, None, (f"{which}output shapes differ: {list(want.shape)} vs "
+                                 f"{list(got.shape)}")
+        if want.is_floating_point():
+            diffs.append(float((want - got).detach().abs().max()) if want.numel() else 0.0)
+        else:
+            diffs.append(float((want != got).sum()))
+    return all(torch.equal(a, b) for a, b in zip(wanted, given)), max(diffs), None

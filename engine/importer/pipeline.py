@@ -21,6 +21,7 @@ from ..project import Project, save_project
 from ..train.checkpoint import save_weights
 from .build import (Built, available_tensors, build_from_trace, build_whole,
                     carry_weights, code_file_for, compare, place, remember_trust)
+from .outputs import give_heads
 from .plan import PlanError
 from .result import ImportResult
 from .quiet import captured_output
@@ -103,6 +104,8 @@ def _import_py(text: str, out: Path, input_shapes: Sequence[Sequence[int]] | Non
     check_forward_arguments(loaded, len(specs))
     built, source, inputs = _build(loaded, specs, out, trust_code)
     project = Project(graph=built.graph, name=loaded.class_name, path=out)
+    if len(built.outputs) > 1:
+        give_heads(project, built.outputs, built.notes)
     result = finish(project, built, loaded.module, available_tensors(source), inputs, out)
     return result, built.code_file
 
@@ -245,7 +248,7 @@ def pick_dataset(project: Project, analysis: Any = None) -> dict[str, Any] | Non
     or a generator's image is no classifier, and a classification dataset would make the
     project fail its check."""
     inputs = [project.graph.node(i) for i in project.graph.input_ids()]
-    if len(inputs) != 1:
+    if len(inputs) != 1 or project.heads:  # which data trains each head is not known
         return None
     out = getattr(analysis, "output_spec", None)
     if out is not None and (len(out.shape) != 1 or out.shape[0] < 2):

@@ -16,69 +16,17 @@ else it reads was computed before the chain began.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from torch import fx
 
 from .functions import map_function
 from .learned import learned_parameters
 from .mapping import Alias, Context, Mapped, Unmapped, check_mapped, map_module
+from .outputs import end_outputs, read_returned
+from .parts import BlockPart, CodePart, Plan, PlanError, unique_id
 from .values import Value
 
-
-class PlanError(Exception):
-    """The traced graph has a shape no set of blocks and Code nodes can express (several
-    outputs, a tuple passed between parts); the whole model becomes one Code node."""
-
-
-@dataclass
-class BlockPart:
-    id: str
-    node: fx.Node
-    mapped: Mapped
-
-
-@dataclass
-class CodePart:
-    id: str
-    #: The unmapped nodes it runs, in order; the last one gives its output.
-    members: list[fx.Node]
-    #: Sizes, constants and attributes it recomputes, in order.
-    helpers: list[fx.Node] = field(default_factory=list)
-    #: The wired tensors it reads, in the order its forward takes them.
-    inputs: list[fx.Node] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-
-    @property
-    def output(self) -> fx.Node:
-        return self.members[-1]
-
-    @property
-    def single_module(self) -> str | None:
-        """The target when this part is one plain module call on wired tensors."""
-        node = self.members[0]
-        if (len(self.members) == 1 and node.op == "call_module" and not self.helpers
-                and not node.kwargs and all(isinstance(a, fx.Node) for a in node.args)):
-            return str(node.target)
-        return None
-
-    @property
-    def call_args(self) -> list[fx.Node]:
-        """The wires in edge order: a plain module call keeps its own argument order."""
-        if self.single_module is not None:
-            return list(self.members[0].args)  # type: ignore[arg-type]
-        return self.inputs
-
-
-@dataclass
-class Plan:
-    inputs: list[fx.Node]
-    parts: list[BlockPart | CodePart]
-    value_of: dict[fx.Node, str]
-    output: str
-    notes: list[str] = field(default_factory=list)
-    #: The output port a value comes from, for a block with several (a Split's pieces).
-    port_of: dict[fx.Node, str] = field(default_factory=dict)
+__all__ = ["BlockPart", "CodePart", "Plan", "PlanError", "make_plan"]
 
 
 def make_plan(gm: fx.GraphModule, values: dict[fx.Node, Value],
@@ -252,7 +200,7 @@ def _assemble(gm: fx.GraphModule, nodes: list[fx.Node], order: dict[fx.Node, int
                 port_of[n] = port_of[source]
         elif n in mapped:
             found = mapped[n]
-            part_id = n.name if n.op == "call_module" else _unique(_block_id(n, found),
+            part_id = n.name if n.op == "call_module" else unique_id(_block_id(n, found),
                                                                    used_ids)
             for out in found.given or [n]:
                 value_of[out] = part_id
@@ -266,11 +214,16 @@ def _assemble(gm: fx.GraphModule, nodes: list[fx.Node], order: dict[fx.Node, int
             if kinds[tail] != "value":
                 raise PlanError(f"{tail.name} gives a {tail.name!r} tuple that several parts "
                                 "of the model read")
-    out_node = next(n for n in nodes if n.op == "output")
-    result = out_node.args[0]
-    if not isinstance(result, fx.Node) or result not in value_of:
-        raise PlanError("the model returns more than one tensor (a canvas model has one "
-                        "output)")
+    returned = read_returned(next(n for n in nodes if n.op == "output"))
+    notes += returned.notes
+    if returned.several:
+        outputs, ends = end_outputs(returned, parts, value_of, port_of, kinds, used_ids)
+        return Plan(inputs, parts, value_of, outputs[0], notes + _shared(gm, parts), port_of,
+                    outputs, ends)
+    result = returned.nodes[0]
+    if result not in value_of:
+        raise PlanError("the model returns a tensor without the batch first (a canvas "
+                        "output keeps the batch first)")
     if kinds[result] == "input":
         raise PlanError("the model returns its input unchanged")
     if result in port_of:
@@ -278,7 +231,7 @@ def _assemble(gm: fx.GraphModule, nodes: list[fx.Node], order: dict[fx.Node, int
                         "model ends in a block's one output)")
     del order
     return Plan(inputs, parts, value_of, value_of[result], notes + _shared(gm, parts),
-                port_of)
+                port_of, [value_of[result]])
 
 
 def _shared(gm: fx.GraphModule, parts: list[BlockPart | CodePart]) -> list[str]:
@@ -315,7 +268,7 @@ def _code_part(group: list[fx.Node], kinds: dict[fx.Node, str], value_of: dict[f
             if p not in helpers:
                 helpers.append(p)
     modules = [m for m in group if m.op == "call_module"]
-    part_id = modules[0].name if modules else _unique(
+    part_id = modules[0].name if modules else unique_id(
         _scoped(group[-1], re.sub(r"_\d+$", "", group[-1].name)), used_ids)
     part = CodePart(part_id, list(group), [], wires,
                     [f"{m.name}: {reasons[m]}" if len(group) > 1 else reasons[m]
@@ -341,11 +294,3 @@ def _scoped(n: fx.Node, base: str) -> str:
     paths = [v[0] if isinstance(v, tuple) else str(k) for k, v in stack.items()]
     scope = re.sub(r"\W", "_", paths[-1]) if paths and paths[-1] else ""
     return f"{scope}_{base}" if scope else base
-
-
-def _unique(base: str, used: set[str]) -> str:
-    name, k = base, 1
-    while name in used:
-        name, k = f"{base}_{k}", k + 1
-    used.add(name)
-    return name

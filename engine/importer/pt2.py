@@ -26,6 +26,7 @@ from ..project import Project
 from ..safe_read import NotAFileError, check_regular
 from .build import Built, new_graph, place
 from .mapping import collapse, window
+from .outputs import end_graph, give_heads
 from .pt2_ops import PIECES, pieces_op, tensor_op
 from .pt2_read import (READERS, Group, arg, op_name, product, unflatten_params,
                        upsample_params)
@@ -78,21 +79,24 @@ def import_pt2(path: Path, out: Path) -> ImportResult:
                 limits.append(group.shape("weight")[0])
         else:
             _free_op(graph, node, weights, value_of, where, ports)
-    result = next(n for n in nodes if n.op == "output").args[0]
-    result = result[0] if isinstance(result, (tuple, list)) and len(result) == 1 else result
-    if not isinstance(result, fx.Node) or result not in value_of:
-        raise ModelImportError("the program returns more than one tensor; a canvas model "
-                               "has one output", path=where)
+    outputs = end_graph(graph, next(n for n in nodes if n.op == "output").args[0], value_of,
+                        ports)
+    if outputs is None:
+        raise ModelImportError("the program returns a value that is no tensor with the batch "
+                               "first; a canvas output is one", path=where)
     place(graph)
     from ..shapes import infer
 
-    built = Built(graph, infer(graph), tensors, [], None, [], [])
+    graph.heads = tuple(outputs) if len(outputs) > 1 else ()
+    built = Built(graph, infer(graph), tensors, [], None, [], [], outputs=outputs)
     with _quiet():
         original = program.module()
     available = {**program.state_dict, **program.constants}
     limit = min(limits) if limits else 2
     check = example_inputs([tuple(s) for s, _ in specs], [d for _, d in specs], 3, limit, 1)
     project = Project(graph=graph, name=path.stem, path=out)
+    if len(outputs) > 1:
+        give_heads(project, outputs, built.notes)
     return finish(project, built, original, available, check, out)
 
 
@@ -360,8 +364,9 @@ def _free_block(node: fx.Node, name: str, inputs: list[fx.Node]) -> Any:
     if name == "unflatten" and int(arg(node, 1, "dim", 0)) % rank >= 1:
         return "Unflatten", unflatten_params(node)
     if name.startswith("upsample_") and rank == 4:
-        params = upsample_params(node)
-        return None if params is None else ("Upsample", params)
+        params = upsample_params(node)  # else an Interpolate (align_corners) or no block
+        if params is not None:
+            return "Upsample", params
     if name == "adaptive_avg_pool2d":
         return "AdaptiveAvgPool2d", {"output_size": collapse(arg(node, 1, "output_size"))}
     if name in ("mean", "amax") and rank == 3 and list(arg(node, 1, "dim", []) or []) in (

@@ -1,6 +1,7 @@
 """The tensor operations of a ``.pt2`` program that have blocks: ``aten.transpose``,
 ``aten.permute``, batch-first ``aten.view``, element-wise ``aten.mul`` / ``aten.sub``,
-``aten.matmul``, reductions over dims and ``aten.select`` / ``aten.slice``.
+``aten.matmul``, reductions over dims, ``aten.select`` / ``aten.slice``, resizing
+(``aten.upsample_*``) and padding images (``aten.pad``, ``aten.constant_pad_nd``).
 
 As for a ``.py`` import, torch's dims count the batch and the blocks' do not: each is
 converted, and an op that moves, cuts or reduces the batch has no block here.
@@ -8,6 +9,7 @@ converted, and an op that moves, cuts or reduces the batch has no block here.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from torch import fx
@@ -86,7 +88,55 @@ def tensor_op(node: fx.Node, name: str, inputs: list[fx.Node]) -> Found | None:
         return "Slice", {"dim": dim, "start": start or None,
                          "stop": None if end is None or end >= _END else end,
                          "step": int(arg(node, 4, "step", 1))}
-    return None
+    if name.startswith("upsample_"):
+        return _resize(node, name, shape, out)
+    return _pad(node, name, rank)
+
+
+_RESIZE = re.compile(r"upsample_(nearest|linear|bilinear|bicubic|trilinear)([123])d")
+
+
+def _resize(node: fx.Node, name: str, shape: tuple[Any, ...], out: tuple[Any, ...]
+            ) -> Found | None:
+    """``aten.upsample_<mode><k>d`` (``F.interpolate``) -> Interpolate: its scale factors
+    as the program holds them (the output size alone does not say which factor placed the
+    samples), or the output size of an image."""
+    found = _RESIZE.fullmatch(name)
+    if found is None or len(shape) != int(found.group(2)) + 2:
+        return None
+    mode = found.group(1)
+    aligned = mode != "nearest" and bool(arg(node, 2, "align_corners", False))
+    factors = arg(node, 2 if mode == "nearest" else 3, "scale_factors")
+    params: dict[str, Any] = {"mode": mode, "align_corners": aligned}
+    if factors and len(set(factors)) == 1:
+        return "Interpolate", {**params, "scale_factor": float(factors[0])}
+    size = _static(out[2:])
+    if factors or size is None or len(size) != 2:
+        return None  # a factor per dimension, or a size of a sequence or volume
+    return "Interpolate", {**params, "size": size}
+
+
+#: aten's padding modes -> the block of that mode
+_PADS = {"constant": "ZeroPad2d", "reflect": "ReflectionPad2d", "replicate": "ReplicationPad2d"}
+
+
+def _pad(node: fx.Node, name: str, rank: int) -> Found | None:
+    """``aten.pad`` / ``aten.constant_pad_nd`` (``F.pad``) of an image on its four sides,
+    with zeros or reflect / replicate, and ``aten.reflection_pad2d`` / ``replication_pad2d``
+    -> the pad block of that mode."""
+    if name == "pad":
+        mode, value = arg(node, 2, "mode", "constant"), arg(node, 3, "value")
+    elif name == "constant_pad_nd":
+        mode, value = "constant", arg(node, 2, "value", 0)
+    elif name in ("reflection_pad2d", "replication_pad2d"):
+        mode, value = ("reflect" if name.startswith("reflection") else "replicate"), None
+    else:
+        return None
+    sides = _static(tuple(arg(node, 1, "pad", arg(node, 1, "padding", ())) or ()))
+    if (rank != 4 or mode not in _PADS or sides is None or len(sides) != 4 or min(sides) < 0
+            or value not in (None, 0, 0.0)):
+        return None
+    return _PADS[mode], {"padding": sides}
 
 
 #: The ops that cut a tensor into pieces, each piece read by a ``getitem``.

@@ -44,6 +44,12 @@ class ImportResult:
         return not self.errors and self.reproduces
 
     @property
+    def outputs(self) -> list[str]:
+        """The nodes the model ends in, in the order it returns them (its heads, for
+        several)."""
+        return list(self.project.heads) or self.project.graph.output_ids()
+
+    @property
     def project_path(self) -> Path:
         """Where the project file was written."""
         assert self.project.path is not None
@@ -90,4 +96,5 @@ class ImportResult:
                 "params_imported": self.params_imported,
                 "outputs_identical": self.outputs_identical,
                 "max_abs_diff": self.max_abs_diff, "mismatch": self.mismatch,
-                "dataset": self.project.dataset, "notes": self.notes, "errors": self.errors}
+                "dataset": self.project.dataset, "outputs": self.outputs, "notes": self.notes,
+                "errors": self.errors}

@@ -11,6 +11,7 @@ is fixed, so they are; the batch size itself never is.
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any, Callable
 
@@ -117,8 +118,13 @@ def transpose(node: fx.Node, ctx: Context) -> Mapped:
                                 "dim1": sample_dim(dim1, rank)}, [source])
 
 
-def matrix_t(node: fx.Node, ctx: Context) -> Mapped:
-    raise Unmapped(".t() of a batch of vectors or matrices swaps the batch dimension")
+def matrix_t(node: fx.Node, ctx: Context) -> Alias:
+    """``x.t()`` of one value per sample ([N]) changes nothing; of [N, F] it swaps the batch
+    dimension, which no block may (torch refuses ``.t()`` above two dims)."""
+    source = ctx.tensor(node.args[0] if node.args else node.kwargs.get("input"))
+    if _rank(source, ctx) >= 2:
+        raise Unmapped(".t() of a batch of vectors swaps the batch dimension")
+    return Alias(source)
 
 
 # ---- cutting into pieces -----------------------------------------------------------------
@@ -270,6 +276,26 @@ def multiply(node: fx.Node, ctx: Context) -> Mapped:
     if not ctx.is_tensor(tensor) or number is None:
         raise Unmapped("it multiplies by a tensor that is not computed from the inputs")
     return Mapped("Scale", {"factor": number}, [tensor])
+
+
+def divide(node: fx.Node, ctx: Context) -> Mapped:
+    """``x / 8.0``, ``x.div(math.sqrt(d))``, ``torch.true_divide(x, 2)``: a tensor divided by
+    a Python number -> Scale by its reciprocal. A divisor that is a tensor, a number divided
+    by a tensor or a rounding mode has no block."""
+    names = ("input", "other", "rounding_mode")
+    args = {"rounding_mode": None, **dict(zip(names, node.args)), **node.kwargs}
+    if set(args) - set(names) or args["rounding_mode"] is not None:
+        raise Unmapped("a division with a rounding mode has no block")
+    source = ctx.tensor(args.get("input"))
+    divisor = _number(args.get("other"), ctx)
+    if divisor is None or divisor == 0:
+        raise Unmapped("it divides by a tensor (only a division by a number is a Scale)")
+    mapped = Mapped("Scale", {"factor": 1.0 / divisor}, [source])
+    if math.frexp(divisor)[0] not in (0.5, -0.5):  # 1/8 is exact, 1/3 is not
+        mapped.note = (f"{node.name}: dividing by {divisor:g} became Scale {1.0 / divisor:.6g};"
+                       " multiplying by the rounded reciprocal can differ from the division "
+                       "in the last bit")
+    return mapped
 
 
 def subtract(node: fx.Node, ctx: Context) -> Mapped:

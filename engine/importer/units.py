@@ -25,6 +25,7 @@ from ..project import Project, dumps_project, loads_project
 from ..shapes import infer
 from ..units import UnitError, group, plan_group
 from ..units.model import REPEAT, PromotedParam, Target, unit_type
+from .outputs import same_outputs
 
 if TYPE_CHECKING:
     from .build import Built
@@ -89,19 +90,40 @@ def unitize(project: Project, built: "Built", root: nn.Module, flat: fx.GraphMod
         return None
     if not where:
         return None
+    heads = _heads_after(work, list(project.heads), where)
+    if heads is None:
+        return None
+    work.set_heads({new: project.heads[old] for old, new in heads.items()})
     try:
         model = _with_weights(project.graph, work, flat, where)
-        with torch.no_grad():
-            same = all(torch.equal(model(*[x.clone() for x in inputs]),
-                                   flat(*[x.clone() for x in inputs])) for _ in (0,))
+        same = same_outputs(model, flat, inputs)
     except Exception:  # noqa: BLE001 - never fail an import over units: keep it flat
         return None
     if not same:
         return None
     project.graph = work.graph
     project.units = work.units
+    project.heads = dict(work.heads)
     project.link_units()
     return model, notes
+
+
+def _heads_after(work: Project, heads: list[str], where: dict[str, _Where]
+                 ) -> dict[str, str] | None:
+    """Each output node's id once grouped (old -> new, in order): a head that ends a use of
+    a unit is that unit's node. None when one cannot be followed (it ends a copy inside a
+    repeat, or it is no longer the unit's output): the import then stays flat."""
+    graph, out = work.graph, {}
+    for head in heads:
+        found = where.get(head) if head not in graph else (head, None, "")
+        if found is None or found[1] is not None or found[0] not in graph.output_ids():
+            return None
+        if found[0] != head:
+            unit = work.units.get(graph.node(found[0]).type.removeprefix("unit:"))
+            if [port.node for port in unit.outputs] != [found[2]]:
+                return None
+        out[head] = found[0]
+    return out if len(set(out.values())) == len(out) else None
 
 
 def _group_all(work: Project, scopes: dict[str, str], instances: list[tuple[str, str]]

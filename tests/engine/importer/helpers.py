@@ -55,6 +55,19 @@ def outputs(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         return model(x)
 
 
+def seeded_outputs(model: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """Every tensor the model returns (one, a tuple's, a dict's values in key order), run
+    in eval mode right after seeding the global RNG: a model that samples (a VAE's
+    ``randn_like``) draws the same noise in the source and in the import."""
+    model.eval()
+    torch.manual_seed(1234)
+    with torch.no_grad():
+        out = model(x)
+    items = list(out.values()) if isinstance(out, dict) else (
+        list(out) if isinstance(out, (tuple, list)) else [out])
+    return [t for t in items if t is not None]
+
+
 def types(result: ImportResult) -> list[tuple[str, str]]:
     return [(n.id, n.type) for n in result.project.graph.nodes]
 

@@ -64,7 +64,7 @@ def test_syntax_error_exit_2_with_file_and_line(capsys, tmp_path):
 
 def test_graph_left_with_errors_exits_1(capsys, tmp_path):
     path = write_model(tmp_path, "class Pair(nn.Module):\n    def forward(self, x):\n"
-                                 "        return x.sum(1), x\n")
+                                 "        return x.sum(1), (x, x)\n")
     code, out, _ = run(capsys, "import", f"{path}:Pair", "-o", str(tmp_path / "x.json"),
                        "--input-shape", "4")
     assert code == 1

@@ -112,12 +112,25 @@ def test_lstm_that_is_not_batch_first_is_kept_as_code(tmp_path):
     assert torch.equal(outputs(reloaded_model(result), x), outputs(reference, x))
 
 
-def test_a_model_that_returns_two_tensors_is_kept_whole_and_reported(tmp_path):
+def test_a_model_that_returns_a_nested_tuple_is_kept_whole_and_reported(tmp_path):
+    body = ("class Pair(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.fc = nn.Linear(4, 2)\n\n    def forward(self, x):\n"
+            "        return self.fc(x), (x, x)\n")
+    path = write_model(tmp_path, body)
+    result = import_module(f"{path}:Pair", tmp_path / "pair.json", input_shapes=[[4]])
+    assert [n.type for n in result.project.graph.nodes] == ["Input", "Code"]
+    assert not result.ok and result.errors  # a canvas output is one tensor
+    assert any("output 1 is not one tensor" in r for r in result.reasons), result.reasons
+    assert (tmp_path / "pair.json").is_file()  # written anyway, to fix on the canvas
+
+
+def test_a_model_returning_a_tensor_and_its_input_ends_in_two_outputs(tmp_path):
     body = ("class Pair(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
             "        self.fc = nn.Linear(4, 2)\n\n    def forward(self, x):\n"
             "        return self.fc(x), x\n")
     path = write_model(tmp_path, body)
     result = import_module(f"{path}:Pair", tmp_path / "pair.json", input_shapes=[[4]])
-    assert [n.type for n in result.project.graph.nodes] == ["Input", "Code"]
-    assert not result.ok and result.errors  # a canvas model has one output tensor
-    assert (tmp_path / "pair.json").is_file()  # written anyway, to fix on the canvas
+    assert result.ok, result.lines()
+    assert [(n.id, n.type) for n in result.project.graph.nodes] == [
+        ("x", "Input"), ("fc", "Linear"), ("output_1", "Identity")]  # the input, passed on
+    assert list(result.project.heads) == ["fc", "output_1"]

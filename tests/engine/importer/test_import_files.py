@@ -77,9 +77,10 @@ def test_what_the_model_prints_is_a_note_and_json_stays_one_object(capsys, tmp_p
 # ---- a failed import leaves nothing behind -------------------------------------------------
 
 
+#: A model whose import has graph errors (exit 1): a nested tuple is no canvas output.
 PAIR = ("class Pair(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
         "        self.fc = nn.Linear(4, 2)\n\n    def forward(self, x):\n"
-        "        return self.fc(x), x\n")
+        "        return self.fc(x), (x, x)\n")
 
 
 def test_exit_1_writes_no_project_code_or_weights(capsys, tmp_path):

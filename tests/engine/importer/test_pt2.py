@@ -132,3 +132,52 @@ def test_split_and_chunk_from_pt2_wire_each_piece_from_its_port(tmp_path):
     assert ("Split", "out2") in ports and ("Chunk", "out1") in ports
     x = batch([4, 8])
     assert torch.equal(outputs(reloaded_model(result), x), outputs(model, x))
+
+
+RESIZED = '''
+class Resized(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        a = F.interpolate(self.conv(x), scale_factor=2, mode="bilinear", align_corners=True)
+        b = F.pad(a, [1, 2, 0, 3])
+        c = F.pad(b, [1, 1, 1, 1], mode="reflect")
+        d = F.interpolate(F.pad(c, [2, 2, 2, 2], mode="replicate"), size=(9, 7))
+        e = F.interpolate(d.mean(dim=2), scale_factor=1.5, mode="linear")
+        return e
+'''
+
+
+def test_interpolate_and_pad_from_pt2_become_their_blocks(tmp_path):
+    """aten.upsample_* and aten.pad, which used to stop a .pt2 import: align_corners and a
+    sequence's linear resize are Interpolate; zeros, reflect and replicate their pads."""
+    path = write_model(tmp_path, RESIZED)
+    model = load_model(f"{path}:Resized").module
+    pt2 = _export(model, batch([3, 6, 6], n=2), tmp_path / "resized.pt2")
+    result = import_module(pt2, tmp_path / "resized.json")
+    assert result.ok and result.outputs_identical, result.lines()
+    nodes = [(n.type, n.params) for n in result.project.graph.nodes if n.type not in (
+        "Input", "Conv2d", "Mean")]
+    assert nodes == [
+        ("Interpolate", {"mode": "bilinear", "align_corners": True, "scale_factor": 2.0}),
+        ("ZeroPad2d", {"padding": [1, 2, 0, 3]}),
+        ("ReflectionPad2d", {"padding": [1, 1, 1, 1]}),
+        ("ReplicationPad2d", {"padding": [2, 2, 2, 2]}),
+        ("Upsample", {"size": [9, 7], "scale_factor": None, "mode": "nearest"}),
+        ("Interpolate", {"mode": "linear", "align_corners": False, "scale_factor": 1.5})]
+    x = batch([3, 6, 6], n=3)
+    assert torch.equal(outputs(reloaded_model(result), x), outputs(model, x))
+
+
+def test_a_negative_pad_from_pt2_is_named_as_no_block(tmp_path):
+    path = write_model(tmp_path, '''
+class Cropped(nn.Module):
+    def forward(self, x):
+        return F.pad(x, [-1, -1, 0, 0])
+''')
+    model = load_model(f"{path}:Cropped").module
+    pt2 = _export(model, batch([2, 6, 6], n=2), tmp_path / "cropped.pt2")
+    with pytest.raises(ModelImportError, match="aten.pad"):
+        import_module(pt2, tmp_path / "cropped.json")

@@ -15,15 +15,11 @@ from torchloom.engine.resources import examples_dir
 from torchloom.engine.shapes import infer
 from torchloom.engine.text.vocab import learn_vocab
 
-from ..example_exports import COVERING_EXAMPLES, HEADS_EXAMPLES, ONE_MODEL_EXAMPLES
+from ..example_exports import COVERING_EXAMPLES, ONE_MODEL_EXAMPLES
 
 #: One-model examples: an import makes one graph, a GAN's export holds two networks.
 EXAMPLES = ONE_MODEL_EXAMPLES
-#: A model returning several outputs imports as one Code node: the importer's "several
-#: outputs" (issue 18 §2) is not built yet. Strict: this fails once it is.
-PYTHON_BACK = [pytest.param(name, marks=pytest.mark.xfail(
-    reason="a model returning a tuple (several heads) imports as one Code node", strict=True))
-    if name in HEADS_EXAMPLES else name for name in EXAMPLES]
+
 
 
 def _graph_facts(graph, vocab=None):
@@ -63,7 +59,7 @@ def test_every_example_is_covered():
     assert len(EXAMPLES) >= 8
 
 
-@pytest.mark.parametrize("name", PYTHON_BACK)
+@pytest.mark.parametrize("name", EXAMPLES)
 def test_python_export_imports_back(tmp_path: Path, name: str):
     from torchloom.engine.export.python_code import export_python
 
@@ -77,10 +73,13 @@ def test_python_export_imports_back(tmp_path: Path, name: str):
                            input_dtypes=[p["dtype"] for p in inputs])
     _check_same(original, result)
     assert result.outputs_identical
-    # an import cannot tell what else a model was for, nor which text it was fitted to
-    if original.task == "classify" and "tokenizer" not in original.dataset:
+    # an import cannot tell what else a model was for, which text it was fitted to, nor
+    # what each of several outputs is trained on (it gives them placeholder heads)
+    if original.task == "classify" and "tokenizer" not in original.dataset \
+            and not original.heads:
         assert result.project.dataset == original.dataset  # every example uses a built-in
     assert sorted(result.project.units) == sorted(original.units)  # repeated classes
+    assert list(result.project.heads) == list(original.heads)  # the outputs, in order
 
 
 @pytest.mark.parametrize("name", COVERING_EXAMPLES)

@@ -3,7 +3,8 @@ tests: each should arrive as editable blocks, not as Code.
 
 Styles follow the originals: torchvision (ResNet BasicBlock, MobileNetV2 InvertedResidual,
 ShuffleNetV2 channel shuffle), SENet-PyTorch's SELayer, milesial/Pytorch-UNet's Up,
-timm/ViT's patch embedding with a class token, and nanoGPT's causal self-attention.
+timm/ViT's patch embedding with a class token, nanoGPT's causal self-attention, and the
+PyTorch VAE tutorials' ``recon, mu, logvar`` with the reparameterisation trick.
 """
 
 import math
@@ -313,3 +314,43 @@ class TinyGPT(nn.Module):
         for block in self.h:
             x = block(x)
         return self.lm_head(self.ln_f(x))
+
+
+# ---- a VAE (the PyTorch VAE tutorials' shape, with a convolutional encoder) ---------------
+
+
+class VAE(nn.Module):
+    """A convolutional variational autoencoder as the tutorials write it: an encoder, the
+    ``fc_mu`` and ``fc_logvar`` heads, the reparameterisation trick and a decoder, returning
+    ``recon, mu, logvar`` for the loss (reconstruction plus KL divergence)."""
+
+    def __init__(self, latent_dim: int = 8):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Flatten())
+        self.fc_mu = nn.Linear(16 * 4 * 4, latent_dim)
+        self.fc_logvar = nn.Linear(16 * 4 * 4, latent_dim)
+        self.decoder_input = nn.Linear(latent_dim, 16 * 4 * 4)
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(16, 8, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(8, 1, 4, stride=2, padding=1), nn.Sigmoid())
+
+    def encode(self, x):
+        h = self.encoder(x)
+        return self.fc_mu(h), self.fc_logvar(h)
+
+    def reparameterize(self, mu, logvar):
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn_like(std)
+        return mu + eps * std
+
+    def decode(self, z):
+        h = self.decoder_input(z).view(-1, 16, 4, 4)
+        return self.decoder(h)
+
+    def forward(self, x):
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar)
+        return self.decode(z), mu, logvar
