@@ -180,11 +180,15 @@ def test_a_project_name_with_quotes_backslashes_and_line_breaks_stays_inert(tmp_
     assert readme[1] == ""
 
 
-def test_the_script_reads_the_npz_like_numpy_does(tmp_path):
+def test_the_script_reads_the_npz_like_numpy_does(tmp_path, monkeypatch):
     """train.py reads data.npz with torch and the standard library only."""
     import runpy
 
     export_torchrun(digits(), tmp_path / "job")
+    # train.py imports its model.py by that name: in this process another test's import may
+    # have left a module called "model" behind, which Python would hand it instead
+    monkeypatch.delitem(sys.modules, "model", raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
     script = runpy.run_path(str(tmp_path / "job" / "train.py"), run_name="not_main")
     mine = script["read_npz"](tmp_path / "job" / "data.npz")
     with np.load(tmp_path / "job" / "data.npz", allow_pickle=False) as data:
