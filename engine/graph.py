@@ -160,6 +160,10 @@ class Graph:
     def nodes(self) -> list[Node]:
         return list(self._nodes.values())
 
+    def node_ids(self) -> list[str]:
+        """Every node's id, in the graph's order (without building the list of nodes)."""
+        return list(self._nodes)
+
     @property
     def edges(self) -> list[Edge]:
         return list(self._edges)
