@@ -148,7 +148,7 @@ class ShapeTracker:
                                                      cyclic=bool(loops))]
         broken_whole = {p.node for p in whole_graph
                         if p.severity == "error" and p.node is not None}
-        measure = touched | (broken_whole ^ self._broken_whole)
+        measure = touched | {n for n in broken_whole ^ self._broken_whole if n in kept}
         self._broken_whole = broken_whole
         changed = self._measure(order, measure, forced, broken_whole)
 
