@@ -14,7 +14,7 @@ import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 
@@ -109,6 +109,10 @@ class Analysis:
     @property
     def output_spec(self) -> TensorSpec | None:
         return self.nodes[self.output].spec if self.output in self.nodes else None
+
+
+#: A shape pass: `infer`, or a `ShapeTracker`'s (graph, vector_output) -> Analysis.
+Infer = Callable[[Graph, bool], Analysis]
 
 
 @dataclass(frozen=True)

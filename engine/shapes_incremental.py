@@ -242,3 +242,27 @@ class ShapeTracker:
                 found += one.measured
         found += [p for p in whole_graph if p.node is None]
         return found
+
+
+class ShapeTrackers:
+    """A `ShapeTracker` for each graph a project analyses (a GAN has two): `infer` takes
+    the place of `shapes.infer` in `Task.analyze`."""
+
+    def __init__(self) -> None:
+        self._trackers: dict[int, ShapeTracker] = {}
+
+    def infer(self, graph: Graph, vector_output: bool = True) -> Analysis:
+        tracker = self._trackers.get(id(graph))
+        if tracker is None or tracker.graph is not graph:
+            tracker = self._trackers[id(graph)] = ShapeTracker(graph)
+        return tracker.analysis(vector_output)
+
+    def reset(self) -> None:
+        """The next analysis of every graph is a whole pass."""
+        for tracker in self._trackers.values():
+            tracker.reset()
+
+    def close(self) -> None:
+        for tracker in self._trackers.values():
+            tracker.close()
+        self._trackers = {}
