@@ -231,6 +231,11 @@ class Graph:
             ports.setdefault(name, []).append(edge)
         return ports
 
+    def is_wired(self, node_id: str) -> bool:
+        """Whether any wire goes into or out of the node."""
+        into, out = self._index()
+        return node_id in into or node_id in out
+
     def predecessors(self, node_id: str) -> list[str]:
         return list(dict.fromkeys(e.src for e in self.in_edges(node_id)))
 

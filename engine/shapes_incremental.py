@@ -17,7 +17,6 @@ loop, makes the pass start from scratch.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,7 @@ from .shapes import Analysis, NodeInfo, end_problems, measure_node, model_ends
 from .validation import disconnected, loop_problems, whole_graph_problems, wired_problems
 
 
-@dataclass
+@dataclass(slots=True)
 class _Kept:
     """What the last pass found for one node."""
 
@@ -46,25 +45,13 @@ class _Kept:
     volatile: bool
 
 
+#: A new node's NodeInfo until it is measured (in the same pass): never handed out.
+_UNMEASURED = NodeInfo()
+
+
 def _volatile(type_name: Any) -> bool:
     """A unit node (its unit's definition can change under it) or a Code block (its file)."""
     return isinstance(type_name, str) and (type_name.startswith("unit:") or type_name == "Code")
-
-
-class _Infos(Mapping[str, NodeInfo]):
-    """The kept NodeInfos by node id, as `measure_node` reads its inputs' (no copy)."""
-
-    def __init__(self, kept: dict[str, _Kept]) -> None:
-        self._kept = kept
-
-    def __getitem__(self, node_id: str) -> NodeInfo:
-        return self._kept[node_id].info
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._kept)
-
-    def __len__(self) -> int:
-        return len(self._kept)
 
 
 class ShapeTracker:
@@ -79,6 +66,7 @@ class ShapeTracker:
     def __init__(self, graph: Graph, listen: bool = True) -> None:
         self.graph = graph
         self._kept: dict[str, _Kept] = {}
+        self._infos: dict[str, NodeInfo] = {}  # each kept NodeInfo, as measuring reads them
         self._touched: set[str] = set()  # wiring or parameters changed: check it again
         self._forced: set[str] = set()  # parameters changed: its successors read them
         self._scratch = True
@@ -125,12 +113,14 @@ class ShapeTracker:
         whole = (self._scratch or context != self._context or len(order) != len(ids))
         self._context, self._scratch = context, False
         if whole:
-            self._kept, self._handed, self._copied, self._broken_whole = {}, {}, set(), set()
+            self._kept, self._infos, self._handed = {}, {}, {}
+            self._copied, self._broken_whole = set(), set()
             touched = set(ids)
             forced: set[str] = set()
         else:
             for node_id in [n for n in self._touched if n not in graph]:
                 self._kept.pop(node_id, None)
+                self._infos.pop(node_id, None)
                 self._handed.pop(node_id, None)
             touched = {n for n in self._touched if n in graph}
             touched.update(n for n, kept in self._kept.items() if kept.volatile)
@@ -150,7 +140,7 @@ class ShapeTracker:
                         if p.severity == "error" and p.node is not None}
         measure = touched | {n for n in broken_whole ^ self._broken_whole if n in kept}
         self._broken_whole = broken_whole
-        changed = self._measure(order, measure, forced, broken_whole)
+        changed = self._measure(order, measure, forced, broken_whole, whole)
 
         # the nodes that carry whole-graph problems or that tasks add checks to: copies
         output, ends = model_ends(graph, outputs)
@@ -179,41 +169,42 @@ class ShapeTracker:
         """A node's own problems again (its type, parameters and ports); measured later."""
         graph = self.graph
         node = graph.node(node_id)
-        isolated = alone and not graph.in_edges(node_id) and not graph.out_edges(node_id)
+        isolated = alone and not graph.is_wired(node_id)
         wiring = wired_problems(graph, node_id, isolated)
         if isolated:
             wiring.append(disconnected(graph, node_id))
         block = node.block
-        previous = self._kept.get(node_id)
-        self._kept[node_id] = _Kept(previous.info if previous else NodeInfo(), wiring, [],
+        self._kept[node_id] = _Kept(self._infos.get(node_id, _UNMEASURED), wiring, [],
                                     block is not None and block.is_input, isolated,
                                     _volatile(node.type))
 
     def _measure(self, order: list[str], measure: set[str], forced: set[str],
-                 broken_whole: set[str]) -> set[str]:
+                 broken_whole: set[str], everything: bool) -> set[str]:
         """Measure `measure` in topological order, and each node downstream whose input
-        changed; returns the nodes whose NodeInfo is new."""
-        graph, kept = self.graph, self._kept
-        infos = _Infos(kept)
+        changed (`everything`: all are measured anyway); returns the nodes whose NodeInfo
+        is new."""
+        graph, kept, infos = self.graph, self._kept, self._infos
         changed: set[str] = set()
         for node_id in order:
             if node_id not in measure:
                 continue
             one = kept[node_id]
-            before = one.info
-            if (node_id in broken_whole or any(p.severity == "error" for p in one.wiring)
-                    or (one.isolated and not one.is_input)):
+            if (node_id in broken_whole or (one.isolated and not one.is_input)
+                    or one.wiring and any(p.severity == "error" for p in one.wiring)):
                 info, found = NodeInfo(), []
             else:
                 info, found = measure_node(graph, graph.node(node_id), infos)
-            info.errors = [*one.wiring, *found]
-            one.info, one.measured = info, found
+            info.errors = [*one.wiring, *found] if one.wiring else list(found)
+            before, one.info, one.measured = one.info, info, found
+            infos[node_id] = info
             changed.add(node_id)
-            if node_id in forced or (info.spec, info.outputs) != (before.spec, before.outputs):
+            if not everything and (node_id in forced or (info.spec, info.outputs)
+                                   != (before.spec, before.outputs)):
                 measure.update(edge.dst for edge in graph.out_edges(node_id))
         for node_id in measure.difference(changed):  # on a loop or after one: no shape
             one = kept[node_id]
             one.info, one.measured = NodeInfo(errors=list(one.wiring)), []
+            infos[node_id] = one.info
             changed.add(node_id)
         return changed
 
