@@ -17,6 +17,7 @@ loop, makes the pass start from scratch.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,7 @@ class _Kept:
     #: its problems on its own (type, parameters, ports), as `graph_problems` lists them
     wiring: list[GraphError]
     #: what measuring it found
-    measured: list[GraphError]
+    measured: Sequence[GraphError]
     is_input: bool
     #: wired to nothing (then not measured, unless it is an Input)
     isolated: bool
@@ -47,6 +48,8 @@ class _Kept:
 
 #: A new node's NodeInfo until it is measured (in the same pass): never handed out.
 _UNMEASURED = NodeInfo()
+#: No problems (one shared empty tuple, not a list per node)
+_NONE: tuple[GraphError, ...] = ()
 
 
 def _volatile(type_name: Any) -> bool:
@@ -71,7 +74,6 @@ class ShapeTracker:
         self._forced: set[str] = set()  # parameters changed: its successors read them
         self._scratch = True
         self._context: tuple[Any, ...] | None = None
-        self._handed: dict[str, NodeInfo] = {}
         self._copied: set[str] = set()  # handed out as copies by the last analysis
         self._broken_whole: set[str] = set()
         self._listener = graph.events.any.connect(self._on_event) if listen else None
@@ -112,16 +114,14 @@ class ShapeTracker:
                    len(ids) > 1)
         whole = (self._scratch or context != self._context or len(order) != len(ids))
         self._context, self._scratch = context, False
+        touched: set[str] | None = None  # None: every node (a whole pass)
+        forced: set[str] = set()
         if whole:
-            self._kept, self._infos, self._handed = {}, {}, {}
-            self._copied, self._broken_whole = set(), set()
-            touched = set(ids)
-            forced: set[str] = set()
+            self._kept, self._infos, self._copied, self._broken_whole = {}, {}, set(), set()
         else:
             for node_id in [n for n in self._touched if n not in graph]:
                 self._kept.pop(node_id, None)
                 self._infos.pop(node_id, None)
-                self._handed.pop(node_id, None)
             touched = {n for n in self._touched if n in graph}
             touched.update(n for n, kept in self._kept.items() if kept.volatile)
             forced = self._forced & touched
@@ -129,7 +129,7 @@ class ShapeTracker:
 
         kept = self._kept
         alone = len(ids) > 1
-        for node_id in touched:
+        for node_id in ids if touched is None else touched:
             self._check_wiring(node_id, alone)
         inputs = [n for n in ids if kept[n].is_input]
         outputs = graph.output_ids()
@@ -138,9 +138,10 @@ class ShapeTracker:
                                                      cyclic=bool(loops))]
         broken_whole = {p.node for p in whole_graph
                         if p.severity == "error" and p.node is not None}
-        measure = touched | {n for n in broken_whole ^ self._broken_whole if n in kept}
+        if touched is not None:
+            touched |= {n for n in broken_whole ^ self._broken_whole if n in kept}
         self._broken_whole = broken_whole
-        changed = self._measure(order, measure, forced, broken_whole, whole)
+        changed = self._measure(order, touched, forced, broken_whole)
 
         # the nodes that carry whole-graph problems or that tasks add checks to: copies
         output, ends = model_ends(graph, outputs)
@@ -150,18 +151,16 @@ class ShapeTracker:
                 if node_id in kept:
                     named.setdefault(node_id, []).append(problem)
         copied = set(named) | set(inputs) | set(ends)
-        handed = self._handed
-        for node_id in changed | self._copied:
-            if node_id in kept:
-                handed[node_id] = kept[node_id].info
+        infos = self._infos
+        nodes = {node_id: infos[node_id] for node_id in ids}
         for node_id in copied:
             one = kept[node_id]
-            handed[node_id] = dataclasses.replace(
+            nodes[node_id] = dataclasses.replace(
                 one.info, errors=[*one.wiring, *named.get(node_id, ()), *one.measured])
-        nodes = {node_id: handed[node_id] for node_id in ids}
         at_ends = end_problems(graph, nodes, output, ends, vector_output)
         problems = self._problems(ids, whole_graph, at_ends)
-        shown = None if whole else frozenset((changed | copied | self._copied) & kept.keys())
+        shown = None if changed is None else frozenset(
+            (changed | copied | self._copied) & kept.keys())
         self._copied = copied
         return Analysis(nodes, problems, order, inputs, output, ends, shown)
 
@@ -174,39 +173,44 @@ class ShapeTracker:
         if isolated:
             wiring.append(disconnected(graph, node_id))
         block = node.block
-        self._kept[node_id] = _Kept(self._infos.get(node_id, _UNMEASURED), wiring, [],
+        self._kept[node_id] = _Kept(self._infos.get(node_id, _UNMEASURED), wiring, _NONE,
                                     block is not None and block.is_input, isolated,
                                     _volatile(node.type))
 
-    def _measure(self, order: list[str], measure: set[str], forced: set[str],
-                 broken_whole: set[str], everything: bool) -> set[str]:
+    def _measure(self, order: list[str], measure: set[str] | None, forced: set[str],
+                 broken_whole: set[str]) -> set[str] | None:
         """Measure `measure` in topological order, and each node downstream whose input
-        changed (`everything`: all are measured anyway); returns the nodes whose NodeInfo
-        is new."""
+        changed; returns the nodes whose NodeInfo is new. `measure` None: every node, and
+        None is returned (everything is new)."""
         graph, kept, infos = self.graph, self._kept, self._infos
         changed: set[str] = set()
         for node_id in order:
-            if node_id not in measure:
+            if measure is not None and node_id not in measure:
                 continue
             one = kept[node_id]
             if (node_id in broken_whole or (one.isolated and not one.is_input)
                     or one.wiring and any(p.severity == "error" for p in one.wiring)):
-                info, found = NodeInfo(), []
+                info, found = NodeInfo(), _NONE
             else:
                 info, found = measure_node(graph, graph.node(node_id), infos)
             info.errors = [*one.wiring, *found] if one.wiring else list(found)
-            before, one.info, one.measured = one.info, info, found
+            before, one.info, one.measured = one.info, info, found or _NONE
             infos[node_id] = info
+            if measure is None:
+                continue
             changed.add(node_id)
-            if not everything and (node_id in forced or (info.spec, info.outputs)
-                                   != (before.spec, before.outputs)):
+            if node_id in forced or (info.spec, info.outputs) != (before.spec, before.outputs):
                 measure.update(edge.dst for edge in graph.out_edges(node_id))
-        for node_id in measure.difference(changed):  # on a loop or after one: no shape
+        if measure is None:
+            left = set(kept).difference(order) if len(order) != len(kept) else set()
+        else:
+            left = measure.difference(changed)
+        for node_id in left:  # on a loop or after one: no shape
             one = kept[node_id]
-            one.info, one.measured = NodeInfo(errors=list(one.wiring)), []
+            one.info, one.measured = NodeInfo(errors=list(one.wiring)), _NONE
             infos[node_id] = one.info
             changed.add(node_id)
-        return changed
+        return None if measure is None else changed
 
     def _problems(self, ids: list[str], whole_graph: list[GraphError],
                   at_ends: list[GraphError]) -> list[GraphError]:
