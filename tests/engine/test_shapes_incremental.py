@@ -216,3 +216,35 @@ def test_a_wire_going_stale_and_back_and_the_output_warning_follow_edits() -> No
     graph.add_node("Flatten", {}, "flat")
     graph.connect("act", "flat")
     assert not assert_same(tracker, graph).problems
+
+
+@pytest.mark.parametrize("example", ["mnist_cnn.json", "gan_mnist.json"])
+def test_a_task_analysing_through_trackers_agrees_with_a_whole_analysis(example: str) -> None:
+    """The window's path (`Task.analyze` with `ShapeTrackers.infer`): the task's own checks
+    land on copies of the output's and the Inputs' NodeInfos, so a second analysis after an
+    edit still matches a whole one, for one graph and for a GAN's two."""
+    from torchloom.engine.project import load_project
+    from torchloom.engine.resources import examples_dir
+    from torchloom.engine.shapes_incremental import ShapeTrackers
+    from torchloom.engine.tasks import task_for
+
+    project = load_project(examples_dir() / example)
+    task = task_for(project)
+    shapes = ShapeTrackers()
+
+    def both() -> None:
+        got, want = task.analyze(project, infer=shapes.infer), task.analyze(project)
+        mine = getattr(got, "analyses", {"graph": got})
+        for key, analysis in getattr(want, "analyses", {"graph": want}).items():
+            assert canon(mine[key]) == canon(analysis)
+        assert [_problem(p) for p in got.problems] == [_problem(p) for p in want.problems]
+
+    both()
+    for graph in project.graphs().values():
+        first = graph.node_ids()[1]
+        graph.add_node("ReLU", node_id="loose")
+        both()
+        graph.remove_node("loose")
+        graph.set_training(first, "trainable", False)
+        both()
+    shapes.close()
