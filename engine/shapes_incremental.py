@@ -76,6 +76,11 @@ class ShapeTracker:
         self._context: tuple[Any, ...] | None = None
         self._copied: set[str] = set()  # handed out as copies by the last analysis
         self._broken_whole: set[str] = set()
+        self._troubled: set[str] = set()  # the nodes with problems of their own
+        #: while no node comes or goes: the ids in graph order, the Inputs, each id's place,
+        #: and the NodeInfos in graph order (the next analysis's `nodes`, copied)
+        self._layout: tuple[list[str], list[str], dict[str, int], dict[str, NodeInfo]] | None
+        self._layout = None
         self._listener = graph.events.any.connect(self._on_event) if listen else None
 
     def close(self) -> None:
@@ -98,6 +103,8 @@ class ShapeTracker:
             self._touched.update((event.edge.src, event.edge.dst))
         elif kind == "node_removed":
             self._touched.add(event.node.id)  # gone: forgotten at the next pass
+        if kind in ("node_added", "node_removed"):
+            self._layout = None
 
     # ---- the pass ----------------------------------------------------------------------
 
@@ -108,7 +115,8 @@ class ShapeTracker:
 
     def _analysis(self, vector_output: bool) -> Analysis:
         graph = self.graph
-        ids = graph.node_ids()
+        layout = self._layout
+        ids = layout[0] if layout is not None else graph.node_ids()
         order = graph.topological_order()
         context = (id(graph.units), graph.vocab_size, graph.base_dir, tuple(graph.heads),
                    len(ids) > 1)
@@ -118,10 +126,13 @@ class ShapeTracker:
         forced: set[str] = set()
         if whole:
             self._kept, self._infos, self._copied, self._broken_whole = {}, {}, set(), set()
+            self._troubled, self._layout, layout = set(), None, None
+            ids = graph.node_ids()
         else:
             for node_id in [n for n in self._touched if n not in graph]:
                 self._kept.pop(node_id, None)
                 self._infos.pop(node_id, None)
+                self._troubled.discard(node_id)
             touched = {n for n in self._touched if n in graph}
             touched.update(n for n, kept in self._kept.items() if kept.volatile)
             forced = self._forced & touched
@@ -131,7 +142,12 @@ class ShapeTracker:
         alone = len(ids) > 1
         for node_id in ids if touched is None else touched:
             self._check_wiring(node_id, alone)
-        inputs = [n for n in ids if kept[n].is_input]
+        laid_out = layout is None  # every NodeInfo goes into the new layout's order
+        if layout is None:
+            layout = (ids, [n for n in ids if kept[n].is_input],
+                      {n: i for i, n in enumerate(ids)}, {n: _UNMEASURED for n in ids})
+            self._layout = layout
+        inputs = list(layout[1])
         outputs = graph.output_ids()
         loops = loop_problems(graph) if len(order) != len(ids) else []
         whole_graph = [*loops, *whole_graph_problems(graph, bool(inputs), outputs,
@@ -151,14 +167,16 @@ class ShapeTracker:
                 if node_id in kept:
                     named.setdefault(node_id, []).append(problem)
         copied = set(named) | set(inputs) | set(ends)
-        infos = self._infos
-        nodes = {node_id: infos[node_id] for node_id in ids}
+        infos, ordered = self._infos, layout[3]
+        for node_id in ordered if laid_out or changed is None else changed:
+            ordered[node_id] = infos[node_id]
+        nodes = dict(ordered)
         for node_id in copied:
             one = kept[node_id]
             nodes[node_id] = dataclasses.replace(
                 one.info, errors=[*one.wiring, *named.get(node_id, ()), *one.measured])
         at_ends = end_problems(graph, nodes, output, ends, vector_output)
-        problems = self._problems(ids, whole_graph, at_ends)
+        problems = self._problems(layout[2], whole_graph, at_ends)
         shown = None if changed is None else frozenset(
             (changed | copied | self._copied) & kept.keys())
         self._copied = copied
@@ -176,6 +194,10 @@ class ShapeTracker:
         self._kept[node_id] = _Kept(self._infos.get(node_id, _UNMEASURED), wiring, _NONE,
                                     block is not None and block.is_input, isolated,
                                     _volatile(node.type))
+        if wiring:
+            self._troubled.add(node_id)
+        else:
+            self._troubled.discard(node_id)
 
     def _measure(self, order: list[str], measure: set[str] | None, forced: set[str],
                  broken_whole: set[str]) -> set[str] | None:
@@ -196,6 +218,10 @@ class ShapeTracker:
             info.errors = [*one.wiring, *found] if one.wiring else list(found)
             before, one.info, one.measured = one.info, info, found or _NONE
             infos[node_id] = info
+            if found or one.wiring:
+                self._troubled.add(node_id)
+            else:
+                self._troubled.discard(node_id)
             if measure is None:
                 continue
             changed.add(node_id)
@@ -212,7 +238,7 @@ class ShapeTracker:
             changed.add(node_id)
         return None if measure is None else changed
 
-    def _problems(self, ids: list[str], whole_graph: list[GraphError],
+    def _problems(self, rank: dict[str, int], whole_graph: list[GraphError],
                   at_ends: list[GraphError]) -> list[GraphError]:
         """Every problem, node by node in the graph's order (as `infer` sorts them), then
         those of no node."""
@@ -223,7 +249,7 @@ class ShapeTracker:
         last = {id(p) for p in at_ends}
         found: list[GraphError] = []
         kept = self._kept
-        for node_id in ids:
+        for node_id in sorted(self._troubled.union(on), key=rank.__getitem__):
             one = kept[node_id]
             if one.wiring:
                 found += one.wiring
