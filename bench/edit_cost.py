@@ -14,7 +14,8 @@ reset before each edit, which is what every edit cost before the tracker.
 Edits: a parameter at the head whose change stops after the next Linear (fc1's
 out_features), one at the head that reaches every node downstream (the Input's shape gains
 a dimension, and every block passes it on), a parameter at the tail, an added block wired to
-nothing, and a block added after the tail (wired to it).
+nothing, and a block added after the tail (wired to it); in the window also Tab after the
+tail, which first finds the new block a free spot among the 10,000.
 """
 
 from __future__ import annotations
@@ -101,20 +102,29 @@ def gui_rows(text: str, repeat: int) -> list[tuple[str, float, float]]:
     assert doc is not None
     rows = []
 
-    def react(ops: list[Op], whole: bool) -> float:
+    def react(edit: Callable[[], object], whole: bool) -> float:
         start = clock()
-        doc.edit(ops, "bench")
+        edit()
         if whole:
             doc._shapes.reset()  # what every edit did before the tracker
         doc.refresh()
         app.processEvents()
         return clock() - start
 
-    for name, plan in edits(doc.graph).items():
+    from PySide6.QtCore import QPointF
+
+    tail = doc.graph.node_ids()[-1]
+    actions: dict[str, Callable[[], object]] = {
+        name: (lambda plan=plan: doc.edit(plan(), "bench"))
+        for name, plan in edits(doc.graph).items()}
+    # Tab with the tail selected: the window finds the block a free spot, then adds it
+    actions["Tab after the tail (placing too)"] = lambda: window.add_block(
+        "ReLU", QPointF(0.0, 0.0), after=tail)
+    for name, action in actions.items():
         times: dict[bool, list[float]] = {True: [], False: []}
         for _ in range(repeat):
             for whole in (False, True):
-                times[whole].append(react(plan(), whole))
+                times[whole].append(react(action, whole))
                 doc.undo_stack.undo()
                 doc.refresh()
                 app.processEvents()
