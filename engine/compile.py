@@ -149,6 +149,8 @@ def input_order(graph: Graph, analysis: Analysis) -> list[str]:
     passed in this order."""
     if analysis.output is None:
         return []
+    if analysis.ok:  # no loose output: every Input wired to something reaches one
+        return [i for i in analysis.inputs if graph.out_edges(i)]
     used = _used(graph, analysis)
     return [node_id for node_id in graph.input_ids() if node_id in used]
 

@@ -160,6 +160,10 @@ class Graph:
     def nodes(self) -> list[Node]:
         return list(self._nodes.values())
 
+    def node_ids(self) -> list[str]:
+        """Every node's id, in the graph's order (without building the list of nodes)."""
+        return list(self._nodes)
+
     @property
     def edges(self) -> list[Edge]:
         return list(self._edges)
@@ -227,6 +231,11 @@ class Graph:
             ports.setdefault(name, []).append(edge)
         return ports
 
+    def is_wired(self, node_id: str) -> bool:
+        """Whether any wire goes into or out of the node."""
+        into, out = self._index()
+        return node_id in into or node_id in out
+
     def predecessors(self, node_id: str) -> list[str]:
         return list(dict.fromkeys(e.src for e in self.in_edges(node_id)))
 
@@ -240,8 +249,9 @@ class Graph:
         return list(self._order)
 
     def _sorted(self) -> list[str]:
+        into, out = self._index()  # read in place: no copy of each node's edge list
         position = {node_id: i for i, node_id in enumerate(self._nodes)}
-        waiting = {node_id: len(self.in_edges(node_id)) for node_id in self._nodes}
+        waiting = {node_id: len(into.get(node_id, ())) for node_id in self._nodes}
         ready = [position[n] for n, count in waiting.items() if count == 0]
         heapq.heapify(ready)
         ids = list(self._nodes)
@@ -249,7 +259,7 @@ class Graph:
         while ready:
             node_id = ids[heapq.heappop(ready)]
             order.append(node_id)
-            for edge in self.out_edges(node_id):
+            for edge in out.get(node_id, ()):
                 waiting[edge.dst] -= 1
                 if waiting[edge.dst] == 0:
                     heapq.heappush(ready, position[edge.dst])
@@ -430,8 +440,14 @@ class Graph:
             if end not in self._nodes:
                 raise MissingNodeError(f"an edge names node '{end}', which does not exist")
         index = len(self._edges) if index is None else max(0, min(index, len(self._edges)))
+        last = index == len(self._edges)
         self._edges.insert(index, edge)
-        self._by_end = self._order = None
+        self._order = None
+        if last and self._by_end is not None:  # still in edge order: no rebuild per wire
+            self._by_end[0].setdefault(edge.dst, []).append(edge)
+            self._by_end[1].setdefault(edge.src, []).append(edge)
+        else:
+            self._by_end = None
         self._nx.add_edge(edge.src, edge.dst)
         self.events.edge_added.emit(edge=edge, index=index)
         return edge
@@ -448,7 +464,13 @@ class Graph:
 
     def _remove_edge_at(self, index: int) -> int:
         edge = self._edges.pop(index)
-        self._by_end = self._order = None
+        self._order = None
+        if self._by_end is not None:  # the index loses just this edge: no rebuild per wire
+            for table, end in ((self._by_end[0], edge.dst), (self._by_end[1], edge.src)):
+                listed = table[end]
+                del listed[next(i for i, e in enumerate(listed) if e is edge)]
+                if not listed:
+                    del table[end]  # "wired to nothing" reads a missing key
         self._nx.remove_edge(edge.src, edge.dst)
         self.events.edge_removed.emit(edge=edge, index=index)
         return index

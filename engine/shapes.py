@@ -14,17 +14,17 @@ import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import torch
 
 from .blocks import Block, Port, TensorSpec, get_block, is_single
 from .blocks.base import SINGLE_OUTPUT, BlockCheckError
-from .errors import CodeError, Fix, GraphError, OutputShapeWarning, PortError, ShapeError
+from .errors import CodeError, GraphError, PortError, ShapeError
 from .gcpause import gc_paused
 from .graph import Edge, Graph, Node
-from .params import VOCAB
 from .ports import rewire_fix, source_spec
+from .shape_messages import check_node, output_warning, unknown_vocab
 
 #: Blocks that measure on the CPU (see `Block.measure_on`) fall back to meta above this
 #: many bytes of weights and activations, so a huge hidden size cannot exhaust memory.
@@ -77,6 +77,9 @@ class Analysis:
     #: Every output the model returns, in order: the heads' nodes of a model with several
     #: outputs (`engine.heads`), else (`output`,) or ().
     outputs: tuple[str, ...] = ()
+    #: The nodes whose NodeInfo is not the one the previous analysis of the same
+    #: `ShapeTracker` held (a view redraws only those); None: every node may have changed.
+    changed: frozenset[str] | None = None
 
     @property
     def errors(self) -> list[GraphError]:
@@ -106,6 +109,10 @@ class Analysis:
     @property
     def output_spec(self) -> TensorSpec | None:
         return self.nodes[self.output].spec if self.output in self.nodes else None
+
+
+#: A shape pass: `infer`, or a `ShapeTracker`'s (graph, vector_output) -> Analysis.
+Infer = Callable[[Graph, bool], Analysis]
 
 
 @dataclass(frozen=True)
@@ -234,62 +241,6 @@ def measure_cache_clear() -> None:
     _measure.cache_clear()
 
 
-# ---- messages for inputs that do not fit a port --------------------------------------------
-
-
-def _port_mismatch(graph: Graph, node: Node, block: Block, port: Port, spec: TensorSpec,
-                   edge: Edge) -> ShapeError | None:
-    """A sentence (and a fix) when a tensor's dtype or rank cannot fit the port at all."""
-    upstream = graph.node(edge.src)
-    where = f"'{port.name}' " if len(block.inputs) > 1 else ""
-
-    def err(message: str, fix: Fix | None = None) -> ShapeError:
-        return ShapeError(message, node=node.id, block_type=node.type, fix=fix, port=port.name)
-
-    if port.dtype == "float" and spec.is_int:
-        return err(f"expects float input {where}but gets int64 token ids {spec.show()}: insert "
-                   "an Embedding before it",
-                   Fix("insert", node.id, block="Embedding", port=port.name))
-    if port.dtype == "int" and not spec.is_int:
-        fix = None
-        tail = "feed it token ids (an Input with dtype int64)"
-        if upstream.type == "Input":
-            fix = Fix("set_param", upstream.id, param="dtype", value="int64")
-            tail = f"set the dtype of {upstream.id} to int64"
-        return err(f"expects int64 token ids but gets {spec.dtype} {spec.show()}: {tail}", fix)
-    rank = len(spec.shape) + 1
-    if port.ranks is None or rank in port.ranks:
-        return None
-    expected = f"expects {port.layout} input {where}but gets {spec.show()}"
-    if rank > max(port.ranks) and 2 in port.ranks:
-        return err(f"{expected}: insert a Flatten before it",
-                   Fix("insert", node.id, block="Flatten", port=port.name))
-    if rank < min(port.ranks) and upstream.type == "Flatten":
-        return err(f"{expected}: remove the Flatten ({upstream.id}) before it",
-                   Fix("remove", upstream.id))
-    if port.ranks == (3,) and rank == 2 and upstream.type == "SequencePool":
-        return err(f"{expected}: the sequence was already pooled by {upstream.id}; move the "
-                   "SequencePool after this block")
-    if port.ranks == (3,) and rank == 2 and edge.from_port == "hidden":  # output "both"
-        return err(f"{expected}: the wire carries {upstream.id}'s final hidden state; wire "
-                   f"from its 'sequence' port to pass every step",
-                   Fix("rewire", node.id, port=port.name, value="sequence", source=upstream.id,
-                       from_port="hidden"))
-    if port.ranks == (3,) and rank == 2 and upstream.resolved_params().get("output") == "hidden":
-        return err(f"{expected}: {upstream.id} passes on only its final hidden state "
-                   "(output='hidden'); set its output to 'sequence' to pass every step",
-                   Fix("set_param", upstream.id, param="output", value="sequence"))
-    if port.ranks == (3,) and rank == 2:
-        return err(f"{expected}: it reads a sequence; token ids need an Embedding first, "
-                   "features per step need a [length, features] Input")
-    if port.ranks == (3,) and rank == 4:
-        return err(f"{expected}: it reads a sequence, not an image; turn the image into rows "
-                   "(e.g. Flatten with start_dim=1, end_dim=2) or use Conv2d")
-    if rank < min(port.ranks):
-        return err(f"{expected}: the input has too few dimensions for this block")
-    return err(f"{expected}: the input has too many dimensions for this block")
-
-
 def _port_inputs(graph: Graph, node: Node, block: Block) -> list[tuple[Port, Edge]]:
     """(port, edge) per argument, in call order: ports in declaration order, edges of a
     variadic port in edge order, unwired optional ports left out."""
@@ -304,97 +255,107 @@ def infer(graph: Graph, vector_output: bool = True) -> Analysis:
     error of their own, so the person sees one red node, not a red tail. `vector_output`:
     warn when the model does not end in one vector per sample (a classifier's need; a
     segmentation, an autoencoder or a GAN's generator end in maps on purpose).
+
+    This is the whole pass; a window that re-analyses after every edit keeps a
+    `shapes_incremental.ShapeTracker`, which gives the same answer from the nodes an edit
+    touched.
     """
+    from .shapes_incremental import ShapeTracker
+
     with gc_paused():  # many objects, no garbage (engine/gcpause.py)
-        return _infer(graph, vector_output)
+        return ShapeTracker(graph, listen=False).analysis(vector_output)
 
 
-def _infer(graph: Graph, vector_output: bool) -> Analysis:
-    problems = graph.problems()
-    broken = {p.node for p in problems if p.severity == "error" and p.node is not None}
-    nodes = {node.id: NodeInfo() for node in graph.nodes}
-    order = graph.topological_order()
-    isolated = set(graph.isolated_ids())
-    for node_id in order:
-        node = graph.node(node_id)
-        info = nodes[node_id]
-        if node_id in broken or (node_id in isolated and not node.block.is_input):  # type: ignore[union-attr]
-            continue
-        block = node.block
-        assert block is not None  # unknown types are in `broken`
-        params = node.build_params(graph.base_dir)
-        if block.is_input:
-            try:
-                block.check(params, ())
-            except BlockCheckError as exc:  # an impossible sample size: nothing downstream
-                problems.append(ShapeError(exc.message, node=node.id, block_type=node.type,
-                                           param="shape"))
-                continue
-            info.spec = block.output_spec(params)  # type: ignore[attr-defined]
-            info.outputs = {SINGLE_OUTPUT: info.spec}
-            continue
-        args = _port_inputs(graph, node, block)
-        if any(nodes[edge.src].spec is None for _port, edge in args):
-            continue  # an upstream node failed; it carries the error
-        carried = [source_spec(graph, nodes[edge.src], edge) for _port, edge in args]
-        wrong = [(port, edge, text) for (port, edge), text in zip(args, carried)
-                 if isinstance(text, str)]
-        if wrong:  # a stale wire (Chunk's chunks lowered): the node it feeds shows it
-            problems += [PortError(text, node=node.id, block_type=node.type, port=port.name,
-                                   fix=rewire_fix(nodes[edge.src], edge, port.name))
-                         for port, edge, text in wrong]
-            continue
-        info.input_specs = tuple(carried)  # type: ignore[arg-type]
-        error = _unknown_vocab(node, params) or _check_node(graph, node, block, params, args,
-                                                            info.input_specs)
-        if error is None and getattr(block, "is_unit", False):
-            error = _measure_unit(node, block, params, info)
-        elif error is None:
-            measured = _measure(node.type, params_key(params), info.input_specs)
-            if measured.where is not None:
-                error = CodeError(measured.error or "", node=node.id, block_type=node.type,
-                                  path=measured.where[0], line=measured.where[1])
-            elif measured.error is not None:
-                error = ShapeError(measured.error, node=node.id, block_type=node.type)
-            else:
-                error = _set_outputs(node, block, params, info, measured)
-        if error is not None:
-            problems.append(error)
-        elif not node.trainable:  # a frozen block: its weights do not train
-            info.trainable_params = 0
-    for problem in problems:
-        for node_id in problem.nodes:
-            if node_id in nodes:
-                nodes[node_id].errors.append(problem)
-    outputs = graph.output_ids()
+def measure_node(graph: Graph, node: Node, nodes: Mapping[str, NodeInfo]
+                 ) -> tuple[NodeInfo, list[GraphError]]:
+    """One node's output, measured from what its inputs carry (their entries in `nodes`),
+    and the problems that measuring found. The caller leaves out nodes whose own check
+    failed and blocks wired to nothing; the returned NodeInfo's errors stay empty, as the
+    pass gives each node its problems from the whole graph's."""
+    info = NodeInfo()
+    block = node.block
+    assert block is not None  # unknown types fail their own check
+    params = node.build_params(graph.base_dir)
+    if block.is_input:
+        try:
+            block.check(params, ())
+        except BlockCheckError as exc:  # an impossible sample size: nothing downstream
+            return info, [ShapeError(exc.message, node=node.id, block_type=node.type,
+                                     param="shape")]
+        info.spec = block.output_spec(params)  # type: ignore[attr-defined]
+        info.outputs = {SINGLE_OUTPUT: info.spec}
+        return info, []
+    args = _port_inputs(graph, node, block)
+    if any(nodes[edge.src].spec is None for _port, edge in args):
+        return info, []  # an upstream node failed; it carries the error
+    carried = [source_spec(graph, nodes[edge.src], edge) for _port, edge in args]
+    wrong = [(port, edge, text) for (port, edge), text in zip(args, carried)
+             if isinstance(text, str)]
+    if wrong:  # a stale wire (Chunk's chunks lowered): the node it feeds shows it
+        return info, [PortError(text, node=node.id, block_type=node.type, port=port.name,
+                                fix=rewire_fix(nodes[edge.src], edge, port.name))
+                      for port, edge, text in wrong]
+    info.input_specs = tuple(carried)  # type: ignore[arg-type]
+    error = unknown_vocab(node, params) or check_node(graph, node, block, params, args,
+                                                      info.input_specs)
+    if error is None and getattr(block, "is_unit", False):
+        error = _measure_unit(node, block, params, info)
+    elif error is None:
+        measured = _measure(node.type, params_key(params), info.input_specs)
+        if measured.where is not None:
+            error = CodeError(measured.error or "", node=node.id, block_type=node.type,
+                              path=measured.where[0], line=measured.where[1])
+        elif measured.error is not None:
+            error = ShapeError(measured.error, node=node.id, block_type=node.type)
+        else:
+            error = _set_outputs(node, block, params, info, measured)
+    if error is not None:
+        return info, [error]
+    if not node.trainable:  # a frozen block: its weights do not train
+        info.trainable_params = 0
+    return info, []
+
+
+def model_ends(graph: Graph, outputs: list[str]) -> tuple[str | None, tuple[str, ...]]:
+    """The model's output node and every output it returns (`Analysis.output`, `outputs`):
+    the one output; or, when every output has a head (`engine.heads`), the heads' nodes in
+    the heads' order; else none."""
     output = outputs[0] if len(outputs) == 1 else None
     ends: tuple[str, ...] = (output,) if output is not None else ()
     if len(outputs) > 1 and set(outputs) <= set(graph.heads):
         ends = tuple(h for h in graph.heads if h in outputs)
         output = ends[0]
+    return output, ends
+
+
+def end_problems(graph: Graph, nodes: Mapping[str, NodeInfo], output: str | None,
+                 ends: tuple[str, ...], vector_output: bool) -> list[GraphError]:
+    """What is wrong with how the model ends (a tuple where one tensor must come out; a
+    classifier ending in a map), each also added to its node's errors."""
+    found: list[GraphError] = []
+    if len(ends) > 1:
         vector_output = False  # each head's task checks its own output
     for end in ends[1:]:
         tuple_out = _tuple_output(graph, nodes, end)
         if tuple_out is not None:
-            problems.append(tuple_out)
+            found.append(tuple_out)
     if output is not None and nodes[output].multi_output:
         node = graph.node(output)
         tuple_out = ShapeError(
             f"gives {len(nodes[output].outputs)} outputs ({', '.join(nodes[output].outputs)}) "
             "but a model ends in one tensor: wire its pieces onward (into a Concat, say)",
             node=output, block_type=node.type)
-        problems.append(tuple_out)
+        found.append(tuple_out)
         nodes[output].errors.append(tuple_out)
     elif vector_output and output is not None and nodes[output].spec is not None:
-        warning = _output_warning(graph.node(output), nodes[output].spec)
+        warning = output_warning(graph.node(output), nodes[output].spec)  # type: ignore[arg-type]
         if warning is not None:
-            problems.append(warning)
+            found.append(warning)
             nodes[output].errors.append(warning)
-    return Analysis(nodes, _in_graph_order(graph, problems), order, graph.input_ids(), output,
-                    ends)
+    return found
 
 
-def _tuple_output(graph: Graph, nodes: dict[str, NodeInfo], end: str) -> GraphError | None:
+def _tuple_output(graph: Graph, nodes: Mapping[str, NodeInfo], end: str) -> GraphError | None:
     """An error on a head's node that returns a tuple: a head ends in one tensor."""
     if not nodes[end].multi_output:
         return None
@@ -440,54 +401,3 @@ def _measure_unit(node: Node, block: Block, params: dict[str, Any], info: NodeIn
         info.outputs = {SINGLE_OUTPUT: measured.spec}
         info.num_params, info.trainable_params = measured.num_params, measured.trainable
     return measured.error
-
-
-def _output_warning(node: Node, spec: TensorSpec) -> GraphError | None:
-    """A classifier needs one vector per sample; say how to get there from what comes out."""
-    if len(spec.shape) <= 1 or node.type == "Input":
-        return None
-    sequence = len(spec.shape) == 2
-    block = "SequencePool" if sequence else "Flatten"
-    what = "a sequence" if sequence else "a feature map"
-    if node.type == "Linear":
-        where, fix = f"before {node.id}", Fix("insert", node.id, block=block, port="in")
-    else:
-        where, fix = f"after {node.id}", Fix("append", node.id, block=block)
-    extra = "" if sequence else " (or AdaptiveAvgPool2d and Flatten)"
-    return OutputShapeWarning(
-        f"the model outputs {what} {spec.show()}; a classifier needs one vector per sample "
-        f"[N, classes]: insert a {block}{extra} {where}", node=node.id, block_type=node.type,
-        fix=fix)
-
-
-def _unknown_vocab(node: Node, params: dict[str, Any]) -> GraphError | None:
-    """A ``"vocab"`` size while no text data says what it is (`Node.vocab_size`)."""
-    name = next((k for k, v in params.items() if v == VOCAB), None)
-    if name is None:
-        return None
-    return ShapeError(f'{name} is "vocab", the vocabulary size of the text data, but the '
-                      "dataset is not text with a tokenizer (or did not load): choose text "
-                      f"data, or set {name} to a number", node=node.id, block_type=node.type,
-                      param=name)
-
-
-def _check_node(graph: Graph, node: Node, block: Block, params: dict[str, Any],
-                args: list[tuple[Port, Edge]], specs: tuple[TensorSpec, ...]
-                ) -> GraphError | None:
-    for (port, edge), spec in zip(args, specs):
-        mismatch = _port_mismatch(graph, node, block, port, spec, edge)
-        if mismatch is not None:
-            return mismatch
-    try:
-        block.check(params, specs)
-    except BlockCheckError as exc:
-        if getattr(exc, "path", None):  # a Code block's file does not run
-            return CodeError(exc.message, node=node.id, block_type=node.type,
-                             path=exc.path, line=getattr(exc, "line", None))  # type: ignore[attr-defined]
-        return ShapeError(exc.message, node=node.id, block_type=node.type, fix=exc.fix)
-    return None
-
-
-def _in_graph_order(graph: Graph, problems: list[GraphError]) -> list[GraphError]:
-    rank = {node.id: i for i, node in enumerate(graph.nodes)}
-    return sorted(problems, key=lambda p: (p.node is None, rank.get(p.node, 0)))  # type: ignore[arg-type]

@@ -19,30 +19,57 @@ def graph_problems(graph: Graph) -> list[GraphError]:
 
     Shape problems are found by `shapes.infer`, which includes these.
     """
+    isolated = graph.isolated_ids()
     found: list[GraphError] = []
-    isolated = set(graph.isolated_ids())
+    alone = set(isolated)
     for node in graph.nodes:
-        found.extend(p for p in node_problems(graph, node.id)
-                     if not (node.id in isolated and isinstance(p, DanglingInputError)))
-    cyclic: set[str] = set()
+        found.extend(wired_problems(graph, node.id, node.id in alone))
+    loops = loop_problems(graph)
+    found.extend(loops)
+    found.extend(disconnected(graph, node_id) for node_id in isolated)
+    found.extend(whole_graph_problems(graph, bool(graph.input_ids()), graph.output_ids(),
+                                      cyclic=bool(loops)))
+    return found
+
+
+def wired_problems(graph: Graph, node_id: str, isolated: bool) -> list[GraphError]:
+    """`node_problems`, but a block wired to nothing is not told its inputs dangle: it is
+    told it is wired to nothing (`disconnected`)."""
+    found = node_problems(graph, node_id)
+    if isolated:
+        return [p for p in found if not isinstance(p, DanglingInputError)]
+    return found
+
+
+def disconnected(graph: Graph, node_id: str) -> GraphError:
+    """The warning on a block wired to nothing."""
+    return DisconnectedWarning("is not wired to anything; the model ignores it",
+                               node=node_id, block_type=graph.node(node_id).type)
+
+
+def loop_problems(graph: Graph) -> list[GraphError]:
+    """One error per loop (only a loaded file can hold one: `connect` refuses them)."""
+    found: list[GraphError] = []
     for loop in graph.cycles():
-        cyclic.update(loop)
         first = graph.node(loop[0])
         path = " -> ".join([*loop, loop[0]])
         found.append(CycleError(f"is part of a loop {path}: remove one of these wires; a "
                                 "model must flow one way", node=first.id,
                                 block_type=first.type, nodes=tuple(loop)))
-    for node_id in graph.isolated_ids():
-        node = graph.node(node_id)
-        found.append(DisconnectedWarning("is not wired to anything; the model ignores it",
-                                         node=node_id, block_type=node.type))
+    return found
+
+
+def whole_graph_problems(graph: Graph, has_input: bool, outputs: list[str], cyclic: bool
+                         ) -> list[GraphError]:
+    """What only the whole graph shows: it is empty, has no Input, has several outputs
+    without heads, or has nothing wired yet."""
+    found: list[GraphError] = []
     if not len(graph):
         found.append(NoInputError("the graph is empty: add an Input block, then the "
                                   "layers after it"))
-    elif not graph.input_ids():
+    elif not has_input:
         found.append(NoInputError("the graph has no Input block: add one where the data "
                                   "enters"))
-    outputs = graph.output_ids()
     headless = [node_id for node_id in outputs if node_id not in graph.heads]
     if len(outputs) > 1 and headless:
         found.append(several_outputs(graph, outputs, headless))

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import GraphError, ShapeError
 from ..graph import Graph
 from ..project import GAN_GRAPHS, Project
-from ..shapes import Analysis, infer
+from ..shapes import Analysis, Infer, infer
 
 
 @dataclass
@@ -76,14 +76,14 @@ def dataset_sample_shape(dataset: dict[str, Any] | None) -> tuple[tuple[int, ...
 
 
 def analyze_gan(project: Project, sample_shape: tuple[int, ...] | None = None,
-                data_name: str | None = None) -> GanAnalysis:
+                data_name: str | None = None, infer: Infer | None = None) -> GanAnalysis:
     """Check a GAN project. `sample_shape` is the loaded data's (training knows it); without
     it a built-in dataset's declared shape is used, else the discriminator's Input."""
     if sample_shape is None:
         sample_shape, name = dataset_sample_shape(project.dataset)
         data_name = data_name or name
     graphs = project.graphs()
-    analyses = {key: _infer(graphs[key]) for key in GAN_GRAPHS}
+    analyses = {key: _infer(graphs[key], infer) for key in GAN_GRAPHS}
     result = GanAnalysis(analyses)
     gen, disc = analyses["generator"], analyses["discriminator"]
     g_graph, d_graph = graphs["generator"], graphs["discriminator"]
@@ -147,9 +147,9 @@ def analyze_gan(project: Project, sample_shape: tuple[int, ...] | None = None,
     return result
 
 
-def _infer(graph: Graph) -> Analysis:
+def _infer(graph: Graph, shape_pass: Infer | None = None) -> Analysis:
     """`infer`, without the classifier's output warning (a GAN has no classes)."""
-    return infer(graph, vector_output=False)
+    return (shape_pass or infer)(graph, False)
 
 
 def _single_input(graph: Graph, analysis: Analysis) -> str | None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from ..data.dataset import Split
+    from ..shapes import Infer
     from ..train.loop import RunLoop
 
 torch = lazy_module("torch")
@@ -161,9 +162,11 @@ class Task:
 
     # ---- checks and building (before any step) ---------------------------------------
 
-    def analyze(self, project: Project) -> Any:
+    def analyze(self, project: Project, infer: "Infer | None" = None) -> Any:
         """The project's graph problems (an `Analysis`-like object with `errors`,
-        `warnings` and `ok`), with the task's own rules added."""
+        `warnings` and `ok`), with the task's own rules added. `infer` is the shape pass
+        (`shapes.infer` by default); a window passes its `ShapeTracker`s', which work only
+        on what the last edits changed."""
         raise NotImplementedError
 
     def summary_json(self, project: Project) -> dict[str, Any]:

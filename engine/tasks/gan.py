@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ..data.dataset import Dataset
     from ..gan.checks import GanAnalysis
     from ..gan.data import DataRange
+    from ..shapes import Infer
 
 torch = lazy_module("torch")
 F = lazy_module("torch.nn.functional")
@@ -84,11 +85,11 @@ class Gan(Task):
 
     # ---- checks -----------------------------------------------------------------------
 
-    def analyze(self, project: Project) -> "GanAnalysis":
+    def analyze(self, project: Project, infer: "Infer | None" = None) -> "GanAnalysis":
         from ..gan.checks import analyze_gan
         from ..project_checks import project_problems
 
-        analysis = analyze_gan(project)
+        analysis = analyze_gan(project, infer=infer)
         analysis.problems.extend(project_problems(project, self.validates,
                                                   self.metric_columns))
         return analysis

@@ -17,7 +17,7 @@ from .base import Prepared, Task
 if TYPE_CHECKING:
 
     from ..data.dataset import Dataset, Split
-    from ..shapes import Analysis
+    from ..shapes import Analysis, Infer
 
 
 @dataclass(frozen=True)
@@ -68,18 +68,18 @@ class SupervisedTask(Task):
 
     # ---- checks ---------------------------------------------------------------------
 
-    def analyze(self, project: Project) -> "Analysis":
+    def analyze(self, project: Project, infer: "Infer | None" = None) -> "Analysis":
         """The graph's problems, and, where the dataset is a built-in whose declaration says
         what its targets are, the output checked against them: an error on the output node
         before any data is loaded."""
         from ..errors import ShapeError
-        from ..shapes import infer
+        from ..shapes import infer as whole_pass
 
         from ..project_checks import project_problems
         from ..text.vocab import learn_vocab
 
         learn_vocab(project, self.targets)
-        analysis = infer(project.graph, self.vector_output)
+        analysis = (infer or whole_pass)(project.graph, self.vector_output)
         facts = DataFacts.declared(project.dataset)
         node = analysis.output
         if facts is not None and self.targets in (facts.kind, "none") and node is not None \

@@ -29,11 +29,35 @@ def free_offset(box: Rect, taken: Sequence[Rect], clearance: float = CLEARANCE,
                 min_left: float | None = None) -> tuple[float, float]:
     """The shortest shift (dx, dy) that keeps `box` at least `clearance` away from every
     rectangle in `taken`; with `min_left`, the shifted box's left edge stays at or right of
-    it. (0, 0) when the box is already clear."""
+    it. (0, 0) when the box is already clear.
+
+    Only the blocks near the box are searched, in a window that doubles until the spot
+    found lies inside it with its clearance: blocks wholly outside cannot touch that spot,
+    nor make a nearer one (a nearest spot touches the blocks that fix it). The search over
+    every block tries each pair of their edges, which on 3,000 scattered blocks took
+    seconds and on 10,000 would not fit in memory."""
     left, top, right, bottom = box
-    if not taken:
+    if not len(taken):
         return (0.0, 0.0) if min_left is None else (max(0.0, min_left - left), 0.0)
     t = np.asarray(taken, dtype=float).reshape(-1, 4)
+    reach = 2.0 * (max(right - left, bottom - top) + clearance)
+    if min_left is not None:
+        reach += max(0.0, min_left - left)
+    while True:
+        near = t[(t[:, 2] > left - reach) & (t[:, 0] < right + reach)
+                 & (t[:, 3] > top - reach) & (t[:, 1] < bottom + reach)]
+        dx, dy = _nearest_free(box, near, clearance, min_left)
+        if len(near) == len(t) or max(abs(dx), abs(dy)) + clearance <= reach:
+            return (dx, dy)
+        reach *= 2.0
+
+
+def _nearest_free(box: Rect, t: np.ndarray, clearance: float, min_left: float | None
+                  ) -> tuple[float, float]:
+    """`free_offset` against the rectangles `t` (an array of rows), all of them."""
+    left, top, right, bottom = box
+    if not len(t):
+        return (0.0, 0.0) if min_left is None else (max(0.0, min_left - left), 0.0)
     t_left, t_top = t[:, 0] - clearance, t[:, 1] - clearance
     t_right, t_bottom = t[:, 2] + clearance, t[:, 3] + clearance
     # The nearest clear spot has each coordinate either where it was wanted or touching

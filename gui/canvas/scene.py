@@ -45,6 +45,10 @@ class CanvasScene(QGraphicsScene):
         self._dirty: list[QRectF] = []  # where blocks moved since wires were last routed
         self._routed: set[EdgeItem] = set()  # wires going round blocks (arcs, channels)
         self._reselect: str | None = None  # a renamed block's new id, to select once re-added
+        #: the NodeInfo each block shows; an analysis whose NodeInfo is the same object
+        #: changed nothing there (`engine.shapes_incremental`), so its items are skipped
+        self._shown: dict[str, object] = {}
+        self._unlabelled: list[Edge] = []  # wires added since the last analysis
         self._rewire_timer = QTimer(self)
         self._rewire_timer.setSingleShot(True)
         self._rewire_timer.timeout.connect(self.reroute_wires)
@@ -88,6 +92,7 @@ class CanvasScene(QGraphicsScene):
             item.setFlag(NodeItem.GraphicsItemFlag.ItemIsMovable, False)
         item.setPos(QPointF(*(node.pos or (0.0, 0.0))))
         item.on_moved = self._on_item_moved
+        self._shown.pop(node.id, None)
         self.addItem(item)
         if self.overview.isVisible():
             item.setOpacity(0.0)
@@ -99,6 +104,7 @@ class CanvasScene(QGraphicsScene):
         if src is None or dst is None:
             return
         item = EdgeItem(edge, src, dst, self.document.graph.port_of(edge))
+        self._unlabelled.append(edge)
         self.addItem(item)
         if self.overview.isVisible():
             item.setOpacity(0.0)
@@ -170,7 +176,8 @@ class CanvasScene(QGraphicsScene):
                     item.setPos(target)
 
     def apply_analysis(self) -> None:
-        """Shapes, parameter counts and problems onto the items; only changed ones repaint."""
+        """Shapes, parameter counts and problems onto the items of the nodes whose analysis
+        changed, and onto their wires; only changed ones repaint."""
         analysis = self.document.analysis
         if analysis is None:
             return
@@ -178,18 +185,26 @@ class CanvasScene(QGraphicsScene):
         graph = self.document.graph
         ports_moved: set[str] = set()
         ends = getattr(analysis, "outputs", ()) or (analysis.output,)  # each head's too
-        for node_id, item in self.node_items.items():
-            info = analysis.nodes.get(node_id)
-            if info is not None:
-                item.set_info(info.spec, info.num_params, info.errors, node_id in ends,
-                              info.outputs)
-                # measured ports (a Split by size has as many as its input holds), else the
-                # ones its parameters declare (an upstream block failed)
-                names = list(info.outputs) or declared_outputs(item.node.block,
-                                                               item.node.resolved_params())
-                if item.set_outputs(names):
-                    ports_moved.add(node_id)
-        for edge in graph.edges:
+        shown, nodes = self._shown, analysis.nodes
+        changed = [n for n in self.node_items
+                   if n in nodes and nodes[n] is not shown.get(n)]
+        for node_id in changed:
+            item, info = self.node_items[node_id], nodes[node_id]
+            shown[node_id] = info
+            item.set_info(info.spec, info.num_params, info.errors, node_id in ends,
+                          info.outputs)
+            # measured ports (a Split by size has as many as its input holds), else the
+            # ones its parameters declare (an upstream block failed)
+            names = list(info.outputs) or declared_outputs(item.node.block,
+                                                           item.node.resolved_params())
+            if item.set_outputs(names):
+                ports_moved.add(node_id)
+        wires = {id(e): e for e in self._unlabelled if e.src in graph and e.dst in graph}
+        self._unlabelled = []
+        for node_id in changed:  # a wire shows its source's shape and its target's errors
+            wires.update((id(e), e) for e in graph.in_edges(node_id))
+            wires.update((id(e), e) for e in graph.out_edges(node_id))
+        for edge in wires.values():
             item = self.edge_items.get(id(edge))
             info = analysis.nodes.get(edge.src)
             if item is None or info is None:

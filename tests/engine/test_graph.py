@@ -170,3 +170,42 @@ def test_cycle_in_a_loaded_graph_is_reported_with_its_path():
     (cycle,) = [p for p in g.problems() if isinstance(p, CycleError)]
     assert set(cycle.nodes) == {"b", "c"} and "->" in cycle.message
     assert "b" not in g.topological_order()
+
+
+def test_the_wire_index_kept_across_edits_matches_the_edge_list() -> None:
+    """The edges by end are kept up to date per wire, not rebuilt: after connects,
+    disconnects, removals and their undos (edges put back mid-list), every node's edges are
+    the edge list's, in its order, and the same objects."""
+    import random
+
+    from torchloom.engine.edits import apply_all, plan_connect, plan_delete
+    from torchloom.engine.errors import TorchloomError
+
+    rng = random.Random(7)
+    g = chain(("a", "Linear"), ("b", "Add"), ("c", "Linear"), ("d", "Concat"), shape=[4])
+    for node_id in ("e", "f", "h"):
+        g.add_node("ReLU", {}, node_id)
+    undo = []
+    for _ in range(200):
+        ids = g.node_ids()
+        try:
+            if undo and (rng.random() < 0.3 or len(ids) < 3):
+                apply_all(g, undo.pop())
+                continue
+            if rng.random() < 0.5:
+                ops = plan_connect(g, rng.choice(ids), rng.choice(ids))
+            elif rng.random() < 0.7 and g.edges:
+                ops = plan_delete(g, [], [rng.choice(g.edges)])
+            else:
+                ops = plan_delete(g, [rng.choice(ids)])
+            undo.append(apply_all(g, ops))
+        except TorchloomError:
+            continue
+        for node_id in g.node_ids():
+            want_in = [e for e in g.edges if e.dst == node_id]
+            want_out = [e for e in g.edges if e.src == node_id]
+            assert [id(e) for e in g.in_edges(node_id)] == [id(e) for e in want_in]
+            assert [id(e) for e in g.out_edges(node_id)] == [id(e) for e in want_out]
+        wired = {e.src for e in g.edges} | {e.dst for e in g.edges}
+        now = g.node_ids()
+        assert set(g.isolated_ids()) == (set(now if len(now) > 1 else ()) - wired)
