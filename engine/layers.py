@@ -210,7 +210,9 @@ class MaskedEncoderLayer(AttentionMasks, nn.TransformerEncoderLayer):
         n, length, width = x.shape
         heads = attn.num_heads
         qkv = nn.functional.linear(x, attn.in_proj_weight, attn.in_proj_bias)
-        q, k, v = qkv.view(n, length, 3, heads, width // heads).permute(2, 0, 3, 1, 4).unbind(0)
+        # split, not a view into [3, ...] and unbind: its backward writes the packed
+        # gradient in the layout the projection's backward reads (no copy)
+        q, k, v = (t.view(n, length, heads, -1).transpose(1, 2) for t in qkv.split(width, 2))
         y = nn.functional.scaled_dot_product_attention(
             q, k, v, dropout_p=attn.dropout if self.training else 0.0, is_causal=self.causal)
         y = nn.functional.linear(y.transpose(1, 2).reshape(n, length, width),
