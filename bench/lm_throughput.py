@@ -43,6 +43,8 @@ from torchloom.engine.train.batches import epoch_permutation
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH, LR = 32, 1e-3
+#: both sides' AdamW decay: the trainer's default (torch's AdamW alone would take 0.01)
+WEIGHT_DECAY = 0.0
 
 
 class Block(nn.Module):
@@ -106,7 +108,7 @@ def run_trainer(project, analysis, split, steps, device, amp):
     train = split.train.subset(order[epoch_permutation(0, 0, len(order)).argsort()])
     only = Split(train, split.train.subset(torch.arange(0)), None, train)
     config = TrainConfig(epochs=1, batch_size=BATCH, lr=LR, optimizer="adamw", seed=0,
-                         device=device, amp=amp, val_split=0.0)
+                         weight_decay=WEIGHT_DECAY, device=device, amp=amp, val_split=0.0)
     loop = RunLoop(get_task("language_model"), model, only, config, report_interval=1e9)
     start, cpu = time.perf_counter(), time.process_time()
     result = loop.fit()
@@ -120,7 +122,7 @@ def run_hand(split, vocab, steps, device, amp):
     """(tokens per second, tokens per CPU second, the trained model), nanoGPT-style."""
     torch.manual_seed(0)
     model = HandGPT(vocab, split.train.x.shape[1]).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=LR)
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
     scaler = torch.amp.GradScaler(enabled=amp == "fp16" and device.startswith("cuda"))
     order = window_order(split, steps)
     xs, ys = split.train.x[order].to(device), split.train.y[order].to(device)
