@@ -2,17 +2,20 @@
 model written by hand in plain PyTorch (nanoGPT-style), in one process.
 
     python bench/lm_throughput.py [--device cpu|cuda] [--amp off|bf16|fp16] [--steps 200]
-                                  [--repeats 3] [--warmup 5] [--threads N]
+                                  [--repeats 3] [--warmup 5] [--threads N] [--hand-fused]
 
-Both train on `shakespeare` (char tokenizer, context 128) with AdamW lr 1e-3 at batch 32, on
-the same windows in the same order, for the same number of steps, from their own seeded
-initialisation; the hand-written model has the template's sizes (embedding 64, 4 pre-norm
-causal blocks of 4 heads with a 256-wide GELU feed-forward, LayerNorm, a linear head).
+Both train on `shakespeare` (char tokenizer, context 128) with AdamW (lr 1e-3, weight decay
+0: the trainer's default) at batch 32, on the same windows in the same order, for the same
+number of steps, from their own seeded initialisation; the hand-written model has the
+template's sizes (embedding 64, 4 pre-norm causal blocks of 4 heads with a 256-wide GELU
+feed-forward, LayerNorm, a linear head).
 
 Each side is timed from its first step to its last (the trainer: the whole `RunLoop.fit`,
 its setup included; the hand-written loop: its steps, its data already gathered). After a
 short untimed warm-up of both, the two alternate for `--repeats` rounds, each a fresh model,
-so neither always runs first in a cold or a warm process; every round's ratio is printed,
+so neither always runs first in a cold or a warm process. The trainer's AdamW takes torch's
+fused step; the hand-written one, as nanoGPT's, only on CUDA (`--hand-fused`: on the CPU
+too, to compare the models and the loops alone); every round's ratio is printed,
 in wall-clock time and in CPU time (`time.process_time`, all threads: steadier than the
 clock on a machine shared with other work), then their medians.
 
@@ -118,11 +121,14 @@ def run_trainer(project, analysis, split, steps, device, amp):
     return tokens / seconds, tokens / cpu, model
 
 
-def run_hand(split, vocab, steps, device, amp):
-    """(tokens per second, tokens per CPU second, the trained model), nanoGPT-style."""
+def run_hand(split, vocab, steps, device, amp, fused=False):
+    """(tokens per second, tokens per CPU second, the trained model), nanoGPT-style (whose
+    AdamW is fused on CUDA only: `fused` asks for it on the CPU too, as the trainer does)."""
     torch.manual_seed(0)
     model = HandGPT(vocab, split.train.x.shape[1]).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+    fused = fused or device.startswith("cuda")
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY,
+                            fused=fused or None)
     scaler = torch.amp.GradScaler(enabled=amp == "fp16" and device.startswith("cuda"))
     order = window_order(split, steps)
     xs, ys = split.train.x[order].to(device), split.train.y[order].to(device)
@@ -189,6 +195,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3,
                         help="rounds of both, alternating which goes first")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps of each first")
+    parser.add_argument("--hand-fused", action="store_true",
+                        help="the hand-written loop's AdamW fused on the CPU too (the "
+                             "trainer's is): compares the models and loops alone")
     parser.add_argument("--threads", type=int, default=0,
                         help="torch's CPU threads (default: torch's own choice); 1 is "
                              "steadiest on a machine shared with other work")
@@ -199,11 +208,13 @@ def main() -> None:
     vocab = int(project.graph.vocab_size)
     print(f"torch {torch.__version__}, device {args.device}, amp {args.amp}, "
           f"{torch.get_num_threads()} threads, character GPT on shakespeare, batch {BATCH}, "
-          f"{args.steps} steps, vocab {vocab}")
+          f"{args.steps} steps, vocab {vocab}; hand-written AdamW "
+          f"{'fused' if args.hand_fused or args.device.startswith('cuda') else 'unfused'}")
     if args.warmup > 0:  # the first run in a process pays for allocations and kernel setup
-        run_hand(split, vocab, args.warmup, args.device, args.amp)
+        run_hand(split, vocab, args.warmup, args.device, args.amp, args.hand_fused)
         run_trainer(project, analysis, split, args.warmup, args.device, args.amp)
-    sides = {"hand": lambda: run_hand(split, vocab, args.steps, args.device, args.amp),
+    sides = {"hand": lambda: run_hand(split, vocab, args.steps, args.device, args.amp,
+                                      args.hand_fused),
              "trainer": lambda: run_trainer(project, analysis, split, args.steps,
                                             args.device, args.amp)}
     wall: list[float] = []
