@@ -192,9 +192,9 @@ class MaskedEncoderLayer(AttentionMasks, nn.TransformerEncoderLayer):
             x = src
             if self.norm_first:
                 x = x + self._self_attention(self.norm1(x))
-                return x + self._ff_block(self.norm2(x))
+                return x + self._feed_forward(self.norm2(x))
             x = self.norm1(x + self._self_attention(x))
-            return self.norm2(x + self._ff_block(x))
+            return self.norm2(x + self._feed_forward(x))
         mask = self.hidden(src.shape[1], src.shape[1], src.device, self.causal, tokens)
         return super().forward(src, src_mask=self.for_torch(mask, self.self_attn.num_heads),
                                is_causal=self.causal and tokens is None)
@@ -217,7 +217,17 @@ class MaskedEncoderLayer(AttentionMasks, nn.TransformerEncoderLayer):
             q, k, v, dropout_p=attn.dropout if self.training else 0.0, is_causal=self.causal)
         y = nn.functional.linear(y.transpose(1, 2).reshape(n, length, width),
                                  attn.out_proj.weight, attn.out_proj.bias)
-        return self.dropout1(y)
+        return self._drop(self.dropout1, y)
+
+    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """torch's `_ff_block`, its dropouts left out where they do nothing."""
+        x = self.linear2(self._drop(self.dropout, self.activation(self.linear1(x))))
+        return self._drop(self.dropout2, x)
+
+    def _drop(self, dropout: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """`dropout(x)` while training with p > 0; else x, as torch would return it, without
+        the module call (generation runs a layer per token, where such calls add up)."""
+        return dropout(x) if self.training and dropout.p > 0 else x  # type: ignore[operator]
 
 
 class Add(nn.Module):
