@@ -188,7 +188,10 @@ class MaskedEncoderLayer(AttentionMasks, nn.TransformerEncoderLayer):
 
     def forward(self, src: torch.Tensor,  # type: ignore[override]
                 tokens: torch.Tensor | None = None) -> torch.Tensor:
-        if tokens is None and self.self_attn.batch_first and src.dim() == 3:
+        if tokens is None and self.self_attn.batch_first and src.dim() == 3 and (
+                self.causal or self.training or torch.is_grad_enabled()):
+            # (torch's own inference kernel takes the other cases as fast, bit for bit
+            # as a plain `nn.TransformerEncoderLayer`; for a causal layer it needs a mask)
             x = src
             if self.norm_first:
                 x = x + self._self_attention(self.norm1(x))
