@@ -184,10 +184,9 @@ def _attention(g: Group) -> dict[str, Any]:
     sdpa = g.op("scaled_dot_product_attention", required=False)
     # aten's signature: (query, key, value, attn_mask, dropout_p, is_causal)
     dropout = float(arg(sdpa, 4, "dropout_p", 0.0) or 0.0) if sdpa is not None else 0.0
-    causal = any(op_name(n) == "triu" for n in g.ops) or (  # engine.layers' causal mask
-        sdpa is not None and bool(arg(sdpa, 5, "is_causal", False)))
     return {"num_heads": heads(g, embed), "dropout": dropout,
-            "bias": "in_proj_bias" in g.params, "causal": causal}
+            "bias": "in_proj_bias" in g.params,
+            "causal": _causal(g, [op_name(n) for n in g.ops])}
 
 
 def _encoder_layer(g: Group) -> dict[str, Any]:
@@ -202,7 +201,14 @@ def _encoder_layer(g: Group) -> dict[str, Any]:
             "activation": "gelu" if "gelu" in names else "relu",
             "layer_norm_eps": float(arg(norm, 4, "eps", 1e-5)),
             "norm_first": first_norm < first_linear, "bias": "linear1.bias" in g.params,
-            "causal": "triu" in names}
+            "causal": _causal(g, names)}
+
+
+def _causal(g: Group, names: list[str]) -> bool:
+    """A causal mask built in the graph (engine.layers' masks with token ids), or torch's
+    fused kernel told so (MaskedEncoderLayer's own attention passes `is_causal`)."""
+    sdpa = g.op("scaled_dot_product_attention", required=False)
+    return "triu" in names or (sdpa is not None and bool(arg(sdpa, 5, "is_causal", False)))
 
 
 def _sequence_pool(g: Group) -> dict[str, Any]:

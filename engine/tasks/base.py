@@ -237,17 +237,22 @@ class Task:
     def make_optimizers(self, loop: "RunLoop") -> dict[str, torch.optim.Optimizer]:
         """One optimizer, as the settings say; its name "" (saved as a plain state dict)."""
         from ..train.finetune import BlockTraining
+        from ..train.fused_step import fused_step
 
         cfg = loop.config
         blocks = getattr(loop, "blocks", None) or BlockTraining()
         params = blocks.param_groups(loop.model, cfg.lr)  # one group per block lr_scale
+        fused = fused_step(params)
         if cfg.optimizer == "sgd":
             optimizer: torch.optim.Optimizer = torch.optim.SGD(
-                params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+                params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                **fused)
         elif cfg.optimizer == "adamw":
-            optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+            optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                          **fused)
         else:
-            optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+            optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                         **fused)
         return {"": optimizer}
 
     def targets_to_device(self, y: torch.Tensor) -> torch.Tensor:

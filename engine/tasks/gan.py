@@ -184,6 +184,7 @@ class Gan(Task):
 
     def make_optimizers(self, loop: Any) -> dict[str, torch.optim.Optimizer]:
         from ..train.finetune import BlockTraining
+        from ..train.fused_step import fused_step
 
         cfg, pair = loop.config, loop.model
         blocks = getattr(loop, "blocks", None) or BlockTraining()
@@ -192,7 +193,7 @@ class Gan(Task):
             params = blocks.param_groups(getattr(pair, key), cfg.lr, prefix=f"{key}.",
                                          what=f"the {key}")
             out[key] = torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas),  # type: ignore[arg-type]
-                                        weight_decay=cfg.weight_decay)
+                                        weight_decay=cfg.weight_decay, **fused_step(params))
         return out
 
     def on_setup(self, loop: Any) -> None:
