@@ -2,7 +2,7 @@
 the same checks as ``tests/engine/fuzz`` (which CI runs a few hundred of).
 
     python bench/fuzz_soak.py [--graphs 10000] [--projects 2000] [--workers 2] [--batch 500]
-                              [--seed 0] [--no-bombs] [--bomb-folder DIR]
+                              [--seed 0] [--no-bombs] [--bomb-folder DIR] [--no-paths]
 
 Cases run in batches, each batch in its own worker process (so a crash ends one batch, not
 the soak), `--workers` at a time, one torch thread each. Each batch is one Hypothesis run
@@ -15,6 +15,12 @@ PNG, a 2.5 GB corpus), each loaded with the default limits in its own interprete
 each with its peak resident memory (``ru_maxrss``), and their summary:
 
     bombs <n>, refused <r>, loaded <l>, crashes <c>, max peak MB <m>
+
+Then the hostile paths of `hostile_paths` (issue 20 §1: a FIFO, /dev/zero, a socket, link
+loops and the like in every place a project or a command line names a file), one
+`torchloom` command each with a timeout, and their summary:
+
+    paths <n>, handled <h>, internal errors <i>, hangs <g>, crashes <c>, max peak MB <m>
 
 It prints every failure (the input, shortened, and the exception), one line per kind, and
 last exactly:
@@ -192,6 +198,8 @@ def main() -> None:
     parser.add_argument("--bomb-folder", type=Path,
                         help="where the hostile data files are written (default: a temporary "
                         "folder, removed after)")
+    parser.add_argument("--no-paths", action="store_true",
+                        help="skip the hostile paths (about 270 commands, a few minutes)")
     parser.add_argument("--worker", choices=("graph", "project"), help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--current", type=Path, help=argparse.SUPPRESS)
@@ -210,6 +218,11 @@ def main() -> None:
     wall = time.perf_counter() - started
     if not args.no_bombs:
         run_bombs(args.bomb_folder)
+    if not args.no_paths:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from hostile_paths import run_all
+
+        run_all(workers=args.workers)
 
     cases = [c for r in results for c in r["cases"]]
     failures = [c for c in cases if "fail" in c]

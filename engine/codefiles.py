@@ -14,6 +14,7 @@ import hashlib
 import importlib.abc
 import importlib.util
 import json
+import os
 import sys
 import threading
 import types
@@ -93,13 +94,20 @@ def _digest_trusted(digest: str, path: Path, project_dir: Path | str | None) -> 
         return _trust_all and not outside_project(path, project_dir)
 
 
+def real_place(path: Path | str) -> Path:
+    """Where `path` really is, symbolic links followed. Never raises: a link loop (which
+    `Path.resolve` raises RuntimeError for) stays as far as it resolves, and the read
+    that follows says what is wrong with it."""
+    return Path(os.path.realpath(path))
+
+
 def outside_project(path: Path | str, project_dir: Path | str | None) -> bool:
     """True when `path` (its real place: symbolic links followed) is not inside the
     project's folder. A project with no folder yet (never saved) has no outside."""
     if not project_dir:
         return False
     try:
-        Path(path).resolve().relative_to(Path(project_dir).resolve())
+        real_place(path).relative_to(real_place(project_dir))
     except ValueError:
         return True
     return False
@@ -109,10 +117,10 @@ def untrusted_message(path: Path, project_dir: Path | str | None) -> str:
     """Why a Code block's file does not run, with the full path when it lies outside the
     project's folder (the name alone would hide that it is ``/etc/passwd``)."""
     if outside_project(path, project_dir):
-        return (f"not trusted: {Path(path).resolve()} lies outside the project's folder "
-                f"({Path(str(project_dir)).resolve()}): --trust-code does not cover it; look "
+        return (f"not trusted: {real_place(path)} lies outside the project's folder "
+                f"({real_place(str(project_dir))}): --trust-code does not cover it; look "
                 f"at it, then trust it in the app or name it with --trust-code-file "
-                f"{Path(path).resolve()}")
+                f"{real_place(path)}")
     return f"not trusted: {Path(path).name}: {TRUST_HINT}"
 
 

@@ -63,7 +63,14 @@ def size_text(n: int) -> str:
 def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     """The file opened for binary reading, if it is a regular file; `NotAFileError` if it is
     anything else (without ever blocking on it), the usual OSErrors if it cannot be opened."""
-    fd = os.open(os.fspath(path), _OPEN_FLAGS)
+    try:
+        fd = os.open(os.fspath(path), _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a socket (or a FIFO's other end): say which
+            mode = os.stat(os.fspath(path)).st_mode
+            if not stat.S_ISREG(mode):
+                raise NotAFileError(os.fspath(path), kind_of(mode)) from None
+        raise
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):

@@ -8,6 +8,7 @@ parts of a module it cannot map onto catalogue blocks into Code blocks.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -58,7 +59,10 @@ class CodeBlock(Block):
         except NotAFileError as exc:
             raise BlockCheckError(f"the code file {path} is {exc.kind}, not a Python file") \
                 from None
-        except OSError:
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ENOTDIR):  # a link loop, no permission
+                raise BlockCheckError(f"the code file {path} cannot be read: "
+                                      f"{exc.strerror}") from None
             if outside_project(path, folder):
                 raise BlockCheckError(f"the code file {path} is missing (it lies outside the "
                                       "project's folder)") from None

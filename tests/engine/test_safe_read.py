@@ -150,3 +150,23 @@ def test_an_idx_file_declaring_255_dimensions_is_a_data_error(tmp_path):
     path.write_bytes(bytes([0, 0, 0x08, 255]) + b"\x00\x00\x00\x01" * 255)
     with pytest.raises(DataError, match="declares 255 dimensions"):
         read_idx(path)
+
+
+def test_a_code_block_naming_a_link_loop_is_a_graph_error_naming_it(tmp_path, capsys):
+    """Path.resolve raises RuntimeError on a loop: the trust check's 'outside the project?'
+    question used to let it out as an internal error (found by bench/hostile_paths.py)."""
+    os.symlink("net.py.b", tmp_path / "net.py")
+    os.symlink("net.py", tmp_path / "net.py.b")
+    assert main(["check", str(_code_project(tmp_path, "net.py"))]) == 1
+    out = capsys.readouterr().out
+    assert "net.py cannot be read" in out and "symbolic links" in out, out
+
+
+def test_a_socket_as_the_project_is_named_a_socket(tmp_path, capsys):
+    import socket
+
+    path = tmp_path / "project.json"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(path))
+        assert main(["summary", str(path)]) == 2
+    assert "is a socket" in capsys.readouterr().err
