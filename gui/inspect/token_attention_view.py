@@ -1,6 +1,6 @@
 """Where a clicked token looked: one line per head of every attention layer, the tokens
 before it shaded by how much attention the head gave each (the darkest: the most, per
-line), the exact weight on hover."""
+line), the exact weight on hover. Each line ends at the clicked token, then names its head."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import html
 import math
 from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 HINT = "Click a token of the generated text to see which earlier tokens it attended to."
@@ -34,9 +35,11 @@ def attention_html(found: Any) -> str:
                 spans.append(f'<span style="{style}" title="{html.escape(key)!s}: '
                              f'{title}">{_piece(key)}</span>')
             label = html.escape(f"{node} · head {head}")
-            rows.append(f'<tr><td style="padding-right: 8px; white-space: nowrap">{label}</td>'
-                        f'<td style="font-family: monospace; white-space: nowrap">{"".join(spans)}'
-                        '</td></tr>')
+            # the label after the tokens: a long row opens scrolled to its end (the clicked
+            # token and its neighbours), and the label must be in view there too
+            rows.append(f'<tr><td style="font-family: monospace; white-space: nowrap">'
+                        f'{"".join(spans)}</td>'
+                        f'<td style="padding-left: 8px; white-space: nowrap">{label}</td></tr>')
     return "<table cellspacing='2'>" + "".join(rows) + "</table>"
 
 
@@ -60,6 +63,14 @@ class TokenAttentionView(QWidget):
             f"layer(s), {heads} head(s), over the {len(found.keys)} tokens it saw. Darker: "
             "more attention (per line); hover a token for its weight.")
         self.table.setHtml(attention_html(found))
+        # the row ends at the clicked token, and the tokens just before it are those a head
+        # looks at most: a long window opens scrolled to its end, not to its first token
+        self._to_the_end()
+        QTimer.singleShot(0, self._to_the_end)  # again once the layout has settled
+
+    def _to_the_end(self) -> None:
+        bar = self.table.horizontalScrollBar()
+        bar.setValue(bar.maximum())
 
     def show_message(self, text: str) -> None:
         self.caption.setText(text)

@@ -54,5 +54,7 @@ class TextPreview(QWidget):
             self.table.setItem(r, 1, QTableWidgetItem(sample.text[:300]))
             ids = " ".join(map(str, sample.ids)) + (" …" if len(sample.ids) >= 24 else "")
             self.table.setItem(r, 2, QTableWidgetItem(ids))
+        # a language model's samples have no label (the target is the text itself, shifted)
+        self.table.setColumnHidden(0, not any(sample.label for sample in samples))
         self.table.resizeColumnToContents(0)
         self.table.resizeRowsToContents()

@@ -36,8 +36,7 @@ def test_text_preview_shows_samples_ids_and_vocabulary(qtbot, tmp_path):
     assert text in data.texts
     first = [int(v) for v in ids.split() if v != "…"]
     assert data.tokenizer.decode(first).split()[0] == text.split()[0]
-    view.grab().save(str(tmp_path / "text_preview.png"))
-    view.grab().save("/tmp/text_preview.png")
+    assert not table.isColumnHidden(0)
 
 
 def test_a_corpus_preview_counts_tokens_per_window(qtbot):
@@ -49,8 +48,7 @@ def test_a_corpus_preview_counts_tokens_per_window(qtbot):
     assert "65 tokens in the vocabulary (char tokenizer)" in facts
     assert "64 tokens per window" in facts
     assert view.table.item(0, 1).text().startswith("First Citizen")
-    view.resize(760, 420)
-    view.grab().save("/tmp/text_preview_corpus.png")
+    assert view.table.isColumnHidden(0)  # a window of text has no label to show
 
 
 def test_the_canvas_shows_the_vocab_size_on_the_embedding(qtbot, window, tmp_path):
@@ -63,5 +61,3 @@ def test_the_canvas_shows_the_vocab_size_on_the_embedding(qtbot, window, tmp_pat
     item = window.scene.node_items["embed"]
     qtbot.waitUntil(lambda: item.params_text.startswith("73 (vocab)"), timeout=HANG_GUARD_MS)
     assert not item.errors
-    window.resize(1200, 700)
-    window.grab().save("/tmp/text_canvas.png")
