@@ -146,6 +146,8 @@ TRAINING_FIELDS: dict[str, Param] = {
 }
 #: `device` is free text ("auto", "cpu", "cuda:1"), checked when training starts.
 DEFAULT_DEVICE = "auto"
+#: The name of a project nobody named yet; its first save names it after the file.
+UNTITLED = "Untitled"
 
 #: Migrations from version k to k + 1, applied in order to the parsed JSON.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -156,7 +158,7 @@ class Project:
     """A model, its data choice and its training settings, as one file holds them."""
 
     graph: Graph = field(default_factory=Graph)
-    name: str = "Untitled"
+    name: str = UNTITLED
     dataset: dict[str, Any] | None = None
     training: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
@@ -429,7 +431,7 @@ def project_from_dict(data: Any, path: str | None = None) -> Project:
 
 
 def _default_name(path: str | None) -> str:
-    return Path(path).stem if path else "Untitled"
+    return Path(path).stem if path else UNTITLED
 
 
 def task_of(data: Any) -> str:

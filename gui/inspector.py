@@ -47,10 +47,12 @@ class Inspector(QScrollArea):
         if self.document is not None:
             self.document.graph_event.disconnect(self._on_event)
             self.document.analysis_changed.disconnect(self._refresh_header_only)
+            self.document.title_changed.disconnect(self._refresh_header_only)
         self.document, self.node_id = document, None
         if document is not None:
             document.graph_event.connect(self._on_event)
             document.analysis_changed.connect(self._refresh_header_only)
+            document.title_changed.connect(self._refresh_header_only)  # the name, on a save
         self.rebuild()
 
     def show_nodes(self, node_ids: list[str]) -> None:

@@ -9,7 +9,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from torchloom.engine.errors import ProjectFileError
-from torchloom.engine.project import Project, load_project
+from torchloom.engine.project import UNTITLED, Project, load_project
 from torchloom.engine.run_move import MoveReport
 
 from .autosave import leftovers
@@ -24,7 +24,7 @@ PROJECT_FILTER = "Torchloom projects (*.json);;All files (*)"
 def untitled_project() -> Project:
     """What File > New opens: one MNIST-sized Input on the default data. One definition, so
     the canvas tests that build a canvas without the window start from the same project."""
-    project = Project(name="Untitled", dataset={"name": "mnist5k"})
+    project = Project(name=UNTITLED, dataset={"name": "mnist5k"})
     project.graph.add_node("Input", {"shape": [1, 28, 28]}, "x", pos=(0.0, 0.0))
     return project
 
@@ -143,9 +143,13 @@ class FileActions:
         doc = self.document
         assert doc is not None
         first = doc.path is None
+        name = doc.project.name
+        if first and name == UNTITLED:
+            doc.project.name = path.stem  # a new project takes the name it is saved under
         try:
             target = doc.save(path)
         except ProjectFileError as exc:
+            doc.project.name = name
             self.report("Cannot save project", exc.describe())
             return False
         add_recent(target)

@@ -87,6 +87,17 @@ def test_save_as_for_a_new_project(window, tmp_path):
     window.ask_save_path = lambda doc: str(tmp_path / "mine.json")
     assert window.save()
     assert (tmp_path / "mine.json").exists() and window.windowTitle() == "mine.json — Torchloom"
+    # a project nobody named takes the file's name (it read "Untitled" when reopened)
+    assert load_project(tmp_path / "mine.json").name == "mine"
+    assert "<h3>mine</h3>" in window.inspector.header.text()
+
+
+def test_a_first_save_keeps_a_name_the_project_has(window, tmp_path):
+    window.open_example(examples_dir() / "mlp_digits.json")  # an untitled copy, named
+    settle()
+    window.ask_save_path = lambda doc: str(tmp_path / "copy.json")
+    assert window.save()
+    assert load_project(tmp_path / "copy.json").name == "MLP on digits"
 
 
 def test_start_page_opens_examples_as_untitled_copies_and_lists_recent(window, tmp_path):
