@@ -50,6 +50,7 @@ screenshots: setup
 		QT_QPA_PLATFORM=offscreen TORCHLOOM_DATA_DIR=$$tmp $(VENV)/bin/torchloom gui \
 		$$tmp/mnist_cnn.json --train --screenshot docs/screenshots/training.png && rm -rf $$tmp
 	QT_QPA_PLATFORM=offscreen $(PY) docs/inspect_screenshots.py docs/screenshots
+	QT_QPA_PLATFORM=offscreen $(PY) docs/lm_screenshots.py docs/screenshots
 
 bench: setup
 	$(PY) bench/shape_inference.py
