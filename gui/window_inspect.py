@@ -18,6 +18,9 @@ from .inspect.jobs import Jobs
 #: batch (about 20 samples); the controller draws at most the newest one per 300 ms.
 LIVE_PROBE_EVERY = 20
 #: What Inspect and Evaluate say on a GAN project (two networks), instead of their views.
+#: How many of a reopened project's runs are read to find one that trained its graph.
+NEWEST_RUNS_LOOKED_AT = 5
+
 GAN_TEXT = ("{what} looks at one trained network: {views}. A GAN generates samples instead: "
             "watch them in the sample grid of the Plots tab, or write them with the command "
             "torchloom sample.")
@@ -83,6 +86,26 @@ class InspectActions:
         if self.scene is not None:
             self.scene.node_selection_changed.connect(self._inspect_selection)
         self.cost_overlay.attach(self.document, self.scene, self.view)
+        self._inspect_newest_run()
+
+    def _inspect_newest_run(self) -> None:
+        """A project opened with runs beside it: Inspect and Evaluate show the newest run
+        that trained this very graph, as they did when the run ended (a person reopening
+        yesterday's work looks inside it at once). A run of another graph, or one without
+        weights, waits to be picked in Runs."""
+        doc = self.document
+        if doc is None or doc.path is None or not doc.task.probes:
+            return
+        from torchloom.engine.train.history import graph_diff
+        from torchloom.engine.train.runfiles import MODEL_FILE
+
+        for run in self.runs_panel.runs[:NEWEST_RUNS_LOOKED_AT]:  # newest first
+            if run.status == "failed" or not (run.path / MODEL_FILE).is_file():
+                continue
+            trained = run.project()
+            if trained is not None and not graph_diff(trained.graph, doc.graph):
+                self.inspect_run(run.path)
+                return
 
     def _inspect_selection(self, node_ids: list[str]) -> None:
         doc = self.document

@@ -103,6 +103,29 @@ def test_first_save_moves_the_runs_and_everything_finds_them(window, qtbot, tmp_
     settle()
     assert [run.path for run in window.runs_panel.runs] == [new]
     assert export_weights_offered(window, qtbot, monkeypatch)[0].startswith("Trained:")
+    # ...and Inspect and Evaluate show it without a pick in Runs
+    qtbot.waitUntil(lambda: window.inspect_panel.trained is not None, timeout=TIMEOUT)
+    assert window.inspect_panel.trained.run_dir == new
+    qtbot.mouseClick(window.bottom_tabs.tabBar(), Qt.MouseButton.LeftButton,
+                     pos=window.bottom_tabs.tabBar().tabRect(
+                         window.bottom_tabs.indexOf(window.evaluate_panel)).center())
+    qtbot.waitUntil(lambda: window.evaluate_panel.preds is not None, timeout=TIMEOUT)
+    assert window.evaluate_panel.weights_used.text().startswith(new.name)
+
+
+def test_a_reopened_project_whose_graph_changed_since_its_run_shows_no_stale_run(
+        window, qtbot, tmp_path):
+    doc = untitled_digits(window, epochs=1)
+    qtbot.mouseClick(window.training_panel.train_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window)
+    press_ctrl_s(window, qtbot, tmp_path / "digits.json")
+    data = json.loads((tmp_path / "digits.json").read_text())
+    data["graph"]["nodes"][2]["params"]["out_features"] = 32  # edited outside, after the run
+    (tmp_path / "digits.json").write_text(json.dumps(data))
+    assert doc is not None and window.open_path(tmp_path / "digits.json")
+    settle()
+    assert len(window.runs_panel.runs) == 1  # listed, to pick by hand
+    assert window.inspect_panel.trained is None and window._inspected_run is None
 
 
 def test_a_first_save_while_training_moves_the_runs_when_the_run_ends(window, qtbot,
